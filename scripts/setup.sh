@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every Debian package tightfit needs to build, test and benchmark.
+# Idempotent: when everything is present it only runs dpkg-query and exits.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential g++ cmake ninja-build pkg-config
+  libhwy-dev            # Highway: portable SIMD with runtime dispatch
+  nlohmann-json3-dev    # JSON (safetensors headers, configs, tokenizer, server)
+  libcli11-dev          # command line parsing
+  libgtest-dev googletest
+  libbenchmark-dev      # Google Benchmark for bench/
+  libpcre2-dev          # tokenizer pre-tokenizer regex (Unicode classes, lookahead)
+  libcpp-httplib-dev    # HTTP server / local test servers
+  libcurl4-openssl-dev  # model download from the Hugging Face Hub
+  libstb-dev            # image decoding
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "setup.sh: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q || true
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

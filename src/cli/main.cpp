@@ -1,0 +1,34 @@
+// tightfit: one binary, one subcommand per job. Errors print one line and exit non-zero
+// (2 for usage errors), never a stack trace.
+#include <cstdio>
+#include <exception>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"tightfit — Qwen3.5 MoE inference and quantization in 16 GB", "tightfit"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "tightfit 0.1.0");
+
+  tf::cli::add_inspect_command(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "tightfit: %s (see --help)\n", e.what());
+    return 2;
+  } catch (const tf::cli::UsageError& e) {
+    std::fprintf(stderr, "tightfit: %s (see --help)\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tightfit: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,57 @@
+// Scalar reference kernels: the definition of correct for every optimised path.
+#include <vector>
+
+#include "kernels/linear.h"
+
+namespace tf::reference {
+
+namespace {
+
+// Code k of a row stored as an LSB-first bitstream of `bits`-bit values (spec §5.3).
+inline uint32_t unpack_code(const uint8_t* row, int bits, int64_t k) {
+  const int64_t bit = k * bits;
+  const int64_t byte = bit >> 3;
+  const int shift = static_cast<int>(bit & 7);
+  // A code spans at most 2 bytes for bits <= 8 with shift <= 7 ... except 8-bit at shift 0.
+  uint32_t v = row[byte];
+  if (shift + bits > 8) v |= static_cast<uint32_t>(row[byte + 1]) << 8;
+  return (v >> shift) & ((1u << bits) - 1u);
+}
+
+void dequantize_row(const WeightMatrix& w, int64_t r, float* out) {
+  const uint8_t* row = w.data + static_cast<size_t>(r) * w.row_bytes();
+  if (!w.quantized()) {
+    for (int64_t k = 0; k < w.cols; ++k) out[k] = load_float(row, w.dtype, k);
+    return;
+  }
+  const int64_t groups = w.groups_per_row();
+  for (int64_t g = 0; g < groups; ++g) {
+    const float s = load_float(w.scales, w.dtype, r * groups + g);
+    const float b = load_float(w.biases, w.dtype, r * groups + g);
+    for (int64_t k = g * w.group_size; k < (g + 1) * w.group_size; ++k)
+      out[k] = s * static_cast<float>(unpack_code(row, w.bits, k)) + b;
+  }
+}
+
+}  // namespace
+
+void dequantize_rows(const WeightMatrix& w, int64_t row, int64_t count, float* out) {
+  for (int64_t i = 0; i < count; ++i) dequantize_row(w, row + i, out + i * w.cols);
+}
+
+void matvec(const WeightMatrix& w, const float* x, float* y) { matmul(w, x, 1, y); }
+
+void matmul(const WeightMatrix& w, const float* x, int64_t tokens, float* y) {
+  std::vector<float> row(w.cols);
+  for (int64_t n = 0; n < w.rows; ++n) {
+    dequantize_row(w, n, row.data());
+    for (int64_t t = 0; t < tokens; ++t) {
+      const float* xt = x + t * w.cols;
+      double acc = 0.0;  // the reference accumulates in double: it defines "exact"
+      for (int64_t k = 0; k < w.cols; ++k) acc += static_cast<double>(row[k]) * xt[k];
+      y[t * w.rows + n] = static_cast<float>(acc);
+    }
+  }
+}
+
+}  // namespace tf::reference

@@ -1,0 +1,49 @@
+// A persistent pool of worker threads (created once, reused by every kernel call).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace tf {
+
+class ThreadPool {
+ public:
+  // num_threads counts the calling thread: 1 means run everything inline. 0 = hardware count.
+  explicit ThreadPool(int num_threads = 0);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int num_threads() const { return static_cast<int>(workers_.size()) + 1; }
+
+  // Calls fn(task, thread_index) for task in [0, num_tasks), spreading tasks over the threads
+  // (the caller is thread 0). Returns when all tasks are done. Not reentrant: a task must not
+  // call run() on the same pool.
+  void run(int64_t num_tasks, const std::function<void(int64_t task, int thread)>& fn);
+
+  // Splits [0, n) into contiguous ranges, at least `grain` long, one or more per thread, and
+  // calls fn(begin, end, thread).
+  void parallel_for(int64_t n, int64_t grain,
+                    const std::function<void(int64_t begin, int64_t end, int thread)>& fn);
+
+ private:
+  void worker_loop(int index);
+
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable done_;
+  const std::function<void(int64_t, int)>* job_ = nullptr;
+  int64_t num_tasks_ = 0;
+  std::atomic<int64_t> next_task_{0};
+  std::atomic<int> busy_workers_{0};
+  uint64_t generation_ = 0;
+  bool stop_ = false;
+};
+
+}  // namespace tf

@@ -1,0 +1,58 @@
+// How kernels see a weight matrix: [rows = N outputs, cols = K inputs], y = W x (spec §2.5).
+// Either dense (F32 / F16 / BF16) or MLX affine-quantized (spec §5): packed codes, LSB-first
+// bitstream per row, with per-group scale s and bias β in F16/BF16 (ŵ = s·q + β).
+// Kernels know nothing about models: a model binds its tensors into WeightMatrix views.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+
+#include "storage/dtype.h"
+
+namespace tf {
+
+struct WeightMatrix {
+  enum class Format : uint8_t { Dense, Affine };
+
+  Format format = Format::Dense;
+  DType dtype = DType::F32;  // Dense: element type. Affine: type of scales and biases.
+  int bits = 0;              // Affine only: 2, 3, 4, 5, 6, 8
+  int group_size = 0;        // Affine only: 32, 64, 128
+  int64_t rows = 0;
+  int64_t cols = 0;
+  // Row-major, rows contiguous. May be unaligned (MLX files are not padded).
+  const uint8_t* data = nullptr;
+  const uint8_t* scales = nullptr;  // Affine: [rows, cols / group_size]
+  const uint8_t* biases = nullptr;  // Affine: [rows, cols / group_size]
+
+  bool quantized() const { return format == Format::Affine; }
+  // Bytes of one row of `data`.
+  size_t row_bytes() const {
+    return quantized() ? static_cast<size_t>(cols) * bits / 8
+                       : static_cast<size_t>(cols) * dtype_size(dtype);
+  }
+  int64_t groups_per_row() const { return quantized() ? cols / group_size : 0; }
+  // Bytes of weights a full pass reads (codes + scales + biases), for bandwidth accounting.
+  size_t total_bytes() const {
+    size_t b = row_bytes() * rows;
+    if (quantized()) b += 2 * static_cast<size_t>(rows) * groups_per_row() * dtype_size(dtype);
+    return b;
+  }
+  // Rows [begin, begin + count) as their own matrix (an expert of a stacked tensor, or one part
+  // of a fused projection).
+  WeightMatrix row_slice(int64_t begin, int64_t count) const {
+    if (begin < 0 || count < 0 || begin + count > rows)
+      throw std::out_of_range("WeightMatrix::row_slice out of range");
+    WeightMatrix w = *this;
+    w.rows = count;
+    w.data = data + static_cast<size_t>(begin) * row_bytes();
+    if (quantized()) {
+      const size_t srow = static_cast<size_t>(groups_per_row()) * dtype_size(dtype);
+      w.scales = scales + begin * srow;
+      w.biases = biases + begin * srow;
+    }
+    return w;
+  }
+};
+
+}  // namespace tf

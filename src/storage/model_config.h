@@ -1,0 +1,112 @@
+// config.json of a Qwen3.5 (MoE) checkpoint in either layout (spec §1, §5.5):
+//  - Hugging Face: text fields under `text_config`, vision under `vision_config`;
+//  - MLX (mlx-lm / mlx-vlm): same fields (mlx-lm may flatten text fields to the top level and
+//    drop `vision_config`), plus a `quantization` block.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace tf {
+
+enum class LayerType { LinearAttention, FullAttention };
+
+struct TextConfig {
+  std::string model_type;  // qwen3_5_moe_text, qwen3_5_text, ...
+  int hidden_size = 0;
+  int num_hidden_layers = 0;
+  std::vector<LayerType> layer_types;  // from `layer_types`, else full_attention_interval
+  int vocab_size = 0;
+  float rms_norm_eps = 1e-6f;
+  bool tie_word_embeddings = false;
+  int max_position_embeddings = 0;
+
+  // gated full attention (§3.5)
+  int num_attention_heads = 0;
+  int num_key_value_heads = 0;
+  int head_dim = 0;
+  bool attn_output_gate = true;
+  float partial_rotary_factor = 0.25f;
+  double rope_theta = 1e7;
+  std::vector<int> mrope_section;  // e.g. {11, 11, 10}
+  bool mrope_interleaved = true;
+
+  // Gated DeltaNet (§3.4)
+  int linear_num_key_heads = 0;
+  int linear_num_value_heads = 0;
+  int linear_key_head_dim = 0;
+  int linear_value_head_dim = 0;
+  int linear_conv_kernel_dim = 4;
+
+  // MoE (§3.7); num_experts == 0 means a dense SwiGLU MLP with intermediate_size
+  int num_experts = 0;
+  int num_experts_per_tok = 0;
+  int moe_intermediate_size = 0;
+  int shared_expert_intermediate_size = 0;
+  int intermediate_size = 0;
+  bool norm_topk_prob = true;
+  std::vector<int> mlp_only_layers;
+
+  std::vector<int> eos_token_ids;
+
+  int rotary_dim() const { return static_cast<int>(head_dim * partial_rotary_factor); }
+  bool is_moe_layer(int layer) const;
+};
+
+struct VisionConfig {
+  int depth = 0;
+  int hidden_size = 0;
+  int num_heads = 0;
+  int intermediate_size = 0;
+  int in_channels = 3;
+  int patch_size = 16;
+  int temporal_patch_size = 2;
+  int spatial_merge_size = 2;
+  int num_position_embeddings = 0;
+  int out_hidden_size = 0;
+  std::vector<int> deepstack_visual_indexes;
+};
+
+struct QuantSpec {
+  int bits = 4;
+  int group_size = 64;
+  std::string mode = "affine";
+  bool operator==(const QuantSpec&) const = default;
+};
+
+// The MLX `quantization` block: defaults plus per-module-path overrides, where an override is
+// either a spec or `false` (kept dense, stored as nullopt).
+struct QuantizationConfig {
+  QuantSpec defaults;
+  std::map<std::string, std::optional<QuantSpec>> overrides;
+
+  // Spec for a module path in MLX naming (no `.weight`): the override when present, else the
+  // defaults. Whether the module is quantized at all is decided by the tensors (`.scales`
+  // present, spec §5.5); this answers only "with which bits/group".
+  std::optional<QuantSpec> lookup(const std::string& module_path) const;
+  nlohmann::json to_json() const;
+};
+
+struct ModelConfig {
+  std::vector<std::string> architectures;
+  std::string model_type;  // top-level: qwen3_5_moe, qwen3_5, ...
+  TextConfig text;
+  std::optional<VisionConfig> vision;
+  std::optional<QuantizationConfig> quantization;
+  int image_token_id = -1;
+  int video_token_id = -1;
+  int vision_start_token_id = -1;
+  int vision_end_token_id = -1;
+  nlohmann::json raw;  // the file as read, for writers that must round-trip unknown keys
+
+  bool is_moe() const { return text.num_experts > 0; }
+  static ModelConfig from_json(const nlohmann::json& j);
+  // Reads DIR/config.json; errors name the file and the offending field.
+  static ModelConfig load(const std::string& dir);
+};
+
+}  // namespace tf
