@@ -15,5 +15,14 @@ struct UsageError : std::runtime_error {
 };
 
 void add_inspect_command(CLI::App& app);
+void add_logits_command(CLI::App& app);
+void add_tokenize_command(CLI::App& app);
+void add_template_command(CLI::App& app);
+void add_generate_command(CLI::App& app);
+void add_chat_command(CLI::App& app);
+void add_convert_command(CLI::App& app);
+void add_sensitivity_command(CLI::App& app);
+void add_synth_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
 
 }  // namespace tf::cli

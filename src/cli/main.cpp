@@ -11,6 +11,15 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "tightfit 0.1.0");
 
   tf::cli::add_inspect_command(app);
+  tf::cli::add_logits_command(app);
+  tf::cli::add_tokenize_command(app);
+  tf::cli::add_template_command(app);
+  tf::cli::add_generate_command(app);
+  tf::cli::add_chat_command(app);
+  tf::cli::add_convert_command(app);
+  tf::cli::add_sensitivity_command(app);
+  tf::cli::add_synth_command(app);
+  tf::cli::add_bench_command(app);
 
   try {
     app.parse(argc, argv);
