@@ -1,0 +1,75 @@
+#include "kernels/ops.h"
+
+#include <algorithm>
+
+namespace tf {
+
+namespace {
+
+// 1 / sqrt(mean(x²) + eps), summed in double so long rows lose nothing.
+float inv_rms(const float* x, int64_t n, float eps) {
+  double ss = 0.0;
+  for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+  return static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
+}
+
+}  // namespace
+
+void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out) {
+  const float r = inv_rms(x, n, eps);
+  for (int64_t i = 0; i < n; ++i) out[i] = x[i] * r * w[i];
+}
+
+void rms_norm_gated(const float* x, const float* w, const float* z, int64_t n, float eps,
+                    float* out) {
+  const float r = inv_rms(x, n, eps);
+  for (int64_t i = 0; i < n; ++i) out[i] = x[i] * r * w[i] * silu(z[i]);
+}
+
+void l2_normalize(float* x, int64_t n, float eps, float scale) {
+  double ss = 0.0;
+  for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+  const float r = static_cast<float>(scale / std::sqrt(ss + eps));
+  for (int64_t i = 0; i < n; ++i) x[i] *= r;
+}
+
+void silu_inplace(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = silu(x[i]);
+}
+
+void swiglu(const float* gate, const float* up, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = silu(gate[i]) * up[i];
+}
+
+void softmax_inplace(float* x, int64_t n) {
+  if (n <= 0) return;
+  const float m = *std::max_element(x, x + n);
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - m);
+    sum += x[i];
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+float dot(const float* a, const float* b, int64_t n) {
+  float s = 0.0f;
+  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+void axpy(float alpha, const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+}
+
+void rope_half_split(float* x, int half, const float* cos, const float* sin) {
+  for (int i = 0; i < half; ++i) {
+    const float a = x[i];
+    const float b = x[i + half];
+    x[i] = a * cos[i] - b * sin[i];
+    x[i + half] = b * cos[i] + a * sin[i];
+  }
+}
+
+}  // namespace tf

@@ -1,0 +1,48 @@
+// Row-wise float32 operations a transformer needs besides matrix products: normalisations,
+// activations, softmax and rotary embedding. Plain scalar code (they are a small share of the
+// work next to the weight matrices); callers own all buffers.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+namespace tf {
+
+inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+inline float silu(float x) { return x / (1.0f + std::exp(-x)); }
+// ln(1 + eˣ) without overflow for large x or loss of precision for very negative x.
+inline float softplus(float x) { return x > 20.0f ? x : std::log1p(std::exp(x)); }
+
+// out = x / sqrt(mean(x²) + eps) ⊙ w. The weight is applied as given: a zero-centred norm
+// (stored w, used as 1 + w) must be offset by the caller once, at load. out may alias x.
+void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out);
+
+// Gated RMSNorm of the Gated DeltaNet output (spec §3.2):
+// out = x / sqrt(mean(x²) + eps) ⊙ w ⊙ silu(z). out may alias x.
+void rms_norm_gated(const float* x, const float* w, const float* z, int64_t n, float eps,
+                    float* out);
+
+// x ← x / sqrt(Σx² + eps) · scale, in place (the q/k normalisation of spec §3.4 step 4).
+void l2_normalize(float* x, int64_t n, float eps, float scale);
+
+// x ← silu(x), in place.
+void silu_inplace(float* x, int64_t n);
+
+// out = silu(gate) ⊙ up (SwiGLU). out may alias gate or up.
+void swiglu(const float* gate, const float* up, int64_t n, float* out);
+
+// x ← softmax(x), in place, with the max subtracted first.
+void softmax_inplace(float* x, int64_t n);
+
+// Σ a·b accumulated in float.
+float dot(const float* a, const float* b, int64_t n);
+
+// y += alpha · x
+void axpy(float alpha, const float* x, float* y, int64_t n);
+
+// Rotary embedding with half-split (NeoX) pairing on the first 2·half entries of x:
+// (x_i, x_{i+half}) → (x_i cos_i − x_{i+half} sin_i, x_{i+half} cos_i + x_i sin_i), i < half.
+// Entries from 2·half on pass through (partial rotary, spec §3.6).
+void rope_half_split(float* x, int half, const float* cos, const float* sin);
+
+}  // namespace tf

@@ -1,0 +1,43 @@
+// Feed-forward blocks: the sparse MoE of Qwen3.5 MoE layers (spec §3.7) and the dense SwiGLU
+// MLP of dense Qwen3.5 layers (spec §1.5).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/thread_pool.h"
+#include "model/qwen35_weights.h"
+#include "storage/model_config.h"
+
+namespace tf {
+
+struct SwiGluScratch {
+  std::vector<float> gate, up;
+};
+
+struct MoeScratch {
+  std::vector<float> router;                 // [T][E] logits, then probabilities
+  std::vector<int32_t> selected;             // [T][k] expert ids
+  std::vector<float> weights;                // [T][k] renormalised routing weights
+  std::vector<int64_t> expert_begin;         // [E + 1] offsets into `rows`
+  std::vector<int64_t> rows;                 // token·k + slot, grouped by expert
+  std::vector<float> xs, ys, shared, shared_gate;
+  SwiGluScratch swiglu;
+};
+
+// out[count][H] = down(silu(gate x) ⊙ up x) for x: [count][H].
+void swiglu_forward(const SwiGluWeights& w, const float* x, int64_t count, float* out,
+                    SwiGluScratch& s, ThreadPool& pool);
+
+// Router softmax (fp32) over all experts, top-k, renormalisation (when norm_topk_prob), routed
+// experts plus the σ-gated shared expert. Tokens routed to the same expert are gathered and
+// multiplied together, so each selected expert's weights are read once per call and unselected
+// experts are never touched. out: [count][H].
+void moe_forward(const MoeWeights& w, const TextConfig& c, const float* x, int64_t count,
+                 float* out, MoeScratch& s, ThreadPool& pool);
+
+// Top-k of one token's router probabilities: ids by descending probability, ties to the lower
+// id. Writes k ids.
+void select_top_k(const float* probs, int num_experts, int k, int32_t* ids);
+
+}  // namespace tf

@@ -1,0 +1,82 @@
+// The tensors of a Qwen3.5 (MoE or dense) text model, bound as zero-copy views into a mapped
+// checkpoint (spec §2). Every linear is a WeightMatrix: dense F32/F16/BF16, or MLX affine
+// quantized when its `.scales` tensor exists (bits and group read from the shapes and
+// cross-checked with the config's `quantization` block). Nothing large is copied or
+// dequantized; only the tiny per-channel vectors (norms, conv taps, A_log, dt_bias) are
+// converted to float32 at load, with the zero-centred norm offset already applied.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "kernels/weight_matrix.h"
+#include "storage/model_config.h"
+#include "storage/safetensors.h"
+
+namespace tf {
+
+// Naming scheme of the checkpoint (spec §2.1, §2.8).
+enum class CheckpointFlavour { HuggingFace, MlxVlm, MlxLm };
+const char* flavour_name(CheckpointFlavour f);
+
+// SwiGLU feed-forward: down(silu(gate x) ⊙ up x). Used for experts, the shared expert and the
+// dense-model MLP.
+struct SwiGluWeights {
+  WeightMatrix gate, up, down;
+};
+
+struct MoeWeights {
+  WeightMatrix router;                // [E, H]
+  std::vector<SwiGluWeights> experts;  // E views (slices of stacked / fused tensors)
+  bool has_shared_expert = false;
+  SwiGluWeights shared_expert;
+  WeightMatrix shared_expert_gate;    // [1, H]
+};
+
+struct GatedDeltaNetWeights {
+  WeightMatrix in_proj_qkv;  // [2·key_dim + value_dim, H]
+  WeightMatrix in_proj_z;    // [value_dim, H]
+  WeightMatrix in_proj_b;    // [Hv, H]
+  WeightMatrix in_proj_a;    // [Hv, H]
+  WeightMatrix out_proj;     // [H, value_dim]
+  std::vector<float> conv;   // [conv_dim][K], tap K − 1 = current token
+  std::vector<float> neg_exp_a_log;  // −exp(A_log) per value head
+  std::vector<float> dt_bias;        // per value head
+  std::vector<float> norm;           // gated RMSNorm weight [Dv], plain (never offset)
+};
+
+struct GatedAttentionWeights {
+  WeightMatrix q_proj;  // [heads · 2 · head_dim, H], per head: query rows then gate rows
+  WeightMatrix k_proj;  // [kv_heads · head_dim, H]
+  WeightMatrix v_proj;
+  WeightMatrix o_proj;  // [H, heads · head_dim]
+  std::vector<float> q_norm, k_norm;  // [head_dim], offset applied
+};
+
+struct LayerWeights {
+  LayerType type = LayerType::LinearAttention;
+  std::vector<float> input_norm, post_norm;  // [H], offset applied
+  GatedDeltaNetWeights gdn;                  // when type == LinearAttention
+  GatedAttentionWeights attn;                // when type == FullAttention
+  bool is_moe = false;
+  MoeWeights moe;     // when is_moe
+  SwiGluWeights mlp;  // otherwise (dense Qwen3.5)
+};
+
+struct Qwen35Weights {
+  CheckpointFlavour flavour = CheckpointFlavour::HuggingFace;
+  WeightMatrix embed;    // [V, H]
+  WeightMatrix lm_head;  // [V, H]; the embedding matrix when tied
+  std::vector<float> final_norm;  // offset applied
+  std::vector<LayerWeights> layers;
+
+  // Binds every text tensor; throws naming the tensor when one is missing, mis-shaped, of an
+  // unsupported dtype, or quantized inconsistently with the config, and naming any text tensor
+  // it does not understand. The views point into `checkpoint`, which must outlive this.
+  static Qwen35Weights bind(const Checkpoint& checkpoint, const ModelConfig& config);
+};
+
+// The flavour a set of tensor names belongs to (spec §2.8); throws when it is none of them.
+CheckpointFlavour detect_flavour(const Checkpoint& checkpoint);
+
+}  // namespace tf
