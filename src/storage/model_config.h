@@ -84,12 +84,23 @@ struct QuantizationConfig {
   QuantSpec defaults;
   std::map<std::string, std::optional<QuantSpec>> overrides;
 
-  // Spec for a module path in MLX naming (no `.weight`): the override when present, else the
-  // defaults. Whether the module is quantized at all is decided by the tensors (`.scales`
-  // present, spec §5.5); this answers only "with which bits/group".
+  // Spec for a module path (no `.weight`): the override when present (`false` → nullopt), else
+  // the defaults. Keys and queries may use MLX or HF spelling, with or without a leading
+  // `language_model.` (as mlx-vlm accepts, spec §5.5). Whether the module is quantized at all
+  // is decided by the tensors (`.scales` present); this answers only "with which bits/group".
   std::optional<QuantSpec> lookup(const std::string& module_path) const;
+  // The MLX block: {"group_size", "bits", "mode", <path>: false | {"group_size", "bits"}}.
   nlohmann::json to_json() const;
+  // Parses an MLX `quantization` block. Override values: `false` (dense), `true` (defaults) or
+  // {bits, group_size[, mode]} whose missing keys take MLX's own defaults (64, 4, affine).
+  // Rejects non-affine modes (mxfp4, nvfp4, mxfp8: spec §5.4) and bits / group sizes MLX's
+  // affine kernels do not have. `source` names the file in error messages.
+  static QuantizationConfig from_json(const nlohmann::json& j, const std::string& source);
 };
+
+// Bits and group sizes of MLX affine quantization (spec §5.1).
+bool is_valid_affine_bits(int bits);
+bool is_valid_group_size(int group_size);
 
 struct ModelConfig {
   std::vector<std::string> architectures;
@@ -104,7 +115,8 @@ struct ModelConfig {
   nlohmann::json raw;  // the file as read, for writers that must round-trip unknown keys
 
   bool is_moe() const { return text.num_experts > 0; }
-  static ModelConfig from_json(const nlohmann::json& j);
+  // `source` names the file in error messages ("missing field text_config.hidden_size").
+  static ModelConfig from_json(const nlohmann::json& j, const std::string& source = "config.json");
   // Reads DIR/config.json; errors name the file and the offending field.
   static ModelConfig load(const std::string& dir);
 };

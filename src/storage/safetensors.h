@@ -38,12 +38,14 @@ class SafetensorsFile {
   std::map<std::string, std::string> metadata_;
 };
 
-// All safetensors of a model folder: `model.safetensors`, or the shards named by
-// `model.safetensors.index.json` (validated: every listed shard exists and holds its tensors),
-// or, without an index, every `model*.safetensors` (as the MLX loaders glob).
+// All safetensors of a model folder: the shards named by `model.safetensors.index.json`
+// (validated: every listed shard exists and holds the tensors listed for it), else
+// `model.safetensors`, else every `model*.safetensors` (as the MLX loaders glob). `path` may also
+// be one .safetensors file (dir() is then its folder). A tensor name found in two files is an
+// error; tensors of a listed shard that the index does not mention are kept (MLX loads them).
 class Checkpoint {
  public:
-  static std::unique_ptr<Checkpoint> open(const std::string& dir);
+  static std::unique_ptr<Checkpoint> open(const std::string& path);
 
   const std::string& dir() const { return dir_; }
   bool has(const std::string& name) const { return index_.count(name) != 0; }
@@ -52,6 +54,8 @@ class Checkpoint {
   const TensorView* find(const std::string& name) const;
   // Sorted names of every tensor.
   std::vector<std::string> names() const;
+  // Name, dtype and shape of every tensor, sorted by name.
+  std::vector<TensorSpec> specs() const;
   const std::vector<std::unique_ptr<SafetensorsFile>>& files() const { return files_; }
   size_t total_bytes() const;  // sum of file sizes on disk
 

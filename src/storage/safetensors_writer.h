@@ -3,22 +3,15 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "storage/dtype.h"
+#include "storage/tensor.h"  // TensorSpec
 
 namespace tf {
-
-struct TensorSpec {
-  std::string name;
-  DType dtype;
-  std::vector<int64_t> shape;
-  size_t nbytes() const;
-};
 
 // Usage: declare every tensor up front (name, dtype, shape) so headers and shard boundaries are
 // known, then write each tensor's bytes in declaration order, possibly in pieces. Only one
@@ -34,9 +27,12 @@ class ShardedSafetensorsWriter {
                            std::map<std::string, std::string> metadata = {{"format", "mlx"}});
   ~ShardedSafetensorsWriter();
 
-  // Append bytes of the current tensor (declaration order). Throws when more bytes arrive than
-  // the tensor holds, or a tensor is skipped.
+  // Append bytes of the current tensor (declaration order). One call never spans two tensors:
+  // more bytes than the current tensor has left is an error (it would shift every later tensor).
   void write(const void* data, size_t nbytes);
+  // Same, and checks that `name` is the tensor these bytes belong to (catches a skipped tensor
+  // at the first byte instead of at finish()).
+  void write(const std::string& name, const void* data, size_t nbytes);
   // Verifies every tensor was fully written, renames the shards into place and writes the index
   // (single shard → `model.safetensors` and no index, as MLX does). Returns the file names.
   std::vector<std::string> finish();

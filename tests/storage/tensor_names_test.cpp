@@ -1,0 +1,26 @@
+#include <gtest/gtest.h>
+
+#include "storage/tensor_names.h"
+
+namespace tf {
+
+TEST(TensorNames, HfToMlxAndBack) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"model.language_model.layers.0.mlp.gate.weight", "language_model.model.layers.0.mlp.gate.weight"},
+      {"model.language_model.embed_tokens.weight", "language_model.model.embed_tokens.weight"},
+      {"model.visual.blocks.0.attn.qkv.weight", "vision_tower.blocks.0.attn.qkv.weight"},
+      {"lm_head.weight", "language_model.lm_head.weight"},
+      {"lm_head", "language_model.lm_head"},
+  };
+  for (const auto& [hf, mlx] : cases) {
+    EXPECT_EQ(mlx_name_from_hf(hf), mlx);
+    EXPECT_EQ(hf_name_from_mlx(mlx), hf);
+    EXPECT_EQ(mlx_name_from_hf(mlx), mlx);  // already MLX: unchanged
+    EXPECT_EQ(hf_name_from_mlx(hf), hf);
+  }
+  EXPECT_EQ(mlx_name_from_hf("model.language_model.visual.merger.norm.weight"), "vision_tower.merger.norm.weight");
+  EXPECT_EQ(mlx_name_from_hf("mtp.layers.0.mlp.gate.weight"), "mtp.layers.0.mlp.gate.weight");
+  EXPECT_EQ(mlx_name_from_hf("lm_headless.weight"), "lm_headless.weight");
+}
+
+}  // namespace tf
