@@ -1,0 +1,188 @@
+// Row operations, the causal conv, attention and the gated delta rule against direct
+// (double-precision, written-from-the-formula) computations.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "kernels/ops.h"
+#include "kernels/ops_attention.h"
+#include "kernels/ops_conv.h"
+#include "kernels/ops_delta_rule.h"
+
+namespace tf {
+namespace {
+
+std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.0f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+TEST(Ops, RmsNormVariants) {
+  const auto x = randn(48, 1), w = randn(48, 2), z = randn(48, 3);
+  double ss = 0;
+  for (float v : x) ss += double(v) * v;
+  const double r = 1.0 / std::sqrt(ss / 48 + 1e-6);
+  std::vector<float> y(48), g(48);
+  rms_norm(x.data(), w.data(), 48, 1e-6f, y.data());
+  rms_norm_gated(x.data(), w.data(), z.data(), 48, 1e-6f, g.data());
+  for (int i = 0; i < 48; ++i) {
+    EXPECT_NEAR(y[i], x[i] * r * w[i], 1e-5);
+    EXPECT_NEAR(g[i], x[i] * r * w[i] * (z[i] / (1 + std::exp(-double(z[i])))), 1e-5);
+  }
+  // In place.
+  auto xi = x;
+  rms_norm(xi.data(), w.data(), 48, 1e-6f, xi.data());
+  EXPECT_EQ(xi, y);
+}
+
+TEST(Ops, L2NormalizeAndSoftmax) {
+  auto x = randn(16, 4);
+  l2_normalize(x.data(), 16, 1e-6f, 0.25f);
+  double n2 = 0;
+  for (float v : x) n2 += double(v) * v;
+  EXPECT_NEAR(std::sqrt(n2), 0.25, 1e-6);
+  std::vector<float> s = {1000.0f, 1000.0f, -1000.0f};  // no overflow
+  softmax_inplace(s.data(), 3);
+  EXPECT_FLOAT_EQ(s[0], 0.5f);
+  EXPECT_FLOAT_EQ(s[1], 0.5f);
+  EXPECT_EQ(s[2], 0.0f);
+  EXPECT_NEAR(softplus(-30.0f), std::exp(-30.0), 1e-18);
+  EXPECT_FLOAT_EQ(softplus(50.0f), 50.0f);
+}
+
+TEST(Ops, RopeHalfSplitPairsIWithIPlusHalf) {
+  std::vector<float> x = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};  // 8 rotary dims + 2 passing through
+  const float c[4] = {1, 0, std::cos(0.5f), -1}, s[4] = {0, 1, std::sin(0.5f), 0};
+  rope_half_split(x.data(), 4, c, s);
+  EXPECT_FLOAT_EQ(x[0], 1);    // angle 0
+  EXPECT_FLOAT_EQ(x[4], 5);
+  EXPECT_FLOAT_EQ(x[1], -6);   // angle π/2: (2, 6) → (−6, 2)
+  EXPECT_FLOAT_EQ(x[5], 2);
+  EXPECT_FLOAT_EQ(x[2], 3 * std::cos(0.5f) - 7 * std::sin(0.5f));
+  EXPECT_FLOAT_EQ(x[6], 7 * std::cos(0.5f) + 3 * std::sin(0.5f));
+  EXPECT_FLOAT_EQ(x[3], -4);   // angle π
+  EXPECT_FLOAT_EQ(x[7], -8);
+  EXPECT_EQ(x[8], 9);
+  EXPECT_EQ(x[9], 10);
+}
+
+TEST(Ops, AttendIsSoftmaxWeightedValues) {
+  const int n = 9, dim = 8, stride = 20;
+  const auto q = randn(dim, 5), kv = randn(n * stride, 6);
+  const float* keys = kv.data();
+  const float* values = kv.data() + 10;
+  std::vector<float> scores(n), out(dim);
+  attend(q.data(), keys, values, n, stride, dim, 0.3f, scores.data(), out.data());
+  std::vector<double> p(n);
+  double m = -1e300, sum = 0;
+  for (int i = 0; i < n; ++i) {
+    double d = 0;
+    for (int j = 0; j < dim; ++j) d += double(q[j]) * keys[i * stride + j];
+    p[i] = 0.3 * d;
+    m = std::max(m, p[i]);
+  }
+  for (auto& v : p) sum += (v = std::exp(v - m));
+  for (int j = 0; j < dim; ++j) {
+    double o = 0;
+    for (int i = 0; i < n; ++i) o += p[i] / sum * values[i * stride + j];
+    EXPECT_NEAR(out[j], o, 1e-5);
+  }
+}
+
+TEST(Ops, CausalConvStateCarriesAcrossCalls) {
+  const int C = 5, K = 4, T = 11;
+  const auto x = randn(T * C, 7), w = randn(C * K, 8);
+  // Direct: zero history, then out[t][c] = silu(Σ_k w[c][k] x[t − 3 + k][c]).
+  std::vector<float> direct(T * C);
+  for (int t = 0; t < T; ++t)
+    for (int c = 0; c < C; ++c) {
+      double acc = 0;
+      for (int k = 0; k < K; ++k) {
+        const int tau = t - (K - 1) + k;
+        if (tau >= 0) acc += double(w[c * K + k]) * x[tau * C + c];
+      }
+      direct[t * C + c] = static_cast<float>(acc / (1 + std::exp(-acc)));
+    }
+  // In pieces of 1, 2 and 8 tokens (shorter and longer than the history).
+  std::vector<float> state((K - 1) * C, 0.0f), out(T * C);
+  int t0 = 0;
+  for (int piece : {1, 2, 8}) {
+    causal_conv1d_silu(x.data() + t0 * C, piece, C, w.data(), K, state.data(), out.data() + t0 * C);
+    t0 += piece;
+  }
+  for (int i = 0; i < T * C; ++i) EXPECT_NEAR(out[i], direct[i], 1e-5) << i;
+  // The state holds the last three raw inputs.
+  for (int r = 0; r < K - 1; ++r)
+    for (int c = 0; c < C; ++c) EXPECT_EQ(state[r * C + c], x[(T - 3 + r) * C + c]);
+}
+
+// The recurrence S_t = α_t (I − β_t k_t k_tᵀ) S_{t−1} + β_t k_t v_tᵀ, o_t = S_tᵀ q_t in double.
+void delta_rule_direct(std::vector<double>& S, const float* q, const float* k, const float* v,
+                       double g, double beta, int dk, int dv, double* o) {
+  const double a = std::exp(g);
+  std::vector<double> e(dv, 0.0);
+  for (int i = 0; i < dk; ++i)
+    for (int j = 0; j < dv; ++j) e[j] += a * S[i * dv + j] * k[i];
+  for (int i = 0; i < dk; ++i)
+    for (int j = 0; j < dv; ++j) S[i * dv + j] = a * S[i * dv + j] + k[i] * beta * (v[j] - e[j]);
+  for (int j = 0; j < dv; ++j) {
+    o[j] = 0;
+    for (int i = 0; i < dk; ++i) o[j] += S[i * dv + j] * q[i];
+  }
+}
+
+class DeltaRule : public ::testing::TestWithParam<int> {};
+
+TEST_P(DeltaRule, StepAndChunkMatchTheRecurrence) {
+  const int T = GetParam(), dk = 8, dv = 12, stride = 40;  // q | k | v interleaved in rows
+  auto rows = randn(T * stride, 10, 0.5f);
+  for (int t = 0; t < T; ++t) {  // unit-norm keys as in the model
+    l2_normalize(rows.data() + t * stride + dk, dk, 1e-6f, 1.0f);
+  }
+  std::vector<float> g(T), beta(T);
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(0, 1);
+  for (int t = 0; t < T; ++t) {
+    g[t] = t % 7 == 3 ? -30.0f : -2.0f * u(rng);  // include near-total forgetting
+    beta[t] = u(rng);
+  }
+  const auto S0 = randn(dk * dv, 11);
+  std::vector<double> S(S0.begin(), S0.end());
+  std::vector<double> o_ref(T * dv);
+  for (int t = 0; t < T; ++t) {
+    const float* r = rows.data() + t * stride;
+    delta_rule_direct(S, r, r + dk, r + 2 * dk, g[t], beta[t], dk, dv, o_ref.data() + t * dv);
+  }
+
+  std::vector<float> S_step = S0, o_step(T * dv);
+  for (int t = 0; t < T; ++t) {
+    const float* r = rows.data() + t * stride;
+    gated_delta_rule_step(S_step.data(), r, r + dk, r + 2 * dk, g[t], beta[t], dk, dv,
+                          o_step.data() + t * dv);
+  }
+  std::vector<float> S_chunk = S0, o_chunk(T * 16, -1.0f);
+  std::vector<float> work(gated_delta_rule_chunk_workspace(T, dk, dv));
+  gated_delta_rule_chunk(S_chunk.data(), rows.data(), rows.data() + dk, rows.data() + 2 * dk,
+                         stride, g.data(), beta.data(), T, dk, dv, o_chunk.data(), 16,
+                         work.data());
+  for (int t = 0; t < T; ++t)
+    for (int j = 0; j < dv; ++j) {
+      EXPECT_NEAR(o_step[t * dv + j], o_ref[t * dv + j], 1e-4) << t << "," << j;
+      EXPECT_NEAR(o_chunk[t * 16 + j], o_ref[t * dv + j], 1e-4) << t << "," << j;
+      EXPECT_TRUE(std::isfinite(o_chunk[t * 16 + j]));
+    }
+  for (int i = 0; i < dk * dv; ++i) {
+    EXPECT_NEAR(S_step[i], S[i], 1e-4);
+    EXPECT_NEAR(S_chunk[i], S[i], 1e-4);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Lengths, DeltaRule, ::testing::Values(1, 2, 5, 17, 64));
+
+}  // namespace
+}  // namespace tf
