@@ -11,6 +11,7 @@ PACKAGES=(
   libgtest-dev googletest
   libbenchmark-dev      # Google Benchmark for bench/
   libpcre2-dev          # tokenizer pre-tokenizer regex (Unicode classes, lookahead)
+  libicu-dev            # tokenizer Unicode normalization (NFC) and character properties
   libcpp-httplib-dev    # HTTP server / local test servers
   libcurl4-openssl-dev  # model download from the Hugging Face Hub
   libstb-dev            # image decoding
