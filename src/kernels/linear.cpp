@@ -1,26 +1,158 @@
-// Public entry points. Until the SIMD kernels land these run the scalar reference, split over
-// the thread pool by output rows.
+// Public entry points of the matrix kernels: check the arguments, prepare each input once per
+// call (permuted float copy and per-group sums, or int8 rounding), then split the output rows
+// of every job into tasks that the pool's threads pull until none are left. The per-row work
+// runs in the SIMD translation units (linear_simd.cpp, linear_q8.cpp).
 #include "kernels/linear.h"
 
+#include <algorithm>
+#include <stdexcept>
+#include <string>
 #include <vector>
+
+#include "kernels/linear_internal.h"
 
 namespace tf {
 
-void matvec(const WeightMatrix& w, const float* x, float* y, ThreadPool& pool) {
-  matmul(w, x, 1, y, pool);
+namespace {
+
+// Rough bytes of weights (times tokens) worth one task: enough that a task's setup is noise,
+// small enough that 2 threads share a 512 × 2048 expert.
+constexpr int64_t kTaskWork = 64 * 1024;
+
+struct PreparedJob {
+  const WeightMatrix* w = nullptr;
+  const float* x = nullptr;
+  int64_t tokens = 0;
+  float* y = nullptr;
+  // float path (quantized weights)
+  std::vector<float> xp;
+  int64_t padded_cols = 0;
+  std::vector<float> group_sums;
+  // int8 path
+  std::vector<int8_t> xq;
+  std::vector<float> deltas;
+  simd::Q8Input q8;
+};
+
+struct Task {
+  size_t job;
+  int64_t begin, end;
+};
+
+std::vector<float> group_sums(const float* x, int64_t tokens, int64_t cols, int group_size) {
+  const int64_t groups = cols / group_size;
+  std::vector<float> sums(static_cast<size_t>(tokens * groups));
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int64_t g = 0; g < groups; ++g) {
+      double s = 0.0;
+      for (int64_t k = g * group_size; k < (g + 1) * group_size; ++k) s += x[t * cols + k];
+      sums[t * groups + g] = static_cast<float>(s);
+    }
+  return sums;
 }
 
-void matmul(const WeightMatrix& w, const float* x, int64_t tokens, float* y, ThreadPool& pool) {
-  pool.parallel_for(w.rows, 16, [&](int64_t begin, int64_t end, int) {
-    const WeightMatrix part = w.row_slice(begin, end - begin);
-    std::vector<float> tmp(static_cast<size_t>(tokens) * part.rows);
-    reference::matmul(part, x, tokens, tmp.data());
-    for (int64_t t = 0; t < tokens; ++t)
-      for (int64_t n = 0; n < part.rows; ++n) y[t * w.rows + begin + n] = tmp[t * part.rows + n];
+void prepare(PreparedJob& p, ActivationPrecision precision) {
+  const WeightMatrix& w = *p.w;
+  if (!w.quantized()) return;  // dense rows read x as given
+  p.group_sums = group_sums(p.x, p.tokens, w.cols, w.group_size);
+  if (precision == ActivationPrecision::Int8) {
+    const int64_t padded = simd::q8_padded_cols(w.bits, w.cols);
+    const int64_t groups = w.groups_per_row();
+    p.xq.resize(static_cast<size_t>(p.tokens * padded));
+    p.deltas.resize(static_cast<size_t>(p.tokens * groups));
+    simd::q8_quantize_input(w.bits, w.group_size, p.x, p.tokens, w.cols, padded, p.xq.data(),
+                            p.deltas.data());
+    p.q8 = {p.tokens, w.cols, padded, groups, p.xq.data(), p.deltas.data(), p.group_sums.data()};
+    return;
+  }
+  const int64_t block = simd::block_codes(w.bits);
+  p.padded_cols = (w.cols + block - 1) / block * block;
+  p.xp.resize(static_cast<size_t>(p.tokens * p.padded_cols));
+  simd::permute_input(w.bits, p.x, p.tokens, w.cols, p.padded_cols, p.xp.data());
+}
+
+void run_rows(const PreparedJob& p, ActivationPrecision precision, int64_t begin, int64_t end) {
+  const WeightMatrix& w = *p.w;
+  if (!w.quantized())
+    simd::dense_rows(w, p.x, p.tokens, begin, end, p.y, w.rows);
+  else if (precision == ActivationPrecision::Int8)
+    simd::q8_affine_rows(w, p.q8, begin, end, p.y, w.rows);
+  else
+    simd::affine_rows(w, p.xp.data(), p.padded_cols, p.group_sums.data(), p.tokens, begin, end,
+                      p.y, w.rows);
+}
+
+}  // namespace
+
+void validate_weight_matrix(const WeightMatrix& w) {
+  auto fail = [](const std::string& what) {
+    throw std::invalid_argument("weight matrix: " + what);
+  };
+  if (w.rows < 0 || w.cols <= 0) fail("needs rows >= 0 and cols > 0");
+  if (!is_float_dtype(w.dtype))
+    fail("dtype " + std::string(dtype_name(w.dtype)) + " is not F32, F16 or BF16");
+  if (w.rows > 0 && w.data == nullptr) fail("has no data");
+  if (!w.quantized()) return;
+  const int b = w.bits, g = w.group_size;
+  if (b != 2 && b != 3 && b != 4 && b != 5 && b != 6 && b != 8)
+    fail("bits " + std::to_string(b) + " unsupported (2, 3, 4, 5, 6, 8)");
+  if (g != 32 && g != 64 && g != 128)
+    fail("group size " + std::to_string(g) + " unsupported (32, 64, 128)");
+  if (w.cols % g != 0)
+    fail(std::to_string(w.cols) + " columns are not a multiple of the group size " +
+         std::to_string(g));
+  if (w.rows > 0 && (w.scales == nullptr || w.biases == nullptr)) fail("has no scales or biases");
+}
+
+void matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
+                  ActivationPrecision precision) {
+  std::vector<PreparedJob> prepared;
+  prepared.reserve(jobs.size());
+  for (const MatmulJob& j : jobs) {
+    if (j.w == nullptr) throw std::invalid_argument("matmul_batch: job without a weight matrix");
+    validate_weight_matrix(*j.w);
+    if (j.tokens <= 0 || j.w->rows == 0) continue;
+    if (j.x == nullptr || j.y == nullptr) throw std::invalid_argument("matmul: null input or output");
+    PreparedJob& p = prepared.emplace_back();
+    p.w = j.w;
+    p.x = j.x;
+    p.tokens = j.tokens;
+    p.y = j.y;
+    prepare(p, precision);
+  }
+  const int threads = pool.num_threads();
+  std::vector<Task> tasks;
+  for (size_t i = 0; i < prepared.size(); ++i) {
+    const WeightMatrix& w = *prepared[i].w;
+    const int64_t work = static_cast<int64_t>(w.total_bytes()) * std::min<int64_t>(prepared[i].tokens, 16);
+    const int64_t most = threads == 1 ? 1 : 8 * threads;
+    const int64_t count = std::clamp<int64_t>(work / kTaskWork, 1, std::min<int64_t>(most, w.rows));
+    const int64_t per = (w.rows + count - 1) / count;
+    for (int64_t b = 0; b < w.rows; b += per) tasks.push_back({i, b, std::min(w.rows, b + per)});
+  }
+  pool.run(static_cast<int64_t>(tasks.size()), [&](int64_t t, int) {
+    const Task& task = tasks[t];
+    run_rows(prepared[task.job], precision, task.begin, task.end);
   });
 }
 
+void matmul(const WeightMatrix& w, const float* x, int64_t tokens, float* y, ThreadPool& pool,
+            ActivationPrecision precision) {
+  const MatmulJob job{&w, x, tokens, y};
+  matmul_batch(std::span<const MatmulJob>(&job, 1), pool, precision);
+}
+
+void matvec(const WeightMatrix& w, const float* x, float* y, ThreadPool& pool,
+            ActivationPrecision precision) {
+  matmul(w, x, 1, y, pool, precision);
+}
+
 void dequantize_rows(const WeightMatrix& w, int64_t row, int64_t count, float* out) {
+  validate_weight_matrix(w);
+  if (row < 0 || count < 0 || row + count > w.rows)
+    throw std::out_of_range("dequantize_rows: rows [" + std::to_string(row) + ", " +
+                            std::to_string(row + count) + ") outside a matrix of " +
+                            std::to_string(w.rows) + " rows");
   reference::dequantize_rows(w, row, count, out);
 }
 

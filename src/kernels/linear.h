@@ -5,26 +5,64 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "kernels/thread_pool.h"
 #include "kernels/weight_matrix.h"
 
 namespace tf {
 
+// How activations meet quantized weights (dense weights always use F32).
+enum class ActivationPrecision : uint8_t {
+  // Float products, y_n = Σ_g s·Σ q·x + β·Σ x. Agrees with reference::matmul to float rounding:
+  // |y − y_ref| ≤ 2e-5 · Σ_k (|s q_k| + |β|)·|x_k| (tested).
+  F32,
+  // x rounded per weight group to int8 (x ≈ d_g·x_q, d_g = max|x_g|/127), exact integer
+  // dot products Σ q·x_q (AVX-512 VNNI where present), then y_n = Σ_g s·d_g·Σ q·x_q + β·Σ x
+  // with exact float group sums. Faster; differs from F32 by at most Σ_g |s|·(d_g/2)·Σ_k q_k
+  // plus float rounding. reference::matmul_q8 defines it exactly.
+  Int8,
+};
+
 // y[N] = W x[K]   (decode: one token)
-void matvec(const WeightMatrix& w, const float* x, float* y, ThreadPool& pool);
+void matvec(const WeightMatrix& w, const float* x, float* y, ThreadPool& pool,
+            ActivationPrecision precision = ActivationPrecision::F32);
 
 // Y[T, N] = X[T, K] · Wᵀ   (prefill: a batch of T tokens, rows of X contiguous).
 // Reads W once per call whatever T is.
-void matmul(const WeightMatrix& w, const float* x, int64_t tokens, float* y, ThreadPool& pool);
+void matmul(const WeightMatrix& w, const float* x, int64_t tokens, float* y, ThreadPool& pool,
+            ActivationPrecision precision = ActivationPrecision::F32);
+
+// Several independent products in one pool dispatch: Y_j[T_j, N_j] = X_j · W_jᵀ. For the
+// projections that share one input (q/k/v, in_proj_qkv/z/a/b) or the experts of a token, this
+// saves a wake-up of the pool per matrix. Outputs must not overlap.
+struct MatmulJob {
+  const WeightMatrix* w = nullptr;
+  const float* x = nullptr;
+  int64_t tokens = 1;
+  float* y = nullptr;
+};
+void matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
+                  ActivationPrecision precision = ActivationPrecision::F32);
 
 // out[count, K] = rows [row, row + count) of W as float (embedding lookup, tests, tied heads).
 void dequantize_rows(const WeightMatrix& w, int64_t row, int64_t count, float* out);
+
+// Throws std::invalid_argument naming the problem unless `w` is a usable matrix (supported
+// dtype / bits / group size, cols a multiple of the group, non-null pointers).
+void validate_weight_matrix(const WeightMatrix& w);
 
 namespace reference {
 void matvec(const WeightMatrix& w, const float* x, float* y);
 void matmul(const WeightMatrix& w, const float* x, int64_t tokens, float* y);
 void dequantize_rows(const WeightMatrix& w, int64_t row, int64_t count, float* out);
+// The exact definition of ActivationPrecision::Int8 (quantized weights only): the activation
+// rounding of quantize_activations_q8, integer dots, the float epilogue evaluated in double.
+void matmul_q8(const WeightMatrix& w, const float* x, int64_t tokens, float* y);
+// Rounds one token's x [cols] per group of `group_size` to int8 (the SIMD paths match it bit for
+// bit): q[k] = round_half_even(x[k] · (127 / m_g)) with m_g = max_{k∈g} |x[k]|, d[g] = m_g / 127
+// (d = 0 and q = 0 for an all-zero group).
+void quantize_activations_q8(const float* x, int64_t cols, int group_size, int8_t* q, float* d);
 }  // namespace reference
 
 }  // namespace tf

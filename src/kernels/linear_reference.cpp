@@ -1,4 +1,6 @@
 // Scalar reference kernels: the definition of correct for every optimised path.
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "kernels/linear.h"
@@ -49,6 +51,52 @@ void matmul(const WeightMatrix& w, const float* x, int64_t tokens, float* y) {
       const float* xt = x + t * w.cols;
       double acc = 0.0;  // the reference accumulates in double: it defines "exact"
       for (int64_t k = 0; k < w.cols; ++k) acc += static_cast<double>(row[k]) * xt[k];
+      y[t * w.rows + n] = static_cast<float>(acc);
+    }
+  }
+}
+
+}  // namespace tf::reference
+
+// ---- ActivationPrecision::Int8 ------------------------------------------------------------
+namespace tf::reference {
+
+void quantize_activations_q8(const float* x, int64_t cols, int group_size, int8_t* q, float* d) {
+  for (int64_t g = 0; g * group_size < cols; ++g) {
+    const float* xg = x + g * group_size;
+    float m = 0.0f;
+    for (int j = 0; j < group_size; ++j) m = std::max(m, std::fabs(xg[j]));
+    const float inv = m > 0.0f ? 127.0f / m : 0.0f;
+    d[g] = m / 127.0f;
+    for (int j = 0; j < group_size; ++j) {
+      const float r = std::nearbyint(xg[j] * inv);  // default rounding mode: half to even
+      q[g * group_size + j] = static_cast<int8_t>(std::clamp(r, -127.0f, 127.0f));
+    }
+  }
+}
+
+void matmul_q8(const WeightMatrix& w, const float* x, int64_t tokens, float* y) {
+  if (!w.quantized()) return matmul(w, x, tokens, y);
+  const int64_t groups = w.groups_per_row();
+  std::vector<int8_t> xq(w.cols);
+  std::vector<float> d(groups);
+  for (int64_t t = 0; t < tokens; ++t) {
+    const float* xt = x + t * w.cols;
+    quantize_activations_q8(xt, w.cols, w.group_size, xq.data(), d.data());
+    for (int64_t n = 0; n < w.rows; ++n) {
+      const uint8_t* row = w.data + static_cast<size_t>(n) * w.row_bytes();
+      double acc = 0.0;
+      for (int64_t g = 0; g < groups; ++g) {
+        int64_t dot = 0;
+        double sum_x = 0.0;
+        for (int64_t k = g * w.group_size; k < (g + 1) * w.group_size; ++k) {
+          dot += static_cast<int64_t>(unpack_code(row, w.bits, k)) * xq[k];
+          sum_x += xt[k];
+        }
+        const double s = load_float(w.scales, w.dtype, n * groups + g);
+        const double b = load_float(w.biases, w.dtype, n * groups + g);
+        acc += s * d[g] * static_cast<double>(dot) + b * sum_x;
+      }
       y[t * w.rows + n] = static_cast<float>(acc);
     }
   }

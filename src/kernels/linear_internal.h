@@ -1,0 +1,59 @@
+// Internal interface between linear.cpp (argument checks, threading) and the per-target SIMD
+// translation units (linear_simd.cpp: float activations; linear_q8.cpp: int8 activations).
+// Each function here runs the best target Highway found on this CPU; a call sequence
+// (prepare, then rows) always runs one target, so the layouts they share agree.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/weight_matrix.h"
+
+namespace tf::simd {
+
+// ---- float activations (linear_simd.cpp) -----------------------------------------------------
+// A quantized row is consumed a "block" at a time: one vector of u32 lanes, each lane holding
+// `codes_per_lane` consecutive codes; plane m of the block is code m of every lane. The input
+// is stored permuted to match (block_codes(bits) floats per block, zero padded to a whole
+// number of blocks), so every plane meets its activations in one contiguous vector load.
+
+// Codes per block for this bit width on the running target (a multiple of 32 or a divisor of
+// it... always a power of two).
+int64_t block_codes(int bits);
+
+// Permutes `tokens` rows of x [tokens, cols] into the block order for `bits`, writing rows of
+// `padded_cols` (a multiple of block_codes(bits)) floats to xp, zeros past cols.
+void permute_input(int bits, const float* x, int64_t tokens, int64_t cols, int64_t padded_cols,
+                   float* xp);
+
+// y[t * y_stride + n] for rows n in [row_begin, row_end) and t < tokens.
+// xp: permuted input as above; group_sums[t * groups + g] = Σ_{k in group g} x[t, k].
+void affine_rows(const WeightMatrix& w, const float* xp, int64_t padded_cols,
+                 const float* group_sums, int64_t tokens, int64_t row_begin, int64_t row_end,
+                 float* y, int64_t y_stride);
+
+// Dense (F32 / F16 / BF16) rows: x [tokens, cols] as given (any alignment).
+void dense_rows(const WeightMatrix& w, const float* x, int64_t tokens, int64_t row_begin,
+                int64_t row_end, float* y, int64_t y_stride);
+
+// ---- int8 activations (linear_q8.cpp) --------------------------------------------------------
+// x is rounded per group to int8: x ≈ d_g · xq with d_g = max|x_g| / 127, and
+// y_n = Σ_g s_g · d_g · Σ_k q_k · xq_k + β_g · Σ_k x_k (exact float group sums for the bias).
+struct Q8Input {
+  int64_t tokens = 0;
+  int64_t cols = 0;
+  int64_t padded_cols = 0;       // row stride of `values` (bytes)
+  int64_t groups = 0;            // per token
+  const int8_t* values = nullptr;       // [tokens, padded_cols], layout of the running target
+  const float* deltas = nullptr;        // [tokens, groups]  d_g
+  const float* group_sums = nullptr;    // [tokens, groups]  Σ x over the group
+};
+
+// Bytes of quantized input per token for this matrix on the running target.
+int64_t q8_padded_cols(int bits, int64_t cols);
+// Quantizes x into `values` / `deltas` (sizes from q8_padded_cols and cols / group_size).
+void q8_quantize_input(int bits, int group_size, const float* x, int64_t tokens, int64_t cols,
+                       int64_t padded_cols, int8_t* values, float* deltas);
+void q8_affine_rows(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end,
+                    float* y, int64_t y_stride);
+
+}  // namespace tf::simd

@@ -1,0 +1,257 @@
+// Quantized weights × int8 activations (ActivationPrecision::Int8):
+//   y_n = Σ_g s_{n,g} · d_g · Σ_{k∈g} q_{n,k} · x_q[k]  +  β_{n,g} · Σ_{k∈g} x[k]
+// The integer sums are exact, so every target gives the same dots; only the float epilogue
+// rounds differently. Two implementations:
+//  - AVX-512 VNNI + VBMI (Highway's AVX3_DL target): 64 codes at a time become bytes in natural
+//    order with one masked load, vpermb (each qword gets the b bytes holding 8 codes) and
+//    vpmultishiftqb (each byte picks its code's bit offset), then vpdpbusd multiplies the
+//    unsigned codes by the signed activations and sums 4 neighbours into each int32 lane.
+//    Masked loads never touch bytes past the row, so unpadded MLX tensors are safe.
+//  - every other target: codes unpacked per row into bytes, integer dots the compiler
+//    vectorises for that target. Correct everywhere; slower than the F32 path on those CPUs.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "kernels/linear.h"
+#include "kernels/linear_internal.h"
+
+#ifndef HWY_DISABLED_TARGETS
+#define HWY_DISABLED_TARGETS (HWY_SSSE3 | HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128)
+#endif
+#define HWY_WANT_AVX3_DL  // Highway 1.0.3 compiles AVX3_DL (Ice Lake and later) only on request
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/linear_q8.cpp"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace tf::simd {
+namespace HWY_NAMESPACE {
+
+// ---- every target ------------------------------------------------------------------------
+HWY_INLINE void UnpackRow(const uint8_t* row, int bits, int64_t cols, uint8_t* codes) {
+  const uint32_t mask = (1u << bits) - 1u;
+  uint64_t acc = 0;
+  int filled = 0;
+  for (int64_t k = 0; k < cols; ++k) {
+    if (filled < bits) {
+      acc |= static_cast<uint64_t>(*row++) << filled;
+      filled += 8;
+    }
+    codes[k] = static_cast<uint8_t>(acc & mask);
+    acc >>= bits;
+    filled -= bits;
+  }
+}
+
+void RowsPortable(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end,
+                  float* y, int64_t y_stride) {
+  const int64_t groups = in.groups;
+  const int g = w.group_size;
+  std::vector<uint8_t> codes(static_cast<size_t>(w.cols));
+  std::vector<float> s(groups), b(groups);
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    UnpackRow(w.data + static_cast<size_t>(r) * w.row_bytes(), w.bits, w.cols, codes.data());
+    for (int64_t gi = 0; gi < groups; ++gi) {
+      s[gi] = load_float(w.scales, w.dtype, r * groups + gi);
+      b[gi] = load_float(w.biases, w.dtype, r * groups + gi);
+    }
+    for (int64_t t = 0; t < in.tokens; ++t) {
+      const int8_t* xq = in.values + t * in.padded_cols;
+      const float* d = in.deltas + t * groups;
+      const float* gs = in.group_sums + t * groups;
+      float acc = 0.0f;
+      for (int64_t gi = 0; gi < groups; ++gi) {
+        int32_t dot = 0;
+        for (int j = 0; j < g; ++j) dot += codes[gi * g + j] * xq[gi * g + j];
+        acc += s[gi] * d[gi] * static_cast<float>(dot) + b[gi] * gs[gi];
+      }
+      y[t * y_stride + r] = acc;
+    }
+  }
+}
+
+#if HWY_TARGET == HWY_AVX3_DL
+// ---- AVX-512 VNNI + VBMI -----------------------------------------------------------------
+#define TF_VNNI __attribute__((target("avx512vnni,avx512vbmi")))
+
+// Row scales (or biases) as float, times a per-group factor when `mul` is given.
+TF_VNNI HWY_INLINE void ScaleRow(const uint8_t* src, DType dt, int64_t count, const float* mul,
+                                 float* dst) {
+  for (int64_t i = 0; i < count; i += 16) {
+    const int64_t left = std::min<int64_t>(16, count - i);
+    const __mmask16 m = static_cast<__mmask16>((1u << left) - 1u);
+    __m512 v;
+    if (dt == DType::BF16) {
+      const __m256i h = _mm256_maskz_loadu_epi16(m, src + 2 * i);
+      v = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    } else if (dt == DType::F16) {
+      v = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, src + 2 * i));
+    } else {
+      v = _mm512_maskz_loadu_ps(m, src + 4 * i);
+    }
+    if (mul) v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(m, mul + i));
+    _mm512_mask_storeu_ps(dst + i, m, v);
+  }
+}
+
+TF_VNNI HWY_INLINE float BiasDot(const float* b, const float* gs, int64_t count) {
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t i = 0; i < count; i += 16) {
+    const __mmask16 m = static_cast<__mmask16>((1u << std::min<int64_t>(16, count - i)) - 1u);
+    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, b + i), _mm512_maskz_loadu_ps(m, gs + i), acc);
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
+struct Unpacker {
+  __m512i spread, shifts, mask;
+  int bits;
+  int64_t cols;
+
+  TF_VNNI explicit Unpacker(int b, int64_t c) : bits(b), cols(c) {
+    alignas(64) uint8_t sp[64], sh[64];
+    for (int j = 0; j < 8; ++j)
+      for (int t = 0; t < 8; ++t) {
+        sp[8 * j + t] = static_cast<uint8_t>(b * j + t);  // qword j ← bytes of codes 8j..8j+7
+        sh[8 * j + t] = static_cast<uint8_t>(b * t);      // byte t ← bits [b·t, b·t + 8)
+      }
+    spread = _mm512_load_si512(sp);
+    shifts = _mm512_load_si512(sh);
+    mask = _mm512_set1_epi8(static_cast<char>((1u << b) - 1u));
+  }
+  // Codes 64·blk .. 64·blk + 63 of a row as bytes (zeros past the row's end).
+  TF_VNNI HWY_INLINE __m512i Codes(const uint8_t* row, int64_t blk) const {
+    const int64_t left = std::min<int64_t>(64, cols - 64 * blk);
+    const int nbytes = static_cast<int>(left * bits / 8);
+    const __mmask64 m = nbytes == 64 ? ~__mmask64{0} : (__mmask64{1} << nbytes) - 1;
+    const __m512i raw = _mm512_maskz_loadu_epi8(m, row + blk * 8 * bits);
+    if (bits == 8) return raw;
+    const __m512i q = _mm512_multishift_epi64_epi8(shifts, _mm512_permutexvar_epi8(spread, raw));
+    return _mm512_and_si512(q, mask);
+  }
+};
+
+// One row against kTT tokens. sd[t][g] = s_g · d_{t,g}; acc in int32 per group, then float.
+template <int kTT>
+TF_VNNI HWY_INLINE void RowTokensVnni(const Unpacker& u, const uint8_t* row, const Q8Input& in,
+                                      int64_t t0, int group_size, const float* sd,
+                                      int64_t sd_stride, float* out) {
+  const int64_t blocks = (in.cols + 63) / 64;
+  __m512 facc[kTT];
+  for (int i = 0; i < kTT; ++i) facc[i] = _mm512_setzero_ps();
+  const int8_t* x0 = in.values + t0 * in.padded_cols;
+  if (group_size == 32) {  // a block holds groups 2·blk (lanes 0-7) and 2·blk + 1 (lanes 8-15)
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+      const __m512i c = u.Codes(row, blk);
+      for (int i = 0; i < kTT; ++i) {
+        const __m512i xv = _mm512_loadu_si512(x0 + i * in.padded_cols + 64 * blk);
+        const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), c, xv);
+        const float* f = sd + i * sd_stride + 2 * blk;
+        const __m512 sv = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(f[0]), _mm512_set1_ps(f[1]));
+        facc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), sv, facc[i]);
+      }
+    }
+  } else {
+    const int64_t per_group = group_size / 64;
+    for (int64_t g = 0; g < in.groups; ++g) {
+      __m512i acc[kTT];
+      for (int i = 0; i < kTT; ++i) acc[i] = _mm512_setzero_si512();
+      for (int64_t blk = g * per_group; blk < (g + 1) * per_group; ++blk) {
+        const __m512i c = u.Codes(row, blk);
+        for (int i = 0; i < kTT; ++i)
+          acc[i] = _mm512_dpbusd_epi32(
+              acc[i], c, _mm512_loadu_si512(x0 + i * in.padded_cols + 64 * blk));
+      }
+      for (int i = 0; i < kTT; ++i)
+        facc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[i]),
+                                  _mm512_set1_ps(sd[i * sd_stride + g]), facc[i]);
+    }
+  }
+  for (int i = 0; i < kTT; ++i) out[i] = _mm512_reduce_add_ps(facc[i]);
+}
+
+constexpr int kTokenTile = 8;
+constexpr size_t kRowTileBytes = 128 * 1024;
+
+TF_VNNI void RowsVnni(const WeightMatrix& w, const Q8Input& in, int64_t row_begin,
+                      int64_t row_end, float* y, int64_t y_stride) {
+  const Unpacker u(w.bits, w.cols);
+  const int64_t groups = in.groups;
+  const int64_t stride = groups + 16;  // room for the g = 32 path's pair loads
+  std::vector<float> sd(static_cast<size_t>(kTokenTile * stride), 0.0f);
+  std::vector<float> b(static_cast<size_t>(stride), 0.0f);
+  const size_t row_bytes = w.row_bytes();
+  const size_t srow = static_cast<size_t>(groups) * dtype_size(w.dtype);
+  const int64_t tile_rows = std::max<int64_t>(1, static_cast<int64_t>(kRowTileBytes / row_bytes));
+  for (int64_t r0 = row_begin; r0 < row_end; r0 += tile_rows) {
+    const int64_t r1 = std::min(row_end, r0 + tile_rows);
+    for (int64_t t0 = 0; t0 < in.tokens;) {
+      const int64_t left = in.tokens - t0;
+      const int tt = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+      for (int64_t r = r0; r < r1; ++r) {
+        const uint8_t* row = w.data + static_cast<size_t>(r) * row_bytes;
+        for (int i = 0; i < tt; ++i)
+          ScaleRow(w.scales + r * srow, w.dtype, groups, in.deltas + (t0 + i) * groups,
+                   sd.data() + i * stride);
+        ScaleRow(w.biases + r * srow, w.dtype, groups, nullptr, b.data());
+        float dots[kTokenTile];
+        switch (tt) {
+          case 8: RowTokensVnni<8>(u, row, in, t0, w.group_size, sd.data(), stride, dots); break;
+          case 4: RowTokensVnni<4>(u, row, in, t0, w.group_size, sd.data(), stride, dots); break;
+          case 2: RowTokensVnni<2>(u, row, in, t0, w.group_size, sd.data(), stride, dots); break;
+          default: RowTokensVnni<1>(u, row, in, t0, w.group_size, sd.data(), stride, dots); break;
+        }
+        for (int i = 0; i < tt; ++i)
+          y[(t0 + i) * y_stride + r] =
+              dots[i] + BiasDot(b.data(), in.group_sums + (t0 + i) * groups, groups);
+      }
+      t0 += tt;
+    }
+  }
+}
+#undef TF_VNNI
+#endif  // HWY_TARGET == HWY_AVX3_DL
+
+void Q8AffineRows(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end,
+                  float* y, int64_t y_stride) {
+#if HWY_TARGET == HWY_AVX3_DL
+  // Highway's AVX3_DL group implies VNNI and VBMI on every CPU we know; check anyway.
+  static const bool have = __builtin_cpu_supports("avx512vnni") &&
+                           __builtin_cpu_supports("avx512vbmi");
+  if (have) return RowsVnni(w, in, row_begin, row_end, y, y_stride);
+#endif
+  RowsPortable(w, in, row_begin, row_end, y, y_stride);
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace tf::simd
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace tf::simd {
+
+HWY_EXPORT(Q8AffineRows);
+
+int64_t q8_padded_cols(int /*bits*/, int64_t cols) { return (cols + 63) / 64 * 64; }
+
+void q8_quantize_input(int /*bits*/, int group_size, const float* x, int64_t tokens, int64_t cols,
+                       int64_t padded_cols, int8_t* values, float* deltas) {
+  const int64_t groups = cols / group_size;
+  for (int64_t t = 0; t < tokens; ++t) {
+    int8_t* v = values + t * padded_cols;
+    reference::quantize_activations_q8(x + t * cols, cols, group_size, v, deltas + t * groups);
+    std::fill(v + cols, v + padded_cols, int8_t{0});
+  }
+}
+
+void q8_affine_rows(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end,
+                    float* y, int64_t y_stride) {
+  HWY_DYNAMIC_DISPATCH(Q8AffineRows)(w, in, row_begin, row_end, y, y_stride);
+}
+
+}  // namespace tf::simd
+#endif  // HWY_ONCE
