@@ -1,12 +1,110 @@
-// `tightfit logits`: write float32 logits [positions, vocab] for a token sequence as .npy.
+// `tightfit logits`: write float32 logits [positions, vocab] for a token sequence as .npy, for
+// comparisons with other engines.
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "cli/commands.h"
+#include "model/session.h"
+#include "storage/npy.h"
 
 namespace tf::cli {
 
+namespace {
+
+struct LogitsOptions {
+  std::string model_dir;
+  std::string tokens;
+  std::string out;
+  std::string mode = "prefill";
+  int threads = 0;
+  int64_t batch = 256;
+};
+
+// "1,2, 3" → {1, 2, 3}; anything else is a usage error naming the bad item.
+std::vector<int32_t> parse_token_list(const std::string& text) {
+  std::vector<int32_t> ids;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    const size_t comma = std::min(text.find(',', pos), text.size());
+    std::string item = text.substr(pos, comma - pos);
+    const size_t a = item.find_first_not_of(" \t"), b = item.find_last_not_of(" \t");
+    item = a == std::string::npos ? "" : item.substr(a, b - a + 1);
+    size_t used = 0;
+    long long v = -1;
+    try {
+      v = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (item.empty() || used != item.size() || v < 0 || v > INT32_MAX)
+      throw UsageError("--tokens: '" + item + "' is not a token id (expected e.g. 1,2,3)");
+    ids.push_back(static_cast<int32_t>(v));
+    pos = comma + 1;
+  }
+  return ids;
+}
+
+void run_logits(const LogitsOptions& o) {
+  const std::vector<int32_t> tokens = parse_token_list(o.tokens);
+  if (o.batch <= 0) throw UsageError("--batch must be positive");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto model = Model::load(o.model_dir, o.threads);
+  const auto t1 = std::chrono::steady_clock::now();
+  Session session(*model, {.prefill_batch = o.batch});
+  const int64_t V = model->vocab_size(), T = static_cast<int64_t>(tokens.size());
+  std::vector<float> logits;
+  logits.reserve(T * V);
+  if (o.mode == "prefill") {
+    auto l = session.prefill(tokens, true);
+    logits.assign(l.begin(), l.end());
+  } else {
+    for (int32_t id : tokens) {
+      auto l = session.decode(id);
+      logits.insert(logits.end(), l.begin(), l.end());
+    }
+  }
+  const auto t2 = std::chrono::steady_clock::now();
+  if (!o.out.empty()) write_npy(o.out, {T, V}, logits.data());
+
+  auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+  std::printf("model: %s (%s layout), %d layers, vocab %lld, %d threads\n", o.model_dir.c_str(),
+              flavour_name(model->flavour()), model->text().num_hidden_layers,
+              static_cast<long long>(V), model->pool().num_threads());
+  std::printf("logits: [%lld, %lld] float32, %s, load %.1f ms, forward %.1f ms%s%s\n",
+              static_cast<long long>(T), static_cast<long long>(V), o.mode.c_str(), ms(t0, t1),
+              ms(t1, t2), o.out.empty() ? "" : ", written to ", o.out.c_str());
+  std::printf("argmax per position:");
+  for (int64_t t = 0; t < T; ++t) {
+    const float* row = logits.data() + t * V;
+    int64_t best = 0;
+    for (int64_t i = 1; i < V; ++i)
+      if (row[i] > row[best]) best = i;
+    std::printf(" %lld", static_cast<long long>(best));
+  }
+  std::printf("\n");
+}
+
+}  // namespace
+
 void add_logits_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("logits", "Write float32 logits [positions, vocab] for a token sequence as .npy");
-  cmd->allow_extras();
-  cmd->callback([] { throw std::runtime_error("logits: not implemented yet"); });
+  auto o = std::make_shared<LogitsOptions>();
+  auto* cmd = app.add_subcommand(
+      "logits", "Write float32 logits [positions, vocab] for a token sequence as .npy");
+  cmd->add_option("--model", o->model_dir, "Model folder (config.json + safetensors)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--tokens", o->tokens, "Comma-separated token ids, e.g. 1,2,3")->required();
+  cmd->add_option("--out", o->out, "Write the logits here as .npy [positions, vocab] float32");
+  cmd->add_option("--mode", o->mode,
+                  "prefill: all tokens in one prefill; decode: one decode step per token")
+      ->check(CLI::IsMember({"prefill", "decode"}));
+  cmd->add_option("--threads", o->threads, "Worker threads (0 = all cores)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--batch", o->batch, "Prefill batch size in tokens");
+  cmd->callback([o] { run_logits(*o); });
 }
 
 }  // namespace tf::cli

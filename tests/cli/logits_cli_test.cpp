@@ -1,0 +1,100 @@
+// `tightfit logits` end to end: fixture logits in both modes, an MLX-layout conversion of the
+// fixture, and the error exits.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cmath>
+#include <filesystem>
+#include <cstdio>
+#include <string>
+
+#include "model/test_checkpoints.h"
+#include "storage/npy.h"
+
+namespace tf {
+namespace {
+
+struct Result {
+  int code;
+  std::string output;  // stdout + stderr
+};
+
+Result run(const std::string& args) {
+  const std::string cmd = std::string(TIGHTFIT_BINARY) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+const std::string kTiny = std::string(TIGHTFIT_TEST_DATA) + "/tiny-qwen35moe-a";
+const std::string kSeq16 = "39,231,167,117,472,428,220,0,70,167,503,280,7,511,510,419";
+
+double worst_relative_l2(const NpyArray& a, const NpyArray& b) {
+  const int64_t V = b.shape[1];
+  double worst = 0;
+  for (int64_t r = 0; r < b.shape[0]; ++r) {
+    double num = 0, den = 0;
+    for (int64_t i = 0; i < V; ++i) {
+      const double d = a.data[r * V + i] - b.data[r * V + i];
+      num += d * d;
+      den += double(b.data[r * V + i]) * b.data[r * V + i];
+    }
+    worst = std::max(worst, std::sqrt(num / den));
+  }
+  return worst;
+}
+
+TEST(LogitsCli, FixtureInBothModes) {
+  test::TempDir dir("logits-cli");
+  const NpyArray ref = read_npy(kTiny + "/logits_seq16.npy");
+  for (const char* mode : {"prefill", "decode"}) {
+    const std::string out = dir.path + "/" + mode + ".npy";
+    const Result r = run("logits --model " + kTiny + " --tokens " + kSeq16 + " --mode " + mode +
+                         " --threads 2 --out " + out);
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("logits: [16, 512]"), std::string::npos) << r.output;
+    const NpyArray got = read_npy(out);
+    ASSERT_EQ(got.shape, ref.shape);
+    EXPECT_LE(worst_relative_l2(got, ref), 1e-3) << mode;
+  }
+}
+
+TEST(LogitsCli, MlxLayoutConversionGivesTheSameLogits) {
+  test::TempDir dir("logits-cli-mlx");
+  const std::string mlx = dir.path + "/mlx";
+  std::filesystem::create_directories(mlx);
+  test::convert_to_mlx(kTiny, mlx, {});
+  const Result a = run("logits --model " + kTiny + " --tokens " + kSeq16 + " --out " + dir.path + "/hf.npy");
+  const Result b = run("logits --model " + mlx + " --tokens " + kSeq16 + " --out " + dir.path + "/mlx.npy");
+  ASSERT_EQ(a.code, 0) << a.output;
+  ASSERT_EQ(b.code, 0) << b.output;
+  EXPECT_NE(b.output.find("mlx-lm layout"), std::string::npos) << b.output;
+  EXPECT_EQ(read_npy(dir.path + "/hf.npy").data, read_npy(dir.path + "/mlx.npy").data);
+}
+
+TEST(LogitsCli, ErrorsExitWithOneLine) {
+  Result r = run("logits --model " + kTiny + " --tokens 1,x,3");
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("'x' is not a token id"), std::string::npos) << r.output;
+  r = run("logits --model " + kTiny + " --tokens 1,,3");
+  EXPECT_EQ(r.code, 2) << r.output;
+  r = run("logits --model " + kTiny + " --tokens 1,2 --mode sideways");
+  EXPECT_EQ(r.code, 2) << r.output;
+  r = run("logits --model /nonexistent/model --tokens 1");
+  EXPECT_EQ(r.code, 2) << r.output;
+  r = run("logits --model " + kTiny + " --tokens 1,512");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("tightfit: error: token id 512"), std::string::npos) << r.output;
+  r = run("logits --model " + std::string(TIGHTFIT_TEST_DATA) + " --tokens 1");  // no config.json
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("config.json"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace tf
