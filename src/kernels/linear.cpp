@@ -5,6 +5,7 @@
 #include "kernels/linear.h"
 
 #include <algorithm>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -19,19 +20,25 @@ namespace {
 // small enough that 2 threads share a 512 × 2048 expert.
 constexpr int64_t kTaskWork = 64 * 1024;
 
-struct PreparedJob {
-  const WeightMatrix* w = nullptr;
+// One input as a kernel needs it. Jobs that share x and the same layout (the q/k/v projections
+// of one hidden state, an expert's gate and up) share one of these.
+struct PreparedInput {
   const float* x = nullptr;
-  int64_t tokens = 0;
-  float* y = nullptr;
-  // float path (quantized weights)
-  std::vector<float> xp;
-  int64_t padded_cols = 0;
+  int64_t tokens = 0, cols = 0;
+  int group_size = 0;
+  int64_t layout = 0;  // F32: codes per block; Int8: -1; dense: 0 (x used as given)
   std::vector<float> group_sums;
-  // int8 path
-  std::vector<int8_t> xq;
+  std::vector<float> xp;  // F32: permuted copy, rows of padded_cols
+  int64_t padded_cols = 0;
+  std::vector<int8_t> xq;  // Int8: rounded copy, rows of padded_cols
   std::vector<float> deltas;
   simd::Q8Input q8;
+};
+
+struct PreparedJob {
+  const WeightMatrix* w = nullptr;
+  float* y = nullptr;
+  const PreparedInput* in = nullptr;
 };
 
 struct Task {
@@ -39,47 +46,41 @@ struct Task {
   int64_t begin, end;
 };
 
-std::vector<float> group_sums(const float* x, int64_t tokens, int64_t cols, int group_size) {
-  const int64_t groups = cols / group_size;
-  std::vector<float> sums(static_cast<size_t>(tokens * groups));
-  for (int64_t t = 0; t < tokens; ++t)
-    for (int64_t g = 0; g < groups; ++g) {
-      double s = 0.0;
-      for (int64_t k = g * group_size; k < (g + 1) * group_size; ++k) s += x[t * cols + k];
-      sums[t * groups + g] = static_cast<float>(s);
-    }
-  return sums;
+int64_t layout_of(const WeightMatrix& w, ActivationPrecision precision) {
+  if (!w.quantized()) return 0;
+  return precision == ActivationPrecision::Int8 ? -1 : simd::block_codes(w.bits);
 }
 
-void prepare(PreparedJob& p, ActivationPrecision precision) {
-  const WeightMatrix& w = *p.w;
-  if (!w.quantized()) return;  // dense rows read x as given
-  p.group_sums = group_sums(p.x, p.tokens, w.cols, w.group_size);
+void prepare(PreparedInput& p, int bits, ActivationPrecision precision) {
+  if (p.layout == 0) return;  // dense rows read x as given
+  const int64_t groups = p.cols / p.group_size;
+  p.group_sums.resize(static_cast<size_t>(p.tokens * groups));
+  simd::group_sums(p.x, p.tokens, p.cols, p.group_size, p.group_sums.data());
   if (precision == ActivationPrecision::Int8) {
-    const int64_t padded = simd::q8_padded_cols(w.bits, w.cols);
-    const int64_t groups = w.groups_per_row();
-    p.xq.resize(static_cast<size_t>(p.tokens * padded));
+    p.padded_cols = simd::q8_padded_cols(bits, p.cols);
+    p.xq.resize(static_cast<size_t>(p.tokens * p.padded_cols));
     p.deltas.resize(static_cast<size_t>(p.tokens * groups));
-    simd::q8_quantize_input(w.bits, w.group_size, p.x, p.tokens, w.cols, padded, p.xq.data(),
+    simd::q8_quantize_input(bits, p.group_size, p.x, p.tokens, p.cols, p.padded_cols, p.xq.data(),
                             p.deltas.data());
-    p.q8 = {p.tokens, w.cols, padded, groups, p.xq.data(), p.deltas.data(), p.group_sums.data()};
+    p.q8 = {p.tokens, p.cols, p.padded_cols, groups, p.xq.data(), p.deltas.data(),
+            p.group_sums.data()};
     return;
   }
-  const int64_t block = simd::block_codes(w.bits);
-  p.padded_cols = (w.cols + block - 1) / block * block;
+  p.padded_cols = (p.cols + p.layout - 1) / p.layout * p.layout;
   p.xp.resize(static_cast<size_t>(p.tokens * p.padded_cols));
-  simd::permute_input(w.bits, p.x, p.tokens, w.cols, p.padded_cols, p.xp.data());
+  simd::permute_input(bits, p.x, p.tokens, p.cols, p.padded_cols, p.xp.data());
 }
 
 void run_rows(const PreparedJob& p, ActivationPrecision precision, int64_t begin, int64_t end) {
   const WeightMatrix& w = *p.w;
+  const PreparedInput& in = *p.in;
   if (!w.quantized())
-    simd::dense_rows(w, p.x, p.tokens, begin, end, p.y, w.rows);
+    simd::dense_rows(w, in.x, in.tokens, begin, end, p.y, w.rows);
   else if (precision == ActivationPrecision::Int8)
-    simd::q8_affine_rows(w, p.q8, begin, end, p.y, w.rows);
+    simd::q8_affine_rows(w, in.q8, begin, end, p.y, w.rows);
   else
-    simd::affine_rows(w, p.xp.data(), p.padded_cols, p.group_sums.data(), p.tokens, begin, end,
-                      p.y, w.rows);
+    simd::affine_rows(w, in.xp.data(), in.padded_cols, in.group_sums.data(), in.tokens, begin,
+                      end, p.y, w.rows);
 }
 
 }  // namespace
@@ -107,24 +108,38 @@ void validate_weight_matrix(const WeightMatrix& w) {
 void matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
                   ActivationPrecision precision) {
   std::vector<PreparedJob> prepared;
+  std::vector<std::unique_ptr<PreparedInput>> inputs;
   prepared.reserve(jobs.size());
   for (const MatmulJob& j : jobs) {
     if (j.w == nullptr) throw std::invalid_argument("matmul_batch: job without a weight matrix");
     validate_weight_matrix(*j.w);
     if (j.tokens <= 0 || j.w->rows == 0) continue;
     if (j.x == nullptr || j.y == nullptr) throw std::invalid_argument("matmul: null input or output");
-    PreparedJob& p = prepared.emplace_back();
-    p.w = j.w;
-    p.x = j.x;
-    p.tokens = j.tokens;
-    p.y = j.y;
-    prepare(p, precision);
+    const WeightMatrix& w = *j.w;
+    const int64_t layout = layout_of(w, precision);
+    const int group = w.quantized() ? w.group_size : 0;
+    PreparedInput* in = nullptr;
+    for (auto& p : inputs)
+      if (p->x == j.x && p->tokens == j.tokens && p->cols == w.cols && p->group_size == group &&
+          p->layout == layout)
+        in = p.get();
+    if (in == nullptr) {
+      in = inputs.emplace_back(std::make_unique<PreparedInput>()).get();
+      in->x = j.x;
+      in->tokens = j.tokens;
+      in->cols = w.cols;
+      in->group_size = group;
+      in->layout = layout;
+      prepare(*in, w.bits, precision);
+    }
+    prepared.push_back({&w, j.y, in});
   }
   const int threads = pool.num_threads();
   std::vector<Task> tasks;
   for (size_t i = 0; i < prepared.size(); ++i) {
     const WeightMatrix& w = *prepared[i].w;
-    const int64_t work = static_cast<int64_t>(w.total_bytes()) * std::min<int64_t>(prepared[i].tokens, 16);
+    const int64_t work =
+        static_cast<int64_t>(w.total_bytes()) * std::min<int64_t>(prepared[i].in->tokens, 16);
     const int64_t most = threads == 1 ? 1 : 8 * threads;
     const int64_t count = std::clamp<int64_t>(work / kTaskWork, 1, std::min<int64_t>(most, w.rows));
     const int64_t per = (w.rows + count - 1) / count;

@@ -25,6 +25,9 @@ int64_t block_codes(int bits);
 void permute_input(int bits, const float* x, int64_t tokens, int64_t cols, int64_t padded_cols,
                    float* xp);
 
+// out[t * groups + g] = Σ_{k in group g} x[t, k] (float; group_size a multiple of 32).
+void group_sums(const float* x, int64_t tokens, int64_t cols, int group_size, float* out);
+
 // y[t * y_stride + n] for rows n in [row_begin, row_end) and t < tokens.
 // xp: permuted input as above; group_sums[t * groups + g] = Σ_{k in group g} x[t, k].
 void affine_rows(const WeightMatrix& w, const float* xp, int64_t padded_cols,

@@ -32,6 +32,39 @@ namespace tf::simd {
 namespace HWY_NAMESPACE {
 
 // ---- every target ------------------------------------------------------------------------
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Bit-identical to reference::quantize_activations_q8: the same float max, 127/m, x·(127/m),
+// and round-half-even — here as (v + 1.5·2^23) − 1.5·2^23, exact for |v| < 2^22.
+void Q8QuantizeInput(int group_size, const float* x, int64_t tokens, int64_t cols,
+                     int64_t padded_cols, int8_t* values, float* deltas) {
+  const hn::ScalableTag<float> df;
+  const hn::RebindToSigned<decltype(df)> di;
+  const hn::Rebind<int8_t, decltype(di)> d8;
+  const int64_t n = static_cast<int64_t>(hn::Lanes(df));
+  const int64_t groups = cols / group_size;
+  const auto magic = hn::Set(df, 12582912.0f);
+  for (int64_t t = 0; t < tokens; ++t) {
+    const float* xt = x + t * cols;
+    int8_t* v = values + t * padded_cols;
+    for (int64_t g = 0; g < groups; ++g) {
+      const float* xg = xt + g * group_size;
+      auto vmax = hn::Zero(df);
+      for (int64_t j = 0; j < group_size; j += n) vmax = hn::Max(vmax, hn::Abs(hn::LoadU(df, xg + j)));
+      const float m = hn::GetLane(hn::MaxOfLanes(df, vmax));
+      const float inv = m > 0.0f ? 127.0f / m : 0.0f;
+      deltas[t * groups + g] = m / 127.0f;
+      const auto vinv = hn::Set(df, inv);
+      for (int64_t j = 0; j < group_size; j += n) {
+        const auto r = hn::Sub(hn::Add(hn::Mul(hn::LoadU(df, xg + j), vinv), magic), magic);
+        const auto q = hn::Min(hn::Max(hn::ConvertTo(di, r), hn::Set(di, -127)), hn::Set(di, 127));
+        hn::StoreU(hn::DemoteTo(d8, q), d8, v + g * group_size + j);
+      }
+    }
+    std::fill(v + cols, v + padded_cols, int8_t{0});
+  }
+}
+
 HWY_INLINE void UnpackRow(const uint8_t* row, int bits, int64_t cols, uint8_t* codes) {
   const uint32_t mask = (1u << bits) - 1u;
   uint64_t acc = 0;
@@ -107,46 +140,42 @@ TF_VNNI HWY_INLINE float BiasDot(const float* b, const float* gs, int64_t count)
   return _mm512_reduce_add_ps(acc);
 }
 
-struct Unpacker {
-  __m512i spread, shifts, mask;
-  int bits;
-  int64_t cols;
+// Codes 64·blk .. 64·blk + 63 of a row as bytes: `m` masks the load to the block's 8·b bytes
+// (fewer for a final half block), so nothing past the row is touched.
+template <int kBits>
+TF_VNNI HWY_INLINE __m512i Codes64(const uint8_t* row, int64_t blk, __mmask64 m, __m512i spread,
+                                   __m512i shifts, __m512i mask) {
+  const __m512i raw = _mm512_maskz_loadu_epi8(m, row + blk * 8 * kBits);
+  if constexpr (kBits == 8) return raw;
+  const __m512i q = _mm512_multishift_epi64_epi8(shifts, _mm512_permutexvar_epi8(spread, raw));
+  return _mm512_and_si512(q, mask);
+}
 
-  TF_VNNI explicit Unpacker(int b, int64_t c) : bits(b), cols(c) {
-    alignas(64) uint8_t sp[64], sh[64];
-    for (int j = 0; j < 8; ++j)
-      for (int t = 0; t < 8; ++t) {
-        sp[8 * j + t] = static_cast<uint8_t>(b * j + t);  // qword j ← bytes of codes 8j..8j+7
-        sh[8 * j + t] = static_cast<uint8_t>(b * t);      // byte t ← bits [b·t, b·t + 8)
-      }
-    spread = _mm512_load_si512(sp);
-    shifts = _mm512_load_si512(sh);
-    mask = _mm512_set1_epi8(static_cast<char>((1u << b) - 1u));
-  }
-  // Codes 64·blk .. 64·blk + 63 of a row as bytes (zeros past the row's end).
-  TF_VNNI HWY_INLINE __m512i Codes(const uint8_t* row, int64_t blk) const {
-    const int64_t left = std::min<int64_t>(64, cols - 64 * blk);
-    const int nbytes = static_cast<int>(left * bits / 8);
-    const __mmask64 m = nbytes == 64 ? ~__mmask64{0} : (__mmask64{1} << nbytes) - 1;
-    const __m512i raw = _mm512_maskz_loadu_epi8(m, row + blk * 8 * bits);
-    if (bits == 8) return raw;
-    const __m512i q = _mm512_multishift_epi64_epi8(shifts, _mm512_permutexvar_epi8(spread, raw));
-    return _mm512_and_si512(q, mask);
-  }
-};
-
-// One row against kTT tokens. sd[t][g] = s_g · d_{t,g}; acc in int32 per group, then float.
-template <int kTT>
-TF_VNNI HWY_INLINE void RowTokensVnni(const Unpacker& u, const uint8_t* row, const Q8Input& in,
-                                      int64_t t0, int group_size, const float* sd,
-                                      int64_t sd_stride, float* out) {
-  const int64_t blocks = (in.cols + 63) / 64;
+// One row against kTT tokens. sd[t·sd_stride + g] = s_g · d_{t,g}; int32 sums per group (or per
+// half block when g = 32), scaled into float accumulators.
+template <int kBits, int kTT>
+TF_VNNI HWY_INLINE void RowTokensVnni(const uint8_t* row, const Q8Input& in, int64_t t0,
+                                      int group_size, const float* sd, int64_t sd_stride,
+                                      float* out) {
+  alignas(64) uint8_t sp[64], sh[64];
+  for (int j = 0; j < 8; ++j)
+    for (int t = 0; t < 8; ++t) {
+      sp[8 * j + t] = static_cast<uint8_t>(kBits * j + t);  // qword j ← bytes of codes 8j..8j+7
+      sh[8 * j + t] = static_cast<uint8_t>(kBits * t);      // byte t ← bits [b·t, b·t + 8)
+    }
+  const __m512i spread = _mm512_load_si512(sp), shifts = _mm512_load_si512(sh);
+  const __m512i mask = _mm512_set1_epi8(static_cast<char>((1u << kBits) - 1u));
+  const __mmask64 full = kBits == 8 ? ~__mmask64{0} : (__mmask64{1} << (8 * kBits)) - 1;
+  const __mmask64 half = (__mmask64{1} << (4 * kBits)) - 1;  // a final block of 32 codes
+  const int64_t full_blocks = in.cols / 64;
+  const int8_t* x0 = in.values + t0 * in.padded_cols;
   __m512 facc[kTT];
   for (int i = 0; i < kTT; ++i) facc[i] = _mm512_setzero_ps();
-  const int8_t* x0 = in.values + t0 * in.padded_cols;
   if (group_size == 32) {  // a block holds groups 2·blk (lanes 0-7) and 2·blk + 1 (lanes 8-15)
+    const int64_t blocks = (in.cols + 63) / 64;
     for (int64_t blk = 0; blk < blocks; ++blk) {
-      const __m512i c = u.Codes(row, blk);
+      const __m512i c =
+          Codes64<kBits>(row, blk, blk < full_blocks ? full : half, spread, shifts, mask);
       for (int i = 0; i < kTT; ++i) {
         const __m512i xv = _mm512_loadu_si512(x0 + i * in.padded_cols + 64 * blk);
         const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), c, xv);
@@ -161,7 +190,7 @@ TF_VNNI HWY_INLINE void RowTokensVnni(const Unpacker& u, const uint8_t* row, con
       __m512i acc[kTT];
       for (int i = 0; i < kTT; ++i) acc[i] = _mm512_setzero_si512();
       for (int64_t blk = g * per_group; blk < (g + 1) * per_group; ++blk) {
-        const __m512i c = u.Codes(row, blk);
+        const __m512i c = Codes64<kBits>(row, blk, full, spread, shifts, mask);
         for (int i = 0; i < kTT; ++i)
           acc[i] = _mm512_dpbusd_epi32(
               acc[i], c, _mm512_loadu_si512(x0 + i * in.padded_cols + 64 * blk));
@@ -176,14 +205,22 @@ TF_VNNI HWY_INLINE void RowTokensVnni(const Unpacker& u, const uint8_t* row, con
 
 constexpr int kTokenTile = 8;
 constexpr size_t kRowTileBytes = 128 * 1024;
+constexpr int64_t kStackGroups = 512;  // rows of up to 16K columns at g = 32 need no heap
 
-TF_VNNI void RowsVnni(const WeightMatrix& w, const Q8Input& in, int64_t row_begin,
-                      int64_t row_end, float* y, int64_t y_stride) {
-  const Unpacker u(w.bits, w.cols);
+template <int kBits>
+TF_VNNI void RowsVnniT(const WeightMatrix& w, const Q8Input& in, int64_t row_begin,
+                       int64_t row_end, float* y, int64_t y_stride) {
   const int64_t groups = in.groups;
   const int64_t stride = groups + 16;  // room for the g = 32 path's pair loads
-  std::vector<float> sd(static_cast<size_t>(kTokenTile * stride), 0.0f);
-  std::vector<float> b(static_cast<size_t>(stride), 0.0f);
+  alignas(64) float stack[(kTokenTile + 1) * (kStackGroups + 16)];
+  std::vector<float> heap;
+  float* sd = stack;
+  if (groups > kStackGroups) {
+    heap.resize(static_cast<size_t>((kTokenTile + 1) * stride));
+    sd = heap.data();
+  }
+  std::fill(sd, sd + (kTokenTile + 1) * stride, 0.0f);
+  float* b = sd + kTokenTile * stride;
   const size_t row_bytes = w.row_bytes();
   const size_t srow = static_cast<size_t>(groups) * dtype_size(w.dtype);
   const int64_t tile_rows = std::max<int64_t>(1, static_cast<int64_t>(kRowTileBytes / row_bytes));
@@ -196,21 +233,33 @@ TF_VNNI void RowsVnni(const WeightMatrix& w, const Q8Input& in, int64_t row_begi
         const uint8_t* row = w.data + static_cast<size_t>(r) * row_bytes;
         for (int i = 0; i < tt; ++i)
           ScaleRow(w.scales + r * srow, w.dtype, groups, in.deltas + (t0 + i) * groups,
-                   sd.data() + i * stride);
-        ScaleRow(w.biases + r * srow, w.dtype, groups, nullptr, b.data());
+                   sd + i * stride);
+        ScaleRow(w.biases + r * srow, w.dtype, groups, nullptr, b);
         float dots[kTokenTile];
         switch (tt) {
-          case 8: RowTokensVnni<8>(u, row, in, t0, w.group_size, sd.data(), stride, dots); break;
-          case 4: RowTokensVnni<4>(u, row, in, t0, w.group_size, sd.data(), stride, dots); break;
-          case 2: RowTokensVnni<2>(u, row, in, t0, w.group_size, sd.data(), stride, dots); break;
-          default: RowTokensVnni<1>(u, row, in, t0, w.group_size, sd.data(), stride, dots); break;
+          case 8: RowTokensVnni<kBits, 8>(row, in, t0, w.group_size, sd, stride, dots); break;
+          case 4: RowTokensVnni<kBits, 4>(row, in, t0, w.group_size, sd, stride, dots); break;
+          case 2: RowTokensVnni<kBits, 2>(row, in, t0, w.group_size, sd, stride, dots); break;
+          default: RowTokensVnni<kBits, 1>(row, in, t0, w.group_size, sd, stride, dots); break;
         }
         for (int i = 0; i < tt; ++i)
           y[(t0 + i) * y_stride + r] =
-              dots[i] + BiasDot(b.data(), in.group_sums + (t0 + i) * groups, groups);
+              dots[i] + BiasDot(b, in.group_sums + (t0 + i) * groups, groups);
       }
       t0 += tt;
     }
+  }
+}
+
+void RowsVnni(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end,
+              float* y, int64_t y_stride) {
+  switch (w.bits) {
+    case 2: return RowsVnniT<2>(w, in, row_begin, row_end, y, y_stride);
+    case 3: return RowsVnniT<3>(w, in, row_begin, row_end, y, y_stride);
+    case 4: return RowsVnniT<4>(w, in, row_begin, row_end, y, y_stride);
+    case 5: return RowsVnniT<5>(w, in, row_begin, row_end, y, y_stride);
+    case 6: return RowsVnniT<6>(w, in, row_begin, row_end, y, y_stride);
+    default: return RowsVnniT<8>(w, in, row_begin, row_end, y, y_stride);
   }
 }
 #undef TF_VNNI
@@ -235,17 +284,13 @@ HWY_AFTER_NAMESPACE();
 namespace tf::simd {
 
 HWY_EXPORT(Q8AffineRows);
+HWY_EXPORT(Q8QuantizeInput);
 
 int64_t q8_padded_cols(int /*bits*/, int64_t cols) { return (cols + 63) / 64 * 64; }
 
 void q8_quantize_input(int /*bits*/, int group_size, const float* x, int64_t tokens, int64_t cols,
                        int64_t padded_cols, int8_t* values, float* deltas) {
-  const int64_t groups = cols / group_size;
-  for (int64_t t = 0; t < tokens; ++t) {
-    int8_t* v = values + t * padded_cols;
-    reference::quantize_activations_q8(x + t * cols, cols, group_size, v, deltas + t * groups);
-    std::fill(v + cols, v + padded_cols, int8_t{0});
-  }
+  HWY_DYNAMIC_DISPATCH(Q8QuantizeInput)(group_size, x, tokens, cols, padded_cols, values, deltas);
 }
 
 void q8_affine_rows(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end,

@@ -62,7 +62,7 @@ void matmul(const WeightMatrix& w, const float* x, int64_t tokens, float* y) {
 namespace tf::reference {
 
 void quantize_activations_q8(const float* x, int64_t cols, int group_size, int8_t* q, float* d) {
-  for (int64_t g = 0; g * group_size < cols; ++g) {
+  for (int64_t g = 0; (g + 1) * group_size <= cols; ++g) {
     const float* xg = x + g * group_size;
     float m = 0.0f;
     for (int j = 0; j < group_size; ++j) m = std::max(m, std::fabs(xg[j]));

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "kernels/linear_internal.h"
 
@@ -104,14 +105,37 @@ HWY_INLINE VU LoadBlock(const uint8_t* p, const SpreadTables& t) {
 #endif
 }
 
+// x86 vpermps ignores all but the low log2(lanes) index bits, so a 16- (AVX-512) or 8-entry
+// (AVX2) table of (j & mask) turns a shifted unit straight into its code as float: one permute
+// instead of and + convert, for the widths whose codes fit the index.
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX2
+template <int kBits>
+constexpr bool kLutPlanes = (1u << kBits) <= kMaxLanes;
+#else
+template <int kBits>
+constexpr bool kLutPlanes = false;
+#endif
+
+HWY_INLINE VF CodeTable(int bits) {
+  const DF df;
+  alignas(64) float t[kMaxLanes];
+  for (size_t j = 0; j < kMaxLanes; ++j) t[j] = static_cast<float>(j & ((1u << bits) - 1u));
+  return hn::Load(df, t);
+}
+
 template <int kBits, int kPlane>
-HWY_INLINE VF Plane(VU v) {
+HWY_INLINE VF Plane(VU v, VF table) {
   const DU du;
   const DI di;
   constexpr int kShift = kBits * kPlane;
   VU c = hn::ShiftRight<kShift>(v);
-  if constexpr (kShift + kBits < 32) c = hn::And(c, hn::Set(du, (1u << kBits) - 1u));
-  return hn::ConvertTo(DF(), hn::BitCast(di, c));
+  if constexpr (kLutPlanes<kBits>) {
+    return hn::TableLookupLanes(table, hn::IndicesFromVec(DF(), hn::BitCast(di, c)));
+  } else {
+    (void)table;
+    if constexpr (kShift + kBits < 32) c = hn::And(c, hn::Set(du, (1u << kBits) - 1u));
+    return hn::ConvertTo(DF(), hn::BitCast(di, c));
+  }
 }
 
 // ---- per-row scales --------------------------------------------------------------------------
@@ -188,6 +212,7 @@ HWY_INLINE void AffineRowTokens(const uint8_t* row, const float* xp, const float
   const int64_t n = static_cast<int64_t>(hn::Lanes(df));
   constexpr int kU = Unit<kBits>::kCodes;
   const int64_t block_codes = n * kU;
+  const VF table = CodeTable(kBits);
   VF acc[kTT];
   for (int i = 0; i < kTT; ++i) acc[i] = hn::Zero(df);
   for (int64_t blk = 0; blk < a.blocks; ++blk) {
@@ -197,14 +222,14 @@ HWY_INLINE void AffineRowTokens(const uint8_t* row, const float* xp, const float
     if constexpr (kTT == 1) {
       VF p[4] = {hn::Zero(df), hn::Zero(df), hn::Zero(df), hn::Zero(df)};
       Unroll<kU>([&](auto m) {
-        p[m % 4] = hn::MulAdd(Plane<kBits, m>(v), hn::LoadU(df, xb + m * n), p[m % 4]);
+        p[m % 4] = hn::MulAdd(Plane<kBits, m>(v, table), hn::LoadU(df, xb + m * n), p[m % 4]);
       });
       acc[0] = hn::MulAdd(scale, hn::Add(hn::Add(p[0], p[1]), hn::Add(p[2], p[3])), acc[0]);
     } else {
       VF p[kTT];
       for (int i = 0; i < kTT; ++i) p[i] = hn::Zero(df);
       Unroll<kU>([&](auto m) {
-        const VF c = Plane<kBits, m>(v);
+        const VF c = Plane<kBits, m>(v, table);
         for (int i = 0; i < kTT; ++i)
           p[i] = hn::MulAdd(c, hn::LoadU(df, xb + i * a.padded_cols + m * n), p[i]);
       });
@@ -227,6 +252,8 @@ HWY_INLINE float Dot(const float* a, const float* b, int64_t count) {
 
 // Tokens per pass over a row: as many as the registers hold (acc + partial sum per token).
 constexpr int kMaxTokenTile = kMaxLanes >= 16 ? 8 : 4;
+// Per-row scale buffers up to this size live on the stack (K up to ~16K at g = 32).
+constexpr int64_t kStackFloats = 1024;
 // Rows per cache tile in matmul: their codes stay in L2 while every token tile passes over.
 constexpr size_t kRowTileBytes = 128 * 1024;
 
@@ -262,10 +289,15 @@ void AffineRowsT(const WeightMatrix& w, const float* xp, int64_t padded_cols,
   const size_t srow_bytes = static_cast<size_t>(groups) * stype;
   // Scales padded so a whole vector can be loaded past the last group of a partial block.
   const int64_t pad = groups + 2 * n + a.blocks;
-  auto srow = hwy::AllocateAligned<float>(pad);
-  auto brow = hwy::AllocateAligned<float>(pad);
-  std::fill(srow.get(), srow.get() + pad, 0.0f);
-  std::fill(brow.get(), brow.get() + pad, 0.0f);
+  alignas(64) float stack[2 * kStackFloats];
+  std::vector<float> heap;
+  float* srow = stack;
+  if (2 * pad > 2 * kStackFloats) {
+    heap.resize(static_cast<size_t>(2 * pad));
+    srow = heap.data();
+  }
+  float* brow = srow + pad;
+  std::fill(srow, srow + 2 * pad, 0.0f);
 
   const int64_t tile_rows =
       std::max<int64_t>(1, static_cast<int64_t>(kRowTileBytes / std::max<size_t>(1, a.row_bytes)));
@@ -276,22 +308,22 @@ void AffineRowsT(const WeightMatrix& w, const float* xp, int64_t padded_cols,
       const int tt = left >= kMaxTokenTile ? kMaxTokenTile : left >= 4 ? 4 : left >= 2 ? 2 : 1;
       for (int64_t r = r0; r < r1; ++r) {
         const uint8_t* row = w.data + static_cast<size_t>(r) * a.row_bytes;
-        LoadRowFloats(w.scales + r * srow_bytes, w.dtype, groups, srow.get());
-        LoadRowFloats(w.biases + r * srow_bytes, w.dtype, groups, brow.get());
+        LoadRowFloats(w.scales + r * srow_bytes, w.dtype, groups, srow);
+        LoadRowFloats(w.biases + r * srow_bytes, w.dtype, groups, brow);
         const float* xt = xp + t0 * padded_cols;
         float dots[kMaxTokenTile];
         switch (tt) {
           case 8:
             if constexpr (kMaxTokenTile >= 8)
-              AffineRowTokens<kBits, kMaxTokenTile>(row, xt, srow.get(), a, tables, sl, dots);
+              AffineRowTokens<kBits, kMaxTokenTile>(row, xt, srow, a, tables, sl, dots);
             break;
-          case 4: AffineRowTokens<kBits, 4>(row, xt, srow.get(), a, tables, sl, dots); break;
-          case 2: AffineRowTokens<kBits, 2>(row, xt, srow.get(), a, tables, sl, dots); break;
-          default: AffineRowTokens<kBits, 1>(row, xt, srow.get(), a, tables, sl, dots); break;
+          case 4: AffineRowTokens<kBits, 4>(row, xt, srow, a, tables, sl, dots); break;
+          case 2: AffineRowTokens<kBits, 2>(row, xt, srow, a, tables, sl, dots); break;
+          default: AffineRowTokens<kBits, 1>(row, xt, srow, a, tables, sl, dots); break;
         }
         for (int i = 0; i < tt; ++i)
           y[(t0 + i) * y_stride + r] =
-              dots[i] + Dot(brow.get(), group_sums + (t0 + i) * groups, groups);
+              dots[i] + Dot(brow, group_sums + (t0 + i) * groups, groups);
       }
       t0 += tt;
     }
@@ -311,6 +343,22 @@ void AffineRows(const WeightMatrix& w, const float* xp, int64_t padded_cols,
   }
 }
 
+void GroupSums(const float* x, int64_t tokens, int64_t cols, int group_size, float* out) {
+  const DF df;
+  const int64_t n = static_cast<int64_t>(hn::Lanes(df));
+  const int64_t groups = cols / group_size;
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int64_t g = 0; g < groups; ++g) {
+      const float* xg = x + t * cols + g * group_size;
+      VF a = hn::Zero(df), b = hn::Zero(df);
+      for (int64_t j = 0; j < group_size; j += 2 * n) {  // group_size is a multiple of 2N
+        a = hn::Add(a, hn::LoadU(df, xg + j));
+        b = hn::Add(b, hn::LoadU(df, xg + j + n));
+      }
+      out[t * groups + g] = hn::GetLane(hn::SumOfLanes(df, hn::Add(a, b)));
+    }
+}
+
 int64_t BlockCodes(int bits) {
   const int64_t n = static_cast<int64_t>(hn::Lanes(DF()));
   switch (bits) {
@@ -323,14 +371,18 @@ int64_t BlockCodes(int bits) {
 void PermuteInput(int bits, const float* x, int64_t tokens, int64_t cols, int64_t padded_cols,
                   float* xp) {
   const int64_t n = static_cast<int64_t>(hn::Lanes(DF()));
-  const int64_t u = BlockCodes(bits) / n;
+  const int64_t block = BlockCodes(bits), u = block / n;
   for (int64_t t = 0; t < tokens; ++t) {
     const float* src = x + t * cols;
     float* dst = xp + t * padded_cols;
     // Block-local position m·N + i holds code i·U + m of the block.
-    for (int64_t b0 = 0; b0 < padded_cols; b0 += n * u)
-      for (int64_t i = 0; i < n; ++i)
-        for (int64_t m = 0; m < u; ++m) {
+    int64_t b0 = 0;
+    for (; b0 + block <= cols; b0 += block)
+      for (int64_t m = 0; m < u; ++m)
+        for (int64_t i = 0; i < n; ++i) dst[b0 + m * n + i] = src[b0 + i * u + m];
+    for (; b0 < padded_cols; b0 += block)
+      for (int64_t m = 0; m < u; ++m)
+        for (int64_t i = 0; i < n; ++i) {
           const int64_t k = b0 + i * u + m;
           dst[b0 + m * n + i] = k < cols ? src[k] : 0.0f;
         }
@@ -416,11 +468,16 @@ HWY_AFTER_NAMESPACE();
 namespace tf::simd {
 
 HWY_EXPORT(BlockCodes);
+HWY_EXPORT(GroupSums);
 HWY_EXPORT(PermuteInput);
 HWY_EXPORT(AffineRows);
 HWY_EXPORT(DenseRows);
 
 int64_t block_codes(int bits) { return HWY_DYNAMIC_DISPATCH(BlockCodes)(bits); }
+
+void group_sums(const float* x, int64_t tokens, int64_t cols, int group_size, float* out) {
+  HWY_DYNAMIC_DISPATCH(GroupSums)(x, tokens, cols, group_size, out);
+}
 
 void permute_input(int bits, const float* x, int64_t tokens, int64_t cols, int64_t padded_cols,
                    float* xp) {

@@ -12,6 +12,7 @@
 #include <hwy/targets.h>
 
 #include "kernels/linear.h"
+#include "kernels/linear_internal.h"
 
 namespace tf {
 namespace {
@@ -277,6 +278,27 @@ TEST(LinearInt8, ActivationRounding) {
     }
     EXPECT_EQ(peak, g == 1 ? 0 : 127);
   }
+}
+
+TEST(LinearInt8, SimdActivationRoundingIsBitIdenticalToReference) {
+  constexpr int64_t kCols = 384;  // a multiple of every group size
+  std::vector<float> x = random_input(3 * kCols, 21);
+  x[5] = 0.5f * x[7];  // exact halves after scaling are where rounding modes differ
+  for (int k = 64; k < 128; ++k) x[k] = 0.0f;
+  for_each_target([&] {
+    for (int g : kGroups) {
+      const int64_t padded = simd::q8_padded_cols(4, kCols), groups = kCols / g;
+      std::vector<int8_t> q(3 * padded, 99), want(kCols);
+      std::vector<float> d(3 * groups), want_d(groups);
+      simd::q8_quantize_input(4, g, x.data(), 3, kCols, padded, q.data(), d.data());
+      for (int t = 0; t < 3; ++t) {
+        reference::quantize_activations_q8(x.data() + t * kCols, kCols, g, want.data(), want_d.data());
+        for (int k = 0; k < kCols; ++k) ASSERT_EQ(q[t * padded + k], want[k]) << "t " << t << " k " << k;
+        for (int k = kCols; k < padded; ++k) ASSERT_EQ(q[t * padded + k], 0);
+        for (int i = 0; i < groups; ++i) ASSERT_EQ(d[t * groups + i], want_d[i]);
+      }
+    }
+  });
 }
 
 TEST(LinearInt8, DenseWeightsUseFloat) {
