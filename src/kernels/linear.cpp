@@ -54,7 +54,8 @@ int64_t layout_of(const WeightMatrix& w, ActivationPrecision precision) {
 void prepare(PreparedInput& p, int bits, ActivationPrecision precision) {
   if (p.layout == 0) return;  // dense rows read x as given
   const int64_t groups = p.cols / p.group_size;
-  p.group_sums.resize(static_cast<size_t>(p.tokens * groups));
+  // Padded: the kernels read the sums in whole vectors (the padding meets zero biases).
+  p.group_sums.resize(static_cast<size_t>(p.tokens * groups + 64));
   simd::group_sums(p.x, p.tokens, p.cols, p.group_size, p.group_sums.data());
   if (precision == ActivationPrecision::Int8) {
     p.padded_cols = simd::q8_padded_cols(bits, p.cols);

@@ -29,7 +29,8 @@ void permute_input(int bits, const float* x, int64_t tokens, int64_t cols, int64
 void group_sums(const float* x, int64_t tokens, int64_t cols, int group_size, float* out);
 
 // y[t * y_stride + n] for rows n in [row_begin, row_end) and t < tokens.
-// xp: permuted input as above; group_sums[t * groups + g] = Σ_{k in group g} x[t, k].
+// xp: permuted input as above; group_sums[t * groups + g] = Σ_{k in group g} x[t, k], with
+// at least 64 readable floats after the last one.
 void affine_rows(const WeightMatrix& w, const float* xp, int64_t padded_cols,
                  const float* group_sums, int64_t tokens, int64_t row_begin, int64_t row_end,
                  float* y, int64_t y_stride);

@@ -131,13 +131,14 @@ TF_VNNI HWY_INLINE void ScaleRow(const uint8_t* src, DType dt, int64_t count, co
   }
 }
 
-TF_VNNI HWY_INLINE float BiasDot(const float* b, const float* gs, int64_t count) {
+// Σ_g β_g · Σx_g as 16 partial sums (added to the row's accumulators before the one reduction).
+TF_VNNI HWY_INLINE __m512 BiasLanes(const float* b, const float* gs, int64_t count) {
   __m512 acc = _mm512_setzero_ps();
   for (int64_t i = 0; i < count; i += 16) {
     const __mmask16 m = static_cast<__mmask16>((1u << std::min<int64_t>(16, count - i)) - 1u);
     acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, b + i), _mm512_maskz_loadu_ps(m, gs + i), acc);
   }
-  return _mm512_reduce_add_ps(acc);
+  return acc;
 }
 
 // Codes 64·blk .. 64·blk + 63 of a row as bytes: `m` masks the load to the block's 8·b bytes
@@ -151,12 +152,87 @@ TF_VNNI HWY_INLINE __m512i Codes64(const uint8_t* row, int64_t blk, __mmask64 m,
   return _mm512_and_si512(q, mask);
 }
 
-// One row against kTT tokens. sd[t·sd_stride + g] = s_g · d_{t,g}; int32 sums per group (or per
-// half block when g = 32), scaled into float accumulators.
-template <int kBits, int kTT>
+// One row against kTT tokens. sd[t·sd_stride + g] = s_g · d_{t,g}. The row is walked in
+// "units": a group of 64 or 128 codes (one int32 sum per lane, then one scale), or for g = 32 a
+// 64-code block holding groups 2u (lanes 0-7) and 2u + 1 (lanes 8-15).
+template <int kBits, int kTT, int kGroup>
 TF_VNNI HWY_INLINE void RowTokensVnni(const uint8_t* row, const Q8Input& in, int64_t t0,
-                                      int group_size, const float* sd, int64_t sd_stride,
-                                      float* out) {
+                                      const __m512i spread, const __m512i shifts, const float* sd,
+                                      int64_t sd_stride, const float* b, float* out) {
+  const __m512i mask = _mm512_set1_epi8(static_cast<char>((1u << kBits) - 1u));
+  const __mmask64 full = kBits == 8 ? ~__mmask64{0} : (__mmask64{1} << (8 * kBits)) - 1;
+  const __mmask64 half = (__mmask64{1} << (4 * kBits)) - 1;  // a final block of 32 codes
+  const int64_t full_blocks = in.cols / 64;
+  const int8_t* x0 = in.values + t0 * in.padded_cols;
+  constexpr bool pairs = kGroup == 32;
+  constexpr int64_t per_unit = pairs ? 1 : kGroup / 64;  // blocks per unit
+  const int64_t units = pairs ? (in.cols + 63) / 64 : in.groups;
+
+  // Adds unit u's contribution for every token to acc[0..kTT).
+  auto unit = [&](int64_t u, __m512* acc) HWY_ATTR TF_VNNI {
+    __m512i dot[kTT];
+    for (int i = 0; i < kTT; ++i) dot[i] = _mm512_setzero_si512();
+    for (int64_t blk = u * per_unit; blk < (u + 1) * per_unit; ++blk) {
+      const __m512i c = Codes64<kBits>(row, blk, (!pairs || blk < full_blocks) ? full : half,
+                                       spread, shifts, mask);
+      for (int i = 0; i < kTT; ++i)
+        dot[i] = _mm512_dpbusd_epi32(dot[i], c,
+                                     _mm512_loadu_si512(x0 + i * in.padded_cols + 64 * blk));
+    }
+    for (int i = 0; i < kTT; ++i) {
+      const float* f = sd + i * sd_stride;
+      const __m512 sv = pairs ? _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(f[2 * u]),
+                                                     _mm512_set1_ps(f[2 * u + 1]))
+                              : _mm512_set1_ps(f[u]);
+      acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[i]), sv, acc[i]);
+    }
+  };
+
+  __m512 a0[kTT], a1[kTT];
+  for (int i = 0; i < kTT; ++i) a0[i] = a1[i] = _mm512_setzero_ps();
+  int64_t u = 0;
+  if constexpr (kTT <= 2) {
+    // Few tokens: four independent chains, or the convert → FMA latency serialises the units.
+    __m512 a2[kTT], a3[kTT];
+    for (int i = 0; i < kTT; ++i) a2[i] = a3[i] = _mm512_setzero_ps();
+    for (; u + 4 <= units; u += 4) {
+      unit(u, a0);
+      unit(u + 1, a1);
+      unit(u + 2, a2);
+      unit(u + 3, a3);
+    }
+    for (int i = 0; i < kTT; ++i) a0[i] = _mm512_add_ps(a0[i], a2[i]), a1[i] = _mm512_add_ps(a1[i], a3[i]);
+  }
+  for (; u + 2 <= units; u += 2) {
+    unit(u, a0);
+    unit(u + 1, a1);
+  }
+  if (u < units) unit(u, a0);
+  for (int i = 0; i < kTT; ++i) {
+    const __m512 bias = BiasLanes(b, in.group_sums + (t0 + i) * in.groups, in.groups);
+    out[i] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0[i], a1[i]), bias));
+  }
+}
+
+constexpr int kTokenTile = 8;
+constexpr size_t kRowTileBytes = 128 * 1024;
+constexpr int64_t kStackGroups = 512;  // rows of up to 16K columns at g = 32 need no heap
+
+template <int kBits, int kGroup>
+TF_VNNI HWY_INLINE void RowTile(int tt, const uint8_t* row, const Q8Input& in, int64_t t0,
+                                __m512i spread, __m512i shifts, const float* sd, int64_t stride,
+                                const float* b, float* dots) {
+  switch (tt) {
+    case 8: return RowTokensVnni<kBits, 8, kGroup>(row, in, t0, spread, shifts, sd, stride, b, dots);
+    case 4: return RowTokensVnni<kBits, 4, kGroup>(row, in, t0, spread, shifts, sd, stride, b, dots);
+    case 2: return RowTokensVnni<kBits, 2, kGroup>(row, in, t0, spread, shifts, sd, stride, b, dots);
+    default: return RowTokensVnni<kBits, 1, kGroup>(row, in, t0, spread, shifts, sd, stride, b, dots);
+  }
+}
+
+template <int kBits>
+TF_VNNI void RowsVnniT(const WeightMatrix& w, const Q8Input& in, int64_t row_begin,
+                       int64_t row_end, float* y, int64_t y_stride) {
   alignas(64) uint8_t sp[64], sh[64];
   for (int j = 0; j < 8; ++j)
     for (int t = 0; t < 8; ++t) {
@@ -164,52 +240,6 @@ TF_VNNI HWY_INLINE void RowTokensVnni(const uint8_t* row, const Q8Input& in, int
       sh[8 * j + t] = static_cast<uint8_t>(kBits * t);      // byte t ← bits [b·t, b·t + 8)
     }
   const __m512i spread = _mm512_load_si512(sp), shifts = _mm512_load_si512(sh);
-  const __m512i mask = _mm512_set1_epi8(static_cast<char>((1u << kBits) - 1u));
-  const __mmask64 full = kBits == 8 ? ~__mmask64{0} : (__mmask64{1} << (8 * kBits)) - 1;
-  const __mmask64 half = (__mmask64{1} << (4 * kBits)) - 1;  // a final block of 32 codes
-  const int64_t full_blocks = in.cols / 64;
-  const int8_t* x0 = in.values + t0 * in.padded_cols;
-  __m512 facc[kTT];
-  for (int i = 0; i < kTT; ++i) facc[i] = _mm512_setzero_ps();
-  if (group_size == 32) {  // a block holds groups 2·blk (lanes 0-7) and 2·blk + 1 (lanes 8-15)
-    const int64_t blocks = (in.cols + 63) / 64;
-    for (int64_t blk = 0; blk < blocks; ++blk) {
-      const __m512i c =
-          Codes64<kBits>(row, blk, blk < full_blocks ? full : half, spread, shifts, mask);
-      for (int i = 0; i < kTT; ++i) {
-        const __m512i xv = _mm512_loadu_si512(x0 + i * in.padded_cols + 64 * blk);
-        const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), c, xv);
-        const float* f = sd + i * sd_stride + 2 * blk;
-        const __m512 sv = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(f[0]), _mm512_set1_ps(f[1]));
-        facc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), sv, facc[i]);
-      }
-    }
-  } else {
-    const int64_t per_group = group_size / 64;
-    for (int64_t g = 0; g < in.groups; ++g) {
-      __m512i acc[kTT];
-      for (int i = 0; i < kTT; ++i) acc[i] = _mm512_setzero_si512();
-      for (int64_t blk = g * per_group; blk < (g + 1) * per_group; ++blk) {
-        const __m512i c = Codes64<kBits>(row, blk, full, spread, shifts, mask);
-        for (int i = 0; i < kTT; ++i)
-          acc[i] = _mm512_dpbusd_epi32(
-              acc[i], c, _mm512_loadu_si512(x0 + i * in.padded_cols + 64 * blk));
-      }
-      for (int i = 0; i < kTT; ++i)
-        facc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[i]),
-                                  _mm512_set1_ps(sd[i * sd_stride + g]), facc[i]);
-    }
-  }
-  for (int i = 0; i < kTT; ++i) out[i] = _mm512_reduce_add_ps(facc[i]);
-}
-
-constexpr int kTokenTile = 8;
-constexpr size_t kRowTileBytes = 128 * 1024;
-constexpr int64_t kStackGroups = 512;  // rows of up to 16K columns at g = 32 need no heap
-
-template <int kBits>
-TF_VNNI void RowsVnniT(const WeightMatrix& w, const Q8Input& in, int64_t row_begin,
-                       int64_t row_end, float* y, int64_t y_stride) {
   const int64_t groups = in.groups;
   const int64_t stride = groups + 16;  // room for the g = 32 path's pair loads
   alignas(64) float stack[(kTokenTile + 1) * (kStackGroups + 16)];
@@ -236,15 +266,12 @@ TF_VNNI void RowsVnniT(const WeightMatrix& w, const Q8Input& in, int64_t row_beg
                    sd + i * stride);
         ScaleRow(w.biases + r * srow, w.dtype, groups, nullptr, b);
         float dots[kTokenTile];
-        switch (tt) {
-          case 8: RowTokensVnni<kBits, 8>(row, in, t0, w.group_size, sd, stride, dots); break;
-          case 4: RowTokensVnni<kBits, 4>(row, in, t0, w.group_size, sd, stride, dots); break;
-          case 2: RowTokensVnni<kBits, 2>(row, in, t0, w.group_size, sd, stride, dots); break;
-          default: RowTokensVnni<kBits, 1>(row, in, t0, w.group_size, sd, stride, dots); break;
+        switch (w.group_size) {
+          case 32: RowTile<kBits, 32>(tt, row, in, t0, spread, shifts, sd, stride, b, dots); break;
+          case 64: RowTile<kBits, 64>(tt, row, in, t0, spread, shifts, sd, stride, b, dots); break;
+          default: RowTile<kBits, 128>(tt, row, in, t0, spread, shifts, sd, stride, b, dots); break;
         }
-        for (int i = 0; i < tt; ++i)
-          y[(t0 + i) * y_stride + r] =
-              dots[i] + BiasDot(b, in.group_sums + (t0 + i) * groups, groups);
+        for (int i = 0; i < tt; ++i) y[(t0 + i) * y_stride + r] = dots[i];
       }
       t0 += tt;
     }

@@ -207,7 +207,8 @@ HWY_INLINE VU RowBlock(const uint8_t* row, int64_t blk, const AffineRowArgs& a,
 template <int kBits, int kTT>
 HWY_INLINE void AffineRowTokens(const uint8_t* row, const float* xp, const float* srow,
                                 const AffineRowArgs& a, const SpreadTables& t,
-                                const ScaleLanes& sl, float* out) {
+                                const ScaleLanes& sl, const float* brow, const float* gs,
+                                int64_t groups, float* out) {
   const DF df;
   const int64_t n = static_cast<int64_t>(hn::Lanes(df));
   constexpr int kU = Unit<kBits>::kCodes;
@@ -236,19 +237,14 @@ HWY_INLINE void AffineRowTokens(const uint8_t* row, const float* xp, const float
       for (int i = 0; i < kTT; ++i) acc[i] = hn::MulAdd(scale, p[i], acc[i]);
     }
   }
+  // + Σ_g β_g·Σx_g, read in whole vectors: brow is zero past the last group and gs has padding.
+  for (int64_t g = 0; g < groups; g += n) {
+    const VF b = hn::LoadU(df, brow + g);
+    for (int i = 0; i < kTT; ++i) acc[i] = hn::MulAdd(b, hn::LoadU(df, gs + i * groups + g), acc[i]);
+  }
   for (int i = 0; i < kTT; ++i) out[i] = hn::GetLane(hn::SumOfLanes(df, acc[i]));
 }
 
-HWY_INLINE float Dot(const float* a, const float* b, int64_t count) {
-  const DF df;
-  const int64_t n = static_cast<int64_t>(hn::Lanes(df));
-  VF acc = hn::Zero(df);
-  int64_t i = 0;
-  for (; i + n <= count; i += n) acc = hn::MulAdd(hn::LoadU(df, a + i), hn::LoadU(df, b + i), acc);
-  float s = hn::GetLane(hn::SumOfLanes(df, acc));
-  for (; i < count; ++i) s += a[i] * b[i];
-  return s;
-}
 
 // Tokens per pass over a row: as many as the registers hold (acc + partial sum per token).
 constexpr int kMaxTokenTile = kMaxLanes >= 16 ? 8 : 4;
@@ -311,19 +307,18 @@ void AffineRowsT(const WeightMatrix& w, const float* xp, int64_t padded_cols,
         LoadRowFloats(w.scales + r * srow_bytes, w.dtype, groups, srow);
         LoadRowFloats(w.biases + r * srow_bytes, w.dtype, groups, brow);
         const float* xt = xp + t0 * padded_cols;
+        const float* gs = group_sums + t0 * groups;
         float dots[kMaxTokenTile];
         switch (tt) {
           case 8:
             if constexpr (kMaxTokenTile >= 8)
-              AffineRowTokens<kBits, kMaxTokenTile>(row, xt, srow, a, tables, sl, dots);
+              AffineRowTokens<kBits, kMaxTokenTile>(row, xt, srow, a, tables, sl, brow, gs, groups, dots);
             break;
-          case 4: AffineRowTokens<kBits, 4>(row, xt, srow, a, tables, sl, dots); break;
-          case 2: AffineRowTokens<kBits, 2>(row, xt, srow, a, tables, sl, dots); break;
-          default: AffineRowTokens<kBits, 1>(row, xt, srow, a, tables, sl, dots); break;
+          case 4: AffineRowTokens<kBits, 4>(row, xt, srow, a, tables, sl, brow, gs, groups, dots); break;
+          case 2: AffineRowTokens<kBits, 2>(row, xt, srow, a, tables, sl, brow, gs, groups, dots); break;
+          default: AffineRowTokens<kBits, 1>(row, xt, srow, a, tables, sl, brow, gs, groups, dots); break;
         }
-        for (int i = 0; i < tt; ++i)
-          y[(t0 + i) * y_stride + r] =
-              dots[i] + Dot(brow, group_sums + (t0 + i) * groups, groups);
+        for (int i = 0; i < tt; ++i) y[(t0 + i) * y_stride + r] = dots[i];
       }
       t0 += tt;
     }
