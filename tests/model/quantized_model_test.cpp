@@ -72,9 +72,9 @@ TEST_P(QuantizedModel, MatchesDequantizedFloatRunAndStaysClose) {
   for (bool decode : {false, true}) {
     const auto ql = decode ? test::decode_logits(*q, *tokens_) : test::prefill_logits(*q, *tokens_);
     const auto dl = decode ? test::decode_logits(*d, *tokens_) : test::prefill_logits(*d, *tokens_);
-    // 1. Same weights, two kernels: only summation order differs (bit-identical with
-    // the scalar kernels; SIMD kernels sum in another order, see session_test.cpp).
-    EXPECT_LE(test::max_row_relative_l2(ql, dl, V), 5e-5) << (decode ? "decode" : "prefill");
+    // 1. Same weights, two kernels: only summation order differs (bit-identical with the
+    // scalar kernels, ≤ 1.6e-5 with AVX-512; bound as in session_test.cpp).
+    EXPECT_LE(test::max_row_relative_l2(ql, dl, V), 1e-4) << (decode ? "decode" : "prefill");
 
     // 2. Distance to the float model.
     double sum = 0, worst = 0;
