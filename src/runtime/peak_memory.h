@@ -8,7 +8,8 @@ namespace tf {
 
 // Peak resident set size (RSS high-water mark) of this process in bytes: VmHWM from
 // /proc/self/status on Linux, getrusage(RUSAGE_SELF).ru_maxrss elsewhere (kilobytes on Linux,
-// bytes on macOS). 0 if neither is available.
+// bytes on macOS). 0 if neither is available. The kernel updates its counters lazily, so the
+// figure can lag the true peak by a few pages; fine for a stats line.
 uint64_t peak_rss_bytes();
 
 // Current resident set size in bytes (VmRSS); 0 where unavailable.
