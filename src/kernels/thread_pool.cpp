@@ -1,8 +1,40 @@
 #include "kernels/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 namespace tf {
+
+namespace {
+
+// How long an idle thread keeps polling before it blocks: longer than the gap between two
+// kernel calls of one decode step, short enough not to burn a core between requests.
+constexpr auto kSpin = std::chrono::microseconds(200);
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Polls `ready` until it returns true or kSpin has passed; returns its last answer.
+template <class F>
+bool spin_until(F&& ready) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpin;
+  for (int i = 0;; ++i) {
+    if (ready()) return true;
+    cpu_relax();
+    if ((i & 63) == 63 && std::chrono::steady_clock::now() > deadline) return ready();
+  }
+}
+
+}  // namespace
 
 ThreadPool::ThreadPool(int num_threads) {
   if (num_threads <= 0) num_threads = std::max(1u, std::thread::hardware_concurrency());
@@ -12,7 +44,7 @@ ThreadPool::ThreadPool(int num_threads) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    stop_ = true;
+    stop_.store(true);
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
@@ -21,19 +53,23 @@ ThreadPool::~ThreadPool() {
 void ThreadPool::worker_loop(int index) {
   uint64_t seen = 0;
   for (;;) {
-    const std::function<void(int64_t, int)>* job;
-    int64_t n;
-    {
+    auto has_work = [&] {
+      return stop_.load(std::memory_order_acquire) ||
+             generation_.load(std::memory_order_acquire) != seen;
+    };
+    if (!spin_until(has_work)) {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      job = job_;
-      n = num_tasks_;
+      sleepers_.fetch_add(1);
+      wake_.wait(lock, has_work);
+      sleepers_.fetch_sub(1);
     }
+    if (stop_.load()) return;
+    seen = generation_.load(std::memory_order_acquire);
+    const auto* job = job_;
+    const int64_t n = num_tasks_;
     for (int64_t t; (t = next_task_.fetch_add(1)) < n;) (*job)(t, index);
-    if (busy_workers_.fetch_sub(1) == 1) {
-      std::lock_guard<std::mutex> lock(mutex_);
+    if (busy_workers_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard<std::mutex> lock(mutex_);  // pairs with the caller's predicate check
       done_.notify_one();
     }
   }
@@ -45,18 +81,23 @@ void ThreadPool::run(int64_t num_tasks, const std::function<void(int64_t, int)>&
     for (int64_t t = 0; t < num_tasks; ++t) fn(t, 0);
     return;
   }
+  job_ = &fn;
+  num_tasks_ = num_tasks;
+  next_task_.store(0);
+  busy_workers_.store(static_cast<int>(workers_.size()));
   {
+    // Under the lock so a worker deciding to sleep either sees the new generation in its
+    // predicate or is already counted in sleepers_ when we look.
     std::lock_guard<std::mutex> lock(mutex_);
-    job_ = &fn;
-    num_tasks_ = num_tasks;
-    next_task_.store(0);
-    busy_workers_.store(static_cast<int>(workers_.size()));
-    ++generation_;
+    generation_.fetch_add(1, std::memory_order_release);
   }
-  wake_.notify_all();
+  if (sleepers_.load() > 0) wake_.notify_all();
   for (int64_t t; (t = next_task_.fetch_add(1)) < num_tasks;) fn(t, 0);
-  std::unique_lock<std::mutex> lock(mutex_);
-  done_.wait(lock, [&] { return busy_workers_.load() == 0; });
+  auto all_done = [&] { return busy_workers_.load(std::memory_order_acquire) == 0; };
+  if (!spin_until(all_done)) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, all_done);
+  }
   job_ = nullptr;
 }
 

@@ -1,4 +1,6 @@
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -37,6 +39,31 @@ TEST(ThreadPool, ReusableManyTimes) {
   std::atomic<int64_t> sum{0};
   for (int rep = 0; rep < 2000; ++rep) pool.run(3, [&](int64_t t, int) { sum += t; });
   EXPECT_EQ(sum.load(), 2000 * 3);
+}
+
+}  // namespace tf
+
+namespace tf {
+
+TEST(ThreadPool, WakesWorkersAfterTheyFallAsleep) {
+  // Idle workers spin for a while, then block; both ways back to work must run every task.
+  ThreadPool pool(3);
+  for (int rep = 0; rep < 6; ++rep) {
+    if (rep % 2) std::this_thread::sleep_for(std::chrono::milliseconds(3));  // past the spin
+    std::vector<std::atomic<int>> hits(50);
+    pool.run(50, [&](int64_t t, int) { hits[t].fetch_add(1); });
+    for (auto& h : hits) EXPECT_EQ(h.load(), 1);
+  }
+}
+
+TEST(ThreadPool, DestroysCleanlyWhileWorkersSpinOrSleep) {
+  for (int sleep_ms : {0, 3}) {
+    ThreadPool pool(2);
+    std::atomic<int> n{0};
+    pool.run(4, [&](int64_t, int) { n++; });
+    std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
+    EXPECT_EQ(n.load(), 4);
+  }  // the destructor must not hang in either state
 }
 
 }  // namespace tf
