@@ -36,7 +36,9 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 // Bit-identical to reference::quantize_activations_q8: the same float max, 127/m, x·(127/m),
 // and round-half-even — here as (v + 1.5·2^23) − 1.5·2^23, exact for |v| < 2^22.
-void Q8QuantizeInput(int group_size, const float* x, int64_t tokens, int64_t cols,
+bool PlanesLayout(int bits);
+
+void Q8QuantizeInput(int bits, int group_size, const float* x, int64_t tokens, int64_t cols,
                      int64_t padded_cols, int8_t* values, float* deltas) {
   const hn::ScalableTag<float> df;
   const hn::RebindToSigned<decltype(df)> di;
@@ -62,6 +64,17 @@ void Q8QuantizeInput(int group_size, const float* x, int64_t tokens, int64_t col
       }
     }
     std::fill(v + cols, v + padded_cols, int8_t{0});
+    if (PlanesLayout(bits)) {
+      // Reorder each chunk of 64·P codes (P = 8 / bits codes per byte) plane by plane: position
+      // m·64 + j holds code P·j + m, the code that plane m of byte j of the weights holds.
+      const int planes = 8 / bits, chunk = 64 * planes;
+      int8_t tmp[256];
+      for (int64_t c0 = 0; c0 < padded_cols; c0 += chunk) {
+        std::copy(v + c0, v + c0 + chunk, tmp);
+        for (int m = 0; m < planes; ++m)
+          for (int j = 0; j < 64; ++j) v[c0 + m * 64 + j] = tmp[planes * j + m];
+      }
+    }
   }
 }
 
@@ -171,14 +184,17 @@ TF_VNNI HWY_INLINE void RowTokensVnni(const uint8_t* row, const Q8Input& in, int
   // Adds unit u's contribution for every token to acc[0..kTT).
   auto unit = [&](int64_t u, __m512* acc) HWY_ATTR TF_VNNI {
     __m512i dot[kTT];
+    #pragma GCC unroll 8
     for (int i = 0; i < kTT; ++i) dot[i] = _mm512_setzero_si512();
     for (int64_t blk = u * per_unit; blk < (u + 1) * per_unit; ++blk) {
       const __m512i c = Codes64<kBits>(row, blk, (!pairs || blk < full_blocks) ? full : half,
                                        spread, shifts, mask);
+      #pragma GCC unroll 8
       for (int i = 0; i < kTT; ++i)
         dot[i] = _mm512_dpbusd_epi32(dot[i], c,
                                      _mm512_loadu_si512(x0 + i * in.padded_cols + 64 * blk));
     }
+    #pragma GCC unroll 8
     for (int i = 0; i < kTT; ++i) {
       const float* f = sd + i * sd_stride;
       const __m512 sv = pairs ? _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(f[2 * u]),
@@ -189,11 +205,13 @@ TF_VNNI HWY_INLINE void RowTokensVnni(const uint8_t* row, const Q8Input& in, int
   };
 
   __m512 a0[kTT], a1[kTT];
+  #pragma GCC unroll 8
   for (int i = 0; i < kTT; ++i) a0[i] = a1[i] = _mm512_setzero_ps();
   int64_t u = 0;
   if constexpr (kTT <= 2) {
     // Few tokens: four independent chains, or the convert → FMA latency serialises the units.
     __m512 a2[kTT], a3[kTT];
+    #pragma GCC unroll 8
     for (int i = 0; i < kTT; ++i) a2[i] = a3[i] = _mm512_setzero_ps();
     for (; u + 4 <= units; u += 4) {
       unit(u, a0);
@@ -201,6 +219,7 @@ TF_VNNI HWY_INLINE void RowTokensVnni(const uint8_t* row, const Q8Input& in, int
       unit(u + 2, a2);
       unit(u + 3, a3);
     }
+    #pragma GCC unroll 8
     for (int i = 0; i < kTT; ++i) a0[i] = _mm512_add_ps(a0[i], a2[i]), a1[i] = _mm512_add_ps(a1[i], a3[i]);
   }
   for (; u + 2 <= units; u += 2) {
@@ -208,6 +227,7 @@ TF_VNNI HWY_INLINE void RowTokensVnni(const uint8_t* row, const Q8Input& in, int
     unit(u + 1, a1);
   }
   if (u < units) unit(u, a0);
+  #pragma GCC unroll 8
   for (int i = 0; i < kTT; ++i) {
     const __m512 bias = BiasLanes(b, in.group_sums + (t0 + i) * in.groups, in.groups);
     out[i] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0[i], a1[i]), bias));
@@ -218,10 +238,81 @@ constexpr int kTokenTile = 8;
 constexpr size_t kRowTileBytes = 128 * 1024;
 constexpr int64_t kStackGroups = 512;  // rows of up to 16K columns at g = 32 need no heap
 
+// 2- and 4-bit rows: one 64-byte load holds 256 or 128 codes; plane m = (bytes >> b·m) & mask
+// puts code P·j + m in byte j (P = 8 / b), and the activations were stored in that order
+// (Q8QuantizeInput), so no byte permutes are needed. Each int32 lane then covers 4P consecutive
+// codes of one group; lanes map to groups through a permute of the chunk's scales.
+template <int kBits, int kTT, int kGroup>
+TF_VNNI HWY_INLINE void RowTokensPlanes(const uint8_t* row, const Q8Input& in, int64_t t0,
+                                        const float* sd, int64_t sd_stride, const float* b,
+                                        float* out) {
+  constexpr int kPlanes = 8 / kBits, kChunk = 64 * kPlanes;
+  constexpr int kLaneCodes = 4 * kPlanes;
+  const __m512i lane_group = _mm512_set_epi32(
+      15 * kLaneCodes / kGroup, 14 * kLaneCodes / kGroup, 13 * kLaneCodes / kGroup,
+      12 * kLaneCodes / kGroup, 11 * kLaneCodes / kGroup, 10 * kLaneCodes / kGroup,
+      9 * kLaneCodes / kGroup, 8 * kLaneCodes / kGroup, 7 * kLaneCodes / kGroup,
+      6 * kLaneCodes / kGroup, 5 * kLaneCodes / kGroup, 4 * kLaneCodes / kGroup,
+      3 * kLaneCodes / kGroup, 2 * kLaneCodes / kGroup, kLaneCodes / kGroup, 0);
+  const __m512i mask = _mm512_set1_epi8(static_cast<char>((1u << kBits) - 1u));
+  const int64_t row_bytes = in.cols * kBits / 8;
+  const int64_t chunks = (in.cols + kChunk - 1) / kChunk;
+  const int8_t* x0 = in.values + t0 * in.padded_cols;
+
+  auto chunk = [&](int64_t c, __m512* acc) HWY_ATTR TF_VNNI {
+    const int64_t left = row_bytes - 64 * c;
+    const __mmask64 m = left >= 64 ? ~__mmask64{0} : (__mmask64{1} << left) - 1;
+    const __m512i raw = _mm512_maskz_loadu_epi8(m, row + 64 * c);
+    __m512i dot[kTT];
+    #pragma GCC unroll 8
+    for (int i = 0; i < kTT; ++i) dot[i] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+    for (int p = 0; p < kPlanes; ++p) {
+      const __m512i codes = _mm512_and_si512(_mm512_srli_epi16(raw, kBits * p), mask);
+      #pragma GCC unroll 8
+      for (int i = 0; i < kTT; ++i)
+        dot[i] = _mm512_dpbusd_epi32(
+            dot[i], codes, _mm512_loadu_si512(x0 + i * in.padded_cols + c * kChunk + 64 * p));
+    }
+    const int64_t g0 = c * kChunk / kGroup;
+    #pragma GCC unroll 8
+    for (int i = 0; i < kTT; ++i) {
+      const float* f = sd + i * sd_stride + g0;
+      const __m512 sv = kChunk <= kGroup
+                            ? _mm512_set1_ps(f[0])
+                            : _mm512_permutexvar_ps(lane_group, _mm512_loadu_ps(f));
+      acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[i]), sv, acc[i]);
+    }
+  };
+
+  __m512 a0[kTT], a1[kTT];
+  #pragma GCC unroll 8
+  for (int i = 0; i < kTT; ++i) a0[i] = a1[i] = _mm512_setzero_ps();
+  int64_t c = 0;
+  for (; c + 2 <= chunks; c += 2) {
+    chunk(c, a0);
+    chunk(c + 1, a1);
+  }
+  if (c < chunks) chunk(c, a0);
+  #pragma GCC unroll 8
+  for (int i = 0; i < kTT; ++i) {
+    const __m512 bias = BiasLanes(b, in.group_sums + (t0 + i) * in.groups, in.groups);
+    out[i] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0[i], a1[i]), bias));
+  }
+}
+
 template <int kBits, int kGroup>
 TF_VNNI HWY_INLINE void RowTile(int tt, const uint8_t* row, const Q8Input& in, int64_t t0,
                                 __m512i spread, __m512i shifts, const float* sd, int64_t stride,
                                 const float* b, float* dots) {
+  if constexpr (kBits == 2 || kBits == 4) {
+    switch (tt) {
+      case 8: return RowTokensPlanes<kBits, 8, kGroup>(row, in, t0, sd, stride, b, dots);
+      case 4: return RowTokensPlanes<kBits, 4, kGroup>(row, in, t0, sd, stride, b, dots);
+      case 2: return RowTokensPlanes<kBits, 2, kGroup>(row, in, t0, sd, stride, b, dots);
+      default: return RowTokensPlanes<kBits, 1, kGroup>(row, in, t0, sd, stride, b, dots);
+    }
+  }
   switch (tt) {
     case 8: return RowTokensVnni<kBits, 8, kGroup>(row, in, t0, spread, shifts, sd, stride, b, dots);
     case 4: return RowTokensVnni<kBits, 4, kGroup>(row, in, t0, spread, shifts, sd, stride, b, dots);
@@ -292,13 +383,25 @@ void RowsVnni(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64
 #undef TF_VNNI
 #endif  // HWY_TARGET == HWY_AVX3_DL
 
+// Whether this target runs the VNNI kernels (Highway's AVX3_DL group implies VNNI and VBMI on
+// every CPU we know; check anyway).
+bool HaveVnni() {
+#if HWY_TARGET == HWY_AVX3_DL
+  static const bool have =
+      __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vbmi");
+  return have;
+#else
+  return false;
+#endif
+}
+
+// Whether activations for `bits`-bit weights are stored plane by plane (RowTokensPlanes).
+bool PlanesLayout(int bits) { return HaveVnni() && (bits == 2 || bits == 4); }
+
 void Q8AffineRows(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end,
                   float* y, int64_t y_stride) {
 #if HWY_TARGET == HWY_AVX3_DL
-  // Highway's AVX3_DL group implies VNNI and VBMI on every CPU we know; check anyway.
-  static const bool have = __builtin_cpu_supports("avx512vnni") &&
-                           __builtin_cpu_supports("avx512vbmi");
-  if (have) return RowsVnni(w, in, row_begin, row_end, y, y_stride);
+  if (HaveVnni()) return RowsVnni(w, in, row_begin, row_end, y, y_stride);
 #endif
   RowsPortable(w, in, row_begin, row_end, y, y_stride);
 }
@@ -313,11 +416,12 @@ namespace tf::simd {
 HWY_EXPORT(Q8AffineRows);
 HWY_EXPORT(Q8QuantizeInput);
 
-int64_t q8_padded_cols(int /*bits*/, int64_t cols) { return (cols + 63) / 64 * 64; }
+// Whole 256-code chunks: the widest layout any target reads (2-bit planes).
+int64_t q8_padded_cols(int /*bits*/, int64_t cols) { return (cols + 255) / 256 * 256; }
 
-void q8_quantize_input(int /*bits*/, int group_size, const float* x, int64_t tokens, int64_t cols,
+void q8_quantize_input(int bits, int group_size, const float* x, int64_t tokens, int64_t cols,
                        int64_t padded_cols, int8_t* values, float* deltas) {
-  HWY_DYNAMIC_DISPATCH(Q8QuantizeInput)(group_size, x, tokens, cols, padded_cols, values, deltas);
+  HWY_DYNAMIC_DISPATCH(Q8QuantizeInput)(bits, group_size, x, tokens, cols, padded_cols, values, deltas);
 }
 
 void q8_affine_rows(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end,
