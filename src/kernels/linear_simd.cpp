@@ -207,13 +207,12 @@ HWY_INLINE VU RowBlock(const uint8_t* row, int64_t blk, const AffineRowArgs& a,
 template <int kBits, int kTT>
 HWY_INLINE void AffineRowTokens(const uint8_t* row, const float* xp, const float* srow,
                                 const AffineRowArgs& a, const SpreadTables& t,
-                                const ScaleLanes& sl, const float* brow, const float* gs,
-                                int64_t groups, float* out) {
+                                const ScaleLanes& sl, const VF table, const float* brow,
+                                const float* gs, int64_t groups, float* out) {
   const DF df;
   const int64_t n = static_cast<int64_t>(hn::Lanes(df));
   constexpr int kU = Unit<kBits>::kCodes;
   const int64_t block_codes = n * kU;
-  const VF table = CodeTable(kBits);
   VF acc[kTT];
   for (int i = 0; i < kTT; ++i) acc[i] = hn::Zero(df);
   for (int64_t blk = 0; blk < a.blocks; ++blk) {
@@ -275,6 +274,7 @@ void AffineRowsT(const WeightMatrix& w, const float* xp, int64_t padded_cols,
 
   SpreadTables tables;
   MakeSpreadTables(Unit<kBits>::kLaneBits, tables);
+  const VF table = CodeTable(kBits);
   ScaleLanes sl;
   sl.spans_groups = block_codes > g;
   sl.groups_per_block = sl.spans_groups ? block_codes / g : 0;
@@ -312,11 +312,11 @@ void AffineRowsT(const WeightMatrix& w, const float* xp, int64_t padded_cols,
         switch (tt) {
           case 8:
             if constexpr (kMaxTokenTile >= 8)
-              AffineRowTokens<kBits, kMaxTokenTile>(row, xt, srow, a, tables, sl, brow, gs, groups, dots);
+              AffineRowTokens<kBits, kMaxTokenTile>(row, xt, srow, a, tables, sl, table, brow, gs, groups, dots);
             break;
-          case 4: AffineRowTokens<kBits, 4>(row, xt, srow, a, tables, sl, brow, gs, groups, dots); break;
-          case 2: AffineRowTokens<kBits, 2>(row, xt, srow, a, tables, sl, brow, gs, groups, dots); break;
-          default: AffineRowTokens<kBits, 1>(row, xt, srow, a, tables, sl, brow, gs, groups, dots); break;
+          case 4: AffineRowTokens<kBits, 4>(row, xt, srow, a, tables, sl, table, brow, gs, groups, dots); break;
+          case 2: AffineRowTokens<kBits, 2>(row, xt, srow, a, tables, sl, table, brow, gs, groups, dots); break;
+          default: AffineRowTokens<kBits, 1>(row, xt, srow, a, tables, sl, table, brow, gs, groups, dots); break;
         }
         for (int i = 0; i < tt; ++i) y[(t0 + i) * y_stride + r] = dots[i];
       }
