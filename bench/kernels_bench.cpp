@@ -1,0 +1,169 @@
+// Weights-streamed GB/s of quantized matvec at the real Qwen3.5-35B-A3B shapes, next to this
+// machine's measured memory read bandwidth.
+//
+//   ./build/bench/kernels_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+//
+// Counters: GB/s = bytes of weights (codes + scales + biases) per second, decimal;
+// of_read_bw = GB/s ÷ measured read bandwidth with the same number of threads.
+// Every matrix is one of many copies cycled through (≥ 1 GiB in all, several times the
+// last-level cache), so weights come from DRAM as they do in decode.
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <map>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "kernels/linear.h"
+#include "kernels/memory_bandwidth.h"
+
+namespace tf {
+namespace {
+
+constexpr size_t kWorkingSet = size_t{1} << 30;
+
+ThreadPool& pool_for(int threads) {
+  static std::map<int, std::unique_ptr<ThreadPool>> pools;
+  auto& p = pools[threads];
+  if (!p) p = std::make_unique<ThreadPool>(threads);
+  return *p;
+}
+
+double read_bandwidth(int threads) {
+  static std::map<int, double> cache;
+  auto it = cache.find(threads);
+  if (it != cache.end()) return it->second;
+  return cache[threads] = measure_read_bandwidth(pool_for(threads), size_t{2} << 30, 5);
+}
+
+// A pool of copies of one quantized shape: codes are random bytes, scales and biases small
+// random bf16 (no denormals, no NaN).
+struct MatrixSet {
+  std::unique_ptr<uint8_t[]> codes, params;
+  std::vector<WeightMatrix> copies;
+};
+
+MatrixSet build_set(int64_t rows, int64_t cols, int bits, int group) {
+  WeightMatrix w;
+  w.format = WeightMatrix::Format::Affine;
+  w.dtype = DType::BF16;
+  w.bits = bits;
+  w.group_size = group;
+  w.rows = rows;
+  w.cols = cols;
+  const size_t code_bytes = w.row_bytes() * rows;
+  const size_t param_bytes = static_cast<size_t>(rows * w.groups_per_row()) * 2;
+  const size_t count = std::max<size_t>(2, kWorkingSet / w.total_bytes() + 1);
+  MatrixSet s;
+  s.codes.reset(new uint8_t[code_bytes * count]);
+  s.params.reset(new uint8_t[2 * param_bytes * count]);
+  std::mt19937_64 rng(rows * 31 + cols + bits);
+  for (size_t i = 0; i + 8 <= code_bytes * count; i += 8) {
+    const uint64_t v = rng();
+    std::memcpy(s.codes.get() + i, &v, 8);
+  }
+  std::uniform_real_distribution<float> u(-0.02f, 0.02f);
+  for (size_t i = 0; i < param_bytes * count; ++i) store_float(s.params.get(), DType::BF16, i, u(rng));
+  for (size_t c = 0; c < count; ++c) {
+    WeightMatrix m = w;
+    m.data = s.codes.get() + c * code_bytes;
+    m.scales = s.params.get() + 2 * c * param_bytes;
+    m.biases = m.scales + param_bytes;
+    s.copies.push_back(m);
+  }
+  return s;
+}
+
+// Google Benchmark calls a benchmark several times while it sizes the run: keep the last set.
+const MatrixSet& make_set(int64_t rows, int64_t cols, int bits, int group) {
+  static MatrixSet last;
+  static std::vector<int64_t> key;
+  const std::vector<int64_t> want = {rows, cols, bits, group};
+  if (key != want) {
+    last = MatrixSet();  // free the old gigabyte first
+    last = build_set(rows, cols, bits, group);
+    key = want;
+  }
+  return last;
+}
+
+void BM_MemoryRead(benchmark::State& state) {
+  const int threads = static_cast<int>(state.range(0));
+  double gbs = 0;
+  for (auto _ : state) gbs = measure_read_bandwidth(pool_for(threads), size_t{2} << 30, 3);
+  state.counters["GB/s"] = gbs;
+}
+
+// args: rows, cols, bits, threads, precision (0 = F32, 1 = Int8)
+void BM_Matvec(benchmark::State& state) {
+  const int64_t rows = state.range(0), cols = state.range(1);
+  const int bits = static_cast<int>(state.range(2)), threads = static_cast<int>(state.range(3));
+  const auto precision = state.range(4) ? ActivationPrecision::Int8 : ActivationPrecision::F32;
+  const MatrixSet& set = make_set(rows, cols, bits, 64);
+  std::vector<float> x(cols), y(rows);
+  std::mt19937 rng(1);
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  for (auto& v : x) v = n(rng);
+  ThreadPool& pool = pool_for(threads);
+  size_t next = 0;
+  for (auto _ : state) {
+    matvec(set.copies[next], x.data(), y.data(), pool, precision);
+    next = (next + 1) % set.copies.size();
+    benchmark::DoNotOptimize(y.data());
+  }
+  const double bytes = static_cast<double>(set.copies[0].total_bytes()) * state.iterations();
+  state.counters["GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsRate);
+  state.counters["bw_GB/s"] = read_bandwidth(threads);
+}
+
+// Prefill-style: T tokens through one matrix (each copy once), multiply-adds per second.
+void BM_Matmul(benchmark::State& state) {
+  const int64_t rows = state.range(0), cols = state.range(1), tokens = state.range(5);
+  const int bits = static_cast<int>(state.range(2)), threads = static_cast<int>(state.range(3));
+  const auto precision = state.range(4) ? ActivationPrecision::Int8 : ActivationPrecision::F32;
+  const MatrixSet& set = make_set(rows, cols, bits, 64);
+  std::vector<float> x(tokens * cols), y(tokens * rows);
+  std::mt19937 rng(2);
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  for (auto& v : x) v = n(rng);
+  ThreadPool& pool = pool_for(threads);
+  size_t next = 0;
+  for (auto _ : state) {
+    matmul(set.copies[next], x.data(), tokens, y.data(), pool, precision);
+    next = (next + 1) % set.copies.size();
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GMAC/s"] = benchmark::Counter(
+      1e-9 * double(rows * cols * tokens) * state.iterations(), benchmark::Counter::kIsRate);
+}
+
+void matvec_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"rows", "cols", "bits", "threads", "int8"});
+  const std::vector<std::pair<int64_t, int64_t>> shapes = {
+      {512, 2048},      // routed expert gate / up projection
+      {2048, 512},      // routed expert down projection
+      {8192, 2048},     // DeltaNet in_proj_qkv
+      {248320, 2048}};  // output head
+  for (auto [rows, cols] : shapes)
+    for (int bits : {2, 3})
+      for (int threads : {1, 2})
+        for (int int8 : {0, 1}) b->Args({rows, cols, bits, threads, int8});
+}
+
+void matmul_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"rows", "cols", "bits", "threads", "int8", "tokens"});
+  for (int int8 : {0, 1}) {
+    b->Args({512, 2048, 2, 2, int8, 16});    // an expert's share of a 512-token prompt
+    b->Args({8192, 2048, 3, 2, int8, 128});  // in_proj_qkv over a prompt chunk
+  }
+}
+
+BENCHMARK(BM_MemoryRead)->ArgName("threads")->Arg(1)->Arg(2)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Matvec)->Apply(matvec_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Matmul)->Apply(matmul_args)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace tf
+
+BENCHMARK_MAIN();
