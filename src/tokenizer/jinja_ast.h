@@ -44,6 +44,7 @@ struct Expr {
   Value value;
   std::string name;          // kName, kGetAttr, kFilter, kTest, and the operator of kUnary/kBinary
   bool negated = false;      // kTest
+  bool tuple = false;        // kList written as a tuple
   ExprPtr operand, left, right, index, start, stop, step, cond, then, otherwise;
   std::vector<ExprPtr> items, keys;
   CallArgsNode args;

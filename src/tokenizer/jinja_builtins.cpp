@@ -115,7 +115,7 @@ Value python_slice(const Value& v, const Value& start_v, const Value& stop_v, co
   }
   List out;
   for (int64_t i : idx) out.push_back(v.as_list()[static_cast<size_t>(i)]);
-  return Value(std::move(out));
+  return v.is_tuple() ? Value::tuple(std::move(out)) : Value(std::move(out));
 }
 
 // Python printf-style formatting: %s %r %d %i %f %F %e %E %g %G %x %X %o %c %% with

@@ -186,7 +186,7 @@ const std::unordered_map<std::string, FilterFn>& filters() {
       if (v.is_undefined()) return Value(List{});
       if (!v.is_dict()) throw std::runtime_error("Can only get item pairs from a mapping.");
       List out;
-      for (const auto& [k, x] : v.as_dict().entries()) out.push_back(Value(List{Value(k), x}));
+      for (const auto& [k, x] : v.as_dict().entries()) out.push_back(Value::tuple(List{Value(k), x}));
       return Value(std::move(out));
     };
     f["dictsort"] = [](Interpreter&, const Value& v, Args& a) {
@@ -194,7 +194,7 @@ const std::unordered_map<std::string, FilterFn>& filters() {
       if (!v.is_dict()) throw std::runtime_error("dictsort needs a mapping");
       const bool cs = b.get_bool(0, false), by_value = b.has(1) && b[1].str() == "value";
       List out;
-      for (const auto& [k, x] : v.as_dict().entries()) out.push_back(Value(List{Value(k), x}));
+      for (const auto& [k, x] : v.as_dict().entries()) out.push_back(Value::tuple(List{Value(k), x}));
       std::stable_sort(out.begin(), out.end(), [&](const Value& p, const Value& q) {
         return compare_values(sort_key(p.as_list()[by_value], cs), sort_key(q.as_list()[by_value], cs)) < 0;
       });
@@ -294,6 +294,7 @@ const std::unordered_map<std::string, FilterFn>& filters() {
       const int64_t p = b.get_int(0, 0);
       const std::string method = b.has(1) ? b[1].str() : "common";
       if (!v.is_number()) throw std::runtime_error("round needs a number");
+      if (!v.is_float()) return Value(v.as_int());  // Python: round(int, n) stays an int
       const double scale = std::pow(10.0, static_cast<double>(p));
       if (method == "ceil") return Value(std::ceil(v.as_double() * scale) / scale);
       if (method == "floor") return Value(std::floor(v.as_double() * scale) / scale);

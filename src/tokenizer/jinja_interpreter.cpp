@@ -224,7 +224,7 @@ Value Interpreter::call_macro(const Stmt& macro, const std::shared_ptr<Scope>& c
     if (scope_->vars.count(param)) continue;
     scope_->vars[param] = def ? eval(*def) : Value::undefined("parameter '" + param + "' was not provided");
   }
-  scope_->vars["varargs"] = Value(std::move(varargs));
+  scope_->vars["varargs"] = Value::tuple(std::move(varargs));
   scope_->vars["kwargs"] = Value(std::move(kwargs));
   return Value(render_to_string(macro.body));
 }
@@ -284,7 +284,7 @@ Value Interpreter::eval(const Expr& e) {
       List items;
       items.reserve(e.items.size());
       for (const auto& item : e.items) items.push_back(eval(*item));
-      return Value(std::move(items));
+      return e.tuple ? Value::tuple(std::move(items)) : Value(std::move(items));
     }
     case Expr::Kind::kDict: {
       Dict d;
@@ -359,9 +359,11 @@ Value Interpreter::eval_binary(const Expr& e) {
     if (nums) return Value(l.as_double() + r.as_double());
     if (l.is_string() && r.is_string()) return Value(l.as_string() + r.as_string());
     if (l.is_list() && r.is_list()) {
+      if (l.is_tuple() != r.is_tuple())
+        type_error("can only concatenate " + l.type_name() + " (not \"" + r.type_name() + "\") to " + l.type_name());
       List out = l.as_list();
       out.insert(out.end(), r.as_list().begin(), r.as_list().end());
-      return Value(std::move(out));
+      return l.is_tuple() ? Value::tuple(std::move(out)) : Value(std::move(out));
     }
     if (l.is_string()) type_error("can only concatenate str (not \"" + r.type_name() + "\") to str");
     if (l.is_list()) type_error("can only concatenate list (not \"" + r.type_name() + "\") to list");

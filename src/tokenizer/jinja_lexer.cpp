@@ -153,11 +153,11 @@ class Lexer {
   bool lex_tag(char kind, size_t tag) {
     const bool block = kind == '%';
     tokens_.push_back(make(block ? Token::Type::kBlockBegin : Token::Type::kVarBegin, "", tag));
-    int depth = 0;  // brackets open inside the tag: a '}' there closes a literal, not the tag
+    std::string open;  // brackets open inside the tag: a '}' there closes a literal, not the tag
     while (true) {
       while (pos_ < src_.size() && is_space(src_[pos_])) ++pos_;
       if (pos_ >= src_.size()) fail(tag, std::string("missing end of ") + (block ? "block tag '%}'" : "variable tag '}}'"));
-      if (depth == 0) {
+      if (open.empty()) {
         const char* close = block ? "%}" : "}}";
         char control = 0;
         size_t p = pos_;
@@ -168,11 +168,11 @@ class Lexer {
           return after_tag_end(control, block);
         }
       }
-      lex_expression_token(depth);
+      lex_expression_token(open);
     }
   }
 
-  void lex_expression_token(int& depth) {
+  void lex_expression_token(std::string& open) {
     const size_t start = pos_;
     const char c = src_[pos_];
     if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
@@ -197,10 +197,12 @@ class Lexer {
       }
     }
     if (std::strchr("+-/*%~[](){}<>=.:|,;", c) && c != '\0') {
-      if (c == '(' || c == '[' || c == '{') ++depth;
+      if (c == '(' || c == '[' || c == '{') open += c;
       if (c == ')' || c == ']' || c == '}') {
-        if (depth == 0) fail(start, std::string("unexpected '") + c + "'");
-        --depth;
+        const char expected = open.empty() ? 0 : open.back() == '(' ? ')' : open.back() == '[' ? ']' : '}';
+        if (c != expected)
+          fail(start, std::string("unexpected '") + c + "'" + (expected ? std::string(", expected '") + expected + "'" : ""));
+        open.pop_back();
       }
       tokens_.push_back(make(Token::Type::kOperator, std::string(1, c), start));
       ++pos_;

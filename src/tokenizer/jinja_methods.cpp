@@ -160,7 +160,7 @@ const std::unordered_map<std::string, Method>& dict_methods() {
     };
     m["items"] = [](const Value& d, Args&) {
       List out;
-      for (const auto& [k, v] : d.as_dict().entries()) out.push_back(Value(List{Value(k), v}));
+      for (const auto& [k, v] : d.as_dict().entries()) out.push_back(Value::tuple(List{Value(k), v}));
       return Value(std::move(out));
     };
     m["keys"] = [](const Value& d, Args&) {

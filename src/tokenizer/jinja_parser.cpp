@@ -310,6 +310,7 @@ class Parser {
     }
     auto e = node(Expr::Kind::kList, start);
     e->items = std::move(items);
+    e->tuple = true;
     return e;
   }
 

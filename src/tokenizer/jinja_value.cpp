@@ -32,6 +32,12 @@ void Dict::set(const std::string& key, Value value) {
   }
 }
 
+Value Value::tuple(List items) {
+  Value v;
+  v.data_ = std::make_shared<Sequence>(Sequence{std::move(items), true});
+  return v;
+}
+
 Value Value::make_namespace(Dict attributes) {
   Value v;
   v.data_ = std::make_shared<Namespace>(Namespace{std::move(attributes)});
@@ -169,13 +175,14 @@ std::string Value::repr() const {
     case Kind::kFloat: return python_float_repr(as_double());
     case Kind::kString: return python_string_repr(as_string());
     case Kind::kList: {
-      std::string out = "[";
+      std::string out = is_tuple() ? "(" : "[";
       bool first = true;
       for (const Value& v : as_list()) {
         if (!first) out += ", ";
         first = false;
         out += v.repr();
       }
+      if (is_tuple()) return out + (as_list().size() == 1 ? ",)" : ")");
       return out + "]";
     }
     case Kind::kDict: {
@@ -211,7 +218,7 @@ std::string Value::type_name() const {
     case Kind::kInt: return "int";
     case Kind::kFloat: return "float";
     case Kind::kString: return "str";
-    case Kind::kList: return "list";
+    case Kind::kList: return is_tuple() ? "tuple" : "list";
     case Kind::kDict: return "dict";
     case Kind::kNamespace: return "Namespace";
     case Kind::kFunction: return "function";
@@ -222,7 +229,7 @@ std::string Value::type_name() const {
 bool Value::same_as(const Value& o) const {
   if (kind() != o.kind()) return false;
   switch (kind()) {
-    case Kind::kList: return &as_list() == &o.as_list();
+    case Kind::kList: return &as_list() == &o.as_list();  // same Sequence object
     case Kind::kDict: return &as_dict() == &o.as_dict();
     case Kind::kNamespace: return &as_namespace() == &o.as_namespace();
     case Kind::kFunction: return &as_function() == &o.as_function();
@@ -242,7 +249,7 @@ bool values_equal(const Value& a, const Value& b) {
     case Value::Kind::kString: return a.as_string() == b.as_string();
     case Value::Kind::kList: {
       const List &x = a.as_list(), &y = b.as_list();
-      if (x.size() != y.size()) return false;
+      if (a.is_tuple() != b.is_tuple() || x.size() != y.size()) return false;  // (1,) != [1]
       for (size_t i = 0; i < x.size(); ++i)
         if (!values_equal(x[i], y[i])) return false;
       return true;

@@ -62,12 +62,14 @@ class Value {
   Value(double d) : data_(d) {}
   Value(std::string s) : data_(std::move(s)) {}
   Value(const char* s) : data_(std::string(s)) {}
-  Value(List l) : data_(std::make_shared<List>(std::move(l))) {}
+  Value(List l) : data_(std::make_shared<Sequence>(Sequence{std::move(l), false})) {}
   Value(Dict d) : data_(std::make_shared<Dict>(std::move(d))) {}
 
   // `hint` says what was missing ("'x' is undefined"), for the error raised if it is used.
   static Value undefined(std::string hint) { Value v; v.data_ = UndefinedTag{std::move(hint)}; return v; }
   static Value none() { Value v; v.data_ = NoneTag{}; return v; }
+  // A Python tuple: a list that prints as (a, b) (tuple literals, dict item pairs, varargs).
+  static Value tuple(List items);
   static Value make_namespace(Dict attributes);
   static Value function(std::string name, std::function<Value(Interpreter&, Args&)> call);
 
@@ -88,7 +90,8 @@ class Value {
   int64_t as_int() const;      // bool or int
   double as_double() const;    // bool, int or float
   const std::string& as_string() const { return std::get<std::string>(data_); }
-  const List& as_list() const { return *std::get<std::shared_ptr<List>>(data_); }
+  const List& as_list() const { return std::get<std::shared_ptr<Sequence>>(data_)->items; }
+  bool is_tuple() const { return is_list() && std::get<std::shared_ptr<Sequence>>(data_)->tuple; }
   const Dict& as_dict() const { return *std::get<std::shared_ptr<Dict>>(data_); }
   Namespace& as_namespace() const { return *std::get<std::shared_ptr<Namespace>>(data_); }
   const Function& as_function() const { return *std::get<std::shared_ptr<Function>>(data_); }
@@ -108,7 +111,11 @@ class Value {
  private:
   struct UndefinedTag { std::string hint; };
   struct NoneTag {};
-  std::variant<UndefinedTag, NoneTag, bool, int64_t, double, std::string, std::shared_ptr<List>,
+  struct Sequence {
+    List items;
+    bool tuple;
+  };
+  std::variant<UndefinedTag, NoneTag, bool, int64_t, double, std::string, std::shared_ptr<Sequence>,
                std::shared_ptr<Dict>, std::shared_ptr<Namespace>, std::shared_ptr<Function>>
       data_;
 };
