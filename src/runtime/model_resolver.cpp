@@ -1,6 +1,9 @@
 #include "runtime/model_resolver.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
+#include <iostream>
 
 namespace tf {
 
@@ -22,6 +25,13 @@ bool path_like(std::string_view spec) {
 }
 
 }  // namespace
+
+DownloadOptions terminal_download_options() {
+  DownloadOptions options;
+  options.progress = &std::cerr;
+  options.progress_tty = ::isatty(STDERR_FILENO) == 1;
+  return options;
+}
 
 ResolvedModel resolve_model(std::string_view spec, const HubSettings& settings,
                             const DownloadOptions& options) {

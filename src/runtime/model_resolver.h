@@ -19,6 +19,10 @@ struct ResolvedModel {
   bool downloaded = false;    // files were fetched in this call
 };
 
+// Options for an interactive command: progress on stderr, redrawn in place when stderr is a
+// terminal, plain lines otherwise.
+DownloadOptions terminal_download_options();
+
 // Resolution order:
 //   1. an existing folder (a leading "~/" is expanded) is used as is;
 //   2. a repo id whose revision has a complete snapshot in the cache is used without any

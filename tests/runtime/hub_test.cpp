@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -140,6 +141,13 @@ TEST(HubDownload, PatternsKeepModelFilesAtTheTopLevelOnly) {
                          "onnx/config.json", "pytorch_model.bin"}) {
     EXPECT_FALSE(matches_any(no, p)) << no;
   }
+}
+
+TEST(HubDownload, TerminalOptionsReportOnStderr) {
+  const auto o = terminal_download_options();
+  EXPECT_EQ(o.progress, &std::cerr);
+  EXPECT_GT(o.max_attempts, 1);
+  EXPECT_EQ(o.allow_patterns, default_model_patterns());
 }
 
 TEST_F(HubTest, LocalFolderIsUsedAsIsWithoutNetwork) {
