@@ -20,8 +20,9 @@ namespace tf::simd {
 // it... always a power of two).
 int64_t block_codes(int bits);
 
-// Permutes `tokens` rows of x [tokens, cols] into the block order for `bits`, writing rows of
-// `padded_cols` (a multiple of block_codes(bits)) floats to xp, zeros past cols.
+// Permutes `tokens` rows of x [tokens, cols] into the block order for `bits` (and interleaves
+// the tokens of each tile the kernels process together) into xp: tokens · padded_cols floats,
+// padded_cols a multiple of block_codes(bits), zeros past cols.
 void permute_input(int bits, const float* x, int64_t tokens, int64_t cols, int64_t padded_cols,
                    float* xp);
 
@@ -47,7 +48,9 @@ struct Q8Input {
   int64_t cols = 0;
   int64_t padded_cols = 0;       // row stride of `values` (bytes)
   int64_t groups = 0;            // per token
-  const int8_t* values = nullptr;       // [tokens, padded_cols], layout of the running target
+  // [tokens, padded_cols] bytes in the layout of the running target (tokens may be interleaved
+  // in tiles and codes reordered), written by q8_quantize_input.
+  const int8_t* values = nullptr;
   const float* deltas = nullptr;        // [tokens, groups]  d_g
   const float* group_sums = nullptr;    // [tokens, groups]  Σ x over the group
 };

@@ -36,7 +36,10 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 // Bit-identical to reference::quantize_activations_q8: the same float max, 127/m, x·(127/m),
 // and round-half-even — here as (v + 1.5·2^23) − 1.5·2^23, exact for |v| < 2^22.
-bool PlanesLayout(int bits);
+bool HaveVnni();
+// Tokens the VNNI kernels take together: 8, then 4, 2, 1 for the rest.
+constexpr int kTokenTile = 8;
+inline int VnniTile(int64_t left) { return left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1; }
 
 void Q8QuantizeInput(int bits, int group_size, const float* x, int64_t tokens, int64_t cols,
                      int64_t padded_cols, int8_t* values, float* deltas) {
@@ -46,9 +49,10 @@ void Q8QuantizeInput(int bits, int group_size, const float* x, int64_t tokens, i
   const int64_t n = static_cast<int64_t>(hn::Lanes(df));
   const int64_t groups = cols / group_size;
   const auto magic = hn::Set(df, 12582912.0f);
+  std::vector<int8_t> row(static_cast<size_t>(padded_cols) + 256);
   for (int64_t t = 0; t < tokens; ++t) {
     const float* xt = x + t * cols;
-    int8_t* v = values + t * padded_cols;
+    int8_t* v = row.data();
     for (int64_t g = 0; g < groups; ++g) {
       const float* xg = xt + g * group_size;
       auto vmax = hn::Zero(df);
@@ -64,7 +68,11 @@ void Q8QuantizeInput(int bits, int group_size, const float* x, int64_t tokens, i
       }
     }
     std::fill(v + cols, v + padded_cols, int8_t{0});
-    if (PlanesLayout(bits)) {
+    if (!HaveVnni()) {  // the portable kernels read each token's row as is
+      std::copy(v, v + padded_cols, values + t * padded_cols);
+      continue;
+    }
+    if (bits == 2 || bits == 4) {
       // Reorder each chunk of 64·P codes (P = 8 / bits codes per byte) plane by plane: position
       // m·64 + j holds code P·j + m, the code that plane m of byte j of the weights holds.
       const int planes = 8 / bits, chunk = 64 * planes;
@@ -75,6 +83,15 @@ void Q8QuantizeInput(int bits, int group_size, const float* x, int64_t tokens, i
           for (int j = 0; j < 64; ++j) v[c0 + m * 64 + j] = tmp[planes * j + m];
       }
     }
+    // Interleave the tokens of each tile the kernels process together: 64-byte vector s of
+    // token t0 + i goes to (s·tt + i)·64 within the tile, one base pointer for all of them.
+    int64_t t0 = 0;
+    while (t0 + VnniTile(tokens - t0) <= t) t0 += VnniTile(tokens - t0);
+    const int tt = VnniTile(tokens - t0);
+    const int64_t i = t - t0;
+    int8_t* tile = values + t0 * padded_cols;
+    for (int64_t s = 0; s < padded_cols / 64; ++s)
+      std::copy(v + 64 * s, v + 64 * s + 64, tile + (s * tt + i) * 64);
   }
 }
 
@@ -192,7 +209,7 @@ TF_VNNI HWY_INLINE void RowTokensVnni(const uint8_t* row, const Q8Input& in, int
       #pragma GCC unroll 8
       for (int i = 0; i < kTT; ++i)
         dot[i] = _mm512_dpbusd_epi32(dot[i], c,
-                                     _mm512_loadu_si512(x0 + i * in.padded_cols + 64 * blk));
+                                     _mm512_loadu_si512(x0 + (blk * kTT + i) * 64));
     }
     #pragma GCC unroll 8
     for (int i = 0; i < kTT; ++i) {
@@ -222,11 +239,12 @@ TF_VNNI HWY_INLINE void RowTokensVnni(const uint8_t* row, const Q8Input& in, int
     #pragma GCC unroll 8
     for (int i = 0; i < kTT; ++i) a0[i] = _mm512_add_ps(a0[i], a2[i]), a1[i] = _mm512_add_ps(a1[i], a3[i]);
   }
-  for (; u + 2 <= units; u += 2) {
-    unit(u, a0);
-    unit(u + 1, a1);
-  }
-  if (u < units) unit(u, a0);
+  if constexpr (kTT <= 2)
+    for (; u + 2 <= units; u += 2) {
+      unit(u, a0);
+      unit(u + 1, a1);
+    }
+  for (; u < units; ++u) unit(u, a0);
   #pragma GCC unroll 8
   for (int i = 0; i < kTT; ++i) {
     const __m512 bias = BiasLanes(b, in.group_sums + (t0 + i) * in.groups, in.groups);
@@ -234,7 +252,6 @@ TF_VNNI HWY_INLINE void RowTokensVnni(const uint8_t* row, const Q8Input& in, int
   }
 }
 
-constexpr int kTokenTile = 8;
 constexpr size_t kRowTileBytes = 128 * 1024;
 constexpr int64_t kStackGroups = 512;  // rows of up to 16K columns at g = 32 need no heap
 
@@ -272,7 +289,7 @@ TF_VNNI HWY_INLINE void RowTokensPlanes(const uint8_t* row, const Q8Input& in, i
       #pragma GCC unroll 8
       for (int i = 0; i < kTT; ++i)
         dot[i] = _mm512_dpbusd_epi32(
-            dot[i], codes, _mm512_loadu_si512(x0 + i * in.padded_cols + c * kChunk + 64 * p));
+            dot[i], codes, _mm512_loadu_si512(x0 + ((c * kPlanes + p) * kTT + i) * 64));
     }
     const int64_t g0 = c * kChunk / kGroup;
     #pragma GCC unroll 8
@@ -285,15 +302,18 @@ TF_VNNI HWY_INLINE void RowTokensPlanes(const uint8_t* row, const Q8Input& in, i
     }
   };
 
+  // Two chains per token while registers allow (the convert → FMA latency), one for big tiles.
+  constexpr int kChains = kTT <= 2 ? 2 : 1;
   __m512 a0[kTT], a1[kTT];
   #pragma GCC unroll 8
   for (int i = 0; i < kTT; ++i) a0[i] = a1[i] = _mm512_setzero_ps();
   int64_t c = 0;
-  for (; c + 2 <= chunks; c += 2) {
-    chunk(c, a0);
-    chunk(c + 1, a1);
-  }
-  if (c < chunks) chunk(c, a0);
+  if constexpr (kChains == 2)
+    for (; c + 2 <= chunks; c += 2) {
+      chunk(c, a0);
+      chunk(c + 1, a1);
+    }
+  for (; c < chunks; ++c) chunk(c, a0);
   #pragma GCC unroll 8
   for (int i = 0; i < kTT; ++i) {
     const __m512 bias = BiasLanes(b, in.group_sums + (t0 + i) * in.groups, in.groups);
@@ -349,7 +369,7 @@ TF_VNNI void RowsVnniT(const WeightMatrix& w, const Q8Input& in, int64_t row_beg
     const int64_t r1 = std::min(row_end, r0 + tile_rows);
     for (int64_t t0 = 0; t0 < in.tokens;) {
       const int64_t left = in.tokens - t0;
-      const int tt = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+      const int tt = VnniTile(left);
       for (int64_t r = r0; r < r1; ++r) {
         const uint8_t* row = w.data + static_cast<size_t>(r) * row_bytes;
         for (int i = 0; i < tt; ++i)
@@ -395,8 +415,6 @@ bool HaveVnni() {
 #endif
 }
 
-// Whether activations for `bits`-bit weights are stored plane by plane (RowTokensPlanes).
-bool PlanesLayout(int bits) { return HaveVnni() && (bits == 2 || bits == 4); }
 
 void Q8AffineRows(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end,
                   float* y, int64_t y_stride) {

@@ -173,6 +173,14 @@ HWY_INLINE VF BlockScales(const ScaleLanes& sl, const float* srow, int64_t blk) 
 }
 
 // ---- quantized rows ------------------------------------------------------------------------
+// Tokens per pass over a row: as many as the registers hold (acc + partial sum per token).
+constexpr int kMaxTokenTile = kMaxLanes >= 16 ? 8 : 4;
+// Tokens are processed in tiles of this many (8/4, then 4, 2, 1 for the rest); a tile's
+// permuted input interleaves its tokens per plane so one base pointer reaches all of them.
+HWY_INLINE int TokenTile(int64_t left) {
+  return left >= kMaxTokenTile ? kMaxTokenTile : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+}
+
 struct AffineRowArgs {
   int64_t blocks;       // per row (padded)
   int64_t fast_blocks;  // blocks whose 4N-byte load stays inside the row
@@ -214,10 +222,11 @@ HWY_INLINE void AffineRowTokens(const uint8_t* row, const float* xp, const float
   constexpr int kU = Unit<kBits>::kCodes;
   const int64_t block_codes = n * kU;
   VF acc[kTT];
+  #pragma GCC unroll 8
   for (int i = 0; i < kTT; ++i) acc[i] = hn::Zero(df);
   for (int64_t blk = 0; blk < a.blocks; ++blk) {
     const VU v = RowBlock<kBits>(row, blk, a, t);
-    const float* xb = xp + blk * block_codes;
+    const float* xb = xp + blk * block_codes * kTT;  // the tile's tokens interleave per plane
     const VF scale = BlockScales(sl, srow, blk);
     if constexpr (kTT == 1) {
       VF p[4] = {hn::Zero(df), hn::Zero(df), hn::Zero(df), hn::Zero(df)};
@@ -227,26 +236,30 @@ HWY_INLINE void AffineRowTokens(const uint8_t* row, const float* xp, const float
       acc[0] = hn::MulAdd(scale, hn::Add(hn::Add(p[0], p[1]), hn::Add(p[2], p[3])), acc[0]);
     } else {
       VF p[kTT];
+      #pragma GCC unroll 8
       for (int i = 0; i < kTT; ++i) p[i] = hn::Zero(df);
       Unroll<kU>([&](auto m) {
         const VF c = Plane<kBits, m>(v, table);
+        #pragma GCC unroll 8
         for (int i = 0; i < kTT; ++i)
-          p[i] = hn::MulAdd(c, hn::LoadU(df, xb + i * a.padded_cols + m * n), p[i]);
+          p[i] = hn::MulAdd(c, hn::LoadU(df, xb + (m * kTT + i) * n), p[i]);
       });
+      #pragma GCC unroll 8
       for (int i = 0; i < kTT; ++i) acc[i] = hn::MulAdd(scale, p[i], acc[i]);
     }
   }
   // + Σ_g β_g·Σx_g, read in whole vectors: brow is zero past the last group and gs has padding.
   for (int64_t g = 0; g < groups; g += n) {
     const VF b = hn::LoadU(df, brow + g);
+    #pragma GCC unroll 8
     for (int i = 0; i < kTT; ++i) acc[i] = hn::MulAdd(b, hn::LoadU(df, gs + i * groups + g), acc[i]);
   }
+  #pragma GCC unroll 8
   for (int i = 0; i < kTT; ++i) out[i] = hn::GetLane(hn::SumOfLanes(df, acc[i]));
 }
 
 
 // Tokens per pass over a row: as many as the registers hold (acc + partial sum per token).
-constexpr int kMaxTokenTile = kMaxLanes >= 16 ? 8 : 4;
 // Per-row scale buffers up to this size live on the stack (K up to ~16K at g = 32).
 constexpr int64_t kStackFloats = 1024;
 // Rows per cache tile in matmul: their codes stay in L2 while every token tile passes over.
@@ -301,7 +314,7 @@ void AffineRowsT(const WeightMatrix& w, const float* xp, int64_t padded_cols,
     const int64_t r1 = std::min(row_end, r0 + tile_rows);
     for (int64_t t0 = 0; t0 < tokens;) {
       const int64_t left = tokens - t0;
-      const int tt = left >= kMaxTokenTile ? kMaxTokenTile : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+      const int tt = TokenTile(left);
       for (int64_t r = r0; r < r1; ++r) {
         const uint8_t* row = w.data + static_cast<size_t>(r) * a.row_bytes;
         LoadRowFloats(w.scales + r * srow_bytes, w.dtype, groups, srow);
@@ -367,20 +380,25 @@ void PermuteInput(int bits, const float* x, int64_t tokens, int64_t cols, int64_
                   float* xp) {
   const int64_t n = static_cast<int64_t>(hn::Lanes(DF()));
   const int64_t block = BlockCodes(bits), u = block / n;
-  for (int64_t t = 0; t < tokens; ++t) {
-    const float* src = x + t * cols;
-    float* dst = xp + t * padded_cols;
-    // Block-local position m·N + i holds code i·U + m of the block.
-    int64_t b0 = 0;
-    for (; b0 + block <= cols; b0 += block)
+  for (int64_t t0 = 0; t0 < tokens;) {
+    const int tt = TokenTile(tokens - t0);
+    float* dst = xp + t0 * padded_cols;  // this tile's tt · padded_cols floats
+    // Within block b0: position (m·tt + i)·N + lane holds code b0 + lane·U + m of token t0 + i.
+    for (int64_t b0 = 0; b0 < padded_cols; b0 += block)
       for (int64_t m = 0; m < u; ++m)
-        for (int64_t i = 0; i < n; ++i) dst[b0 + m * n + i] = src[b0 + i * u + m];
-    for (; b0 < padded_cols; b0 += block)
-      for (int64_t m = 0; m < u; ++m)
-        for (int64_t i = 0; i < n; ++i) {
-          const int64_t k = b0 + i * u + m;
-          dst[b0 + m * n + i] = k < cols ? src[k] : 0.0f;
+        for (int i = 0; i < tt; ++i) {
+          const float* src = x + (t0 + i) * cols;
+          float* d = dst + b0 * tt + (m * tt + i) * n;
+          if (b0 + block <= cols) {
+            for (int64_t lane = 0; lane < n; ++lane) d[lane] = src[b0 + lane * u + m];
+          } else {
+            for (int64_t lane = 0; lane < n; ++lane) {
+              const int64_t k = b0 + lane * u + m;
+              d[lane] = k < cols ? src[k] : 0.0f;
+            }
+          }
         }
+    t0 += tt;
   }
 }
 
@@ -405,11 +423,14 @@ HWY_INLINE void DenseRowTokens(const uint8_t* row, DType dt, const float* x, int
   const int64_t n = static_cast<int64_t>(hn::Lanes(df));
   constexpr int kChains = kTT == 1 ? 4 : 1;
   VF acc[kTT * kChains];
+  #pragma GCC unroll 8
   for (int i = 0; i < kTT * kChains; ++i) acc[i] = hn::Zero(df);
   int64_t k = 0;
   for (; k + kChains * n <= cols; k += kChains * n) {
+    #pragma GCC unroll 8
     for (int c = 0; c < kChains; ++c) {
       const VF wv = LoadWeights(df, row, dt, k + c * n);
+      #pragma GCC unroll 8
       for (int i = 0; i < kTT; ++i)
         acc[i * kChains + c] = hn::MulAdd(wv, hn::LoadU(df, x + i * cols + k + c * n),
                                           acc[i * kChains + c]);
@@ -417,11 +438,14 @@ HWY_INLINE void DenseRowTokens(const uint8_t* row, DType dt, const float* x, int
   }
   for (; k + n <= cols; k += n) {
     const VF wv = LoadWeights(df, row, dt, k);
+    #pragma GCC unroll 8
     for (int i = 0; i < kTT; ++i)
       acc[i * kChains] = hn::MulAdd(wv, hn::LoadU(df, x + i * cols + k), acc[i * kChains]);
   }
+  #pragma GCC unroll 8
   for (int i = 0; i < kTT; ++i) {
     VF sum = acc[i * kChains];
+    #pragma GCC unroll 8
     for (int c = 1; c < kChains; ++c) sum = hn::Add(sum, acc[i * kChains + c]);
     float s = hn::GetLane(hn::SumOfLanes(df, sum));
     for (int64_t j = k; j < cols; ++j) s += load_float(row, dt, j) * x[i * cols + j];

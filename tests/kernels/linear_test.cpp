@@ -289,14 +289,14 @@ TEST(LinearInt8, SimdActivationRoundingIsBitIdenticalToReference) {
     for (int g : kGroups) {
       // 3-bit weights read activations in natural order on every target (2- and 4-bit may not).
       const int64_t padded = simd::q8_padded_cols(3, kCols), groups = kCols / g;
-      std::vector<int8_t> q(3 * padded, 99), want(kCols);
-      std::vector<float> d(3 * groups), want_d(groups);
-      simd::q8_quantize_input(3, g, x.data(), 3, kCols, padded, q.data(), d.data());
-      for (int t = 0; t < 3; ++t) {
+      std::vector<int8_t> q(padded, 99), want(kCols);
+      std::vector<float> d(groups), want_d(groups);
+      for (int t = 0; t < 3; ++t) {  // one token at a time: no tile interleaving
+        simd::q8_quantize_input(3, g, x.data() + t * kCols, 1, kCols, padded, q.data(), d.data());
         reference::quantize_activations_q8(x.data() + t * kCols, kCols, g, want.data(), want_d.data());
-        for (int k = 0; k < kCols; ++k) ASSERT_EQ(q[t * padded + k], want[k]) << "t " << t << " k " << k;
-        for (int k = kCols; k < padded; ++k) ASSERT_EQ(q[t * padded + k], 0);
-        for (int i = 0; i < groups; ++i) ASSERT_EQ(d[t * groups + i], want_d[i]);
+        for (int k = 0; k < kCols; ++k) ASSERT_EQ(q[k], want[k]) << "t " << t << " k " << k;
+        for (int k = kCols; k < padded; ++k) ASSERT_EQ(q[k], 0);
+        for (int i = 0; i < groups; ++i) ASSERT_EQ(d[i], want_d[i]);
       }
     }
   });
