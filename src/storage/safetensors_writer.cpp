@@ -271,7 +271,7 @@ void write_safetensors_file(const std::string& path, const std::vector<OwnedTens
   if (!f) io_fail(tmp, "cannot create");
   bool ok = std::fwrite(header.data(), 1, header.size(), f) == header.size();
   for (const auto& t : tensors)
-    ok = ok && std::fwrite(t.data.data(), 1, t.data.size(), f) == t.data.size();
+    ok = ok && (t.data.empty() || std::fwrite(t.data.data(), 1, t.data.size(), f) == t.data.size());
   std::error_code ec;
   if (std::fclose(f) != 0 || !ok) {
     fs::remove(tmp, ec);

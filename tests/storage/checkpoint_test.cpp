@@ -71,7 +71,7 @@ void write_and_verify(const std::string& dir, uint64_t max_shard, size_t expect_
     EXPECT_EQ(v.shape, specs[i].shape);
     const auto bytes = pattern(specs[i], static_cast<int>(i));
     ASSERT_EQ(v.nbytes, bytes.size());
-    EXPECT_EQ(std::memcmp(v.data, bytes.data(), bytes.size()), 0) << specs[i].name;
+    if (!bytes.empty()) EXPECT_EQ(std::memcmp(v.data, bytes.data(), bytes.size()), 0) << specs[i].name;
   }
   for (const auto& f : ck->files()) {
     EXPECT_EQ(f->metadata().at("format"), "mlx");
