@@ -163,6 +163,9 @@ void matvec(const WeightMatrix& w, const float* x, float* y, ThreadPool& pool,
   matmul(w, x, 1, y, pool, precision);
 }
 
+bool int8_activations_fast() { return simd::q8_fast(); }
+const char* kernel_target() { return simd::float_target(); }
+
 void dequantize_rows(const WeightMatrix& w, int64_t row, int64_t count, float* out) {
   validate_weight_matrix(w);
   if (row < 0 || count < 0 || row + count > w.rows)

@@ -48,6 +48,12 @@ void matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
 // out[count, K] = rows [row, row + count) of W as float (embedding lookup, tests, tied heads).
 void dequantize_rows(const WeightMatrix& w, int64_t row, int64_t count, float* out);
 
+// Whether ActivationPrecision::Int8 runs the AVX-512 VNNI kernels on this CPU. Elsewhere it
+// runs a portable version that is slower than F32 (same results): prefer F32 there.
+bool int8_activations_fast();
+// The Highway target the float kernels run on ("AVX3", "AVX2", "NEON", ...), for reports.
+const char* kernel_target();
+
 // Throws std::invalid_argument naming the problem unless `w` is a usable matrix (supported
 // dtype / bits / group size, cols a multiple of the group, non-null pointers).
 void validate_weight_matrix(const WeightMatrix& w);

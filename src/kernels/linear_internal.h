@@ -55,6 +55,9 @@ struct Q8Input {
   const float* group_sums = nullptr;    // [tokens, groups]  Σ x over the group
 };
 
+bool q8_fast();
+const char* float_target();
+
 // Bytes of quantized input per token for this matrix on the running target.
 int64_t q8_padded_cols(int bits, int64_t cols);
 // Quantizes x into `values` / `deltas` (sizes from q8_padded_cols and cols / group_size).

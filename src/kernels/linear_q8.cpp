@@ -432,6 +432,9 @@ HWY_AFTER_NAMESPACE();
 namespace tf::simd {
 
 HWY_EXPORT(Q8AffineRows);
+HWY_EXPORT(HaveVnni);
+
+bool q8_fast() { return HWY_DYNAMIC_DISPATCH(HaveVnni)(); }
 HWY_EXPORT(Q8QuantizeInput);
 
 // Whole 256-code chunks: the widest layout any target reads (2-bit planes).

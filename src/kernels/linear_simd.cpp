@@ -367,6 +367,8 @@ void GroupSums(const float* x, int64_t tokens, int64_t cols, int group_size, flo
     }
 }
 
+const char* TargetName() { return hwy::TargetName(HWY_TARGET); }
+
 int64_t BlockCodes(int bits) {
   const int64_t n = static_cast<int64_t>(hn::Lanes(DF()));
   switch (bits) {
@@ -487,6 +489,9 @@ HWY_AFTER_NAMESPACE();
 namespace tf::simd {
 
 HWY_EXPORT(BlockCodes);
+HWY_EXPORT(TargetName);
+
+const char* float_target() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }
 HWY_EXPORT(GroupSums);
 HWY_EXPORT(PermuteInput);
 HWY_EXPORT(AffineRows);

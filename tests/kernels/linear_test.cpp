@@ -302,6 +302,16 @@ TEST(LinearInt8, SimdActivationRoundingIsBitIdenticalToReference) {
   });
 }
 
+TEST(LinearInt8, ReportsWhetherVnniKernelsRun) {
+  if (hwy::SupportedTargets() & HWY_AVX2) {
+    hwy::SetSupportedTargetsForTest(HWY_AVX2);
+    EXPECT_FALSE(int8_activations_fast());
+    EXPECT_STREQ(kernel_target(), "AVX2");
+    hwy::SetSupportedTargetsForTest(0);
+  }
+  if (hwy::SupportedTargets() & HWY_AVX3_DL) EXPECT_TRUE(int8_activations_fast());
+}
+
 TEST(LinearInt8, DenseWeightsUseFloat) {
   ThreadPool pool(1);
   TestMatrix m = make_dense(8, 64, DType::BF16, 4, 0);
