@@ -175,10 +175,17 @@ HWY_INLINE VF BlockScales(const ScaleLanes& sl, const float* srow, int64_t blk) 
 // ---- quantized rows ------------------------------------------------------------------------
 // Tokens per pass over a row: as many as the registers hold (acc + partial sum per token).
 constexpr int kMaxTokenTile = kMaxLanes >= 16 ? 8 : 4;
-// Tokens are processed in tiles of this many (8/4, then 4, 2, 1 for the rest); a tile's
-// permuted input interleaves its tokens per plane so one base pointer reaches all of them.
-HWY_INLINE int TokenTile(int64_t left) {
-  return left >= kMaxTokenTile ? kMaxTokenTile : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+// Tokens are processed in tiles (the largest of 8/4/2/1 that fits); a tile's permuted input
+// interleaves its tokens per plane so one base pointer reaches all of them. A tile's input
+// must stay in L1 while a row passes over it (every plane loads one vector per token), so long
+// rows get smaller tiles: 8 tokens × 2048 floats would be 64 KiB and run at L2 speed.
+constexpr int64_t kTileInputBytes = 32 * 1024;
+HWY_INLINE int TokenTile(int64_t left, int64_t padded_cols) {
+  int most = kMaxTokenTile;
+  while (most > 1 && most * padded_cols * 4 > kTileInputBytes) most /= 2;
+  for (int tt = most; tt > 1; tt /= 2)
+    if (left >= tt) return tt;
+  return 1;
 }
 
 struct AffineRowArgs {
@@ -314,7 +321,7 @@ void AffineRowsT(const WeightMatrix& w, const float* xp, int64_t padded_cols,
     const int64_t r1 = std::min(row_end, r0 + tile_rows);
     for (int64_t t0 = 0; t0 < tokens;) {
       const int64_t left = tokens - t0;
-      const int tt = TokenTile(left);
+      const int tt = TokenTile(left, padded_cols);
       for (int64_t r = r0; r < r1; ++r) {
         const uint8_t* row = w.data + static_cast<size_t>(r) * a.row_bytes;
         LoadRowFloats(w.scales + r * srow_bytes, w.dtype, groups, srow);
@@ -383,7 +390,7 @@ void PermuteInput(int bits, const float* x, int64_t tokens, int64_t cols, int64_
   const int64_t n = static_cast<int64_t>(hn::Lanes(DF()));
   const int64_t block = BlockCodes(bits), u = block / n;
   for (int64_t t0 = 0; t0 < tokens;) {
-    const int tt = TokenTile(tokens - t0);
+    const int tt = TokenTile(tokens - t0, padded_cols);
     float* dst = xp + t0 * padded_cols;  // this tile's tt · padded_cols floats
     // Within block b0: position (m·tt + i)·N + lane holds code b0 + lane·U + m of token t0 + i.
     for (int64_t b0 = 0; b0 < padded_cols; b0 += block)

@@ -163,11 +163,11 @@ TEST(Linear, QuantizedShapesTokensThreads) {
   for (int threads : {1, 2, 3}) {
     ThreadPool pool(threads);
     for (int bits : {2, 3, 5}) {
-      for (int64_t cols : {32, 96, 160, 1024}) {
+      for (int64_t cols : {32, 96, 160, 1024, 4352}) {  // 4352: long rows get smaller token tiles
         const int64_t rows = 1 + (cols % 7) * 3 + threads;
         TestMatrix m = make_affine(rows, cols, bits, 32, DType::BF16, 7 * cols + bits, 1);
         TestMatrix a = absolute(m);
-        for (int64_t tokens = 1; tokens <= 17; tokens += (cols == 1024 ? 8 : 1)) {
+        for (int64_t tokens = 1; tokens <= 17; tokens += (cols >= 1024 ? 4 : 1)) {
           SCOPED_TRACE(testing::Message() << threads << " threads, " << bits << " bits, K " << cols
                                           << ", T " << tokens);
           const std::vector<float> x = random_input(tokens * cols, 99 + tokens);
