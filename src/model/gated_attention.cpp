@@ -11,7 +11,8 @@ namespace tf {
 void gated_attention_forward(const GatedAttentionWeights& w, const TextConfig& c,
                              const MultimodalRope& rope, const float* x, int64_t T,
                              const Position3* positions, KVCache& cache, float* out,
-                             GatedAttentionScratch& s, ThreadPool& pool) {
+                             GatedAttentionScratch& s, const Compute& compute,
+                             const LinearTap* tap) {
   const int64_t nh = c.num_attention_heads, nkv = c.num_key_value_heads, hd = c.head_dim;
   const bool gated = c.attn_output_gate;
   const int64_t q_width = nh * hd * (gated ? 2 : 1);  // per head: [query | gate] (spec §9.2)
@@ -22,9 +23,15 @@ void gated_attention_forward(const GatedAttentionWeights& w, const TextConfig& c
   s.qg.resize(T * q_width);
   s.k.resize(T * kv_width);
   s.v.resize(T * kv_width);
-  matmul(w.q_proj, x, T, s.qg.data(), pool);
-  matmul(w.k_proj, x, T, s.k.data(), pool);
-  matmul(w.v_proj, x, T, s.v.data(), pool);
+  const MatmulJob projections[] = {{&w.q_proj, x, T, s.qg.data()},
+                                   {&w.k_proj, x, T, s.k.data()},
+                                   {&w.v_proj, x, T, s.v.data()}};
+  compute.batch(projections);
+  if (tap) {
+    (*tap)("self_attn.q_proj", w.q_proj, x, T);
+    (*tap)("self_attn.k_proj", w.k_proj, x, T);
+    (*tap)("self_attn.v_proj", w.v_proj, x, T);
+  }
 
   // 2–3. q/k RMSNorm over head_dim, then RoPE on the first rotary dims. Queries are gathered
   // into a contiguous [T][nh][hd] buffer; keys / values are appended to the cache.
@@ -56,10 +63,10 @@ void gated_attention_forward(const GatedAttentionWeights& w, const TextConfig& c
   // 4. Causal GQA: query head h of token t reads kv head ⌊h / (nh/nkv)⌋ over cache indices
   // 0 … base + t. 5. Multiply by σ(gate) before the output projection.
   s.attn.resize(T * nh * hd);
-  s.scores.resize(static_cast<size_t>(pool.num_threads()) * cache.length);
+  s.scores.resize(static_cast<size_t>(compute.pool.num_threads()) * cache.length);
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const int64_t group = nh / nkv;
-  pool.run(T * nh, [&](int64_t task, int thread) {
+  compute.pool.run(T * nh, [&](int64_t task, int thread) {
     const int64_t t = task / nh, h = task % nh, g = h / group;
     float* o = s.attn.data() + (t * nh + h) * hd;
     attend(s.q.data() + (t * nh + h) * hd, cache.keys.data() + g * hd,
@@ -70,7 +77,8 @@ void gated_attention_forward(const GatedAttentionWeights& w, const TextConfig& c
       for (int64_t i = 0; i < hd; ++i) o[i] *= sigmoid(gate[i]);
     }
   });
-  matmul(w.o_proj, s.attn.data(), T, out, pool);
+  if (tap) (*tap)("self_attn.o_proj", w.o_proj, s.attn.data(), T);
+  compute.matmul(w.o_proj, s.attn.data(), T, out);
 }
 
 }  // namespace tf

@@ -6,7 +6,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "kernels/thread_pool.h"
+#include "model/compute.h"
+#include "model/linear_tap.h"
 #include "model/qwen35_weights.h"
 #include "model/rope.h"
 #include "storage/model_config.h"
@@ -35,6 +36,7 @@ struct GatedAttentionScratch {
 void gated_attention_forward(const GatedAttentionWeights& w, const TextConfig& c,
                              const MultimodalRope& rope, const float* x, int64_t count,
                              const Position3* positions, KVCache& cache, float* out,
-                             GatedAttentionScratch& s, ThreadPool& pool);
+                             GatedAttentionScratch& s, const Compute& compute,
+                             const LinearTap* tap = nullptr);
 
 }  // namespace tf

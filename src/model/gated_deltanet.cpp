@@ -40,17 +40,26 @@ void GatedDeltaNetState::reset() {
 
 void gated_deltanet_forward(const GatedDeltaNetWeights& w, const TextConfig& c, const float* x,
                             int64_t T, GatedDeltaNetState& state, float* out,
-                            GatedDeltaNetScratch& s, ThreadPool& pool) {
+                            GatedDeltaNetScratch& s, const Compute& compute,
+                            const LinearTap* tap) {
+  ThreadPool& pool = compute.pool;
   const Dims d(c);
   // 1. Projections of the normalised input.
   s.mixed.resize(T * d.conv_dim);
   s.z.resize(T * d.value_dim);
   s.b.resize(T * d.Hv);
   s.a.resize(T * d.Hv);
-  matmul(w.in_proj_qkv, x, T, s.mixed.data(), pool);
-  matmul(w.in_proj_z, x, T, s.z.data(), pool);
-  matmul(w.in_proj_b, x, T, s.b.data(), pool);
-  matmul(w.in_proj_a, x, T, s.a.data(), pool);
+  const MatmulJob projections[] = {{&w.in_proj_qkv, x, T, s.mixed.data()},
+                                   {&w.in_proj_z, x, T, s.z.data()},
+                                   {&w.in_proj_b, x, T, s.b.data()},
+                                   {&w.in_proj_a, x, T, s.a.data()}};
+  compute.batch(projections);
+  if (tap) {
+    (*tap)("linear_attn.in_proj_qkv", w.in_proj_qkv, x, T);
+    (*tap)("linear_attn.in_proj_z", w.in_proj_z, x, T);
+    (*tap)("linear_attn.in_proj_b", w.in_proj_b, x, T);
+    (*tap)("linear_attn.in_proj_a", w.in_proj_a, x, T);
+  }
 
   // 2. Causal depthwise conv + SiLU over the q, k, v channels only (never z, a, b).
   s.conv_out.resize(T * d.conv_dim);
@@ -111,7 +120,8 @@ void gated_deltanet_forward(const GatedDeltaNetWeights& w, const TextConfig& c, 
       rms_norm_gated(o, w.norm.data(), s.z.data() + t * d.value_dim + j * d.Dv, d.Dv,
                      c.rms_norm_eps, o);
     }
-  matmul(w.out_proj, s.core.data(), T, out, pool);
+  if (tap) (*tap)("linear_attn.out_proj", w.out_proj, s.core.data(), T);
+  compute.matmul(w.out_proj, s.core.data(), T, out);
 }
 
 }  // namespace tf

@@ -7,7 +7,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "kernels/thread_pool.h"
+#include "model/compute.h"
+#include "model/linear_tap.h"
 #include "model/qwen35_weights.h"
 #include "storage/model_config.h"
 
@@ -34,6 +35,7 @@ inline constexpr int kDeltaRuleChunk = 64;
 // longer batches the chunked form.
 void gated_deltanet_forward(const GatedDeltaNetWeights& w, const TextConfig& c, const float* x,
                             int64_t count, GatedDeltaNetState& state, float* out,
-                            GatedDeltaNetScratch& s, ThreadPool& pool);
+                            GatedDeltaNetScratch& s, const Compute& compute,
+                            const LinearTap* tap = nullptr);
 
 }  // namespace tf

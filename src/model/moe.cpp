@@ -2,21 +2,27 @@
 
 #include <algorithm>
 #include <numeric>
+#include <string>
 
-#include "kernels/linear.h"
 #include "kernels/ops.h"
 
 namespace tf {
 
 void swiglu_forward(const SwiGluWeights& w, const float* x, int64_t T, float* out,
-                    SwiGluScratch& s, ThreadPool& pool) {
+                    SwiGluScratch& s, const Compute& compute, const LinearTap* tap,
+                    const char* module, int expert) {
   const int64_t I = w.gate.rows;
   s.gate.resize(T * I);
   s.up.resize(T * I);
-  matmul(w.gate, x, T, s.gate.data(), pool);
-  matmul(w.up, x, T, s.up.data(), pool);
+  const MatmulJob gate_up[] = {{&w.gate, x, T, s.gate.data()}, {&w.up, x, T, s.up.data()}};
+  compute.batch(gate_up);
+  if (tap) {
+    (*tap)((std::string(module) + "gate_proj").c_str(), w.gate, x, T, expert);
+    (*tap)((std::string(module) + "up_proj").c_str(), w.up, x, T, expert);
+  }
   swiglu(s.gate.data(), s.up.data(), T * I, s.gate.data());
-  matmul(w.down, s.gate.data(), T, out, pool);
+  if (tap) (*tap)((std::string(module) + "down_proj").c_str(), w.down, s.gate.data(), T, expert);
+  compute.matmul(w.down, s.gate.data(), T, out);
 }
 
 void select_top_k(const float* probs, int num_experts, int k, int32_t* ids) {
@@ -29,15 +35,17 @@ void select_top_k(const float* probs, int num_experts, int k, int32_t* ids) {
 }
 
 void moe_forward(const MoeWeights& w, const TextConfig& c, const float* x, int64_t T, float* out,
-                 MoeScratch& s, ThreadPool& pool) {
-  const int64_t H = c.hidden_size;
+                 MoeScratch& s, const Compute& compute, const LinearTap* tap) {
+  const int64_t H = c.hidden_size, I = c.moe_intermediate_size;
   const int E = c.num_experts, k = c.num_experts_per_tok;
+  const int64_t R = T * k;  // routed (token, slot) rows
 
   // 1–2. Router probabilities, top-k, renormalised weights.
   s.router.resize(T * E);
-  s.selected.resize(T * k);
-  s.weights.resize(T * k);
-  matmul(w.router, x, T, s.router.data(), pool);
+  s.selected.resize(R);
+  s.weights.resize(R);
+  compute.matmul(w.router, x, T, s.router.data());
+  if (tap) (*tap)("mlp.gate", w.router, x, T);
   for (int64_t t = 0; t < T; ++t) {
     float* p = s.router.data() + t * E;
     softmax_inplace(p, E);
@@ -49,43 +57,84 @@ void moe_forward(const MoeWeights& w, const TextConfig& c, const float* x, int64
     for (int i = 0; i < k; ++i) s.weights[t * k + i] = p[ids[i]] * norm;
   }
 
-  // Group (token, slot) pairs by expert: counting sort keeps token order within an expert.
+  // Group rows by expert (counting sort keeps token order within an expert) and gather their
+  // inputs, so expert e's tokens are rows [expert_begin[e], expert_begin[e + 1]) of xs.
   s.expert_begin.assign(E + 1, 0);
-  for (int64_t r = 0; r < T * k; ++r) ++s.expert_begin[s.selected[r] + 1];
+  for (int64_t r = 0; r < R; ++r) ++s.expert_begin[s.selected[r] + 1];
   for (int e = 0; e < E; ++e) s.expert_begin[e + 1] += s.expert_begin[e];
-  s.rows.resize(T * k);
+  s.rows.resize(R);
   {
     std::vector<int64_t> fill(s.expert_begin.begin(), s.expert_begin.end() - 1);
-    for (int64_t r = 0; r < T * k; ++r) s.rows[fill[s.selected[r]]++] = r;
+    for (int64_t r = 0; r < R; ++r) s.rows[fill[s.selected[r]]++] = r;
+  }
+  s.xs.resize(R * H);
+  for (int64_t i = 0; i < R; ++i) {
+    const int64_t t = s.rows[i] / k;
+    std::copy(x + t * H, x + (t + 1) * H, s.xs.data() + i * H);
   }
 
-  // 3. Each selected expert on its gathered tokens; scatter-add weighted results.
-  std::fill(out, out + T * H, 0.0f);
-  for (int e = 0; e < E; ++e) {
-    const int64_t begin = s.expert_begin[e], n = s.expert_begin[e + 1] - begin;
-    if (n == 0) continue;
-    s.xs.resize(n * H);
-    s.ys.resize(n * H);
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t t = s.rows[begin + i] / k;
-      std::copy(x + t * H, x + (t + 1) * H, s.xs.data() + i * H);
+  // 3–4. Gate and up of every selected expert on its tokens, plus the shared expert's gate/up
+  // and its scalar gate logit, in one dispatch.
+  s.gate.resize(R * I);
+  s.up.resize(R * I);
+  s.ys.resize(R * H);
+  const int64_t Is = w.has_shared_expert ? w.shared_expert.gate.rows : 0;
+  s.swiglu.gate.resize(T * Is);
+  s.swiglu.up.resize(T * Is);
+  s.shared.resize(T * H);
+  s.shared_gate.resize(T);
+  auto for_each_expert = [&](auto&& fn) {
+    for (int e = 0; e < E; ++e) {
+      const int64_t begin = s.expert_begin[e], n = s.expert_begin[e + 1] - begin;
+      if (n > 0) fn(e, begin, n);
     }
-    swiglu_forward(w.experts[e], s.xs.data(), n, s.ys.data(), s.swiglu, pool);
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t r = s.rows[begin + i];
-      axpy(s.weights[r], s.ys.data() + i * H, out + (r / k) * H, H);
-    }
-  }
-
-  // 4–5. Shared expert scaled by the scalar σ(w_sg · x) per token.
+  };
+  s.jobs.clear();
+  for_each_expert([&](int e, int64_t begin, int64_t n) {
+    s.jobs.push_back({&w.experts[e].gate, s.xs.data() + begin * H, n, s.gate.data() + begin * I});
+    s.jobs.push_back({&w.experts[e].up, s.xs.data() + begin * H, n, s.up.data() + begin * I});
+  });
   if (w.has_shared_expert) {
-    s.shared.resize(T * H);
-    s.shared_gate.resize(T);
-    swiglu_forward(w.shared_expert, x, T, s.shared.data(), s.swiglu, pool);
-    matmul(w.shared_expert_gate, x, T, s.shared_gate.data(), pool);
+    s.jobs.push_back({&w.shared_expert.gate, x, T, s.swiglu.gate.data()});
+    s.jobs.push_back({&w.shared_expert.up, x, T, s.swiglu.up.data()});
+    s.jobs.push_back({&w.shared_expert_gate, x, T, s.shared_gate.data()});
+  }
+  compute.batch(s.jobs);
+  swiglu(s.gate.data(), s.up.data(), R * I, s.gate.data());
+  swiglu(s.swiglu.gate.data(), s.swiglu.up.data(), T * Is, s.swiglu.gate.data());
+
+  // Down projections, again in one dispatch.
+  s.jobs.clear();
+  for_each_expert([&](int e, int64_t begin, int64_t n) {
+    s.jobs.push_back({&w.experts[e].down, s.gate.data() + begin * I, n, s.ys.data() + begin * H});
+  });
+  if (w.has_shared_expert)
+    s.jobs.push_back({&w.shared_expert.down, s.swiglu.gate.data(), T, s.shared.data()});
+  compute.batch(s.jobs);
+
+  if (tap) {
+    for_each_expert([&](int e, int64_t begin, int64_t n) {
+      (*tap)("mlp.switch_mlp.gate_proj", w.experts[e].gate, s.xs.data() + begin * H, n, e);
+      (*tap)("mlp.switch_mlp.up_proj", w.experts[e].up, s.xs.data() + begin * H, n, e);
+      (*tap)("mlp.switch_mlp.down_proj", w.experts[e].down, s.gate.data() + begin * I, n, e);
+    });
+    if (w.has_shared_expert) {
+      (*tap)("mlp.shared_expert.gate_proj", w.shared_expert.gate, x, T);
+      (*tap)("mlp.shared_expert.up_proj", w.shared_expert.up, x, T);
+      (*tap)("mlp.shared_expert.down_proj", w.shared_expert.down, s.swiglu.gate.data(), T);
+      (*tap)("mlp.shared_expert_gate", w.shared_expert_gate, x, T);
+    }
+  }
+
+  // 5. out = Σ_e w_e E_e(x) + σ(w_sg · x) E_s(x), the shared gate a scalar per token.
+  std::fill(out, out + T * H, 0.0f);
+  for (int64_t i = 0; i < R; ++i) {
+    const int64_t r = s.rows[i];
+    axpy(s.weights[r], s.ys.data() + i * H, out + (r / k) * H, H);
+  }
+  if (w.has_shared_expert)
     for (int64_t t = 0; t < T; ++t)
       axpy(sigmoid(s.shared_gate[t]), s.shared.data() + t * H, out + t * H, H);
-  }
 }
 
 }  // namespace tf

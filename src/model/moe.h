@@ -5,7 +5,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "kernels/thread_pool.h"
+#include "model/compute.h"
+#include "model/linear_tap.h"
 #include "model/qwen35_weights.h"
 #include "storage/model_config.h"
 
@@ -16,25 +17,31 @@ struct SwiGluScratch {
 };
 
 struct MoeScratch {
-  std::vector<float> router;                 // [T][E] logits, then probabilities
-  std::vector<int32_t> selected;             // [T][k] expert ids
-  std::vector<float> weights;                // [T][k] renormalised routing weights
-  std::vector<int64_t> expert_begin;         // [E + 1] offsets into `rows`
-  std::vector<int64_t> rows;                 // token·k + slot, grouped by expert
-  std::vector<float> xs, ys, shared, shared_gate;
+  std::vector<float> router;          // [T][E] logits, then probabilities
+  std::vector<int32_t> selected;      // [T][k] expert ids
+  std::vector<float> weights;         // [T][k] renormalised routing weights
+  std::vector<int64_t> expert_begin;  // [E + 1] offsets into `rows`
+  std::vector<int64_t> rows;          // token·k + slot, grouped by expert
+  std::vector<float> xs, gate, up, ys;  // per routed row: input, gate, up, output
+  std::vector<float> shared, shared_gate;
   SwiGluScratch swiglu;
+  std::vector<MatmulJob> jobs;
 };
 
 // out[count][H] = down(silu(gate x) ⊙ up x) for x: [count][H].
+// tap (optional) reports the three projections as `<module>gate_proj` etc., with `expert`.
 void swiglu_forward(const SwiGluWeights& w, const float* x, int64_t count, float* out,
-                    SwiGluScratch& s, ThreadPool& pool);
+                    SwiGluScratch& s, const Compute& compute, const LinearTap* tap = nullptr,
+                    const char* module = "mlp.", int expert = -1);
 
 // Router softmax (fp32) over all experts, top-k, renormalisation (when norm_topk_prob), routed
 // experts plus the σ-gated shared expert. Tokens routed to the same expert are gathered and
 // multiplied together, so each selected expert's weights are read once per call and unselected
-// experts are never touched. out: [count][H].
+// experts are never touched; all gate/up products go to the pool as one batch, then all down
+// products. out: [count][H].
 void moe_forward(const MoeWeights& w, const TextConfig& c, const float* x, int64_t count,
-                 float* out, MoeScratch& s, ThreadPool& pool);
+                 float* out, MoeScratch& s, const Compute& compute,
+                 const LinearTap* tap = nullptr);
 
 // Top-k of one token's router probabilities: ids by descending probability, ties to the lower
 // id. Writes k ids.

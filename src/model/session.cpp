@@ -26,6 +26,7 @@ void Session::reset() {
   for (auto& k : kv_) k.reset();
   length_ = 0;
   rope_delta_ = 0;
+  cuts_.push_back(0);
 }
 
 std::span<const float> Session::prefill(std::span<const int32_t> tokens, bool all_logits) {
@@ -71,7 +72,7 @@ void Session::forward(const float* embeddings, int64_t T, const Position3* posit
   const Model& m = model_;
   const TextConfig& c = m.text();
   const Qwen35Weights& w = m.weights();
-  ThreadPool& pool = m.pool();
+  const Compute compute{m.pool(), options_.precision};
   const int64_t H = c.hidden_size;
 
   hidden_.assign(embeddings, embeddings + T * H);
@@ -86,21 +87,29 @@ void Session::forward(const float* embeddings, int64_t T, const Position3* posit
   };
 
   // Decoder layer (spec §3.3): h += Mixer(norm_in(h)); h += FFN(norm_post(h)).
+  LinearTap tap{&options_.linear_tap};
+  const LinearTap* tap_or_null = options_.linear_tap ? &tap : nullptr;
   for (int i = 0; i < c.num_hidden_layers; ++i) {
     const LayerWeights& lw = w.layers[i];
+    if (tap_or_null) {
+      tap.layer = i;
+      tap.prefix = "language_model.model.layers." + std::to_string(i) + ".";
+    }
     norm_rows(lw.input_norm);
     if (lw.type == LayerType::LinearAttention)
       gated_deltanet_forward(lw.gdn, c, normed_.data(), T, gdn_[i], branch_.data(), gdn_scratch_,
-                             pool);
+                             compute, tap_or_null);
     else
       gated_attention_forward(lw.attn, c, m.rope(), normed_.data(), T, positions, kv_[i],
-                              branch_.data(), attn_scratch_, pool);
+                              branch_.data(), attn_scratch_, compute, tap_or_null);
     add_branch();
     norm_rows(lw.post_norm);
     if (lw.is_moe)
-      moe_forward(lw.moe, c, normed_.data(), T, branch_.data(), moe_scratch_, pool);
+      moe_forward(lw.moe, c, normed_.data(), T, branch_.data(), moe_scratch_, compute,
+                  tap_or_null);
     else
-      swiglu_forward(lw.mlp, normed_.data(), T, branch_.data(), moe_scratch_.swiglu, pool);
+      swiglu_forward(lw.mlp, normed_.data(), T, branch_.data(), moe_scratch_.swiglu, compute,
+                     tap_or_null);
     add_branch();
   }
   length_ += T;
@@ -111,7 +120,12 @@ void Session::forward(const float* embeddings, int64_t T, const Position3* posit
   for (int64_t t = first; t < T; ++t)
     rms_norm(hidden_.data() + t * H, w.final_norm.data(), H, c.rms_norm_eps,
              normed_.data() + (t - first) * H);
-  matmul(w.lm_head, normed_.data(), rows, logits_out, pool);
+  if (tap_or_null) {
+    tap.prefix = "language_model.";
+    tap.layer = -1;
+    tap("lm_head", w.lm_head, normed_.data(), rows);
+  }
+  compute.matmul(w.lm_head, normed_.data(), rows, logits_out);
 }
 
 }  // namespace tf

@@ -15,6 +15,7 @@
 
 #include "model/gated_attention.h"
 #include "model/gated_deltanet.h"
+#include "model/linear_tap.h"
 #include "model/model.h"
 #include "model/moe.h"
 #include "model/rope.h"
@@ -25,6 +26,21 @@ struct SessionOptions {
   // Tokens per forward batch in prefill: bounds activation memory; longer prompts are fed in
   // several batches, which gives the same result.
   int64_t prefill_batch = 256;
+  // How quantized weights meet activations (kernels/linear.h): F32 matches the references;
+  // Int8 is faster on CPUs with VNNI and differs by the activation rounding.
+  ActivationPrecision precision = ActivationPrecision::F32;
+  // Optional: called with the input of every linear layer (model/linear_tap.h).
+  LinearTapFn linear_tap;
+};
+
+// The per-sequence state at one length, to return to later (Session::checkpoint / restore).
+// Only valid for the session that made it; see Session::can_restore.
+struct SessionCheckpoint {
+  int64_t length = -1;  // -1: empty (never taken)
+  int64_t rope_delta = 0;
+  std::vector<GatedDeltaNetState> gdn;  // conv + recurrent state of every layer
+  const void* owner = nullptr;          // the session it was taken from
+  size_t cut_count = 0;                 // the owner's cut history when taken
 };
 
 class Session {
@@ -56,6 +72,19 @@ class Session {
   // Empties the sequence (state zeroed, caches cleared, rope delta 0).
   void reset();
 
+  // Checkpoints (session_checkpoint.cpp). The Gated DeltaNet state cannot be rolled back token
+  // by token, so a checkpoint copies every layer's conv + recurrent state (about 2 MB per
+  // DeltaNet layer at 35B-A3B shapes); KV caches are not copied: restore cuts them back to the
+  // checkpoint's length. A chat uses this to continue from the last point its re-rendered
+  // history shares with what was processed (spec §7.2 drops earlier turns' reasoning).
+  SessionCheckpoint checkpoint() const;
+  // True when `checkpoint` came from this session and its prefix is still intact: the sequence
+  // is at least as long and was never cut (reset / restore) below the checkpoint's length.
+  bool can_restore(const SessionCheckpoint& checkpoint) const;
+  // Returns the sequence to the checkpoint's length and state. Throws std::logic_error when
+  // !can_restore(checkpoint). Tokens appended after restoring overwrite the cut-off ones.
+  void restore(const SessionCheckpoint& checkpoint);
+
   const Model& model() const { return model_; }
 
  private:
@@ -70,6 +99,8 @@ class Session {
   int64_t rope_delta_ = 0;
   std::vector<GatedDeltaNetState> gdn_;  // per layer (empty state for attention layers)
   std::vector<KVCache> kv_;              // per layer (unused for linear-attention layers)
+  // Length the sequence was cut back to by each reset / restore, in order (checkpoint validity).
+  std::vector<int64_t> cuts_;
 
   // Reused buffers.
   std::vector<float> logits_, embeddings_, hidden_, normed_, branch_;
