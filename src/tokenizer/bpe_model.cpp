@@ -13,7 +13,6 @@ BpeModel::BpeModel(BpeModel&& o) noexcept { *this = std::move(o); }
 BpeModel& BpeModel::operator=(BpeModel&& o) noexcept {
   token_to_id_ = std::move(o.token_to_id_);
   id_to_token_ = std::move(o.id_to_token_);
-  id_defined_ = std::move(o.id_defined_);
   merges_ = std::move(o.merges_);
   unk_id_ = o.unk_id_;
   continuing_subword_prefix_ = std::move(o.continuing_subword_prefix_);
@@ -50,33 +49,50 @@ std::pair<std::string, std::string> parse_merge(const nlohmann::json& m, size_t 
   throw std::runtime_error(where + ": expected \"a b\" or [\"a\", \"b\"]");
 }
 
+// The vocabulary and merges of a model object parsed into a DOM.
+BpeTables tables_from_dom(const nlohmann::json& spec) {
+  BpeTables t;
+  const auto& vocab = json_object(spec, "vocab", "model");
+  t.vocab.reserve(vocab.size());
+  for (auto it = vocab.begin(); it != vocab.end(); ++it) {
+    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 || it.value().get<int64_t>() > INT32_MAX)
+      throw std::runtime_error("model.vocab: the id of token \"" + it.key() + "\" is not a non-negative integer");
+    t.vocab.emplace_back(it.key(), it.value().get<int64_t>());
+  }
+  const auto& merges = json_array(spec, "merges", "model");
+  t.merges.reserve(merges.size());
+  for (size_t i = 0; i < merges.size(); ++i) t.merges.push_back(parse_merge(merges[i], i));
+  return t;
+}
+
 }  // namespace
 
-BpeModel BpeModel::from_json(const nlohmann::json& spec) {
+BpeModel BpeModel::from_json(const nlohmann::json& spec, BpeTables* streamed) {
   if (!spec.is_object()) throw std::runtime_error("model: expected a JSON object");
   const std::string type = spec.value("type", std::string("BPE"));
   if (type != "BPE")
     throw std::runtime_error("model type '" + type + "' is not supported (only BPE tokenizers are)");
-  BpeModel m;
-  const auto& vocab = json_object(spec, "vocab", "model");
-  m.token_to_id_.reserve(vocab.size());
-  TokenId max_id = -1;
-  for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 ||
-        it.value().get<int64_t>() > INT32_MAX)
-      throw std::runtime_error("model.vocab: the id of token \"" + it.key() + "\" is not a non-negative integer");
-    const auto id = static_cast<TokenId>(it.value().get<int64_t>());
-    m.token_to_id_.emplace(it.key(), id);
-    max_id = std::max(max_id, id);
+  BpeTables dom_tables;
+  if (!streamed || spec.contains("vocab") || spec.contains("merges")) {
+    dom_tables = tables_from_dom(spec);
+    streamed = &dom_tables;
   }
-  m.id_to_token_.resize(static_cast<size_t>(max_id + 1));
-  m.id_defined_.assign(static_cast<size_t>(max_id + 1), false);
+  BpeModel m;
+  m.token_to_id_.reserve(streamed->vocab.size());
+  TokenId max_id = -1;
+  for (auto& [token, id64] : streamed->vocab) {
+    const auto id = static_cast<TokenId>(id64);
+    max_id = std::max(max_id, id);
+    m.token_to_id_.emplace(std::move(token), id);
+  }
+  if (m.token_to_id_.size() != streamed->vocab.size())
+    throw std::runtime_error("model.vocab: a token appears twice");
+  m.id_to_token_.assign(static_cast<size_t>(max_id + 1), nullptr);
   for (const auto& [token, id] : m.token_to_id_) {
-    if (m.id_defined_[id])
+    if (m.id_to_token_[id])
       throw std::runtime_error("model.vocab: id " + std::to_string(id) + " is used by both \"" +
-                               m.id_to_token_[id] + "\" and \"" + token + "\"");
-    m.id_to_token_[id] = token;
-    m.id_defined_[id] = true;
+                               *m.id_to_token_[id] + "\" and \"" + token + "\"");
+    m.id_to_token_[id] = &token;
   }
 
   m.continuing_subword_prefix_ = optional_string(spec, "continuing_subword_prefix");
@@ -95,35 +111,42 @@ BpeModel BpeModel::from_json(const nlohmann::json& spec) {
     m.byte_tokens_[b] = m.token_to_id(name).value_or(-1);
   }
 
-  const auto& merges = json_array(spec, "merges", "model");
+  const auto& merges = streamed->merges;
   m.merges_.reserve(merges.size());
   const size_t prefix_len = m.continuing_subword_prefix_.size();
+  std::string merged;
   for (size_t i = 0; i < merges.size(); ++i) {
-    const auto [a, b] = parse_merge(merges[i], i);
+    const auto& [a, b] = merges[i];
     const auto id_a = m.token_to_id(a), id_b = m.token_to_id(b);
-    const std::string where = "model.merges[" + std::to_string(i) + "]: token \"";
-    if (!id_a) throw std::runtime_error(where + a + "\" is not in the vocabulary");
-    if (!id_b) throw std::runtime_error(where + b + "\" is not in the vocabulary");
+    auto where = [&] { return "model.merges[" + std::to_string(i) + "]: token \""; };
+    if (!id_a) throw std::runtime_error(where() + a + "\" is not in the vocabulary");
+    if (!id_b) throw std::runtime_error(where() + b + "\" is not in the vocabulary");
     // The right part loses its continuation prefix when merged (Hugging Face semantics).
     const bool strip = prefix_len && b.compare(0, prefix_len, m.continuing_subword_prefix_) == 0;
-    const std::string merged = a + (strip ? b.substr(prefix_len) : b);
+    merged.assign(a);
+    merged.append(b, strip ? prefix_len : 0, std::string::npos);
     const auto id_merged = m.token_to_id(merged);
-    if (!id_merged) throw std::runtime_error(where + merged + "\" (the merge result) is not in the vocabulary");
+    if (!id_merged) throw std::runtime_error(where() + merged + "\" (the merge result) is not in the vocabulary");
     // A duplicate rule keeps its first (lowest) rank.
-    m.merges_.emplace(pair_key(*id_a, *id_b), Merge{static_cast<int32_t>(i), *id_merged});
+    m.merges_.insert(*id_a, *id_b, Merge{static_cast<int32_t>(i), *id_merged});
+  }
+  if (m.continuing_subword_prefix_.empty() && m.end_of_word_suffix_.empty()) {
+    m.small_char_ids_.assign(0x800, -1);
+    for (char32_t c = 0; c < 0x800; ++c)
+      if (auto id = m.token_to_id(utf8_encode(c))) m.small_char_ids_[c] = *id;
   }
   return m;
 }
 
 std::optional<TokenId> BpeModel::token_to_id(std::string_view token) const {
-  auto it = token_to_id_.find(std::string(token));
+  auto it = token_to_id_.find(token);
   if (it == token_to_id_.end()) return std::nullopt;
   return it->second;
 }
 
 const std::string* BpeModel::id_to_token(TokenId id) const {
-  if (id < 0 || static_cast<size_t>(id) >= id_to_token_.size() || !id_defined_[id]) return nullptr;
-  return &id_to_token_[id];
+  if (id < 0 || static_cast<size_t>(id) >= id_to_token_.size()) return nullptr;
+  return id_to_token_[id];
 }
 
 // One symbol per character, with the unknown-character rules: byte fallback to "<0xXX>"
@@ -135,6 +158,17 @@ void BpeModel::initial_symbols(std::string_view piece, std::vector<TokenId>& ids
   for (size_t i = 0; i < piece.size();) {
     size_t n = utf8_valid_length(piece, i);
     if (n == 0) n = 1;  // cannot happen for sanitized input; be total anyway
+    if (!small_char_ids_.empty() && n <= 2) {  // fast path: the character itself is a token
+      size_t len = 0;
+      const char32_t c = utf8_decode_at(piece, i, &len);
+      if (const TokenId id = small_char_ids_[c]; id >= 0) {
+        ids.push_back(id);
+        lengths.push_back(static_cast<int32_t>(n));
+        previous_unk = false;
+        i += n;
+        continue;
+      }
+    }
     const bool first = i == 0, last = i + n == piece.size();
     symbol.clear();
     if (!first) symbol += continuing_subword_prefix_;
@@ -218,11 +252,9 @@ void BpeModel::encode_piece(std::string_view piece, std::vector<TokenId>& out) c
     }
   }
   const bool cacheable = piece.size() <= kCacheMaxPieceBytes;
-  std::string key;
   if (cacheable) {
-    key.assign(piece);
     std::shared_lock lock(cache_mutex_);
-    if (auto it = cache_.find(key); it != cache_.end()) {
+    if (auto it = cache_.find(piece); it != cache_.end()) {
       out.insert(out.end(), it->second.begin(), it->second.end());
       return;
     }
@@ -237,7 +269,7 @@ void BpeModel::encode_piece(std::string_view piece, std::vector<TokenId>& out) c
   if (cacheable) {
     std::unique_lock lock(cache_mutex_);
     if (cache_.size() >= kCacheCapacity) cache_.clear();
-    cache_.emplace(std::move(key), std::move(ids));
+    cache_.emplace(std::string(piece), std::move(ids));
   }
 }
 

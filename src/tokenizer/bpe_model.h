@@ -15,15 +15,25 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tokenizer/merge_table.h"
+#include "tokenizer/tokenizer_json_reader.h"
+
 namespace tf::tokenizer {
 
 using TokenId = int32_t;
 
+// Hash and equality that accept std::string_view, so lookups need no temporary std::string.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 class BpeModel {
  public:
   // `spec` is the "model" object; its "type" must be "BPE". Throws naming the bad field,
-  // merge line or token.
-  static BpeModel from_json(const nlohmann::json& spec);
+  // merge line or token. `streamed` holds the vocabulary and merges when the reader took them
+  // out of `spec` (see tokenizer_json_reader.h).
+  static BpeModel from_json(const nlohmann::json& spec, BpeTables* streamed = nullptr);
 
   BpeModel() = default;
   BpeModel(BpeModel&& other) noexcept;
@@ -41,24 +51,17 @@ class BpeModel {
   size_t merge_count() const { return merges_.size(); }
 
  private:
-  struct Merge {
-    int32_t rank;
-    TokenId result;
-  };
-  static uint64_t pair_key(TokenId a, TokenId b) {
-    return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
-  }
-  const Merge* find_merge(TokenId a, TokenId b) const {
-    auto it = merges_.find(pair_key(a, b));
-    return it == merges_.end() ? nullptr : &it->second;
-  }
+  using Merge = MergeTable::Merge;
+  const Merge* find_merge(TokenId a, TokenId b) const { return merges_.find(a, b); }
   void initial_symbols(std::string_view piece, std::vector<TokenId>& ids, std::vector<int32_t>& lengths) const;
   void merge_symbols(std::vector<TokenId>& ids, std::vector<int32_t>& lengths) const;
 
-  std::unordered_map<std::string, TokenId> token_to_id_;
-  std::vector<std::string> id_to_token_;
-  std::vector<bool> id_defined_;
-  std::unordered_map<uint64_t, Merge> merges_;
+  std::unordered_map<std::string, TokenId, StringHash, std::equal_to<>> token_to_id_;
+  std::vector<const std::string*> id_to_token_;  // into token_to_id_'s keys (node-stable); null = hole
+  MergeTable merges_;
+  // Ids of single-character tokens by code point, for characters below U+0800 (the whole
+  // byte-level alphabet): spares a string hash per character. -1 = look the string up.
+  std::vector<TokenId> small_char_ids_;
   std::optional<TokenId> unk_id_;
   std::string continuing_subword_prefix_;
   std::string end_of_word_suffix_;
@@ -71,7 +74,7 @@ class BpeModel {
   static constexpr size_t kCacheCapacity = 1 << 16;
   static constexpr size_t kCacheMaxPieceBytes = 256;
   mutable std::shared_mutex cache_mutex_;
-  mutable std::unordered_map<std::string, std::vector<TokenId>> cache_;
+  mutable std::unordered_map<std::string, std::vector<TokenId>, StringHash, std::equal_to<>> cache_;
 };
 
 }  // namespace tf::tokenizer

@@ -11,14 +11,23 @@ ByteLevelMap::ByteLevelMap() {
     const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE);
     const int cp = printable ? b : next_extra++;
     byte_to_utf8_[b] = utf8_encode(static_cast<char32_t>(cp));
+    byte_to_utf8_len_[b] = static_cast<uint8_t>(byte_to_utf8_[b].size());  // 1 or 2 (all < U+0800)
+    byte_to_utf8_raw_[2 * b] = byte_to_utf8_[b][0];
+    byte_to_utf8_raw_[2 * b + 1] = byte_to_utf8_[b].size() > 1 ? byte_to_utf8_[b][1] : 0;
     char_to_byte_[cp] = b;
   }
 }
 
 std::string ByteLevelMap::encode(std::string_view bytes) const {
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (char c : bytes) out += byte_to_utf8_[static_cast<unsigned char>(c)];
+  std::string out(bytes.size() * 2, '\0');
+  size_t n = 0;
+  for (char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    out[n] = byte_to_utf8_raw_[2 * b];
+    out[n + 1] = byte_to_utf8_raw_[2 * b + 1];
+    n += byte_to_utf8_len_[b];
+  }
+  out.resize(n);
   return out;
 }
 

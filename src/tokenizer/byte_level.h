@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,8 @@ class ByteLevelMap {
 
  private:
   std::array<std::string, 256> byte_to_utf8_;
+  std::array<char, 512> byte_to_utf8_raw_;  // 2 bytes per byte (second unused for ASCII)
+  std::array<uint8_t, 256> byte_to_utf8_len_;
   std::array<int, 324> char_to_byte_;  // indexed by code point (all are < 0x144), -1 = none
 };
 

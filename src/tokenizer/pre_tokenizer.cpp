@@ -20,8 +20,8 @@ constexpr const char* kGpt2Pattern =
 
 // Delimiter spans where a per-character predicate holds (each character its own span).
 template <typename Pred>
-std::vector<std::pair<size_t, size_t>> char_spans(std::string_view s, Pred pred) {
-  std::vector<std::pair<size_t, size_t>> spans;
+std::vector<Span> char_spans(std::string_view s, Pred pred) {
+  std::vector<Span> spans;
   for (size_t i = 0; i < s.size();) {
     size_t n = 0;
     const char32_t c = utf8_decode_at(s, i, &n);
@@ -31,14 +31,14 @@ std::vector<std::pair<size_t, size_t>> char_spans(std::string_view s, Pred pred)
   return spans;
 }
 
-std::vector<std::pair<size_t, size_t>> regex_spans(const Regex& re, std::string_view s) {
-  std::vector<std::pair<size_t, size_t>> spans;
+std::vector<Span> regex_spans(const Regex& re, std::string_view s) {
+  std::vector<Span> spans;
   re.for_each_match(s, [&](size_t b, size_t e) { spans.emplace_back(b, e); });
   return spans;
 }
 
-std::vector<std::pair<size_t, size_t>> literal_spans(std::string_view literal, std::string_view s) {
-  std::vector<std::pair<size_t, size_t>> spans;
+std::vector<Span> literal_spans(std::string_view literal, std::string_view s) {
+  std::vector<Span> spans;
   if (literal.empty()) return spans;
   for (size_t pos = s.find(literal); pos != std::string_view::npos; pos = s.find(literal, pos + literal.size()))
     spans.emplace_back(pos, pos + literal.size());
@@ -71,21 +71,21 @@ SplitBehavior parse_split_behavior(const std::string& name) {
                            "' (expected Removed, Isolated, MergedWithPrevious, MergedWithNext or Contiguous)");
 }
 
-std::vector<std::string> split_at(std::string_view text,
-                                  const std::vector<std::pair<size_t, size_t>>& delimiters,
-                                  SplitBehavior behavior, bool invert) {
+std::vector<Span> split_at(size_t text_size, const std::vector<Span>& delimiters, SplitBehavior behavior, bool invert) {
   // Segments covering the whole text, each flagged as delimiter or not.
   struct Segment { size_t begin, end; bool delim; };
   std::vector<Segment> segs;
+  segs.reserve(delimiters.size() * 2 + 1);
   size_t pos = 0;
   for (auto [b, e] : delimiters) {
     if (b > pos) segs.push_back({pos, b, invert});
     segs.push_back({b, e, !invert});
     pos = e;
   }
-  if (pos < text.size()) segs.push_back({pos, text.size(), invert});
+  if (pos < text_size) segs.push_back({pos, text_size, invert});
 
-  std::vector<std::pair<size_t, size_t>> parts;
+  std::vector<Span> parts;
+  parts.reserve(segs.size());
   bool previous_delim = false;
   switch (behavior) {
     case SplitBehavior::kIsolated:
@@ -118,11 +118,8 @@ std::vector<std::string> split_at(std::string_view text,
       std::reverse(parts.begin(), parts.end());
       break;
   }
-  std::vector<std::string> out;
-  out.reserve(parts.size());
-  for (auto [b, e] : parts)
-    if (e > b) out.emplace_back(text.substr(b, e - b));
-  return out;
+  parts.erase(std::remove_if(parts.begin(), parts.end(), [](const Span& p) { return p.second <= p.first; }), parts.end());
+  return parts;
 }
 
 void PreTokenizer::add_steps(const nlohmann::json& spec, std::vector<Step>& steps) {
@@ -178,62 +175,76 @@ PreTokenizer PreTokenizer::from_json(const nlohmann::json& spec) {
   return p;
 }
 
-void PreTokenizer::apply_step(const Step& step, std::string_view piece, bool first_piece,
-                              std::vector<std::string>& out) const {
-  auto append = [&](std::vector<std::string>&& parts) {
-    for (auto& p : parts) out.push_back(std::move(p));
+void PreTokenizer::apply_from(size_t index, std::string_view piece, bool first_piece,
+                              const std::function<void(std::string_view)>& on_piece) const {
+  if (piece.empty()) return;
+  if (index == steps_.size()) {
+    on_piece(piece);
+    return;
+  }
+  const Step& step = steps_[index];
+  auto each = [&](std::string_view text, const std::vector<Span>& parts) {
+    for (size_t i = 0; i < parts.size(); ++i)
+      apply_from(index + 1, text.substr(parts[i].first, parts[i].second - parts[i].first), first_piece && i == 0, on_piece);
   };
   switch (step.kind) {
     case Kind::kSplit:
-      append(split_at(piece, step.regex ? regex_spans(*step.regex, piece) : literal_spans(step.literal, piece),
-                      step.behavior, step.invert));
+      each(piece, split_at(piece.size(), step.regex ? regex_spans(*step.regex, piece) : literal_spans(step.literal, piece),
+                           step.behavior, step.invert));
       return;
     case Kind::kByteLevel: {
       // Hugging Face prepends the space to every piece that lacks one, then splits, then maps
       // each piece's bytes to the GPT-2 alphabet.
-      std::string text(piece);
-      if (step.add_prefix_space && (text.empty() || text[0] != ' ')) text.insert(text.begin(), ' ');
-      std::vector<std::string> parts;
-      if (step.regex) parts = split_at(text, regex_spans(*step.regex, text), SplitBehavior::kIsolated, false);
-      else if (!text.empty()) parts.push_back(text);
-      for (auto& p : parts) out.push_back(byte_level_map().encode(p));
+      std::string with_space;
+      std::string_view text = piece;
+      if (step.add_prefix_space && piece[0] != ' ') {
+        with_space = " " + std::string(piece);
+        text = with_space;
+      }
+      if (!step.regex) {
+        const std::string mapped = byte_level_map().encode(text);
+        apply_from(index + 1, mapped, first_piece, on_piece);
+        return;
+      }
+      const std::vector<Span> parts = split_at(text.size(), regex_spans(*step.regex, text), SplitBehavior::kIsolated, false);
+      for (size_t i = 0; i < parts.size(); ++i) {
+        const std::string mapped = byte_level_map().encode(text.substr(parts[i].first, parts[i].second - parts[i].first));
+        apply_from(index + 1, mapped, first_piece && i == 0, on_piece);
+      }
       return;
     }
     case Kind::kMetaspace: {
       std::string text = replace_all(piece, " ", step.replacement);
       const bool prepend = step.prepend_scheme == "always" || (step.prepend_scheme == "first" && first_piece);
-      if (prepend && text.compare(0, step.replacement.size(), step.replacement) != 0)
-        text = step.replacement + text;
-      if (step.split) append(split_at(text, literal_spans(step.replacement, text), SplitBehavior::kMergedWithNext, false));
-      else if (!text.empty()) out.push_back(std::move(text));
+      if (prepend && text.compare(0, step.replacement.size(), step.replacement) != 0) text = step.replacement + text;
+      if (step.split) each(text, split_at(text.size(), literal_spans(step.replacement, text), SplitBehavior::kMergedWithNext, false));
+      else apply_from(index + 1, text, first_piece, on_piece);
       return;
     }
     case Kind::kDigits:
-      append(split_at(piece, char_spans(piece, is_numeric),
-                      step.individual_digits ? SplitBehavior::kIsolated : SplitBehavior::kContiguous, false));
+      each(piece, split_at(piece.size(), char_spans(piece, is_numeric),
+                           step.individual_digits ? SplitBehavior::kIsolated : SplitBehavior::kContiguous, false));
       return;
     case Kind::kWhitespace:
-      append(split_at(piece, regex_spans(*step.regex, piece), SplitBehavior::kRemoved, true));
+      each(piece, split_at(piece.size(), regex_spans(*step.regex, piece), SplitBehavior::kRemoved, true));
       return;
     case Kind::kWhitespaceSplit:
-      append(split_at(piece, char_spans(piece, unicode_is_whitespace), SplitBehavior::kRemoved, false));
+      each(piece, split_at(piece.size(), char_spans(piece, unicode_is_whitespace), SplitBehavior::kRemoved, false));
       return;
     case Kind::kPunctuation:
-      append(split_at(piece, char_spans(piece, is_punctuation), step.behavior, false));
+      each(piece, split_at(piece.size(), char_spans(piece, is_punctuation), step.behavior, false));
       return;
   }
 }
 
+void PreTokenizer::apply(std::string_view text, bool at_text_start,
+                         const std::function<void(std::string_view)>& on_piece) const {
+  apply_from(0, text, at_text_start, on_piece);
+}
+
 std::vector<std::string> PreTokenizer::apply(std::string_view text, bool at_text_start) const {
   std::vector<std::string> pieces;
-  if (text.empty()) return pieces;
-  pieces.emplace_back(text);
-  for (const Step& step : steps_) {
-    std::vector<std::string> next;
-    next.reserve(pieces.size() * 2);
-    for (size_t i = 0; i < pieces.size(); ++i) apply_step(step, pieces[i], at_text_start && i == 0, next);
-    pieces = std::move(next);
-  }
+  apply(text, at_text_start, [&](std::string_view p) { pieces.emplace_back(p); });
   return pieces;
 }
 

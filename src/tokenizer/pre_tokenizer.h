@@ -3,6 +3,7 @@
 // own regex). Steps are data read from the JSON; each maps a list of pieces to a new list.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -17,18 +18,20 @@ namespace tf::tokenizer {
 // How a split step treats the delimiters it finds (Hugging Face SplitDelimiterBehavior).
 enum class SplitBehavior { kRemoved, kIsolated, kMergedWithPrevious, kMergedWithNext, kContiguous };
 
-// Cuts `text` at the delimiter spans (sorted, non-overlapping [begin, end) byte ranges) as
-// `behavior` says; `invert` swaps the roles of delimiters and the text between them.
-std::vector<std::string> split_at(std::string_view text,
-                                  const std::vector<std::pair<size_t, size_t>>& delimiters,
-                                  SplitBehavior behavior, bool invert);
+using Span = std::pair<size_t, size_t>;  // [begin, end) byte offsets
+
+// Cuts `text` at the delimiter spans (sorted, non-overlapping) as `behavior` says; `invert`
+// swaps the roles of delimiters and the text between them. Returns the non-empty parts.
+std::vector<Span> split_at(size_t text_size, const std::vector<Span>& delimiters, SplitBehavior behavior, bool invert);
 
 class PreTokenizer {
  public:
   // `spec` is the "pre_tokenizer" value (null = the whole text is one piece).
   static PreTokenizer from_json(const nlohmann::json& spec);
 
-  // `at_text_start`: the text begins the input (Metaspace's "first" prepend scheme needs it).
+  // Calls on_piece for every final piece, in order. `at_text_start`: the text begins the
+  // input (Metaspace's "first" prepend scheme needs it). Pieces are views valid during the call.
+  void apply(std::string_view text, bool at_text_start, const std::function<void(std::string_view)>& on_piece) const;
   std::vector<std::string> apply(std::string_view text, bool at_text_start) const;
 
   // True when a ByteLevel step maps bytes to the GPT-2 alphabet (then BPE sees mapped text).
@@ -49,8 +52,9 @@ class PreTokenizer {
     bool individual_digits = false;      // Digits
   };
   static void add_steps(const nlohmann::json& spec, std::vector<Step>& steps);
-  void apply_step(const Step& step, std::string_view piece, bool first_piece,
-                  std::vector<std::string>& out) const;
+  // Applies steps_[index..] to one piece (no intermediate lists: pieces are views).
+  void apply_from(size_t index, std::string_view piece, bool first_piece,
+                  const std::function<void(std::string_view)>& on_piece) const;
 
   std::vector<Step> steps_;
   bool byte_level_ = false;

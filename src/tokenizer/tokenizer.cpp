@@ -10,10 +10,14 @@
 namespace tf::tokenizer {
 
 Tokenizer Tokenizer::from_json(const nlohmann::json& spec, const std::string& source) {
+  return build(spec, nullptr, source);
+}
+
+Tokenizer Tokenizer::build(const nlohmann::json& spec, BpeTables* streamed, const std::string& source) {
   try {
     if (!spec.is_object()) throw std::runtime_error("the top level is not a JSON object");
     Tokenizer t;
-    t.model_ = BpeModel::from_json(json_field(spec, "model", "top level"));
+    t.model_ = BpeModel::from_json(json_field(spec, "model", "top level"), streamed);
     t.normalizer_ = Normalizer::from_json(spec.value("normalizer", nlohmann::json()));
     t.pre_tokenizer_ = PreTokenizer::from_json(spec.value("pre_tokenizer", nlohmann::json()));
     t.decoder_ = Decoder::from_json(spec.value("decoder", nlohmann::json()));
@@ -29,13 +33,8 @@ Tokenizer Tokenizer::from_json(const nlohmann::json& spec, const std::string& so
 }
 
 Tokenizer Tokenizer::from_json_text(std::string_view text, const std::string& source) {
-  nlohmann::json spec;
-  try {
-    spec = nlohmann::json::parse(text.begin(), text.end());
-  } catch (const nlohmann::json::parse_error& e) {
-    throw std::runtime_error(source + " is not valid JSON: " + e.what());
-  }
-  return from_json(spec, source);
+  TokenizerJson parsed = read_tokenizer_json(text, source);
+  return build(parsed.rest, &parsed.tables, source);
 }
 
 Tokenizer Tokenizer::from_file(const std::filesystem::path& path) {
@@ -66,8 +65,7 @@ std::vector<TokenId> Tokenizer::encode(std::string_view input) const {
       if (seg.id >= 0) {
         ids.push_back(seg.id);
       } else {
-        for (const std::string& piece : pre_tokenizer_.apply(seg.text, at_start && first))
-          model_.encode_piece(piece, ids);
+        pre_tokenizer_.apply(seg.text, at_start && first, [&](std::string_view piece) { model_.encode_piece(piece, ids); });
       }
       first = false;
     }

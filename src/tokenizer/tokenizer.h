@@ -20,6 +20,7 @@
 #include "tokenizer/decoder.h"
 #include "tokenizer/normalizer.h"
 #include "tokenizer/pre_tokenizer.h"
+#include "tokenizer/tokenizer_json_reader.h"
 
 namespace tf::tokenizer {
 
@@ -29,6 +30,7 @@ class Tokenizer {
   static Tokenizer from_file(const std::filesystem::path& path);
   // `source` names the JSON in error messages.
   static Tokenizer from_json(const nlohmann::json& spec, const std::string& source = "tokenizer.json");
+  // Parses the text with the streaming reader (fast for 10 MB files).
   static Tokenizer from_json_text(std::string_view text, const std::string& source = "tokenizer.json");
 
   // Text to ids. Added tokens are always recognised (split_special_tokens=false); no BOS/EOS or
@@ -50,6 +52,8 @@ class Tokenizer {
   const BpeModel& model() const { return model_; }
 
  private:
+  static Tokenizer build(const nlohmann::json& spec, BpeTables* streamed, const std::string& source);
+
   Normalizer normalizer_;
   PreTokenizer pre_tokenizer_;
   BpeModel model_;
