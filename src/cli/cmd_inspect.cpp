@@ -1,13 +1,259 @@
-// `tightfit inspect PATH`: what a checkpoint holds (implemented with the storage layer).
+// `tightfit inspect PATH`: what a checkpoint holds — architecture, layout flavour (spec §2.8),
+// key dimensions, layer pattern, parameters / bytes / precision per role and bits per weight as
+// MLX counts them (spec §5.7). Reads only headers and config.json, never the weights.
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+
 #include "cli/commands.h"
+#include "quant/model_summary.h"
+#include "quant/tensor_roles.h"
+#include "storage/model_config.h"
+#include "storage/safetensors.h"
+#include "storage/tensor_names.h"
 
 namespace tf::cli {
 
+namespace {
+
+struct InspectOptions {
+  std::string path;
+  bool json = false;
+};
+
+std::string join_ints(const std::vector<int>& v) {
+  std::string s;
+  for (int x : v) s += (s.empty() ? "" : ", ") + std::to_string(x);
+  return s;
+}
+
+std::string num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+// "3 × linear_attention, 1 × full_attention, repeated 10 times; full attention at layers 3, 7, …"
+std::string layer_pattern(const TextConfig& t) {
+  const auto& L = t.layer_types;
+  const size_t n = L.size();
+  size_t period = n;
+  for (size_t p = 1; p <= n; ++p) {
+    if (n % p) continue;
+    bool ok = true;
+    for (size_t i = p; ok && i < n; ++i) ok = L[i] == L[i - p];
+    if (ok) {
+      period = p;
+      break;
+    }
+  }
+  std::string runs;
+  for (size_t i = 0; i < period;) {
+    size_t j = i;
+    while (j < period && L[j] == L[i]) ++j;
+    runs += (runs.empty() ? "" : ", ") + std::to_string(j - i) + " × " +
+            (L[i] == LayerType::FullAttention ? "full_attention" : "linear_attention");
+    i = j;
+  }
+  std::string out = runs + (n / period > 1 ? ", repeated " + std::to_string(n / period) + " times" : "");
+  std::vector<int> full;
+  for (size_t i = 0; i < n; ++i)
+    if (L[i] == LayerType::FullAttention) full.push_back(static_cast<int>(i));
+  return out + "; full attention at layers " + (full.empty() ? "none" : join_ints(full));
+}
+
+// Evidence for the layout flavour, as spec §2.8 lists it.
+struct LayoutEvidence {
+  LayoutFlavour flavour = LayoutFlavour::Unknown;
+  std::string experts;  // "fused experts", "per-expert tensors", "stacked switch_mlp experts", ""
+  std::string conv1d;   // shape of the first conv1d weight
+  std::string format;   // __metadata__.format of the first file
+};
+
+LayoutEvidence layout_evidence(const Checkpoint& ck) {
+  LayoutEvidence e;
+  const auto names = ck.names();
+  e.flavour = detect_layout_flavour(names);
+  for (const auto& n : names) {
+    if (e.experts.empty()) {
+      if (n.find("mlp.experts.gate_up_proj") != std::string::npos) e.experts = "fused experts";
+      else if (n.find("mlp.switch_mlp.") != std::string::npos) e.experts = "stacked switch_mlp experts";
+      else if (classify_tensor(n).expert >= 0) e.experts = "per-expert tensors";
+    }
+    if (e.conv1d.empty() && ends_with(n, "linear_attn.conv1d.weight"))
+      e.conv1d = shape_to_string(ck.get(n).shape);
+  }
+  const auto& meta = ck.files().front()->metadata();
+  if (auto it = meta.find("format"); it != meta.end()) e.format = it->second;
+  return e;
+}
+
+std::string layout_line(const LayoutEvidence& e) {
+  std::string s(layout_flavour_name(e.flavour));
+  std::vector<std::string> parts;
+  if (e.flavour == LayoutFlavour::HuggingFace) parts.push_back("zero-centred norms stored as w");
+  if (e.flavour == LayoutFlavour::MlxVlm || e.flavour == LayoutFlavour::MlxLm)
+    parts.push_back("zero-centred norms stored as 1+w");
+  if (!e.experts.empty()) parts.push_back(e.experts);
+  if (!e.conv1d.empty()) parts.push_back("conv1d " + e.conv1d);
+  if (!e.format.empty()) parts.push_back("format \"" + e.format + "\"");
+  for (size_t i = 0; i < parts.size(); ++i) s += (i ? ", " : ": ") + parts[i];
+  return s;
+}
+
+std::string quant_line(const ModelConfig* config, const ModelSummary& s) {
+  std::string out;
+  if (config && config->quantization) {
+    const auto& q = *config->quantization;
+    out = "config defaults " + std::to_string(q.defaults.bits) + "-bit g" +
+          std::to_string(q.defaults.group_size) + " " + q.defaults.mode + ", " +
+          std::to_string(q.overrides.size()) + " per-module entries; ";
+  }
+  if (s.quantized.empty()) return out + "no quantized tensors";
+  std::map<std::string, int> counts;
+  for (const auto& m : s.quantized) counts[std::to_string(m.bits) + "-bit g" + std::to_string(m.group_size)]++;
+  out += std::to_string(s.quantized.size()) + " quantized modules (";
+  bool first = true;
+  for (const auto& [f, n] : counts) {
+    out += (first ? "" : ", ") + f + " × " + std::to_string(n);
+    first = false;
+  }
+  return out + ")";
+}
+
+void print_text(const InspectOptions& o, const Checkpoint& ck, const ModelConfig* config,
+                const ModelSummary& s, const LayoutEvidence& e) {
+  auto line = [](const char* key, const std::string& value) {
+    std::printf("%-14s %s\n", key, value.c_str());
+  };
+  line("checkpoint", o.path);
+  std::string files = std::to_string(ck.files().size()) + (ck.files().size() == 1 ? " file" : " files") +
+                      ", " + std::to_string(ck.names().size()) + " tensors, " +
+                      with_commas(ck.total_bytes()) + " bytes on disk = " + human_bytes(ck.total_bytes());
+  line("files", files);
+  if (config) {
+    std::string arch;
+    for (const auto& a : config->architectures) arch += (arch.empty() ? "" : ", ") + a;
+    line("architecture", (arch.empty() ? std::string("(none listed)") : arch) + " (model_type " +
+                             config->model_type + ", text " + config->text.model_type + ")");
+  } else {
+    line("architecture", "unknown: no config.json in " + ck.dir());
+  }
+  line("layout", layout_line(e));
+  if (config) {
+    const TextConfig& t = config->text;
+    line("text", "hidden " + std::to_string(t.hidden_size) + ", " + std::to_string(t.num_hidden_layers) +
+                     " layers, vocab " + std::to_string(t.vocab_size) + ", " +
+                     (t.tie_word_embeddings ? "lm_head tied to the embedding" : "separate lm_head") +
+                     ", rms_norm_eps " + num(t.rms_norm_eps));
+    line("layer pattern", layer_pattern(t));
+    line("attention", std::to_string(t.num_attention_heads) + " query / " +
+                          std::to_string(t.num_key_value_heads) + " kv heads × " + std::to_string(t.head_dim) +
+                          (t.attn_output_gate ? ", output gate" : "") + ", rotary " +
+                          std::to_string(t.rotary_dim()) + " of " + std::to_string(t.head_dim) +
+                          " dims, theta " + num(t.rope_theta) +
+                          (t.mrope_section.empty() ? "" : ", mrope [" + join_ints(t.mrope_section) + "]") +
+                          (t.mrope_interleaved && !t.mrope_section.empty() ? " interleaved" : ""));
+    line("deltanet", std::to_string(t.linear_num_key_heads) + " key / " +
+                         std::to_string(t.linear_num_value_heads) + " value heads × " +
+                         std::to_string(t.linear_key_head_dim) + " / " + std::to_string(t.linear_value_head_dim) +
+                         ", conv kernel " + std::to_string(t.linear_conv_kernel_dim));
+    if (t.num_experts > 0)
+      line("moe", std::to_string(t.num_experts) + " experts, top " + std::to_string(t.num_experts_per_tok) +
+                      ", expert width " + std::to_string(t.moe_intermediate_size) + ", shared expert " +
+                      std::to_string(t.shared_expert_intermediate_size));
+    else
+      line("mlp", "dense SwiGLU, width " + std::to_string(t.intermediate_size));
+    if (config->vision) {
+      const VisionConfig& v = *config->vision;
+      const bool has_tensors = s.role(TensorRole::Vision).tensors > 0;
+      line("vision", "depth " + std::to_string(v.depth) + ", hidden " + std::to_string(v.hidden_size) + ", " +
+                         std::to_string(v.num_heads) + " heads, mlp " + std::to_string(v.intermediate_size) +
+                         ", patch " + std::to_string(v.patch_size) + ", merge " +
+                         std::to_string(v.spatial_merge_size) + " → " + std::to_string(v.out_hidden_size) +
+                         (has_tensors ? "" : " (in config.json only: no vision tensors)"));
+    }
+  }
+  line("quantization", quant_line(config, s));
+  line("parameters", with_commas(s.total.params) + " (" + human_count(s.total.params) + ")");
+  std::printf("\n%s", format_role_table(s).c_str());
+  for (const auto& w : s.warnings) std::printf("warning: %s\n", w.c_str());
+}
+
+nlohmann::json to_json(const InspectOptions& o, const Checkpoint& ck, const ModelConfig* config,
+                       const ModelSummary& s, const LayoutEvidence& e) {
+  nlohmann::json files = nlohmann::json::array();
+  for (const auto& f : ck.files()) files.push_back(std::filesystem::path(f->path()).filename().string());
+  nlohmann::json j = {{"path", o.path},
+                      {"files", files},
+                      {"tensors", ck.names().size()},
+                      {"size_on_disk", ck.total_bytes()},
+                      {"layout", std::string(layout_flavour_name(e.flavour))},
+                      {"experts", e.experts},
+                      {"conv1d_shape", e.conv1d},
+                      {"metadata_format", e.format},
+                      {"summary", summary_to_json(s)}};
+  if (!config) {
+    j["config"] = nullptr;
+    return j;
+  }
+  const TextConfig& t = config->text;
+  std::vector<std::string> types;
+  for (LayerType l : t.layer_types)
+    types.push_back(l == LayerType::FullAttention ? "full_attention" : "linear_attention");
+  j["config"] = {
+      {"architectures", config->architectures},
+      {"model_type", config->model_type},
+      {"text",
+       {{"model_type", t.model_type}, {"hidden_size", t.hidden_size},
+        {"num_hidden_layers", t.num_hidden_layers}, {"vocab_size", t.vocab_size},
+        {"layer_types", types}, {"num_attention_heads", t.num_attention_heads},
+        {"num_key_value_heads", t.num_key_value_heads}, {"head_dim", t.head_dim},
+        {"rotary_dim", t.rotary_dim()}, {"rope_theta", t.rope_theta},
+        {"mrope_section", t.mrope_section}, {"linear_num_key_heads", t.linear_num_key_heads},
+        {"linear_num_value_heads", t.linear_num_value_heads},
+        {"linear_key_head_dim", t.linear_key_head_dim},
+        {"linear_value_head_dim", t.linear_value_head_dim}, {"num_experts", t.num_experts},
+        {"num_experts_per_tok", t.num_experts_per_tok},
+        {"moe_intermediate_size", t.moe_intermediate_size},
+        {"shared_expert_intermediate_size", t.shared_expert_intermediate_size},
+        {"intermediate_size", t.intermediate_size},
+        {"tie_word_embeddings", t.tie_word_embeddings}}},
+      {"vision", nullptr},
+      {"quantization", config->quantization ? config->quantization->to_json() : nlohmann::json(nullptr)}};
+  if (config->vision) {
+    const VisionConfig& v = *config->vision;
+    j["config"]["vision"] = {{"depth", v.depth}, {"hidden_size", v.hidden_size}, {"num_heads", v.num_heads},
+                             {"intermediate_size", v.intermediate_size},
+                             {"out_hidden_size", v.out_hidden_size}, {"patch_size", v.patch_size},
+                             {"spatial_merge_size", v.spatial_merge_size}};
+  }
+  return j;
+}
+
+void run_inspect(const InspectOptions& o) {
+  auto ck = Checkpoint::open(o.path);
+  std::optional<ModelConfig> config;
+  if (std::filesystem::exists(std::filesystem::path(ck->dir()) / "config.json"))
+    config = ModelConfig::load(ck->dir());
+  const QuantizationConfig* q = config && config->quantization ? &*config->quantization : nullptr;
+  const ModelSummary s = summarize_model(ck->specs(), q);
+  const LayoutEvidence e = layout_evidence(*ck);
+  const ModelConfig* c = config ? &*config : nullptr;
+  if (o.json) std::printf("%s\n", to_json(o, *ck, c, s, e).dump(2).c_str());
+  else print_text(o, *ck, c, s, e);
+}
+
+}  // namespace
+
 void add_inspect_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("inspect", "Describe a checkpoint: architecture, parameters, bits");
-  auto path = std::make_shared<std::string>();
-  cmd->add_option("path", *path, "Model folder or .safetensors file")->required();
-  cmd->callback([path] { throw std::runtime_error("inspect: not implemented yet"); });
+  auto opts = std::make_shared<InspectOptions>();
+  cmd->add_option("path", opts->path, "Model folder or .safetensors file")->required();
+  cmd->add_flag("--json", opts->json, "Print one JSON object instead of the table");
+  cmd->callback([opts] { run_inspect(*opts); });
 }
 
 }  // namespace tf::cli

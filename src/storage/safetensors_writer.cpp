@@ -219,7 +219,12 @@ std::vector<std::string> ShardedSafetensorsWriter::finish() {
     const fs::path final_path = m.dir / m.shards[s].name;
     std::error_code ec;
     fs::rename(m.partial_path(s), final_path, ec);
-    if (ec) throw std::runtime_error(final_path.string() + ": cannot rename into place: " + ec.message());
+    if (ec) {
+      const std::string why = ec.message();
+      // Never leave some shards in place and others missing: take the renamed ones back out.
+      for (const auto& done : names) fs::remove(m.dir / done, ec);
+      throw std::runtime_error(final_path.string() + ": cannot rename into place: " + why);
+    }
     names.push_back(m.shards[s].name);
   }
   m.partials.clear();
