@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -24,14 +25,19 @@ using nlohmann::ordered_json;
 const std::string kData = TIGHTFIT_TEST_DATA;
 const std::string kTemplate = kData + "/chat-template/chat_template.jinja";
 
+// A scratch path unique to this test and process (ctest -j and other build trees run at once).
+std::string scratch(const std::string& name) {
+  return testing::TempDir() + "/tf-" + testing::UnitTest::GetInstance()->current_test_info()->name() + "-" +
+         std::to_string(getpid()) + "-" + name;
+}
+
 struct CliRun {
   int code;
   std::string out, err;
 };
 
 CliRun run_template(const std::string& args, const std::string& input = "") {
-  const std::string dir = testing::TempDir();
-  const std::string in_path = dir + "/template-stdin.txt", err_path = dir + "/template-stderr.txt";
+  const std::string in_path = scratch("stdin.txt"), err_path = scratch("stderr.txt");
   std::ofstream(in_path, std::ios::binary) << input;
   const std::string cmd = std::string(TIGHTFIT_BINARY) + " template " + args + " <" + in_path + " 2>" + err_path;
   FILE* p = popen(cmd.c_str(), "r");
@@ -61,7 +67,7 @@ ordered_json fixture_case(const std::string& name) {
 
 // A model folder as Hugging Face lays it out: tokenizer_config.json and chat_template.jinja.
 std::string model_folder() {
-  const fs::path dir = fs::path(testing::TempDir()) / "template-model";
+  const fs::path dir = fs::path(scratch("model"));
   fs::create_directories(dir);
   fs::copy_file(kData + "/tokenizer/tokenizer_config.json", dir / "tokenizer_config.json", fs::copy_options::overwrite_existing);
   fs::copy_file(kTemplate, dir / "chat_template.jinja", fs::copy_options::overwrite_existing);
@@ -69,7 +75,7 @@ std::string model_folder() {
 }
 
 std::string write_temp(const std::string& name, const std::string& text) {
-  const std::string path = testing::TempDir() + "/" + name;
+  const std::string path = scratch(name);
   std::ofstream(path, std::ios::binary) << text;
   return path;
 }
@@ -142,7 +148,7 @@ TEST(TemplateCli, ErrorsAreOneLineWithExitCodes) {
   expect_one_line_error(run_template("--model " + model + " --messages " + system_only + " --kwargs '[1]'"), 2,
                         "--kwargs must be a JSON object");
 
-  const fs::path bare = fs::path(testing::TempDir()) / "template-bare";
+  const fs::path bare = fs::path(scratch("bare"));
   fs::create_directories(bare);
   expect_one_line_error(run_template("--model " + bare.string() + " --messages " + system_only), 1, "--chat-template FILE.jinja");
 

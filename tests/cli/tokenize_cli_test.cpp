@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -22,6 +23,12 @@ namespace fs = std::filesystem;
 const std::string kData = TIGHTFIT_TEST_DATA;
 const std::string kTokenizer = kData + "/tokenizer/qwen3.5-tokenizer.reconstructed.json";
 
+// A scratch path unique to this test and process (ctest -j and other build trees run at once).
+std::string scratch(const std::string& name) {
+  return testing::TempDir() + "/tf-" + testing::UnitTest::GetInstance()->current_test_info()->name() + "-" +
+         std::to_string(getpid()) + "-" + name;
+}
+
 struct CliRun {
   int code;
   std::string out, err;
@@ -29,8 +36,7 @@ struct CliRun {
 
 // Runs `tightfit tokenize ARGS` (a shell fragment), optionally feeding `input` on stdin.
 CliRun tokenize(const std::string& args, const std::string& input = "") {
-  const std::string dir = testing::TempDir();
-  const std::string in_path = dir + "/tokenize-stdin.txt", err_path = dir + "/tokenize-stderr.txt";
+  const std::string in_path = scratch("stdin.txt"), err_path = scratch("stderr.txt");
   std::ofstream(in_path, std::ios::binary) << input;
   const std::string cmd = std::string(TIGHTFIT_BINARY) + " tokenize " + args + " <" + in_path + " 2>" + err_path;
   FILE* p = popen(cmd.c_str(), "r");
@@ -82,7 +88,7 @@ TEST(TokenizeCli, TableShowsIdTokenAndText) {
 }
 
 TEST(TokenizeCli, TextFromStdinAndModelFolder) {
-  const fs::path dir = fs::path(testing::TempDir()) / "tokenize-model";
+  const fs::path dir = fs::path(scratch("model"));
   fs::remove_all(dir);
   fs::create_directories(dir);
   fs::create_symlink(kTokenizer, dir / "tokenizer.json");
@@ -106,7 +112,7 @@ TEST(TokenizeCli, ErrorsAreOneLineWithExitCodes) {
   expect_one_line_error(tokenize("--tokenizer " + kTokenizer + " --model /tmp x"), 2, "exactly one of --model DIR or --tokenizer");
   expect_one_line_error(tokenize("--tokenizer " + kTokenizer + " --decode 1,x,3"), 2, "--decode: 'x' is not a token id");
 
-  const std::string bad = testing::TempDir() + "/bad-tokenizer.json";
+  const std::string bad = scratch("bad-tokenizer.json");
   std::ofstream(bad) << "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [[\"a\", \"b\"]]}}";
   expect_one_line_error(tokenize("--tokenizer " + bad + " x"), 1, "bad-tokenizer.json: model.merges[0]: token \"b\" is not in the vocabulary");
   std::ofstream(bad) << "{\"model\": ";
@@ -117,7 +123,9 @@ TEST(TokenizeCli, ErrorsAreOneLineWithExitCodes) {
   EXPECT_EQ(r.out, "{\"ids\": [547]}\n");  // lines before the bad one were written
   EXPECT_NE(r.err.find("- line 2 has no string field \"text\""), std::string::npos) << r.err;
 
-  expect_one_line_error(tokenize("--model " + testing::TempDir() + " x"), 1, "has no tokenizer.json");
+  fs::create_directories(scratch("empty"));
+  expect_one_line_error(tokenize("--model " + scratch("empty") + " x"), 1, "has no tokenizer.json");
+  fs::remove_all(scratch("empty"));
 }
 
 }  // namespace

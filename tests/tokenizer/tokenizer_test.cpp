@@ -4,6 +4,8 @@
 // messages they must give, model-folder loading, and robustness (invalid UTF-8, long runs).
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -255,7 +257,8 @@ TEST(Tokenizer, InvalidUtf8IsReplacedAndLongRunsStayFast) {
 
 struct TempDir {
   fs::path path;
-  explicit TempDir(const std::string& name) : path(fs::path(testing::TempDir()) / ("tok-" + name)) {
+  explicit TempDir(const std::string& name)
+      : path(fs::path(testing::TempDir()) / ("tf-tok-" + name + "-" + std::to_string(getpid()))) {
     fs::remove_all(path);
     fs::create_directories(path);
   }
