@@ -1,0 +1,87 @@
+// The report `convert` prints at the end (and for --dry-run): rules, role table, bpw, memory.
+#include <cstdio>
+
+#include "quant/converter.h"
+
+namespace tf {
+
+namespace {
+
+std::string describe_rule(const RecipeRule& r) {
+  std::string cond;
+  auto add = [&](const std::string& s) { cond += (cond.empty() ? "" : ", ") + s; };
+  if (!r.roles.empty()) {
+    std::string roles;
+    for (TensorRole role : r.roles) roles += (roles.empty() ? "" : "|") + std::string(role_name(role));
+    add("role " + roles);
+  }
+  if (!r.glob.empty()) add("match " + r.glob);
+  if (!r.regex.empty()) add("regex " + r.regex);
+  if (r.layers) add("layers " + r.layers->to_json().dump());
+  if (cond.empty()) cond = "everything else";
+  return cond;
+}
+
+std::string action_text(const RecipeRule& r, int default_group) {
+  if (r.action.keep) return "keep";
+  return std::to_string(r.action.bits) + "-bit g" +
+         std::to_string(r.action.group_size ? r.action.group_size : default_group);
+}
+
+std::string gb(uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f GB", bytes / 1e9);
+  return buf;
+}
+
+}  // namespace
+
+LoadMemoryEstimate estimate_load_memory(const ModelConfig& config, const ConvertPlan& plan, int context) {
+  LoadMemoryEstimate m;
+  m.context = context;
+  for (const auto& t : plan.tensors) {
+    uint64_t bytes = 0;
+    for (const auto& s : t.outputs(plan.dtype)) bytes += s.nbytes();
+    if (t.role == TensorRole::Vision) m.vision_weights += bytes;
+    else if (t.role != TensorRole::Mtp) m.text_weights += bytes;
+  }
+  // Per-sequence state in float32 (model/session.h): K and V per attention layer and token; conv
+  // window and the recurrent matrix per DeltaNet layer.
+  const TextConfig& c = config.text;
+  const uint64_t conv_dim = 2ull * c.linear_num_key_heads * c.linear_key_head_dim +
+                            uint64_t{1} * c.linear_num_value_heads * c.linear_value_head_dim;
+  for (LayerType type : c.layer_types) {
+    if (type == LayerType::FullAttention)
+      m.state += 2ull * c.num_key_value_heads * c.head_dim * 4 * context;
+    else
+      m.state += 4ull * (uint64_t{1} * c.linear_num_value_heads * c.linear_key_head_dim * c.linear_value_head_dim +
+                         conv_dim * (c.linear_conv_kernel_dim - 1));
+  }
+  return m;
+}
+
+std::string format_convert_report(const ConvertResult& r, const Recipe& recipe) {
+  const ConvertPlan& p = r.plan;
+  std::string out = "recipe " + recipe.name + " (first matching rule wins):\n";
+  const int group = recipe.group_size;
+  for (size_t i = 0; i < recipe.rules.size(); ++i) {
+    char line[64];
+    std::snprintf(line, sizeof line, "%6d module%s", p.rule_modules.at(i), p.rule_modules[i] == 1 ? " " : "s");
+    out += "  " + std::to_string(i + 1) + ". " + describe_rule(recipe.rules[i]) + " -> " +
+           action_text(recipe.rules[i], group) + "  [" + line + "]\n";
+  }
+  out += "\n" + format_role_table(r.summary);
+  const uint64_t bytes = p.output_bytes();
+  out += "output: " + human_bytes(bytes) + " of tensors (" + std::to_string(p.output_specs().size()) +
+         " tensors" + (p.has_vision ? ", vision tower included" : ", text only") +
+         (p.has_mtp ? ", MTP head kept" : "") + ")\n";
+  const LoadMemoryEstimate m = estimate_load_memory(r.config, p, 4096);
+  out += "expected peak memory at load: " + gb(m.text_weights + m.state) + " = text weights " +
+         gb(m.text_weights) + " + per-sequence state at " + std::to_string(m.context) + " tokens " +
+         gb(m.state);
+  if (m.vision_weights) out += " (+ " + gb(m.vision_weights) + " when the vision tower is loaded)";
+  out += "\n";
+  return out;
+}
+
+}  // namespace tf

@@ -1,0 +1,92 @@
+// `tightfit sensitivity` on the tiny model: token-id calibration (the fixture has no tokenizer),
+// the table, JSON and CSV outputs, and the error paths.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "model/test_checkpoints.h"
+
+namespace tf {
+namespace {
+
+using nlohmann::json;
+
+struct Result {
+  int code;
+  std::string output;
+};
+
+Result run(const std::string& args) {
+  const std::string cmd = std::string(TIGHTFIT_BINARY) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+const std::string kTiny = std::string(TIGHTFIT_TEST_DATA) + "/tiny-qwen35moe-a";
+
+TEST(SensitivityCli, PrintsTheTableAndWritesJsonAndCsv) {
+  test::TempDir dir("sensitivity");
+  std::map<int, json> reports;
+  for (int bits : {2, 4}) {
+    const std::string j = dir.path + "/s" + std::to_string(bits) + ".json";
+    const Result r = run("sensitivity --model " + kTiny + " --calib " + kTiny + "/tokens.json --bits " +
+                         std::to_string(bits) + " --group-size 32 --threads 2 --json " + j + " --csv " +
+                         dir.path + "/s.csv");
+    ASSERT_EQ(r.code, 0) << r.output;
+    if (bits == 2) std::printf("%s", r.output.c_str());
+    for (const char* needle : {"router", "deltanet_in_proj", "attention_q", "expert_gate_up", "expert_down",
+                               "shared_expert_gate_up", "lm_head", "edge-vs-middle", "56 calibration tokens"})
+      EXPECT_NE(r.output.find(needle), std::string::npos) << needle;
+    std::ifstream(j) >> reports[bits];
+  }
+  const json& r2 = reports[2];
+  EXPECT_EQ(r2["tokens"], 56);  // seq16 + seq40
+  EXPECT_GT(r2["edge_vs_middle"].get<double>(), 0);
+  // 4 layers × (router, shared gate, shared expert ×3, experts ×3) + 3 × (in_proj ×4, out) + 4 attention + head
+  EXPECT_EQ(r2["modules"].size(), 4u * 8 + 3 * 5 + 4 + 1);
+  std::map<std::string, double> e4;
+  for (const auto& m : reports[4]["modules"]) e4[m["module"]] = m["relative_error"];
+  for (const auto& m : r2["modules"]) {
+    const double e = m["relative_error"];
+    EXPECT_GT(e, 0) << m["module"];
+    EXPECT_LT(e, 2.0) << m["module"];
+    EXPECT_GT(e, e4[m["module"]]) << m["module"] << ": 2-bit error must exceed 4-bit error";
+  }
+  std::ifstream csv(dir.path + "/s.csv");
+  std::string header;
+  std::getline(csv, header);
+  EXPECT_EQ(header, "module,group,layer,relative_error,rows,quantizable");
+}
+
+TEST(SensitivityCli, Errors) {
+  test::TempDir dir("sensitivity-bad");
+  std::ofstream(dir.path + "/text.txt") << "hello";
+  Result r = run("sensitivity --model " + kTiny + " --calib " + dir.path + "/text.txt");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("tokenizer.json"), std::string::npos) << r.output;
+  std::ofstream(dir.path + "/big.json") << "[1, 2, 99999]";
+  r = run("sensitivity --model " + kTiny + " --calib " + dir.path + "/big.json");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("99999"), std::string::npos) << r.output;
+  EXPECT_EQ(run("sensitivity --model " + kTiny).code, 2);
+  EXPECT_EQ(run("sensitivity --model " + kTiny + " --calib " + kTiny + "/tokens.json --bits 7").code, 2);
+  r = run("sensitivity --model " + kTiny + " --calib " + dir.path + "/missing.json");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("missing.json"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace tf
