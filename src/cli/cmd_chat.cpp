@@ -1,12 +1,120 @@
-// `tightfit chat`: interactive multi-turn chat in the terminal.
+// `tightfit chat`: interactive multi-turn chat on stdin/stdout (works through a pipe too).
+//   tightfit chat --model M [--system S] [--thinking on|off] [sampling flags]
+// One line is one user message. Commands: /reset (forget the conversation), /thinking on|off,
+// /help, /exit. Ctrl-C stops the current answer; at the prompt, a second Ctrl-C in a row exits.
+// Each turn prefills only its new tokens (runtime/chat_session.h); the stats line says how many
+// were reused.
+#include <cstdio>
+#include <memory>
+#include <string>
+
 #include "cli/commands.h"
+#include "cli/generation_flags.h"
+#include "cli/interrupt.h"
+#include "cli/text_output.h"
+#include "model/session.h"
+#include "runtime/chat_session.h"
 
 namespace tf::cli {
 
+namespace {
+
+constexpr const char* kHelp =
+    "commands: /reset (new conversation), /thinking on|off, /help, /exit; "
+    "Ctrl-C stops an answer";
+
+std::string trim(const std::string& s) {
+  const size_t a = s.find_first_not_of(" \t\r\n");
+  if (a == std::string::npos) return "";
+  const size_t b = s.find_last_not_of(" \t\r\n");
+  return s.substr(a, b - a + 1);
+}
+
+// Handles a /command; false when the chat should end.
+bool run_command(const std::string& line, ChatSession& chat) {
+  if (line == "/exit" || line == "/quit") return false;
+  if (line == "/reset") {
+    chat.reset();
+    std::fprintf(stderr, "(new conversation)\n");
+  } else if (line == "/thinking on" || line == "/thinking off") {
+    chat.set_thinking(line == "/thinking on");
+    std::fprintf(stderr, "(thinking %s)\n", line == "/thinking on" ? "on" : "off");
+  } else if (line == "/help") {
+    std::fprintf(stderr, "%s\n", kHelp);
+  } else {
+    std::fprintf(stderr, "unknown command %s (%s)\n", line.c_str(), kHelp);
+  }
+  return true;
+}
+
+void run_chat(const GenerationFlags& flags) {
+  ChatOptions options;
+  options.system_prompt = flags.system;
+  options.enable_thinking = thinking_flag(flags);
+  options.template_kwargs = template_kwargs(flags);
+
+  const LoadedModel m = [&] {
+    SigintBlockForNewThreads block;  // worker threads must not take the Ctrl-C
+    return load_model(flags);
+  }();
+  Session session(*m.model);
+  ChatSession chat(session, *m.tokenizer, generation_params(flags, m), options);
+
+  const bool interactive = is_terminal(stdin);
+  if (interactive) std::fprintf(stderr, "tightfit chat — %s\n", kHelp);
+  PieceWriter writer(stdout, is_terminal(stdout));
+  InterruptScope interrupts;
+  LineReader reader;
+  bool interrupted_at_prompt = false;
+  for (;;) {
+    if (interactive) {
+      std::fputs("> ", stdout);
+      std::fflush(stdout);
+    }
+    std::string line;
+    const LineReader::Status status = reader.read(line);
+    if (status == LineReader::Status::end_of_input) break;
+    if (status == LineReader::Status::interrupted) {
+      InterruptScope::clear();
+      if (interrupted_at_prompt) break;
+      interrupted_at_prompt = true;
+      std::fprintf(stderr, "\n(Ctrl-C again or /exit to quit)\n");
+      continue;
+    }
+    interrupted_at_prompt = false;
+    line = trim(line);
+    if (line.empty()) continue;
+    if (line[0] == '/') {
+      if (!run_command(line, chat)) break;
+      continue;
+    }
+
+    InterruptScope::clear();  // only a Ctrl-C from now on stops this answer
+    GenerationResult r;
+    try {
+      r = chat.send(line, [&](const TextPiece& p) { writer.write(p); }, &InterruptScope::flag());
+    } catch (const std::invalid_argument& e) {
+      writer.finish();
+      // The conversation outgrew the context: say so and let the user start over.
+      std::fprintf(stderr, "tightfit: %s (/reset starts a new conversation)\n", e.what());
+      continue;
+    }
+    writer.finish();
+    InterruptScope::clear();  // that Ctrl-C is used up
+    if (r.cancelled) std::fprintf(stderr, "(answer stopped)\n");
+    if (!r.notice.empty()) std::fprintf(stderr, "tightfit: %s\n", r.notice.c_str());
+    if (!flags.quiet) std::fprintf(stderr, "%s\n", format_stats(r.stats).c_str());
+  }
+  if (interactive) std::fputs("\n", stdout);
+}
+
+}  // namespace
+
 void add_chat_command(CLI::App& app) {
+  auto flags = std::make_shared<GenerationFlags>();
   auto* cmd = app.add_subcommand("chat", "Interactive multi-turn chat in the terminal");
-  cmd->allow_extras();
-  cmd->callback([] { throw std::runtime_error("chat: not implemented yet"); });
+  add_generation_flags(cmd, *flags);
+  cmd->callback([flags] { run_chat(*flags); });
 }
 
 }  // namespace tf::cli

@@ -1,12 +1,125 @@
-// `tightfit generate`: generate text from a prompt.
+// `tightfit generate`: one prompt in, the model's answer streamed to stdout, one stats line on
+// stderr.
+//   tightfit generate --model M --prompt P [--system S] [--max-tokens N] [--temp T] [--top-p P]
+//                     [--top-k K] [--min-p P] [--seed S] [--thinking on|off] [--raw] [--stop S]...
+// --prompt - reads the prompt from stdin. --raw feeds the prompt to the model as is (no chat
+// template). Ctrl-C stops the answer early; the stats line is still printed.
+#include <cstdio>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "cli/commands.h"
+#include "cli/generation_flags.h"
+#include "cli/interrupt.h"
+#include "cli/text_output.h"
+#include "model/session.h"
+#include "runtime/generator.h"
+#include "tokenizer/chat_template.h"
 
 namespace tf::cli {
 
+namespace {
+
+struct GenerateOptions {
+  GenerationFlags gen;
+  std::string prompt;
+  std::vector<std::string> images;
+  bool raw = false;
+};
+
+void check_flag_combinations(const GenerateOptions& o) {
+  if (!o.images.empty())
+    throw UsageError("--image: this build has no vision tower support yet (text-only "
+                     "generation for now)");
+  if (o.raw) {
+    if (!o.gen.system.empty()) throw UsageError("--system needs the chat template: drop --raw");
+    if (!o.gen.thinking.empty())
+      throw UsageError("--thinking needs the chat template: drop --raw");
+    if (!o.gen.chat_template_args.empty())
+      throw UsageError("--chat-template-args needs the chat template: drop --raw");
+  }
+}
+
+std::string render_prompt(const GenerateOptions& o, const std::string& prompt,
+                          const LoadedModel& m) {
+  if (o.raw) return prompt;
+  tokenizer::ChatRequest request;
+  if (!o.gen.system.empty())
+    request.messages.push_back({{"role", "system"}, {"content", o.gen.system}});
+  request.messages.push_back({{"role", "user"}, {"content", prompt}});
+  request.enable_thinking = thinking_flag(o.gen);
+  request.extra_kwargs = template_kwargs(o.gen);
+  return tokenizer::apply_chat_template(m.tokenizer->config, request);
+}
+
+void print_settings(const LoadedModel& m, const GenerationParams& p, size_t prompt_tokens,
+                    bool thinking) {
+  const SamplerConfig& s = p.sampler;
+  std::fprintf(stderr, "model: %s (%d layers, vocab %lld, %d threads)\n",
+               m.source.dir.string().c_str(), m.model->text().num_hidden_layers,
+               static_cast<long long>(m.model->vocab_size()), m.model->pool().num_threads());
+  std::fprintf(stderr, "prompt: %zu tokens, %s\n", prompt_tokens,
+               thinking ? "starts in reasoning" : "no open reasoning block");
+  std::fprintf(stderr,
+               "sampling: temp %g, top_p %g, top_k %d, min_p %g, repetition_penalty %g, "
+               "presence %g, frequency %g%s\n",
+               s.temperature, s.top_p, s.top_k, s.min_p, s.repetition_penalty,
+               s.presence_penalty, s.frequency_penalty,
+               s.seed ? (", seed " + std::to_string(*s.seed)).c_str() : "");
+}
+
+void run_generate(const GenerateOptions& o) {
+  check_flag_combinations(o);
+  template_kwargs(o.gen);  // a bad JSON is reported before the model loads
+  std::string prompt = o.prompt;
+  if (prompt == "-") prompt.assign(std::istreambuf_iterator<char>(std::cin), {});
+
+  const LoadedModel m = [&] {
+    SigintBlockForNewThreads block;  // worker threads must not take the Ctrl-C
+    return load_model(o.gen);
+  }();
+  const GenerationParams params = generation_params(o.gen, m);
+  const std::string text = render_prompt(o, prompt, m);
+  const std::vector<int32_t> ids = m.tokenizer->tokenizer.encode(text);
+  if (ids.empty()) throw UsageError("--prompt is empty (with --raw there is nothing to feed)");
+
+  Session session(*m.model);
+  Generator generator(session, m.tokenizer->tokenizer, params);
+  const bool starts_in_reasoning = prompt_opens_reasoning(text);
+  if (o.gen.verbose) print_settings(m, params, ids.size(), starts_in_reasoning);
+
+  PieceWriter writer(stdout, is_terminal(stdout));
+  InterruptScope interrupts;
+  GenerationResult r;
+  try {
+    r = generator.run(ids, starts_in_reasoning, [&](const TextPiece& p) { writer.write(p); },
+                      &InterruptScope::flag());
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());  // e.g. a prompt longer than the context
+  }
+  writer.finish();
+  if (r.cancelled) std::fprintf(stderr, "tightfit: interrupted\n");
+  if (!r.notice.empty()) std::fprintf(stderr, "tightfit: %s\n", r.notice.c_str());
+  if (o.gen.verbose)
+    std::fprintf(stderr, "stop: %s (max tokens %d)\n",
+                 r.cancelled ? "interrupted" : to_string(r.stop), r.max_tokens);
+  if (!o.gen.quiet) std::fprintf(stderr, "%s\n", format_stats(r.stats).c_str());
+}
+
+}  // namespace
+
 void add_generate_command(CLI::App& app) {
+  auto o = std::make_shared<GenerateOptions>();
   auto* cmd = app.add_subcommand("generate", "Generate text from a prompt");
-  cmd->allow_extras();
-  cmd->callback([] { throw std::runtime_error("generate: not implemented yet"); });
+  add_generation_flags(cmd, o->gen);
+  cmd->add_option("--prompt,-p", o->prompt, "The prompt ('-' reads it from stdin)")->required();
+  cmd->add_option("--image", o->images, "Image file(s) for the prompt (vision models)")
+      ->allow_extra_args(false);
+  cmd->add_flag("--raw", o->raw, "Feed the prompt as is, without the chat template");
+  cmd->callback([o] { run_generate(*o); });
 }
 
 }  // namespace tf::cli

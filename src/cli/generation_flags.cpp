@@ -1,0 +1,120 @@
+#include "cli/generation_flags.h"
+
+#include <stdexcept>
+
+#include "cli/commands.h"
+
+namespace tf::cli {
+
+namespace {
+
+// An option that sets a std::optional only when given.
+template <typename T>
+CLI::Option* optional_option(CLI::App* cmd, const std::string& name, std::optional<T>& target,
+                             const std::string& description) {
+  return cmd->add_option_function<T>(
+      name, [&target](const T& value) { target = value; }, description);
+}
+
+}  // namespace
+
+void add_generation_flags(CLI::App* cmd, GenerationFlags& f) {
+  cmd->add_option("--model,-m", f.model,
+                  "Model folder, or a Hugging Face repo id (org/name[@revision]) taken from the "
+                  "local cache or downloaded")
+      ->required();
+  cmd->add_option("--threads", f.threads, "Worker threads (0 = all cores)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--system", f.system, "System message");
+  optional_option(cmd, "--max-tokens", f.max_tokens,
+                  "Most tokens to generate (default: the smallest of generation_config.json's "
+                  "max_new_tokens, 4096 and the context left)");
+  SamplerOverrides& s = f.sampling;
+  optional_option(cmd, "--temp", s.temperature, "Sampling temperature (0 = greedy)");
+  optional_option(cmd, "--top-p", s.top_p, "Nucleus sampling mass (1 = off)");
+  optional_option(cmd, "--top-k", s.top_k, "Keep the k most likely tokens (0 = off)");
+  optional_option(cmd, "--min-p", s.min_p, "Drop tokens below min-p times the top probability");
+  optional_option(cmd, "--presence-penalty", s.presence_penalty,
+                  "Subtracted from the logit of every token already in the window");
+  optional_option(cmd, "--frequency-penalty", s.frequency_penalty,
+                  "Subtracted once per occurrence in the window");
+  optional_option(cmd, "--repetition-penalty", s.repetition_penalty,
+                  "CTRL repetition penalty (1 = off)");
+  optional_option(cmd, "--repetition-context-size", s.repetition_context_size,
+                  "Tokens the repetition penalty looks back over (default 20)");
+  optional_option(cmd, "--seed", s.seed, "Random seed (same seed, same output)");
+  cmd->add_option("--logit-bias", f.logit_bias, "Add to token logits: ID:BIAS[,ID:BIAS...]");
+  cmd->add_option("--stop", f.stop, "Stop when this text is generated (not printed); repeatable")
+      ->allow_extra_args(false);
+  cmd->add_option("--thinking", f.thinking,
+                  "Reasoning before the answer: on or off (default: the chat template's)")
+      ->check(CLI::IsMember({"on", "off"}));
+  cmd->add_option("--chat-template-args", f.chat_template_args,
+                  "Extra chat-template variables as a JSON object, e.g. "
+                  "'{\"enable_thinking\": false}'");
+  cmd->add_flag("--hide-thinking", f.hide_thinking, "Print only the answer, not the reasoning");
+  cmd->add_flag("--no-loop-guard", f.no_loop_guard,
+                "Do not stop when the output becomes one n-gram repeated over and over");
+  cmd->add_flag("--verbose,-v", f.verbose, "Print the model, prompt and settings on stderr");
+  cmd->add_flag("--quiet,-q", f.quiet, "Do not print the stats line");
+}
+
+LoadedModel load_model(const GenerationFlags& f) {
+  try {
+    return LoadedModel::load(f.model, f.threads, hub_settings_from_env(),
+                             terminal_download_options());
+  } catch (const ModelNotFoundError& e) {
+    std::string message = e.what();
+    if (message.rfind("--model", 0) != 0) message = "--model " + f.model + ": " + message;
+    throw UsageError(message);
+  }
+}
+
+std::optional<bool> thinking_flag(const GenerationFlags& f) {
+  if (f.thinking.empty()) return std::nullopt;
+  return f.thinking == "on";
+}
+
+nlohmann::ordered_json template_kwargs(const GenerationFlags& f) {
+  if (f.chat_template_args.empty()) return nlohmann::ordered_json::object();
+  nlohmann::ordered_json j;
+  try {
+    j = nlohmann::ordered_json::parse(f.chat_template_args);
+  } catch (const nlohmann::json::parse_error&) {
+    throw UsageError("--chat-template-args is not valid JSON: " + f.chat_template_args);
+  }
+  if (!j.is_object())
+    throw UsageError("--chat-template-args must be a JSON object, e.g. '{\"enable_thinking\": false}'");
+  return j;
+}
+
+GenerationParams generation_params(const GenerationFlags& f, const LoadedModel& m) {
+  GenerationParams p;
+  SamplerOverrides overrides = f.sampling;
+  try {
+    if (!f.logit_bias.empty()) overrides.logit_bias = parse_logit_bias(f.logit_bias);
+    p.sampler = apply_overrides(m.defaults.sampler, overrides);
+    validate(p.sampler);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  const int64_t vocab = m.model->vocab_size();
+  for (const auto& [id, bias] : p.sampler.logit_bias)
+    if (id < 0 || id >= vocab)
+      throw UsageError("--logit-bias: token id " + std::to_string(id) +
+                       " is outside the vocabulary (0.." + std::to_string(vocab - 1) + ")");
+  if (f.max_tokens && *f.max_tokens <= 0)
+    throw UsageError("--max-tokens must be a positive number, got " +
+                     std::to_string(*f.max_tokens));
+  for (const std::string& s : f.stop)
+    if (s.empty()) throw UsageError("--stop: a stop string cannot be empty");
+  p.max_tokens = f.max_tokens;
+  p.model_max_tokens = m.defaults.max_new_tokens;
+  p.eos_token_ids = m.eos_token_ids();
+  p.stop_strings = f.stop;
+  p.loop_guard.enabled = !f.no_loop_guard;
+  p.show_reasoning = !f.hide_thinking;
+  return p;
+}
+
+}  // namespace tf::cli

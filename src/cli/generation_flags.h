@@ -1,0 +1,49 @@
+// Flags shared by `generate` and `chat` (names follow mlx_lm.generate / mlx_vlm.generate), and
+// turning them plus the model's generation_config.json into runtime settings.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "runtime/generator.h"
+#include "runtime/loaded_model.h"
+#include "runtime/sampler_config.h"
+
+namespace tf::cli {
+
+struct GenerationFlags {
+  std::string model;
+  int threads = 0;
+  std::string system;
+  std::optional<int> max_tokens;
+  SamplerOverrides sampling;
+  std::string logit_bias;                 // "ID:BIAS,..."
+  std::vector<std::string> stop;          // --stop, repeatable
+  std::string thinking;                   // "", "on", "off"
+  std::string chat_template_args;         // JSON object
+  bool hide_thinking = false;
+  bool no_loop_guard = false;
+  bool verbose = false;
+  bool quiet = false;
+};
+
+void add_generation_flags(CLI::App* cmd, GenerationFlags& flags);
+
+// Resolves and loads --model; a missing model or one without a tokenizer is a UsageError.
+LoadedModel load_model(const GenerationFlags& flags);
+
+// Sampling defaults from generation_config.json overridden by the flags, EOS ids, stops, the
+// max-token budget. Bad values are UsageErrors naming the flag.
+GenerationParams generation_params(const GenerationFlags& flags, const LoadedModel& model);
+
+// --thinking (unset / true / false).
+std::optional<bool> thinking_flag(const GenerationFlags& flags);
+// --chat-template-args as a JSON object ({} when not given).
+nlohmann::ordered_json template_kwargs(const GenerationFlags& flags);
+
+}  // namespace tf::cli

@@ -1,0 +1,81 @@
+#include "cli/interrupt.h"
+
+#include <cerrno>
+#include <csignal>
+
+#include <pthread.h>
+#include <unistd.h>
+
+namespace tf::cli {
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+struct sigaction g_previous;
+
+void on_sigint(int) { g_interrupted.store(true, std::memory_order_relaxed); }
+
+}  // namespace
+
+InterruptScope::InterruptScope() {
+  static_assert(std::atomic<bool>::is_always_lock_free);
+  struct sigaction action = {};
+  action.sa_handler = on_sigint;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = 0;  // no SA_RESTART: read() at the prompt returns EINTR
+  sigaction(SIGINT, &action, &g_previous);
+  clear();
+}
+
+InterruptScope::~InterruptScope() { sigaction(SIGINT, &g_previous, nullptr); }
+
+const std::atomic<bool>& InterruptScope::flag() { return g_interrupted; }
+bool InterruptScope::interrupted() { return g_interrupted.load(std::memory_order_relaxed); }
+void InterruptScope::clear() { g_interrupted.store(false, std::memory_order_relaxed); }
+
+SigintBlockForNewThreads::SigintBlockForNewThreads() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+SigintBlockForNewThreads::~SigintBlockForNewThreads() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+}
+
+LineReader::Status LineReader::read(std::string& line) {
+  for (;;) {
+    const size_t newline = buffer_.find('\n');
+    if (newline != std::string::npos) {
+      line = buffer_.substr(0, newline);
+      buffer_.erase(0, newline + 1);
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      return Status::line;
+    }
+    if (eof_) {
+      if (buffer_.empty()) return Status::end_of_input;
+      line = std::move(buffer_);  // a last line without a newline
+      buffer_.clear();
+      return Status::line;
+    }
+    // A Ctrl-C that came before the read would not interrupt it.
+    if (InterruptScope::interrupted()) return Status::interrupted;
+    char chunk[4096];
+    const ssize_t n = ::read(STDIN_FILENO, chunk, sizeof chunk);
+    if (n > 0) {
+      buffer_.append(chunk, static_cast<size_t>(n));
+    } else if (n == 0) {
+      eof_ = true;
+    } else if (errno == EINTR) {
+      if (InterruptScope::interrupted()) return Status::interrupted;
+    } else {
+      eof_ = true;  // unreadable input ends the session like end of input
+    }
+  }
+}
+
+}  // namespace tf::cli

@@ -1,0 +1,51 @@
+// Ctrl-C (SIGINT) as a flag instead of process death, for commands that stream output: the
+// generation loop checks the flag every token and stops the answer; the chat REPL decides what
+// a Ctrl-C at its prompt means. The handler only stores to a lock-free atomic, the one thing a
+// signal handler may do; the state is process-wide because signal dispositions are.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+namespace tf::cli {
+
+// Installs the handler (without SA_RESTART, so a blocking read returns EINTR) for the lifetime
+// of the object and restores the previous disposition afterwards.
+class InterruptScope {
+ public:
+  InterruptScope();
+  ~InterruptScope();
+  InterruptScope(const InterruptScope&) = delete;
+  InterruptScope& operator=(const InterruptScope&) = delete;
+
+  // Set by each Ctrl-C; the generation loop's cancel flag.
+  static const std::atomic<bool>& flag();
+  static bool interrupted();
+  static void clear();
+};
+
+// Blocks SIGINT in the calling thread for its lifetime, so that threads started meanwhile (the
+// model's worker pool) inherit the block and a Ctrl-C always reaches the main thread, where
+// it interrupts a blocking read. A Ctrl-C arriving while blocked is delivered on unblocking.
+class SigintBlockForNewThreads {
+ public:
+  SigintBlockForNewThreads();
+  ~SigintBlockForNewThreads();
+  SigintBlockForNewThreads(const SigintBlockForNewThreads&) = delete;
+  SigintBlockForNewThreads& operator=(const SigintBlockForNewThreads&) = delete;
+};
+
+// Reads lines from standard input with read(2), so a Ctrl-C at the prompt is seen at once
+// (std::getline would retry or fail silently).
+class LineReader {
+ public:
+  enum class Status { line, end_of_input, interrupted };
+  // The next line without its line ending ("\n" or "\r\n").
+  Status read(std::string& line);
+
+ private:
+  std::string buffer_;
+  bool eof_ = false;
+};
+
+}  // namespace tf::cli

@@ -1,0 +1,35 @@
+// Everything a generation command needs from `--model`, resolved and loaded in one call: the
+// folder (local or from the Hugging Face cache / Hub), the weights, the tokenizer with its chat
+// template, and the generation_config.json defaults.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "model/model.h"
+#include "runtime/model_resolver.h"
+#include "runtime/sampler_config.h"
+#include "tokenizer/tokenizer_config.h"
+
+namespace tf {
+
+struct LoadedModel {
+  ResolvedModel source;
+  std::unique_ptr<Model> model;
+  std::unique_ptr<tokenizer::ModelTokenizer> tokenizer;
+  GenerationDefaults defaults;
+
+  // Resolves `spec` (model_resolver.h) and loads it with `threads` workers (0 = all cores).
+  // Throws ModelNotFoundError when the folder / repo does not exist or has no tokenizer.json
+  // (generation needs one), other exceptions naming the file for broken contents.
+  static LoadedModel load(std::string_view spec, int threads, const HubSettings& settings,
+                          const DownloadOptions& options);
+
+  // Ids that end a turn: generation_config.json's eos_token_id, config.json's text
+  // eos_token_id and the tokenizer config's eos_token, without duplicates, in that order.
+  std::vector<int32_t> eos_token_ids() const;
+};
+
+}  // namespace tf
