@@ -232,8 +232,7 @@ ConvertResult convert_checkpoint(const ConvertOptions& o) {
   }
   folder.commit();
 
-  Planned& done = p;
-  ConvertResult summary = result_of(done);
+  ConvertResult summary = result_of(p);
   summary.files = std::move(r.files);
   summary.skipped_files = std::move(r.skipped_files);
   summary.bytes_written = r.bytes_written;

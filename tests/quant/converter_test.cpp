@@ -214,6 +214,22 @@ TEST(Converter, KeepMtpQuantizesTheHeadByTheSameRules) {
   EXPECT_EQ(out["text_config"]["mtp_num_hidden_layers"], 0);
 }
 
+TEST(Converter, Float16OutputKeepsAlogInItsSourceDtype) {
+  ScratchDir dir("convert-f16");
+  ConvertOptions o = options(kTiny, dir.path + "/out", "dynamic", 32);
+  o.plan.dtype = DType::F16;
+  convert_checkpoint(o);
+  for (const auto& p : layout_problems(kTiny, dir.path + "/out", {.dtype = DType::F16})) ADD_FAILURE() << p;
+  auto ck = Checkpoint::open(dir.path + "/out");
+  EXPECT_EQ(ck->get("language_model.model.embed_tokens.scales").dtype, DType::F16);
+  EXPECT_EQ(ck->get("language_model.model.norm.weight").dtype, DType::F16);
+  EXPECT_EQ(ck->get("language_model.model.layers.0.linear_attn.A_log").dtype, DType::BF16);  // as stored
+  json cfg;
+  std::ifstream(dir.path + "/out/config.json") >> cfg;
+  EXPECT_EQ(cfg["dtype"], "float16");
+  EXPECT_EQ(cfg["text_config"]["dtype"], "float16");
+}
+
 TEST(Converter, ShardsAndIndexWhenTheOutputIsLarge) {
   ScratchDir dir("convert-shards");
   ConvertOptions o = options(kTiny, dir.path + "/out", "uniform-4");
