@@ -54,12 +54,19 @@ void softmax_inplace(float* x, int64_t n) {
 }
 
 float dot(const float* a, const float* b, int64_t n) {
-  float s = 0.0f;
-  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
+  // Eight independent partial sums in a fixed order: the compiler keeps them in vector
+  // registers (a single running sum would serialise every add), and results stay
+  // deterministic.
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) acc[j] += a[i + j] * b[i + j];
+  float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+  for (; i < n; ++i) s += a[i] * b[i];
   return s;
 }
 
-void axpy(float alpha, const float* x, float* y, int64_t n) {
+void axpy(float alpha, const float* __restrict x, float* __restrict y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
 }
 

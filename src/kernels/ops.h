@@ -34,10 +34,10 @@ void swiglu(const float* gate, const float* up, int64_t n, float* out);
 // x ← softmax(x), in place, with the max subtracted first.
 void softmax_inplace(float* x, int64_t n);
 
-// Σ a·b accumulated in float.
+// Σ a·b accumulated in float (eight interleaved partial sums).
 float dot(const float* a, const float* b, int64_t n);
 
-// y += alpha · x
+// y += alpha · x (x and y must not overlap)
 void axpy(float alpha, const float* x, float* y, int64_t n);
 
 // Rotary embedding with half-split (NeoX) pairing on the first 2·half entries of x:

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "kernels/ops.h"
+
 namespace tf {
 
 void gated_delta_rule_step(float* state, const float* q, const float* k, const float* v,
@@ -13,20 +15,21 @@ void gated_delta_rule_step(float* state, const float* q, const float* k, const f
   float delta[kMaxValueDim];
   for (int j = 0; j < dv; ++j) delta[j] = 0.0f;
   for (int i = 0; i < dk; ++i) {
-    const float* row = state + static_cast<int64_t>(i) * dv;
+    const float* __restrict row = state + static_cast<int64_t>(i) * dv;
     const float ki = k[i];
     for (int j = 0; j < dv; ++j) delta[j] += row[j] * ki;
   }
   for (int j = 0; j < dv; ++j) delta[j] = beta * (v[j] - alpha * delta[j]);
   // S ← α S + k Δᵀ, and o = Sᵀq over the updated rows in the same pass.
   for (int j = 0; j < dv; ++j) out[j] = 0.0f;
+  float* __restrict o = out;
   for (int i = 0; i < dk; ++i) {
-    float* row = state + static_cast<int64_t>(i) * dv;
+    float* __restrict row = state + static_cast<int64_t>(i) * dv;
     const float ki = k[i];
     const float qi = q[i];
     for (int j = 0; j < dv; ++j) {
       row[j] = alpha * row[j] + ki * delta[j];
-      out[j] += row[j] * qi;
+      o[j] += row[j] * qi;
     }
   }
 }
@@ -50,11 +53,7 @@ void gated_delta_rule_chunk(float* state, const float* q, const float* k, const 
   auto Q = [&](int i) { return q + i * in_stride; };
   auto K = [&](int i) { return k + i * in_stride; };
   auto V = [&](int i) { return v + i * in_stride; };
-  auto dotk = [&](const float* a, const float* b) {
-    float s = 0.0f;
-    for (int t = 0; t < dk; ++t) s += a[t] * b[t];
-    return s;
-  };
+  auto dotk = [&](const float* a, const float* b) { return dot(a, b, dk); };
 
   double acc = 0.0;
   for (int i = 0; i < C; ++i) c[i] = static_cast<float>(acc += g[i]);
@@ -65,8 +64,8 @@ void gated_delta_rule_chunk(float* state, const float* q, const float* k, const 
 
   // Forward substitution with T = I + L: U = T⁻¹ diag(β) V, W = T⁻¹ diag(β e^{c}) K.
   for (int i = 0; i < C; ++i) {
-    float* u = D + i * dv;
-    float* w = W + i * dk;
+    float* __restrict u = D + i * dv;
+    float* __restrict w = W + i * dk;
     const float* vi = V(i);
     const float* ki = K(i);
     const float wb = beta[i] * std::exp(c[i]);
@@ -74,8 +73,8 @@ void gated_delta_rule_chunk(float* state, const float* q, const float* k, const 
     for (int t = 0; t < dk; ++t) w[t] = wb * ki[t];
     for (int j = 0; j < i; ++j) {
       const float l = L[i * C + j];
-      const float* uj = D + j * dv;
-      const float* wj = W + j * dk;
+      const float* __restrict uj = D + j * dv;
+      const float* __restrict wj = W + j * dk;
       for (int t = 0; t < dv; ++t) u[t] -= l * uj[t];
       for (int t = 0; t < dk; ++t) w[t] -= l * wj[t];
     }
@@ -83,10 +82,10 @@ void gated_delta_rule_chunk(float* state, const float* q, const float* k, const 
 
   // D = U − W S₀ (S₀ = incoming state).
   for (int i = 0; i < C; ++i) {
-    float* d = D + i * dv;
+    float* __restrict d = D + i * dv;
     const float* w = W + i * dk;
     for (int r = 0; r < dk; ++r) {
-      const float* srow = state + static_cast<int64_t>(r) * dv;
+      const float* __restrict srow = state + static_cast<int64_t>(r) * dv;
       const float wr = w[r];
       for (int t = 0; t < dv; ++t) d[t] -= wr * srow[t];
     }
@@ -94,11 +93,11 @@ void gated_delta_rule_chunk(float* state, const float* q, const float* k, const 
 
   // O_i = e^{c_i} q_iᵀS₀ + Σ_{j≤i} (q_i·k_j) e^{c_i − c_j} D_j.
   for (int i = 0; i < C; ++i) {
-    float* o = out + i * out_stride;
+    float* __restrict o = out + i * out_stride;
     const float* qi = Q(i);
     for (int t = 0; t < dv; ++t) o[t] = 0.0f;
     for (int r = 0; r < dk; ++r) {
-      const float* srow = state + static_cast<int64_t>(r) * dv;
+      const float* __restrict srow = state + static_cast<int64_t>(r) * dv;
       const float qr = qi[r];
       for (int t = 0; t < dv; ++t) o[t] += qr * srow[t];
     }
@@ -106,7 +105,7 @@ void gated_delta_rule_chunk(float* state, const float* q, const float* k, const 
     for (int t = 0; t < dv; ++t) o[t] *= ei;
     for (int j = 0; j <= i; ++j) {
       const float p = dotk(qi, K(j)) * std::exp(c[i] - c[j]);
-      const float* dj = D + j * dv;
+      const float* __restrict dj = D + j * dv;
       for (int t = 0; t < dv; ++t) o[t] += p * dj[t];
     }
   }
@@ -115,11 +114,11 @@ void gated_delta_rule_chunk(float* state, const float* q, const float* k, const 
   const float last = c[C - 1];
   const float decay_all = std::exp(last);
   for (int r = 0; r < dk; ++r) {
-    float* srow = state + static_cast<int64_t>(r) * dv;
+    float* __restrict srow = state + static_cast<int64_t>(r) * dv;
     for (int t = 0; t < dv; ++t) srow[t] *= decay_all;
     for (int i = 0; i < C; ++i) {
       const float f = std::exp(last - c[i]) * K(i)[r];
-      const float* d = D + i * dv;
+      const float* __restrict d = D + i * dv;
       for (int t = 0; t < dv; ++t) srow[t] += f * d[t];
     }
   }

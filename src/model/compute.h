@@ -16,6 +16,18 @@ struct Compute {
   }
   // Independent products in one pool dispatch (projections sharing an input, experts).
   void batch(std::span<const MatmulJob> jobs) const { matmul_batch(jobs, pool, precision); }
+
+  // fn(task, thread) for every task, on the pool when the total work (in multiply-adds) is
+  // worth waking the threads for, else inline on the calling thread (thread index 0).
+  template <typename Fn>
+  void run(int64_t tasks, int64_t work_per_task, Fn&& fn) const {
+    if (tasks * work_per_task < kMinParallelWork) {
+      for (int64_t t = 0; t < tasks; ++t) fn(t, 0);
+      return;
+    }
+    pool.run(tasks, fn);
+  }
+  static constexpr int64_t kMinParallelWork = 1 << 16;
 };
 
 }  // namespace tf

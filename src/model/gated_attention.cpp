@@ -66,7 +66,7 @@ void gated_attention_forward(const GatedAttentionWeights& w, const TextConfig& c
   s.scores.resize(static_cast<size_t>(compute.pool.num_threads()) * cache.length);
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const int64_t group = nh / nkv;
-  compute.pool.run(T * nh, [&](int64_t task, int thread) {
+  compute.run(T * nh, (base + T) * hd * 2, [&](int64_t task, int thread) {
     const int64_t t = task / nh, h = task % nh, g = h / group;
     float* o = s.attn.data() + (t * nh + h) * hd;
     attend(s.q.data() + (t * nh + h) * hd, cache.keys.data() + g * hd,

@@ -42,7 +42,6 @@ void gated_deltanet_forward(const GatedDeltaNetWeights& w, const TextConfig& c, 
                             int64_t T, GatedDeltaNetState& state, float* out,
                             GatedDeltaNetScratch& s, const Compute& compute,
                             const LinearTap* tap) {
-  ThreadPool& pool = compute.pool;
   const Dims d(c);
   // 1. Projections of the normalised input.
   s.mixed.resize(T * d.conv_dim);
@@ -91,8 +90,8 @@ void gated_deltanet_forward(const GatedDeltaNetWeights& w, const TextConfig& c, 
   const int64_t group = d.Hv / d.Hk;
   const int dk = static_cast<int>(d.Dk), dv = static_cast<int>(d.Dv);
   const int64_t work_per_thread = gated_delta_rule_chunk_workspace(kDeltaRuleChunk, dk, dv);
-  s.work.resize(work_per_thread * pool.num_threads());
-  pool.run(d.Hv, [&](int64_t j, int thread) {
+  s.work.resize(work_per_thread * compute.pool.num_threads());
+  compute.run(d.Hv, T * d.Dk * d.Dv * 4, [&](int64_t j, int thread) {
     const int64_t kh = j / group;
     float* S = state.recurrent.data() + j * d.Dk * d.Dv;
     const float* q = s.conv_out.data() + kh * d.Dk;
