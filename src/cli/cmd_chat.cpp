@@ -53,10 +53,7 @@ void run_chat(const GenerationFlags& flags) {
   options.enable_thinking = thinking_flag(flags);
   options.template_kwargs = template_kwargs(flags);
 
-  const LoadedModel m = [&] {
-    SigintBlockForNewThreads block;  // worker threads must not take the Ctrl-C
-    return load_model(flags);
-  }();
+  const LoadedModel m = load_model(flags);
   Session session(*m.model);
   ChatSession chat(session, *m.tokenizer, generation_params(flags, m), options);
 

@@ -77,10 +77,7 @@ void run_generate(const GenerateOptions& o) {
   std::string prompt = o.prompt;
   if (prompt == "-") prompt.assign(std::istreambuf_iterator<char>(std::cin), {});
 
-  const LoadedModel m = [&] {
-    SigintBlockForNewThreads block;  // worker threads must not take the Ctrl-C
-    return load_model(o.gen);
-  }();
+  const LoadedModel m = load_model(o.gen);
   const GenerationParams params = generation_params(o.gen, m);
   const std::string text = render_prompt(o, prompt, m);
   const std::vector<int32_t> ids = m.tokenizer->tokenizer.encode(text);

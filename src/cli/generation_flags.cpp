@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "cli/commands.h"
+#include "cli/interrupt.h"
 
 namespace tf::cli {
 
@@ -61,8 +62,10 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags& f) {
 
 LoadedModel load_model(const GenerationFlags& f) {
   try {
-    return LoadedModel::load(f.model, f.threads, hub_settings_from_env(),
-                             terminal_download_options());
+    ResolvedModel source =
+        resolve_model(f.model, hub_settings_from_env(), terminal_download_options());
+    SigintBlockForNewThreads block;  // the worker threads must leave Ctrl-C to the main thread
+    return LoadedModel::load(std::move(source), f.threads);
   } catch (const ModelNotFoundError& e) {
     std::string message = e.what();
     if (message.rfind("--model", 0) != 0) message = "--model " + f.model + ": " + message;

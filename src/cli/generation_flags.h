@@ -35,6 +35,7 @@ struct GenerationFlags {
 void add_generation_flags(CLI::App* cmd, GenerationFlags& flags);
 
 // Resolves and loads --model; a missing model or one without a tokenizer is a UsageError.
+// The model's worker threads start with SIGINT blocked (see interrupt.h).
 LoadedModel load_model(const GenerationFlags& flags);
 
 // Sampling defaults from generation_config.json overridden by the flags, EOS ids, stops, the

@@ -2,13 +2,18 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <utility>
 
 namespace tf {
 
 LoadedModel LoadedModel::load(std::string_view spec, int threads, const HubSettings& settings,
                               const DownloadOptions& options) {
+  return load(resolve_model(spec, settings, options), threads);
+}
+
+LoadedModel LoadedModel::load(ResolvedModel source, int threads) {
   LoadedModel m;
-  m.source = resolve_model(spec, settings, options);
+  m.source = std::move(source);
   const std::filesystem::path& dir = m.source.dir;
   if (!std::filesystem::exists(dir / "tokenizer.json"))
     throw ModelNotFoundError(dir.string() +

@@ -26,6 +26,9 @@ struct LoadedModel {
   // (generation needs one), other exceptions naming the file for broken contents.
   static LoadedModel load(std::string_view spec, int threads, const HubSettings& settings,
                           const DownloadOptions& options);
+  // The same for a folder already resolved (the CLI resolves first, so a Ctrl-C can stop a
+  // download, then loads with SIGINT blocked while the worker threads start).
+  static LoadedModel load(ResolvedModel source, int threads);
 
   // Ids that end a turn: generation_config.json's eos_token_id, config.json's text
   // eos_token_id and the tokenizer config's eos_token, without duplicates, in that order.
