@@ -9,10 +9,16 @@
 
 namespace tf::tokenizer {
 
-// Oniguruma's \s is the Unicode White_Space property, which includes U+0085 (NEL); PCRE2's \s
-// with UCP is category Z plus the ASCII controls \t\n\v\f\r, which does not. Adding U+0085
-// explicitly makes the two agree on every code point. (\S inside a bracket class cannot be
-// fixed this way and is left alone; no known tokenizer uses it.)
+// Oniguruma's \s is exactly the Unicode White_Space property. PCRE2's \s (with UCP) differs
+// on two code points: it misses U+0085 (NEL) and matches U+180E (MONGOLIAN VOWEL SEPARATOR,
+// no longer White_Space since Unicode 6.3). Spelling White_Space out makes the two agree.
+// (\S inside a bracket class cannot be rewritten this way and is left alone; no known
+// tokenizer uses it.)
+namespace {
+constexpr const char* kWhiteSpace =
+    "\\t\\n\\x{0B}\\f\\r\\x{20}\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}";
+}  // namespace
+
 std::string onig_compatible_pattern(std::string_view p) {
   std::string out;
   out.reserve(p.size() + 16);
@@ -23,9 +29,9 @@ std::string onig_compatible_pattern(std::string_view p) {
       const char e = p[i + 1];
       ++i;
       if (e == 's') {
-        out += in_class ? "\\s\\x{85}" : "[\\s\\x{85}]";
+        out += in_class ? std::string(kWhiteSpace) : "[" + std::string(kWhiteSpace) + "]";
       } else if (e == 'S' && !in_class) {
-        out += "[^\\s\\x{85}]";
+        out += "[^" + std::string(kWhiteSpace) + "]";
       } else {
         out += '\\';
         out += e;

@@ -81,6 +81,20 @@ TEST(TokenizerFixtures, EncodeCasesMatchHuggingFace) {
   }
 }
 
+// Strings from tightfit's own differential fuzzing (whitespace oddities such as U+0085 and
+// U+180E, scripts, marks, added tokens), with ids from the same Hugging Face build.
+TEST(TokenizerFixtures, ExtraCasesMatchHuggingFace) {
+  const Tokenizer& t = qwen();
+  const auto cases = read_jsonl(std::string(TIGHTFIT_TEST_DATA) + "/tokenizer-extra/cases.jsonl");
+  ASSERT_EQ(cases.size(), 300u);
+  for (const auto& c : cases) {
+    const std::string text = from_hex(c["text_utf8_hex"].get<std::string>());
+    const auto ids = c["ids"].get<std::vector<TokenId>>();
+    EXPECT_EQ(t.encode(text), ids) << c["id"] << " " << c["text"].dump();
+    EXPECT_EQ(t.decode(ids), c["decoded"].get<std::string>()) << c["id"];
+  }
+}
+
 TEST(TokenizerFixtures, DecodeCasesMatchHuggingFace) {
   const Tokenizer& t = qwen();
   for (const char* file : {"cases.jsonl", "decode-cases.jsonl"}) {

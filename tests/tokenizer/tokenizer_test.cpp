@@ -231,14 +231,26 @@ TEST(Tokenizer, MalformedFilesGiveActionableErrors) {
   }
 }
 
-TEST(Regex, WhitespaceClassIncludesNextLineLikeOniguruma) {
-  EXPECT_EQ(onig_compatible_pattern(R"(\s+(?!\S)|[^\s\p{L}]+)"), R"([\s\x{85}]+(?![^\s\x{85}])|[^\s\x{85}\p{L}]+)");
-  EXPECT_EQ(onig_compatible_pattern(R"([\]\s]\\s)"), R"([\]\s\x{85}]\\s)");
-  const Regex re(R"(\s+)");
+size_t count_matches(const std::string& pattern, const std::string& text) {
+  size_t n = 0;
+  Regex(pattern).for_each_match(text, [&](size_t, size_t) { ++n; });
+  return n;
+}
+
+TEST(Regex, WhitespaceIsUnicodeWhiteSpaceLikeOniguruma) {
+  // PCRE2 alone would miss U+0085 and match U+180E; Oniguruma (Hugging Face) does the opposite.
+  const std::string nel = "\xC2\x85", mvs = "\xE1\xA0\x8E", nbsp = "\xC2\xA0", ideographic = "\xE3\x80\x80";
+  EXPECT_EQ(count_matches(R"(\s)", nel), 1u);
+  EXPECT_EQ(count_matches(R"(\s)", mvs), 0u);
+  EXPECT_EQ(count_matches(R"(\S)", mvs), 1u);
+  EXPECT_EQ(count_matches(R"(\S)", nel), 0u);
+  EXPECT_EQ(count_matches(R"([^\s\p{L}])", nel + mvs), 1u);  // only U+180E
+  EXPECT_EQ(count_matches(R"(\s)", nbsp + ideographic + " \t\n\r\v\f"), 8u);
+  EXPECT_EQ(onig_compatible_pattern(R"(a\\s[\]x])"), R"(a\\s[\]x])");  // escaped backslash, ']' first in class
   std::vector<std::pair<size_t, size_t>> hits;
-  re.for_each_match("a\xC2\x85 b", [&](size_t b, size_t e) { hits.emplace_back(b, e); });
+  Regex(R"(\s+)").for_each_match("a" + nel + " b", [&](size_t b, size_t e) { hits.emplace_back(b, e); });
   ASSERT_EQ(hits.size(), 1u);
-  EXPECT_EQ(hits[0], (std::pair<size_t, size_t>{1, 4}));  // U+0085 and the space
+  EXPECT_EQ(hits[0], (std::pair<size_t, size_t>{1, 4}));
 }
 
 TEST(Tokenizer, InvalidUtf8IsReplacedAndLongRunsStayFast) {
