@@ -1,7 +1,7 @@
 // Public entry points of the matrix kernels: check the arguments, prepare each input once per
 // call (permuted float copy and per-group sums, or int8 rounding), then split the output rows
 // of every job into tasks that the pool's threads pull until none are left. The per-row work
-// runs in the SIMD translation units (linear_simd.cpp, linear_q8.cpp).
+// runs in the SIMD translation units (linear_simd.cpp, linear_dense.cpp, linear_q8.cpp).
 #include "kernels/linear.h"
 
 #include <algorithm>

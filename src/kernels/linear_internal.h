@@ -1,5 +1,6 @@
 // Internal interface between linear.cpp (argument checks, threading) and the per-target SIMD
-// translation units (linear_simd.cpp: float activations; linear_q8.cpp: int8 activations).
+// translation units (linear_simd.cpp: quantized weights × float activations; linear_dense.cpp:
+// dense weights; linear_q8.cpp + linear_q8_vnni-inl.h: quantized weights × int8 activations).
 // Each function here runs the best target Highway found on this CPU; a call sequence
 // (prepare, then rows) always runs one target, so the layouts they share agree.
 #pragma once
@@ -10,7 +11,7 @@
 
 namespace tf::simd {
 
-// ---- float activations (linear_simd.cpp) -----------------------------------------------------
+// ---- float activations (linear_simd.cpp, linear_dense.cpp) -----------------------------------
 // A quantized row is consumed a "block" at a time: one vector of u32 lanes, each lane holding
 // `codes_per_lane` consecutive codes; plane m of the block is code m of every lane. The input
 // is stored permuted to match (block_codes(bits) floats per block, zero padded to a whole
