@@ -1,12 +1,103 @@
-// `tightfit bench`: measure prompt processing and generation speed against the bandwidth roofline.
+// `tightfit bench`: measure prompt processing and generation speed against the bandwidth roofline
+// (runtime/bench.h), llama-bench style.
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
 #include "cli/commands.h"
+#include "runtime/bench.h"
 
 namespace tf::cli {
 
+namespace {
+
+struct BenchArgs {
+  std::string model, precision = "auto", json_out;
+  std::vector<int> prompt = {512}, gen = {128};
+  std::vector<int64_t> depths = {0, 4096, 32768};
+  int threads = 0, repeat = 5;
+  int64_t batch = 512, bandwidth_mb = 1024;
+  uint64_t seed = 1;
+  bool json = false, quiet = false, no_warm = false;
+};
+
+void run_bench_command(const BenchArgs& a) {
+  if (a.model.empty()) throw UsageError("--model DIR is required");
+  if (a.repeat < 1) throw UsageError("--repeat must be at least 1");
+  if (a.batch < 1) throw UsageError("--batch must be positive");
+  for (int n : a.prompt) if (n < 0) throw UsageError("-p must not be negative");
+  for (int n : a.gen) if (n < 0) throw UsageError("-n must not be negative");
+  for (int64_t d : a.depths) if (d < 0) throw UsageError("-d must not be negative");
+  BenchOptions o;
+  o.model_dir = a.model;
+  o.prompt_tokens = a.prompt;
+  o.gen_tokens = a.gen;
+  o.depths = a.depths;
+  o.threads = a.threads;
+  o.repeats = a.repeat;
+  o.prefill_batch = a.batch;
+  o.seed = a.seed;
+  o.warm_page_cache = !a.no_warm;
+  if (a.bandwidth_mb < 1) throw UsageError("--bandwidth-mb must be positive");
+  o.bandwidth_bytes = static_cast<size_t>(a.bandwidth_mb) << 20;
+  if (a.precision == "auto")
+    o.precision = int8_activations_fast() ? ActivationPrecision::Int8 : ActivationPrecision::F32;
+  else if (a.precision == "int8")
+    o.precision = ActivationPrecision::Int8;
+  else if (a.precision == "f32")
+    o.precision = ActivationPrecision::F32;
+  else
+    throw UsageError("--precision must be auto, int8 or f32");
+  o.progress = a.quiet ? nullptr : stderr;
+
+  const BenchReport r = run_bench(o);
+  if (!a.json_out.empty()) {
+    std::ofstream out(a.json_out);
+    out << bench_report_json(r).dump(2) << "\n";
+    if (!out.flush()) throw std::runtime_error(a.json_out + ": cannot write");
+  }
+  if (a.json)
+    std::printf("%s\n", bench_report_json(r).dump(2).c_str());
+  else
+    std::printf("%s", format_bench_report(r).c_str());
+}
+
+}  // namespace
+
 void add_bench_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("bench", "Measure prompt processing and generation speed against the bandwidth roofline");
-  cmd->allow_extras();
-  cmd->callback([] { throw std::runtime_error("bench: not implemented yet"); });
+  auto* cmd = app.add_subcommand(
+      "bench", "Measure prompt processing and generation speed against the bandwidth roofline");
+  auto a = std::make_shared<BenchArgs>();
+  cmd->add_option("--model,-m", a->model, "model folder (config.json + safetensors)");
+  cmd->add_option("-p,--n-prompt", a->prompt, "prompt lengths to prefill (0: no pp test)")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("-n,--n-gen", a->gen, "tokens to generate per tg test (0: no tg test)")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("-d,--n-depth", a->depths,
+                  "context lengths every tg test runs at (filled with random KV rows, no prefill)")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("-t,--threads", a->threads, "threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("-r,--repeat", a->repeat, "timed runs per test (median and spread reported)")
+      ->capture_default_str();
+  cmd->add_option("-b,--batch", a->batch, "prefill batch (tokens per forward pass)")
+      ->capture_default_str();
+  cmd->add_option("--precision", a->precision,
+                  "activations meeting quantized weights: auto (int8 where VNNI is present), int8, f32")
+      ->capture_default_str();
+  cmd->add_option("--seed", a->seed, "seed of the random prompt and generated tokens")
+      ->capture_default_str();
+  cmd->add_option("--bandwidth-mb", a->bandwidth_mb,
+                  "buffer of the read-bandwidth measurement in MiB (many times the last-level cache)")
+      ->capture_default_str();
+  cmd->add_flag("--json", a->json, "print the report as JSON instead of the table");
+  cmd->add_option("--json-out", a->json_out, "also write the JSON report to this file");
+  cmd->add_flag("--no-warm", a->no_warm, "skip reading every weight once before timing");
+  cmd->add_flag("-q,--quiet", a->quiet, "no per-test progress lines on stderr");
+  cmd->callback([a] { run_bench_command(*a); });
 }
 
 }  // namespace tf::cli

@@ -85,6 +85,14 @@ class Session {
   // !can_restore(checkpoint). Tokens appended after restoring overwrite the cut-off ones.
   void restore(const SessionCheckpoint& checkpoint);
 
+  // Benchmarks (`tightfit bench`, session_synthetic.cpp): makes the sequence `length` tokens
+  // long without running the model, so decode speed at a long context takes seconds to measure
+  // instead of a prefill of that many tokens. Each attention layer's KV cache is filled up to
+  // `length` with random rows (keys and values of unit RMS, like normed keys); DeltaNet states
+  // are left as they are (their size does not depend on the length). Decode then does exactly
+  // the work it would at that length; its logits are meaningless. No-op when already as long.
+  void extend_with_random_context(int64_t length, uint64_t seed);
+
   const Model& model() const { return model_; }
 
  private:

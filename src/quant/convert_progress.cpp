@@ -1,6 +1,7 @@
 #include "quant/convert_progress.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace tf {
 
@@ -14,8 +15,8 @@ std::string gb(uint64_t bytes) {
 
 }  // namespace
 
-ConvertProgress::ConvertProgress(std::FILE* out, bool tty, uint64_t total_bytes)
-    : out_(out), tty_(tty), total_(std::max<uint64_t>(total_bytes, 1)),
+ConvertProgress::ConvertProgress(std::FILE* out, bool tty, uint64_t total_bytes, std::string label)
+    : out_(out), tty_(tty), label_(std::move(label)), total_(std::max<uint64_t>(total_bytes, 1)),
       start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
 
 std::string ConvertProgress::format_duration(double s) {
@@ -36,7 +37,7 @@ std::string ConvertProgress::line(uint64_t done, const std::string& current) con
   char head[160];
   std::snprintf(head, sizeof head, "%3d%% %s/%s GB, %.0f MB/s, ETA %s", static_cast<int>(frac * 100),
                 gb(done).c_str(), gb(total_).c_str(), rate / 1e6, eta.c_str());
-  if (!tty_) return "convert: " + std::string(head) + (current.empty() ? "" : "  " + current);
+  if (!tty_) return label_ + ": " + std::string(head) + (current.empty() ? "" : "  " + current);
   const int width = 30, filled = static_cast<int>(frac * width);
   std::string bar = "[" + std::string(filled, '#') + std::string(width - filled, '.') + "] ";
   std::string name = current.size() > 60 ? "…" + current.substr(current.size() - 59) : current;

@@ -12,7 +12,8 @@ namespace tf {
 class ConvertProgress {
  public:
   // out: where to draw (nullptr: silent). tty: redraw one line in place.
-  ConvertProgress(std::FILE* out, bool tty, uint64_t total_bytes);
+  // label starts each plain (non-tty) line.
+  ConvertProgress(std::FILE* out, bool tty, uint64_t total_bytes, std::string label = "convert");
 
   // `done` bytes of the total are finished; `current` names what is being worked on.
   void update(uint64_t done, const std::string& current);
@@ -27,6 +28,7 @@ class ConvertProgress {
 
   std::FILE* out_;
   bool tty_;
+  std::string label_;
   uint64_t total_;
   uint64_t done_ = 0;
   int last_decile_ = -1;

@@ -1,0 +1,290 @@
+#include "runtime/bench.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <thread>
+
+#include "kernels/memory_bandwidth.h"
+#include "model/session.h"
+#include "quant/model_summary.h"
+
+namespace tf {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+double load_average() {
+  double l[1];
+  return getloadavg(l, 1) == 1 ? l[0] : -1.0;
+}
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
+    }
+  return "unknown";
+}
+
+std::vector<int32_t> random_tokens(int64_t n, int64_t vocab, std::mt19937_64& rng) {
+  std::uniform_int_distribution<int32_t> d(0, static_cast<int32_t>(vocab - 1));
+  std::vector<int32_t> t(static_cast<size_t>(n));
+  for (auto& x : t) x = d(rng);
+  return t;
+}
+
+// Faults every page of every tensor in (from disk when not cached), so timings see a warm page
+// cache and mapped pages.
+void touch_weights(const Checkpoint& ck) {
+  volatile uint8_t sink = 0;
+  for (const auto& name : ck.names()) {
+    const TensorView& t = ck.get(name);
+    uint8_t acc = 0;
+    for (size_t i = 0; i < t.nbytes; i += 4096) acc ^= t.data[i];
+    if (t.nbytes) acc ^= t.data[t.nbytes - 1];
+    sink = sink ^ acc;
+  }
+  (void)sink;
+}
+
+// Bytes of the KV caches and Gated DeltaNet states one decode step reads at sequence length n.
+double cache_bytes_at(const TextConfig& c, int64_t n) {
+  double bytes = 0;
+  const double kv_row = 2.0 * c.num_key_value_heads * c.head_dim * sizeof(float);
+  const double gdn = static_cast<double>(c.linear_num_value_heads) * c.linear_key_head_dim *
+                         c.linear_value_head_dim * sizeof(float) +
+                     static_cast<double>(c.linear_conv_kernel_dim - 1) *
+                         (2.0 * c.linear_num_key_heads * c.linear_key_head_dim +
+                          c.linear_num_value_heads * c.linear_value_head_dim) *
+                         sizeof(float);
+  for (int i = 0; i < c.num_hidden_layers; ++i)
+    bytes += c.layer_types[i] == LayerType::FullAttention ? kv_row * static_cast<double>(n) : gdn;
+  return bytes;
+}
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+}  // namespace
+
+BenchStat BenchStat::of(std::vector<double> samples) {
+  BenchStat s;
+  s.samples = samples;
+  if (samples.empty()) return s;
+  std::sort(samples.begin(), samples.end());
+  const size_t n = samples.size();
+  s.median = n % 2 ? samples[n / 2] : 0.5 * (samples[n / 2 - 1] + samples[n / 2]);
+  s.min = samples.front();
+  s.max = samples.back();
+  s.mean = std::accumulate(samples.begin(), samples.end(), 0.0) / static_cast<double>(n);
+  double var = 0;
+  for (double x : samples) var += (x - s.mean) * (x - s.mean);
+  s.stddev = n > 1 ? std::sqrt(var / static_cast<double>(n - 1)) : 0.0;
+  return s;
+}
+
+BenchReport run_bench(const BenchOptions& o) {
+  if (o.repeats < 1) throw std::invalid_argument("bench: repeats must be at least 1");
+  BenchReport r;
+  r.model_dir = o.model_dir;
+  r.cpu = cpu_model();
+  r.hardware_threads = static_cast<int>(std::thread::hardware_concurrency());
+  r.simd_target = kernel_target();
+  r.int8_fast = int8_activations_fast();
+  r.precision = o.precision == ActivationPrecision::Int8 ? "int8" : "f32";
+  r.load_before = load_average();
+
+  auto t0 = Clock::now();
+  const std::unique_ptr<Model> model = Model::load(o.model_dir, o.threads);
+  r.load_seconds = seconds_since(t0);
+  const Model& m = *model;
+  const TextConfig& c = m.text();
+  r.threads = m.pool().num_threads();
+  r.layers = c.num_hidden_layers;
+  r.model_bytes = m.checkpoint().total_bytes();
+  {
+    const auto& q = m.config().quantization;
+    r.bits_per_weight = summarize_model(m.checkpoint().specs(), q ? &*q : nullptr).bits_per_weight();
+  }
+  if (o.warm_page_cache) {
+    t0 = Clock::now();
+    touch_weights(m.checkpoint());
+    r.warm_seconds = seconds_since(t0);
+  }
+  r.read_bandwidth_gbs = measure_read_bandwidth(m.pool(), o.bandwidth_bytes);
+  const double bandwidth = r.read_bandwidth_gbs * 1e9;
+
+  SessionOptions timed;
+  timed.precision = o.precision;
+  timed.prefill_batch = o.prefill_batch;
+  // Counting sessions: the same forward pass with a tap adding up the weight bytes of every
+  // product it runs (each product reads its matrix once, whatever the number of rows).
+  double counted = 0;
+  SessionOptions counting = timed;
+  counting.linear_tap = [&counted](const std::string&, int, int, const WeightMatrix& w,
+                                   const float*, int64_t) {
+    counted += static_cast<double>(w.total_bytes());
+  };
+  const double embed_row = static_cast<double>(m.weights().embed.row_slice(0, 1).total_bytes());
+  std::mt19937_64 rng(o.seed);
+  auto report = [&](const BenchTest& t) {
+    if (!o.progress) return;
+    std::fprintf(o.progress, "%s: %.2f tok/s (median of %zu, %.2f … %.2f)\n", t.name.c_str(),
+                 t.tok_per_s.median, t.tok_per_s.samples.size(), t.tok_per_s.min, t.tok_per_s.max);
+    std::fflush(o.progress);
+  };
+
+  for (int n : o.prompt_tokens) {
+    if (n <= 0) continue;
+    BenchTest t;
+    t.name = "pp" + std::to_string(n);
+    t.prompt = true;
+    t.tokens = n;
+    const auto tokens = random_tokens(n, c.vocab_size, rng);
+    {  // warm-up and byte count
+      Session s(m, counting);
+      counted = 0;
+      s.prefill(tokens);
+      t.weight_bytes = counted + embed_row * n;
+    }
+    Session s(m, timed);
+    std::vector<double> rates;
+    for (int i = 0; i < o.repeats; ++i) {
+      s.reset();
+      t0 = Clock::now();
+      s.prefill(tokens);
+      rates.push_back(n / seconds_since(t0));
+    }
+    t.tok_per_s = BenchStat::of(rates);
+    report(t);
+    r.tests.push_back(t);
+  }
+
+  for (int n : o.gen_tokens) {
+    if (n <= 0) continue;
+    for (int64_t depth : o.depths) {
+      BenchTest t;
+      t.name = "tg" + std::to_string(n) + (depth ? " @ d" + std::to_string(depth) : "");
+      t.tokens = n;
+      t.depth = depth;
+      const auto tokens = random_tokens(n, c.vocab_size, rng);
+      {  // warm-up and byte count: a few steps, median bytes per step
+        Session s(m, counting);
+        s.extend_with_random_context(depth, o.seed);
+        std::vector<double> per_step;
+        for (int i = 0; i < std::min(n, 8); ++i) {
+          counted = 0;
+          s.decode(tokens[i]);
+          per_step.push_back(counted + embed_row);
+        }
+        t.weight_bytes = BenchStat::of(per_step).median;
+      }
+      t.cache_bytes = cache_bytes_at(c, depth + n / 2);
+      Session s(m, timed);
+      std::vector<double> rates;
+      for (int i = 0; i < o.repeats; ++i) {
+        s.reset();
+        s.extend_with_random_context(depth, o.seed);
+        t0 = Clock::now();
+        for (int j = 0; j < n; ++j) s.decode(tokens[j]);
+        rates.push_back(n / seconds_since(t0));
+      }
+      t.tok_per_s = BenchStat::of(rates);
+      t.roofline_tok_per_s = bandwidth / (t.weight_bytes + t.cache_bytes);
+      t.weights_only_roofline = bandwidth / t.weight_bytes;
+      t.fraction_of_roofline = t.tok_per_s.median / t.roofline_tok_per_s;
+      report(t);
+      r.tests.push_back(t);
+    }
+  }
+  r.load_after = load_average();
+  return r;
+}
+
+std::string format_bench_report(const BenchReport& r) {
+  std::string s;
+  s += "model: " + r.model_dir + " (" + human_bytes(r.model_bytes) + ", " +
+       fmt("%.3f", r.bits_per_weight) + " bits/weight, " + std::to_string(r.layers) + " layers)\n";
+  s += "cpu: " + r.cpu + ", " + std::to_string(r.hardware_threads) + " hardware threads; kernels " +
+       r.simd_target + (r.int8_fast ? " + VNNI" : "") + ", activations " + r.precision + "\n";
+  s += "measured read bandwidth: " + fmt("%.1f", r.read_bandwidth_gbs) + " GB/s; load average " +
+       fmt("%.2f", r.load_before) + " before, " + fmt("%.2f", r.load_after) + " after\n\n";
+  s += "| test | threads | t/s (median) | spread (min … max) | weights MB/tok | KV+state MB/tok | "
+       "roofline t/s | of roofline |\n";
+  s += "|---|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (const auto& t : r.tests) {
+    s += "| " + t.name + " | " + std::to_string(r.threads) + " | " + fmt("%.2f", t.tok_per_s.median) +
+         " | " + fmt("%.2f", t.tok_per_s.min) + " … " + fmt("%.2f", t.tok_per_s.max) + " | ";
+    if (t.prompt) {
+      s += fmt("%.0f", t.weight_bytes / 1e6 / t.tokens) + " | | | |\n";
+    } else {
+      s += fmt("%.1f", t.weight_bytes / 1e6) + " | " + fmt("%.1f", t.cache_bytes / 1e6) + " | " +
+           fmt("%.2f", t.roofline_tok_per_s) + " | " + fmt("%.0f %%", 100 * t.fraction_of_roofline) +
+           " |\n";
+    }
+  }
+  s += "\npp: weights MB/tok = weights read by the whole prefill / prompt tokens (each selected "
+       "expert once per batch). tg: bytes one step reads, counted from the experts the router "
+       "picked; roofline = bandwidth / (weights + KV cache + DeltaNet state).\n";
+  return s;
+}
+
+nlohmann::json bench_report_json(const BenchReport& r) {
+  nlohmann::json j;
+  j["model_dir"] = r.model_dir;
+  j["model_bytes"] = r.model_bytes;
+  j["bits_per_weight"] = r.bits_per_weight;
+  j["layers"] = r.layers;
+  j["cpu"] = r.cpu;
+  j["hardware_threads"] = r.hardware_threads;
+  j["threads"] = r.threads;
+  j["simd_target"] = r.simd_target;
+  j["int8_fast"] = r.int8_fast;
+  j["precision"] = r.precision;
+  j["read_bandwidth_gbs"] = r.read_bandwidth_gbs;
+  j["load_average_before"] = r.load_before;
+  j["load_average_after"] = r.load_after;
+  j["load_seconds"] = r.load_seconds;
+  j["warm_seconds"] = r.warm_seconds;
+  j["tests"] = nlohmann::json::array();
+  for (const auto& t : r.tests) {
+    nlohmann::json x = {{"name", t.name},
+                        {"kind", t.prompt ? "pp" : "tg"},
+                        {"tokens", t.tokens},
+                        {"depth", t.depth},
+                        {"tok_per_s", {{"median", t.tok_per_s.median},
+                                       {"min", t.tok_per_s.min},
+                                       {"max", t.tok_per_s.max},
+                                       {"mean", t.tok_per_s.mean},
+                                       {"stddev", t.tok_per_s.stddev},
+                                       {"samples", t.tok_per_s.samples}}},
+                        {"weight_bytes", t.weight_bytes}};
+    if (!t.prompt) {
+      x["cache_bytes"] = t.cache_bytes;
+      x["roofline_tok_per_s"] = t.roofline_tok_per_s;
+      x["weights_only_roofline_tok_per_s"] = t.weights_only_roofline;
+      x["fraction_of_roofline"] = t.fraction_of_roofline;
+    }
+    j["tests"].push_back(x);
+  }
+  return j;
+}
+
+}  // namespace tf

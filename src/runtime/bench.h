@@ -1,0 +1,91 @@
+// `tightfit bench`: prompt-processing and generation speed of a model, llama-bench style, set
+// against the memory-bandwidth roofline of this machine.
+//
+//  - ppN: a prefill of N random tokens from an empty sequence (last-token logits only).
+//  - tgN (@ dD): N decode steps of random tokens after a context of D tokens. The context is
+//    made with Session::extend_with_random_context (random KV rows, no forward pass), so a
+//    32K context costs milliseconds instead of a 32K-token prefill; decode then reads exactly
+//    as much KV cache as after a real prompt of that length.
+//  - Bytes per generated token are counted, not estimated: a separate decode pass with a
+//    LinearTap adds up the bytes of every weight matrix each step multiplies by (the 8 experts
+//    the router actually picked, the shared expert, the projections, the head) plus the
+//    embedding row; the KV cache and Gated DeltaNet state a step reads are added from their
+//    sizes. Roofline = measured read bandwidth / bytes per token.
+//  - Each test runs `repeats` times after an untimed warm-up; the table shows the median and the
+//    spread (min … max). Timings are only meaningful on an otherwise idle machine, so the load
+//    average before and after is part of the report.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kernels/linear.h"
+
+namespace tf {
+
+struct BenchOptions {
+  std::string model_dir;
+  std::vector<int> prompt_tokens = {512};  // pp tests (0 entries: none)
+  std::vector<int> gen_tokens = {128};     // tg tests
+  std::vector<int64_t> depths = {0, 4096, 32768};  // context lengths for every tg test
+  int threads = 0;                          // 0: one per hardware thread
+  int repeats = 5;
+  ActivationPrecision precision = ActivationPrecision::F32;
+  int64_t prefill_batch = 512;              // tokens per forward batch in pp
+  uint64_t seed = 1;
+  size_t bandwidth_bytes = size_t{1} << 30;  // buffer of the read-bandwidth measurement
+  bool warm_page_cache = true;              // read every weight byte once before timing
+  std::FILE* progress = nullptr;            // one line per finished test (nullptr: silent)
+};
+
+struct BenchStat {
+  std::vector<double> samples;  // tokens per second, one per repeat
+  double median = 0, min = 0, max = 0, mean = 0, stddev = 0;
+  static BenchStat of(std::vector<double> samples);
+};
+
+struct BenchTest {
+  std::string name;      // "pp512", "tg128", "tg128 @ d4096"
+  bool prompt = false;   // pp (true) or tg
+  int tokens = 0;
+  int64_t depth = 0;
+  BenchStat tok_per_s;
+  // tg: bytes one step reads (median over the counted steps). pp: bytes of weights the whole
+  // prefill read (each selected expert once per batch), for the record.
+  double weight_bytes = 0;
+  double cache_bytes = 0;   // tg: KV cache + DeltaNet state read per step (at the test's mid-point)
+  double roofline_tok_per_s = 0;   // tg: bandwidth / (weight + cache bytes)
+  double fraction_of_roofline = 0; // tg: median / roofline
+  double weights_only_roofline = 0;  // tg: bandwidth / weight bytes (llama.cpp's usual figure)
+};
+
+struct BenchReport {
+  std::string model_dir;
+  std::string cpu;           // /proc/cpuinfo model name
+  int hardware_threads = 0;
+  int threads = 0;
+  std::string simd_target;   // kernel_target()
+  bool int8_fast = false;
+  std::string precision;     // "int8" / "f32"
+  double read_bandwidth_gbs = 0;
+  double load_before = -1, load_after = -1;  // 1-minute load average
+  uint64_t model_bytes = 0;  // all tensor bytes of the checkpoint
+  int64_t layers = 0;
+  double bits_per_weight = 0;
+  double warm_seconds = 0;   // reading the weights once (page cache)
+  double load_seconds = 0;   // Model::load
+  std::vector<BenchTest> tests;
+};
+
+// Runs the tests. Throws what Model::load throws (naming the folder / tensor).
+BenchReport run_bench(const BenchOptions& options);
+
+// llama-bench-like markdown table plus a header with the machine and the roofline inputs.
+std::string format_bench_report(const BenchReport& report);
+nlohmann::json bench_report_json(const BenchReport& report);
+
+}  // namespace tf

@@ -1,0 +1,287 @@
+// `synth`: random-weight checkpoints at a model's shapes (quant/synth.h). A small-width variant
+// of the real Qwen3.5-35B-A3B config is written, loaded and run: finite logits, tokens routed
+// over many experts, realistic dequantized weight statistics, the recipe's bit widths,
+// determinism, and the errors a user can hit.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+
+#include "kernels/linear.h"
+#include "model/session.h"
+#include "quant/synth.h"
+#include "storage/safetensors.h"
+
+namespace tf {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The real config with every width shrunk (same layer pattern, same kinds of tensors), 4 layers:
+// three Gated DeltaNet layers and one attention layer.
+nlohmann::json small_config() {
+  nlohmann::json c = *synth_config_preset("qwen3.5-35b-a3b");
+  auto& t = c["text_config"];
+  t["hidden_size"] = 256;
+  t["num_attention_heads"] = 4;
+  t["num_key_value_heads"] = 2;
+  t["head_dim"] = 64;
+  t["linear_num_key_heads"] = 2;
+  t["linear_num_value_heads"] = 4;
+  t["linear_key_head_dim"] = 64;
+  t["linear_value_head_dim"] = 64;
+  t["moe_intermediate_size"] = 128;
+  t["shared_expert_intermediate_size"] = 128;
+  t["num_experts"] = 32;
+  t["num_experts_per_tok"] = 4;
+  t["vocab_size"] = 1024;
+  t["rope_parameters"]["mrope_section"] = {4, 2, 2};
+  return truncate_layers(c, 4);
+}
+
+struct TempDir {
+  fs::path path;
+  explicit TempDir(const std::string& name)
+      : path(fs::temp_directory_path() / (name + "-" + std::to_string(::getpid()))) {
+    fs::remove_all(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+std::string synth_small(const TempDir& dir, uint64_t seed = 7, int threads = 2) {
+  SynthOptions o;
+  o.out_dir = dir.path.string();
+  o.seed = seed;
+  o.threads = threads;
+  synth_checkpoint(small_config(), o);
+  return o.out_dir;
+}
+
+std::vector<uint8_t> file_bytes(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST(SynthPreset, EqualsTheTestDataCopyOfTheRealConfig) {
+  std::ifstream in(std::string(TIGHTFIT_TEST_DATA) + "/configs/qwen3.5-35b-a3b/config.json");
+  ASSERT_TRUE(in);
+  EXPECT_EQ(*synth_config_preset("qwen3.5-35b-a3b"), nlohmann::json::parse(in));
+  EXPECT_FALSE(synth_config_preset("qwen3.5-0b").has_value());
+  const auto names = synth_config_names();
+  EXPECT_NE(std::find(names.begin(), names.end(), "qwen3.5-35b-a3b"), names.end());
+}
+
+TEST(SynthPreset, LoadsPresetsFilesAndFoldersAndNamesWhatIsWrong) {
+  EXPECT_EQ(load_synth_config("qwen3.5-35b-a3b")["text_config"]["num_experts"], 256);
+  const std::string dir = std::string(TIGHTFIT_TEST_DATA) + "/configs/qwen3.5-35b-a3b";
+  EXPECT_EQ(load_synth_config(dir), load_synth_config(dir + "/config.json"));
+  try {
+    load_synth_config("no-such-model");
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("no-such-model"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("qwen3.5-35b-a3b"), std::string::npos);
+  }
+  TempDir tmp("tf-synth-badjson");
+  fs::create_directories(tmp.path);
+  std::ofstream(tmp.path / "config.json") << "{not json";
+  EXPECT_THROW(load_synth_config(tmp.path.string()), std::runtime_error);
+}
+
+TEST(SynthPlan, FullModelMatchesTheDynamicRecipeAndKeepsTheLayerPattern) {
+  SynthOptions o;
+  const ConvertPlan plan = plan_synth(*synth_config_preset("qwen3.5-35b-a3b"), o);
+  // ~11 GB text-only dynamic checkpoint (the README's figure for convert --text-only).
+  EXPECT_GT(plan.output_bytes(), 10.5e9);
+  EXPECT_LT(plan.output_bytes(), 11.5e9);
+  std::map<std::string, int> bits;
+  for (const auto& t : plan.tensors) bits[t.name] = t.bits;
+  EXPECT_EQ(bits.at("language_model.model.layers.0.mlp.switch_mlp.gate_proj.weight"), 2);
+  EXPECT_EQ(bits.at("language_model.model.layers.0.linear_attn.in_proj_qkv.weight"), 3);
+  EXPECT_EQ(bits.at("language_model.model.layers.3.self_attn.q_proj.weight"), 3);
+  EXPECT_EQ(bits.at("language_model.lm_head.weight"), 3);
+  EXPECT_EQ(bits.at("language_model.model.layers.0.mlp.gate.weight"), 0);  // router kept bf16
+  EXPECT_FALSE(plan.has_vision);
+  EXPECT_FALSE(plan.has_mtp);
+
+  o.layers = 4;
+  const ConvertPlan four = plan_synth(*synth_config_preset("qwen3.5-35b-a3b"), o);
+  std::set<std::string> attn;
+  for (const auto& t : four.tensors)
+    if (t.name.find("self_attn.q_proj") != std::string::npos) attn.insert(t.name);
+  EXPECT_EQ(attn, std::set<std::string>{"language_model.model.layers.3.self_attn.q_proj.weight"});
+  for (const auto& t : four.tensors) EXPECT_EQ(t.name.find("layers.4."), std::string::npos) << t.name;
+}
+
+TEST(SynthPlan, LayersOutsideTheModelAreRejected) {
+  const auto c = *synth_config_preset("qwen3.5-35b-a3b");
+  EXPECT_THROW(truncate_layers(c, 0), std::runtime_error);
+  try {
+    truncate_layers(c, 41);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("40"), std::string::npos);
+  }
+  const auto one = truncate_layers(c, 1);
+  EXPECT_EQ(one["text_config"]["num_hidden_layers"], 1);
+  EXPECT_EQ(one["text_config"]["layer_types"].size(), 1u);
+}
+
+TEST(Synth, SmallWidthModelLoadsRunsFiniteAndSpreadsTokensOverExperts) {
+  TempDir tmp("tf-synth-small");
+  const std::string dir = synth_small(tmp);
+  auto model = Model::load(dir, 2);
+  const TextConfig& c = model->text();
+  ASSERT_EQ(c.num_hidden_layers, 4);
+  ASSERT_EQ(c.num_experts, 32);
+
+  // rows routed to each expert, per layer
+  std::map<int, std::map<int, int64_t>> routed;
+  SessionOptions opt;
+  opt.linear_tap = [&](const std::string& module, int layer, int expert, const WeightMatrix&,
+                       const float*, int64_t rows) {
+    if (expert >= 0 && module.find("switch_mlp.gate_proj") != std::string::npos)
+      routed[layer][expert] += rows;
+  };
+  Session s(*model, opt);
+  std::mt19937 rng(3);
+  std::vector<int32_t> tokens(64);
+  for (auto& t : tokens) t = static_cast<int32_t>(rng() % 1024);
+  const auto logits = s.prefill(tokens, true);
+  double sum = 0, sq = 0;
+  for (float v : logits) {
+    ASSERT_TRUE(std::isfinite(v));
+    sum += v;
+    sq += static_cast<double>(v) * v;
+  }
+  const double n = static_cast<double>(logits.size());
+  const double std = std::sqrt(sq / n - (sum / n) * (sum / n));
+  EXPECT_GT(std, 0.05);
+  EXPECT_LT(std, 50.0);
+  // 64 tokens × top-4 = 256 routed rows over 32 experts: uniform routing gives 8 per expert.
+  // Collapsed routing would pile them onto a few experts.
+  ASSERT_EQ(routed.size(), 4u);
+  for (const auto& [layer, per_expert] : routed) {
+    int64_t total = 0, most = 0;
+    for (const auto& [e, rows] : per_expert) total += rows, most = std::max(most, rows);
+    EXPECT_EQ(total, 64 * 4) << "layer " << layer;
+    EXPECT_GE(per_expert.size(), 28u) << "layer " << layer << ": experts used";
+    EXPECT_LE(most, 32) << "layer " << layer << ": busiest expert";
+  }
+  // Decode continues finitely.
+  for (float v : s.decode(5)) ASSERT_TRUE(std::isfinite(v));
+}
+
+TEST(Synth, DequantizedWeightsHaveTheIntendedStatistics) {
+  TempDir tmp("tf-synth-stats");
+  const std::string dir = synth_small(tmp);
+  auto ck = Checkpoint::open(dir);
+  const auto cfg = ModelConfig::load(dir);
+  ASSERT_TRUE(cfg.quantization.has_value());
+  // Routed experts: 2-bit; shared expert: 3-bit (the dynamic recipe), std 1/√fan_in, mean 0.
+  struct Case {
+    std::string module;
+    int bits;
+    int64_t rows, cols;
+  };
+  for (const Case& k : {Case{"language_model.model.layers.0.mlp.switch_mlp.down_proj", 2, 32 * 256, 128},
+                        Case{"language_model.model.layers.1.mlp.shared_expert.up_proj", 3, 128, 256},
+                        Case{"language_model.model.layers.3.self_attn.o_proj", 3, 256, 256}}) {
+    const TensorView& w = ck->get(k.module + ".weight");
+    const TensorView& sc = ck->get(k.module + ".scales");
+    const TensorView& bi = ck->get(k.module + ".biases");
+    ASSERT_EQ(w.dtype, DType::U32);
+    ASSERT_EQ(w.shape.back() * 32 / k.cols, k.bits) << k.module;
+    WeightMatrix m;
+    m.format = WeightMatrix::Format::Affine;
+    m.dtype = sc.dtype;
+    m.bits = k.bits;
+    m.group_size = 64;
+    m.rows = k.rows;
+    m.cols = k.cols;
+    m.data = w.data;
+    m.scales = sc.data;
+    m.biases = bi.data;
+    std::vector<float> v(static_cast<size_t>(k.rows * k.cols));
+    dequantize_rows(m, 0, k.rows, v.data());
+    double sum = 0, sq = 0;
+    for (float x : v) sum += x, sq += static_cast<double>(x) * x;
+    const double mean = sum / v.size(), std = std::sqrt(sq / v.size() - mean * mean);
+    const double want = 1.0 / std::sqrt(static_cast<double>(k.cols));
+    EXPECT_NEAR(std, want, 0.1 * want) << k.module;
+    EXPECT_LT(std::abs(mean), 0.05 * want) << k.module;
+  }
+  // Norms ≈ 1 (MLX stores 1 + w); DeltaNet decay parameters in their initialisation ranges.
+  auto floats = [&](const std::string& name) {
+    const TensorView& t = ck->get(name);
+    std::vector<float> v(static_cast<size_t>(t.numel()));
+    for (size_t i = 0; i < v.size(); ++i) v[i] = load_float(t.data, t.dtype, i);
+    return v;
+  };
+  for (float x : floats("language_model.model.layers.0.input_layernorm.weight")) EXPECT_NEAR(x, 1.0f, 0.05f);
+  for (float x : floats("language_model.model.layers.0.linear_attn.A_log")) {
+    EXPECT_GE(x, 0.0f);
+    EXPECT_LE(x, std::log(16.0f) + 1e-4f);
+  }
+  EXPECT_EQ(ck->get("language_model.model.layers.0.linear_attn.A_log").dtype, DType::F32);
+  for (float x : floats("language_model.model.layers.0.linear_attn.dt_bias")) {
+    EXPECT_GT(x, -7.5f);  // softplus⁻¹(1e-3) ≈ −6.9
+    EXPECT_LT(x, -2.0f);  // softplus⁻¹(0.1) ≈ −2.25
+  }
+}
+
+TEST(Synth, SameSeedSameBytesWhateverTheThreadsOtherSeedOtherBytes) {
+  TempDir a("tf-synth-a"), b("tf-synth-b"), c("tf-synth-c");
+  synth_small(a, 7, 1);
+  synth_small(b, 7, 2);
+  synth_small(c, 8, 2);
+  const auto fa = file_bytes(a.path / "model.safetensors");
+  ASSERT_GT(fa.size(), 1000u);
+  EXPECT_EQ(fa, file_bytes(b.path / "model.safetensors"));
+  EXPECT_NE(fa, file_bytes(c.path / "model.safetensors"));
+  EXPECT_EQ(file_bytes(a.path / "config.json"), file_bytes(c.path / "config.json"));
+}
+
+TEST(Synth, ShardsAndIndexWhenAskedForSmallShards) {
+  TempDir tmp("tf-synth-shards");
+  SynthOptions o;
+  o.out_dir = tmp.path.string();
+  o.max_shard_bytes = 1 << 20;
+  const SynthResult r = synth_checkpoint(small_config(), o);
+  EXPECT_TRUE(fs::exists(tmp.path / "model.safetensors.index.json"));
+  EXPECT_GT(r.files.size(), 3u);
+  EXPECT_EQ(r.bytes_written, r.plan.output_bytes());
+  EXPECT_NO_THROW(Model::load(o.out_dir, 1));
+}
+
+TEST(Synth, RefusesANonEmptyFolderUnlessForcedAndLeavesNothingBehindOnError) {
+  TempDir tmp("tf-synth-exists");
+  fs::create_directories(tmp.path);
+  std::ofstream(tmp.path / "keep.txt") << "x";
+  SynthOptions o;
+  o.out_dir = tmp.path.string();
+  EXPECT_THROW(synth_checkpoint(small_config(), o), std::runtime_error);
+  EXPECT_TRUE(fs::exists(tmp.path / "keep.txt"));
+  o.force = true;
+  synth_checkpoint(small_config(), o);
+  EXPECT_FALSE(fs::exists(tmp.path / "keep.txt"));
+  EXPECT_TRUE(fs::exists(tmp.path / "config.json"));
+
+  // A config the planner rejects: no partial folder is left next to the output.
+  TempDir bad("tf-synth-bad");
+  nlohmann::json c = small_config();
+  c["text_config"]["hidden_size"] = -4;
+  o.out_dir = bad.path.string();
+  o.force = false;
+  EXPECT_ANY_THROW(synth_checkpoint(c, o));
+  for (const auto& e : fs::directory_iterator(bad.path.parent_path()))
+    EXPECT_EQ(e.path().filename().string().find("." + bad.path.filename().string() + ".tightfit-partial"),
+              std::string::npos);
+}
+
+}  // namespace
+}  // namespace tf
