@@ -306,6 +306,18 @@ const Dict& builtin_globals() {
     return Value::make_namespace(kwargs_dict(a, "namespace"));
   }));
   g.set("dict", Value::function("dict", [kwargs_dict](Interpreter&, Args& a) { return Value(kwargs_dict(a, "dict")); }));
+  // joiner(sep): a function returning "" the first time it is called and `sep` afterwards.
+  g.set("joiner", Value::function("joiner", [](Interpreter&, Args& a) -> Value {
+    const std::string sep = a.positional.empty() ? ", " : a.positional[0].str();
+    auto used = std::make_shared<bool>(false);
+    return Value::function("joiner", [sep, used](Interpreter&, Args&) -> Value {
+      if (!*used) {
+        *used = true;
+        return Value("");
+      }
+      return Value(sep);
+    });
+  }));
   g.set("raise_exception", Value::function("raise_exception", [](Interpreter&, Args& a) -> Value {
     const std::string message = a.positional.empty() ? "" : a.positional[0].str();
     throw TemplateError(TemplateError::Kind::kRaised, message);
