@@ -7,6 +7,39 @@
 
 namespace tf {
 
+namespace simd {  // ops_delta_rule_simd.cpp: false when the dims do not suit the vector length
+bool delta_rule_step(float* state, const float* q, const float* k, const float* v, float g,
+                     float beta, int dk, int dv, float* out);
+bool delta_rule_chunk(float* state, const float* q, const float* k, const float* v,
+                      int64_t in_stride, const float* g, const float* beta, int count, int dk,
+                      int dv, float* out, int64_t out_stride, float* work);
+}  // namespace simd
+
+void gated_delta_rule_step(float* state, const float* q, const float* k, const float* v,
+                           float g, float beta, int dk, int dv, float* out) {
+  if (!simd::delta_rule_step(state, q, k, v, g, beta, dk, dv, out))
+    reference::gated_delta_rule_step(state, q, k, v, g, beta, dk, dv, out);
+}
+
+void gated_delta_rule_chunk(float* state, const float* q, const float* k, const float* v,
+                            int64_t in_stride, const float* g, const float* beta, int count,
+                            int dk, int dv, float* out, int64_t out_stride, float* work) {
+  if (!simd::delta_rule_chunk(state, q, k, v, in_stride, g, beta, count, dk, dv, out, out_stride,
+                              work))
+    reference::gated_delta_rule_chunk(state, q, k, v, in_stride, g, beta, count, dk, dv, out,
+                                      out_stride, work);
+}
+
+int64_t gated_delta_rule_chunk_workspace(int chunk, int dk, int dv) {
+  const int64_t c = chunk;
+  return c                // cumulative log-decay
+         + c * c          // L (strictly lower), then reused for P
+         + c * dv         // U, then D
+         + c * dk;        // W (the SIMD version also keeps e^{c}·Q, then the scaled Kᵀ here)
+}
+
+namespace reference {
+
 void gated_delta_rule_step(float* state, const float* q, const float* k, const float* v,
                            float g, float beta, int dk, int dv, float* out) {
   if (dv > kMaxValueDim) throw std::invalid_argument("gated_delta_rule_step: value dim too large");
@@ -34,13 +67,6 @@ void gated_delta_rule_step(float* state, const float* q, const float* k, const f
   }
 }
 
-int64_t gated_delta_rule_chunk_workspace(int chunk, int dk, int dv) {
-  const int64_t c = chunk;
-  return c                // cumulative log-decay
-         + c * c          // L (strictly lower), then reused for P
-         + c * dv         // U, then D
-         + c * dk;        // W
-}
 
 void gated_delta_rule_chunk(float* state, const float* q, const float* k, const float* v,
                             int64_t in_stride, const float* g, const float* beta, int count,
@@ -123,5 +149,7 @@ void gated_delta_rule_chunk(float* state, const float* q, const float* k, const 
     }
   }
 }
+
+}  // namespace reference
 
 }  // namespace tf

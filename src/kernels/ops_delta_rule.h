@@ -13,7 +13,9 @@ namespace tf {
 // Largest value-head dimension the step supports (its Δ vector lives on the stack).
 inline constexpr int kMaxValueDim = 1024;
 
-// One token. q, k have dk entries (already normalised / scaled), v and out dv entries.
+// One token. q, k have dk entries (already normalised / scaled), v and out dv entries; out
+// must not overlap the inputs. SIMD (ops_delta_rule_simd.cpp) when dk and dv are multiples of
+// the vector length, else the reference; the two agree to float rounding.
 void gated_delta_rule_step(float* state, const float* q, const float* k, const float* v,
                            float g, float beta, int dk, int dv, float* out);
 
@@ -28,5 +30,14 @@ int64_t gated_delta_rule_chunk_workspace(int chunk, int dk, int dv);
 void gated_delta_rule_chunk(float* state, const float* q, const float* k, const float* v,
                             int64_t in_stride, const float* g, const float* beta, int count,
                             int dk, int dv, float* out, int64_t out_stride, float* work);
+
+// The plain scalar versions the SIMD ones are tested against (same arguments).
+namespace reference {
+void gated_delta_rule_step(float* state, const float* q, const float* k, const float* v,
+                           float g, float beta, int dk, int dv, float* out);
+void gated_delta_rule_chunk(float* state, const float* q, const float* k, const float* v,
+                            int64_t in_stride, const float* g, const float* beta, int count,
+                            int dk, int dv, float* out, int64_t out_stride, float* work);
+}  // namespace reference
 
 }  // namespace tf
