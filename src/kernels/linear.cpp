@@ -26,14 +26,19 @@ struct PreparedInput {
   const float* x = nullptr;
   int64_t tokens = 0, cols = 0;
   int group_size = 0;
-  int64_t layout = 0;  // F32: codes per block; Int8: -1; dense: 0 (x used as given)
+  int64_t layout = 0;  // F32: codes per block; Int8: -1, or kTiles; dense: 0 (x used as given)
   std::vector<float> group_sums;
   std::vector<float> xp;  // F32: permuted copy, rows of padded_cols
   int64_t padded_cols = 0;
   std::vector<int8_t> xq;  // Int8: rounded copy, rows of padded_cols
   std::vector<float> deltas;
   simd::Q8Input q8;
+  simd::Q8TileInput tiles;
 };
+
+// Layout of Int8 inputs for the 16-rows-per-vector kernel (linear_q8_tiles.cpp): batches of
+// at least kQ8TileMinTokens tokens on CPUs with AVX-512 VNNI.
+constexpr int64_t kTiles = -2;
 
 struct PreparedJob {
   const WeightMatrix* w = nullptr;
@@ -46,9 +51,10 @@ struct Task {
   int64_t begin, end;
 };
 
-int64_t layout_of(const WeightMatrix& w, ActivationPrecision precision) {
+int64_t layout_of(const WeightMatrix& w, ActivationPrecision precision, int64_t tokens) {
   if (!w.quantized()) return 0;
-  return precision == ActivationPrecision::Int8 ? -1 : simd::block_codes(w.bits);
+  if (precision != ActivationPrecision::Int8) return simd::block_codes(w.bits);
+  return tokens >= simd::kQ8TileMinTokens && simd::q8_tiles_fast() ? kTiles : -1;
 }
 
 void prepare(PreparedInput& p, int bits, ActivationPrecision precision) {
@@ -57,6 +63,14 @@ void prepare(PreparedInput& p, int bits, ActivationPrecision precision) {
   // Padded: the kernels read the sums in whole vectors (the padding meets zero biases).
   p.group_sums.resize(static_cast<size_t>(p.tokens * groups + 64));
   simd::group_sums(p.x, p.tokens, p.cols, p.group_size, p.group_sums.data());
+  if (p.layout == kTiles) {
+    p.padded_cols = simd::q8_tiles_stride(p.cols);
+    p.xq.resize(static_cast<size_t>(p.tokens * p.padded_cols));
+    p.deltas.resize(static_cast<size_t>(p.tokens * groups));
+    simd::q8_tiles_quantize(p.x, p.tokens, p.cols, p.group_size, p.xq.data(), p.deltas.data());
+    p.tiles = {p.tokens, p.padded_cols, p.xq.data(), p.deltas.data(), p.group_sums.data()};
+    return;
+  }
   if (precision == ActivationPrecision::Int8) {
     p.padded_cols = simd::q8_padded_cols(bits, p.cols);
     p.xq.resize(static_cast<size_t>(p.tokens * p.padded_cols));
@@ -77,6 +91,8 @@ void run_rows(const PreparedJob& p, ActivationPrecision precision, int64_t begin
   const PreparedInput& in = *p.in;
   if (!w.quantized())
     simd::dense_rows(w, in.x, in.tokens, begin, end, p.y, w.rows);
+  else if (in.layout == kTiles)
+    simd::q8_tiles_rows(w, in.tiles, begin, end, p.y, w.rows);
   else if (precision == ActivationPrecision::Int8)
     simd::q8_affine_rows(w, in.q8, begin, end, p.y, w.rows);
   else
@@ -117,7 +133,7 @@ void matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
     if (j.tokens <= 0 || j.w->rows == 0) continue;
     if (j.x == nullptr || j.y == nullptr) throw std::invalid_argument("matmul: null input or output");
     const WeightMatrix& w = *j.w;
-    const int64_t layout = layout_of(w, precision);
+    const int64_t layout = layout_of(w, precision, j.tokens);
     const int group = w.quantized() ? w.group_size : 0;
     PreparedInput* in = nullptr;
     for (auto& p : inputs)
@@ -143,7 +159,8 @@ void matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
         static_cast<int64_t>(w.total_bytes()) * std::min<int64_t>(prepared[i].in->tokens, 16);
     const int64_t most = threads == 1 ? 1 : 8 * threads;
     const int64_t count = std::clamp<int64_t>(work / kTaskWork, 1, std::min<int64_t>(most, w.rows));
-    const int64_t per = (w.rows + count - 1) / count;
+    int64_t per = (w.rows + count - 1) / count;
+    if (prepared[i].in->layout == kTiles) per = (per + 15) / 16 * 16;  // whole 16-row blocks
     for (int64_t b = 0; b < w.rows; b += per) tasks.push_back({i, b, std::min(w.rows, b + per)});
   }
   pool.run(static_cast<int64_t>(tasks.size()), [&](int64_t t, int) {

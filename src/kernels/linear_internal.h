@@ -67,4 +67,24 @@ void q8_quantize_input(int bits, int group_size, const float* x, int64_t tokens,
 void q8_affine_rows(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end,
                     float* y, int64_t y_stride);
 
+// ---- int8 activations, batches of tokens (linear_q8_tiles.cpp) -------------------------------
+// Same math as the Int8 row kernels, with 16 rows per vector (AVX-512 VNNI only). The input is
+// rounded exactly as reference::quantize_activations_q8, in natural order, one row per token.
+struct Q8TileInput {
+  int64_t tokens = 0;
+  int64_t stride = 0;                 // bytes per token row of `values` (q8_tiles_stride)
+  const int8_t* values = nullptr;     // [tokens][stride], zeros past cols
+  const float* deltas = nullptr;      // [tokens][groups]
+  const float* group_sums = nullptr;  // [tokens][groups]
+};
+// Fewest tokens for which the tile kernel beats the row kernel (it unpacks every row once per
+// call; the row kernel once per token tile).
+inline constexpr int64_t kQ8TileMinTokens = 4;
+bool q8_tiles_fast();
+int64_t q8_tiles_stride(int64_t cols);
+void q8_tiles_quantize(const float* x, int64_t tokens, int64_t cols, int group_size, int8_t* values,
+                       float* deltas);
+void q8_tiles_rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin,
+                   int64_t row_end, float* y, int64_t y_stride);
+
 }  // namespace tf::simd

@@ -10,6 +10,8 @@
 #include <random>
 #include <thread>
 
+#include <sys/resource.h>
+
 #include "kernels/memory_bandwidth.h"
 #include "model/session.h"
 #include "quant/model_summary.h"
@@ -22,6 +24,14 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// User + system CPU seconds of this process so far (all threads).
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 
 double load_average() {
@@ -146,8 +156,9 @@ BenchReport run_bench(const BenchOptions& o) {
   std::mt19937_64 rng(o.seed);
   auto report = [&](const BenchTest& t) {
     if (!o.progress) return;
-    std::fprintf(o.progress, "%s: %.2f tok/s (median of %zu, %.2f … %.2f)\n", t.name.c_str(),
-                 t.tok_per_s.median, t.tok_per_s.samples.size(), t.tok_per_s.min, t.tok_per_s.max);
+    std::fprintf(o.progress, "%s: %.2f tok/s (median of %zu, %.2f … %.2f; CPU share %.0f %%)\n",
+                 t.name.c_str(), t.tok_per_s.median, t.tok_per_s.samples.size(), t.tok_per_s.min,
+                 t.tok_per_s.max, 100 * t.cpu_share);
     std::fflush(o.progress);
   };
 
@@ -166,12 +177,17 @@ BenchReport run_bench(const BenchOptions& o) {
     }
     Session s(m, timed);
     std::vector<double> rates;
+    double wall = 0;
+    const double cpu0 = cpu_seconds();
     for (int i = 0; i < o.repeats; ++i) {
       s.reset();
       t0 = Clock::now();
       s.prefill(tokens);
-      rates.push_back(n / seconds_since(t0));
+      const double dt = seconds_since(t0);
+      wall += dt;
+      rates.push_back(n / dt);
     }
+    t.cpu_share = (cpu_seconds() - cpu0) / (wall * r.threads);
     t.tok_per_s = BenchStat::of(rates);
     report(t);
     r.tests.push_back(t);
@@ -199,13 +215,19 @@ BenchReport run_bench(const BenchOptions& o) {
       t.cache_bytes = cache_bytes_at(c, depth + n / 2);
       Session s(m, timed);
       std::vector<double> rates;
+      double wall = 0, cpu = 0;
       for (int i = 0; i < o.repeats; ++i) {
         s.reset();
         s.extend_with_random_context(depth, o.seed);
+        const double cpu0 = cpu_seconds();
         t0 = Clock::now();
         for (int j = 0; j < n; ++j) s.decode(tokens[j]);
-        rates.push_back(n / seconds_since(t0));
+        const double dt = seconds_since(t0);
+        cpu += cpu_seconds() - cpu0;
+        wall += dt;
+        rates.push_back(n / dt);
       }
+      t.cpu_share = cpu / (wall * r.threads);
       t.tok_per_s = BenchStat::of(rates);
       t.roofline_tok_per_s = bandwidth / (t.weight_bytes + t.cache_bytes);
       t.weights_only_roofline = bandwidth / t.weight_bytes;
@@ -226,12 +248,13 @@ std::string format_bench_report(const BenchReport& r) {
        r.simd_target + (r.int8_fast ? " + VNNI" : "") + ", activations " + r.precision + "\n";
   s += "measured read bandwidth: " + fmt("%.1f", r.read_bandwidth_gbs) + " GB/s; load average " +
        fmt("%.2f", r.load_before) + " before, " + fmt("%.2f", r.load_after) + " after\n\n";
-  s += "| test | threads | t/s (median) | spread (min … max) | weights MB/tok | KV+state MB/tok | "
-       "roofline t/s | of roofline |\n";
-  s += "|---|---:|---:|---:|---:|---:|---:|---:|\n";
+  s += "| test | threads | t/s (median) | spread (min … max) | CPU share | weights MB/tok | "
+       "KV+state MB/tok | roofline t/s | of roofline |\n";
+  s += "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& t : r.tests) {
     s += "| " + t.name + " | " + std::to_string(r.threads) + " | " + fmt("%.2f", t.tok_per_s.median) +
-         " | " + fmt("%.2f", t.tok_per_s.min) + " … " + fmt("%.2f", t.tok_per_s.max) + " | ";
+         " | " + fmt("%.2f", t.tok_per_s.min) + " … " + fmt("%.2f", t.tok_per_s.max) + " | " +
+         fmt("%.0f %%", 100 * t.cpu_share) + " | ";
     if (t.prompt) {
       s += fmt("%.0f", t.weight_bytes / 1e6 / t.tokens) + " | | | |\n";
     } else {
@@ -242,7 +265,9 @@ std::string format_bench_report(const BenchReport& r) {
   }
   s += "\npp: weights MB/tok = weights read by the whole prefill / prompt tokens (each selected "
        "expert once per batch). tg: bytes one step reads, counted from the experts the router "
-       "picked; roofline = bandwidth / (weights + KV cache + DeltaNet state).\n";
+       "picked; roofline = bandwidth / (weights + KV cache + DeltaNet state). CPU share: CPU "
+       "time this process got / (wall time × threads) — well below 100 % means other work "
+       "shared the cores.\n";
   return s;
 }
 
@@ -275,7 +300,8 @@ nlohmann::json bench_report_json(const BenchReport& r) {
                                        {"mean", t.tok_per_s.mean},
                                        {"stddev", t.tok_per_s.stddev},
                                        {"samples", t.tok_per_s.samples}}},
-                        {"weight_bytes", t.weight_bytes}};
+                        {"weight_bytes", t.weight_bytes},
+                        {"cpu_share", t.cpu_share}};
     if (!t.prompt) {
       x["cache_bytes"] = t.cache_bytes;
       x["roofline_tok_per_s"] = t.roofline_tok_per_s;

@@ -61,6 +61,9 @@ struct BenchTest {
   double roofline_tok_per_s = 0;   // tg: bandwidth / (weight + cache bytes)
   double fraction_of_roofline = 0; // tg: median / roofline
   double weights_only_roofline = 0;  // tg: bandwidth / weight bytes (llama.cpp's usual figure)
+  // CPU time this process got during the timed runs / (wall time × threads): ~1 on a quiet
+  // machine; well below 1 means other processes took the cores and the rate is understated.
+  double cpu_share = 0;
 };
 
 struct BenchReport {

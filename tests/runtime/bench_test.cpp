@@ -66,6 +66,8 @@ TEST(Bench, ReportsEveryTestWithSaneFields) {
     EXPECT_LE(t.tok_per_s.min, t.tok_per_s.median);
     EXPECT_GE(t.tok_per_s.max, t.tok_per_s.median);
     EXPECT_GT(t.weight_bytes, 0.0) << t.name;
+    EXPECT_GE(t.cpu_share, 0.0) << t.name;
+    EXPECT_TRUE(std::isfinite(t.cpu_share)) << t.name;
   }
   // A decode step reads exactly the matrices it needs: k of the E experts per layer.
   auto model = Model::load(tiny_dir(), 1);
@@ -87,6 +89,7 @@ TEST(Bench, ReportsEveryTestWithSaneFields) {
   for (const char* k : {"read_bandwidth_gbs", "cpu", "threads", "load_average_before", "model_bytes"})
     EXPECT_TRUE(j.contains(k)) << k;
   EXPECT_TRUE(j["tests"][1].contains("fraction_of_roofline"));
+  EXPECT_TRUE(j["tests"][0].contains("cpu_share"));
 }
 
 TEST(Bench, MedianAndSpread) {

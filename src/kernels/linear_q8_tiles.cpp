@@ -1,0 +1,258 @@
+// Quantized weights × int8 activations for batches of tokens (prefill), AVX-512 VNNI:
+// the same math as ActivationPrecision::Int8 (reference::matmul_q8),
+//   y[t][n] = Σ_g s_{n,g} · d_{t,g} · Σ_{k∈g} q_{n,k} · x_q[t][k]  +  β_{n,g} · Σ_{k∈g} x[t][k],
+// laid out so the integer dot products dominate. The row-at-a-time kernel (linear_q8.cpp) puts
+// 64 codes of one row in a vector, so every group of every (row, token) pair ends in a convert,
+// a broadcast and a multiply-add next to its one vpdpbusd. Here a vector holds 16 *rows*: lane
+// r has 4 consecutive codes of row r, the activations' matching 4 bytes are broadcast, and one
+// vpdpbusd advances 16 rows by 4 codes. A group's epilogue (one convert and two multiply-adds
+// per token) then serves 16 rows, and the codes are unpacked once per call and reused by every
+// token. The rows' codes are "transposed" into that layout per block of 16 rows (unpack 64
+// codes per row as bytes, then a 16 × 16 dword transpose), which a batch of ≥ 4 tokens repays.
+//
+// x86-64 only, chosen at run time (AVX-512 F/BW/VBMI + VNNI); elsewhere q8_tiles_fast() is false
+// and linear.cpp keeps the row kernels.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "kernels/linear.h"
+#include "kernels/linear_internal.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define TF_TILES_X86 1
+#define TF_TILES_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi,avx512vnni")))
+#endif
+
+namespace tf::simd {
+
+#if TF_TILES_X86
+namespace {
+
+// Bit-identical to reference::quantize_activations_q8 (same float max, 127/m, product,
+// round-half-even, clamp to ±127).
+TF_TILES_TARGET void QuantizeToken(const float* x, int64_t cols, int group_size, int8_t* q,
+                                   float* d) {
+  const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127);
+  for (int64_t g = 0; g < cols / group_size; ++g) {
+    const float* xg = x + g * group_size;
+    __m512 vmax = _mm512_setzero_ps();
+    for (int j = 0; j < group_size; j += 16) vmax = _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_loadu_ps(xg + j)));
+    const float m = _mm512_reduce_max_ps(vmax);
+    const float inv = m > 0.0f ? 127.0f / m : 0.0f;
+    d[g] = m / 127.0f;
+    const __m512 vinv = _mm512_set1_ps(inv);
+    for (int j = 0; j < group_size; j += 16) {
+      // roundscale rounds the product itself half to even (an add of 1.5·2^23 could be fused
+      // into the multiply by the compiler and round the exact product instead).
+      const __m512 r = _mm512_roundscale_ps(_mm512_mul_ps(_mm512_loadu_ps(xg + j), vinv),
+                                            _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      const __m512i v = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(r), lo), hi);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(q + g * group_size + j), _mm512_cvtepi32_epi8(v));
+    }
+  }
+}
+
+// In-place transpose of a 16 × 16 matrix of dwords held in 16 vectors.
+TF_TILES_TARGET inline void Transpose16(__m512i r[16]) {
+  __m512i t[16];
+  #pragma GCC unroll 16
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+  }
+  #pragma GCC unroll 16
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+    r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+    r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+    r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+  }
+  // Now vector i (of block b = i/4) holds, per 128-bit lane L, row-pairs… mix 128-bit lanes.
+  #pragma GCC unroll 16
+  for (int i = 0; i < 4; ++i) {
+    t[i] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0x88);       // lanes 0,2 of a | 0,2 of b
+    t[i + 4] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0xdd);   // lanes 1,3 | 1,3
+    t[i + 8] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0x88);
+    t[i + 12] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0xdd);
+  }
+  #pragma GCC unroll 16
+  for (int i = 0; i < 4; ++i) {
+    r[i] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0xdd);
+    r[i + 4] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0x88);
+    r[i + 12] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0xdd);
+  }
+}
+
+// Codes [64·blk, 64·blk + 64) of a row as bytes (zeros past `cols`): a masked load of the
+// block's 8·b bytes, a byte permute giving each qword the bytes of its 8 codes, and a
+// multishift picking each code's bits.
+template <int kBits>
+TF_TILES_TARGET inline __m512i Codes64(const uint8_t* row, int64_t blk, int64_t cols,
+                                       __m512i spread, __m512i shifts) {
+  const int64_t left = std::min<int64_t>(64, cols - 64 * blk);  // 64 or 32 codes
+  const int bytes = static_cast<int>(left * kBits / 8);
+  const __mmask64 m = bytes >= 64 ? ~__mmask64{0} : (__mmask64{1} << bytes) - 1;
+  const __m512i raw = _mm512_maskz_loadu_epi8(m, row + blk * 8 * kBits);
+  if constexpr (kBits == 8) return raw;
+  const __m512i q = _mm512_multishift_epi64_epi8(shifts, _mm512_permutexvar_epi8(spread, raw));
+  // Past a final half block the loaded bytes are zero, so those codes come out 0.
+  return _mm512_and_si512(q, _mm512_set1_epi8(static_cast<char>((1u << kBits) - 1u)));
+}
+
+// Scales or biases of rows [r0, r0 + 16) as float, transposed to [groups][16] (rows past
+// `rows` are 0).
+TF_TILES_TARGET void TransposeScales(const uint8_t* src, DType dt, int64_t groups, int64_t r0,
+                                     int64_t rows, float* dst) {
+  for (int64_t g = 0; g < groups; ++g)
+    for (int r = 0; r < 16; ++r)
+      dst[g * 16 + r] = r0 + r < rows ? load_float(src, dt, (r0 + r) * groups + g) : 0.0f;
+}
+
+struct Block {
+  std::vector<int32_t> codes;  // [k-quads][16 rows]: 4 codes of one row per dword
+  std::vector<float> scales, biases;  // [groups][16]
+};
+
+// The 16-row block starting at r0 in the transposed layout.
+template <int kBits>
+TF_TILES_TARGET void Repack(const WeightMatrix& w, int64_t r0, int64_t r_end, int64_t blocks64,
+                            Block& out) {
+  alignas(64) uint8_t sp[64], sh[64];
+  for (int j = 0; j < 8; ++j)
+    for (int t = 0; t < 8; ++t) {
+      sp[8 * j + t] = static_cast<uint8_t>(kBits * j + t);
+      sh[8 * j + t] = static_cast<uint8_t>(kBits * t);
+    }
+  const __m512i spread = _mm512_load_si512(sp), shifts = _mm512_load_si512(sh);
+  const size_t row_bytes = w.row_bytes();
+  __m512i v[16];
+  for (int64_t blk = 0; blk < blocks64; ++blk) {
+#pragma GCC unroll 16
+    for (int r = 0; r < 16; ++r)
+      v[r] = r0 + r < r_end ? Codes64<kBits>(w.data + (r0 + r) * row_bytes, blk, w.cols, spread, shifts)
+                             : _mm512_setzero_si512();
+    Transpose16(v);
+#pragma GCC unroll 16
+    for (int q = 0; q < 16; ++q) _mm512_storeu_si512(out.codes.data() + (blk * 16 + q) * 16, v[q]);
+  }
+}
+
+// kT tokens (t0 …) against one repacked 16-row block: y[t][r0 + r] for the rows that exist.
+template <int kT>
+TF_TILES_TARGET void BlockTokens(const Block& b, int64_t groups, int group_size, const int8_t* xq,
+                                 int64_t x_stride, const float* deltas, const float* gsums,
+                                 int64_t t0, float* y, int64_t y_stride, int64_t r0,
+                                 __mmask16 rows) {
+  __m512 f[kT];
+  #pragma GCC unroll 8
+  for (int t = 0; t < kT; ++t) f[t] = _mm512_setzero_ps();
+  const int quads = group_size / 4;
+  const int8_t* x0 = xq + t0 * x_stride;
+  for (int64_t g = 0; g < groups; ++g) {
+    __m512i acc[kT];
+    #pragma GCC unroll 8
+    for (int t = 0; t < kT; ++t) acc[t] = _mm512_setzero_si512();
+    const int32_t* c = b.codes.data() + g * quads * 16;
+    const int8_t* xg = x0 + g * group_size;
+    for (int q = 0; q < quads; ++q) {
+      const __m512i cv = _mm512_loadu_si512(c + q * 16);
+      #pragma GCC unroll 8
+      for (int t = 0; t < kT; ++t) {
+        int32_t xd;
+        std::memcpy(&xd, xg + t * x_stride + 4 * q, 4);
+        acc[t] = _mm512_dpbusd_epi32(acc[t], cv, _mm512_set1_epi32(xd));
+      }
+    }
+    const __m512 s = _mm512_loadu_ps(b.scales.data() + g * 16);
+    const __m512 bias = _mm512_loadu_ps(b.biases.data() + g * 16);
+    #pragma GCC unroll 8
+    for (int t = 0; t < kT; ++t) {
+      const int64_t ti = (t0 + t) * groups + g;
+      f[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[t]), _mm512_mul_ps(s, _mm512_set1_ps(deltas[ti])), f[t]);
+      f[t] = _mm512_fmadd_ps(bias, _mm512_set1_ps(gsums[ti]), f[t]);
+    }
+  }
+  #pragma GCC unroll 8
+  for (int t = 0; t < kT; ++t) _mm512_mask_storeu_ps(y + (t0 + t) * y_stride + r0, rows, f[t]);
+}
+
+template <int kBits>
+TF_TILES_TARGET void RowsT(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin,
+                           int64_t row_end, float* y, int64_t y_stride) {
+  const int64_t groups = w.cols / w.group_size;
+  const int64_t blocks64 = (w.cols + 63) / 64;
+  thread_local Block b;
+  b.codes.resize(static_cast<size_t>(blocks64 * 16 * 16));
+  b.scales.resize(static_cast<size_t>(groups * 16));
+  b.biases.resize(static_cast<size_t>(groups * 16));
+  for (int64_t r0 = row_begin; r0 < row_end; r0 += 16) {
+    const int64_t n = std::min<int64_t>(16, row_end - r0);
+    const __mmask16 rows = static_cast<__mmask16>((1u << n) - 1u);
+    // Rows past row_end (another task's, or past the matrix) are zeros, masked at the store.
+    Repack<kBits>(w, r0, row_end, blocks64, b);
+    TransposeScales(w.scales, w.dtype, groups, r0, row_end, b.scales.data());
+    TransposeScales(w.biases, w.dtype, groups, r0, row_end, b.biases.data());
+    int64_t t = 0;
+    for (; t + 8 <= in.tokens; t += 8)
+      BlockTokens<8>(b, groups, w.group_size, in.values, in.stride, in.deltas, in.group_sums, t, y, y_stride, r0, rows);
+    const int64_t left = in.tokens - t;
+    switch (left) {
+      case 7: BlockTokens<7>(b, groups, w.group_size, in.values, in.stride, in.deltas, in.group_sums, t, y, y_stride, r0, rows); break;
+      case 6: BlockTokens<6>(b, groups, w.group_size, in.values, in.stride, in.deltas, in.group_sums, t, y, y_stride, r0, rows); break;
+      case 5: BlockTokens<5>(b, groups, w.group_size, in.values, in.stride, in.deltas, in.group_sums, t, y, y_stride, r0, rows); break;
+      case 4: BlockTokens<4>(b, groups, w.group_size, in.values, in.stride, in.deltas, in.group_sums, t, y, y_stride, r0, rows); break;
+      case 3: BlockTokens<3>(b, groups, w.group_size, in.values, in.stride, in.deltas, in.group_sums, t, y, y_stride, r0, rows); break;
+      case 2: BlockTokens<2>(b, groups, w.group_size, in.values, in.stride, in.deltas, in.group_sums, t, y, y_stride, r0, rows); break;
+      case 1: BlockTokens<1>(b, groups, w.group_size, in.values, in.stride, in.deltas, in.group_sums, t, y, y_stride, r0, rows); break;
+      default: break;
+    }
+  }
+}
+
+}  // namespace
+
+bool q8_tiles_fast() {
+  static const bool have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vbmi") &&
+                           __builtin_cpu_supports("avx512vnni");
+  return have;
+}
+
+int64_t q8_tiles_stride(int64_t cols) { return (cols + 63) / 64 * 64; }
+
+void q8_tiles_quantize(const float* x, int64_t tokens, int64_t cols, int group_size, int8_t* values,
+                       float* deltas) {
+  const int64_t stride = q8_tiles_stride(cols);
+  const int64_t groups = cols / group_size;
+  for (int64_t t = 0; t < tokens; ++t) {
+    int8_t* q = values + t * stride;
+    QuantizeToken(x + t * cols, cols, group_size, q, deltas + t * groups);
+    std::fill(q + cols, q + stride, int8_t{0});
+  }
+}
+
+void q8_tiles_rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin,
+                   int64_t row_end, float* y, int64_t y_stride) {
+  switch (w.bits) {
+    case 2: return RowsT<2>(w, in, row_begin, row_end, y, y_stride);
+    case 3: return RowsT<3>(w, in, row_begin, row_end, y, y_stride);
+    case 4: return RowsT<4>(w, in, row_begin, row_end, y, y_stride);
+    case 5: return RowsT<5>(w, in, row_begin, row_end, y, y_stride);
+    case 6: return RowsT<6>(w, in, row_begin, row_end, y, y_stride);
+    default: return RowsT<8>(w, in, row_begin, row_end, y, y_stride);
+  }
+}
+
+#else  // not x86-64: never chosen (q8_tiles_fast() is false)
+
+bool q8_tiles_fast() { return false; }
+int64_t q8_tiles_stride(int64_t cols) { return (cols + 63) / 64 * 64; }
+void q8_tiles_quantize(const float*, int64_t, int64_t, int, int8_t*, float*) {}
+void q8_tiles_rows(const WeightMatrix&, const Q8TileInput&, int64_t, int64_t, float*, int64_t) {}
+
+#endif
+
+}  // namespace tf::simd

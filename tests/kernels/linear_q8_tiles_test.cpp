@@ -1,0 +1,78 @@
+// The batched Int8 kernel (linear_q8_tiles.cpp: 16 rows per vector, AVX-512 VNNI) against
+// reference::matmul_q8 at the real expert and projection shapes, with token counts around its
+// 8-token tiles and its kQ8TileMinTokens threshold, and row ranges that split 16-row blocks.
+// On CPUs without VNNI the same calls run the row kernels, which must agree just the same.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "kernels/linear.h"
+#include "storage/dtype.h"
+
+namespace tf {
+namespace {
+
+struct Affine {
+  std::vector<uint8_t> data, scales, biases;
+  WeightMatrix w;
+};
+
+// Random codes and bf16 scales / biases of a realistic size (|s| ~ 0.01).
+Affine random_affine(int64_t rows, int64_t cols, int bits, int group, uint32_t seed) {
+  Affine a;
+  std::mt19937 rng(seed);
+  a.data.resize(static_cast<size_t>(rows * cols * bits / 8));
+  for (auto& b : a.data) b = static_cast<uint8_t>(rng());
+  const int64_t groups = rows * (cols / group);
+  a.scales.resize(2 * groups);
+  a.biases.resize(2 * groups);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (int64_t i = 0; i < groups; ++i) {
+    store_float(a.scales.data(), DType::BF16, i, 0.01f * u(rng));
+    store_float(a.biases.data(), DType::BF16, i, 0.02f * u(rng));
+  }
+  a.w.format = WeightMatrix::Format::Affine;
+  a.w.dtype = DType::BF16;
+  a.w.bits = bits;
+  a.w.group_size = group;
+  a.w.rows = rows;
+  a.w.cols = cols;
+  a.w.data = a.data.data();
+  a.w.scales = a.scales.data();
+  a.w.biases = a.biases.data();
+  return a;
+}
+
+TEST(LinearQ8Tiles, MatchesTheReferenceAtModelShapes) {
+  ThreadPool pool(2);
+  struct Shape {
+    int64_t rows, cols;
+    int bits, group;
+  };
+  for (const Shape& s : {Shape{512, 2048, 2, 64}, Shape{2048, 512, 2, 64}, Shape{520, 2048, 3, 64},
+                         Shape{100, 4096, 3, 128}, Shape{33, 2048, 4, 32}}) {
+    const Affine a = random_affine(s.rows, s.cols, s.bits, s.group, static_cast<uint32_t>(s.rows + s.bits));
+    for (int64_t tokens : {3, 4, 8, 13, 16}) {
+      std::mt19937 rng(static_cast<uint32_t>(tokens));
+      std::normal_distribution<float> n(0.0f, 1.0f);
+      std::vector<float> x(static_cast<size_t>(tokens * s.cols));
+      for (auto& v : x) v = n(rng);
+      std::vector<float> y(static_cast<size_t>(tokens * s.rows)), ref(y.size());
+      matmul(a.w, x.data(), tokens, y.data(), pool, ActivationPrecision::Int8);
+      reference::matmul_q8(a.w, x.data(), tokens, ref.data());
+      double worst = 0, scale = 0;
+      for (size_t i = 0; i < y.size(); ++i) {
+        worst = std::max(worst, std::abs(double(y[i]) - ref[i]));
+        scale = std::max(scale, std::abs(double(ref[i])));
+      }
+      // Integer dots are exact; only the float epilogue's order differs.
+      EXPECT_LT(worst, 1e-5 * scale + 1e-6)
+          << s.rows << "x" << s.cols << " " << s.bits << "-bit g" << s.group << ", " << tokens << " tokens";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tf
