@@ -62,20 +62,24 @@ void gated_attention_forward(const GatedAttentionWeights& w, const TextConfig& c
 
   // 4. Causal GQA: query head h of token t reads kv head ⌊h / (nh/nkv)⌋ over cache indices
   // 0 … base + t. 5. Multiply by σ(gate) before the output projection.
+  // One task per (token, kv head): its `group` query heads attend together, so each cached row
+  // is read once for all of them (attend_group).
   s.attn.resize(T * nh * hd);
-  s.scores.resize(static_cast<size_t>(compute.pool.num_threads()) * cache.length);
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const int64_t group = nh / nkv;
-  compute.run(T * nh, (base + T) * hd * 2, [&](int64_t task, int thread) {
-    const int64_t t = task / nh, h = task % nh, g = h / group;
-    float* o = s.attn.data() + (t * nh + h) * hd;
-    attend(s.q.data() + (t * nh + h) * hd, cache.keys.data() + g * hd,
-           cache.values.data() + g * hd, base + t + 1, kv_width, static_cast<int>(hd), scale,
-           s.scores.data() + thread * cache.length, o);
-    if (gated) {
-      const float* gate = s.qg.data() + t * q_width + h * 2 * hd + hd;
-      for (int64_t i = 0; i < hd; ++i) o[i] *= sigmoid(gate[i]);
-    }
+  s.scores.resize(static_cast<size_t>(compute.pool.num_threads()) * group * cache.length);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  compute.run(T * nkv, (base + T) * hd * 2 * group, [&](int64_t task, int thread) {
+    const int64_t t = task / nkv, g = task % nkv, h0 = g * group;
+    attend_group(s.q.data() + (t * nh + h0) * hd, static_cast<int>(group),
+                 cache.keys.data() + g * hd, cache.values.data() + g * hd, base + t + 1, kv_width,
+                 static_cast<int>(hd), scale, s.scores.data() + thread * group * cache.length,
+                 s.attn.data() + (t * nh + h0) * hd);
+    if (gated)
+      for (int64_t h = h0; h < h0 + group; ++h) {
+        float* o = s.attn.data() + (t * nh + h) * hd;
+        const float* gate = s.qg.data() + t * q_width + h * 2 * hd + hd;
+        for (int64_t i = 0; i < hd; ++i) o[i] *= sigmoid(gate[i]);
+      }
   });
   if (tap) (*tap)("self_attn.o_proj", w.o_proj, s.attn.data(), T);
   compute.matmul(w.o_proj, s.attn.data(), T, out);
