@@ -50,12 +50,31 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
+void ThreadPool::work_on(uint32_t gen, int thread) {
+  uint64_t cur = ticket_.load(std::memory_order_acquire);
+  for (;;) {
+    const uint32_t count = static_cast<uint32_t>(cur >> 16) & kMaxBatch;
+    const uint32_t next = static_cast<uint32_t>(cur) & kMaxBatch;
+    if (static_cast<uint32_t>(cur >> 32) != gen || next >= count) return;
+    if (!ticket_.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel,
+                                       std::memory_order_acquire))
+      continue;
+    // Task `next` of generation `gen` is ours; run() waits for it, so job_ is still its job.
+    (*job_)(first_task_ + next, thread);
+    if (tasks_done_.fetch_add(1, std::memory_order_acq_rel) + 1 == count) {
+      std::lock_guard<std::mutex> lock(mutex_);  // pairs with the caller's predicate check
+      done_.notify_one();
+    }
+    cur = ticket_.load(std::memory_order_acquire);
+  }
+}
+
 void ThreadPool::worker_loop(int index) {
-  uint64_t seen = 0;
+  uint32_t seen = 0;
   for (;;) {
     auto has_work = [&] {
       return stop_.load(std::memory_order_acquire) ||
-             generation_.load(std::memory_order_acquire) != seen;
+             static_cast<uint32_t>(ticket_.load(std::memory_order_acquire) >> 32) != seen;
     };
     if (!spin_until(has_work)) {
       std::unique_lock<std::mutex> lock(mutex_);
@@ -64,15 +83,31 @@ void ThreadPool::worker_loop(int index) {
       sleepers_.fetch_sub(1);
     }
     if (stop_.load()) return;
-    seen = generation_.load(std::memory_order_acquire);
-    const auto* job = job_;
-    const int64_t n = num_tasks_;
-    for (int64_t t; (t = next_task_.fetch_add(1)) < n;) (*job)(t, index);
-    if (busy_workers_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      std::lock_guard<std::mutex> lock(mutex_);  // pairs with the caller's predicate check
-      done_.notify_one();
-    }
+    seen = static_cast<uint32_t>(ticket_.load(std::memory_order_acquire) >> 32);
+    work_on(seen, index);
   }
+}
+
+void ThreadPool::run_batch(int64_t first_task, uint32_t count,
+                           const std::function<void(int64_t, int)>& fn) {
+  job_ = &fn;
+  first_task_ = first_task;
+  tasks_done_.store(0, std::memory_order_relaxed);
+  const uint32_t gen = static_cast<uint32_t>(ticket_.load(std::memory_order_relaxed) >> 32) + 1;
+  ticket_.store((static_cast<uint64_t>(gen) << 32) | (static_cast<uint64_t>(count) << 16));
+  // A worker going to sleep increments sleepers_ before it re-checks the ticket, so either it
+  // sees the new ticket or we see it counted (both are sequentially consistent operations).
+  if (sleepers_.load() > 0) {
+    { std::lock_guard<std::mutex> lock(mutex_); }
+    wake_.notify_all();
+  }
+  work_on(gen, 0);
+  auto all_done = [&] { return tasks_done_.load(std::memory_order_acquire) == count; };
+  if (!spin_until(all_done)) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, all_done);
+  }
+  job_ = nullptr;
 }
 
 void ThreadPool::run(int64_t num_tasks, const std::function<void(int64_t, int)>& fn) {
@@ -81,24 +116,8 @@ void ThreadPool::run(int64_t num_tasks, const std::function<void(int64_t, int)>&
     for (int64_t t = 0; t < num_tasks; ++t) fn(t, 0);
     return;
   }
-  job_ = &fn;
-  num_tasks_ = num_tasks;
-  next_task_.store(0);
-  busy_workers_.store(static_cast<int>(workers_.size()));
-  {
-    // Under the lock so a worker deciding to sleep either sees the new generation in its
-    // predicate or is already counted in sleepers_ when we look.
-    std::lock_guard<std::mutex> lock(mutex_);
-    generation_.fetch_add(1, std::memory_order_release);
-  }
-  if (sleepers_.load() > 0) wake_.notify_all();
-  for (int64_t t; (t = next_task_.fetch_add(1)) < num_tasks;) fn(t, 0);
-  auto all_done = [&] { return busy_workers_.load(std::memory_order_acquire) == 0; };
-  if (!spin_until(all_done)) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, all_done);
-  }
-  job_ = nullptr;
+  for (int64_t first = 0; first < num_tasks; first += kMaxBatch)
+    run_batch(first, static_cast<uint32_t>(std::min<int64_t>(kMaxBatch, num_tasks - first)), fn);
 }
 
 void ThreadPool::parallel_for(int64_t n, int64_t grain,

@@ -2,7 +2,8 @@
 // Decode makes ~500 kernel calls per token, each a few tens of microseconds, so waking the
 // workers must cost far less than a futex round trip: idle workers spin (with a pause
 // instruction) for a short while before they sleep on a condition variable, and the caller
-// spins the same way while it waits for the last worker.
+// spins the same way while it waits for the last task. The caller waits for tasks, not for
+// workers: a worker that is asleep or descheduled simply leaves its share to the others.
 #pragma once
 
 #include <atomic>
@@ -37,19 +38,27 @@ class ThreadPool {
 
  private:
   void worker_loop(int index);
+  // Claims and runs tasks of generation `gen` until none is left; returns how many it ran.
+  void work_on(uint32_t gen, int thread);
+  void run_batch(int64_t first_task, uint32_t count,
+                 const std::function<void(int64_t, int)>& fn);
+
+  // One word says which tasks are left, so claiming a task is one compare-and-swap and a
+  // worker that wakes late (descheduled on a busy machine) can never run a task of a call
+  // that already returned: bits 63..32 generation, 31..16 task count, 15..0 next task index.
+  static constexpr uint32_t kMaxBatch = 0xffff;
+  std::atomic<uint64_t> ticket_{0};
+  std::atomic<uint32_t> tasks_done_{0};
+  // Set by run() before it publishes a new ticket (release); read by a worker only after it
+  // has claimed a task of that ticket, when the call cannot have returned yet.
+  const std::function<void(int64_t, int)>* job_ = nullptr;
+  int64_t first_task_ = 0;
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;
-  std::condition_variable wake_;
-  std::condition_variable done_;
-  // Written by run() before it bumps generation_ (release); read by workers after they see the
-  // new generation (acquire).
-  const std::function<void(int64_t, int)>* job_ = nullptr;
-  int64_t num_tasks_ = 0;
-  std::atomic<int64_t> next_task_{0};
-  std::atomic<int> busy_workers_{0};
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> sleepers_{0};  // workers blocked on wake_
+  std::condition_variable wake_;     // workers sleep here after spinning
+  std::condition_variable done_;     // the caller sleeps here after spinning
+  std::atomic<int> sleepers_{0};     // workers blocked on wake_
   std::atomic<bool> stop_{false};
 };
 

@@ -67,3 +67,26 @@ TEST(ThreadPool, DestroysCleanlyWhileWorkersSpinOrSleep) {
 }
 
 }  // namespace tf
+
+namespace tf {
+
+TEST(ThreadPool, MoreTasksThanOneTicketHolds) {
+  ThreadPool pool(2);
+  const int64_t n = 200000;  // > 65535: run() splits it into several batches
+  std::vector<std::atomic<int>> hits(n);
+  pool.run(n, [&](int64_t t, int) { hits[t].fetch_add(1); });
+  for (auto& h : hits) ASSERT_EQ(h.load(), 1);
+}
+
+TEST(ThreadPool, CallerDoesNotWaitForABusyWorker) {
+  // With 3 threads on a machine that may have fewer cores, a call must finish as soon as its
+  // tasks are done, even when a worker has not woken up yet. Every task runs exactly once.
+  ThreadPool pool(3);
+  std::atomic<int64_t> sum{0};
+  for (int rep = 0; rep < 5000; ++rep) {
+    pool.run(2, [&](int64_t t, int) { sum += t + 1; });
+  }
+  EXPECT_EQ(sum.load(), 5000 * 3);
+}
+
+}  // namespace tf
