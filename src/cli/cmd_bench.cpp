@@ -42,7 +42,7 @@ void run_bench_command(const BenchArgs& a) {
   if (a.bandwidth_mb < 1) throw UsageError("--bandwidth-mb must be positive");
   o.bandwidth_bytes = static_cast<size_t>(a.bandwidth_mb) << 20;
   if (a.precision == "auto")
-    o.precision = int8_activations_fast() ? ActivationPrecision::Int8 : ActivationPrecision::F32;
+    o.precision = default_activation_precision();
   else if (a.precision == "int8")
     o.precision = ActivationPrecision::Int8;
   else if (a.precision == "f32")
@@ -86,7 +86,7 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("-b,--batch", a->batch, "prefill batch (tokens per forward pass)")
       ->capture_default_str();
   cmd->add_option("--precision", a->precision,
-                  "activations meeting quantized weights: auto (int8 where VNNI is present), int8, f32")
+                  "activations meeting quantized weights: auto (the sessions' default: int8 where VNNI is present), int8, f32")
       ->capture_default_str();
   cmd->add_option("--seed", a->seed, "seed of the random prompt and generated tokens")
       ->capture_default_str();

@@ -5,6 +5,7 @@
 #include "kernels/linear.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -181,6 +182,14 @@ void matvec(const WeightMatrix& w, const float* x, float* y, ThreadPool& pool,
 }
 
 bool int8_activations_fast() { return simd::q8_fast(); }
+
+ActivationPrecision default_activation_precision() {
+  if (const char* env = std::getenv("TIGHTFIT_ACTIVATIONS")) {
+    if (std::string(env) == "f32") return ActivationPrecision::F32;
+    if (std::string(env) == "int8") return ActivationPrecision::Int8;
+  }
+  return int8_activations_fast() ? ActivationPrecision::Int8 : ActivationPrecision::F32;
+}
 const char* kernel_target() { return simd::float_target(); }
 
 void dequantize_rows(const WeightMatrix& w, int64_t row, int64_t count, float* out) {

@@ -51,6 +51,11 @@ void dequantize_rows(const WeightMatrix& w, int64_t row, int64_t count, float* o
 // Whether ActivationPrecision::Int8 runs the AVX-512 VNNI kernels on this CPU. Elsewhere it
 // runs a portable version that is slower than F32 (same results): prefer F32 there.
 bool int8_activations_fast();
+// The precision sessions use unless told otherwise: Int8 where int8_activations_fast() (decode
+// and prefill several times faster; the activation rounding adds a KL divergence that is small
+// next to what 2–4-bit weights cost — README "Performance"), else F32. The environment variable
+// TIGHTFIT_ACTIVATIONS=f32 (or int8) overrides it for every command.
+ActivationPrecision default_activation_precision();
 // The Highway target the float kernels run on ("AVX3", "AVX2", "NEON", ...), for reports.
 const char* kernel_target();
 

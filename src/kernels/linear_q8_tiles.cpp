@@ -106,9 +106,20 @@ TF_TILES_TARGET inline __m512i Codes64(const uint8_t* row, int64_t blk, int64_t 
 // `rows` are 0).
 TF_TILES_TARGET void TransposeScales(const uint8_t* src, DType dt, int64_t groups, int64_t r0,
                                      int64_t rows, float* dst) {
-  for (int64_t g = 0; g < groups; ++g)
-    for (int r = 0; r < 16; ++r)
-      dst[g * 16 + r] = r0 + r < rows ? load_float(src, dt, (r0 + r) * groups + g) : 0.0f;
+  const int n = static_cast<int>(std::min<int64_t>(16, rows - r0));
+  if (n < 16) std::fill(dst, dst + groups * 16, 0.0f);
+  for (int r = 0; r < n; ++r) {
+    const uint8_t* row = src + (r0 + r) * groups * static_cast<int64_t>(dtype_size(dt));
+    if (dt == DType::BF16) {
+      for (int64_t g = 0; g < groups; ++g) {
+        uint16_t h;
+        std::memcpy(&h, row + 2 * g, 2);
+        dst[g * 16 + r] = bf16_to_f32(h);
+      }
+    } else {
+      for (int64_t g = 0; g < groups; ++g) dst[g * 16 + r] = load_float(row, dt, static_cast<size_t>(g));
+    }
+  }
 }
 
 struct Block {

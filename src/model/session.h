@@ -27,8 +27,9 @@ struct SessionOptions {
   // several batches, which gives the same result.
   int64_t prefill_batch = 256;
   // How quantized weights meet activations (kernels/linear.h): F32 matches the references;
-  // Int8 is faster on CPUs with VNNI and differs by the activation rounding.
-  ActivationPrecision precision = ActivationPrecision::F32;
+  // Int8 is faster on CPUs with VNNI and differs by the activation rounding. Default: Int8
+  // where VNNI is present (default_activation_precision; TIGHTFIT_ACTIVATIONS=f32 turns it off).
+  ActivationPrecision precision = default_activation_precision();
   // Optional: called with the input of every linear layer (model/linear_tap.h).
   LinearTapFn linear_tap;
 };

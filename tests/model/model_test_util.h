@@ -32,8 +32,9 @@ inline std::vector<float> prefill_logits(const Model& m, const std::vector<int32
 }
 
 // Logits of every position from one decode call per token ([T][V]).
-inline std::vector<float> decode_logits(const Model& m, const std::vector<int32_t>& tokens) {
-  Session s(m);
+inline std::vector<float> decode_logits(const Model& m, const std::vector<int32_t>& tokens,
+                                        SessionOptions opt = {}) {
+  Session s(m, opt);
   std::vector<float> out;
   for (int32_t t : tokens) {
     auto l = s.decode(t);
