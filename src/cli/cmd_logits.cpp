@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/cli_io.h"
 #include "cli/commands.h"
 #include "model/session.h"
 #include "storage/npy.h"
@@ -23,32 +24,8 @@ struct LogitsOptions {
   int64_t batch = 256;
 };
 
-// "1,2, 3" → {1, 2, 3}; anything else is a usage error naming the bad item.
-std::vector<int32_t> parse_token_list(const std::string& text) {
-  std::vector<int32_t> ids;
-  size_t pos = 0;
-  while (pos <= text.size()) {
-    const size_t comma = std::min(text.find(',', pos), text.size());
-    std::string item = text.substr(pos, comma - pos);
-    const size_t a = item.find_first_not_of(" \t"), b = item.find_last_not_of(" \t");
-    item = a == std::string::npos ? "" : item.substr(a, b - a + 1);
-    size_t used = 0;
-    long long v = -1;
-    try {
-      v = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (item.empty() || used != item.size() || v < 0 || v > INT32_MAX)
-      throw UsageError("--tokens: '" + item + "' is not a token id (expected e.g. 1,2,3)");
-    ids.push_back(static_cast<int32_t>(v));
-    pos = comma + 1;
-  }
-  return ids;
-}
-
 void run_logits(const LogitsOptions& o) {
-  const std::vector<int32_t> tokens = parse_token_list(o.tokens);
+  const std::vector<int32_t> tokens = parse_token_ids(o.tokens, "--tokens", /*allow_empty=*/false);
   if (o.batch <= 0) throw UsageError("--batch must be positive");
   const auto t0 = std::chrono::steady_clock::now();
   auto model = Model::load(o.model_dir, o.threads);

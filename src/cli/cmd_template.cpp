@@ -3,18 +3,15 @@
 //                     [--no-thinking] [--chat-template FILE.jinja]
 //   tightfit template --model DIR --jsonl FILE|-   one {"rendered": ...} or {"error": ...} line
 //                     per {"messages": [...], "tools": [...]|null, "kwargs": {...}} line
-#include <cstdio>
-#include <fstream>
-#include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "cli/cli_io.h"
 #include "cli/commands.h"
 #include "tokenizer/chat_template.h"
-#include "tokenizer/jinja_json.h"
 #include "tokenizer/tokenizer_config.h"
 
 namespace tf::cli {
@@ -35,11 +32,6 @@ struct TemplateOptions {
   bool no_thinking = false;
   bool no_generation_prompt = false;
 };
-
-std::string read_input(const std::string& path) {
-  if (path == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
-  return tokenizer::read_text_file(path);
-}
 
 ordered_json parse_json(const std::string& text, const std::string& what) {
   try {
@@ -69,20 +61,9 @@ ChatRequest with_defaults(ChatRequest request, const ordered_json& defaults) {
   return request;
 }
 
-// One-line JSON with Python's spacing (", " and ": "), non-ASCII text left as is.
-std::string dump_line(const ordered_json& j) { return jinja::to_python_json(jinja::value_from_json(j), {}) + "\n"; }
-
 void render_jsonl(const ChatTemplate& tmpl, const TokenizerConfig* config, const TemplateOptions& o) {
   const ordered_json defaults = default_kwargs(o);
-  std::ifstream file;
-  if (o.jsonl != "-") {
-    file.open(o.jsonl, std::ios::binary);
-    if (!file) throw std::runtime_error("cannot read " + o.jsonl);
-  }
-  std::istream& in = o.jsonl == "-" ? std::cin : file;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+  for_each_jsonl_line(o.jsonl, [&](const std::string& line, size_t) {
     ordered_json result;
     try {
       const ChatRequest request = with_defaults(ChatRequest::from_json(ordered_json::parse(line)), defaults);
@@ -91,9 +72,8 @@ void render_jsonl(const ChatTemplate& tmpl, const TokenizerConfig* config, const
       result = ordered_json::object();
       result["error"] = e.what();
     }
-    const std::string out = dump_line(result);
-    std::fwrite(out.data(), 1, out.size(), stdout);
-  }
+    write_stdout(python_json(result) + "\n");
+  });
 }
 
 void run_template(const TemplateOptions& o) {
@@ -133,7 +113,7 @@ void run_template(const TemplateOptions& o) {
     name = config->chat_template_origin;
   }
   const std::string prompt = ChatTemplate(source, name).render(request, config ? &*config : nullptr);
-  std::fwrite(prompt.data(), 1, prompt.size(), stdout);
+  write_stdout(prompt);
 }
 
 }  // namespace

@@ -4,16 +4,14 @@
 //   tightfit tokenize ... --jsonl FILE|-        one {"ids": [...]} line per {"text": ...} line
 //   tightfit tokenize ... --decode 1,2,3        the text (--json: {"text": ...})
 #include <cstdio>
-#include <fstream>
-#include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "cli/cli_io.h"
 #include "cli/commands.h"
-#include "tokenizer/jinja_json.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_config.h"
 
@@ -34,11 +32,6 @@ struct TokenizeOptions {
   bool skip_special = false;
 };
 
-// One-line JSON with Python's spacing (", " and ": "), non-ASCII text left as is.
-std::string dump(const nlohmann::ordered_json& j) {
-  return jinja::to_python_json(jinja::value_from_json(j), {});
-}
-
 Tokenizer load(const TokenizeOptions& o) {
   if (o.model_dir.empty() == o.tokenizer_file.empty())
     throw UsageError("give exactly one of --model DIR or --tokenizer FILE.json");
@@ -46,43 +39,8 @@ Tokenizer load(const TokenizeOptions& o) {
   return tokenizer::ModelTokenizer::load(o.model_dir).tokenizer;
 }
 
-// "1,2, 3" -> ids; anything else is a usage error naming the bad item.
-std::vector<TokenId> parse_ids(const std::string& text) {
-  std::vector<TokenId> ids;
-  if (text.find_first_not_of(" \t") == std::string::npos) return ids;  // empty list
-  size_t pos = 0;
-  while (pos <= text.size()) {
-    const size_t comma = std::min(text.find(',', pos), text.size());
-    std::string item = text.substr(pos, comma - pos);
-    const size_t a = item.find_first_not_of(" \t"), b = item.find_last_not_of(" \t");
-    item = a == std::string::npos ? "" : item.substr(a, b - a + 1);
-    size_t used = 0;
-    long long v = -1;
-    try {
-      v = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (item.empty() || used != item.size() || v < 0 || v > INT32_MAX)
-      throw UsageError("--decode: '" + item + "' is not a token id (expected e.g. 1,2,3)");
-    ids.push_back(static_cast<TokenId>(v));
-    pos = comma + 1;
-  }
-  return ids;
-}
-
 void tokenize_jsonl(const Tokenizer& tok, const std::string& path) {
-  std::ifstream file;
-  if (path != "-") {
-    file.open(path, std::ios::binary);
-    if (!file) throw std::runtime_error("cannot read " + path);
-  }
-  std::istream& in = path == "-" ? std::cin : file;
-  std::string line;
-  size_t line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+  for_each_jsonl_line(path, [&](const std::string& line, size_t line_no) {
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(line);
@@ -98,8 +56,8 @@ void tokenize_jsonl(const Tokenizer& tok, const std::string& path) {
       out += std::to_string(ids[i]);
     }
     out += "]}\n";
-    std::fwrite(out.data(), 1, out.size(), stdout);
-  }
+    write_stdout(out);
+  });
 }
 
 void run_tokenize(const TokenizeOptions& o) {
@@ -111,18 +69,18 @@ void run_tokenize(const TokenizeOptions& o) {
     return;
   }
   if (!o.decode.empty()) {
-    const std::string text = tok.decode(parse_ids(o.decode), o.skip_special);
-    const std::string out = o.json ? dump(nlohmann::ordered_json{{"text", text}}) + "\n" : text + "\n";
-    std::fwrite(out.data(), 1, out.size(), stdout);
+    const std::string text = tok.decode(parse_token_ids(o.decode, "--decode", /*allow_empty=*/true), o.skip_special);
+    const std::string out = o.json ? python_json(nlohmann::ordered_json{{"text", text}}) + "\n" : text + "\n";
+    write_stdout(out);
     return;
   }
   std::string text = o.text;
-  if (text == "-") text.assign(std::istreambuf_iterator<char>(std::cin), {});
+  if (text == "-") text = read_stdin();
   const auto ids = tok.encode(text);
   std::vector<std::string> tokens;
   for (TokenId id : ids) tokens.push_back(tok.id_to_token(id).value_or(""));
   if (o.json) {
-    std::printf("%s\n", dump(nlohmann::ordered_json{{"ids", ids}, {"tokens", tokens}}).c_str());
+    std::printf("%s\n", python_json(nlohmann::ordered_json{{"ids", ids}, {"tokens", tokens}}).c_str());
     return;
   }
   // One row per token: id, vocabulary string, and the text it stands for (JSON-quoted so
@@ -130,10 +88,10 @@ void run_tokenize(const TokenizeOptions& o) {
   std::string out;
   for (size_t i = 0; i < ids.size(); ++i) {
     const TokenId one[1] = {ids[i]};
-    out += std::to_string(ids[i]) + "\t" + tokens[i] + "\t" + dump(nlohmann::ordered_json(tok.decode(one))) + "\n";
+    out += std::to_string(ids[i]) + "\t" + tokens[i] + "\t" + python_json(nlohmann::ordered_json(tok.decode(one))) + "\n";
   }
   out += std::to_string(ids.size()) + " tokens\n";
-  std::fwrite(out.data(), 1, out.size(), stdout);
+  write_stdout(out);
 }
 
 }  // namespace

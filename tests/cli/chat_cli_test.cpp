@@ -3,12 +3,15 @@
 // an answer but not the program, and two Ctrl-C at the prompt ending it.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <regex>
 #include <string>
 #include <vector>
 
-#include "child_process.h"
+#include "cli_test_support.h"
 
 namespace tf {
 namespace {

@@ -8,7 +8,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -17,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli_test_support.h"
 #include "model/session.h"
 #include "model/test_checkpoints.h"
 #include "quant/hf_shape_plan.h"
@@ -29,21 +29,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct Result {
-  int code;
-  std::string output;  // stdout + stderr
-};
-
-Result run(const std::string& args) {
-  const std::string cmd = std::string(TIGHTFIT_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using Result = test::CliOutput;
+constexpr auto run = test::run_cli_merged;  // `tightfit ARGS`, stdout and stderr as one stream
 
 const std::string kData = TIGHTFIT_TEST_DATA;
 const std::string kTiny = kData + "/tiny-qwen35moe-a";

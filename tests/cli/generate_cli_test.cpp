@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "child_process.h"
+#include "cli_test_support.h"
 
 namespace tf {
 namespace {

@@ -2,16 +2,13 @@
 // quantized checkpoint, and one-line errors with non-zero exits on broken input.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "cli_test_support.h"
 #include "storage/safetensors_writer.h"
 
 namespace tf {
@@ -19,39 +16,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct InspectRun {
-  int code;
-  std::string out;  // stdout
-  std::string err;  // stderr
-};
+using test::CliResult;
+using test::fresh_dir;
 
-InspectRun inspect(const std::string& args) {
-  const std::string err_path = testing::TempDir() + "/inspect-stderr.txt";
-  const std::string cmd = std::string(TIGHTFIT_BINARY) + " inspect " + args + " 2>" + err_path;
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = pclose(p);
-  std::ifstream e(err_path);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out,
-          std::string(std::istreambuf_iterator<char>(e), {})};
-}
+CliResult inspect(const std::string& args) { return test::run_cli_line("inspect " + args); }
 
 const std::string kData = TIGHTFIT_TEST_DATA;
 const std::string kTiny = kData + "/tiny-qwen35moe-a";
 const std::string kTinyVl = kData + "/tiny-qwen35moe-vl";
 
-std::string fresh_dir(const std::string& name) {
-  const fs::path p = fs::path(testing::TempDir()) / ("inspect-" + name);
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
-}
-
 // A failure is exactly one line "tightfit: error: …" on stderr, nothing on stdout.
-void expect_one_line_error(const InspectRun& r, std::initializer_list<std::string> needles) {
+void expect_one_line_error(const CliResult& r, std::initializer_list<std::string> needles) {
   EXPECT_EQ(r.code, 1) << r.out << r.err;
   EXPECT_TRUE(r.out.empty()) << r.out;
   EXPECT_EQ(r.err.rfind("tightfit: error: ", 0), 0u) << r.err;
@@ -61,7 +36,7 @@ void expect_one_line_error(const InspectRun& r, std::initializer_list<std::strin
 }
 
 TEST(InspectCli, TinyFixtureTable) {
-  const InspectRun r = inspect(kTiny);
+  const CliResult r = inspect(kTiny);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(r.err.empty()) << r.err;
   for (const char* s : {"Qwen3_5MoeForConditionalGeneration", "Hugging Face", "fused experts",
@@ -71,13 +46,13 @@ TEST(InspectCli, TinyFixtureTable) {
                         "bits per weight (as MLX counts): 16.001"})
     EXPECT_NE(r.out.find(s), std::string::npos) << "'" << s << "' not in:\n" << r.out;
   // The same checkpoint named by its file.
-  const InspectRun f = inspect(kTiny + "/model.safetensors");
+  const CliResult f = inspect(kTiny + "/model.safetensors");
   ASSERT_EQ(f.code, 0) << f.err;
   EXPECT_NE(f.out.find("374,728"), std::string::npos);
 }
 
 TEST(InspectCli, JsonForMachines) {
-  const InspectRun r = inspect("--json " + kTiny);
+  const CliResult r = inspect("--json " + kTiny);
   ASSERT_EQ(r.code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["layout"], "Hugging Face");
@@ -93,7 +68,7 @@ TEST(InspectCli, JsonForMachines) {
 }
 
 TEST(InspectCli, VisionFixture) {
-  const InspectRun r = inspect("--json " + kTinyVl);
+  const CliResult r = inspect("--json " + kTinyVl);
   ASSERT_EQ(r.code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["layout"], "Hugging Face");
@@ -102,7 +77,7 @@ TEST(InspectCli, VisionFixture) {
   // patch embed 32·3·2·16·16 + 32, pos embed 64·32, 2 blocks × 8544, merger 64 + 16512 + 8256
   EXPECT_EQ(j["summary"]["roles"]["vision"]["params"], 49184 + 2048 + 2 * 8544 + 64 + 16512 + 8256);
   EXPECT_EQ(j["summary"]["roles"]["vision"]["tensors"], 33);
-  const InspectRun t = inspect(kTinyVl);
+  const CliResult t = inspect(kTinyVl);
   ASSERT_EQ(t.code, 0) << t.err;
   EXPECT_NE(t.out.find("depth 2, hidden 32, 2 heads"), std::string::npos) << t.out;
   EXPECT_NE(t.out.find("\nvision "), std::string::npos) << t.out;
@@ -156,7 +131,7 @@ TEST(InspectCli, MlxVlmQuantizedCheckpoint) {
   config["quantization_config"] = config["quantization"];
   std::ofstream(dir + "/config.json") << config.dump(2);
 
-  const InspectRun r = inspect("--json " + dir);
+  const CliResult r = inspect("--json " + dir);
   ASSERT_EQ(r.code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["layout"], "mlx-vlm");
@@ -173,7 +148,7 @@ TEST(InspectCli, MlxVlmQuantizedCheckpoint) {
   EXPECT_EQ(s["mlx_params"], 93856);
   EXPECT_DOUBLE_EQ(s["bits_per_weight"].get<double>(), 8.0 * 84320 / 93856);
 
-  const InspectRun text = inspect(dir);
+  const CliResult text = inspect(dir);
   ASSERT_EQ(text.code, 0) << text.err;
   EXPECT_NE(text.out.find("config defaults 4-bit g64 affine, 2 per-module entries; 3 quantized modules "
                           "(2-bit g64 × 1, 4-bit g64 × 1, 8-bit g32 × 1)"),
@@ -183,11 +158,7 @@ TEST(InspectCli, MlxVlmQuantizedCheckpoint) {
 }
 
 TEST(InspectCli, BrokenInputIsOneLineError) {
-  std::string bytes;
-  {
-    std::ifstream in(kTiny + "/model.safetensors", std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  const std::string bytes = test::read_file(kTiny + "/model.safetensors");
   const std::string dir = fresh_dir("broken");
   const std::string file = dir + "/model.safetensors";
   std::ofstream(file, std::ios::binary) << bytes.substr(0, bytes.size() - 1000);
@@ -206,7 +177,7 @@ TEST(InspectCli, BrokenInputIsOneLineError) {
 
   expect_one_line_error(inspect(fresh_dir("empty")), {"no model*.safetensors"});
   expect_one_line_error(inspect(dir + "/nothing-here"), {"no such file or folder"});
-  const InspectRun usage = inspect("");
+  const CliResult usage = inspect("");
   EXPECT_EQ(usage.code, 2) << usage.err;
 }
 

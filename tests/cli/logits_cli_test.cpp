@@ -2,35 +2,20 @@
 // fixture, and the error exits.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-
-#include <array>
 #include <cmath>
 #include <filesystem>
 #include <cstdio>
 #include <string>
 
+#include "cli_test_support.h"
 #include "model/test_checkpoints.h"
 #include "storage/npy.h"
 
 namespace tf {
 namespace {
 
-struct Result {
-  int code;
-  std::string output;  // stdout + stderr
-};
-
-Result run(const std::string& args) {
-  const std::string cmd = std::string(TIGHTFIT_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using Result = test::CliOutput;
+constexpr auto run = test::run_cli_merged;  // `tightfit ARGS`, stdout and stderr as one stream
 
 const std::string kTiny = std::string(TIGHTFIT_TEST_DATA) + "/tiny-qwen35moe-a";
 const std::string kSeq16 = "39,231,167,117,472,428,220,0,70,167,503,280,7,511,510,419";

@@ -2,51 +2,32 @@
 // and benchmarked, the JSON report, and the usage errors.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "cli_test_support.h"
+#include "model/test_checkpoints.h"
+
 namespace tf {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code;
-  std::string out;  // stdout
-};
+using Result = test::CliResult;
 
-Result run(const std::string& args) {
-  const std::string cmd = std::string(TIGHTFIT_BINARY) + " " + args + " 2>/dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("tf-synth-cli-" + std::to_string(::getpid()));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-};
+// `tightfit ARGS`; the tests read stdout only.
+Result run(const std::string& args) { return test::run_cli_line(args); }
 
 // The fixture's tiny config (hidden 64): every width a multiple of the 64-group, so the
 // dynamic recipe quantizes everything quantizable.
 const std::string kTinyConfig = std::string(TIGHTFIT_TEST_DATA) + "/tiny-qwen35moe-a/config.json";
 
 TEST(SynthCli, WritesAModelThatInspectAndBenchRead) {
-  TempDir tmp;
-  const std::string out = (tmp.path / "m").string();
+  test::TempDir tmp("synth-cli");
+  const std::string out = tmp.path + "/m";
   Result r = run("synth --config " + kTinyConfig + " --out " + out + " --seed 3 --threads 2");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("routed_experts"), std::string::npos) << r.out;
@@ -58,7 +39,7 @@ TEST(SynthCli, WritesAModelThatInspectAndBenchRead) {
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("mlx-lm"), std::string::npos) << r.out;
 
-  const std::string json = (tmp.path / "bench.json").string();
+  const std::string json = tmp.path + "/bench.json";
   r = run("bench -m " + out + " -p 8 -n 2 -d 0,16 -r 1 -t 2 --precision f32 --bandwidth-mb 16 --json-out " + json);
   ASSERT_EQ(r.code, 0) << r.out;
   for (const char* s : {"| pp8 |", "| tg2 |", "| tg2 @ d16 |", "read bandwidth"})

@@ -3,11 +3,6 @@
 // --tools, --kwargs and --no-thinking, and one-line errors with exit codes.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -15,6 +10,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "cli_test_support.h"
 
 namespace tf {
 namespace {
@@ -25,29 +22,12 @@ using nlohmann::ordered_json;
 const std::string kData = TIGHTFIT_TEST_DATA;
 const std::string kTemplate = kData + "/chat-template/chat_template.jinja";
 
-// A scratch path unique to this test and process (ctest -j and other build trees run at once).
-std::string scratch(const std::string& name) {
-  return testing::TempDir() + "/tf-" + testing::UnitTest::GetInstance()->current_test_info()->name() + "-" +
-         std::to_string(getpid()) + "-" + name;
-}
+using test::CliResult;
+using test::expect_one_line_error;
+using test::scratch;
 
-struct CliRun {
-  int code;
-  std::string out, err;
-};
-
-CliRun run_template(const std::string& args, const std::string& input = "") {
-  const std::string in_path = scratch("stdin.txt"), err_path = scratch("stderr.txt");
-  std::ofstream(in_path, std::ios::binary) << input;
-  const std::string cmd = std::string(TIGHTFIT_BINARY) + " template " + args + " <" + in_path + " 2>" + err_path;
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 65536> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = pclose(p);
-  std::ifstream e(err_path);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, std::string(std::istreambuf_iterator<char>(e), {})};
+CliResult run_template(const std::string& args, const std::string& input = "") {
+  return test::run_cli_line("template " + args, input);
 }
 
 std::vector<ordered_json> fixture_cases() {
@@ -67,30 +47,19 @@ ordered_json fixture_case(const std::string& name) {
 
 // A model folder as Hugging Face lays it out: tokenizer_config.json and chat_template.jinja.
 std::string model_folder() {
-  const fs::path dir = fs::path(scratch("model"));
-  fs::create_directories(dir);
+  const fs::path dir = fs::path(test::fresh_dir("model"));
   fs::copy_file(kData + "/tokenizer/tokenizer_config.json", dir / "tokenizer_config.json", fs::copy_options::overwrite_existing);
   fs::copy_file(kTemplate, dir / "chat_template.jinja", fs::copy_options::overwrite_existing);
   return dir.string();
 }
 
 std::string write_temp(const std::string& name, const std::string& text) {
-  const std::string path = scratch(name);
-  std::ofstream(path, std::ios::binary) << text;
-  return path;
-}
-
-void expect_one_line_error(const CliRun& r, int code, const std::string& needle) {
-  EXPECT_EQ(r.code, code) << r.out << r.err;
-  EXPECT_TRUE(r.out.empty()) << r.out;
-  ASSERT_FALSE(r.err.empty());
-  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "not one line: " << r.err;
-  EXPECT_NE(r.err.find(needle), std::string::npos) << "'" << needle << "' not in " << r.err;
+  return test::write_file(scratch(name), text);
 }
 
 TEST(TemplateCli, JsonlRendersEveryFixtureCase) {
   for (const std::string& source : {"--chat-template " + kTemplate, "--model " + model_folder()}) {
-    const CliRun r = run_template(source + " --jsonl " + kData + "/chat-template/cases.jsonl");
+    const CliResult r = run_template(source + " --jsonl " + kData + "/chat-template/cases.jsonl");
     ASSERT_EQ(r.code, 0) << r.err;
     std::istringstream out(r.out);
     std::string line;
@@ -111,7 +80,7 @@ TEST(TemplateCli, RendersOneConversationByteExact) {
   const std::string model = model_folder();
   auto c = fixture_case("system_user_gen");
   std::string messages = write_temp("messages.json", c["messages"].dump());
-  CliRun r = run_template("--model " + model + " --messages " + messages);
+  CliResult r = run_template("--model " + model + " --messages " + messages);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, c["expected"]["rendered"].get<std::string>());
 
@@ -148,8 +117,7 @@ TEST(TemplateCli, ErrorsAreOneLineWithExitCodes) {
   expect_one_line_error(run_template("--model " + model + " --messages " + system_only + " --kwargs '[1]'"), 2,
                         "--kwargs must be a JSON object");
 
-  const fs::path bare = fs::path(scratch("bare"));
-  fs::create_directories(bare);
+  const fs::path bare = fs::path(test::fresh_dir("bare"));
   expect_one_line_error(run_template("--model " + bare.string() + " --messages " + system_only), 1, "--chat-template FILE.jinja");
 
   const std::string broken = write_temp("broken.jinja", "{% for m in messages %}\n{{ m.role }\n{% endfor %}");
@@ -160,7 +128,7 @@ TEST(TemplateCli, ErrorsAreOneLineWithExitCodes) {
   expect_one_line_error(run_template("--model " + model + " --messages " + bad_json), 1, "bad.json is not valid JSON");
 
   // In --jsonl mode a bad line becomes an {"error": ...} line; the others still render.
-  const CliRun r = run_template("--model " + model + " --jsonl -",
+  const CliResult r = run_template("--model " + model + " --jsonl -",
                              "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}\nnot json\n{\"messages\": []}\n");
   ASSERT_EQ(r.code, 0) << r.err;
   std::istringstream lines(r.out);
