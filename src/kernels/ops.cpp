@@ -26,6 +26,18 @@ void rms_norm_gated(const float* x, const float* w, const float* z, int64_t n, f
   for (int64_t i = 0; i < n; ++i) out[i] = x[i] * r * w[i] * silu(z[i]);
 }
 
+void layer_norm(const float* x, const float* w, const float* b, int64_t n, float eps,
+                float* out) {
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) sum += x[i];
+  const double mean = sum / static_cast<double>(n);
+  double ss = 0.0;
+  for (int64_t i = 0; i < n; ++i) ss += (x[i] - mean) * (x[i] - mean);
+  const double r = 1.0 / std::sqrt(ss / static_cast<double>(n) + eps);
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = static_cast<float>((x[i] - mean) * r) * w[i] + b[i];
+}
+
 void l2_normalize(float* x, int64_t n, float eps, float scale) {
   double ss = 0.0;
   for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
@@ -35,6 +47,19 @@ void l2_normalize(float* x, int64_t n, float eps, float scale) {
 
 void silu_inplace(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] = silu(x[i]);
+}
+
+void gelu_tanh_inplace(float* x, int64_t n) {
+  const float k = 0.7978845608028654f;  // √(2/π)
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    x[i] = 0.5f * v * (1.0f + std::tanh(k * (v + 0.044715f * v * v * v)));
+  }
+}
+
+void gelu_erf_inplace(float* x, int64_t n) {
+  const float k = 0.7071067811865476f;  // 1/√2
+  for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * k));
 }
 
 void swiglu(const float* gate, const float* up, int64_t n, float* out) {

@@ -25,8 +25,17 @@ void rms_norm_gated(const float* x, const float* w, const float* z, int64_t n, f
 // x ← x / sqrt(Σx² + eps) · scale, in place (the q/k normalisation of spec §3.4 step 4).
 void l2_normalize(float* x, int64_t n, float eps, float scale);
 
+// LayerNorm with weight and bias: out = (x − mean) / sqrt(var + eps) ⊙ w + b, mean and (biased)
+// variance summed in double (the vision tower, spec §4.5). out may alias x.
+void layer_norm(const float* x, const float* w, const float* b, int64_t n, float eps, float* out);
+
 // x ← silu(x), in place.
 void silu_inplace(float* x, int64_t n);
+
+// x ← gelu(x), in place. gelu_tanh: the tanh approximation (PyTorch "gelu_pytorch_tanh"),
+// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))); gelu_erf: the exact form 0.5·x·(1 + erf(x/√2)).
+void gelu_tanh_inplace(float* x, int64_t n);
+void gelu_erf_inplace(float* x, int64_t n);
 
 // out = silu(gate) ⊙ up (SwiGLU). out may alias gate or up.
 void swiglu(const float* gate, const float* up, int64_t n, float* out);

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "kernels/linear.h"
+#include "model/vision_tower.h"
 
 namespace tf {
 
@@ -21,18 +22,27 @@ TextConfig rope_config(const TextConfig& c) {
 
 }  // namespace
 
-std::unique_ptr<Model> Model::load(const std::string& dir, int threads) {
+std::unique_ptr<Model> Model::load(const std::string& dir, int threads,
+                                   ModelLoadOptions options) {
   ModelConfig config = ModelConfig::load(dir);
   auto checkpoint = Checkpoint::open(dir);
-  return std::make_unique<Model>(std::move(checkpoint), std::move(config), threads);
+  return std::make_unique<Model>(std::move(checkpoint), std::move(config), threads, options);
 }
 
-Model::Model(std::unique_ptr<Checkpoint> checkpoint, ModelConfig config, int threads)
+Model::Model(std::unique_ptr<Checkpoint> checkpoint, ModelConfig config, int threads,
+             ModelLoadOptions options)
     : checkpoint_(std::move(checkpoint)),
       config_(std::move(config)),
       weights_(Qwen35Weights::bind(*checkpoint_, config_)),
       rope_(rope_config(config_.text)),
-      pool_(std::make_unique<ThreadPool>(threads)) {}
+      pool_(std::make_unique<ThreadPool>(threads)) {
+  if (!options.vision) return;
+  try {
+    vision_ = VisionWeights::bind(*checkpoint_, config_);
+  } catch (const std::exception& e) {
+    vision_error_ = e.what();
+  }
+}
 
 void Model::embed(std::span<const int32_t> tokens, float* out) const {
   const int64_t H = hidden_size();
@@ -43,6 +53,31 @@ void Model::embed(std::span<const int32_t> tokens, float* out) const {
                               std::to_string(vocab_size()) + ")");
     dequantize_rows(weights_.embed, id, 1, out + static_cast<int64_t>(t) * H);
   }
+}
+
+}  // namespace tf
+
+namespace tf {
+
+std::vector<float> Model::encode_image(std::span<const float> patches, ImageGrid grid) const {
+  if (!vision_)
+    throw std::logic_error(!vision_error_.empty()
+                               ? "the model's vision tower cannot be used: " + vision_error_
+                               : "this model has no vision tower (config.json has no "
+                                 "vision_config, or the checkpoint no vision tensors): it "
+                                 "cannot take images");
+  const VisionConfig& v = *config_.vision;
+  const int64_t dim = vision_patch_dim(v);
+  if (static_cast<int64_t>(patches.size()) != grid.patches() * dim)
+    throw std::invalid_argument("encode_image: " + std::to_string(patches.size()) +
+                                " values for " + std::to_string(grid.patches()) +
+                                " patches of " + std::to_string(dim));
+  std::vector<float> out(grid.merged_tokens(v.spatial_merge_size) * v.out_hidden_size);
+  // Dense vision weights always run in float32; quantized ones too (the tower is small next to
+  // the text model and runs once per image).
+  const Compute compute{*pool_, ActivationPrecision::F32};
+  vision_forward(*vision_, v, patches.data(), grid, out.data(), compute);
+  return out;
 }
 
 }  // namespace tf

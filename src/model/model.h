@@ -6,23 +6,35 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "kernels/thread_pool.h"
 #include "model/qwen35_weights.h"
 #include "model/rope.h"
+#include "model/vision_positions.h"
+#include "model/vision_weights.h"
 #include "storage/model_config.h"
 #include "storage/safetensors.h"
 
 namespace tf {
 
+struct ModelLoadOptions {
+  // Bind the vision tower when the checkpoint has one (views only: no copy, nothing read from
+  // the big tensors until an image is encoded). false: a text-only model even if it has one.
+  bool vision = true;
+};
+
 class Model {
  public:
   // Opens DIR (config.json + safetensors), binds every tensor and starts `threads` worker
   // threads (0 = one per hardware thread). Throws naming the file / tensor on any problem.
-  static std::unique_ptr<Model> load(const std::string& dir, int threads = 0);
+  static std::unique_ptr<Model> load(const std::string& dir, int threads = 0,
+                                     ModelLoadOptions options = {});
   // Same from parts already opened.
-  Model(std::unique_ptr<Checkpoint> checkpoint, ModelConfig config, int threads);
+  Model(std::unique_ptr<Checkpoint> checkpoint, ModelConfig config, int threads,
+        ModelLoadOptions options = {});
 
   const ModelConfig& config() const { return config_; }
   const TextConfig& text() const { return config_.text; }
@@ -40,10 +52,25 @@ class Model {
   // Throws when an id is outside [0, vocab_size).
   void embed(std::span<const int32_t> tokens, float* out) const;
 
+  // Vision (spec §4): bound when config.json has a vision_config, the checkpoint has the
+  // tensors and ModelLoadOptions::vision is set. A tower that cannot be bound (incomplete,
+  // unsupported variant) does not stop the text model from loading: has_vision() is false and
+  // vision_error() says why (encode_image throws with that message).
+  bool has_vision() const { return vision_.has_value(); }
+  const std::string& vision_error() const { return vision_error_; }
+  const VisionWeights* vision_weights() const { return vision_ ? &*vision_ : nullptr; }
+  const VisionConfig* vision_config() const { return vision_ ? &*config_.vision : nullptr; }
+  // Image embeddings [grid.merged_tokens(merge)][hidden] of one image's patch vectors
+  // ([grid.patches()][C·T·P·P], merge-block order, HF (C, T, row, col) order within a vector).
+  // Throws std::logic_error when the model has no vision tower.
+  std::vector<float> encode_image(std::span<const float> patches, ImageGrid grid) const;
+
  private:
   std::unique_ptr<Checkpoint> checkpoint_;
   ModelConfig config_;
   Qwen35Weights weights_;
+  std::optional<VisionWeights> vision_;
+  std::string vision_error_;
   MultimodalRope rope_;
   std::unique_ptr<ThreadPool> pool_;
 };

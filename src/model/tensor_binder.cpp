@@ -74,11 +74,25 @@ WeightMatrix TensorBinder::dense_matrix(const std::string& name,
 
 WeightMatrix TensorBinder::linear(const std::string& module, const std::vector<int64_t>& leading,
                                   int64_t rows, int64_t cols) {
+  if (checkpoint_.has(module + ".bias"))
+    fail(checkpoint_, module + ".bias", "unexpected bias (Qwen3.5 linears have none)");
+  return linear_impl(module, leading, rows, cols);
+}
+
+BiasedLinear TensorBinder::biased_linear(const std::string& module, int64_t rows,
+                                                       int64_t cols) {
+  BiasedLinear l;
+  l.weight = linear_impl(module, {}, rows, cols);
+  l.bias = vector(module + ".bias", std::vector<int64_t>{rows});
+  return l;
+}
+
+WeightMatrix TensorBinder::linear_impl(const std::string& module,
+                                       const std::vector<int64_t>& leading, int64_t rows,
+                                       int64_t cols) {
   const std::string wname = module + ".weight";
   const std::string sname = module + ".scales";
   const std::string bname = module + ".biases";
-  if (checkpoint_.has(module + ".bias"))
-    fail(checkpoint_, module + ".bias", "unexpected bias (Qwen3.5 linears have none)");
   if (!checkpoint_.has(sname)) {
     if (checkpoint_.has(bname))
       fail(checkpoint_, bname, "has .biases but no .scales; the quantized module is incomplete");

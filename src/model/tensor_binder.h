@@ -13,6 +13,12 @@
 
 namespace tf {
 
+// y = W x + b.
+struct BiasedLinear {
+  WeightMatrix weight;
+  std::vector<float> bias;
+};
+
 class TensorBinder {
  public:
   // quantization: the config's `quantization` block, or nullptr when it has none.
@@ -26,6 +32,10 @@ class TensorBinder {
   // group size come from the shapes and must agree with the config's entry for the module.
   WeightMatrix linear(const std::string& module, const std::vector<int64_t>& leading,
                       int64_t rows, int64_t cols);
+
+  // A linear module that also has a `<module>.bias` [rows] (the vision tower, spec §2.6); the
+  // weight is bound as linear() binds it (dense or MLX affine) and the bias converted to float32.
+  BiasedLinear biased_linear(const std::string& module, int64_t rows, int64_t cols);
 
   // A dense float tensor stored under exactly `name`, of shape [leading..., rows, cols], viewed
   // as [prod(leading)·rows, cols] (the fused HF expert tensors, which have no `.weight`).
@@ -44,6 +54,8 @@ class TensorBinder {
 
  private:
   const TensorView& get(const std::string& name);
+  WeightMatrix linear_impl(const std::string& module, const std::vector<int64_t>& leading,
+                           int64_t rows, int64_t cols);
   const Checkpoint& checkpoint_;
   const QuantizationConfig* quantization_;
   std::set<std::string> used_;
