@@ -23,15 +23,24 @@ ChatSession::ChatSession(Session& session, const tokenizer::ModelTokenizer& toke
 
 void ChatSession::reset() {
   messages_ = ordered_json::array();
+  images_.clear();
   if (!options_.system_prompt.empty())
     messages_.push_back({{"role", "system"}, {"content", options_.system_prompt}});
   saved_.clear();
   session_.reset();
 }
 
-ordered_json ChatSession::with_user(const std::string& user_message) const {
+ordered_json ChatSession::with_user(const std::string& user_message, size_t images) const {
   ordered_json messages = messages_;
-  messages.push_back({{"role", "user"}, {"content", user_message}});
+  if (images == 0) {
+    messages.push_back({{"role", "user"}, {"content", user_message}});
+    return messages;
+  }
+  // Images first, then the text, as `generate --image` and mlx-vlm lay the message out.
+  ordered_json content = ordered_json::array();
+  for (size_t i = 0; i < images; ++i) content.push_back({{"type", "image"}});
+  content.push_back({{"type", "text"}, {"text", user_message}});
+  messages.push_back({{"role", "user"}, {"content", content}});
   return messages;
 }
 
@@ -86,18 +95,48 @@ int64_t ChatSession::restore_for(const std::vector<int32_t>& ids) {
 
 GenerationResult ChatSession::send(const std::string& user_message, const PieceCallback& on_piece,
                                    const std::atomic<bool>* cancel) {
-  const ordered_json messages = with_user(user_message);
+  return send(user_message, {}, on_piece, cancel);
+}
+
+GenerationResult ChatSession::send(const std::string& user_message,
+                                   std::vector<ImageFeatures> images,
+                                   const PieceCallback& on_piece,
+                                   const std::atomic<bool>* cancel) {
+  const ordered_json messages = with_user(user_message, images.size());
   const std::string text = render_messages(messages, true);
-  const std::vector<int32_t> ids = tokenizer_.tokenizer.encode(text);
-  const size_t stable = stable_point(messages, text, ids);
+  const std::vector<int32_t> rendered = tokenizer_.tokenizer.encode(text);
+  size_t stable = stable_point(messages, text, rendered);
+
+  // With images anywhere in the history, the prompt is prefilled from embeddings with 3-D
+  // positions; image placeholders expand to N tokens, which moves the stable point too.
+  std::vector<ImageFeatures> all_images = images_;
+  for (ImageFeatures& f : images) all_images.push_back(std::move(f));
+  const bool multimodal = !all_images.empty();
+  MultimodalPrompt mm;
+  if (multimodal) {
+    mm = build_multimodal_prompt(session_.model(), rendered, all_images);
+    const int32_t image_token = session_.model().config().image_token_id;
+    size_t image = 0, expanded = stable;
+    for (size_t i = 0; i < stable; ++i)
+      if (rendered[i] == image_token) expanded += all_images[image++].tokens - 1;
+    stable = expanded;
+  }
+  const std::vector<int32_t>& ids = multimodal ? mm.ids : rendered;
 
   const int64_t kept = restore_for(ids);
   // Prefill up to the stable point ourselves, to checkpoint there; the generator does the rest.
   const auto t0 = std::chrono::steady_clock::now();
   int64_t early = 0;
   if (static_cast<int64_t>(stable) > kept) {
-    session_.prefill(std::span<const int32_t>(ids).subspan(kept, stable - kept));
-    early = static_cast<int64_t>(stable) - kept;
+    const int64_t n = static_cast<int64_t>(stable) - kept;
+    if (multimodal) {
+      const int64_t H = session_.model().hidden_size();
+      session_.prefill_embeddings(std::span<const float>(mm.embeddings).subspan(kept * H, n * H),
+                                  std::span<const Position3>(mm.positions).subspan(kept, n));
+    } else {
+      session_.prefill(std::span<const int32_t>(ids).subspan(kept, n));
+    }
+    early = n;
     saved_.push_back({std::vector<int32_t>(ids.begin(), ids.begin() + stable),
                       session_.checkpoint()});
     while (saved_.size() > options_.max_checkpoints) saved_.pop_front();
@@ -105,13 +144,16 @@ GenerationResult ChatSession::send(const std::string& user_message, const PieceC
   const double early_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  GenerationResult r = generator_.run(ids, prompt_opens_reasoning(text),
-                                      on_piece, cancel);
+  const bool opens_reasoning = prompt_opens_reasoning(text);
+  GenerationResult r = multimodal
+                           ? generator_.run_multimodal(mm, opens_reasoning, on_piece, cancel)
+                           : generator_.run(ids, opens_reasoning, on_piece, cancel);
   r.stats.prompt_tokens += early;
   r.stats.prompt_seconds += early_seconds;
   r.stats.reused_tokens = kept;
 
   messages_ = messages;
+  images_ = std::move(all_images);
   ordered_json answer = {{"role", "assistant"}, {"content", r.answer}};
   if (!r.reasoning.empty()) answer["reasoning_content"] = r.reasoning;
   messages_.push_back(std::move(answer));

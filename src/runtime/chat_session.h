@@ -22,6 +22,7 @@
 
 #include "model/session.h"
 #include "runtime/generator.h"
+#include "runtime/multimodal_prompt.h"
 #include "tokenizer/tokenizer_config.h"
 
 namespace tf {
@@ -46,6 +47,12 @@ class ChatSession {
   // counts only the tokens prefilled in this turn, stats.reused_tokens those restored.
   GenerationResult send(const std::string& user_message, const PieceCallback& on_piece,
                         const std::atomic<bool>* cancel = nullptr);
+  // The same with images (encoded with runtime/multimodal_prompt.h's encode_image*), placed
+  // before the text of the user message. The features are kept with the history, since every
+  // turn's prompt holds all earlier images too. Throws std::invalid_argument when the model
+  // has no image_token_id, std::logic_error when it has no vision tower.
+  GenerationResult send(const std::string& user_message, std::vector<ImageFeatures> images,
+                        const PieceCallback& on_piece, const std::atomic<bool>* cancel = nullptr);
 
   // Forgets the conversation (the system prompt and settings stay).
   void reset();
@@ -63,7 +70,7 @@ class ChatSession {
     std::vector<int32_t> tokens;  // what the session held when checkpointed
     SessionCheckpoint state;
   };
-  nlohmann::ordered_json with_user(const std::string& user_message) const;
+  nlohmann::ordered_json with_user(const std::string& user_message, size_t images = 0) const;
   std::string render_messages(const nlohmann::ordered_json& messages,
                               bool add_generation_prompt) const;
   // Where to checkpoint in `ids` (the rendered prompt `text` of `messages`): after the
@@ -78,6 +85,7 @@ class ChatSession {
   Generator generator_;
   ChatOptions options_;
   nlohmann::ordered_json messages_ = nlohmann::ordered_json::array();
+  std::vector<ImageFeatures> images_;  // every image of messages_, in order
   std::deque<Saved> saved_;
 };
 

@@ -77,6 +77,20 @@ Generator::Generator(Session& session, const tokenizer::Tokenizer& tokenizer,
 
 GenerationResult Generator::run(std::span<const int32_t> prompt, bool starts_in_reasoning,
                                 const PieceCallback& on_piece, const std::atomic<bool>* cancel) {
+  return run_impl(prompt, nullptr, starts_in_reasoning, on_piece, cancel);
+}
+
+GenerationResult Generator::run_multimodal(const MultimodalPrompt& prompt,
+                                           bool starts_in_reasoning,
+                                           const PieceCallback& on_piece,
+                                           const std::atomic<bool>* cancel) {
+  return run_impl(prompt.ids, &prompt, starts_in_reasoning, on_piece, cancel);
+}
+
+GenerationResult Generator::run_impl(std::span<const int32_t> prompt,
+                                     const MultimodalPrompt* multimodal, bool starts_in_reasoning,
+                                     const PieceCallback& on_piece,
+                                     const std::atomic<bool>* cancel) {
   const int64_t total = static_cast<int64_t>(prompt.size());
   const int64_t reused = session_.length();
   if (total == 0) throw std::invalid_argument("the prompt is empty: nothing to generate from");
@@ -116,8 +130,18 @@ GenerationResult Generator::run(std::span<const int32_t> prompt, bool starts_in_
       r.cancelled = true;
       break;
     }
-    logits = session_.prefill(prompt.subspan(pos, std::min(kPrefillChunk, total - pos)));
+    const int64_t n = std::min(kPrefillChunk, total - pos);
+    if (multimodal) {
+      const int64_t H = session_.model().hidden_size();
+      logits = session_.prefill_embeddings(
+          std::span<const float>(multimodal->embeddings).subspan(pos * H, n * H),
+          std::span<const Position3>(multimodal->positions).subspan(pos, n));
+    } else {
+      logits = session_.prefill(prompt.subspan(pos, n));
+    }
   }
+  // Decode positions continue after the prompt's largest position (spec §4.8).
+  if (multimodal && session_.length() == total) session_.set_rope_delta(multimodal->rope_delta);
   const Clock::time_point t1 = Clock::now();
   r.stats.reused_tokens = reused;
   r.stats.prompt_tokens = session_.length() - reused;

@@ -21,6 +21,7 @@
 
 #include "model/session.h"
 #include "runtime/loop_guard.h"
+#include "runtime/multimodal_prompt.h"
 #include "runtime/reasoning_split.h"
 #include "runtime/sampler.h"
 #include "runtime/stop_conditions.h"
@@ -96,11 +97,21 @@ class Generator {
   // the context; model errors (NaN logits, ...) propagate.
   GenerationResult run(std::span<const int32_t> prompt, bool starts_in_reasoning,
                        const PieceCallback& on_piece, const std::atomic<bool>* cancel = nullptr);
+  // The same for a prompt with images (runtime/multimodal_prompt.h): its embeddings and 3-D
+  // positions are prefilled (from session.length() on), then decode continues with its rope
+  // delta. A prompt without images behaves exactly as the ids-only overload.
+  GenerationResult run_multimodal(const MultimodalPrompt& prompt, bool starts_in_reasoning,
+                                  const PieceCallback& on_piece,
+                                  const std::atomic<bool>* cancel = nullptr);
 
   const GenerationParams& params() const { return params_; }
   Sampler& sampler() { return sampler_; }
 
  private:
+  GenerationResult run_impl(std::span<const int32_t> prompt, const MultimodalPrompt* multimodal,
+                            bool starts_in_reasoning, const PieceCallback& on_piece,
+                            const std::atomic<bool>* cancel);
+
   Session& session_;
   const tokenizer::Tokenizer& tokenizer_;
   GenerationParams params_;

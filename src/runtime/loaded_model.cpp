@@ -7,11 +7,11 @@
 namespace tf {
 
 LoadedModel LoadedModel::load(std::string_view spec, int threads, const HubSettings& settings,
-                              const DownloadOptions& options) {
-  return load(resolve_model(spec, settings, options), threads);
+                              const DownloadOptions& options, ModelLoadOptions model_options) {
+  return load(resolve_model(spec, settings, options), threads, model_options);
 }
 
-LoadedModel LoadedModel::load(ResolvedModel source, int threads) {
+LoadedModel LoadedModel::load(ResolvedModel source, int threads, ModelLoadOptions model_options) {
   LoadedModel m;
   m.source = std::move(source);
   const std::filesystem::path& dir = m.source.dir;
@@ -21,7 +21,9 @@ LoadedModel LoadedModel::load(ResolvedModel source, int threads) {
                              "tokenizer (a Hugging Face tokenizer.json next to config.json)");
   m.tokenizer = std::make_unique<tokenizer::ModelTokenizer>(tokenizer::ModelTokenizer::load(dir));
   m.defaults = load_generation_defaults(dir);
-  m.model = Model::load(dir.string(), threads);
+  m.model = Model::load(dir.string(), threads, model_options);
+  if (m.model->has_vision())
+    m.image_processor = ImagePreprocessorConfig::load(dir, *m.model->vision_config());
   return m;
 }
 
