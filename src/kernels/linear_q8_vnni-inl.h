@@ -116,6 +116,7 @@ TF_VNNI HWY_INLINE void RowTokensVnni(const uint8_t* row, const Q8Input& in, int
 }
 
 constexpr size_t kRowTileBytes = 128 * 1024;
+constexpr int64_t kPrefetchRows = 4;
 constexpr int64_t kStackGroups = 512;  // rows of up to 16K columns at g = 32 need no heap
 
 // 2- and 4-bit rows: one 64-byte load holds 256 or 128 codes; plane m = (bytes >> b·m) & mask
@@ -235,6 +236,14 @@ TF_VNNI void RowsVnniT(const WeightMatrix& w, const Q8Input& in, int64_t row_beg
       const int tt = VnniTile(left);
       for (int64_t r = r0; r < r1; ++r) {
         const uint8_t* row = w.data + static_cast<size_t>(r) * row_bytes;
+        // Decode streams each row once: fetch a few rows ahead (the hardware prefetchers stop
+        // at every 4 KiB page of the mapped file).
+        if (t0 == 0 && r + kPrefetchRows < row_end) {
+          const uint8_t* ahead = row + kPrefetchRows * row_bytes;
+          for (size_t off = 0; off < row_bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
+          _mm_prefetch(reinterpret_cast<const char*>(w.scales + (r + kPrefetchRows) * srow), _MM_HINT_T0);
+          _mm_prefetch(reinterpret_cast<const char*>(w.biases + (r + kPrefetchRows) * srow), _MM_HINT_T0);
+        }
         for (int i = 0; i < tt; ++i)
           ScaleRow(w.scales + r * srow, w.dtype, groups, in.deltas + (t0 + i) * groups,
                    sd + i * stride);
