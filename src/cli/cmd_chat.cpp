@@ -1,12 +1,13 @@
 // `tightfit chat`: interactive multi-turn chat on stdin/stdout (works through a pipe too).
 //   tightfit chat --model M [--system S] [--thinking on|off] [sampling flags]
 // One line is one user message. Commands: /reset (forget the conversation), /thinking on|off,
-// /help, /exit. Ctrl-C stops the current answer; at the prompt, a second Ctrl-C in a row exits.
+// /image PATH (vision models: the image goes before the text of the next message), /help, /exit. Ctrl-C stops the current answer; at the prompt, a second Ctrl-C in a row exits.
 // Each turn prefills only its new tokens (runtime/chat_session.h); the stats line says how many
 // were reused.
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/generation_flags.h"
@@ -14,13 +15,15 @@
 #include "cli/text_output.h"
 #include "model/session.h"
 #include "runtime/chat_session.h"
+#include "runtime/multimodal_prompt.h"
 
 namespace tf::cli {
 
 namespace {
 
 constexpr const char* kHelp =
-    "commands: /reset (new conversation), /thinking on|off, /help, /exit; "
+    "commands: /reset (new conversation), /thinking on|off, /image PATH (attach to the next "
+    "message), /help, /exit; "
     "Ctrl-C stops an answer";
 
 std::string trim(const std::string& s) {
@@ -30,10 +33,36 @@ std::string trim(const std::string& s) {
   return s.substr(a, b - a + 1);
 }
 
+// `/image PATH`: encodes the image now (errors are reported and the chat goes on) and keeps it
+// for the next message.
+void attach_image(const std::string& path, const LoadedModel& m,
+                  std::vector<ImageFeatures>& pending) {
+  if (!m.model->has_vision() || !m.image_processor) {
+    std::fprintf(stderr, "tightfit: %s is a text-only model (no vision tower): /image is not "
+                         "available\n", m.source.dir.string().c_str());
+    return;
+  }
+  try {
+    pending.push_back(encode_image_file(*m.model, *m.image_processor, path));
+    std::fprintf(stderr, "(image %s: %lld tokens, sent with your next message)\n", path.c_str(),
+                 static_cast<long long>(pending.back().tokens));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tightfit: %s\n", e.what());
+  }
+}
+
 // Handles a /command; false when the chat should end.
-bool run_command(const std::string& line, ChatSession& chat) {
+bool run_command(const std::string& line, ChatSession& chat, const LoadedModel& m,
+                 std::vector<ImageFeatures>& pending) {
   if (line == "/exit" || line == "/quit") return false;
-  if (line == "/reset") {
+  if (line.rfind("/image", 0) == 0 && (line.size() == 6 || line[6] == ' ')) {
+    const std::string path = trim(line.substr(6));
+    if (path.empty())
+      std::fprintf(stderr, "usage: /image PATH\n");
+    else
+      attach_image(path, m, pending);
+  } else if (line == "/reset") {
+    pending.clear();
     chat.reset();
     std::fprintf(stderr, "(new conversation)\n");
   } else if (line == "/thinking on" || line == "/thinking off") {
@@ -63,6 +92,7 @@ void run_chat(const GenerationFlags& flags) {
   InterruptScope interrupts;
   LineReader reader;
   bool interrupted_at_prompt = false;
+  std::vector<ImageFeatures> pending_images;  // /image, for the next message
   for (;;) {
     if (interactive) {
       std::fputs("> ", stdout);
@@ -82,16 +112,19 @@ void run_chat(const GenerationFlags& flags) {
     line = trim(line);
     if (line.empty()) continue;
     if (line[0] == '/') {
-      if (!run_command(line, chat)) break;
+      if (!run_command(line, chat, m, pending_images)) break;
       continue;
     }
 
     InterruptScope::clear();  // only a Ctrl-C from now on stops this answer
     GenerationResult r;
     try {
-      r = chat.send(line, [&](const TextPiece& p) { writer.write(p); }, &InterruptScope::flag());
+      r = chat.send(line, std::move(pending_images), [&](const TextPiece& p) { writer.write(p); },
+                    &InterruptScope::flag());
+      pending_images.clear();
     } catch (const std::invalid_argument& e) {
       writer.finish();
+      pending_images.clear();
       // The conversation outgrew the context: say so and let the user start over.
       std::fprintf(stderr, "tightfit: %s (/reset starts a new conversation)\n", e.what());
       continue;

@@ -1,9 +1,12 @@
 // `tightfit generate`: one prompt in, the model's answer streamed to stdout, one stats line on
 // stderr.
-//   tightfit generate --model M --prompt P [--system S] [--max-tokens N] [--temp T] [--top-p P]
-//                     [--top-k K] [--min-p P] [--seed S] [--thinking on|off] [--raw] [--stop S]...
+//   tightfit generate --model M --prompt P [--image F]... [--system S] [--max-tokens N] [--temp T]
+//                     [--top-p P] [--top-k K] [--min-p P] [--seed S] [--thinking on|off] [--raw]
+//                     [--stop S]...
 // --prompt - reads the prompt from stdin. --raw feeds the prompt to the model as is (no chat
-// template). Ctrl-C stops the answer early; the stats line is still printed.
+// template). --image (repeatable, vision models) puts the images before the text of the user
+// message, as mlx_vlm.generate does; with --raw the prompt must hold one <|image_pad|> per image.
+// Ctrl-C stops the answer early; the stats line is still printed.
 #include <cstdio>
 #include <iostream>
 #include <iterator>
@@ -17,6 +20,8 @@
 #include "cli/text_output.h"
 #include "model/session.h"
 #include "runtime/generator.h"
+#include "runtime/image_file.h"
+#include "runtime/multimodal_prompt.h"
 #include "tokenizer/chat_template.h"
 
 namespace tf::cli {
@@ -31,9 +36,6 @@ struct GenerateOptions {
 };
 
 void check_flag_combinations(const GenerateOptions& o) {
-  if (!o.images.empty())
-    throw UsageError("--image: this build has no vision tower support yet (text-only "
-                     "generation for now)");
   if (o.raw) {
     if (!o.gen.system.empty()) throw UsageError("--system needs the chat template: drop --raw");
     if (!o.gen.thinking.empty())
@@ -49,7 +51,15 @@ std::string render_prompt(const GenerateOptions& o, const std::string& prompt,
   tokenizer::ChatRequest request;
   if (!o.gen.system.empty())
     request.messages.push_back({{"role", "system"}, {"content", o.gen.system}});
-  request.messages.push_back({{"role", "user"}, {"content", prompt}});
+  if (o.images.empty()) {
+    request.messages.push_back({{"role", "user"}, {"content", prompt}});
+  } else {
+    // Images first, then the text (mlx_vlm.generate's message layout; spec §7.2).
+    nlohmann::ordered_json content = nlohmann::ordered_json::array();
+    for (const std::string& path : o.images) content.push_back({{"type", "image"}, {"image", path}});
+    content.push_back({{"type", "text"}, {"text", prompt}});
+    request.messages.push_back({{"role", "user"}, {"content", content}});
+  }
   request.enable_thinking = thinking_flag(o.gen);
   request.extra_kwargs = template_kwargs(o.gen);
   return tokenizer::apply_chat_template(m.tokenizer->config, request);
@@ -77,23 +87,57 @@ void run_generate(const GenerateOptions& o) {
   std::string prompt = o.prompt;
   if (prompt == "-") prompt.assign(std::istreambuf_iterator<char>(std::cin), {});
 
-  const LoadedModel m = load_model(o.gen);
+  // Images are read before the model loads, so a bad file is reported at once.
+  std::vector<RgbImage> images;
+  for (const std::string& path : o.images) {
+    try {
+      images.push_back(load_image_file(path));
+    } catch (const std::runtime_error& e) {
+      throw UsageError(std::string("--image: ") + e.what());
+    }
+  }
+
+  const LoadedModel m = load_model(o.gen, /*vision=*/!images.empty());
+  if (!images.empty() && !m.model->has_vision())
+    throw UsageError("--image: " + m.source.dir.string() +
+                     " is a text-only model (no vision tower): drop --image");
   const GenerationParams params = generation_params(o.gen, m);
   const std::string text = render_prompt(o, prompt, m);
   const std::vector<int32_t> ids = m.tokenizer->tokenizer.encode(text);
   if (ids.empty()) throw UsageError("--prompt is empty (with --raw there is nothing to feed)");
+  MultimodalPrompt multimodal;
+  if (!images.empty()) {
+    std::vector<ImageFeatures> features;
+    try {
+      for (size_t i = 0; i < images.size(); ++i) {
+        try {
+          features.push_back(encode_image(*m.model, *m.image_processor, images[i]));
+        } catch (const std::invalid_argument& e) {
+          throw std::invalid_argument(o.images[i] + ": " + e.what());
+        }
+      }
+      multimodal = build_multimodal_prompt(*m.model, ids, features);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(std::string("--image: ") + e.what());
+    }
+  }
 
   Session session(*m.model);
   Generator generator(session, m.tokenizer->tokenizer, params);
   const bool starts_in_reasoning = prompt_opens_reasoning(text);
-  if (o.gen.verbose) print_settings(m, params, ids.size(), starts_in_reasoning);
+  if (o.gen.verbose)
+    print_settings(m, params, images.empty() ? ids.size() : multimodal.ids.size(),
+                   starts_in_reasoning);
 
   PieceWriter writer(stdout, is_terminal(stdout));
   InterruptScope interrupts;
   GenerationResult r;
   try {
-    r = generator.run(ids, starts_in_reasoning, [&](const TextPiece& p) { writer.write(p); },
-                      &InterruptScope::flag());
+    const auto on_piece = [&](const TextPiece& p) { writer.write(p); };
+    const std::atomic<bool>* cancel = &InterruptScope::flag();
+    r = images.empty()
+            ? generator.run(ids, starts_in_reasoning, on_piece, cancel)
+            : generator.run_multimodal(multimodal, starts_in_reasoning, on_piece, cancel);
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());  // e.g. a prompt longer than the context
   }
@@ -113,7 +157,9 @@ void add_generate_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("generate", "Generate text from a prompt");
   add_generation_flags(cmd, o->gen);
   cmd->add_option("--prompt,-p", o->prompt, "The prompt ('-' reads it from stdin)")->required();
-  cmd->add_option("--image", o->images, "Image file(s) for the prompt (vision models)")
+  cmd->add_option("--image", o->images,
+                  "Image file (PNG, JPEG, ...) placed before the prompt text; repeatable "
+                  "(vision-language models)")
       ->allow_extra_args(false);
   cmd->add_flag("--raw", o->raw, "Feed the prompt as is, without the chat template");
   cmd->callback([o] { run_generate(*o); });

@@ -60,12 +60,12 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags& f) {
   cmd->add_flag("--quiet,-q", f.quiet, "Do not print the stats line");
 }
 
-LoadedModel load_model(const GenerationFlags& f) {
+LoadedModel load_model(const GenerationFlags& f, bool vision) {
   try {
     ResolvedModel source =
         resolve_model(f.model, hub_settings_from_env(), terminal_download_options());
     SigintBlockForNewThreads block;  // the worker threads must leave Ctrl-C to the main thread
-    return LoadedModel::load(std::move(source), f.threads);
+    return LoadedModel::load(std::move(source), f.threads, ModelLoadOptions{.vision = vision});
   } catch (const ModelNotFoundError& e) {
     std::string message = e.what();
     if (message.rfind("--model", 0) != 0) message = "--model " + f.model + ": " + message;

@@ -36,7 +36,8 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags& flags);
 
 // Resolves and loads --model; a missing model or one without a tokenizer is a UsageError.
 // The model's worker threads start with SIGINT blocked (see interrupt.h).
-LoadedModel load_model(const GenerationFlags& flags);
+// vision: bind the vision tower when the model has one (false for a text-only run).
+LoadedModel load_model(const GenerationFlags& flags, bool vision = true);
 
 // Sampling defaults from generation_config.json overridden by the flags, EOS ids, stops, the
 // max-token budget. Bad values are UsageErrors naming the flag.
