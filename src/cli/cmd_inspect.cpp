@@ -66,7 +66,7 @@ std::string layer_pattern(const TextConfig& t) {
 
 // Evidence for the layout flavour, as spec §2.8 lists it.
 struct LayoutEvidence {
-  LayoutFlavour flavour = LayoutFlavour::Unknown;
+  CheckpointFlavour flavour = CheckpointFlavour::Unknown;
   std::string experts;  // "fused experts", "per-expert tensors", "stacked switch_mlp experts", ""
   std::string conv1d;   // shape of the first conv1d weight
   std::string format;   // __metadata__.format of the first file
@@ -75,7 +75,7 @@ struct LayoutEvidence {
 LayoutEvidence layout_evidence(const Checkpoint& ck) {
   LayoutEvidence e;
   const auto names = ck.names();
-  e.flavour = detect_layout_flavour(names);
+  e.flavour = detect_flavour(names);
   for (const auto& n : names) {
     if (e.experts.empty()) {
       if (n.find("mlp.experts.gate_up_proj") != std::string::npos) e.experts = "fused experts";
@@ -91,10 +91,10 @@ LayoutEvidence layout_evidence(const Checkpoint& ck) {
 }
 
 std::string layout_line(const LayoutEvidence& e) {
-  std::string s(layout_flavour_name(e.flavour));
+  std::string s(flavour_name(e.flavour));
   std::vector<std::string> parts;
-  if (e.flavour == LayoutFlavour::HuggingFace) parts.push_back("zero-centred norms stored as w");
-  if (e.flavour == LayoutFlavour::MlxVlm || e.flavour == LayoutFlavour::MlxLm)
+  if (e.flavour == CheckpointFlavour::HuggingFace) parts.push_back("zero-centred norms stored as w");
+  if (e.flavour == CheckpointFlavour::MlxVlm || e.flavour == CheckpointFlavour::MlxLm)
     parts.push_back("zero-centred norms stored as 1+w");
   if (!e.experts.empty()) parts.push_back(e.experts);
   if (!e.conv1d.empty()) parts.push_back("conv1d " + e.conv1d);
@@ -190,7 +190,7 @@ nlohmann::json to_json(const InspectOptions& o, const Checkpoint& ck, const Mode
                       {"files", files},
                       {"tensors", ck.names().size()},
                       {"size_on_disk", ck.total_bytes()},
-                      {"layout", std::string(layout_flavour_name(e.flavour))},
+                      {"layout", std::string(flavour_name(e.flavour))},
                       {"experts", e.experts},
                       {"conv1d_shape", e.conv1d},
                       {"metadata_format", e.format},

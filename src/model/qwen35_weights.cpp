@@ -1,26 +1,17 @@
 #include "model/qwen35_weights.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
 #include "model/tensor_binder.h"
-#include "storage/tensor_names.h"
 
 namespace tf {
 
-const char* flavour_name(CheckpointFlavour f) {
-  switch (f) {
-    case CheckpointFlavour::HuggingFace: return "Hugging Face";
-    case CheckpointFlavour::MlxVlm: return "mlx-vlm";
-    case CheckpointFlavour::MlxLm: return "mlx-lm";
-  }
-  return "?";
-}
-
 namespace {
 
-const std::string kHfText = "model.language_model.";
-const std::string kMlxText = "language_model.model.";
+const std::string kHfText = kHfTextPrefix;
+const std::string kMlxText = kMlxTextPrefix;
 
 // Tensors a text-model loader skips on purpose: the vision tower (bound elsewhere), the
 // multi-token-prediction head (unused by the reference loaders, spec §2.1), rotary buffers.
@@ -57,30 +48,30 @@ void check_config(const TextConfig& c) {
     bad("num_experts_per_tok must be in 1..num_experts and moe_intermediate_size positive");
 }
 
-}  // namespace
-
-CheckpointFlavour detect_flavour(const Checkpoint& checkpoint) {
-  bool hf = false, mlx = false, vision_tower = false;
-  for (const auto& n : checkpoint.names()) {
-    hf = hf || starts_with(n, kHfText.c_str());
-    mlx = mlx || starts_with(n, kMlxText.c_str());
-    vision_tower = vision_tower || starts_with(n, "vision_tower.");
-  }
-  if (hf && mlx)
+// The checkpoint's flavour (spec §2.8); throws when its names fit none.
+CheckpointFlavour checkpoint_flavour(const Checkpoint& checkpoint) {
+  const std::vector<std::string> names = checkpoint.names();
+  const CheckpointFlavour flavour = detect_flavour(names);
+  if (flavour != CheckpointFlavour::Unknown) return flavour;
+  auto any_starts_with = [&](const std::string& prefix) {
+    return std::any_of(names.begin(), names.end(),
+                       [&](const std::string& n) { return starts_with(n, prefix.c_str()); });
+  };
+  if (any_starts_with(kHfText) && any_starts_with(kMlxText))
     throw std::runtime_error("checkpoint " + checkpoint.dir() + ": mixes Hugging Face (" + kHfText +
                              "…) and MLX (" + kMlxText + "…) tensor names");
-  if (hf) return CheckpointFlavour::HuggingFace;
-  if (mlx) return vision_tower ? CheckpointFlavour::MlxVlm : CheckpointFlavour::MlxLm;
   throw std::runtime_error("checkpoint " + checkpoint.dir() +
                            ": no Qwen3.5 text tensors (expected names starting with " + kHfText +
                            " or " + kMlxText + ")");
 }
 
+}  // namespace
+
 Qwen35Weights Qwen35Weights::bind(const Checkpoint& ck, const ModelConfig& config) {
   const TextConfig& c = config.text;
   check_config(c);
   Qwen35Weights w;
-  w.flavour = detect_flavour(ck);
+  w.flavour = checkpoint_flavour(ck);
   const bool hf = w.flavour == CheckpointFlavour::HuggingFace;
   const std::string text = hf ? kHfText : kMlxText;
   const std::string head = hf ? "lm_head" : "language_model.lm_head";

@@ -12,12 +12,9 @@
 #include "kernels/weight_matrix.h"
 #include "storage/model_config.h"
 #include "storage/safetensors.h"
+#include "storage/tensor_names.h"
 
 namespace tf {
-
-// Naming scheme of the checkpoint (spec §2.1, §2.8).
-enum class CheckpointFlavour { HuggingFace, MlxVlm, MlxLm };
-const char* flavour_name(CheckpointFlavour f);
 
 // SwiGLU feed-forward: down(silu(gate x) ⊙ up x). Used for experts, the shared expert and the
 // dense-model MLP.
@@ -64,7 +61,7 @@ struct LayerWeights {
 };
 
 struct Qwen35Weights {
-  CheckpointFlavour flavour = CheckpointFlavour::HuggingFace;
+  CheckpointFlavour flavour = CheckpointFlavour::HuggingFace;  // naming scheme (spec §2.1, §2.8)
   WeightMatrix embed;    // [V, H]
   WeightMatrix lm_head;  // [V, H]; the embedding matrix when tied
   std::vector<float> final_norm;  // offset applied
@@ -75,8 +72,5 @@ struct Qwen35Weights {
   // it does not understand. The views point into `checkpoint`, which must outlive this.
   static Qwen35Weights bind(const Checkpoint& checkpoint, const ModelConfig& config);
 };
-
-// The flavour a set of tensor names belongs to (spec §2.8); throws when it is none of them.
-CheckpointFlavour detect_flavour(const Checkpoint& checkpoint);
 
 }  // namespace tf

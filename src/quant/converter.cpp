@@ -104,9 +104,9 @@ Planned plan_input(const ConvertOptions& o, bool need_weights) {
     specs = p.checkpoint->specs();
     std::vector<std::string> names;
     for (const auto& s : specs) names.push_back(s.name);
-    const LayoutFlavour f = detect_layout_flavour(names);
-    if (f == LayoutFlavour::MlxLm || f == LayoutFlavour::MlxVlm)
-      throw std::runtime_error(o.hf_dir + " is already in " + std::string(layout_flavour_name(f)) +
+    const CheckpointFlavour f = detect_flavour(names);
+    if (f == CheckpointFlavour::MlxLm || f == CheckpointFlavour::MlxVlm)
+      throw std::runtime_error(o.hf_dir + " is already in " + flavour_name(f) +
                                " layout; convert reads Hugging Face checkpoints");
   } else if (need_weights) {
     throw std::runtime_error(o.hf_dir + ": no model.safetensors, model-*.safetensors or "

@@ -121,26 +121,4 @@ ModuleParam split_module_param(const std::string& tensor_name) {
   return {tensor_name.substr(0, dot), tensor_name.substr(dot + 1)};
 }
 
-std::string_view layout_flavour_name(LayoutFlavour f) {
-  switch (f) {
-    case LayoutFlavour::HuggingFace: return "Hugging Face";
-    case LayoutFlavour::MlxVlm: return "mlx-vlm";
-    case LayoutFlavour::MlxLm: return "mlx-lm";
-    case LayoutFlavour::Unknown: break;
-  }
-  return "unknown";
-}
-
-LayoutFlavour detect_layout_flavour(const std::vector<std::string>& names) {
-  bool hf = false, mlx = false, vision_tower = false;
-  for (const auto& n : names) {
-    hf = hf || starts_with(n, "model.language_model.");
-    mlx = mlx || starts_with(n, "language_model.model.");
-    vision_tower = vision_tower || starts_with(n, "vision_tower.");
-  }
-  if (hf == mlx) return LayoutFlavour::Unknown;
-  if (hf) return LayoutFlavour::HuggingFace;
-  return vision_tower ? LayoutFlavour::MlxVlm : LayoutFlavour::MlxLm;
-}
-
 }  // namespace tf

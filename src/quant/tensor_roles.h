@@ -62,12 +62,4 @@ struct ModuleParam {
 };
 ModuleParam split_module_param(const std::string& tensor_name);
 
-// The checkpoint layouts of spec §2.8, told apart by tensor names alone.
-enum class LayoutFlavour : uint8_t { HuggingFace, MlxVlm, MlxLm, Unknown };
-std::string_view layout_flavour_name(LayoutFlavour f);  // "Hugging Face", "mlx-vlm", "mlx-lm", "unknown"
-// HF when text tensors use `model.language_model.`; MLX when they use `language_model.model.`,
-// mlx-vlm if `vision_tower.*` tensors are present, else mlx-lm. Unknown for anything else,
-// including a mix of both spellings.
-LayoutFlavour detect_layout_flavour(const std::vector<std::string>& names);
-
 }  // namespace tf

@@ -38,4 +38,26 @@ std::string hf_name_from_mlx(const std::string& name) {
   return s;
 }
 
+const char* flavour_name(CheckpointFlavour f) {
+  switch (f) {
+    case CheckpointFlavour::HuggingFace: return "Hugging Face";
+    case CheckpointFlavour::MlxVlm: return "mlx-vlm";
+    case CheckpointFlavour::MlxLm: return "mlx-lm";
+    case CheckpointFlavour::Unknown: break;
+  }
+  return "unknown";
+}
+
+CheckpointFlavour detect_flavour(const std::vector<std::string>& names) {
+  bool hf = false, mlx = false, vision_tower = false;
+  for (const auto& n : names) {
+    hf = hf || starts_with(n, kHfTextPrefix);
+    mlx = mlx || starts_with(n, kMlxTextPrefix);
+    vision_tower = vision_tower || starts_with(n, "vision_tower.");
+  }
+  if (hf == mlx) return CheckpointFlavour::Unknown;
+  if (hf) return CheckpointFlavour::HuggingFace;
+  return vision_tower ? CheckpointFlavour::MlxVlm : CheckpointFlavour::MlxLm;
+}
+
 }  // namespace tf

@@ -4,9 +4,15 @@
 // Only the prefixes differ; everything after them is shared.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace tf {
+
+// The text-model prefixes of the two spellings.
+inline constexpr const char* kHfTextPrefix = "model.language_model.";
+inline constexpr const char* kMlxTextPrefix = "language_model.model.";
 
 // HF → MLX prefix rewrite; names already in MLX spelling (or unknown) come back unchanged.
 // `model.language_model.visual.` (a nesting some checkpoints use) also maps to `vision_tower.`.
@@ -21,5 +27,13 @@ inline bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
+
+// The checkpoint layouts of spec §2.8, told apart by tensor names alone.
+enum class CheckpointFlavour : uint8_t { HuggingFace, MlxVlm, MlxLm, Unknown };
+const char* flavour_name(CheckpointFlavour f);  // "Hugging Face", "mlx-vlm", "mlx-lm", "unknown"
+// HF when text tensors use `model.language_model.`; MLX when they use `language_model.model.`,
+// mlx-vlm if `vision_tower.*` tensors are present, else mlx-lm. Unknown for anything else,
+// including a mix of both spellings.
+CheckpointFlavour detect_flavour(const std::vector<std::string>& names);
 
 }  // namespace tf

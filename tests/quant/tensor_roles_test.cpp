@@ -153,20 +153,5 @@ TEST(TensorRoles, SplitModuleParam) {
   EXPECT_EQ(split_module_param("x").module, "");
 }
 
-TEST(TensorRoles, LayoutFlavour) {
-  const std::vector<std::string> hf = {"model.language_model.norm.weight", "lm_head.weight",
-                                       "model.visual.pos_embed.weight"};
-  const std::vector<std::string> vlm = {"language_model.model.norm.weight",
-                                        "vision_tower.pos_embed.weight"};
-  const std::vector<std::string> lm = {"language_model.model.norm.weight", "language_model.lm_head.weight"};
-  EXPECT_EQ(detect_layout_flavour(hf), LayoutFlavour::HuggingFace);
-  EXPECT_EQ(detect_layout_flavour(vlm), LayoutFlavour::MlxVlm);
-  EXPECT_EQ(detect_layout_flavour(lm), LayoutFlavour::MlxLm);
-  EXPECT_EQ(detect_layout_flavour({"model.language_model.norm.weight", "language_model.model.norm.weight"}),
-            LayoutFlavour::Unknown);
-  EXPECT_EQ(detect_layout_flavour({"foo"}), LayoutFlavour::Unknown);
-  EXPECT_EQ(layout_flavour_name(LayoutFlavour::MlxVlm), "mlx-vlm");
-}
-
 }  // namespace
 }  // namespace tf

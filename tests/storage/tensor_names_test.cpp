@@ -23,4 +23,20 @@ TEST(TensorNames, HfToMlxAndBack) {
   EXPECT_EQ(mlx_name_from_hf("lm_headless.weight"), "lm_headless.weight");
 }
 
+TEST(TensorNames, CheckpointFlavour) {
+  const std::vector<std::string> hf = {"model.language_model.norm.weight", "lm_head.weight",
+                                       "model.visual.pos_embed.weight"};
+  const std::vector<std::string> vlm = {"language_model.model.norm.weight",
+                                        "vision_tower.pos_embed.weight"};
+  const std::vector<std::string> lm = {"language_model.model.norm.weight", "language_model.lm_head.weight"};
+  EXPECT_EQ(detect_flavour(hf), CheckpointFlavour::HuggingFace);
+  EXPECT_EQ(detect_flavour(vlm), CheckpointFlavour::MlxVlm);
+  EXPECT_EQ(detect_flavour(lm), CheckpointFlavour::MlxLm);
+  EXPECT_EQ(detect_flavour({"model.language_model.norm.weight", "language_model.model.norm.weight"}),
+            CheckpointFlavour::Unknown);
+  EXPECT_EQ(detect_flavour({"foo"}), CheckpointFlavour::Unknown);
+  EXPECT_STREQ(flavour_name(CheckpointFlavour::MlxVlm), "mlx-vlm");
+  EXPECT_STREQ(flavour_name(CheckpointFlavour::Unknown), "unknown");
+}
+
 }  // namespace tf
