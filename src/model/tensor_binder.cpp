@@ -21,24 +21,6 @@ std::vector<int64_t> concat(std::vector<int64_t> a, std::initializer_list<int64_
   throw std::runtime_error("checkpoint " + ck.dir() + ": tensor " + name + ": " + what);
 }
 
-bool valid_bits(int b) { return b == 2 || b == 3 || b == 4 || b == 5 || b == 6 || b == 8; }
-
-// The config entry for a module: an explicit per-path entry (in MLX naming, or with the
-// leading `language_model.` stripped as mlx-vlm looks aliases up), else the defaults.
-// `explicit_entry` tells which it was.
-std::optional<QuantSpec> quant_entry(const QuantizationConfig& q, const std::string& module,
-                                     bool& explicit_entry) {
-  explicit_entry = true;
-  if (auto it = q.overrides.find(module); it != q.overrides.end()) return it->second;
-  const std::string lm = "language_model.";
-  if (module.rfind(lm, 0) == 0) {
-    if (auto it = q.overrides.find(module.substr(lm.size())); it != q.overrides.end())
-      return it->second;
-  }
-  explicit_entry = false;
-  return q.defaults;
-}
-
 }  // namespace
 
 TensorBinder::TensorBinder(const Checkpoint& checkpoint, const QuantizationConfig* quantization)
@@ -116,14 +98,14 @@ WeightMatrix TensorBinder::linear_impl(const std::string& module,
   if (!prefix_ok(w) || (32 * w.shape.back()) % cols != 0)
     fail(checkpoint_, wname, "shape " + shape_to_string(w.shape) + " does not fit " + expect);
   const int bits = static_cast<int>(32 * w.shape.back() / cols);
-  if (!valid_bits(bits))
+  if (!is_valid_affine_bits(bits))
     fail(checkpoint_, wname, "shape " + shape_to_string(w.shape) + " implies " +
                                  std::to_string(bits) + "-bit codes for " + expect +
                                  "; supported: 2, 3, 4, 5, 6, 8");
   if (!prefix_ok(s) || s.shape.back() <= 0 || cols % s.shape.back() != 0)
     fail(checkpoint_, sname, "shape " + shape_to_string(s.shape) + " does not fit " + expect);
   const int group = static_cast<int>(cols / s.shape.back());
-  if (group != 32 && group != 64 && group != 128)
+  if (!is_valid_group_size(group))
     fail(checkpoint_, sname, "implies group size " + std::to_string(group) +
                                  "; supported: 32, 64, 128");
   if (b.shape != s.shape || b.dtype != s.dtype)
@@ -135,8 +117,10 @@ WeightMatrix TensorBinder::linear_impl(const std::string& module,
                                  " is not F16/BF16/F32 (non-affine MLX modes are not supported)");
 
   if (quantization_) {
-    bool explicit_entry = false;
-    const auto spec = quant_entry(*quantization_, module, explicit_entry);
+    // An explicit per-module entry (in any spelling mlx-vlm accepts), else the defaults.
+    const std::optional<QuantSpec>* entry = quantization_->find_override(module);
+    const bool explicit_entry = entry != nullptr;
+    const std::optional<QuantSpec> spec = explicit_entry ? *entry : quantization_->defaults;
     if (!spec)
       fail(checkpoint_, sname, "config.json marks module " + module +
                                    " as not quantized (false) but the checkpoint has scales");

@@ -289,7 +289,8 @@ QuantizationConfig QuantizationConfig::from_json(const json& j, const std::strin
   return q;
 }
 
-std::optional<QuantSpec> QuantizationConfig::lookup(const std::string& module_path) const {
+const std::optional<QuantSpec>* QuantizationConfig::find_override(
+    const std::string& module_path) const {
   // The spellings mlx-vlm treats as the same module.
   std::vector<std::string> candidates = {module_path, mlx_name_from_hf(module_path),
                                          hf_name_from_mlx(module_path)};
@@ -298,9 +299,14 @@ std::optional<QuantSpec> QuantizationConfig::lookup(const std::string& module_pa
   else candidates.push_back("language_model." + mlx);
   for (const auto& c : candidates) {
     auto it = overrides.find(c);
-    if (it != overrides.end()) return it->second;
+    if (it != overrides.end()) return &it->second;
   }
-  return defaults;
+  return nullptr;
+}
+
+std::optional<QuantSpec> QuantizationConfig::lookup(const std::string& module_path) const {
+  const std::optional<QuantSpec>* entry = find_override(module_path);
+  return entry ? *entry : defaults;
 }
 
 json QuantizationConfig::to_json() const {

@@ -89,6 +89,8 @@ struct QuantizationConfig {
   // `language_model.` (as mlx-vlm accepts, spec §5.5). Whether the module is quantized at all
   // is decided by the tensors (`.scales` present); this answers only "with which bits/group".
   std::optional<QuantSpec> lookup(const std::string& module_path) const;
+  // The override lookup() would use, or nullptr when the module takes the defaults.
+  const std::optional<QuantSpec>* find_override(const std::string& module_path) const;
   // The MLX block: {"group_size", "bits", "mode", <path>: false | {"group_size", "bits"}}.
   nlohmann::json to_json() const;
   // Parses an MLX `quantization` block. Override values: `false` (dense), `true` (defaults) or

@@ -147,6 +147,12 @@ TEST(ModelConfig, MlxLmFlatWithQuantization) {
   EXPECT_EQ(q.lookup("language_model.model.layers.2.linear_attn.out_proj"), (QuantSpec{3, 64, "affine"}));
   EXPECT_EQ(q.lookup("language_model.lm_head"), q.defaults);
   EXPECT_EQ(q.lookup("language_model.model.layers.5.mlp.switch_mlp.up_proj"), q.defaults);
+  // find_override tells an explicit entry (even `false`) from the defaults.
+  ASSERT_NE(q.find_override("model.language_model.layers.0.mlp.gate"), nullptr);
+  EXPECT_EQ(*q.find_override("model.language_model.layers.0.mlp.gate"), (QuantSpec{8, 64, "affine"}));
+  ASSERT_NE(q.find_override("language_model.model.layers.0.mlp.shared_expert_gate"), nullptr);
+  EXPECT_EQ(*q.find_override("language_model.model.layers.0.mlp.shared_expert_gate"), std::nullopt);
+  EXPECT_EQ(q.find_override("language_model.lm_head"), nullptr);
 
   // to_json round-trips.
   const QuantizationConfig back = QuantizationConfig::from_json(q.to_json(), "x");
