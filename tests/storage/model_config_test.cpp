@@ -152,7 +152,9 @@ TEST(ModelConfig, MlxLmFlatWithQuantization) {
   EXPECT_EQ(*q.find_override("model.language_model.layers.0.mlp.gate"), (QuantSpec{8, 64, "affine"}));
   ASSERT_NE(q.find_override("language_model.model.layers.0.mlp.shared_expert_gate"), nullptr);
   EXPECT_EQ(*q.find_override("language_model.model.layers.0.mlp.shared_expert_gate"), std::nullopt);
-  EXPECT_EQ(q.find_override("language_model.lm_head"), nullptr);
+  ASSERT_NE(q.find_override("language_model.lm_head"), nullptr);  // `true`: explicit, the defaults
+  EXPECT_EQ(*q.find_override("language_model.lm_head"), q.defaults);
+  EXPECT_EQ(q.find_override("language_model.model.layers.5.mlp.switch_mlp.up_proj"), nullptr);
 
   // to_json round-trips.
   const QuantizationConfig back = QuantizationConfig::from_json(q.to_json(), "x");
