@@ -4,8 +4,9 @@
 // qwen3.5-35b-a3b: the Hugging Face config.json of a Qwen3.5-35B-A3B-architecture checkpoint, as
 // published (the "CFG" source of docs/qwen35-spec.md: a fine-tune's config that equals the
 // transformers Qwen3_5Moe class defaults except max_position_embeddings and out_hidden_size).
-// Byte-for-byte the same JSON as tests/data/configs/qwen3.5-35b-a3b/config.json; a test checks
-// that the two stay equal.
+// Once read it equals tests/data/configs/qwen3.5-35b-a3b/config.json (a test checks that the two
+// stay equal); the 40 `layer_types` entries the published file spells out are written from
+// full_attention_interval instead of being listed here.
 #include "quant/synth.h"
 
 #include <filesystem>
@@ -41,48 +42,6 @@ constexpr ConfigPreset kConfigPresets[] = {
     "hidden_act": "silu",
     "hidden_size": 2048,
     "initializer_range": 0.02,
-    "layer_types": [
-      "linear_attention",
-      "linear_attention",
-      "linear_attention",
-      "full_attention",
-      "linear_attention",
-      "linear_attention",
-      "linear_attention",
-      "full_attention",
-      "linear_attention",
-      "linear_attention",
-      "linear_attention",
-      "full_attention",
-      "linear_attention",
-      "linear_attention",
-      "linear_attention",
-      "full_attention",
-      "linear_attention",
-      "linear_attention",
-      "linear_attention",
-      "full_attention",
-      "linear_attention",
-      "linear_attention",
-      "linear_attention",
-      "full_attention",
-      "linear_attention",
-      "linear_attention",
-      "linear_attention",
-      "full_attention",
-      "linear_attention",
-      "linear_attention",
-      "linear_attention",
-      "full_attention",
-      "linear_attention",
-      "linear_attention",
-      "linear_attention",
-      "full_attention",
-      "linear_attention",
-      "linear_attention",
-      "linear_attention",
-      "full_attention"
-    ],
     "linear_conv_kernel_dim": 4,
     "linear_key_head_dim": 128,
     "linear_num_key_heads": 16,
@@ -145,6 +104,17 @@ constexpr ConfigPreset kConfigPresets[] = {
 })J"},
 };
 
+// `layer_types` as transformers fills it in from full_attention_interval: every interval-th layer
+// is full attention, the rest linear attention (spec §1.1, the layer_types row).
+void add_layer_types(nlohmann::json& text_config) {
+  const int layers = text_config.at("num_hidden_layers");
+  const int interval = text_config.at("full_attention_interval");
+  nlohmann::json types = nlohmann::json::array();
+  for (int i = 0; i < layers; ++i)
+    types.push_back((i + 1) % interval == 0 ? "full_attention" : "linear_attention");
+  text_config["layer_types"] = types;
+}
+
 }  // namespace
 
 std::vector<std::string> synth_config_names() {
@@ -155,7 +125,11 @@ std::vector<std::string> synth_config_names() {
 
 std::optional<nlohmann::json> synth_config_preset(const std::string& name) {
   for (const auto& p : kConfigPresets)
-    if (name == p.name) return nlohmann::json::parse(p.json);
+    if (name == p.name) {
+      nlohmann::json config = nlohmann::json::parse(p.json);
+      add_layer_types(config.at("text_config"));
+      return config;
+    }
   return std::nullopt;
 }
 
