@@ -191,6 +191,10 @@ void matmul_args(benchmark::internal::Benchmark* b) {
     b->Args({512, 2048, 2, 2, int8, 16});    // an expert's share of a 512-token prompt
     b->Args({8192, 2048, 3, 2, int8, 128});  // in_proj_qkv over a prompt chunk
   }
+  // One thread: the CPU time column is then the kernel's own cost even on a shared machine.
+  b->Args({512, 2048, 2, 1, 1, 16});  // routed expert gate / up
+  b->Args({2048, 512, 2, 1, 1, 16});  // routed expert down
+  b->Args({512, 2048, 3, 1, 1, 512});  // shared expert gate / up over a 512-token prompt
 }
 
 BENCHMARK(BM_MemoryRead)->ArgName("threads")->Arg(1)->Arg(2)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);

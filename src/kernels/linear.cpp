@@ -27,7 +27,7 @@ struct PreparedInput {
   const float* x = nullptr;
   int64_t tokens = 0, cols = 0;
   int group_size = 0;
-  int64_t layout = 0;  // F32: codes per block; Int8: -1, or kTiles; dense: 0 (x used as given)
+  int64_t layout = 0;  // F32: codes per block; Int8: -1, kTiles or kTiles2; dense: 0 (x used as given)
   std::vector<float> group_sums;
   std::vector<float> xp;  // F32: permuted copy, rows of padded_cols
   int64_t padded_cols = 0;
@@ -37,9 +37,10 @@ struct PreparedInput {
   simd::Q8TileInput tiles;
 };
 
-// Layout of Int8 inputs for the 16-rows-per-vector kernel (linear_q8_tiles.cpp): batches of
-// at least kQ8TileMinTokens tokens on CPUs with AVX-512 VNNI.
-constexpr int64_t kTiles = -2;
+// Layouts of Int8 inputs for the 16-rows-per-vector kernel (linear_q8_tiles.cpp): batches of
+// at least kQ8TileMinTokens tokens on CPUs with AVX-512 VNNI; 2-bit matrices read their
+// activations in planes order (kTiles2), every other width in natural order.
+constexpr int64_t kTiles = -2, kTiles2 = -3;
 
 struct PreparedJob {
   const WeightMatrix* w = nullptr;
@@ -55,7 +56,8 @@ struct Task {
 int64_t layout_of(const WeightMatrix& w, ActivationPrecision precision, int64_t tokens) {
   if (!w.quantized()) return 0;
   if (precision != ActivationPrecision::Int8) return simd::block_codes(w.bits);
-  return tokens >= simd::kQ8TileMinTokens && simd::q8_tiles_fast() ? kTiles : -1;
+  if (tokens < simd::kQ8TileMinTokens || !simd::q8_tiles_fast()) return -1;
+  return w.bits == 2 ? kTiles2 : kTiles;
 }
 
 void prepare(PreparedInput& p, int bits, ActivationPrecision precision) {
@@ -64,11 +66,11 @@ void prepare(PreparedInput& p, int bits, ActivationPrecision precision) {
   // Padded: the kernels read the sums in whole vectors (the padding meets zero biases).
   p.group_sums.resize(static_cast<size_t>(p.tokens * groups + 64));
   simd::group_sums(p.x, p.tokens, p.cols, p.group_size, p.group_sums.data());
-  if (p.layout == kTiles) {
+  if (p.layout == kTiles || p.layout == kTiles2) {
     p.padded_cols = simd::q8_tiles_stride(p.cols);
     p.xq.resize(static_cast<size_t>(p.tokens * p.padded_cols));
     p.deltas.resize(static_cast<size_t>(p.tokens * groups));
-    simd::q8_tiles_quantize(p.x, p.tokens, p.cols, p.group_size, p.xq.data(), p.deltas.data());
+    simd::q8_tiles_quantize(bits, p.x, p.tokens, p.cols, p.group_size, p.xq.data(), p.deltas.data());
     p.tiles = {p.tokens, p.padded_cols, p.xq.data(), p.deltas.data(), p.group_sums.data()};
     return;
   }
@@ -92,7 +94,7 @@ void run_rows(const PreparedJob& p, ActivationPrecision precision, int64_t begin
   const PreparedInput& in = *p.in;
   if (!w.quantized())
     simd::dense_rows(w, in.x, in.tokens, begin, end, p.y, w.rows);
-  else if (in.layout == kTiles)
+  else if (in.layout == kTiles || in.layout == kTiles2)
     simd::q8_tiles_rows(w, in.tiles, begin, end, p.y, w.rows);
   else if (precision == ActivationPrecision::Int8)
     simd::q8_affine_rows(w, in.q8, begin, end, p.y, w.rows);
@@ -161,7 +163,8 @@ void matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
     const int64_t most = threads == 1 ? 1 : 8 * threads;
     const int64_t count = std::clamp<int64_t>(work / kTaskWork, 1, std::min<int64_t>(most, w.rows));
     int64_t per = (w.rows + count - 1) / count;
-    if (prepared[i].in->layout == kTiles) per = (per + 15) / 16 * 16;  // whole 16-row blocks
+    if (prepared[i].in->layout == kTiles || prepared[i].in->layout == kTiles2)
+      per = (per + 15) / 16 * 16;  // whole 16-row blocks
     for (int64_t b = 0; b < w.rows; b += per) tasks.push_back({i, b, std::min(w.rows, b + per)});
   }
   pool.run(static_cast<int64_t>(tasks.size()), [&](int64_t t, int) {

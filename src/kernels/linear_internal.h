@@ -69,7 +69,9 @@ void q8_affine_rows(const WeightMatrix& w, const Q8Input& in, int64_t row_begin,
 
 // ---- int8 activations, batches of tokens (linear_q8_tiles.cpp) -------------------------------
 // Same math as the Int8 row kernels, with 16 rows per vector (AVX-512 VNNI only). The input is
-// rounded exactly as reference::quantize_activations_q8, in natural order, one row per token.
+// rounded exactly as reference::quantize_activations_q8, one row per token, in natural order
+// for every bit width but 2 (whose kernel reads the codes in planes order: each 16 bytes
+// 4 × 4-transposed), so an input serves the matrices of the bit width it was quantized for.
 struct Q8TileInput {
   int64_t tokens = 0;
   int64_t stride = 0;                 // bytes per token row of `values` (q8_tiles_stride)
@@ -82,8 +84,8 @@ struct Q8TileInput {
 inline constexpr int64_t kQ8TileMinTokens = 4;
 bool q8_tiles_fast();
 int64_t q8_tiles_stride(int64_t cols);
-void q8_tiles_quantize(const float* x, int64_t tokens, int64_t cols, int group_size, int8_t* values,
-                       float* deltas);
+void q8_tiles_quantize(int bits, const float* x, int64_t tokens, int64_t cols, int group_size,
+                       int8_t* values, float* deltas);
 void q8_tiles_rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin,
                    int64_t row_end, float* y, int64_t y_stride);
 

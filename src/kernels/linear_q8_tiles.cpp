@@ -103,22 +103,30 @@ TF_TILES_TARGET inline __m512i Codes64(const uint8_t* row, int64_t blk, int64_t 
 }
 
 // Scales or biases of rows [r0, r0 + 16) as float, transposed to [groups][16] (rows past
-// `rows` are 0).
+// `rows` are 0): 16 groups of 16 rows at a time, converted in vectors and transposed.
 TF_TILES_TARGET void TransposeScales(const uint8_t* src, DType dt, int64_t groups, int64_t r0,
                                      int64_t rows, float* dst) {
   const int n = static_cast<int>(std::min<int64_t>(16, rows - r0));
-  if (n < 16) std::fill(dst, dst + groups * 16, 0.0f);
-  for (int r = 0; r < n; ++r) {
-    const uint8_t* row = src + (r0 + r) * groups * static_cast<int64_t>(dtype_size(dt));
-    if (dt == DType::BF16) {
-      for (int64_t g = 0; g < groups; ++g) {
-        uint16_t h;
-        std::memcpy(&h, row + 2 * g, 2);
-        dst[g * 16 + r] = bf16_to_f32(h);
+  const int64_t row_stride = groups * static_cast<int64_t>(dtype_size(dt));
+  for (int64_t g0 = 0; g0 < groups; g0 += 16) {
+    const int count = static_cast<int>(std::min<int64_t>(16, groups - g0));
+    const __mmask16 m = static_cast<__mmask16>((1u << count) - 1u);
+    __m512i v[16];
+    for (int r = 0; r < 16; ++r) {
+      if (r >= n) {
+        v[r] = _mm512_setzero_si512();
+        continue;
       }
-    } else {
-      for (int64_t g = 0; g < groups; ++g) dst[g * 16 + r] = load_float(row, dt, static_cast<size_t>(g));
+      const uint8_t* row = src + (r0 + r) * row_stride;
+      if (dt == DType::BF16)
+        v[r] = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, row + 2 * g0)), 16);
+      else if (dt == DType::F16)
+        v[r] = _mm512_castps_si512(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, row + 2 * g0)));
+      else
+        v[r] = _mm512_castps_si512(_mm512_maskz_loadu_ps(m, row + 4 * g0));
     }
+    Transpose16(v);
+    for (int g = 0; g < count; ++g) _mm512_storeu_si512(dst + (g0 + g) * 16, v[g]);
   }
 }
 
@@ -149,6 +157,47 @@ TF_TILES_TARGET void Repack(const WeightMatrix& w, int64_t r0, int64_t r_end, in
 #pragma GCC unroll 16
     for (int q = 0; q < 16; ++q) _mm512_storeu_si512(out.codes.data() + (blk * 16 + q) * 16, v[q]);
   }
+}
+
+// 2-bit rows in "planes" order: the 64 raw bytes (256 codes) of each of 16 rows become 16
+// dword columns by one transpose; dword j of a row holds codes 16j … 16j + 15, byte b of it
+// codes 16j + 4b + p at bits 2p. Plane p, (dword >> 2p) & 0x03030303, therefore has code
+// 16j + 4b + p in byte b, and is stored as quad 4j + p of the chunk. The activations are
+// permuted to match (PermutePlanes2), so BlockTokens runs unchanged. Against Repack<2> this is
+// one transpose per 256 codes instead of per 64, and no byte permutes.
+TF_TILES_TARGET void RepackPlanes2(const WeightMatrix& w, int64_t r0, int64_t r_end, Block& out) {
+  const int64_t row_bytes = static_cast<int64_t>(w.row_bytes());
+  const int64_t chunks = (row_bytes + 63) / 64;
+  const __m512i mask = _mm512_set1_epi8(3);
+  __m512i v[16];
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t left = std::min<int64_t>(64, row_bytes - 64 * c);
+    const __mmask64 m = left >= 64 ? ~__mmask64{0} : (__mmask64{1} << left) - 1;
+#pragma GCC unroll 16
+    for (int r = 0; r < 16; ++r)
+      v[r] = r0 + r < r_end ? _mm512_maskz_loadu_epi8(m, w.data + (r0 + r) * row_bytes + 64 * c)
+                             : _mm512_setzero_si512();
+    Transpose16(v);
+    int32_t* dst = out.codes.data() + c * 64 * 16;
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; ++j) {
+      _mm512_storeu_si512(dst + (4 * j + 0) * 16, _mm512_and_si512(v[j], mask));
+      _mm512_storeu_si512(dst + (4 * j + 1) * 16, _mm512_and_si512(_mm512_srli_epi32(v[j], 2), mask));
+      _mm512_storeu_si512(dst + (4 * j + 2) * 16, _mm512_and_si512(_mm512_srli_epi32(v[j], 4), mask));
+      _mm512_storeu_si512(dst + (4 * j + 3) * 16, _mm512_and_si512(_mm512_srli_epi32(v[j], 6), mask));
+    }
+  }
+}
+
+// The activations of a 2-bit matrix in planes order: within every 16 bytes, position 4p + b
+// takes x[4b + p] (a 4 × 4 byte transpose, its own inverse), so quad 4j + p of the
+// activations meets plane p of the codes.
+TF_TILES_TARGET void PermutePlanes2(int8_t* q, int64_t bytes) {
+  alignas(64) int8_t idx[64];
+  for (int i = 0; i < 64; ++i) idx[i] = static_cast<int8_t>(4 * (i % 4) + (i % 16) / 4);
+  const __m512i perm = _mm512_load_si512(idx);
+  for (int64_t i = 0; i < bytes; i += 64)
+    _mm512_storeu_si512(q + i, _mm512_shuffle_epi8(_mm512_loadu_si512(q + i), perm));
 }
 
 // kT tokens (t0 …) against one repacked 16-row block: y[t][r0 + r] for the rows that exist.
@@ -196,14 +245,18 @@ TF_TILES_TARGET void RowsT(const WeightMatrix& w, const Q8TileInput& in, int64_t
   const int64_t groups = w.cols / w.group_size;
   const int64_t blocks64 = (w.cols + 63) / 64;
   thread_local Block b;
-  b.codes.resize(static_cast<size_t>(blocks64 * 16 * 16));
+  // Planes order writes whole 256-code chunks.
+  b.codes.resize(static_cast<size_t>((kBits == 2 ? (w.cols + 255) / 256 * 4 : blocks64) * 16 * 16));
   b.scales.resize(static_cast<size_t>(groups * 16));
   b.biases.resize(static_cast<size_t>(groups * 16));
   for (int64_t r0 = row_begin; r0 < row_end; r0 += 16) {
     const int64_t n = std::min<int64_t>(16, row_end - r0);
     const __mmask16 rows = static_cast<__mmask16>((1u << n) - 1u);
     // Rows past row_end (another task's, or past the matrix) are zeros, masked at the store.
-    Repack<kBits>(w, r0, row_end, blocks64, b);
+    if constexpr (kBits == 2)
+      RepackPlanes2(w, r0, row_end, b);
+    else
+      Repack<kBits>(w, r0, row_end, blocks64, b);
     TransposeScales(w.scales, w.dtype, groups, r0, row_end, b.scales.data());
     TransposeScales(w.biases, w.dtype, groups, r0, row_end, b.biases.data());
     int64_t t = 0;
@@ -234,14 +287,15 @@ bool q8_tiles_fast() {
 
 int64_t q8_tiles_stride(int64_t cols) { return (cols + 63) / 64 * 64; }
 
-void q8_tiles_quantize(const float* x, int64_t tokens, int64_t cols, int group_size, int8_t* values,
-                       float* deltas) {
+void q8_tiles_quantize(int bits, const float* x, int64_t tokens, int64_t cols, int group_size,
+                       int8_t* values, float* deltas) {
   const int64_t stride = q8_tiles_stride(cols);
   const int64_t groups = cols / group_size;
   for (int64_t t = 0; t < tokens; ++t) {
     int8_t* q = values + t * stride;
     QuantizeToken(x + t * cols, cols, group_size, q, deltas + t * groups);
     std::fill(q + cols, q + stride, int8_t{0});
+    if (bits == 2) PermutePlanes2(q, stride);
   }
 }
 
@@ -261,7 +315,7 @@ void q8_tiles_rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_beg
 
 bool q8_tiles_fast() { return false; }
 int64_t q8_tiles_stride(int64_t cols) { return (cols + 63) / 64 * 64; }
-void q8_tiles_quantize(const float*, int64_t, int64_t, int, int8_t*, float*) {}
+void q8_tiles_quantize(int, const float*, int64_t, int64_t, int, int8_t*, float*) {}
 void q8_tiles_rows(const WeightMatrix&, const Q8TileInput&, int64_t, int64_t, float*, int64_t) {}
 
 #endif

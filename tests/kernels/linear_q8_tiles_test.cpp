@@ -1,6 +1,7 @@
 // The batched Int8 kernel (linear_q8_tiles.cpp: 16 rows per vector, AVX-512 VNNI) against
 // reference::matmul_q8 at the real expert and projection shapes, with token counts around its
-// 8-token tiles and its kQ8TileMinTokens threshold, and row ranges that split 16-row blocks.
+// 8-token tiles and its kQ8TileMinTokens threshold, and row ranges that split 16-row blocks;
+// 2-bit rows whose length is not a whole number of the planes layout's 256-code chunks.
 // On CPUs without VNNI the same calls run the row kernels, which must agree just the same.
 #include <gtest/gtest.h>
 
@@ -52,6 +53,8 @@ TEST(LinearQ8Tiles, MatchesTheReferenceAtModelShapes) {
     int bits, group;
   };
   for (const Shape& s : {Shape{512, 2048, 2, 64}, Shape{2048, 512, 2, 64}, Shape{520, 2048, 3, 64},
+                         // 2-bit planes order with a partial 256-code chunk and a 16-row tail
+                         Shape{40, 320, 2, 64}, Shape{19, 96, 2, 32}, Shape{24, 384, 2, 128},
                          Shape{100, 4096, 3, 128}, Shape{33, 2048, 4, 32}}) {
     const Affine a = random_affine(s.rows, s.cols, s.bits, s.group, static_cast<uint32_t>(s.rows + s.bits));
     for (int64_t tokens : {3, 4, 8, 13, 16}) {
