@@ -3,7 +3,6 @@
 #include "quant/converter.h"
 
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -15,6 +14,7 @@
 #include "kernels/thread_pool.h"
 #include "quant/convert_stream.h"
 #include "quant/hf_shape_plan.h"
+#include "quant/output_folder.h"
 #include "storage/safetensors.h"
 #include "storage/safetensors_writer.h"
 #include "storage/tensor_names.h"
@@ -128,54 +128,6 @@ ConvertResult result_of(Planned& p) {
   return r;
 }
 
-// Where the output goes while it is written, and the final rename.
-struct OutputFolder {
-  fs::path final_dir, work_dir;
-  bool done = false;
-
-  OutputFolder(const std::string& out, bool force) : final_dir(fs::absolute(out).lexically_normal()) {
-    if (final_dir.filename().empty()) final_dir = final_dir.parent_path();
-    std::error_code ec;
-    if (fs::exists(final_dir) && !(fs::is_directory(final_dir) && fs::is_empty(final_dir, ec)) && !force)
-      throw std::runtime_error(final_dir.string() + " already exists and is not empty; choose "
-                               "another --out or pass --force to replace it");
-    fs::create_directories(final_dir.parent_path());
-    work_dir = final_dir.parent_path() /
-               ("." + final_dir.filename().string() + ".tightfit-partial-" + std::to_string(getpid()));
-    fs::remove_all(work_dir, ec);
-    fs::create_directory(work_dir);
-  }
-  ~OutputFolder() {
-    if (done) return;
-    std::error_code ec;
-    fs::remove_all(work_dir, ec);  // best effort: a failed run leaves nothing behind
-  }
-  void commit() {
-    std::error_code ec;
-    fs::path old;
-    if (fs::exists(final_dir)) {
-      old = final_dir.parent_path() /
-            ("." + final_dir.filename().string() + ".tightfit-old-" + std::to_string(getpid()));
-      fs::rename(final_dir, old, ec);
-      if (ec) throw std::runtime_error("cannot move the old " + final_dir.string() + " aside: " + ec.message());
-    }
-    fs::rename(work_dir, final_dir, ec);
-    if (ec) throw std::runtime_error("cannot rename " + work_dir.string() + " to " + final_dir.string() + ": " + ec.message());
-    done = true;
-    if (!old.empty()) fs::remove_all(old, ec);
-  }
-};
-
-void check_free_space(const fs::path& dir, uint64_t need) {
-  std::error_code ec;
-  const fs::space_info s = fs::space(dir, ec);
-  if (ec) return;  // unknown: let the writes tell
-  const uint64_t margin = 64ull << 20;
-  if (s.available < need + margin)
-    throw std::runtime_error("the output needs " + human_bytes(need) + " but only " +
-                             human_bytes(s.available) + " are free in " + dir.string());
-}
-
 }  // namespace
 
 ConvertResult plan_folder(const ConvertOptions& o) {
@@ -191,7 +143,7 @@ ConvertResult convert_checkpoint(const ConvertOptions& o) {
   Planned p = plan_input(o, true);
   ConvertResult r;
   OutputFolder folder(o.out_dir, o.force);
-  check_free_space(folder.work_dir, p.plan.output_bytes());
+  folder.check_free_space(p.plan.output_bytes());
 
   {
     ShardedSafetensorsWriter writer(folder.work_dir.string(), p.plan.output_specs(),
@@ -223,13 +175,8 @@ ConvertResult convert_checkpoint(const ConvertOptions& o) {
     r.files.push_back(name);
   }
   // config.json last: a folder without it is not a model to any loader.
-  {
-    const fs::path path = folder.work_dir / "config.json";
-    std::ofstream out(path);
-    out << output_config(p.config, p.plan).dump(4) << "\n";
-    if (!out.flush()) throw std::runtime_error(path.string() + ": cannot write");
-    r.files.push_back("config.json");
-  }
+  folder.write_config(output_config(p.config, p.plan));
+  r.files.push_back("config.json");
   folder.commit();
 
   ConvertResult summary = result_of(p);

@@ -6,9 +6,9 @@
 // is done. Resident memory is the slab buffers (work_bytes) plus one tensor's scales and biases
 // (1/16 of its bf16 size at group 32), independent of the model's size.
 //
-// Crash safety: everything is written into a hidden sibling folder (`.NAME.tightfit-partial-PID`,
-// shards as `*.partial` until the writer finishes, config.json last) that is renamed to --out
-// only when complete. An interrupted run never leaves a folder that looks like a model.
+// Crash safety (quant/output_folder.h, shared with synth): everything is written into a hidden
+// sibling folder (`.NAME.tightfit-partial-PID`, shards as `*.partial` until the writer finishes,
+// config.json last) that is renamed to --out only when complete. An interrupted run never leaves a folder that looks like a model.
 #pragma once
 
 #include <cstdint>

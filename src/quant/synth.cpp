@@ -1,24 +1,19 @@
 #include "quant/synth.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <stdexcept>
 
 #include "kernels/thread_pool.h"
 #include "quant/convert_progress.h"
 #include "quant/hf_shape_plan.h"
 #include "quant/model_summary.h"
+#include "quant/output_folder.h"
 #include "quant/parallel_rows.h"
 #include "quant/synth_values.h"
 #include "storage/safetensors_writer.h"
 
 namespace tf {
-
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -41,39 +36,6 @@ float initializer_range(const nlohmann::json& config) {
     return t["initializer_range"].get<float>();
   return 0.02f;
 }
-
-// The output folder, written under a hidden sibling name and renamed into place at the end.
-struct OutputFolder {
-  fs::path final_dir, work_dir;
-  bool done = false;
-
-  OutputFolder(const std::string& out, bool force) : final_dir(fs::absolute(out).lexically_normal()) {
-    if (final_dir.filename().empty()) final_dir = final_dir.parent_path();
-    std::error_code ec;
-    if (fs::exists(final_dir) && !(fs::is_directory(final_dir) && fs::is_empty(final_dir, ec)) &&
-        !force)
-      throw std::runtime_error(final_dir.string() + " already exists and is not empty; choose "
-                               "another --out or pass --force to replace it");
-    fs::create_directories(final_dir.parent_path());
-    work_dir = final_dir.parent_path() /
-               ("." + final_dir.filename().string() + ".tightfit-partial-" + std::to_string(getpid()));
-    fs::remove_all(work_dir, ec);
-    fs::create_directory(work_dir);
-  }
-  ~OutputFolder() {
-    std::error_code ec;
-    if (!done) fs::remove_all(work_dir, ec);
-  }
-  void commit() {
-    std::error_code ec;
-    if (fs::exists(final_dir)) fs::remove_all(final_dir, ec);
-    fs::rename(work_dir, final_dir, ec);
-    if (ec)
-      throw std::runtime_error("cannot rename " + work_dir.string() + " to " +
-                               final_dir.string() + ": " + ec.message());
-    done = true;
-  }
-};
 
 // Streams the tensors of a plan to the writer, `kBufferBytes` at a time.
 class SynthStreamer {
@@ -206,15 +168,7 @@ SynthResult synth_checkpoint(const nlohmann::json& raw_config, const SynthOption
   const nlohmann::json out_config = output_config(mc, r.plan);
 
   OutputFolder folder(o.out_dir, o.force);
-  {
-    std::error_code ec;
-    const fs::space_info s = fs::space(folder.work_dir, ec);
-    const uint64_t need = r.plan.output_bytes() + (64ull << 20);
-    if (!ec && s.available < need)
-      throw std::runtime_error("the model needs " + human_bytes(need) + " but only " +
-                               human_bytes(s.available) + " are free in " +
-                               folder.work_dir.parent_path().string());
-  }
+  folder.check_free_space(r.plan.output_bytes());
   {
     ShardedSafetensorsWriter writer(folder.work_dir.string(), r.plan.output_specs(),
                                     o.max_shard_bytes, {{"format", "mlx"}});
@@ -226,13 +180,8 @@ SynthResult synth_checkpoint(const nlohmann::json& raw_config, const SynthOption
     r.bytes_written = streamer.bytes_written();
     progress.finish();
   }
-  {
-    const fs::path path = folder.work_dir / "config.json";
-    std::ofstream out(path);
-    out << out_config.dump(4) << "\n";
-    if (!out.flush()) throw std::runtime_error(path.string() + ": cannot write");
-    r.files.push_back("config.json");
-  }
+  folder.write_config(out_config);  // last: a folder without it is not a model to any loader
+  r.files.push_back("config.json");
   folder.commit();
   r.config = ModelConfig::from_json(out_config, (folder.final_dir / "config.json").string());
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
