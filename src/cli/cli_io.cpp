@@ -61,6 +61,14 @@ void for_each_jsonl_line(const std::string& path,
   }
 }
 
+nlohmann::ordered_json parse_json(const std::string& text, const std::string& what) {
+  try {
+    return nlohmann::ordered_json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw std::runtime_error(what + " is not valid JSON: " + e.what());
+  }
+}
+
 std::string python_json(const nlohmann::ordered_json& j) {
   return jinja::to_python_json(jinja::value_from_json(j), {});
 }

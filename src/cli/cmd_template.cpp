@@ -33,14 +33,6 @@ struct TemplateOptions {
   bool no_generation_prompt = false;
 };
 
-ordered_json parse_json(const std::string& text, const std::string& what) {
-  try {
-    return ordered_json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw std::runtime_error(what + " is not valid JSON: " + e.what());
-  }
-}
-
 // Flags that apply to every conversation; a conversation's own kwargs override them.
 ordered_json default_kwargs(const TemplateOptions& o) {
   ordered_json kwargs = ordered_json::object();

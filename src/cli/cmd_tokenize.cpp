@@ -41,12 +41,7 @@ Tokenizer load(const TokenizeOptions& o) {
 
 void tokenize_jsonl(const Tokenizer& tok, const std::string& path) {
   for_each_jsonl_line(path, [&](const std::string& line, size_t line_no) {
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
-      throw std::runtime_error(path + " line " + std::to_string(line_no) + " is not valid JSON: " + e.what());
-    }
+    const nlohmann::ordered_json j = parse_json(line, path + " line " + std::to_string(line_no));
     if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
       throw std::runtime_error(path + " line " + std::to_string(line_no) + " has no string field \"text\"");
     const auto ids = tok.encode(j["text"].get_ref<const std::string&>());
