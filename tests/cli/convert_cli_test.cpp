@@ -202,12 +202,11 @@ TEST(ConvertCli, PeakMemoryStaysBoundedOnACheckpointLargerThanTheBound) {
   json cfg;
   std::ifstream(kTiny + "/config.json") >> cfg;
   cfg.erase("vision_config");
-  json& t = cfg["text_config"];
-  t["hidden_size"] = 512;
-  t["vocab_size"] = 131072;
-  t["num_experts"] = 32;
-  t["moe_intermediate_size"] = 512;
-  t["shared_expert_intermediate_size"] = 512;
+  cfg["text_config"].update({{"hidden_size", 512},
+                             {"vocab_size", 131072},
+                             {"num_experts", 32},
+                             {"moe_intermediate_size", 512},
+                             {"shared_expert_intermediate_size", 512}});
   const std::string hf = dir.path + "/hf";
   fs::create_directories(hf);
   std::ofstream(hf + "/config.json") << cfg.dump(2);

@@ -13,14 +13,8 @@ using test::tiny_dir;
 
 constexpr double kTolerance = 1e-3;
 
-class FixtureLogits : public ::testing::TestWithParam<const char*> {
+class FixtureLogits : public test::TinyModelSuite<::testing::TestWithParam<const char*>> {
  protected:
-  static void SetUpTestSuite() { model_ = Model::load(tiny_dir(), 2).release(); }
-  static void TearDownTestSuite() {
-    delete model_;
-    model_ = nullptr;
-  }
-  static Model* model_;
 
   void expect_matches(const std::vector<float>& got, const std::string& ref_file) {
     const NpyArray ref = read_npy(tiny_dir() + "/" + ref_file);
@@ -36,7 +30,6 @@ class FixtureLogits : public ::testing::TestWithParam<const char*> {
     }
   }
 };
-Model* FixtureLogits::model_ = nullptr;
 
 TEST_P(FixtureLogits, PrefillMatchesReferences) {
   const std::string seq = GetParam();

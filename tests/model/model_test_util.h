@@ -1,13 +1,15 @@
-// Shared helpers of the model tests: fixture paths, running a session over a token list,
-// comparing logits.
+// Shared helpers of the model tests: fixture paths, the tiny model loaded once per test suite,
+// random token lists, running a session over a token list, comparing logits.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 #include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "model/session.h"
@@ -21,6 +23,28 @@ inline std::vector<int32_t> fixture_tokens(const std::string& key) {
   std::ifstream in(tiny_dir() + "/tokens.json");
   const auto j = nlohmann::json::parse(in);
   return j.at(key).get<std::vector<int32_t>>();
+}
+
+// Test fixture base that loads the tiny fixture model (2 threads) once per test suite, for the
+// suite's tests to share as `model_`. Base: ::testing::Test or a TestWithParam<...>.
+template <typename Base = ::testing::Test>
+class TinyModelSuite : public Base {
+ protected:
+  static void SetUpTestSuite() { model_ = Model::load(tiny_dir(), 2).release(); }
+  static void TearDownTestSuite() {
+    delete model_;
+    model_ = nullptr;
+  }
+  static inline Model* model_ = nullptr;
+};
+
+// `n` token ids drawn uniformly from the tiny model's vocabulary (0..511), the same for a seed.
+inline std::vector<int32_t> random_tokens(int n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int32_t> d(0, 511);
+  std::vector<int32_t> t(n);
+  for (auto& x : t) x = d(rng);
+  return t;
 }
 
 // Logits of every position from one prefill call ([T][V]).

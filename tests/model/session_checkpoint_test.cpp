@@ -3,7 +3,6 @@
 // invalidated are refused.
 #include <gtest/gtest.h>
 
-#include <random>
 #include <stdexcept>
 #include <vector>
 
@@ -12,31 +11,17 @@
 namespace tf {
 namespace {
 
-using test::tiny_dir;
+using test::random_tokens;
 
-class SessionCheckpointTest : public ::testing::Test {
+class SessionCheckpointTest : public test::TinyModelSuite<> {
  protected:
-  static void SetUpTestSuite() { model_ = Model::load(tiny_dir(), 2).release(); }
-  static void TearDownTestSuite() {
-    delete model_;
-    model_ = nullptr;
-  }
-  static std::vector<int32_t> tokens(int n, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::uniform_int_distribution<int32_t> d(0, 511);
-    std::vector<int32_t> t(n);
-    for (auto& x : t) x = d(rng);
-    return t;
-  }
   static std::vector<float> copy(std::span<const float> s) { return {s.begin(), s.end()}; }
-  static Model* model_;
 };
-Model* SessionCheckpointTest::model_ = nullptr;
 
 // Same calls in the same order give bit-identical logits, so a restored session must match a
 // fresh one fed the same batches exactly (no tolerance).
 TEST_F(SessionCheckpointTest, RestoreThenContinueEqualsFreshSession) {
-  const auto prefix = tokens(37, 1), detour = tokens(70, 2), next = tokens(20, 3);
+  const auto prefix = random_tokens(37, 1), detour = random_tokens(70, 2), next = random_tokens(20, 3);
   Session s(*model_);
   s.prefill(prefix);
   const SessionCheckpoint cp = s.checkpoint();
@@ -59,7 +44,7 @@ TEST_F(SessionCheckpointTest, RestoreThenContinueEqualsFreshSession) {
 }
 
 TEST_F(SessionCheckpointTest, RestoringTwiceAndAtLengthZero) {
-  const auto a = tokens(10, 4), b = tokens(5, 5);
+  const auto a = random_tokens(10, 4), b = random_tokens(5, 5);
   Session s(*model_);
   const SessionCheckpoint empty = s.checkpoint();
   s.prefill(a);
@@ -81,17 +66,17 @@ TEST_F(SessionCheckpointTest, RestoringTwiceAndAtLengthZero) {
 TEST_F(SessionCheckpointTest, RopeDeltaIsRestored) {
   Session s(*model_);
   s.set_rope_delta(-3);
-  s.prefill(tokens(4, 6));
+  s.prefill(random_tokens(4, 6));
   const SessionCheckpoint cp = s.checkpoint();
   s.set_rope_delta(9);
-  s.prefill(tokens(2, 7));
+  s.prefill(random_tokens(2, 7));
   s.restore(cp);
   EXPECT_EQ(s.rope_delta(), -3);
   EXPECT_EQ(s.next_position(), 1);
 }
 
 TEST_F(SessionCheckpointTest, InvalidatedCheckpointsAreRefused) {
-  const auto a = tokens(12, 8);
+  const auto a = random_tokens(12, 8);
   Session s(*model_), other(*model_);
   s.prefill(a);
   const SessionCheckpoint early = s.checkpoint();

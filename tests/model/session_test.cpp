@@ -3,14 +3,13 @@
 // errors that leave the state untouched.
 #include <gtest/gtest.h>
 
-#include <random>
-
 #include "model_test_util.h"
 
 namespace tf {
 namespace {
 
 using test::max_row_relative_l2;
+using test::random_tokens;
 using test::tiny_dir;
 
 // Prefill (chunked delta rule, batched matmuls) vs decode (per-token recurrence, matvec
@@ -20,24 +19,10 @@ using test::tiny_dir;
 // off by one) shows up as errors of 1e-2 and more.
 constexpr double kSameMath = 1e-4;
 
-class SessionTest : public ::testing::Test {
+class SessionTest : public test::TinyModelSuite<> {
  protected:
-  static void SetUpTestSuite() { model_ = Model::load(tiny_dir(), 2).release(); }
-  static void TearDownTestSuite() {
-    delete model_;
-    model_ = nullptr;
-  }
-  static std::vector<int32_t> random_tokens(int n, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::uniform_int_distribution<int32_t> d(0, 511);
-    std::vector<int32_t> t(n);
-    for (auto& x : t) x = d(rng);
-    return t;
-  }
   int64_t V() const { return model_->vocab_size(); }
-  static Model* model_;
 };
-Model* SessionTest::model_ = nullptr;
 
 TEST_F(SessionTest, LengthOneMatchesFixtureFirstRow) {
   const auto tokens = test::fixture_tokens("seq16");

@@ -26,19 +26,19 @@ namespace fs = std::filesystem;
 nlohmann::json small_config() {
   nlohmann::json c = *synth_config_preset("qwen3.5-35b-a3b");
   auto& t = c["text_config"];
-  t["hidden_size"] = 256;
-  t["num_attention_heads"] = 4;
-  t["num_key_value_heads"] = 2;
-  t["head_dim"] = 64;
-  t["linear_num_key_heads"] = 2;
-  t["linear_num_value_heads"] = 4;
-  t["linear_key_head_dim"] = 64;
-  t["linear_value_head_dim"] = 64;
-  t["moe_intermediate_size"] = 128;
-  t["shared_expert_intermediate_size"] = 128;
-  t["num_experts"] = 32;
-  t["num_experts_per_tok"] = 4;
-  t["vocab_size"] = 1024;
+  t.update({{"hidden_size", 256},
+            {"num_attention_heads", 4},
+            {"num_key_value_heads", 2},
+            {"head_dim", 64},
+            {"linear_num_key_heads", 2},
+            {"linear_num_value_heads", 4},
+            {"linear_key_head_dim", 64},
+            {"linear_value_head_dim", 64},
+            {"moe_intermediate_size", 128},
+            {"shared_expert_intermediate_size", 128},
+            {"num_experts", 32},
+            {"num_experts_per_tok", 4},
+            {"vocab_size", 1024}});
   t["rope_parameters"]["mrope_section"] = {4, 2, 2};
   return truncate_layers(c, 4);
 }
