@@ -301,14 +301,20 @@ ExprPtr Parser::parse_call(ExprPtr callee) {
   return e;
 }
 
-// `name(args)` after a '|'; the operand is attached by the caller.
-ExprPtr Parser::parse_filter_call(ExprPtr operand) {
-  const Token& at = cur();
+// A filter or test name, which may be dotted (`name.sub`): read as one name.
+std::string Parser::expect_dotted_name() {
   std::string name = expect_name();
   while (is_op(".") && peek().type == T::kName) {
     next();
     name += "." + next().text;
   }
+  return name;
+}
+
+// `name(args)` after a '|'; the operand is attached by the caller.
+ExprPtr Parser::parse_filter_call(ExprPtr operand) {
+  const Token& at = cur();
+  std::string name = expect_dotted_name();
   if (!has_filter(name)) fail(at, "no filter named '" + name + "'");
   auto e = node(Expr::Kind::kFilter, at);
   e->name = std::move(name);
@@ -337,11 +343,7 @@ ExprPtr Parser::parse_test(ExprPtr operand) {
   auto e = node(Expr::Kind::kTest, cur());
   e->negated = skip_name("not");
   const Token& at = cur();
-  std::string name = expect_name();
-  while (is_op(".") && peek().type == T::kName) {
-    next();
-    name += "." + next().text;
-  }
+  std::string name = expect_dotted_name();
   if (!has_test(name)) fail(at, "no test named '" + name + "'");
   e->name = std::move(name);
   e->operand = std::move(operand);

@@ -106,6 +106,7 @@ class Parser {
   ExprPtr parse_postfix(ExprPtr e);
   ExprPtr parse_subscript(ExprPtr operand);
   void parse_call_args(CallArgsNode& args);
+  std::string expect_dotted_name();
   ExprPtr parse_call(ExprPtr callee);
   // `name(args)` after a '|'; the operand is attached by the caller.
   ExprPtr parse_filter_call(ExprPtr operand);
