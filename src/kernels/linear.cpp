@@ -51,7 +51,11 @@ struct PreparedJob {
 struct Task {
   size_t job;
   int64_t begin, end;
+  int64_t cost;  // multiply-adds
 };
+
+// Fewest rows of a tile-kernel task (see matmul_batch).
+constexpr int64_t kMinTileTaskRows = 64;
 
 int64_t layout_of(const WeightMatrix& w, ActivationPrecision precision, int64_t tokens) {
   if (!w.quantized()) return 0;
@@ -163,10 +167,21 @@ void matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
     const int64_t most = threads == 1 ? 1 : 8 * threads;
     const int64_t count = std::clamp<int64_t>(work / kTaskWork, 1, std::min<int64_t>(most, w.rows));
     int64_t per = (w.rows + count - 1) / count;
-    if (prepared[i].in->layout == kTiles || prepared[i].in->layout == kTiles2)
-      per = (per + 15) / 16 * 16;  // whole 16-row blocks
-    for (int64_t b = 0; b < w.rows; b += per) tasks.push_back({i, b, std::min(w.rows, b + per)});
+    if (prepared[i].in->layout == kTiles || prepared[i].in->layout == kTiles2) {
+      // Whole 16-row blocks, at least kMinTileTaskRows: the tile kernel fetches the next
+      // block's weights while it computes one, but a task's first block waits for memory.
+      per = std::max<int64_t>(per, kMinTileTaskRows);
+      per = (per + 15) / 16 * 16;
+    }
+    for (int64_t b = 0; b < w.rows; b += per)
+      tasks.push_back({i, b, std::min(w.rows, b + per),
+                       (std::min(w.rows, b + per) - b) * w.cols * prepared[i].in->tokens});
   }
+  // Biggest tasks first (a prefill's shared expert over all tokens next to routed experts with
+  // a few each), so the threads finish on small tasks together instead of one waiting for the
+  // other's last big one.
+  std::stable_sort(tasks.begin(), tasks.end(),
+                   [](const Task& a, const Task& b) { return a.cost > b.cost; });
   pool.run(static_cast<int64_t>(tasks.size()), [&](int64_t t, int) {
     const Task& task = tasks[t];
     run_rows(prepared[task.job], precision, task.begin, task.end);

@@ -239,6 +239,19 @@ TF_TILES_TARGET void BlockTokens(const Block& b, int64_t groups, int group_size,
   for (int t = 0; t < kT; ++t) _mm512_mask_storeu_ps(y + (t0 + t) * y_stride + r0, rows, f[t]);
 }
 
+// Rows [r0, r1) of codes, scales and biases towards L2.
+inline void PrefetchBlock(const WeightMatrix& w, int64_t r0, int64_t r1) {
+  const size_t row_bytes = w.row_bytes();
+  const size_t srow = static_cast<size_t>(w.cols / w.group_size) * dtype_size(w.dtype);
+  const auto ahead = [](const uint8_t* p, size_t bytes) {
+    for (size_t off = 0; off < bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T1);
+  };
+  const size_t rows = static_cast<size_t>(r1 - r0);
+  ahead(w.data + r0 * row_bytes, rows * row_bytes);
+  ahead(w.scales + r0 * srow, rows * srow);
+  ahead(w.biases + r0 * srow, rows * srow);
+}
+
 template <int kBits>
 TF_TILES_TARGET void RowsT(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin,
                            int64_t row_end, float* y, int64_t y_stride) {
@@ -249,6 +262,8 @@ TF_TILES_TARGET void RowsT(const WeightMatrix& w, const Q8TileInput& in, int64_t
   b.codes.resize(static_cast<size_t>((kBits == 2 ? (w.cols + 255) / 256 * 4 : blocks64) * 16 * 16));
   b.scales.resize(static_cast<size_t>(groups * 16));
   b.biases.resize(static_cast<size_t>(groups * 16));
+  // All lines of the first block in flight at once (the repack asks for 16 at a time).
+  PrefetchBlock(w, row_begin, std::min<int64_t>(row_end, row_begin + 16));
   for (int64_t r0 = row_begin; r0 < row_end; r0 += 16) {
     const int64_t n = std::min<int64_t>(16, row_end - r0);
     const __mmask16 rows = static_cast<__mmask16>((1u << n) - 1u);
@@ -259,6 +274,10 @@ TF_TILES_TARGET void RowsT(const WeightMatrix& w, const Q8TileInput& in, int64_t
       Repack<kBits>(w, r0, row_end, blocks64, b);
     TransposeScales(w.scales, w.dtype, groups, r0, row_end, b.scales.data());
     TransposeScales(w.biases, w.dtype, groups, r0, row_end, b.biases.data());
+    // The weights of a prefill's routed experts come from DRAM: ask for the next block's codes
+    // and scales now, so they arrive while this block's products run (the repack would
+    // otherwise wait on 16 interleaved row streams).
+    if (r0 + 16 < row_end) PrefetchBlock(w, r0 + 16, std::min<int64_t>(row_end, r0 + 32));
     int64_t t = 0;
     for (; t + 8 <= in.tokens; t += 8)
       BlockTokens<8>(b, groups, w.group_size, in.values, in.stride, in.deltas, in.group_sums, t, y, y_stride, r0, rows);
