@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/generation_flags.h"
 #include "runtime/bench.h"
 
 namespace tf::cli {
@@ -13,7 +14,7 @@ namespace tf::cli {
 namespace {
 
 struct BenchArgs {
-  std::string model, precision = "auto", json_out;
+  std::string model, precision = "auto", json_out, kv_cache = "f16";
   std::vector<int> prompt = {512}, gen = {128};
   std::vector<int64_t> depths = {0, 4096, 32768};
   int threads = 0, repeat = 5;
@@ -49,6 +50,7 @@ void run_bench_command(const BenchArgs& a) {
     o.precision = ActivationPrecision::F32;
   else
     throw UsageError("--precision must be auto, int8 or f32");
+  o.kv_type = kv_cache_type(a.kv_cache);
   o.progress = a.quiet ? nullptr : stderr;
 
   const BenchReport r = run_bench(o);
@@ -88,6 +90,7 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--precision", a->precision,
                   "activations meeting quantized weights: auto (the sessions' default: int8 where VNNI is present), int8, f32")
       ->capture_default_str();
+  add_kv_cache_flag(cmd, a->kv_cache);
   cmd->add_option("--seed", a->seed, "seed of the random prompt and generated tokens")
       ->capture_default_str();
   cmd->add_option("--bandwidth-mb", a->bandwidth_mb,

@@ -83,7 +83,7 @@ void run_chat(const GenerationFlags& flags) {
   options.template_kwargs = template_kwargs(flags);
 
   const LoadedModel m = load_model(flags);
-  Session session(*m.model);
+  Session session(*m.model, session_options(flags));
   ChatSession chat(session, *m.tokenizer, generation_params(flags, m), options);
 
   const bool interactive = is_terminal(stdin);

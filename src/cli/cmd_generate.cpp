@@ -122,7 +122,7 @@ void run_generate(const GenerateOptions& o) {
     }
   }
 
-  Session session(*m.model);
+  Session session(*m.model, session_options(o.gen));
   Generator generator(session, m.tokenizer->tokenizer, params);
   const bool starts_in_reasoning = prompt_opens_reasoning(text);
   if (o.gen.verbose)

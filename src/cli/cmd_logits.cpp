@@ -8,6 +8,7 @@
 
 #include "cli/cli_io.h"
 #include "cli/commands.h"
+#include "cli/generation_flags.h"
 #include "model/session.h"
 #include "storage/npy.h"
 
@@ -22,6 +23,7 @@ struct LogitsOptions {
   std::string mode = "prefill";
   int threads = 0;
   int64_t batch = 256;
+  std::string kv_cache = "f16";
 };
 
 void run_logits(const LogitsOptions& o) {
@@ -30,7 +32,10 @@ void run_logits(const LogitsOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   auto model = Model::load(o.model_dir, o.threads);
   const auto t1 = std::chrono::steady_clock::now();
-  Session session(*model, {.prefill_batch = o.batch});
+  SessionOptions options;
+  options.prefill_batch = o.batch;
+  options.kv_type = kv_cache_type(o.kv_cache);
+  Session session(*model, options);
   const int64_t V = model->vocab_size(), T = static_cast<int64_t>(tokens.size());
   std::vector<float> logits;
   logits.reserve(T * V);
@@ -81,6 +86,7 @@ void add_logits_command(CLI::App& app) {
   cmd->add_option("--threads", o->threads, "Worker threads (0 = all cores)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--batch", o->batch, "Prefill batch size in tokens");
+  add_kv_cache_flag(cmd, o->kv_cache);
   cmd->callback([o] { run_logits(*o); });
 }
 

@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "model/session.h"
 #include "runtime/generator.h"
 #include "runtime/loaded_model.h"
 #include "runtime/sampler_config.h"
@@ -30,6 +31,7 @@ struct GenerationFlags {
   bool no_loop_guard = false;
   bool verbose = false;
   bool quiet = false;
+  std::string kv_cache = "f16";           // --kv-cache: f16, bf16 or f32
 };
 
 void add_generation_flags(CLI::App* cmd, GenerationFlags& flags);
@@ -42,6 +44,14 @@ LoadedModel load_model(const GenerationFlags& flags, bool vision = true);
 // Sampling defaults from generation_config.json overridden by the flags, EOS ids, stops, the
 // max-token budget. Bad values are UsageErrors naming the flag.
 GenerationParams generation_params(const GenerationFlags& flags, const LoadedModel& model);
+
+// Session settings from the flags (--kv-cache).
+SessionOptions session_options(const GenerationFlags& flags);
+
+// Adds --kv-cache (f16 | bf16 | f32) to a command; `target` receives the name, which
+// kv_cache_type turns into the type (a UsageError naming the flag when it is none of those).
+void add_kv_cache_flag(CLI::App* cmd, std::string& target);
+KVType kv_cache_type(const std::string& name);
 
 // --thinking (unset / true / false).
 std::optional<bool> thinking_flag(const GenerationFlags& flags);

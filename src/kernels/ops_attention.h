@@ -1,21 +1,76 @@
-// Softmax attention of one query vector over a run of cached keys / values (spec §3.5 step 4).
+// Softmax attention of query vectors over a run of cached keys / values (spec §3.5 step 4), and
+// the storage types of those cached rows.
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace tf {
 
-// out[dim] = Σ_p softmax_p(scale · q·k_p) v_p for p ∈ [0, count), key p at keys + p·stride and
-// value p at values + p·stride. Causality is the caller's choice of `count`. `scores` holds
-// `count` floats of scratch. Softmax in float32 with the max subtracted.
-void attend(const float* q, const float* keys, const float* values, int64_t count,
-            int64_t stride, int dim, float scale, float* scores, float* out);
+// ---------------------------------------------------------------------------------------------
+// Element type of cached key / value rows. F16 halves the bytes a decode step reads at long
+// context (what llama.cpp stores by default); BF16 keeps f32's range with 8 mantissa bits; F32
+// is exact. Rows are converted once when appended (round to nearest even) and widened to float
+// when read, so all arithmetic stays float32.
+enum class KVType : uint8_t { F32, F16, BF16 };
 
-// The same for `heads` query heads that share these keys / values (GQA): q and out are
-// [heads][dim], scores holds heads · count floats. Equal to `attend` per head up to float
-// rounding, but each key and value row is read once for all heads, in cache-sized blocks (SIMD,
-// ops_attention_simd.cpp; `attend` per head when dim is not a multiple of the vector length).
-void attend_group(const float* q, int heads, const float* keys, const float* values,
-                  int64_t count, int64_t stride, int dim, float scale, float* scores, float* out);
+size_t kv_type_bytes(KVType type);      // 4, 2, 2
+const char* kv_type_name(KVType type);  // "f32", "f16", "bf16"
+// "f32" / "f16" / "bf16"; throws std::invalid_argument naming the accepted values otherwise.
+KVType parse_kv_type(const std::string& name);
+
+// Scalar conversions (the reference the SIMD kernels are tested against). Round to nearest even;
+// NaN stays NaN, overflow becomes ±inf, f16 keeps subnormals.
+uint16_t f16_from_f32(float x);
+float f32_from_f16(uint16_t h);
+uint16_t bf16_from_f32(float x);
+float f32_from_bf16(uint16_t h);
+
+// dst[0..n) = src converted to `type` (dst holds n · kv_type_bytes(type) bytes).
+void store_kv_row(KVType type, const float* src, int64_t n, void* dst);
+// dst[0..n) = the n elements of `type` at src as float (exact).
+void load_kv_row(KVType type, const void* src, int64_t n, float* dst);
+
+// The cached rows of one kv head: key p at keys + p·stride elements of `type`, value p likewise.
+struct KVRows {
+  const void* keys = nullptr;
+  const void* values = nullptr;
+  int64_t stride = 0;  // elements between consecutive rows
+  KVType type = KVType::F32;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Reference (scalar, float rows): out[dim] = Σ_p softmax_p(scale · q·k_p) v_p for p ∈ [0, count),
+// key p at keys + p·stride and value p at values + p·stride. Causality is the caller's choice of
+// `count`. `scores` holds `count` floats of scratch. Softmax in float32 with the max subtracted.
+void attend(const float* q, const float* keys, const float* values, int64_t count, int64_t stride,
+            int dim, float scale, float* scores, float* out);
+
+// Reference for typed rows: each row widened to float (load_kv_row), then `attend` per head.
+// q and out are [heads][dim].
+void attend_reference(const float* q, int heads, const KVRows& kv, int64_t count, int dim,
+                      float scale, float* out);
+
+// The `heads` query heads that share one kv head (GQA) attend together over rows [0, count):
+// q and out are [heads][dim]. Equal to attend_reference up to float rounding, but each key and
+// value row is read once for all heads, in blocks that stay in L1 while every head uses them,
+// with an online softmax (running max and sum per head, so one pass over the rows). SIMD
+// (ops_attention_simd.cpp, picked at run time); dims that are not a multiple of the vector
+// length run the reference.
+void attend_group(const float* q, int heads, const KVRows& kv, int64_t count, int dim, float scale,
+                  float* out);
+
+// The same over rows [begin, end) only, unnormalised, so a long run can be split across threads
+// (flash-decoding): acc[heads][dim] = Σ_p exp(s_p − max) v_p, max[heads] = max_p s_p (−inf when
+// the range is empty) and sum[heads] = Σ_p exp(s_p − max), with s_p = scale · q·k_p.
+void attend_group_partial(const float* q, int heads, const KVRows& kv, int64_t begin, int64_t end,
+                          int dim, float scale, float* acc, float* max, float* sum);
+
+// Combines `parts` partial results of the same heads over disjoint row ranges into the softmax
+// over their union: acc is [parts][heads][dim], max and sum [parts][heads] (stride between parts:
+// heads · dim and heads). out[heads][dim] = Σ_i e^{m_i − M} acc_i / Σ_i e^{m_i − M} l_i, M the
+// largest max. Exact up to float rounding whatever the split.
+void merge_attend_partials(int parts, int heads, int dim, const float* acc, const float* max,
+                           const float* sum, float* out);
 
 }  // namespace tf

@@ -1,12 +1,17 @@
-// attend_group (ops_attention.h): the query heads that share one kv head (GQA, 8 per kv head in
-// Qwen3.5-35B-A3B) attend together, so each cached key and value row is read from memory once
-// per token instead of once per head — at a 32K context the cache is ~64 MB per kv head, far
-// beyond the caches. Keys and values are walked in blocks of kBlock rows that stay in L1/L2 while
-// every head uses them. Highway SIMD, picked at run time; dims that are not a multiple of the
-// vector length run the reference `attend` per head.
+// attend_group / attend_group_partial (ops_attention.h): the query heads that share one kv head
+// (GQA, 8 per kv head in Qwen3.5-35B-A3B) attend together, so each cached key and value row is
+// read from memory once per token instead of once per head — at a 32K context the cache is
+// 16–32 MB per kv head and layer, far beyond the caches, and decode time at long context is
+// the time to stream it. One pass over the rows with an online softmax (running max m and sum l
+// per head; when a block raises m, the accumulated output and l are scaled by e^{m_old − m_new}),
+// in blocks of kBlock rows that stay in L1 while a tile of heads uses them. Rows may be stored as
+// f32, f16 or bf16 and are widened to float in registers (Highway PromoteTo), so the arithmetic
+// is the reference's float32 arithmetic in another order. Highway SIMD picked at run time; dims
+// that are not a multiple of the vector length run the reference.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "kernels/ops_attention.h"
 
@@ -17,6 +22,7 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/ops_attention_simd.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "hwy/contrib/math/math-inl.h"
 
@@ -28,100 +34,206 @@ namespace hn = hwy::HWY_NAMESPACE;
 using DF = hn::ScalableTag<float>;
 using VF = hn::Vec<DF>;
 
-constexpr int64_t kBlock = 64;  // cached rows per block: 64 × 256 floats = 64 KB
+constexpr int64_t kBlock = 32;  // rows per block: 32 × 256 × (2 + 2) bytes of f16 K + V = 32 KB
+constexpr int kHeadTile = 4;    // heads per register tile: 4 heads × 2 rows (or 2 vectors) = 8
+                                // accumulators, which fits 16-register targets too
 
-// Two keys at a time per head: two independent sums hide the FMA latency.
-HWY_INLINE void Scores(const float* q, const float* keys, int64_t stride, int64_t p0, int64_t n,
-                       int dim, float scale, float* scores) {
+// A vector of floats from L elements of a cached row.
+HWY_INLINE VF LoadRow(DF d, const float* p) { return hn::LoadU(d, p); }
+HWY_INLINE VF LoadRow(DF d, const hwy::float16_t* p) {
+  return hn::PromoteTo(d, hn::LoadU(hn::Rebind<hwy::float16_t, DF>(), p));
+}
+HWY_INLINE VF LoadRow(DF d, const hwy::bfloat16_t* p) {
+  return hn::PromoteTo(d, hn::LoadU(hn::Rebind<hwy::bfloat16_t, DF>(), p));
+}
+
+// Asks for the cache lines of one row of dim elements.
+template <typename T>
+HWY_INLINE void PrefetchRow(const T* row, int dim) {
+  const char* b = reinterpret_cast<const char*>(row);
+  for (size_t off = 0; off < dim * sizeof(T); off += 64) hwy::Prefetch(b + off);
+}
+
+// s[h][p] = scale · q_h · k_{p0+p} for NH heads and p < n, two keys at a time: each key vector is
+// widened once for all NH heads, and 2·NH independent sums hide the FMA latency. When
+// prefetch_values is set, the block's value rows (same row indices) are requested meanwhile, so
+// they arrive while the scores are computed: the hardware prefetchers alone stall at every 4 KiB
+// page of a long cache.
+template <int NH, typename T>
+HWY_INLINE void Scores(const float* q, int dim, const T* keys, int64_t stride, int64_t p0,
+                       int64_t n, float scale, float (*s)[kBlock], const T* prefetch_values) {
   const DF d;
   const int L = static_cast<int>(hn::Lanes(d));
   int64_t p = 0;
   for (; p + 2 <= n; p += 2) {
-    const float* k0 = keys + (p0 + p) * stride;
-    const float* k1 = k0 + stride;
-    VF a0 = hn::Zero(d), a1 = hn::Zero(d), b0 = hn::Zero(d), b1 = hn::Zero(d);
-    int i = 0;
-    for (; i + 2 * L <= dim; i += 2 * L) {
-      const VF q0 = hn::LoadU(d, q + i), q1 = hn::LoadU(d, q + i + L);
-      a0 = hn::MulAdd(q0, hn::LoadU(d, k0 + i), a0);
-      a1 = hn::MulAdd(q1, hn::LoadU(d, k0 + i + L), a1);
-      b0 = hn::MulAdd(q0, hn::LoadU(d, k1 + i), b0);
-      b1 = hn::MulAdd(q1, hn::LoadU(d, k1 + i + L), b1);
+    const T* k0 = keys + (p0 + p) * stride;
+    const T* k1 = k0 + stride;
+    if (prefetch_values) {
+      PrefetchRow(prefetch_values + (p0 + p) * stride, dim);
+      PrefetchRow(prefetch_values + (p0 + p + 1) * stride, dim);
     }
-    for (; i < dim; i += L) {
-      const VF qv = hn::LoadU(d, q + i);
-      a0 = hn::MulAdd(qv, hn::LoadU(d, k0 + i), a0);
-      b0 = hn::MulAdd(qv, hn::LoadU(d, k1 + i), b0);
+    VF a[NH][2];
+    HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) a[h][0] = a[h][1] = hn::Zero(d);
+    for (int i = 0; i < dim; i += L) {
+      const VF x0 = LoadRow(d, k0 + i), x1 = LoadRow(d, k1 + i);
+      HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) {
+        const VF qv = hn::LoadU(d, q + h * dim + i);
+        a[h][0] = hn::MulAdd(qv, x0, a[h][0]);
+        a[h][1] = hn::MulAdd(qv, x1, a[h][1]);
+      }
     }
-    scores[p] = scale * hn::GetLane(hn::SumOfLanes(d, hn::Add(a0, a1)));
-    scores[p + 1] = scale * hn::GetLane(hn::SumOfLanes(d, hn::Add(b0, b1)));
+    HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) {
+      s[h][p] = scale * hn::GetLane(hn::SumOfLanes(d, a[h][0]));
+      s[h][p + 1] = scale * hn::GetLane(hn::SumOfLanes(d, a[h][1]));
+    }
   }
-  for (; p < n; ++p) {
-    const float* k0 = keys + (p0 + p) * stride;
-    VF a0 = hn::Zero(d);
-    for (int i = 0; i < dim; i += L) a0 = hn::MulAdd(hn::LoadU(d, q + i), hn::LoadU(d, k0 + i), a0);
-    scores[p] = scale * hn::GetLane(hn::SumOfLanes(d, a0));
+  if (p < n) {
+    const T* k0 = keys + (p0 + p) * stride;
+    VF a[NH];
+    HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) a[h] = hn::Zero(d);
+    for (int i = 0; i < dim; i += L) {
+      const VF x0 = LoadRow(d, k0 + i);
+      HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h)
+        a[h] = hn::MulAdd(hn::LoadU(d, q + h * dim + i), x0, a[h]);
+    }
+    HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h)
+      s[h][p] = scale * hn::GetLane(hn::SumOfLanes(d, a[h]));
   }
 }
 
-// x ← exp(x − max) / Σ, in place (softmax in float32, the max subtracted first).
-HWY_INLINE void Softmax(float* x, int64_t n) {
+// Online softmax step of one head over one block: s[0..n) becomes e^{s − m_new} (padded to a
+// whole number of vectors), l and the head's output acc[dim] are rescaled if the max grew.
+HWY_INLINE void SoftmaxStep(float* s, int64_t n, int dim, float& m, float& l, float* acc) {
   const DF d;
   const int64_t L = static_cast<int64_t>(hn::Lanes(d));
-  float m = -INFINITY;
-  for (int64_t i = 0; i < n; ++i) m = std::max(m, x[i]);
+  float bm = s[0];
+  for (int64_t p = 1; p < n; ++p) bm = std::max(bm, s[p]);
+  if (bm > m) {
+    if (m != -INFINITY) {  // before the first block acc and l are still zero
+      const float f = std::exp(m - bm);
+      l *= f;
+      const VF vf = hn::Set(d, f);
+      for (int i = 0; i < dim; i += static_cast<int>(L))
+        hn::StoreU(hn::Mul(hn::LoadU(d, acc + i), vf), d, acc + i);
+    }
+    m = bm;
+  }
+  const int64_t padded = (n + L - 1) / L * L;  // ≤ kBlock: kBlock is a multiple of L
+  for (int64_t p = n; p < padded; ++p) s[p] = -1e30f;  // e^{-1e30 − m} = 0
   const VF vm = hn::Set(d, m);
   VF sum = hn::Zero(d);
-  int64_t i = 0;
-  for (; i + L <= n; i += L) {
-    const VF e = hn::Exp(d, hn::Sub(hn::LoadU(d, x + i), vm));
-    hn::StoreU(e, d, x + i);
+  for (int64_t p = 0; p < padded; p += L) {
+    const VF e = hn::Exp(d, hn::Sub(hn::LoadU(d, s + p), vm));
+    hn::StoreU(e, d, s + p);
     sum = hn::Add(sum, e);
   }
-  float s = hn::GetLane(hn::SumOfLanes(d, sum));
-  for (; i < n; ++i) s += (x[i] = std::exp(x[i] - m));
-  const float inv = 1.0f / s;
-  const VF vinv = hn::Set(d, inv);
-  for (i = 0; i + L <= n; i += L) hn::StoreU(hn::Mul(hn::LoadU(d, x + i), vinv), d, x + i);
-  for (; i < n; ++i) x[i] *= inv;
+  l += hn::GetLane(hn::SumOfLanes(d, sum));
 }
 
-// out[dim] += Σ_{p<n} w[p] · v_{p0+p}, four vectors of columns at a time in registers.
-HWY_INLINE void Accumulate(const float* w, const float* values, int64_t stride, int64_t p0,
-                           int64_t n, int dim, float* out) {
+// acc_h[dim] += Σ_{p<n} w[h][p] · v_{p0+p} for NH heads, two vectors of columns at a time: each
+// value vector is widened once for all NH heads. Meanwhile the key rows of the next block
+// (next_keys, next_n rows; 0: none) are requested, one line per row and column step.
+template <int NH, typename T>
+HWY_INLINE void Accumulate(const float (*w)[kBlock], const T* values, int64_t stride, int64_t p0,
+                           int64_t n, int dim, float* acc, const T* next_keys, int64_t next_n) {
   const DF d;
   const int L = static_cast<int>(hn::Lanes(d));
-  for (int c = 0; c < dim; c += 4 * L) {
-    const int nv = std::min(4, (dim - c) / L);
-    VF acc[4];
-    for (int j = 0; j < nv; ++j) acc[j] = hn::LoadU(d, out + c + j * L);
-    for (int64_t p = 0; p < n; ++p) {
-      const float* v = values + (p0 + p) * stride + c;
-      const VF wp = hn::Set(d, w[p]);
-      for (int j = 0; j < nv; ++j) acc[j] = hn::MulAdd(wp, hn::LoadU(d, v + j * L), acc[j]);
+  int c = 0;
+  for (; c + 2 * L <= dim; c += 2 * L) {
+    VF a[NH][2];
+    HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) {
+      a[h][0] = hn::LoadU(d, acc + h * dim + c);
+      a[h][1] = hn::LoadU(d, acc + h * dim + c + L);
     }
-    for (int j = 0; j < nv; ++j) hn::StoreU(acc[j], d, out + c + j * L);
+    for (int64_t p = 0; p < n; ++p) {
+      if (p < next_n) {  // spread between the loads: a burst of prefetches stalls
+        const char* line = reinterpret_cast<const char*>(next_keys + p * stride + c);
+        for (size_t off = 0; off < 2 * L * sizeof(T); off += 64) hwy::Prefetch(line + off);
+      }
+      const T* v = values + (p0 + p) * stride + c;
+      const VF x0 = LoadRow(d, v), x1 = LoadRow(d, v + L);
+      HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) {
+        const VF wv = hn::Set(d, w[h][p]);
+        a[h][0] = hn::MulAdd(wv, x0, a[h][0]);
+        a[h][1] = hn::MulAdd(wv, x1, a[h][1]);
+      }
+    }
+    HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) {
+      hn::StoreU(a[h][0], d, acc + h * dim + c);
+      hn::StoreU(a[h][1], d, acc + h * dim + c + L);
+    }
+  }
+  if (c < dim) {  // one vector left (dim is an odd number of vectors)
+    VF a[NH];
+    HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) a[h] = hn::LoadU(d, acc + h * dim + c);
+    for (int64_t p = 0; p < n; ++p) {
+      const VF x0 = LoadRow(d, values + (p0 + p) * stride + c);
+      HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h)
+        a[h] = hn::MulAdd(hn::Set(d, w[h][p]), x0, a[h]);
+    }
+    HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) hn::StoreU(a[h], d, acc + h * dim + c);
   }
 }
 
-bool AttendGroup(const float* q, int heads, const float* keys, const float* values, int64_t count,
-                 int64_t stride, int dim, float scale, float* scores, float* out) {
+// One block of rows for one tile of NH heads: scores, online softmax step, weighted values.
+// prefetch_n > 0: also request this block's values and the next block's keys (prefetch_n rows).
+template <int NH, typename T>
+HWY_INLINE void Block(const float* q, const T* keys, const T* values, int64_t stride, int64_t p0,
+                      int64_t n, int dim, float scale, float* acc, float* m, float* l,
+                      int64_t prefetch_n) {
+  HWY_ALIGN float s[kHeadTile][kBlock];
+  Scores<NH>(q, dim, keys, stride, p0, n, scale, s, prefetch_n > 0 ? values : nullptr);
+  HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h)
+    SoftmaxStep(s[h], n, dim, m[h], l[h], acc + h * dim);
+  Accumulate<NH>(s, values, stride, p0, n, dim, acc, keys + (p0 + n) * stride, prefetch_n);
+}
+
+template <typename T>
+void PartialT(const float* q, int heads, const T* keys, const T* values, int64_t stride,
+              int64_t begin, int64_t end, int dim, float scale, float* acc, float* m, float* l) {
+  std::fill(acc, acc + static_cast<int64_t>(heads) * dim, 0.0f);
+  std::fill(m, m + heads, -INFINITY);
+  std::fill(l, l + heads, 0.0f);
+  for (int64_t p0 = begin; p0 < end; p0 += kBlock) {
+    const int64_t n = std::min(kBlock, end - p0);
+    const int64_t next_n = std::min(kBlock, end - p0 - n);
+    for (int h0 = 0; h0 < heads; h0 += kHeadTile) {
+      const float* qh = q + static_cast<int64_t>(h0) * dim;
+      float* ah = acc + static_cast<int64_t>(h0) * dim;
+      // The first head tile of a block prefetches for all of them.
+      const int64_t pf = h0 == 0 ? next_n : 0;
+      float *mh = m + h0, *lh = l + h0;
+      switch (std::min(kHeadTile, heads - h0)) {
+        case 4: Block<4>(qh, keys, values, stride, p0, n, dim, scale, ah, mh, lh, pf); break;
+        case 3: Block<3>(qh, keys, values, stride, p0, n, dim, scale, ah, mh, lh, pf); break;
+        case 2: Block<2>(qh, keys, values, stride, p0, n, dim, scale, ah, mh, lh, pf); break;
+        default: Block<1>(qh, keys, values, stride, p0, n, dim, scale, ah, mh, lh, pf); break;
+      }
+    }
+  }
+}
+
+bool AttendGroupPartial(const float* q, int heads, const KVRows& kv, int64_t begin, int64_t end,
+                        int dim, float scale, float* acc, float* m, float* l) {
   const int L = static_cast<int>(hn::Lanes(DF()));
-  if (dim % L != 0) return false;
-  // Scores of every head, a block of keys at a time (the block stays cached for all heads).
-  for (int64_t p0 = 0; p0 < count; p0 += kBlock) {
-    const int64_t n = std::min(kBlock, count - p0);
-    for (int h = 0; h < heads; ++h)
-      Scores(q + h * dim, keys, stride, p0, n, dim, scale, scores + h * count + p0);
+  if (dim % L != 0 || kBlock % L != 0) return false;
+  switch (kv.type) {
+    case KVType::F32:
+      PartialT(q, heads, static_cast<const float*>(kv.keys), static_cast<const float*>(kv.values),
+               kv.stride, begin, end, dim, scale, acc, m, l);
+      return true;
+    case KVType::F16:
+      PartialT(q, heads, static_cast<const hwy::float16_t*>(kv.keys),
+               static_cast<const hwy::float16_t*>(kv.values), kv.stride, begin, end, dim, scale,
+               acc, m, l);
+      return true;
+    case KVType::BF16:
+      PartialT(q, heads, static_cast<const hwy::bfloat16_t*>(kv.keys),
+               static_cast<const hwy::bfloat16_t*>(kv.values), kv.stride, begin, end, dim, scale,
+               acc, m, l);
+      return true;
   }
-  for (int h = 0; h < heads; ++h) Softmax(scores + h * count, count);
-  std::fill(out, out + static_cast<int64_t>(heads) * dim, 0.0f);
-  for (int64_t p0 = 0; p0 < count; p0 += kBlock) {
-    const int64_t n = std::min(kBlock, count - p0);
-    for (int h = 0; h < heads; ++h)
-      Accumulate(scores + h * count + p0, values, stride, p0, n, dim, out + h * dim);
-  }
-  return true;
+  return false;
 }
 
 }  // namespace HWY_NAMESPACE
@@ -132,16 +244,69 @@ HWY_AFTER_NAMESPACE();
 namespace tf {
 
 namespace simd {
-HWY_EXPORT(AttendGroup);
+HWY_EXPORT(AttendGroupPartial);
 }  // namespace simd
 
-void attend_group(const float* q, int heads, const float* keys, const float* values,
-                  int64_t count, int64_t stride, int dim, float scale, float* scores, float* out) {
-  if (HWY_DYNAMIC_DISPATCH(simd::AttendGroup)(q, heads, keys, values, count, stride, dim, scale,
-                                              scores, out))
+namespace {
+// The reference over [begin, end) in partial form: softmax weights relative to the range's max.
+void partial_reference(const float* q, int heads, const KVRows& kv, int64_t begin, int64_t end,
+                       int dim, float scale, float* acc, float* m, float* l) {
+  const size_t eb = kv_type_bytes(kv.type);
+  auto row = [&](const void* base, int64_t p, float* out) {
+    const size_t offset = static_cast<size_t>(p * kv.stride) * eb;
+    load_kv_row(kv.type, static_cast<const uint8_t*>(base) + offset, dim, out);
+  };
+  std::vector<float> k(static_cast<size_t>(dim)), v(k.size()), s(static_cast<size_t>(end - begin));
+  for (int h = 0; h < heads; ++h) {
+    const float* qh = q + static_cast<int64_t>(h) * dim;
+    float* ah = acc + static_cast<int64_t>(h) * dim;
+    std::fill(ah, ah + dim, 0.0f);
+    m[h] = -INFINITY;
+    l[h] = 0.0f;
+    for (int64_t p = begin; p < end; ++p) {
+      row(kv.keys, p, k.data());
+      float d = 0.0f;
+      for (int i = 0; i < dim; ++i) d += qh[i] * k[i];
+      s[p - begin] = scale * d;
+      m[h] = std::max(m[h], s[p - begin]);
+    }
+    for (int64_t p = begin; p < end; ++p) {
+      const float w = std::exp(s[p - begin] - m[h]);
+      l[h] += w;
+      row(kv.values, p, v.data());
+      for (int i = 0; i < dim; ++i) ah[i] += w * v[i];
+    }
+  }
+}
+}  // namespace
+
+void attend_group_partial(const float* q, int heads, const KVRows& kv, int64_t begin,
+                          int64_t end, int dim, float scale, float* acc, float* max, float* sum) {
+  if (HWY_DYNAMIC_DISPATCH(simd::AttendGroupPartial)(q, heads, kv, begin, end, dim, scale, acc,
+                                                     max, sum))
     return;
-  for (int h = 0; h < heads; ++h)
-    attend(q + h * dim, keys, values, count, stride, dim, scale, scores, out + h * dim);
+  partial_reference(q, heads, kv, begin, end, dim, scale, acc, max, sum);
+}
+
+void attend_group(const float* q, int heads, const KVRows& kv, int64_t count, int dim,
+                  float scale, float* out) {
+  // One partial over everything, normalised by each head's sum (no heap for the usual sizes:
+  // prefill calls this once per token and kv head).
+  constexpr int kStackHeads = 64;
+  float stack[2 * kStackHeads];
+  std::vector<float> heap;
+  float* m = stack;
+  if (heads > kStackHeads) {
+    heap.resize(2 * static_cast<size_t>(heads));
+    m = heap.data();
+  }
+  float* l = m + heads;
+  attend_group_partial(q, heads, kv, 0, count, dim, scale, out, m, l);
+  for (int h = 0; h < heads; ++h) {
+    const float inv = 1.0f / l[h];
+    float* o = out + static_cast<int64_t>(h) * dim;
+    for (int i = 0; i < dim; ++i) o[i] *= inv;
+  }
 }
 
 }  // namespace tf

@@ -1,6 +1,9 @@
 #include "model/gated_attention.h"
 
+#include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 #include "kernels/linear.h"
 #include "kernels/ops.h"
@@ -34,13 +37,17 @@ void gated_attention_forward(const GatedAttentionWeights& w, const TextConfig& c
   }
 
   // 2–3. q/k RMSNorm over head_dim, then RoPE on the first rotary dims. Queries are gathered
-  // into a contiguous [T][nh][hd] buffer; keys / values are appended to the cache.
+  // into a contiguous [T][nh][hd] buffer; keys (normed in place) and values are appended to the
+  // cache, converted to its storage type.
   s.q.resize(T * nh * hd);
   s.cos.resize(half);
   s.sin.resize(half);
   const int64_t base = cache.length;
-  cache.keys.resize((base + T) * kv_width);
-  cache.values.resize((base + T) * kv_width);
+  if (cache.heads != nkv || cache.head_dim != hd)
+    throw std::logic_error("gated_attention_forward: KV cache of " + std::to_string(cache.heads) +
+                           " heads × " + std::to_string(cache.head_dim) + ", the layer needs " +
+                           std::to_string(nkv) + " × " + std::to_string(hd));
+  cache.resize(base + T);
   for (int64_t t = 0; t < T; ++t) {
     rope.angles(positions[t], s.cos.data(), s.sin.data());
     for (int64_t h = 0; h < nh; ++h) {
@@ -49,40 +56,75 @@ void gated_attention_forward(const GatedAttentionWeights& w, const TextConfig& c
       rms_norm(src, w.q_norm.data(), hd, c.rms_norm_eps, q);
       rope.apply(q, s.cos.data(), s.sin.data());
     }
-    float* kc = cache.keys.data() + (base + t) * kv_width;
-    float* vc = cache.values.data() + (base + t) * kv_width;
+    float* k = s.k.data() + t * kv_width;
     for (int64_t g = 0; g < nkv; ++g) {
-      rms_norm(s.k.data() + t * kv_width + g * hd, w.k_norm.data(), hd, c.rms_norm_eps,
-               kc + g * hd);
-      rope.apply(kc + g * hd, s.cos.data(), s.sin.data());
+      rms_norm(k + g * hd, w.k_norm.data(), hd, c.rms_norm_eps, k + g * hd);
+      rope.apply(k + g * hd, s.cos.data(), s.sin.data());
     }
-    std::copy(s.v.data() + t * kv_width, s.v.data() + (t + 1) * kv_width, vc);
+    cache.store(base + t, k, s.v.data() + t * kv_width);
   }
-  cache.length = base + T;
 
   // 4. Causal GQA: query head h of token t reads kv head ⌊h / (nh/nkv)⌋ over cache indices
   // 0 … base + t. 5. Multiply by σ(gate) before the output projection.
-  // One task per (token, kv head): its `group` query heads attend together, so each cached row
-  // is read once for all of them (attend_group).
+  // Per (token, kv head) its `group` query heads attend together, so each cached row is read
+  // once for all of them (attend_group). In decode there are only nkv such pairs per layer, so
+  // long runs of rows are split across the threads (flash-decoding) and merged.
   s.attn.resize(T * nh * hd);
   const int64_t group = nh / nkv;
-  s.scores.resize(static_cast<size_t>(compute.pool.num_threads()) * group * cache.length);
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  compute.run(T * nkv, (base + T) * hd * 2 * group, [&](int64_t task, int thread) {
-    const int64_t t = task / nkv, g = task % nkv, h0 = g * group;
-    attend_group(s.q.data() + (t * nh + h0) * hd, static_cast<int>(group),
-                 cache.keys.data() + g * hd, cache.values.data() + g * hd, base + t + 1, kv_width,
-                 static_cast<int>(hd), scale, s.scores.data() + thread * group * cache.length,
-                 s.attn.data() + (t * nh + h0) * hd);
-    if (gated)
-      for (int64_t h = h0; h < h0 + group; ++h) {
-        float* o = s.attn.data() + (t * nh + h) * hd;
-        const float* gate = s.qg.data() + t * q_width + h * 2 * hd + hd;
-        for (int64_t i = 0; i < hd; ++i) o[i] *= sigmoid(gate[i]);
-      }
-  });
+  auto apply_gate = [&](int64_t t, int64_t h0) {
+    if (!gated) return;
+    for (int64_t h = h0; h < h0 + group; ++h) {
+      float* o = s.attn.data() + (t * nh + h) * hd;
+      const float* gate = s.qg.data() + t * q_width + h * 2 * hd + hd;
+      for (int64_t i = 0; i < hd; ++i) o[i] *= sigmoid(gate[i]);
+    }
+  };
+  const int64_t pairs = T * nkv;
+  const int64_t splits = attention_splits(pairs, base + T, compute.pool.num_threads());
+  const int64_t work = (base + T) * hd * 2 * group;  // multiply-adds of the longest pair
+  if (splits == 1) {
+    compute.run(pairs, work, [&](int64_t task, int) {
+      const int64_t t = task / nkv, g = task % nkv, h0 = g * group;
+      attend_group(s.q.data() + (t * nh + h0) * hd, static_cast<int>(group), cache.head(g),
+                   base + t + 1, static_cast<int>(hd), scale, s.attn.data() + (t * nh + h0) * hd);
+      apply_gate(t, h0);
+    });
+  } else {
+    const int64_t parts = pairs * splits;
+    s.part_acc.resize(parts * group * hd);
+    s.part_max.resize(parts * group);
+    s.part_sum.resize(parts * group);
+    compute.run(parts, work / splits, [&](int64_t task, int) {
+      const int64_t pair = task / splits, i = task % splits;
+      const int64_t t = pair / nkv, g = pair % nkv, h0 = g * group;
+      const int64_t count = base + t + 1;
+      attend_group_partial(s.q.data() + (t * nh + h0) * hd, static_cast<int>(group),
+                           cache.head(g), count * i / splits, count * (i + 1) / splits,
+                           static_cast<int>(hd), scale, s.part_acc.data() + task * group * hd,
+                           s.part_max.data() + task * group, s.part_sum.data() + task * group);
+    });
+    for (int64_t pair = 0; pair < pairs; ++pair) {
+      const int64_t t = pair / nkv, h0 = (pair % nkv) * group;
+      merge_attend_partials(static_cast<int>(splits), static_cast<int>(group),
+                            static_cast<int>(hd), s.part_acc.data() + pair * splits * group * hd,
+                            s.part_max.data() + pair * splits * group,
+                            s.part_sum.data() + pair * splits * group,
+                            s.attn.data() + (t * nh + h0) * hd);
+      apply_gate(t, h0);
+    }
+  }
   if (tap) (*tap)("self_attn.o_proj", w.o_proj, s.attn.data(), T);
   compute.matmul(w.o_proj, s.attn.data(), T, out);
+}
+
+int64_t attention_splits(int64_t pairs, int64_t rows, int threads) {
+  // Enough tasks for a few per thread (a late or descheduled thread's share is picked up by the
+  // others), but ranges of at least kMinRows rows so the merge stays negligible.
+  constexpr int64_t kTasksPerThread = 4, kMinRows = 256;
+  if (threads <= 1 || pairs >= kTasksPerThread * threads) return 1;
+  const int64_t wanted = (kTasksPerThread * threads + pairs - 1) / pairs;
+  return std::max<int64_t>(1, std::min(wanted, rows / kMinRows));
 }
 
 }  // namespace tf

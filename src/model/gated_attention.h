@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "model/compute.h"
+#include "model/gated_attention_kv_cache.h"
 #include "model/linear_tap.h"
 #include "model/qwen35_weights.h"
 #include "model/rope.h"
@@ -14,29 +15,23 @@
 
 namespace tf {
 
-// Keys (after norm and RoPE) and values of every cached token of one layer, float32,
-// row n = [kv_heads][head_dim] of sequence index n.
-struct KVCache {
-  std::vector<float> keys, values;
-  int64_t length = 0;
-  void reset() {
-    keys.clear();
-    values.clear();
-    length = 0;
-  }
-};
-
 struct GatedAttentionScratch {
-  std::vector<float> qg, q, k, v, attn, cos, sin, scores;
+  std::vector<float> qg, q, k, v, attn, cos, sin;
+  std::vector<float> part_acc, part_max, part_sum;  // split decode: partial results per range
 };
 
 // x: [count][H] normalised inputs of sequence indices cache.length … cache.length + count − 1
-// with rotary positions `positions[0..count)`; appends their keys / values to the cache.
-// out: [count][H].
+// with rotary positions `positions[0..count)`; appends their keys / values to the cache (made with
+// the layer's kv heads and head size). out: [count][H].
 void gated_attention_forward(const GatedAttentionWeights& w, const TextConfig& c,
                              const MultimodalRope& rope, const float* x, int64_t count,
                              const Position3* positions, KVCache& cache, float* out,
                              GatedAttentionScratch& s, const Compute& compute,
                              const LinearTap* tap = nullptr);
+
+// How many row ranges each (token, kv head) pair's attention is split into when `pairs` pairs
+// over at most `rows` cached rows run on `threads` threads (1: no split). Decode has only
+// kv_heads pairs per layer, so at long context their rows are spread over the threads.
+int64_t attention_splits(int64_t pairs, int64_t rows, int threads);
 
 }  // namespace tf

@@ -18,7 +18,16 @@ Session::Session(const Model& model, SessionOptions options)
   no_gdn.linear_conv_kernel_dim = 1;
   for (int i = 0; i < c.num_hidden_layers; ++i)
     gdn_.emplace_back(c.layer_types[i] == LayerType::LinearAttention ? c : no_gdn);
-  kv_.resize(c.num_hidden_layers);
+  for (int i = 0; i < c.num_hidden_layers; ++i)
+    kv_.push_back(c.layer_types[i] == LayerType::FullAttention
+                      ? KVCache(options_.kv_type, c.num_key_value_heads, c.head_dim)
+                      : KVCache());
+}
+
+size_t Session::kv_cache_bytes() const {
+  size_t bytes = 0;
+  for (const KVCache& k : kv_) bytes += k.bytes();
+  return bytes;
 }
 
 void Session::reset() {

@@ -30,6 +30,11 @@ struct SessionOptions {
   // Int8 is faster on CPUs with VNNI and differs by the activation rounding. Default: Int8
   // where VNNI is present (default_activation_precision; TIGHTFIT_ACTIVATIONS=f32 turns it off).
   ActivationPrecision precision = default_activation_precision();
+  // Element type of the KV cache (kernels/ops_attention.h). F16 (llama.cpp's default) halves
+  // the bytes a decode step reads at long context — at 32K tokens of 35B-A3B the cache is 671 MB
+  // instead of 1.34 GB — and moves the tiny fixture's logits by ≤ 1.7e-4 relative L2 (the
+  // reference gate is 1e-3; BF16: 1.2e-3, over it). F32 is exact.
+  KVType kv_type = KVType::F16;
   // Optional: called with the input of every linear layer (model/linear_tap.h).
   LinearTapFn linear_tap;
 };
@@ -62,6 +67,11 @@ class Session {
   // Appends one token and returns its logits ([vocab]).
   std::span<const float> decode(int32_t token);
 
+  const SessionOptions& options() const { return options_; }
+
+  // Bytes the KV caches of all attention layers hold now (length × row × type size).
+  size_t kv_cache_bytes() const;
+
   // Tokens in the sequence so far (= index of the next token).
   int64_t length() const { return length_; }
   // Rotary position a text token appended now receives on every axis: length + rope delta.
@@ -89,7 +99,8 @@ class Session {
   // Benchmarks (`tightfit bench`, session_synthetic.cpp): makes the sequence `length` tokens
   // long without running the model, so decode speed at a long context takes seconds to measure
   // instead of a prefill of that many tokens. Each attention layer's KV cache is filled up to
-  // `length` with random rows (keys and values of unit RMS, like normed keys); DeltaNet states
+  // `length` with random rows (keys and values of unit RMS, like normed keys, stored in the
+  // session's KV type); DeltaNet states
   // are left as they are (their size does not depend on the length). Decode then does exactly
   // the work it would at that length; its logits are meaningless. No-op when already as long.
   void extend_with_random_context(int64_t length, uint64_t seed);

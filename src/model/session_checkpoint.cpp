@@ -44,10 +44,7 @@ void Session::restore(const SessionCheckpoint& c) {
   }
   for (KVCache& kv : kv_) {
     if (kv.length == 0) continue;
-    const size_t width = kv.keys.size() / static_cast<size_t>(kv.length);
-    kv.keys.resize(width * static_cast<size_t>(c.length));
-    kv.values.resize(width * static_cast<size_t>(c.length));
-    kv.length = c.length;
+    kv.resize(c.length);
   }
   length_ = c.length;
   rope_delta_ = c.rope_delta;

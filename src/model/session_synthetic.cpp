@@ -1,4 +1,5 @@
 // Session::extend_with_random_context (declared in session.h): a long context for benchmarks.
+#include <algorithm>
 #include <random>
 
 #include "model/session.h"
@@ -8,25 +9,36 @@ namespace tf {
 void Session::extend_with_random_context(int64_t length, uint64_t seed) {
   if (length <= length_) return;
   const TextConfig& c = model_.text();
-  const int64_t width = static_cast<int64_t>(c.num_key_value_heads) * c.head_dim;
+  const int64_t dim = c.head_dim;
   const int64_t added = length - length_;
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  // One random block reused by every layer (the values do not matter, only the size does).
-  std::vector<float> block(static_cast<size_t>(std::min<int64_t>(added, 1024) * width));
+  // One random block of rows reused by every head and layer (the values do not matter, only the
+  // size does), converted once to the cache's type; values are the keys' rows in reverse order.
+  const int64_t block_rows = std::min<int64_t>(added, 1024);
+  std::vector<float> block(static_cast<size_t>(block_rows * dim));
   for (float& v : block) v = normal(rng);
-  for (int i = 0; i < c.num_hidden_layers; ++i) {
-    if (c.layer_types[i] != LayerType::FullAttention) continue;
-    KVCache& kv = kv_[i];
-    kv.keys.resize(static_cast<size_t>(length * width));
-    kv.values.resize(static_cast<size_t>(length * width));
-    for (int64_t n = kv.length * width, end = length * width; n < end;) {
-      const int64_t m = std::min<int64_t>(static_cast<int64_t>(block.size()), end - n);
-      std::copy(block.begin(), block.begin() + m, kv.keys.begin() + n);
-      std::copy(block.rbegin(), block.rbegin() + m, kv.values.begin() + n);
-      n += m;
-    }
-    kv.length = length;
+  const KVType type = options_.kv_type;
+  const size_t row_bytes = static_cast<size_t>(dim) * kv_type_bytes(type);
+  std::vector<uint8_t> key_rows(block_rows * row_bytes), value_rows(key_rows.size());
+  for (int64_t r = 0; r < block_rows; ++r) {
+    store_kv_row(type, block.data() + r * dim, dim, key_rows.data() + r * row_bytes);
+    store_kv_row(type, block.data() + (block_rows - 1 - r) * dim, dim,
+                 value_rows.data() + r * row_bytes);
+  }
+  for (KVCache& kv : kv_) {
+    if (kv.heads == 0) continue;
+    const int64_t first = kv.length;
+    // Room for the decode steps that follow, so the first one does not copy the whole cache.
+    kv.reserve(length + 1024);
+    kv.resize(length);
+    for (int64_t g = 0; g < kv.heads; ++g)
+      for (int64_t row = first; row < length;) {
+        const int64_t m = std::min(block_rows, length - row);
+        std::copy_n(key_rows.begin(), m * row_bytes, kv.keys[g].begin() + row * row_bytes);
+        std::copy_n(value_rows.begin(), m * row_bytes, kv.values[g].begin() + row * row_bytes);
+        row += m;
+      }
   }
   length_ = length;
 }

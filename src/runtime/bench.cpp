@@ -72,9 +72,10 @@ void touch_weights(const Checkpoint& ck) {
 }
 
 // Bytes of the KV caches and Gated DeltaNet states one decode step reads at sequence length n.
-double cache_bytes_at(const TextConfig& c, int64_t n) {
+double cache_bytes_at(const TextConfig& c, KVType kv_type, int64_t n) {
   double bytes = 0;
-  const double kv_row = 2.0 * c.num_key_value_heads * c.head_dim * sizeof(float);
+  const double kv_row =
+      2.0 * c.num_key_value_heads * c.head_dim * static_cast<double>(kv_type_bytes(kv_type));
   const double gdn = static_cast<double>(c.linear_num_value_heads) * c.linear_key_head_dim *
                          c.linear_value_head_dim * sizeof(float) +
                      static_cast<double>(c.linear_conv_kernel_dim - 1) *
@@ -119,6 +120,7 @@ BenchReport run_bench(const BenchOptions& o) {
   r.simd_target = kernel_target();
   r.int8_fast = int8_activations_fast();
   r.precision = o.precision == ActivationPrecision::Int8 ? "int8" : "f32";
+  r.kv_type = kv_type_name(o.kv_type);
   r.load_before = load_average();
 
   auto t0 = Clock::now();
@@ -143,6 +145,7 @@ BenchReport run_bench(const BenchOptions& o) {
 
   SessionOptions timed;
   timed.precision = o.precision;
+  timed.kv_type = o.kv_type;
   timed.prefill_batch = o.prefill_batch;
   // Counting sessions: the same forward pass with a tap adding up the weight bytes of every
   // product it runs (each product reads its matrix once, whatever the number of rows).
@@ -212,7 +215,7 @@ BenchReport run_bench(const BenchOptions& o) {
         }
         t.weight_bytes = BenchStat::of(per_step).median;
       }
-      t.cache_bytes = cache_bytes_at(c, depth + n / 2);
+      t.cache_bytes = cache_bytes_at(c, o.kv_type, depth + n / 2);
       Session s(m, timed);
       std::vector<double> rates;
       double wall = 0, cpu = 0;
@@ -245,7 +248,8 @@ std::string format_bench_report(const BenchReport& r) {
   s += "model: " + r.model_dir + " (" + human_bytes(r.model_bytes) + ", " +
        fmt("%.3f", r.bits_per_weight) + " bits/weight, " + std::to_string(r.layers) + " layers)\n";
   s += "cpu: " + r.cpu + ", " + std::to_string(r.hardware_threads) + " hardware threads; kernels " +
-       r.simd_target + (r.int8_fast ? " + VNNI" : "") + ", activations " + r.precision + "\n";
+       r.simd_target + (r.int8_fast ? " + VNNI" : "") + ", activations " + r.precision +
+       ", KV cache " + r.kv_type + "\n";
   s += "measured read bandwidth: " + fmt("%.1f", r.read_bandwidth_gbs) + " GB/s; load average " +
        fmt("%.2f", r.load_before) + " before, " + fmt("%.2f", r.load_after) + " after\n\n";
   s += "| test | threads | t/s (median) | spread (min … max) | CPU share | weights MB/tok | "
@@ -283,6 +287,7 @@ nlohmann::json bench_report_json(const BenchReport& r) {
   j["simd_target"] = r.simd_target;
   j["int8_fast"] = r.int8_fast;
   j["precision"] = r.precision;
+  j["kv_type"] = r.kv_type;
   j["read_bandwidth_gbs"] = r.read_bandwidth_gbs;
   j["load_average_before"] = r.load_before;
   j["load_average_after"] = r.load_after;

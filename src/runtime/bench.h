@@ -9,8 +9,8 @@
 //  - Bytes per generated token are counted, not estimated: a separate decode pass with a
 //    LinearTap adds up the bytes of every weight matrix each step multiplies by (the 8 experts
 //    the router actually picked, the shared expert, the projections, the head) plus the
-//    embedding row; the KV cache and Gated DeltaNet state a step reads are added from their
-//    sizes. Roofline = measured read bandwidth / bytes per token.
+//    embedding row; the KV cache (at its element type) and Gated DeltaNet state a step reads
+//    are added from their sizes. Roofline = measured read bandwidth / bytes per token.
 //  - Each test runs `repeats` times after an untimed warm-up; the table shows the median and the
 //    spread (min … max). Timings are only meaningful on an otherwise idle machine, so the load
 //    average before and after is part of the report.
@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kernels/linear.h"
+#include "kernels/ops_attention.h"
 
 namespace tf {
 
@@ -35,6 +36,7 @@ struct BenchOptions {
   int threads = 0;                          // 0: one per hardware thread
   int repeats = 5;
   ActivationPrecision precision = ActivationPrecision::F32;
+  KVType kv_type = KVType::F16;             // KV cache element type (SessionOptions::kv_type)
   int64_t prefill_batch = 512;              // tokens per forward batch in pp
   uint64_t seed = 1;
   size_t bandwidth_bytes = size_t{1} << 30;  // buffer of the read-bandwidth measurement
@@ -74,6 +76,7 @@ struct BenchReport {
   std::string simd_target;   // kernel_target()
   bool int8_fast = false;
   std::string precision;     // "int8" / "f32"
+  std::string kv_type;       // "f16" / "bf16" / "f32"
   double read_bandwidth_gbs = 0;
   double load_before = -1, load_after = -1;  // 1-minute load average
   uint64_t model_bytes = 0;  // all tensor bytes of the checkpoint

@@ -92,6 +92,41 @@ TEST(Bench, ReportsEveryTestWithSaneFields) {
   EXPECT_TRUE(j["tests"][0].contains("cpu_share"));
 }
 
+// The KV part of a step's bytes follows the cache type: at depth D the f32 cache reads twice the
+// bytes of the f16 one; the DeltaNet state (float32 either way) does not change.
+TEST(Bench, CacheBytesFollowTheKvType) {
+  BenchOptions o;
+  o.model_dir = tiny_dir();
+  o.prompt_tokens = {};
+  o.gen_tokens = {2};
+  o.depths = {0, 1000};
+  o.threads = 1;
+  o.repeats = 1;
+  o.bandwidth_bytes = 16 << 20;
+  o.warm_page_cache = false;
+  double bytes[2][2];  // [f32, f16][depth]
+  for (int i = 0; i < 2; ++i) {
+    o.kv_type = i == 0 ? KVType::F32 : KVType::F16;
+    const BenchReport r = run_bench(o);
+    ASSERT_EQ(r.tests.size(), 2u);
+    EXPECT_EQ(r.kv_type, i == 0 ? "f32" : "f16");
+    EXPECT_EQ(bench_report_json(r)["kv_type"], r.kv_type);
+    EXPECT_NE(format_bench_report(r).find("KV cache " + r.kv_type), std::string::npos);
+    for (int d = 0; d < 2; ++d) bytes[i][d] = r.tests[d].cache_bytes;
+  }
+  auto model = Model::load(tiny_dir(), 1);
+  const TextConfig& c = model->text();
+  int attention_layers = 0;
+  for (int i = 0; i < c.num_hidden_layers; ++i)
+    attention_layers += c.layer_types[i] == LayerType::FullAttention;
+  // Rows read per step at depth 1000 (mid-point of 2 steps: 1001) minus those at depth 0 (1).
+  const double rows = 1000.0 * attention_layers * 2 * c.num_key_value_heads * c.head_dim;
+  EXPECT_DOUBLE_EQ(bytes[0][1] - bytes[0][0], 4 * rows);
+  EXPECT_DOUBLE_EQ(bytes[1][1] - bytes[1][0], 2 * rows);
+  EXPECT_DOUBLE_EQ(bytes[0][0] - bytes[1][0], 2.0 * attention_layers * 2 * c.num_key_value_heads *
+                                                  c.head_dim * 1);  // the one row at depth 0
+}
+
 TEST(Bench, MedianAndSpread) {
   const BenchStat s = BenchStat::of({3.0, 1.0, 2.0, 10.0});
   EXPECT_DOUBLE_EQ(s.median, 2.5);
