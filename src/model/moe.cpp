@@ -46,7 +46,9 @@ void moe_forward(const MoeWeights& w, const TextConfig& c, const float* x, int64
   s.weights.resize(R);
   compute.matmul(w.router, x, T, s.router.data());
   if (tap) (*tap)("mlp.gate", w.router, x, T);
-  for (int64_t t = 0; t < T; ++t) {
+  // The element-wise steps below run on the pool too: in a prefill they are a few percent of
+  // the work, and on one thread the other core would wait for them.
+  compute.run(T, 4 * E, [&](int64_t t, int) {
     float* p = s.router.data() + t * E;
     softmax_inplace(p, E);
     int32_t* ids = s.selected.data() + t * k;
@@ -55,7 +57,7 @@ void moe_forward(const MoeWeights& w, const TextConfig& c, const float* x, int64
     for (int i = 0; i < k; ++i) sum += p[ids[i]];
     const float norm = c.norm_topk_prob ? 1.0f / sum : 1.0f;
     for (int i = 0; i < k; ++i) s.weights[t * k + i] = p[ids[i]] * norm;
-  }
+  });
 
   // Group rows by expert (counting sort keeps token order within an expert) and gather their
   // inputs, so expert e's tokens are rows [expert_begin[e], expert_begin[e + 1]) of xs.
@@ -68,10 +70,13 @@ void moe_forward(const MoeWeights& w, const TextConfig& c, const float* x, int64
     for (int64_t r = 0; r < R; ++r) s.rows[fill[s.selected[r]]++] = r;
   }
   s.xs.resize(R * H);
-  for (int64_t i = 0; i < R; ++i) {
-    const int64_t t = s.rows[i] / k;
-    std::copy(x + t * H, x + (t + 1) * H, s.xs.data() + i * H);
-  }
+  constexpr int64_t kRowsPerTask = 16;  // rows of the element-wise tasks below
+  compute.run((R + kRowsPerTask - 1) / kRowsPerTask, kRowsPerTask * H, [&](int64_t task, int) {
+    for (int64_t i = task * kRowsPerTask; i < std::min(R, (task + 1) * kRowsPerTask); ++i) {
+      const int64_t t = s.rows[i] / k;
+      std::copy(x + t * H, x + (t + 1) * H, s.xs.data() + i * H);
+    }
+  });
 
   // 3–4. Gate and up of every selected expert on its tokens, plus the shared expert's gate/up
   // and its scalar gate logit, in one dispatch.
@@ -100,8 +105,19 @@ void moe_forward(const MoeWeights& w, const TextConfig& c, const float* x, int64
     s.jobs.push_back({&w.shared_expert_gate, x, T, s.shared_gate.data()});
   }
   compute.batch(s.jobs);
-  swiglu(s.gate.data(), s.up.data(), R * I, s.gate.data());
-  swiglu(s.swiglu.gate.data(), s.swiglu.up.data(), T * Is, s.swiglu.gate.data());
+  // Routed rows, then the shared expert's tokens, kRowsPerTask at a time.
+  const int64_t routed_tasks = (R + kRowsPerTask - 1) / kRowsPerTask;
+  const int64_t shared_tasks = Is > 0 ? (T + kRowsPerTask - 1) / kRowsPerTask : 0;
+  compute.run(routed_tasks + shared_tasks, 8 * kRowsPerTask * I, [&](int64_t task, int) {
+    if (task < routed_tasks) {
+      const int64_t i = task * kRowsPerTask, n = std::min(R - i, kRowsPerTask);
+      swiglu(s.gate.data() + i * I, s.up.data() + i * I, n * I, s.gate.data() + i * I);
+    } else {
+      const int64_t t = (task - routed_tasks) * kRowsPerTask, n = std::min(T - t, kRowsPerTask);
+      swiglu(s.swiglu.gate.data() + t * Is, s.swiglu.up.data() + t * Is, n * Is,
+             s.swiglu.gate.data() + t * Is);
+    }
+  });
 
   // Down projections, again in one dispatch.
   s.jobs.clear();
@@ -126,15 +142,25 @@ void moe_forward(const MoeWeights& w, const TextConfig& c, const float* x, int64
     }
   }
 
-  // 5. out = Σ_e w_e E_e(x) + σ(w_sg · x) E_s(x), the shared gate a scalar per token.
-  std::fill(out, out + T * H, 0.0f);
-  for (int64_t i = 0; i < R; ++i) {
-    const int64_t r = s.rows[i];
-    axpy(s.weights[r], s.ys.data() + i * H, out + (r / k) * H, H);
+  // 5. out = Σ_e w_e E_e(x) + σ(w_sg · x) E_s(x), the shared gate a scalar per token. Each
+  // token sums its experts in ascending expert order (the order of `rows`), one task per token.
+  s.token_rows.resize(R);
+  {
+    std::vector<int> filled(T, 0);
+    for (int64_t i = 0; i < R; ++i) {
+      const int64_t t = s.rows[i] / k;
+      s.token_rows[t * k + filled[t]++] = i;
+    }
   }
-  if (w.has_shared_expert)
-    for (int64_t t = 0; t < T; ++t)
-      axpy(sigmoid(s.shared_gate[t]), s.shared.data() + t * H, out + t * H, H);
+  compute.run(T, k * H, [&](int64_t t, int) {
+    float* o = out + t * H;
+    std::fill(o, o + H, 0.0f);
+    for (int j = 0; j < k; ++j) {
+      const int64_t i = s.token_rows[t * k + j];
+      axpy(s.weights[s.rows[i]], s.ys.data() + i * H, o, H);
+    }
+    if (w.has_shared_expert) axpy(sigmoid(s.shared_gate[t]), s.shared.data() + t * H, o, H);
+  });
 }
 
 }  // namespace tf
