@@ -37,19 +37,28 @@ HWY_INLINE void Tile(int K, const float* a, int64_t lda, const float* b, int64_t
                      int64_t ldo, float out_scale, float ab_scale) {
   const DF d;
   const int64_t L = static_cast<int64_t>(hn::Lanes(d));
+  // The constant loops must be unrolled, or GCC keeps acc in memory (a load and a store per
+  // multiply-add, several times slower).
   VF acc[kR][kV];
+#pragma GCC unroll 4
   for (int i = 0; i < kR; ++i)
+#pragma GCC unroll 4
     for (int j = 0; j < kV; ++j) acc[i][j] = hn::Zero(d);
   for (int r = 0; r < K; ++r) {
     VF bv[kV];
+#pragma GCC unroll 4
     for (int j = 0; j < kV; ++j) bv[j] = hn::LoadU(d, b + r * ldb + j * L);
+#pragma GCC unroll 4
     for (int i = 0; i < kR; ++i) {
       const VF av = hn::Set(d, a[i * lda + r]);
+#pragma GCC unroll 4
       for (int j = 0; j < kV; ++j) acc[i][j] = hn::MulAdd(av, bv[j], acc[i][j]);
     }
   }
   const VF s = hn::Set(d, ab_scale), os = hn::Set(d, out_scale);
+#pragma GCC unroll 4
   for (int i = 0; i < kR; ++i)
+#pragma GCC unroll 4
     for (int j = 0; j < kV; ++j) {
       float* o = out + i * ldo + j * L;
       const VF ab = hn::Mul(acc[i][j], s);
