@@ -32,10 +32,12 @@ void gated_delta_rule_chunk(float* state, const float* q, const float* k, const 
 
 int64_t gated_delta_rule_chunk_workspace(int chunk, int dk, int dv) {
   const int64_t c = chunk;
+  const int64_t cp = (c + 15) / 16 * 16;  // the SIMD version pads rows of L / P to vectors
   return c                // cumulative log-decay
-         + c * c          // L (strictly lower), then reused for P
+         + c * cp         // L (strictly lower), then reused for P
          + c * dv         // U, then D
-         + c * dk;        // W (the SIMD version also keeps e^{c}·Q, then the scaled Kᵀ here)
+         + cp * dk        // W (the SIMD version also keeps e^{c}·Q and the scaled Kᵀ here)
+         + cp * dk;       // the SIMD version's Kᵀ
 }
 
 namespace reference {

@@ -89,19 +89,6 @@ void Gemm(int M, int N, int K, const float* a, int64_t lda, const float* b, int6
   for (; i < M; ++i) RowBlock<1>(N, K, a + i * lda, lda, b, ldb, out + i * ldo, ldo, out_scale, ab_scale);
 }
 
-float Dot(const float* a, const float* b, int n) {
-  const DF d;
-  const int L = static_cast<int>(hn::Lanes(d));
-  VF s0 = hn::Zero(d), s1 = hn::Zero(d);
-  int i = 0;
-  for (; i + 2 * L <= n; i += 2 * L) {
-    s0 = hn::MulAdd(hn::LoadU(d, a + i), hn::LoadU(d, b + i), s0);
-    s1 = hn::MulAdd(hn::LoadU(d, a + i + L), hn::LoadU(d, b + i + L), s1);
-  }
-  for (; i < n; i += L) s0 = hn::MulAdd(hn::LoadU(d, a + i), hn::LoadU(d, b + i), s0);
-  return hn::GetLane(hn::SumOfLanes(d, hn::Add(s0, s1)));
-}
-
 // row[j] = scale_j · e^{c_i − c_j} for j < count (count ≤ i + 1, so every exponent is ≤ 0).
 void ExpDiffRow(const float* c, int i, int count, float* row) {
   const DF d;
@@ -157,10 +144,14 @@ bool DeltaRuleChunk(float* state, const float* q, const float* k, const float* v
   if (!Supported(dk, dv)) return false;
   const DF d;
   const int L = static_cast<int>(hn::Lanes(d));
+  // M rows are padded to a whole number of vectors (Cp ≤ the workspace's rounding to 16).
+  const int Cp = (C + L - 1) / L * L;
   float* c = work;           // c_i = Σ_{s≤i} g_s
-  float* M = c + C;          // [C][C]: L, then P
-  float* D = M + C * C;      // [C][dv]: U, then D
-  float* W = D + C * dv;     // [C][dk]: W, then e^{c}·Q, then (K ⊙ e^{c_C − c})ᵀ as [dk][C]
+  float* M = c + C;          // [C][Cp]: K Kᵀ, then L; then Q Kᵀ, then P
+  float* D = M + C * Cp;     // [C][dv]: U, then D
+  float* W = D + C * dv;     // [C][dk]: W, then e^{c}·Q; as [dk][Cp]: the scaled Kᵀ of the
+                             // state update
+  float* Kt = W + Cp * dk;   // [dk][Cp]: Kᵀ, zero columns past C
   auto Q = [&](int i) { return q + i * in_stride; };
   auto K = [&](int i) { return k + i * in_stride; };
   auto V = [&](int i) { return v + i * in_stride; };
@@ -168,10 +159,17 @@ bool DeltaRuleChunk(float* state, const float* q, const float* k, const float* v
   double acc = 0.0;
   for (int i = 0; i < C; ++i) c[i] = static_cast<float>(acc += g[i]);
 
+  // Kᵀ once, so K Kᵀ, Q Kᵀ and the state update are matrix products over whole rows.
+  for (int r = 0; r < dk; ++r) {
+    float* row = Kt + static_cast<int64_t>(r) * Cp;
+    for (int i = 0; i < C; ++i) row[i] = K(i)[r];
+    for (int i = C; i < Cp; ++i) row[i] = 0.0f;
+  }
   // L[i][j] = β_i (k_i·k_j) e^{c_i − c_j}, j < i.
+  Gemm(C, Cp, dk, K(0), in_stride, Kt, Cp, M, Cp, 0.0f, 1.0f);
   for (int i = 0; i < C; ++i) {
-    float* row = M + i * C;
-    for (int j = 0; j < i; ++j) row[j] = beta[i] * Dot(K(i), K(j), dk);
+    float* row = M + i * Cp;
+    for (int j = 0; j < i; ++j) row[j] *= beta[i];
     ExpDiffRow(c, i, i, row);
   }
   // Forward substitution (T = I + L): u_i = β_i v_i − Σ_{j<i} L_ij u_j, w_i likewise from
@@ -183,36 +181,38 @@ bool DeltaRuleChunk(float* state, const float* q, const float* k, const float* v
     for (int t = 0; t < dv; t += L) hn::StoreU(hn::Mul(b, hn::LoadU(d, V(i) + t)), d, u + t);
     for (int t = 0; t < dk; t += L) hn::StoreU(hn::Mul(wb, hn::LoadU(d, K(i) + t)), d, w + t);
     if (i == 0) continue;
-    Gemm(1, dv, i, M + i * C, C, D, dv, u, dv, 1.0f, -1.0f);
-    Gemm(1, dk, i, M + i * C, C, W, dk, w, dk, 1.0f, -1.0f);
+    Gemm(1, dv, i, M + i * Cp, Cp, D, dv, u, dv, 1.0f, -1.0f);
+    Gemm(1, dk, i, M + i * Cp, Cp, W, dk, w, dk, 1.0f, -1.0f);
   }
   // D = U − W S₀.
   Gemm(C, dv, dk, W, dk, state, dv, D, dv, 1.0f, -1.0f);
+  // P[i][j] = (q_i·k_j) e^{c_i − c_j}, j ≤ i, zero above the diagonal.
+  Gemm(C, Cp, dk, Q(0), in_stride, Kt, Cp, M, Cp, 0.0f, 1.0f);
+  for (int i = 0; i < C; ++i) {
+    float* row = M + i * Cp;
+    for (int j = i + 1; j < C; ++j) row[j] = 0.0f;
+    ExpDiffRow(c, i, i + 1, row);
+  }
   // O = diag(e^{c}) Q S₀ + P D.
   for (int i = 0; i < C; ++i) {
     const VF e = hn::Set(d, std::exp(c[i]));
     for (int t = 0; t < dk; t += L) hn::StoreU(hn::Mul(e, hn::LoadU(d, Q(i) + t)), d, W + i * dk + t);
   }
   Gemm(C, dv, dk, W, dk, state, dv, out, out_stride, 0.0f, 1.0f);
-  for (int i = 0; i < C; ++i) {
-    float* row = M + i * C;
-    for (int j = 0; j <= i; ++j) row[j] = Dot(Q(i), K(j), dk);
-    for (int j = i + 1; j < C; ++j) row[j] = 0.0f;
-    ExpDiffRow(c, i, i + 1, row);
-  }
   // P is lower triangular: rows i0…i0+3 need only the first i0 + 4 columns.
   for (int i0 = 0; i0 < C; i0 += 4) {
     const int rows = std::min(4, C - i0), cols = std::min(C, i0 + 4);
-    Gemm(rows, dv, cols, M + i0 * C, C, D, dv, out + i0 * out_stride, out_stride, 1.0f, 1.0f);
+    Gemm(rows, dv, cols, M + i0 * Cp, Cp, D, dv, out + i0 * out_stride, out_stride, 1.0f, 1.0f);
   }
   // S = e^{c_C} S₀ + (K ⊙ e^{c_C − c})ᵀ D.
   const float last = c[C - 1];
-  for (int i = 0; i < C; ++i) {
-    const float f = std::exp(last - c[i]);
-    const float* ki = K(i);
-    for (int r = 0; r < dk; ++r) W[r * C + i] = f * ki[r];
-  }
-  Gemm(dk, dv, C, W, C, D, dv, state, dv, std::exp(last), 1.0f);
+  float* f = M;  // P is spent: f_i = e^{c_C − c_i}, zero past C
+  for (int i = 0; i < C; ++i) f[i] = std::exp(last - c[i]);
+  for (int i = C; i < Cp; ++i) f[i] = 0.0f;
+  for (int r = 0; r < dk; ++r)
+    for (int i = 0; i < Cp; i += L)
+      hn::StoreU(hn::Mul(hn::LoadU(d, f + i), hn::LoadU(d, Kt + r * Cp + i)), d, W + r * Cp + i);
+  Gemm(dk, dv, C, W, Cp, D, dv, state, dv, std::exp(last), 1.0f);
   return true;
 }
 
