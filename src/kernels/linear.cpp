@@ -64,20 +64,41 @@ int64_t layout_of(const WeightMatrix& w, ActivationPrecision precision, int64_t 
   return w.bits == 2 ? kTiles2 : kTiles;
 }
 
+bool is_tiles(int64_t layout) { return layout == kTiles || layout == kTiles2; }
+
+// Tokens [t0, t1) of an input for the tile kernel (sized by prepare): every token is rounded
+// on its own, so slices can be filled in parallel.
+struct TileSlice {
+  PreparedInput* in;
+  int bits;
+  int64_t t0, t1;
+};
+constexpr int64_t kSliceTokens = 16;
+
+void fill_tile_slice(const TileSlice& s) {
+  PreparedInput& p = *s.in;
+  const int64_t groups = p.cols / p.group_size, n = s.t1 - s.t0;
+  const float* x = p.x + s.t0 * p.cols;
+  simd::group_sums(x, n, p.cols, p.group_size, p.group_sums.data() + s.t0 * groups);
+  simd::q8_tiles_quantize(s.bits, x, n, p.cols, p.group_size, p.xq.data() + s.t0 * p.padded_cols,
+                          p.deltas.data() + s.t0 * groups);
+}
+
+// Sizes p's buffers and fills them, except for the tile layouts, whose tokens are left to
+// fill_tile_slice (matmul_batch runs those slices on the pool).
 void prepare(PreparedInput& p, int bits, ActivationPrecision precision) {
   if (p.layout == 0) return;  // dense rows read x as given
   const int64_t groups = p.cols / p.group_size;
   // Padded: the kernels read the sums in whole vectors (the padding meets zero biases).
   p.group_sums.resize(static_cast<size_t>(p.tokens * groups + 64));
-  simd::group_sums(p.x, p.tokens, p.cols, p.group_size, p.group_sums.data());
-  if (p.layout == kTiles || p.layout == kTiles2) {
+  if (is_tiles(p.layout)) {
     p.padded_cols = simd::q8_tiles_stride(p.cols);
     p.xq.resize(static_cast<size_t>(p.tokens * p.padded_cols));
     p.deltas.resize(static_cast<size_t>(p.tokens * groups));
-    simd::q8_tiles_quantize(bits, p.x, p.tokens, p.cols, p.group_size, p.xq.data(), p.deltas.data());
     p.tiles = {p.tokens, p.padded_cols, p.xq.data(), p.deltas.data(), p.group_sums.data()};
     return;
   }
+  simd::group_sums(p.x, p.tokens, p.cols, p.group_size, p.group_sums.data());
   if (precision == ActivationPrecision::Int8) {
     p.padded_cols = simd::q8_padded_cols(bits, p.cols);
     p.xq.resize(static_cast<size_t>(p.tokens * p.padded_cols));
@@ -98,7 +119,7 @@ void run_rows(const PreparedJob& p, ActivationPrecision precision, int64_t begin
   const PreparedInput& in = *p.in;
   if (!w.quantized())
     simd::dense_rows(w, in.x, in.tokens, begin, end, p.y, w.rows);
-  else if (in.layout == kTiles || in.layout == kTiles2)
+  else if (is_tiles(in.layout))
     simd::q8_tiles_rows(w, in.tiles, begin, end, p.y, w.rows);
   else if (precision == ActivationPrecision::Int8)
     simd::q8_affine_rows(w, in.q8, begin, end, p.y, w.rows);
@@ -133,6 +154,7 @@ void matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
                   ActivationPrecision precision) {
   std::vector<PreparedJob> prepared;
   std::vector<std::unique_ptr<PreparedInput>> inputs;
+  std::vector<TileSlice> slices;
   prepared.reserve(jobs.size());
   for (const MatmulJob& j : jobs) {
     if (j.w == nullptr) throw std::invalid_argument("matmul_batch: job without a weight matrix");
@@ -155,9 +177,16 @@ void matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
       in->group_size = group;
       in->layout = layout;
       prepare(*in, w.bits, precision);
+      if (is_tiles(layout))
+        for (int64_t t0 = 0; t0 < j.tokens; t0 += kSliceTokens)
+          slices.push_back({in, w.bits, t0, std::min(j.tokens, t0 + kSliceTokens)});
     }
     prepared.push_back({&w, j.y, in});
   }
+  // Rounding the inputs of a prefill (every routed expert's tokens) is a few percent of its
+  // work: on the pool, not on the calling thread alone.
+  pool.run(static_cast<int64_t>(slices.size()),
+           [&](int64_t i, int) { fill_tile_slice(slices[static_cast<size_t>(i)]); });
   const int threads = pool.num_threads();
   std::vector<Task> tasks;
   for (size_t i = 0; i < prepared.size(); ++i) {
@@ -167,7 +196,7 @@ void matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
     const int64_t most = threads == 1 ? 1 : 8 * threads;
     const int64_t count = std::clamp<int64_t>(work / kTaskWork, 1, std::min<int64_t>(most, w.rows));
     int64_t per = (w.rows + count - 1) / count;
-    if (prepared[i].in->layout == kTiles || prepared[i].in->layout == kTiles2) {
+    if (is_tiles(prepared[i].in->layout)) {
       // Whole 16-row blocks, at least kMinTileTaskRows: the tile kernel fetches the next
       // block's weights while it computes one, but a task's first block waits for memory.
       per = std::max<int64_t>(per, kMinTileTaskRows);

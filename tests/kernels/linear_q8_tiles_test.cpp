@@ -79,3 +79,40 @@ TEST(LinearQ8Tiles, MatchesTheReferenceAtModelShapes) {
 
 }  // namespace
 }  // namespace tf
+
+namespace tf {
+namespace {
+
+// One batch whose jobs share an input across bit widths (2-bit planes order and natural order
+// are separate preparations) and span several of the input slices matmul_batch rounds on the
+// pool, next to a job with few tokens (row kernel): each output equals its own reference.
+TEST(LinearQ8Tiles, BatchSharingInputsAcrossLayoutsMatchesTheReference) {
+  ThreadPool pool(2);
+  const int64_t cols = 512, tokens = 37;
+  const Affine a2 = random_affine(48, cols, 2, 64, 7), a3 = random_affine(40, cols, 3, 64, 8),
+               a4 = random_affine(24, cols, 4, 32, 9);
+  std::mt19937 rng(11);
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(tokens * cols));
+  for (auto& v : x) v = n(rng);
+  std::vector<float> y2(tokens * 48), y3(tokens * 40), y4(2 * 24), y2b(tokens * 48);
+  const MatmulJob jobs[] = {{&a2.w, x.data(), tokens, y2.data()},
+                            {&a3.w, x.data(), tokens, y3.data()},
+                            {&a4.w, x.data(), 2, y4.data()},
+                            {&a2.w, x.data(), tokens, y2b.data()}};
+  matmul_batch(jobs, pool, ActivationPrecision::Int8);
+  for (const MatmulJob& j : jobs) {
+    std::vector<float> ref(static_cast<size_t>(j.tokens * j.w->rows));
+    reference::matmul_q8(*j.w, x.data(), j.tokens, ref.data());
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < ref.size(); ++i) {
+      worst = std::max(worst, std::abs(double(j.y[i]) - ref[i]));
+      scale = std::max(scale, std::abs(double(ref[i])));
+    }
+    EXPECT_LT(worst, 1e-5 * scale + 1e-6) << j.w->bits << "-bit, " << j.tokens << " tokens";
+  }
+  EXPECT_EQ(y2, y2b);  // the same product twice in one batch
+}
+
+}  // namespace
+}  // namespace tf
