@@ -22,6 +22,11 @@ void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out) 
 
 void rms_norm_gated(const float* x, const float* w, const float* z, int64_t n, float eps,
                     float* out) {
+  silu_product(z, x, w, inv_rms(x, n, eps), n, out);  // silu(z) · x · (w · r)
+}
+
+void reference::rms_norm_gated(const float* x, const float* w, const float* z, int64_t n,
+                               float eps, float* out) {
   const float r = inv_rms(x, n, eps);
   for (int64_t i = 0; i < n; ++i) out[i] = x[i] * r * w[i] * silu(z[i]);
 }
@@ -45,7 +50,9 @@ void l2_normalize(float* x, int64_t n, float eps, float scale) {
   for (int64_t i = 0; i < n; ++i) x[i] *= r;
 }
 
-void silu_inplace(float* x, int64_t n) {
+void silu_inplace(float* x, int64_t n) { silu_product(x, nullptr, nullptr, 1.0f, n, x); }
+
+void reference::silu_inplace(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] = silu(x[i]);
 }
 
@@ -63,6 +70,10 @@ void gelu_erf_inplace(float* x, int64_t n) {
 }
 
 void swiglu(const float* gate, const float* up, int64_t n, float* out) {
+  silu_product(gate, up, nullptr, 1.0f, n, out);
+}
+
+void reference::swiglu(const float* gate, const float* up, int64_t n, float* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = silu(gate[i]) * up[i];
 }
 

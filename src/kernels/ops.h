@@ -1,6 +1,7 @@
 // Row-wise float32 operations a transformer needs besides matrix products: normalisations,
-// activations, softmax and rotary embedding. Plain scalar code (they are a small share of the
-// work next to the weight matrices); callers own all buffers.
+// activations, softmax and rotary embedding. Mostly plain scalar code (a small share of the work
+// next to the weight matrices); the silu-based activations, whose libm exp does not vectorise,
+// run through silu_product (SIMD). Callers own all buffers.
 #pragma once
 
 #include <cmath>
@@ -40,6 +41,12 @@ void gelu_erf_inplace(float* x, int64_t n);
 // out = silu(gate) ⊙ up (SwiGLU). out may alias gate or up.
 void swiglu(const float* gate, const float* up, int64_t n, float* out);
 
+// out = silu(gate) ⊙ up ⊙ scale · r, where a null up or scale is a factor of 1: the SIMD loop
+// (Highway, vector exp; ops_activation_simd.cpp) behind silu_inplace, swiglu and
+// rms_norm_gated. Equal to the scalar formula up to float rounding. out may alias any input.
+void silu_product(const float* gate, const float* up, const float* scale, float r, int64_t n,
+                  float* out);
+
 // x ← softmax(x), in place, with the max subtracted first.
 void softmax_inplace(float* x, int64_t n);
 
@@ -53,5 +60,13 @@ void axpy(float alpha, const float* x, float* y, int64_t n);
 // (x_i, x_{i+half}) → (x_i cos_i − x_{i+half} sin_i, x_{i+half} cos_i + x_i sin_i), i < half.
 // Entries from 2·half on pass through (partial rotary, spec §3.6).
 void rope_half_split(float* x, int half, const float* cos, const float* sin);
+
+// The plain scalar loops the SIMD activations are tested against.
+namespace reference {
+void silu_inplace(float* x, int64_t n);
+void swiglu(const float* gate, const float* up, int64_t n, float* out);
+void rms_norm_gated(const float* x, const float* w, const float* z, int64_t n, float eps,
+                    float* out);
+}  // namespace reference
 
 }  // namespace tf

@@ -8,9 +8,9 @@
 #include <tuple>
 #include <vector>
 
-#include "hwy/targets.h"
 #include "kernels/ops.h"
 #include "kernels/ops_delta_rule.h"
+#include "kernels/simd_targets.h"
 
 namespace tf {
 namespace {
@@ -48,18 +48,7 @@ double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   return m;
 }
 
-// Runs `body` once per SIMD target this CPU supports (forcing Highway's dispatch), then restores.
-template <class F>
-void for_each_target(F&& body) {
-  const int64_t supported = hwy::SupportedTargets();
-  for (int64_t bits = supported; bits != 0; bits &= bits - 1) {
-    const int64_t target = bits & ~(bits - 1);
-    hwy::SetSupportedTargetsForTest(target);
-    SCOPED_TRACE(hwy::TargetName(target));
-    body();
-  }
-  hwy::SetSupportedTargetsForTest(0);
-}
+using test::for_each_target;
 
 class DeltaRuleSimd : public ::testing::TestWithParam<std::tuple<int, int, int>> {};
 

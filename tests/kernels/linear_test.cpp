@@ -13,6 +13,7 @@
 
 #include "kernels/linear.h"
 #include "kernels/linear_internal.h"
+#include "kernels/simd_targets.h"
 
 namespace tf {
 namespace {
@@ -123,18 +124,7 @@ void expect_close(const std::vector<float>& got, const std::vector<float>& want,
         << what << " at output " << i << ": got " << got[i] << ", want " << want[i];
 }
 
-// Runs `body` once per SIMD target this CPU supports (forcing Highway's dispatch), then restores.
-template <class F>
-void for_each_target(F&& body) {
-  const int64_t supported = hwy::SupportedTargets();
-  for (int64_t bits = supported; bits != 0; bits &= bits - 1) {
-    const int64_t target = bits & ~(bits - 1);
-    hwy::SetSupportedTargetsForTest(target);
-    SCOPED_TRACE(hwy::TargetName(target));
-    body();
-  }
-  hwy::SetSupportedTargetsForTest(0);
-}
+using test::for_each_target;
 
 TEST(Linear, QuantizedMatchesReferenceEveryBitsGroupDtype) {
   ThreadPool pool(2);

@@ -10,6 +10,7 @@
 #include "kernels/ops_attention.h"
 #include "kernels/ops_conv.h"
 #include "kernels/ops_delta_rule.h"
+#include "kernels/simd_targets.h"
 
 namespace tf {
 namespace {
@@ -38,6 +39,47 @@ TEST(Ops, RmsNormVariants) {
   auto xi = x;
   rms_norm(xi.data(), w.data(), 48, 1e-6f, xi.data());
   EXPECT_EQ(xi, y);
+}
+
+// The SIMD silu loop (vector exp) against the scalar reference: every length from 0 to past two
+// vectors of the widest target (tails), in place, and the extremes where e^{-x} over- or
+// underflows. Highway's Exp is within a few ulp, so 4e-7 relative plus a tiny absolute slack.
+TEST(Ops, SimdSiluActivationsMatchTheScalarReference) {
+  auto close = [](float got, float want) {
+    return std::fabs(got - want) <= 4e-7f * std::fabs(want) + 1e-30f;
+  };
+  test::for_each_target([&] {
+    for (int n = 0; n <= 40; ++n) {
+      auto g = randn(n, 10 + n, 4.0f), u = randn(n, 60 + n), w = randn(n, 90 + n);
+      if (n > 3) {
+        g[0] = -100.0f;  // e^{100} = inf: silu → -0
+        g[1] = 100.0f;   // silu(x) = x
+        g[2] = -87.0f;
+        g[3] = 0.0f;
+      }
+      std::vector<float> got(n), want(n);
+      swiglu(g.data(), u.data(), n, got.data());
+      reference::swiglu(g.data(), u.data(), n, want.data());
+      for (int i = 0; i < n; ++i) ASSERT_TRUE(close(got[i], want[i])) << n << " " << i;
+
+      auto in_place = g, ref = g;
+      silu_inplace(in_place.data(), n);
+      reference::silu_inplace(ref.data(), n);
+      for (int i = 0; i < n; ++i) ASSERT_TRUE(close(in_place[i], ref[i])) << n << " " << i;
+      if (n > 3) {
+        EXPECT_EQ(in_place[0], 0.0f);
+        EXPECT_EQ(in_place[1], 100.0f);
+        EXPECT_EQ(in_place[3], 0.0f);
+      }
+
+      if (n == 0) continue;
+      reference::rms_norm_gated(u.data(), w.data(), g.data(), n, 1e-6f, want.data());
+      auto x = u;  // out aliasing x
+      rms_norm_gated(x.data(), w.data(), g.data(), n, 1e-6f, x.data());
+      for (int i = 0; i < n; ++i)
+        ASSERT_NEAR(x[i], want[i], 1e-6f * (1.0f + std::fabs(want[i]))) << n << " " << i;
+    }
+  });
 }
 
 TEST(Ops, L2NormalizeAndSoftmax) {
