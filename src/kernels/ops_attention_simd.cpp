@@ -8,6 +8,12 @@
 // f32, f16 or bf16 and are widened to float in registers (Highway PromoteTo), so the arithmetic
 // is the reference's float32 arithmetic in another order. Highway SIMD picked at run time; dims
 // that are not a multiple of the vector length run the reference.
+//
+// What was measured (32K context, 10 layers × 2 kv heads, 2 threads of a quiet Xeon): software
+// prefetch of the next rows is worth ~30 % (without it 84–116 ms per token in f16 instead of
+// 63–91); a T1 hint is the same as T0, a non-temporal one twice as slow. Summing four scores
+// with shared shuffles and 4-vector value steps on AVX-512 changed nothing measurable, so the
+// simpler form stayed: the kernel waits on memory, not on arithmetic.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
