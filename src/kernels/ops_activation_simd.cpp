@@ -74,11 +74,17 @@ namespace tf {
 
 namespace simd {
 HWY_EXPORT(SiluProduct);
+// Dispatched from inside tf::simd: where only one target is compiled (NEON without SVE),
+// HWY_DYNAMIC_DISPATCH becomes a static call to N_<TARGET>::SiluProduct in this namespace.
+void DispatchSiluProduct(const float* gate, const float* up, const float* scale, float r,
+                         int64_t n, float* out) {
+  HWY_DYNAMIC_DISPATCH(SiluProduct)(gate, up, scale, r, n, out);
+}
 }  // namespace simd
 
 void silu_product(const float* gate, const float* up, const float* scale, float r, int64_t n,
                   float* out) {
-  HWY_DYNAMIC_DISPATCH(simd::SiluProduct)(gate, up, scale, r, n, out);
+  simd::DispatchSiluProduct(gate, up, scale, r, n, out);
 }
 
 }  // namespace tf

@@ -251,6 +251,14 @@ namespace tf {
 
 namespace simd {
 HWY_EXPORT(AttendGroupPartial);
+// Dispatched from inside tf::simd: where only one target is compiled (NEON without SVE),
+// HWY_DYNAMIC_DISPATCH becomes a static call to N_<TARGET>::AttendGroupPartial in this namespace.
+bool DispatchAttendGroupPartial(const float* q, int heads, const KVRows& kv, int64_t begin,
+                                int64_t end, int dim, float scale, float* acc, float* max,
+                                float* sum) {
+  return HWY_DYNAMIC_DISPATCH(AttendGroupPartial)(q, heads, kv, begin, end, dim, scale, acc, max,
+                                                  sum);
+}
 }  // namespace simd
 
 namespace {
@@ -288,8 +296,7 @@ void partial_reference(const float* q, int heads, const KVRows& kv, int64_t begi
 
 void attend_group_partial(const float* q, int heads, const KVRows& kv, int64_t begin,
                           int64_t end, int dim, float scale, float* acc, float* max, float* sum) {
-  if (HWY_DYNAMIC_DISPATCH(simd::AttendGroupPartial)(q, heads, kv, begin, end, dim, scale, acc,
-                                                     max, sum))
+  if (simd::DispatchAttendGroupPartial(q, heads, kv, begin, end, dim, scale, acc, max, sum))
     return;
   partial_reference(q, heads, kv, begin, end, dim, scale, acc, max, sum);
 }
