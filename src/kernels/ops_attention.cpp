@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/ops.h"
+#include "storage/dtype.h"
 
 namespace tf {
 
@@ -31,56 +32,6 @@ KVType parse_kv_type(const std::string& name) {
   throw std::invalid_argument("unknown KV cache type '" + name + "' (use f16, bf16 or f32)");
 }
 
-namespace {
-uint32_t bits_of(float x) {
-  uint32_t b;
-  std::memcpy(&b, &x, 4);
-  return b;
-}
-float float_of(uint32_t b) {
-  float x;
-  std::memcpy(&x, &b, 4);
-  return x;
-}
-}  // namespace
-
-// IEEE binary16: 1 sign, 5 exponent (bias 15), 10 mantissa bits.
-uint16_t f16_from_f32(float x) {
-  const uint32_t b = bits_of(x);
-  const uint32_t sign = (b >> 16) & 0x8000u, a = b & 0x7fffffffu;
-  if (a >= 0x7f800000u)
-    return static_cast<uint16_t>(sign | 0x7c00u | (a > 0x7f800000u ? 0x200u : 0));
-  if (a >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // ≥ 65520 rounds to inf
-  if (a < 0x38800000u) {
-    // Below 2^-14: a subnormal half, |x| · 2^24 rounded to an integer (exact scaling, RNE).
-    const float scaled = float_of(a) * 16777216.0f;
-    return static_cast<uint16_t>(sign | static_cast<uint32_t>(std::nearbyint(scaled)));
-  }
-  // Normal: rebias the exponent (127 → 15) and round the 13 dropped bits to nearest even; a
-  // carry out of the mantissa correctly bumps the exponent.
-  const uint32_t rounded = a + 0xfffu + ((a >> 13) & 1u);
-  return static_cast<uint16_t>(sign | ((rounded - 0x38000000u) >> 13));
-}
-
-float f32_from_f16(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  const uint32_t e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
-  if (e == 0) {  // zero or subnormal: m · 2^-24
-    const float v = static_cast<float>(m) * (1.0f / 16777216.0f);
-    return float_of(bits_of(v) | sign);
-  }
-  if (e == 31) return float_of(sign | 0x7f800000u | (m << 13));
-  return float_of(sign | ((e + 112u) << 23) | (m << 13));
-}
-
-uint16_t bf16_from_f32(float x) {
-  const uint32_t b = bits_of(x);
-  if ((b & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((b >> 16) | 0x40u);  // NaN
-  return static_cast<uint16_t>((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
-}
-
-float f32_from_bf16(uint16_t h) { return float_of(static_cast<uint32_t>(h) << 16); }
-
 void store_kv_row(KVType type, const float* src, int64_t n, void* dst) {
   switch (type) {
     case KVType::F32:
@@ -88,12 +39,12 @@ void store_kv_row(KVType type, const float* src, int64_t n, void* dst) {
       return;
     case KVType::F16: {
       auto* d = static_cast<uint16_t*>(dst);
-      for (int64_t i = 0; i < n; ++i) d[i] = f16_from_f32(src[i]);
+      for (int64_t i = 0; i < n; ++i) d[i] = f32_to_f16(src[i]);
       return;
     }
     case KVType::BF16: {
       auto* d = static_cast<uint16_t*>(dst);
-      for (int64_t i = 0; i < n; ++i) d[i] = bf16_from_f32(src[i]);
+      for (int64_t i = 0; i < n; ++i) d[i] = f32_to_bf16(src[i]);
       return;
     }
   }
@@ -106,12 +57,12 @@ void load_kv_row(KVType type, const void* src, int64_t n, float* dst) {
       return;
     case KVType::F16: {
       const auto* s = static_cast<const uint16_t*>(src);
-      for (int64_t i = 0; i < n; ++i) dst[i] = f32_from_f16(s[i]);
+      for (int64_t i = 0; i < n; ++i) dst[i] = f16_to_f32(s[i]);
       return;
     }
     case KVType::BF16: {
       const auto* s = static_cast<const uint16_t*>(src);
-      for (int64_t i = 0; i < n; ++i) dst[i] = f32_from_bf16(s[i]);
+      for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(s[i]);
       return;
     }
   }

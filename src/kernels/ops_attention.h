@@ -19,14 +19,9 @@ const char* kv_type_name(KVType type);  // "f32", "f16", "bf16"
 // "f32" / "f16" / "bf16"; throws std::invalid_argument naming the accepted values otherwise.
 KVType parse_kv_type(const std::string& name);
 
-// Scalar conversions (the reference the SIMD kernels are tested against). Round to nearest even;
-// NaN stays NaN, overflow becomes ±inf, f16 keeps subnormals.
-uint16_t f16_from_f32(float x);
-float f32_from_f16(uint16_t h);
-uint16_t bf16_from_f32(float x);
-float f32_from_bf16(uint16_t h);
-
-// dst[0..n) = src converted to `type` (dst holds n · kv_type_bytes(type) bytes).
+// dst[0..n) = src converted to `type` (storage/dtype.h's scalar conversions: round to nearest
+// even, NaN stays NaN, overflow becomes ±inf, f16 keeps subnormals; the SIMD kernels are tested
+// against them) (dst holds n · kv_type_bytes(type) bytes).
 void store_kv_row(KVType type, const float* src, int64_t n, void* dst);
 // dst[0..n) = the n elements of `type` at src as float (exact).
 void load_kv_row(KVType type, const void* src, int64_t n, float* dst);

@@ -15,6 +15,7 @@
 
 #include "hwy/targets.h"
 #include "kernels/ops_attention.h"
+#include "storage/dtype.h"
 
 namespace tf {
 namespace {
@@ -58,40 +59,40 @@ Rows random_rows(KVType type, int heads, int dim, int64_t count, int64_t stride,
 }
 
 TEST(KVConversions, HalfPrecisionBitPatterns) {
-  EXPECT_EQ(f16_from_f32(1.0f), 0x3c00);
-  EXPECT_EQ(f16_from_f32(-2.0f), 0xc000);
-  EXPECT_EQ(f16_from_f32(65504.0f), 0x7bff);  // largest finite half
-  EXPECT_EQ(f16_from_f32(65519.0f), 0x7bff);  // rounds down to it
-  EXPECT_EQ(f16_from_f32(65520.0f), 0x7c00);  // tie to even: infinity
-  EXPECT_EQ(f16_from_f32(1e6f), 0x7c00);
-  EXPECT_EQ(f16_from_f32(-INFINITY), 0xfc00);
-  EXPECT_EQ(f16_from_f32(std::ldexp(1.0f, -24)), 0x0001);                 // smallest subnormal
-  EXPECT_EQ(f16_from_f32(std::ldexp(1.0f, -25)), 0x0000);                 // tie to even: zero
-  EXPECT_EQ(f16_from_f32(std::ldexp(3.0f, -25)), 0x0002);                 // tie to even: 2
-  EXPECT_EQ(f16_from_f32(std::ldexp(1.0f, -14)), 0x0400);                 // smallest normal
-  EXPECT_EQ(f16_from_f32(1.0f + std::ldexp(1.0f, -11)), 0x3c00);          // tie to even (down)
-  EXPECT_EQ(f16_from_f32(1.0f + std::ldexp(3.0f, -11)), 0x3c02);          // tie to even (up)
-  EXPECT_EQ(f16_from_f32(1.0f + std::ldexp(1.0f, -11) + 1e-7f), 0x3c01);  // above the tie
-  EXPECT_TRUE(std::isnan(f32_from_f16(f16_from_f32(NAN))));
+  EXPECT_EQ(f32_to_f16(1.0f), 0x3c00);
+  EXPECT_EQ(f32_to_f16(-2.0f), 0xc000);
+  EXPECT_EQ(f32_to_f16(65504.0f), 0x7bff);  // largest finite half
+  EXPECT_EQ(f32_to_f16(65519.0f), 0x7bff);  // rounds down to it
+  EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00);  // tie to even: infinity
+  EXPECT_EQ(f32_to_f16(1e6f), 0x7c00);
+  EXPECT_EQ(f32_to_f16(-INFINITY), 0xfc00);
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -24)), 0x0001);                 // smallest subnormal
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -25)), 0x0000);                 // tie to even: zero
+  EXPECT_EQ(f32_to_f16(std::ldexp(3.0f, -25)), 0x0002);                 // tie to even: 2
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -14)), 0x0400);                 // smallest normal
+  EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(1.0f, -11)), 0x3c00);          // tie to even (down)
+  EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(3.0f, -11)), 0x3c02);          // tie to even (up)
+  EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(1.0f, -11) + 1e-7f), 0x3c01);  // above the tie
+  EXPECT_TRUE(std::isnan(f16_to_f32(f32_to_f16(NAN))));
   // Every half (NaNs aside) survives f16 → f32 → f16.
   for (uint32_t h = 0; h < 0x10000; ++h) {
     if ((h & 0x7c00) == 0x7c00 && (h & 0x3ff)) continue;
-    ASSERT_EQ(f16_from_f32(f32_from_f16(static_cast<uint16_t>(h))), h) << std::hex << h;
+    ASSERT_EQ(f32_to_f16(f16_to_f32(static_cast<uint16_t>(h))), h) << std::hex << h;
   }
-  EXPECT_EQ(f32_from_f16(0x0001), std::ldexp(1.0f, -24));
-  EXPECT_EQ(f32_from_f16(0x3555), bits_float(0x3eaaa000));  // 0.333251953125
+  EXPECT_EQ(f16_to_f32(0x0001), std::ldexp(1.0f, -24));
+  EXPECT_EQ(f16_to_f32(0x3555), bits_float(0x3eaaa000));  // 0.333251953125
 }
 
 TEST(KVConversions, BFloat16BitPatterns) {
-  EXPECT_EQ(bf16_from_f32(1.0f), 0x3f80);
-  EXPECT_EQ(bf16_from_f32(bits_float(0x3f808000)), 0x3f80);             // tie to even (down)
-  EXPECT_EQ(bf16_from_f32(bits_float(0x3f818000)), 0x3f82);             // tie to even (up)
-  EXPECT_EQ(bf16_from_f32(bits_float(0x3f808001)), 0x3f81);             // above the tie
-  EXPECT_EQ(bf16_from_f32(std::numeric_limits<float>::max()), 0x7f80);  // rounds to infinity
-  EXPECT_TRUE(std::isnan(f32_from_bf16(bf16_from_f32(NAN))));
+  EXPECT_EQ(f32_to_bf16(1.0f), 0x3f80);
+  EXPECT_EQ(f32_to_bf16(bits_float(0x3f808000)), 0x3f80);             // tie to even (down)
+  EXPECT_EQ(f32_to_bf16(bits_float(0x3f818000)), 0x3f82);             // tie to even (up)
+  EXPECT_EQ(f32_to_bf16(bits_float(0x3f808001)), 0x3f81);             // above the tie
+  EXPECT_EQ(f32_to_bf16(std::numeric_limits<float>::max()), 0x7f80);  // rounds to infinity
+  EXPECT_TRUE(std::isnan(bf16_to_f32(f32_to_bf16(NAN))));
   for (uint32_t h = 0; h < 0x10000; ++h) {
     if ((h & 0x7f80) == 0x7f80 && (h & 0x7f)) continue;
-    ASSERT_EQ(bf16_from_f32(f32_from_bf16(static_cast<uint16_t>(h))), h) << std::hex << h;
+    ASSERT_EQ(f32_to_bf16(bf16_to_f32(static_cast<uint16_t>(h))), h) << std::hex << h;
   }
 }
 
