@@ -6,7 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -196,6 +198,21 @@ void expect_one_line_error(const CliResult& r, int code, const std::string& need
   ASSERT_FALSE(r.err.empty());
   EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "not one line: " << r.err;
   EXPECT_NE(r.err.find(needle), std::string::npos) << "'" << needle << "' not in " << r.err;
+}
+
+double worst_relative_l2(const NpyArray& a, const NpyArray& b) {
+  const int64_t V = b.shape[1];
+  double worst = 0;
+  for (int64_t r = 0; r < b.shape[0]; ++r) {
+    double num = 0, den = 0;
+    for (int64_t i = 0; i < V; ++i) {
+      const double d = a.data[r * V + i] - b.data[r * V + i];
+      num += d * d;
+      den += double(b.data[r * V + i]) * b.data[r * V + i];
+    }
+    worst = std::max(worst, std::sqrt(num / den));
+  }
+  return worst;
 }
 
 }  // namespace tf::test

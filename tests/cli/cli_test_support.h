@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "storage/npy.h"
+
 namespace tf::test {
 
 // A child process with its own stdin, stdout and stderr pipes, for tests that need the two
@@ -87,5 +89,9 @@ std::string read_file(const std::string& path);
 // A failure of a command: exit code `code`, nothing on stdout, exactly one line on stderr that
 // contains `needle`.
 void expect_one_line_error(const CliResult& r, int code, const std::string& needle);
+
+// The largest per-row relative L2 distance ‖a_r − b_r‖ / ‖b_r‖ of two [rows, V] logit arrays
+// (b the reference), for comparing `tightfit logits` output files.
+double worst_relative_l2(const NpyArray& a, const NpyArray& b);
 
 }  // namespace tf::test

@@ -20,20 +20,7 @@ const std::string kTiny = std::string(TIGHTFIT_TEST_DATA) + "/tiny-qwen35moe-a";
 const std::string kModel = std::string(TIGHTFIT_TEST_DATA) + "/../../models/tiny-random";
 const std::string kSeq16 = "39,231,167,117,472,428,220,0,70,167,503,280,7,511,510,419";
 
-double worst_relative_l2(const NpyArray& a, const NpyArray& b) {
-  const int64_t V = b.shape[1];
-  double worst = 0;
-  for (int64_t r = 0; r < b.shape[0]; ++r) {
-    double num = 0, den = 0;
-    for (int64_t i = 0; i < V; ++i) {
-      const double d = a.data[r * V + i] - b.data[r * V + i];
-      num += d * d;
-      den += double(b.data[r * V + i]) * b.data[r * V + i];
-    }
-    worst = std::max(worst, std::sqrt(num / den));
-  }
-  return worst;
-}
+using test::worst_relative_l2;
 
 TEST(KvCacheCli, LogitsWithEveryType) {
   const std::string dir = test::fresh_dir("kv-cache-cli");
