@@ -17,9 +17,7 @@
 #include "kernels/linear.h"
 #include "kernels/linear_internal.h"
 
-#ifndef HWY_DISABLED_TARGETS
-#define HWY_DISABLED_TARGETS (HWY_SSSE3 | HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128)
-#endif
+#include "kernels/hwy_targets.h"  // before any hwy/ header
 #define HWY_WANT_AVX3_DL  // Highway 1.0.3 compiles AVX3_DL (Ice Lake and later) only on request
 
 #undef HWY_TARGET_INCLUDE

@@ -12,9 +12,7 @@
 #include <cmath>
 #include <cstdint>
 
-#ifndef HWY_DISABLED_TARGETS
-#define HWY_DISABLED_TARGETS (HWY_SSSE3 | HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128)
-#endif
+#include "kernels/hwy_targets.h"  // before any hwy/ header
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/ops_delta_rule_simd.cpp"

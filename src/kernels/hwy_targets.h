@@ -1,0 +1,10 @@
+// The Highway targets every SIMD kernel file compiles, in one place so all of them agree.
+// Include it before any hwy/ header. SSSE3 adds nothing over SSE4 for us; SVE is left to NEON
+// (the kernels use fixed-size tables and Highway 1.0.3's SVE targets are not worth the build
+// time). With SVE off, an ARM build has a single target (NEON): HWY_DYNAMIC_DISPATCH then
+// becomes a static call, which is why the kernels dispatch from inside namespace tf::simd.
+#pragma once
+
+#ifndef HWY_DISABLED_TARGETS
+#define HWY_DISABLED_TARGETS (HWY_SSSE3 | HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128)
+#endif
