@@ -65,10 +65,8 @@ void moe_forward(const MoeWeights& w, const TextConfig& c, const float* x, int64
   for (int64_t r = 0; r < R; ++r) ++s.expert_begin[s.selected[r] + 1];
   for (int e = 0; e < E; ++e) s.expert_begin[e + 1] += s.expert_begin[e];
   s.rows.resize(R);
-  {
-    std::vector<int64_t> fill(s.expert_begin.begin(), s.expert_begin.end() - 1);
-    for (int64_t r = 0; r < R; ++r) s.rows[fill[s.selected[r]]++] = r;
-  }
+  s.cursor.assign(s.expert_begin.begin(), s.expert_begin.end() - 1);
+  for (int64_t r = 0; r < R; ++r) s.rows[s.cursor[s.selected[r]]++] = r;
   s.xs.resize(R * H);
   constexpr int64_t kRowsPerTask = 16;  // rows of the element-wise tasks below
   compute.run((R + kRowsPerTask - 1) / kRowsPerTask, kRowsPerTask * H, [&](int64_t task, int) {
@@ -145,12 +143,10 @@ void moe_forward(const MoeWeights& w, const TextConfig& c, const float* x, int64
   // 5. out = Σ_e w_e E_e(x) + σ(w_sg · x) E_s(x), the shared gate a scalar per token. Each
   // token sums its experts in ascending expert order (the order of `rows`), one task per token.
   s.token_rows.resize(R);
-  {
-    std::vector<int> filled(T, 0);
-    for (int64_t i = 0; i < R; ++i) {
-      const int64_t t = s.rows[i] / k;
-      s.token_rows[t * k + filled[t]++] = i;
-    }
+  s.cursor.assign(T, 0);
+  for (int64_t i = 0; i < R; ++i) {
+    const int64_t t = s.rows[i] / k;
+    s.token_rows[t * k + s.cursor[t]++] = i;
   }
   compute.run(T, k * H, [&](int64_t t, int) {
     float* o = out + t * H;

@@ -23,6 +23,7 @@ struct MoeScratch {
   std::vector<int64_t> expert_begin;  // [E + 1] offsets into `rows`
   std::vector<int64_t> rows;          // token·k + slot, grouped by expert
   std::vector<int64_t> token_rows;    // [T][k] the token's indices into `rows`, ascending
+  std::vector<int64_t> cursor;        // fill positions while building rows / token_rows
   std::vector<float> xs, gate, up, ys;  // per routed row: input, gate, up, output
   std::vector<float> shared, shared_gate;
   SwiGluScratch swiglu;
