@@ -8,12 +8,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <set>
 #include <stdexcept>
 
 #include "kernels/thread_pool.h"
 #include "quant/convert_stream.h"
 #include "quant/hf_shape_plan.h"
+#include "quant/model_files.h"
 #include "quant/output_folder.h"
 #include "storage/safetensors.h"
 #include "storage/safetensors_writer.h"
@@ -24,22 +24,6 @@ namespace tf {
 namespace fs = std::filesystem;
 
 namespace {
-
-// Files a model folder carries besides weights and config.json that a converted model needs:
-// tokenizer, chat template, generation defaults, image/video processor settings, license.
-bool is_auxiliary_file(const std::string& n) {
-  static const std::set<std::string> kNames = {
-      "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
-      "vocab.json", "merges.txt", "tokenizer.model", "chat_template.jinja", "chat_template.json",
-      "generation_config.json", "preprocessor_config.json", "video_preprocessor_config.json",
-      "processor_config.json", "LICENSE", "LICENSE.txt", "NOTICE"};
-  return kNames.count(n) || ends_with(n, ".jinja") || ends_with(n, ".tiktoken");
-}
-
-bool is_vision_processor_file(const std::string& n) {
-  return n == "preprocessor_config.json" || n == "video_preprocessor_config.json" ||
-         n == "processor_config.json";
-}
 
 nlohmann::json read_config_json(const std::string& dir) {
   const std::string path = (fs::path(dir) / "config.json").string();
@@ -138,11 +122,10 @@ ConvertResult plan_folder(const ConvertOptions& o) {
 ConvertResult convert_checkpoint(const ConvertOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   if (o.out_dir.empty()) throw std::runtime_error("no output folder given (--out DIR)");
-  if (fs::exists(o.out_dir) && fs::exists(o.hf_dir) && fs::equivalent(o.out_dir, o.hf_dir))
-    throw std::runtime_error("--out must not be the --hf folder");
+  refuse_output_over_input(o.out_dir, o.hf_dir);
   Planned p = plan_input(o, true);
   ConvertResult r;
-  OutputFolder folder(o.out_dir, o.force);
+  OutputFolder folder(o.out_dir, o.force, o.progress, o.cancel);
   folder.check_free_space(p.plan.output_bytes());
 
   {
@@ -155,6 +138,7 @@ ConvertResult convert_checkpoint(const ConvertOptions& o) {
     TensorStreamer streamer(*p.checkpoint, writer, pool, o.work_bytes, o.rounding, [&](uint64_t n) {
       done += n;
       progress.update(done, *current);
+      folder.throw_if_cancelled();
     });
     for (const auto& t : p.plan.tensors) {
       current = &t.name;
@@ -177,6 +161,7 @@ ConvertResult convert_checkpoint(const ConvertOptions& o) {
   // config.json last: a folder without it is not a model to any loader.
   folder.write_config(output_config(p.config, p.plan));
   r.files.push_back("config.json");
+  folder.throw_if_cancelled();  // a stop requested while the shards were closed
   folder.commit();
 
   ConvertResult summary = result_of(p);

@@ -8,9 +8,11 @@
 //
 // Crash safety (quant/output_folder.h, shared with synth): everything is written into a hidden
 // sibling folder (`.NAME.tightfit-partial-PID`, shards as `*.partial` until the writer finishes,
-// config.json last) that is renamed to --out only when complete. An interrupted run never leaves a folder that looks like a model.
+// config.json last) that is renamed to --out only when complete. An interrupted run never leaves a
+// folder that looks like a model; --force replaces only a previous output, never other data.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -30,13 +32,16 @@ struct ConvertOptions {
   std::string out_dir;  // not needed for plan_folder
   Recipe recipe = *builtin_recipe("dynamic");
   PlanOptions plan;
-  bool force = false;                       // replace an existing, non-empty out_dir
+  bool force = false;  // replace an existing out_dir that is a previous output (output_folder.h)
   uint64_t max_shard_bytes = 5ull << 30;    // MLX's 5 GiB shards
   uint64_t work_bytes = 256ull << 20;       // slab buffers
   int threads = 0;                          // 0: one per hardware thread
   AffineRounding rounding = AffineRounding::HalfEven;
-  std::FILE* progress = nullptr;  // where progress goes (nullptr: silent)
+  std::FILE* progress = nullptr;  // where progress and notices go (nullptr: silent)
   bool progress_tty = false;      // redraw a bar in place (a terminal) or print plain lines
+  // Set (by a signal handler) to stop: the run throws Cancelled (quant/cancelled.h) within a slab
+  // and removes its unfinished output.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct ConvertResult {

@@ -37,13 +37,14 @@ float initializer_range(const nlohmann::json& config) {
   return 0.02f;
 }
 
-// Streams the tensors of a plan to the writer, `kBufferBytes` at a time.
+// Streams the tensors of a plan to the writer, `kBufferBytes` at a time, checking the folder's
+// cancel flag after each batch.
 class SynthStreamer {
  public:
   SynthStreamer(ShardedSafetensorsWriter& writer, ThreadPool& pool, uint64_t seed, float init_range,
-                ConvertProgress& progress)
+                ConvertProgress& progress, const OutputFolder& folder)
       : writer_(writer), pool_(pool), seed_(seed), init_range_(init_range), progress_(progress),
-        buffer_(kBufferBytes) {}
+        folder_(folder), buffer_(kBufferBytes) {}
 
   void write(const PlannedTensor& t, DType scale_dtype) {
     const ValueDistribution dist = value_distribution(t.name, t.role, t.cols(), init_range_);
@@ -109,6 +110,7 @@ class SynthStreamer {
         writer_.write(buffer_.data(), nbytes);
       written_ += nbytes;
       progress_.update(written_, name);
+      folder_.throw_if_cancelled();
     }
     if (units == 0) writer_.write(name, buffer_.data(), 0);
   }
@@ -118,6 +120,7 @@ class SynthStreamer {
   uint64_t seed_;
   float init_range_;
   ConvertProgress& progress_;
+  const OutputFolder& folder_;
   std::vector<uint8_t> buffer_;
   uint64_t written_ = 0;
 };
@@ -167,14 +170,14 @@ SynthResult synth_checkpoint(const nlohmann::json& raw_config, const SynthOption
   const ModelConfig mc = ModelConfig::from_json(config, "synth config");
   const nlohmann::json out_config = output_config(mc, r.plan);
 
-  OutputFolder folder(o.out_dir, o.force);
+  OutputFolder folder(o.out_dir, o.force, o.progress, o.cancel);
   folder.check_free_space(r.plan.output_bytes());
   {
     ShardedSafetensorsWriter writer(folder.work_dir.string(), r.plan.output_specs(),
                                     o.max_shard_bytes, {{"format", "mlx"}});
     ThreadPool pool(o.threads);
     ConvertProgress progress(o.progress, o.progress_tty, r.plan.output_bytes(), "synth");
-    SynthStreamer streamer(writer, pool, o.seed, initializer_range(config), progress);
+    SynthStreamer streamer(writer, pool, o.seed, initializer_range(config), progress, folder);
     for (const auto& t : r.plan.tensors) streamer.write(t, r.plan.dtype);
     r.files = writer.finish();
     r.bytes_written = streamer.bytes_written();
@@ -182,6 +185,7 @@ SynthResult synth_checkpoint(const nlohmann::json& raw_config, const SynthOption
   }
   folder.write_config(out_config);  // last: a folder without it is not a model to any loader
   r.files.push_back("config.json");
+  folder.throw_if_cancelled();  // a stop requested while the shards were closed
   folder.commit();
   r.config = ModelConfig::from_json(out_config, (folder.final_dir / "config.json").string());
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -11,6 +11,7 @@
 // end, so an interrupted run never leaves a folder that looks complete.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <optional>
@@ -45,12 +46,13 @@ struct SynthOptions {
   Recipe recipe = *builtin_recipe("dynamic");
   int layers = 0;       // > 0: keep only the first `layers` decoder layers
   uint64_t seed = 0;
-  bool force = false;   // replace an existing, non-empty out_dir
+  bool force = false;   // replace an existing out_dir that is a previous output (output_folder.h)
   DType dtype = DType::BF16;  // dense tensors, scales and biases (BF16 or F16)
   uint64_t max_shard_bytes = 5ull << 30;
   int threads = 0;      // 0: one per hardware thread
-  std::FILE* progress = nullptr;
+  std::FILE* progress = nullptr;  // progress and notices (nullptr: silent)
   bool progress_tty = false;
+  const std::atomic<bool>* cancel = nullptr;  // as ConvertOptions::cancel
 };
 
 struct SynthResult {

@@ -326,7 +326,7 @@ TEST(Converter, BadInputsFailClearlyAndLeaveNothing) {
   expect_fail(dir.path + "/cfg", "--dry-run");
 }
 
-TEST(Converter, ExistingOutputNeedsForce) {
+TEST(Converter, ExistingOutputNeedsForceAndForceReplacesOnlyAPreviousOutput) {
   ScratchDir dir("convert-force");
   const std::string out = dir.path + "/out";
   fs::create_directories(out);
@@ -335,8 +335,11 @@ TEST(Converter, ExistingOutputNeedsForce) {
   EXPECT_TRUE(fs::exists(out + "/keep.txt"));
   ConvertOptions o = options(kTiny, out, "uniform-3");
   o.force = true;
-  convert_checkpoint(o);
-  EXPECT_FALSE(fs::exists(out + "/keep.txt"));
+  EXPECT_THROW(convert_checkpoint(o), std::runtime_error);  // keep.txt is not tightfit's
+  EXPECT_TRUE(fs::exists(out + "/keep.txt"));
+  fs::remove(out + "/keep.txt");
+  convert_checkpoint(o);  // into the now empty folder
+  convert_checkpoint(o);  // over the previous output
   EXPECT_TRUE(fs::exists(out + "/config.json"));
   expect_nothing_left(dir.path, dir.path + "/nonexistent");
   // An empty existing folder is fine without --force.
