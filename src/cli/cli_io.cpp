@@ -1,8 +1,13 @@
 #include "cli/cli_io.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -36,6 +41,20 @@ std::vector<int32_t> parse_token_ids(const std::string& text, const std::string&
     pos = comma + 1;
   }
   return ids;
+}
+
+void check_output_file(const std::string& path, const std::string& flag) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_directory(path, ec))
+    throw BadInputError(flag + " " + path + " is a folder; give a file name");
+  const fs::path parent = fs::path(path).parent_path().empty() ? "." : fs::path(path).parent_path();
+  if (!fs::is_directory(parent, ec))
+    throw BadInputError(flag + " " + path + ": the folder " + parent.string() + " does not exist");
+  const std::string target = fs::exists(path, ec) ? path : parent.string();
+  if (access(target.c_str(), W_OK) != 0)
+    throw BadInputError(flag + " " + path + ": " + target + " is not writable (" +
+                     std::strerror(errno) + ")");
 }
 
 std::string read_stdin() { return std::string(std::istreambuf_iterator<char>(std::cin), {}); }

@@ -1,6 +1,7 @@
-// Input and output plumbing shared by subcommands: comma-separated token-id flags, '-' for
-// standard input, JSON-lines files read line by line, and JSON lines written with Python's
-// spacing (what the Hugging Face tools print, so outputs can be compared byte for byte).
+// Input and output plumbing shared by subcommands: comma-separated token-id flags, output file
+// paths checked up front, '-' for standard input, JSON-lines files read line by line, and JSON
+// lines written with Python's spacing (what the Hugging Face tools print, so outputs can be
+// compared byte for byte).
 #pragma once
 
 #include <cstddef>
@@ -17,6 +18,11 @@ namespace tf::cli {
 // is not a non-negative 32-bit integer is a UsageError naming `flag` and the item. A text of
 // only blanks is the empty list when allow_empty, else a UsageError like any bad item.
 std::vector<int32_t> parse_token_ids(const std::string& text, const std::string& flag, bool allow_empty);
+
+// Checks, before any long work, that a file can be written at `path` (the value of `flag`):
+// not a folder, its folder exists, and the file or the folder is writable. A BadInputError
+// naming the flag otherwise, so a typo costs seconds, not a finished conversion's report.
+void check_output_file(const std::string& path, const std::string& flag);
 
 // All of standard input, bytes as they are.
 std::string read_stdin();

@@ -5,8 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "cli/cli_io.h"
 #include "cli/commands.h"
 #include "cli/generation_flags.h"
+#include "cli/threads_flag.h"
 #include "runtime/bench.h"
 
 namespace tf::cli {
@@ -41,6 +43,7 @@ void run_bench_command(const BenchArgs& a) {
   o.seed = a.seed;
   o.warm_page_cache = !a.no_warm;
   if (a.bandwidth_mb < 1) throw UsageError("--bandwidth-mb must be positive");
+  if (!a.json_out.empty()) check_output_file(a.json_out, "--json-out");
   o.bandwidth_bytes = static_cast<size_t>(a.bandwidth_mb) << 20;
   if (a.precision == "auto")
     o.precision = default_activation_precision();
@@ -82,7 +85,7 @@ void add_bench_command(CLI::App& app) {
                   "context lengths every tg test runs at (filled with random KV rows, no prefill)")
       ->delimiter(',')
       ->capture_default_str();
-  cmd->add_option("-t,--threads", a->threads, "threads (0 = all cores)")->capture_default_str();
+  add_threads_flag(cmd, a->threads, "-t,--threads");
   cmd->add_option("-r,--repeat", a->repeat, "timed runs per test (median and spread reported)")
       ->capture_default_str();
   cmd->add_option("-b,--batch", a->batch, "prefill batch (tokens per forward pass)")

@@ -6,7 +6,10 @@
 #include <fstream>
 #include <string>
 
+#include "cli/cli_io.h"
 #include "cli/commands.h"
+#include "cli/interrupt.h"
+#include "cli/threads_flag.h"
 #include "quant/converter.h"
 
 namespace tf::cli {
@@ -65,6 +68,7 @@ void run_convert(const ConvertArgs& a) {
   if (a.dtype != "bf16" && a.dtype != "f16") throw UsageError("--dtype must be bf16 or f16");
   if (a.rounding != "even" && a.rounding != "away") throw UsageError("--rounding must be even or away");
   if (a.shard_mb == 0 || a.work_mb == 0) throw UsageError("--shard-mb and --work-mb must be positive");
+  if (!a.report_json.empty()) check_output_file(a.report_json, "--report-json");
 
   ConvertOptions o;
   o.hf_dir = a.hf;
@@ -81,6 +85,8 @@ void run_convert(const ConvertArgs& a) {
   o.rounding = a.rounding == "away" ? AffineRounding::HalfAway : AffineRounding::HalfEven;
   o.progress = stderr;
   o.progress_tty = isatty(fileno(stderr));
+  StopOnSignals stop;  // Ctrl-C / SIGTERM: stop within a slab and remove the unfinished output
+  o.cancel = &StopOnSignals::flag();
 
   ConvertResult r;
   if (a.dry_run) {
@@ -123,12 +129,13 @@ void add_convert_command(CLI::App& app) {
   cmd->add_flag("--text-only", a->text_only, "drop the vision tower: an mlx-lm style text checkpoint");
   cmd->add_flag("--keep-mtp", a->keep_mtp, "keep the multi-token-prediction head (mtp.*), quantized by the same rules");
   cmd->add_flag("--dry-run", a->dry_run, "print the plan (per-role table, size, bpw) without reading weights");
-  cmd->add_flag("--force", a->force, "replace --out if it exists");
+  cmd->add_flag("--force", a->force,
+                "replace --out if it is a previous tightfit output (never a folder with other files)");
   cmd->add_option("--report-json", a->report_json, "also write the report as JSON to this file");
   cmd->add_option("--shard-mb", a->shard_mb, "maximum shard size in MiB")->capture_default_str();
   cmd->add_option("--work-mb", a->work_mb, "memory for slab buffers in MiB (bounds resident memory)")
       ->capture_default_str();
-  cmd->add_option("--threads", a->threads, "worker threads (0 = all cores)");
+  add_threads_flag(cmd, a->threads);
   cmd->add_option("--rounding", a->rounding,
                   "quantizer rounding: even (MLX CPU kernel) or away (MLX Metal kernel)")
       ->capture_default_str();

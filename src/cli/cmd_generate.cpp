@@ -19,6 +19,7 @@
 #include "cli/interrupt.h"
 #include "cli/text_output.h"
 #include "model/session.h"
+#include "quant/cancelled.h"
 #include "runtime/generator.h"
 #include "runtime/image_file.h"
 #include "runtime/multimodal_prompt.h"
@@ -142,12 +143,13 @@ void run_generate(const GenerateOptions& o) {
     throw UsageError(e.what());  // e.g. a prompt longer than the context
   }
   writer.finish();
-  if (r.cancelled) std::fprintf(stderr, "tightfit: interrupted\n");
   if (!r.notice.empty()) std::fprintf(stderr, "tightfit: %s\n", r.notice.c_str());
   if (o.gen.verbose)
     std::fprintf(stderr, "stop: %s (max tokens %d)\n",
                  r.cancelled ? "interrupted" : to_string(r.stop), r.max_tokens);
   if (!o.gen.quiet) std::fprintf(stderr, "%s\n", format_stats(r.stats).c_str());
+  // Exit code 130, as a shell reports SIGINT: a script can tell a cut answer from a whole one.
+  if (r.cancelled) throw Cancelled("interrupted");
 }
 
 }  // namespace

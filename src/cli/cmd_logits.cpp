@@ -9,6 +9,7 @@
 #include "cli/cli_io.h"
 #include "cli/commands.h"
 #include "cli/generation_flags.h"
+#include "cli/threads_flag.h"
 #include "model/session.h"
 #include "storage/npy.h"
 
@@ -29,6 +30,7 @@ struct LogitsOptions {
 void run_logits(const LogitsOptions& o) {
   const std::vector<int32_t> tokens = parse_token_ids(o.tokens, "--tokens", /*allow_empty=*/false);
   if (o.batch <= 0) throw UsageError("--batch must be positive");
+  if (!o.out.empty()) check_output_file(o.out, "--out");
   const auto t0 = std::chrono::steady_clock::now();
   auto model = Model::load(o.model_dir, o.threads);
   const auto t1 = std::chrono::steady_clock::now();
@@ -83,8 +85,7 @@ void add_logits_command(CLI::App& app) {
   cmd->add_option("--mode", o->mode,
                   "prefill: all tokens in one prefill; decode: one decode step per token")
       ->check(CLI::IsMember({"prefill", "decode"}));
-  cmd->add_option("--threads", o->threads, "Worker threads (0 = all cores)")
-      ->check(CLI::NonNegativeNumber);
+  add_threads_flag(cmd, o->threads);
   cmd->add_option("--batch", o->batch, "Prefill batch size in tokens");
   add_kv_cache_flag(cmd, o->kv_cache);
   cmd->callback([o] { run_logits(*o); });

@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "cli/cli_io.h"
 #include "cli/commands.h"
+#include "cli/threads_flag.h"
 #include "model/session.h"
 #include "quant/sensitivity.h"
 #include "storage/model_config.h"
@@ -117,8 +119,14 @@ void run_sensitivity(const SensitivityArgs& a) {
   if (!is_valid_affine_bits(a.bits)) throw UsageError("--bits must be 2, 3, 4, 5, 6 or 8");
   if (!is_valid_group_size(a.group_size)) throw UsageError("--group-size must be 32, 64 or 128");
   if (a.tokens <= 0) throw UsageError("--tokens must be positive");
+  if (!a.json_out.empty()) check_output_file(a.json_out, "--json");
+  if (!a.csv_out.empty()) check_output_file(a.csv_out, "--csv");
 
   auto model = Model::load(a.model, a.threads);
+  if (model->config().quantization)
+    std::fprintf(stderr, "tightfit: warning: %s is already quantized: its quantized modules are "
+                 "measured on their quantized values, which says nothing about the original "
+                 "weights; measure the bf16 original\n", a.model.c_str());
   const std::vector<Sequence> seqs = load_calibration(a);
   for (const auto& s : seqs)
     for (int32_t id : s.ids)
@@ -169,7 +177,7 @@ void add_sensitivity_command(CLI::App& app) {
   cmd->add_option("--edge-layers", a->edge_layers, "layers at each end counted as edge (default: an eighth, at least 1)");
   cmd->add_option("--json", a->json_out, "also write the report as JSON");
   cmd->add_option("--csv", a->csv_out, "also write one CSV line per module");
-  cmd->add_option("--threads", a->threads, "worker threads (0 = all cores)");
+  add_threads_flag(cmd, a->threads);
   cmd->callback([a] { run_sensitivity(*a); });
 }
 

@@ -6,6 +6,8 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/interrupt.h"
+#include "cli/threads_flag.h"
 #include "quant/model_summary.h"
 #include "quant/synth.h"
 #include "runtime/peak_memory.h"
@@ -39,6 +41,8 @@ void run_synth(const SynthArgs& a) {
   o.threads = a.threads;
   o.progress = stderr;
   o.progress_tty = isatty(fileno(stderr));
+  StopOnSignals stop;  // Ctrl-C / SIGTERM: stop within a batch and remove the unfinished output
+  o.cancel = &StopOnSignals::flag();
 
   const nlohmann::json config = load_synth_config(a.config);
   ConvertPlan plan;
@@ -87,8 +91,9 @@ void add_synth_command(CLI::App& app) {
   cmd->add_option("--dtype", a->dtype, "dense tensors, scales and biases: bf16 or f16")
       ->capture_default_str();
   cmd->add_option("--shard-mb", a->shard_mb, "maximum shard size in MiB")->capture_default_str();
-  cmd->add_option("--threads", a->threads, "generator threads (0 = all cores)");
-  cmd->add_flag("--force", a->force, "replace --out if it exists");
+  add_threads_flag(cmd, a->threads);
+  cmd->add_flag("--force", a->force,
+                "replace --out if it is a previous tightfit output (never a folder with other files)");
   cmd->add_flag("--dry-run", a->dry_run, "print the per-role table and size without writing");
   cmd->callback([a] { run_synth(*a); });
 }

@@ -64,7 +64,11 @@ void run_tokenize(const TokenizeOptions& o) {
     return;
   }
   if (!o.decode.empty()) {
-    const std::string text = tok.decode(parse_token_ids(o.decode, "--decode", /*allow_empty=*/true), o.skip_special);
+    const std::vector<int32_t> ids = parse_token_ids(o.decode, "--decode", /*allow_empty=*/true);
+    for (const int32_t id : ids)  // decode would drop it silently
+      if (!tok.id_to_token(id))
+        throw BadInputError("--decode: token id " + std::to_string(id) + " is not in the vocabulary");
+    const std::string text = tok.decode(ids, o.skip_special);
     const std::string out = o.json ? python_json(nlohmann::ordered_json{{"text", text}}) + "\n" : text + "\n";
     write_stdout(out);
     return;

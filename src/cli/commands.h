@@ -9,8 +9,20 @@
 
 namespace tf::cli {
 
-// Thrown for bad flag combinations the parser cannot catch: printed as one line, exit code 2.
+// Exit codes, the same in every subcommand: 0 done; 1 a runtime failure (unreadable or corrupt
+// model, no disk space); 2 a usage error or bad input; 130 when Ctrl-C (SIGTERM for convert and
+// synth) cut the work short (tf::Cancelled, quant/cancelled.h), as a shell reports SIGINT.
+
+// Thrown for bad flags and flag combinations the parser cannot catch: printed as one line with
+// "(see --help)", exit code 2.
 struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Thrown when the flags are well formed but what they name cannot be used (an output file in a
+// folder that does not exist, a token id outside the vocabulary): one line, exit code 2, without
+// "(see --help)" — the help would not say more.
+struct BadInputError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 

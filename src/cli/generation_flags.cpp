@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/interrupt.h"
+#include "cli/threads_flag.h"
 
 namespace tf::cli {
 
@@ -24,8 +25,7 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags& f) {
                   "Model folder, or a Hugging Face repo id (org/name[@revision]) taken from the "
                   "local cache or downloaded")
       ->required();
-  cmd->add_option("--threads", f.threads, "Worker threads (0 = all cores)")
-      ->check(CLI::NonNegativeNumber);
+  add_threads_flag(cmd, f.threads);
   cmd->add_option("--system", f.system, "System message");
   optional_option(cmd, "--max-tokens", f.max_tokens,
                   "Most tokens to generate (default: the smallest of generation_config.json's "

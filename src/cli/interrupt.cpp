@@ -13,14 +13,15 @@ namespace {
 std::atomic<bool> g_interrupted{false};
 struct sigaction g_previous;
 
-void on_sigint(int) { g_interrupted.store(true, std::memory_order_relaxed); }
+// SIGINT, and SIGTERM under StopOnSignals.
+void on_stop_signal(int) { g_interrupted.store(true, std::memory_order_relaxed); }
 
 }  // namespace
 
 InterruptScope::InterruptScope() {
   static_assert(std::atomic<bool>::is_always_lock_free);
   struct sigaction action = {};
-  action.sa_handler = on_sigint;
+  action.sa_handler = on_stop_signal;
   sigemptyset(&action.sa_mask);
   action.sa_flags = 0;  // no SA_RESTART: read() at the prompt returns EINTR
   sigaction(SIGINT, &action, &g_previous);
@@ -32,6 +33,21 @@ InterruptScope::~InterruptScope() { sigaction(SIGINT, &g_previous, nullptr); }
 const std::atomic<bool>& InterruptScope::flag() { return g_interrupted; }
 bool InterruptScope::interrupted() { return g_interrupted.load(std::memory_order_relaxed); }
 void InterruptScope::clear() { g_interrupted.store(false, std::memory_order_relaxed); }
+
+StopOnSignals::StopOnSignals() {
+  struct sigaction action = {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART | SA_RESETHAND;
+  InterruptScope::clear();
+  sigaction(SIGINT, &action, &previous_int_);
+  sigaction(SIGTERM, &action, &previous_term_);
+}
+
+StopOnSignals::~StopOnSignals() {
+  sigaction(SIGINT, &previous_int_, nullptr);
+  sigaction(SIGTERM, &previous_term_, nullptr);
+}
 
 SigintBlockForNewThreads::SigintBlockForNewThreads() {
   sigset_t set;

@@ -1,8 +1,11 @@
 // Ctrl-C (SIGINT) as a flag instead of process death, for commands that stream output: the
 // generation loop checks the flag every token and stops the answer; the chat REPL decides what
-// a Ctrl-C at its prompt means. The handler only stores to a lock-free atomic, the one thing a
-// signal handler may do; the state is process-wide because signal dispositions are.
+// a Ctrl-C at its prompt means; convert and synth stop writing and remove what they wrote. The
+// handler only stores to a lock-free atomic, the one thing a signal handler may do; the state is
+// process-wide because signal dispositions are.
 #pragma once
+
+#include <signal.h>
 
 #include <atomic>
 #include <string>
@@ -22,6 +25,25 @@ class InterruptScope {
   static const std::atomic<bool>& flag();
   static bool interrupted();
   static void clear();
+};
+
+// For the long writers (convert, synth): SIGINT and SIGTERM set the same flag for the lifetime
+// of the object instead of killing the process, so the writer stops at its next check and its
+// unwinding removes the unfinished output (quant/output_folder.h). SA_RESTART: a file write under
+// way resumes rather than failing with EINTR. SA_RESETHAND: a second signal kills at once, for a
+// user who will not wait (the next run removes what that leaves).
+class StopOnSignals {
+ public:
+  StopOnSignals();
+  ~StopOnSignals();
+  StopOnSignals(const StopOnSignals&) = delete;
+  StopOnSignals& operator=(const StopOnSignals&) = delete;
+
+  // Set by SIGINT or SIGTERM.
+  static const std::atomic<bool>& flag() { return InterruptScope::flag(); }
+
+ private:
+  struct sigaction previous_int_, previous_term_;
 };
 
 // Blocks SIGINT in the calling thread for its lifetime, so that threads started meanwhile (the

@@ -1,9 +1,10 @@
-// tightfit: one binary, one subcommand per job. Errors print one line and exit non-zero
-// (2 for usage errors), never a stack trace.
+// tightfit: one binary, one subcommand per job. Errors print one line and exit non-zero (the
+// codes are listed in cli/commands.h), never a stack trace.
 #include <cstdio>
 #include <exception>
 
 #include "cli/commands.h"
+#include "quant/cancelled.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"tightfit — Qwen3.5 MoE inference and quantization in 16 GB", "tightfit"};
@@ -35,6 +36,12 @@ int main(int argc, char** argv) {
   } catch (const tf::cli::UsageError& e) {
     std::fprintf(stderr, "tightfit: %s (see --help)\n", e.what());
     return 2;
+  } catch (const tf::cli::BadInputError& e) {
+    std::fprintf(stderr, "tightfit: error: %s\n", e.what());
+    return 2;
+  } catch (const tf::Cancelled& e) {
+    std::fprintf(stderr, "tightfit: %s\n", e.what());
+    return 130;  // as a shell reports a command stopped by SIGINT
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tightfit: error: %s\n", e.what());
     return 1;

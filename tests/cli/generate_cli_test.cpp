@@ -3,6 +3,7 @@
 // stats line and every usage error's exit code.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <regex>
 #include <string>
 #include <vector>
@@ -155,6 +156,16 @@ struct BadFlags {
   std::vector<std::string> args;
   std::string message;  // part of the one error line
 };
+
+TEST(GenerateCli, CtrlCThatCutsTheAnswerExitsWith130) {
+  test::ChildProcess child({"generate", "--model", kModel, "--threads", "1", "--prompt", "Write forever",
+                            "--max-tokens", "4000", "--no-loop-guard", "--seed", "1", "--logit-bias", kNoEos});
+  ASSERT_TRUE(child.read_past(0, 60)) << child.err();  // the answer is streaming
+  child.signal_child(SIGINT);
+  EXPECT_EQ(child.finish(), 130) << child.err();
+  EXPECT_NE(child.err().find("tightfit: interrupted"), std::string::npos) << child.err();
+  EXPECT_LT(generated_tokens(child.err()), 4000) << child.err();
+}
 
 TEST(GenerateCli, UsageErrorsExitWithCode2AndOneLine) {
   const std::string no_tokenizer = std::string(TIGHTFIT_TEST_DATA) + "/tiny-qwen35moe-a";

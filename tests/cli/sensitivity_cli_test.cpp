@@ -56,6 +56,19 @@ TEST(SensitivityCli, PrintsTheTableAndWritesJsonAndCsv) {
   EXPECT_EQ(header, "module,group,layer,relative_error,rows,quantizable");
 }
 
+TEST(SensitivityCli, WarnsOnAnAlreadyQuantizedCheckpoint) {
+  test::TempDir dir("sensitivity-quantized");
+  const std::string calib = " --calib " + kTiny + "/tokens.json --threads 2";
+  const std::string warning = "is already quantized";
+  Result r = run("sensitivity --model " + kTiny + calib);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output.find(warning), std::string::npos) << r.output;
+  ASSERT_EQ(run("convert --hf " + kTiny + " --out " + dir.path + "/q3 --recipe uniform-3").code, 0);
+  r = run("sensitivity --model " + dir.path + "/q3" + calib);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find(warning), std::string::npos) << r.output;
+}
+
 TEST(SensitivityCli, Errors) {
   test::TempDir dir("sensitivity-bad");
   std::ofstream(dir.path + "/text.txt") << "hello";

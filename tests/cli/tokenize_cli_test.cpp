@@ -81,6 +81,8 @@ TEST(TokenizeCli, ErrorsAreOneLineWithExitCodes) {
   expect_one_line_error(tokenize("--tokenizer " + kTokenizer), 2, "give exactly one of TEXT, --jsonl FILE or --decode IDS");
   expect_one_line_error(tokenize("--tokenizer " + kTokenizer + " --model /tmp x"), 2, "exactly one of --model DIR or --tokenizer");
   expect_one_line_error(tokenize("--tokenizer " + kTokenizer + " --decode 1,x,3"), 2, "--decode: 'x' is not a token id");
+  expect_one_line_error(tokenize("--tokenizer " + kTokenizer + " --decode 9419,999999"), 2,
+                        "--decode: token id 999999 is not in the vocabulary");
 
   const std::string bad = scratch("bad-tokenizer.json");
   std::ofstream(bad) << "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [[\"a\", \"b\"]]}}";
