@@ -5,11 +5,13 @@
 
 #include <algorithm>
 #include <charconv>
+#include <climits>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <stdexcept>
 
+#include "base/json_read.h"
 #include "storage/model_config.h"  // is_valid_affine_bits, is_valid_group_size
 
 namespace tf {
@@ -29,6 +31,18 @@ std::optional<int> parse_int(std::string_view s) {
   return v;
 }
 
+// An integer that fits in an int: `"bits": 4294967300` must not read as 4.
+std::optional<int> json_int(const json& v) {
+  if (v.is_number_unsigned()) {
+    const uint64_t u = v.get<uint64_t>();
+    if (u <= static_cast<uint64_t>(INT_MAX)) return static_cast<int>(u);
+  } else if (v.is_number_integer()) {
+    const int64_t x = v.get<int64_t>();
+    if (x >= INT_MIN && x <= INT_MAX) return static_cast<int>(x);
+  }
+  return std::nullopt;
+}
+
 std::string all_role_names() {
   std::string out;
   for (int i = 0; i < kNumTensorRoles; ++i)
@@ -38,8 +52,9 @@ std::string all_role_names() {
 
 void parse_selector_item(const json& j, const std::string& where, LayerSelector& s) {
   if (j.is_number_integer()) {
-    const int v = j.get<int>();
-    s.ranges.emplace_back(v, v);
+    const auto v = json_int(j);
+    if (!v) fail(where, "layer " + j.dump() + " is out of range");
+    s.ranges.emplace_back(*v, *v);
   } else if (j.is_string()) {
     const std::string t = j.get<std::string>();
     if (t == "sensitive") {
@@ -60,13 +75,15 @@ void parse_selector_item(const json& j, const std::string& where, LayerSelector&
     }
   } else if (j.is_array() && j.size() == 2 && j[0].is_number_integer() &&
              j[1].is_number_integer()) {
-    s.ranges.emplace_back(j[0].get<int>(), j[1].get<int>());
+    const auto a = json_int(j[0]), b = json_int(j[1]);
+    if (!a || !b) fail(where, "layer range " + j.dump() + " is out of range");
+    s.ranges.emplace_back(*a, *b);
   } else if (j.is_object()) {
     for (const auto& [key, v] : j.items()) {
       if (key == "first" || key == "last") {
-        if (!v.is_number_integer() || v.get<int>() < 0)
-          fail(where, "layers." + key + " must be a non-negative integer");
-        (key == "first" ? s.first : s.last) = v.get<int>();
+        const auto n = json_int(v);
+        if (!n || *n < 0) fail(where, "layers." + key + " must be a non-negative integer, not " + v.dump());
+        (key == "first" ? s.first : s.last) = *n;
       } else if (key == "sensitive") {
         if (!v.is_boolean()) fail(where, "layers.sensitive must be true or false");
         s.sensitive = s.sensitive || v.get<bool>();
@@ -138,8 +155,7 @@ bool rule_matches(const RecipeRule& r, const ModuleInfo& m, int num_layers) {
   if (r.layers && !r.layers->contains(m.layer, num_layers)) return false;
   if (!r.glob.empty() && !glob_matches(r.glob, m.path) && !glob_matches(r.glob, m.hf_path))
     return false;
-  if (r.compiled && !std::regex_search(m.path, *r.compiled) &&
-      (m.hf_path.empty() || !std::regex_search(m.hf_path, *r.compiled)))
+  if (r.compiled && !r.compiled->search(m.path) && (m.hf_path.empty() || !r.compiled->search(m.hf_path)))
     return false;
   return true;
 }
@@ -180,9 +196,9 @@ Recipe Recipe::from_json(const json& j, const std::string& source) {
       if (!v.is_string()) fail(source, "\"" + key + "\" must be a string");
       (key == "name" ? recipe.name : recipe.description) = v.get<std::string>();
     } else if (key == "group_size") {
-      if (!v.is_number_integer() || !is_valid_group_size(v.get<int>()))
-        fail(source, "group_size must be 32, 64 or 128, not " + v.dump());
-      recipe.group_size = v.get<int>();
+      const auto g = json_int(v);
+      if (!g || !is_valid_group_size(*g)) fail(source, "group_size must be 32, 64 or 128, not " + v.dump());
+      recipe.group_size = *g;
     } else if (key != "rules") {
       fail(source, "unknown key \"" + key + "\" (a recipe has name, description, group_size, rules)");
     }
@@ -204,8 +220,8 @@ Recipe Recipe::from_json(const json& j, const std::string& source) {
         if (key == "regex") {
           r.regex = v.get<std::string>();
           try {
-            r.compiled = std::make_shared<std::regex>(r.regex, std::regex::ECMAScript);
-          } catch (const std::regex_error& e) {
+            r.compiled = std::make_shared<const Regex>(r.regex);
+          } catch (const std::exception& e) {
             fail(where, "bad regex: " + std::string(e.what()));
           }
         } else {
@@ -225,14 +241,14 @@ Recipe Recipe::from_json(const json& j, const std::string& source) {
         if (!v.is_boolean() || !v.get<bool>()) fail(where, "keep must be true (or leave it out)");
         has_keep = r.action.keep = true;
       } else if (key == "bits") {
-        if (!v.is_number_integer() || !is_valid_affine_bits(v.get<int>()))
-          fail(where, "bits must be 2, 3, 4, 5, 6 or 8, not " + v.dump());
+        const auto bits = json_int(v);
+        if (!bits || !is_valid_affine_bits(*bits)) fail(where, "bits must be 2, 3, 4, 5, 6 or 8, not " + v.dump());
         has_bits = true;
-        r.action.bits = v.get<int>();
+        r.action.bits = *bits;
       } else if (key == "group_size") {
-        if (!v.is_number_integer() || !is_valid_group_size(v.get<int>()))
-          fail(where, "group_size must be 32, 64 or 128, not " + v.dump());
-        r.action.group_size = v.get<int>();
+        const auto g = json_int(v);
+        if (!g || !is_valid_group_size(*g)) fail(where, "group_size must be 32, 64 or 128, not " + v.dump());
+        r.action.group_size = *g;
       } else if (key == "optional") {
         if (!v.is_boolean()) fail(where, "optional must be true or false");
         r.optional = v.get<bool>();
@@ -257,14 +273,7 @@ Recipe Recipe::load(const std::string& name_or_path) {
     throw std::runtime_error("recipe \"" + name_or_path +
                              "\" is neither a built-in preset (" + names + ") nor a JSON file");
   }
-  std::ifstream in(name_or_path);
-  json j;
-  try {
-    j = json::parse(in);
-  } catch (const json::exception& e) {
-    throw std::runtime_error(name_or_path + ": not valid JSON: " + e.what());
-  }
-  Recipe r = from_json(j, name_or_path);
+  Recipe r = from_json(read_json_file(name_or_path), name_or_path);
   if (r.name.empty()) r.name = std::filesystem::path(name_or_path).stem().string();
   return r;
 }

@@ -14,7 +14,6 @@
 
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -22,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/regex.h"
 #include "quant/tensor_roles.h"
 
 namespace tf {
@@ -52,14 +52,14 @@ struct LayerSelector {
 
 struct RecipeRule {
   std::string glob;                 // fnmatch-style on the module path (`*` crosses dots)
-  std::string regex;                // ECMAScript regex searched in the module path
+  std::string regex;                // PCRE2 (Perl) regex searched in the module path
   std::vector<TensorRole> roles;    // any of these
   std::optional<LayerSelector> layers;
   QuantAction action;
   bool optional = false;            // may match no module without that being an error
   std::string text;                 // the rule as written, for messages
 
-  std::shared_ptr<const std::regex> compiled;  // built from `regex` at parse time
+  std::shared_ptr<const Regex> compiled;  // built from `regex` at parse time
 };
 
 // What a rule can see of one module. Paths are MLX module paths (the tensor name without

@@ -13,6 +13,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "base/json_read.h"
+
 namespace tf {
 
 namespace {
@@ -145,11 +147,7 @@ nlohmann::json load_synth_config(const std::string& name_or_path) {
     throw std::runtime_error("--config " + name_or_path + ": neither a built-in preset (" + names +
                              ") nor a readable config.json or model folder");
   }
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(path.string() + ": not valid JSON: " + e.what());
-  }
+  return read_json_file(path);
 }
 
 }  // namespace tf

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json_read.h"
+
 namespace tf {
 
 namespace fs = std::filesystem;
@@ -118,8 +120,7 @@ bool snapshot_complete(const fs::path& dir) {
   const fs::path index = dir / "model.safetensors.index.json";
   if (fs::is_regular_file(index, ec)) {
     try {
-      std::ifstream in(index);
-      const auto j = nlohmann::json::parse(in);
+      const auto j = read_json_file(index);
       const auto& map = j.at("weight_map");
       for (const auto& [tensor, shard] : map.items()) {
         if (!fs::is_regular_file(dir / shard.get<std::string>(), ec)) return false;

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json_read.h"
 #include "runtime/download_progress.h"
 #include "runtime/http_client.h"
 #include "runtime/peak_memory.h"
@@ -284,7 +285,7 @@ RepoListing fetch_repo_listing(const HubSettings& settings, const RepoRef& ref,
   const std::string source = request.url;
   RepoListing listing;
   try {
-    const auto j = nlohmann::json::parse(r.body);
+    const auto j = parse_json(r.body, source);
     listing.commit = j.at("sha").get<std::string>();
     for (const auto& s : j.at("siblings")) {
       RepoFile f;

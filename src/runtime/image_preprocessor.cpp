@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json_read.h"
 #include "runtime/image_resize.h"
 
 namespace tf {
@@ -48,14 +49,8 @@ ImagePreprocessorConfig ImagePreprocessorConfig::load(const std::filesystem::pat
   c.merge_size = vision.spatial_merge_size;
   const std::filesystem::path path = dir / "preprocessor_config.json";
   const std::string file = path.string();
-  std::ifstream in(path);
-  if (!in) return c;  // the processor's own defaults (spec §1.4)
-  json j;
-  try {
-    j = json::parse(in);
-  } catch (const json::parse_error& e) {
-    throw std::runtime_error(file + ": not valid JSON (" + e.what() + ")");
-  }
+  if (!std::ifstream(path)) return c;  // the processor's own defaults (spec §1.4)
+  const json j = read_json_file(path);
   if (!j.is_object()) throw std::runtime_error(file + ": must be a JSON object");
   // Qwen2-VL's `size` holds pixel counts despite the names (spec §1.4); older files say
   // min_pixels / max_pixels at the top level.

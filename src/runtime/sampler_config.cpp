@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json_read.h"
+
 namespace tf {
 
 namespace {
@@ -53,12 +55,7 @@ void validate(const SamplerConfig& c) {
 }
 
 GenerationDefaults parse_generation_config(std::string_view json_text, const std::string& source) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(json_text);
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(source + ": not valid JSON (" + e.what() + ")");
-  }
+  const nlohmann::json j = parse_json(json_text, source);
   if (!j.is_object()) throw std::runtime_error(source + ": expected a JSON object");
 
   auto bad = [&](const char* key, const char* want) {

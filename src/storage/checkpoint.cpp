@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "storage/safetensors.h"
+#include "base/json_read.h"
 #include "storage/tensor_names.h"
 
 namespace tf {
@@ -23,14 +24,7 @@ constexpr const char* kSingleName = "model.safetensors";
 // weight_map of an index file: tensor name → shard file name (relative to the folder).
 std::map<std::string, std::string> read_index(const fs::path& index_path) {
   const std::string ip = index_path.string();
-  std::ifstream in(index_path);
-  if (!in) throw std::runtime_error(ip + ": cannot open");
-  nlohmann::json j;
-  try {
-    in >> j;
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(ip + ": not valid JSON: " + e.what());
-  }
+  nlohmann::json j = read_json_file(index_path);
   if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
     throw std::runtime_error(ip + ": no \"weight_map\" object");
   std::map<std::string, std::string> map;

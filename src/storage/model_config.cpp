@@ -6,6 +6,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "base/json_read.h"
 #include "storage/tensor_names.h"
 
 namespace tf {
@@ -61,6 +62,9 @@ class Fields {
     if (!v) return out;
     if (v->is_number()) return {as_int(key, v)};  // e.g. eos_token_id: 248044
     if (!v->is_array()) bad_type(key, "a list of integers", *v);
+    if (v->size() > ConfigLimits::kListEntries)
+      throw std::runtime_error(source_ + ": field \"" + key + "\" has " + std::to_string(v->size()) +
+                               " entries; at most " + std::to_string(ConfigLimits::kListEntries) + " make sense");
     for (const auto& e : *v) out.push_back(as_int(key, &e));
     return out;
   }
@@ -165,6 +169,24 @@ void parse_layer_types(const Fields& text, const std::string& source, TextConfig
                                                     : LayerType::LinearAttention);
 }
 
+struct Bound {
+  const char* name;
+  int value;
+  int max;
+};
+
+// Every dimension must be positive (or, where `may_be_zero`, zero) and at most its limit.
+void check_bounds(const std::string& source, std::initializer_list<Bound> bounds, bool may_be_zero = false) {
+  for (const auto& [name, value, max] : bounds) {
+    if (value < 0 || (value == 0 && !may_be_zero))
+      throw std::runtime_error(source + ": field \"" + name + "\" must be positive, not " + std::to_string(value));
+    if (value > max)
+      throw std::runtime_error(source + ": field \"" + name + "\" is " + std::to_string(value) +
+                               "; no real model has more than " + std::to_string(max) +
+                               " (is the file corrupt?)");
+  }
+}
+
 TextConfig parse_text(const json& j, const std::string& source) {
   Fields f(source, {{"text_config.", object_at(j, "text_config")}, {"", &j}});
   TextConfig t;
@@ -200,18 +222,27 @@ TextConfig parse_text(const json& j, const std::string& source) {
   t.norm_topk_prob = f.opt_bool("norm_topk_prob", true);
   t.mlp_only_layers = f.opt_int_list("mlp_only_layers");
   t.eos_token_ids = f.opt_int_list("eos_token_id");
-  parse_layer_types(f, source, t);
 
-  const std::pair<const char*, int> positive[] = {
-      {"hidden_size", t.hidden_size}, {"num_hidden_layers", t.num_hidden_layers},
-      {"vocab_size", t.vocab_size}, {"num_attention_heads", t.num_attention_heads},
-      {"num_key_value_heads", t.num_key_value_heads}, {"head_dim", t.head_dim},
-      {"linear_num_key_heads", t.linear_num_key_heads},
-      {"linear_num_value_heads", t.linear_num_value_heads},
-      {"linear_key_head_dim", t.linear_key_head_dim},
-      {"linear_value_head_dim", t.linear_value_head_dim}};
-  for (const auto& [name, v] : positive)
-    if (v <= 0) throw std::runtime_error(source + ": field \"" + name + "\" must be positive");
+  using L = ConfigLimits;
+  check_bounds(source, {{"hidden_size", t.hidden_size, L::kWidth},
+                        {"num_hidden_layers", t.num_hidden_layers, L::kLayers},
+                        {"vocab_size", t.vocab_size, L::kVocab},
+                        {"num_attention_heads", t.num_attention_heads, L::kHeads},
+                        {"num_key_value_heads", t.num_key_value_heads, L::kHeads},
+                        {"head_dim", t.head_dim, L::kHeadDim},
+                        {"linear_num_key_heads", t.linear_num_key_heads, L::kHeads},
+                        {"linear_num_value_heads", t.linear_num_value_heads, L::kHeads},
+                        {"linear_key_head_dim", t.linear_key_head_dim, L::kHeadDim},
+                        {"linear_value_head_dim", t.linear_value_head_dim, L::kHeadDim},
+                        {"linear_conv_kernel_dim", t.linear_conv_kernel_dim, L::kSmall}});
+  check_bounds(source, {{"num_experts", t.num_experts, L::kExperts},
+                        {"num_experts_per_tok", t.num_experts_per_tok, t.num_experts},
+                        {"moe_intermediate_size", t.moe_intermediate_size, L::kMlpWidth},
+                        {"shared_expert_intermediate_size", t.shared_expert_intermediate_size, L::kMlpWidth},
+                        {"intermediate_size", t.intermediate_size, L::kMlpWidth},
+                        {"max_position_embeddings", t.max_position_embeddings, L::kPositions}},
+               /*may_be_zero=*/true);
+  parse_layer_types(f, source, t);  // after the bounds: it makes one entry per layer
   return t;
 }
 
@@ -229,6 +260,20 @@ VisionConfig parse_vision(const json& v, const std::string& source) {
   c.temporal_patch_size = f.opt_int("temporal_patch_size", 2);
   c.spatial_merge_size = f.opt_int("spatial_merge_size", 2);
   c.deepstack_visual_indexes = f.opt_int_list("deepstack_visual_indexes");
+  using L = ConfigLimits;
+  check_bounds(source, {{"vision_config.depth", c.depth, L::kLayers},
+                        {"vision_config.hidden_size", c.hidden_size, L::kWidth},
+                        {"vision_config.num_heads", c.num_heads, L::kHeads},
+                        {"vision_config.intermediate_size", c.intermediate_size, L::kMlpWidth},
+                        {"vision_config.out_hidden_size", c.out_hidden_size, L::kWidth},
+                        {"vision_config.num_position_embeddings", c.num_position_embeddings, L::kPositions},
+                        {"vision_config.in_channels", c.in_channels, L::kSmall},
+                        {"vision_config.patch_size", c.patch_size, L::kSmall},
+                        {"vision_config.temporal_patch_size", c.temporal_patch_size, L::kSmall},
+                        {"vision_config.spatial_merge_size", c.spatial_merge_size, L::kSmall}});
+  if (c.hidden_size % c.num_heads != 0)
+    throw std::runtime_error(source + ": vision_config.hidden_size " + std::to_string(c.hidden_size) +
+                             " is not a multiple of num_heads " + std::to_string(c.num_heads));
   return c;
 }
 
@@ -320,6 +365,7 @@ json QuantizationConfig::to_json() const {
 
 ModelConfig ModelConfig::from_json(const json& j, const std::string& source) {
   if (!j.is_object()) throw std::runtime_error(source + ": not a JSON object");
+  check_json_value_nesting(j, source);  // whoever parsed it, `raw` below copies it recursively
   ModelConfig c;
   c.raw = j;
   Fields top(source, {{"", &j}});
@@ -359,15 +405,8 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& source) {
 
 ModelConfig ModelConfig::load(const std::string& dir) {
   const std::string path = dir + "/config.json";
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(path + ": cannot open (is this a model folder?)");
-  json j;
-  try {
-    in >> j;
-  } catch (const json::exception& e) {
-    throw std::runtime_error(path + ": not valid JSON: " + e.what());
-  }
-  return from_json(j, path);
+  if (!std::ifstream(path)) throw std::runtime_error(path + ": cannot open (is this a model folder?)");
+  return from_json(read_json_file(path), path);
 }
 
 }  // namespace tf

@@ -15,6 +15,24 @@ namespace tf {
 
 enum class LayerType { LinearAttention, FullAttention };
 
+// The largest value config.json may give each kind of dimension. Far above any published model
+// (the largest have ~200 layers, widths of 25k, MLP widths of 100k, 256k-token vocabularies,
+// 512 experts, 128 heads of 256), and small enough that no shape product overflows int64
+// (the largest, experts x 2 x MLP width x width, stays below 2^51) and that nothing is
+// allocated per layer or per expert before the weights are seen.
+struct ConfigLimits {
+  static constexpr int kLayers = 1024;             // decoder layers, vision blocks
+  static constexpr int kWidth = 1 << 17;           // hidden sizes
+  static constexpr int kMlpWidth = 1 << 20;        // (expert) intermediate sizes
+  static constexpr int kHeads = 1024;              // attention and linear-attention heads
+  static constexpr int kHeadDim = 4096;
+  static constexpr int kVocab = 1 << 24;
+  static constexpr int kExperts = 4096;
+  static constexpr int kPositions = 1 << 26;       // max_position_embeddings, position tables
+  static constexpr int kSmall = 64;                // conv kernels, patch and merge sizes, channels
+  static constexpr int kListEntries = 4096;        // eos_token_id, mlp_only_layers, ... lists
+};
+
 struct TextConfig {
   std::string model_type;  // qwen3_5_moe_text, qwen3_5_text, ...
   int hidden_size = 0;

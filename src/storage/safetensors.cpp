@@ -16,6 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json_read.h"
+
 namespace tf {
 
 namespace {
@@ -134,6 +136,7 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path) 
   std::string duplicate;
   std::set<std::string> seen;
   nlohmann::json j;
+  check_json_nesting(std::string_view(header, header_len), path + ": header");
   try {
     j = nlohmann::json::parse(
         header, header + header_len,

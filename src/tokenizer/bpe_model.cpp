@@ -67,6 +67,11 @@ BpeTables tables_from_dom(const nlohmann::json& spec) {
 
 }  // namespace
 
+// Ids index a table of max id + 1 entries, so they must stay near the vocabulary's size: a
+// hostile `"x": 2000000000` would otherwise ask for 16 GB. Real vocabularies number their
+// tokens 0…n−1 (leaving room for added tokens after them); this allows gaps of up to 1M ids.
+constexpr int64_t kMaxIdGap = 1 << 20;
+
 BpeModel BpeModel::from_json(const nlohmann::json& spec, BpeTables* streamed) {
   if (!spec.is_object()) throw std::runtime_error("model: expected a JSON object");
   const std::string type = spec.value("type", std::string("BPE"));
@@ -80,7 +85,12 @@ BpeModel BpeModel::from_json(const nlohmann::json& spec, BpeTables* streamed) {
   BpeModel m;
   m.token_to_id_.reserve(streamed->vocab.size());
   TokenId max_id = -1;
+  const int64_t id_limit = static_cast<int64_t>(streamed->vocab.size()) + kMaxIdGap;
   for (auto& [token, id64] : streamed->vocab) {
+    if (id64 < 0 || id64 >= id_limit)
+      throw std::runtime_error("model.vocab: token \"" + token + "\" has id " + std::to_string(id64) + ", but the " +
+                               std::to_string(streamed->vocab.size()) + " tokens must have ids below " +
+                               std::to_string(id_limit) + " (is the file corrupt?)");
     const auto id = static_cast<TokenId>(id64);
     max_id = std::max(max_id, id);
     m.token_to_id_.emplace(std::move(token), id);

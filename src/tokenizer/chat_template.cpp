@@ -2,10 +2,13 @@
 
 #include <stdexcept>
 
+#include "base/json_read.h"
+
 namespace tf::tokenizer {
 
 ChatRequest ChatRequest::from_json(const nlohmann::ordered_json& j) {
   if (!j.is_object()) throw std::invalid_argument("a chat request must be a JSON object with \"messages\"");
+  check_json_value_nesting(j, "chat request");  // before the copies below, which recurse
   ChatRequest r;
   auto messages = j.find("messages");
   if (messages == j.end()) throw std::invalid_argument("chat request has no \"messages\"");

@@ -1,5 +1,6 @@
 #include "tokenizer/jinja_template.h"
 
+#include "base/json_read.h"
 #include "tokenizer/jinja_builtins.h"
 #include "tokenizer/jinja_interpreter.h"
 #include "tokenizer/jinja_json.h"
@@ -26,6 +27,7 @@ std::string Template::render(const Dict& variables) const {
 
 std::string Template::render(const nlohmann::ordered_json& variables) const {
   if (!variables.is_object()) throw std::invalid_argument("template variables must be a JSON object");
+  check_json_value_nesting(variables, "template variables");
   const Value v = value_from_json(variables);
   return render(v.as_dict());
 }

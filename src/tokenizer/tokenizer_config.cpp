@@ -4,6 +4,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "base/json_read.h"
+
 namespace tf::tokenizer {
 namespace {
 
@@ -38,6 +40,7 @@ void read_chat_template_value(const nlohmann::json& value, TokenizerConfig& conf
 
 nlohmann::json read_json_file(const std::filesystem::path& path) {
   const std::string text = read_text_file(path);
+  check_json_nesting(text, path.string());
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {

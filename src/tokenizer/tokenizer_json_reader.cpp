@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "base/json_read.h"
+
 namespace tf::tokenizer {
 namespace {
 
@@ -158,6 +160,7 @@ class Handler : public nlohmann::json_sax<json> {
 TokenizerJson read_tokenizer_json(std::string_view text, const std::string& source) {
   TokenizerJson out;
   Handler handler(out);
+  check_json_nesting(text, source);
   try {
     json::sax_parse(text.begin(), text.end(), &handler);
   } catch (const std::exception& e) {
