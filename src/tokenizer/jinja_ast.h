@@ -41,6 +41,7 @@ struct Expr {
   };
   Kind kind;
   int line = 0, column = 0;
+  int depth = 1;  // levels of this subtree (the parser bounds it: TemplateLimits::kSourceNesting)
   Value value;
   std::string name;          // kName, kGetAttr, kFilter, kTest, and the operator of kUnary/kBinary
   bool negated = false;      // kTest

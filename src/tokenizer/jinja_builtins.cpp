@@ -10,8 +10,10 @@
 #include <unordered_map>
 
 #include "tokenizer/jinja_args.h"
+#include "tokenizer/jinja_checked_int.h"
 #include "tokenizer/jinja_error.h"
 #include "tokenizer/jinja_interpreter.h"
+#include "tokenizer/jinja_limits.h"
 #include "tokenizer/jinja_strings.h"
 #include "tokenizer/utf8.h"
 
@@ -106,8 +108,9 @@ Value python_slice(const Value& v, const Value& start_v, const Value& stop_v, co
   };
   const int64_t start = adjust(start_o, step < 0 ? n - 1 : 0);
   const int64_t stop = adjust(stop_o, step < 0 ? -1 : n);
+  // start and stop are in [-1, n]; stepping in 128 bits cannot overflow however large `step` is.
   std::vector<int64_t> idx;
-  for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) idx.push_back(i);
+  for (__int128 i = start; step > 0 ? i < stop : i > stop; i += step) idx.push_back(static_cast<int64_t>(i));
   if (v.is_string()) {
     std::u32string out;
     for (int64_t i : idx) out += cps[static_cast<size_t>(i)];
@@ -155,6 +158,7 @@ std::string percent_format(const std::string& fmt, const Value& args) {
       out += '%';
       continue;
     }
+    check_string_size(out.size(), "%-formatting");
     if (!have_arg) {
       if (next_arg >= positional.size()) throw std::runtime_error("not enough arguments for format string");
       arg = positional[next_arg++];
@@ -169,8 +173,9 @@ std::string percent_format(const std::string& fmt, const Value& args) {
       }
       case 'd': case 'i': case 'x': case 'X': case 'o': case 'c': {
         if (!arg.is_number()) throw std::runtime_error("%" + std::string(1, conv) + " format: a number is required, not " + arg.type_name());
-        const long long n = arg.is_float() ? static_cast<long long>(arg.as_double()) : arg.as_int();
+        const long long n = arg.is_float() ? float_to_int(arg.as_double()) : arg.as_int();
         if (conv == 'c') {
+          if (n < 0 || n > 0x10FFFF) throw std::runtime_error("%c arg not in range(0x110000)");
           tokenizer::utf8_append(out, static_cast<char32_t>(n));
           break;
         }
@@ -231,14 +236,14 @@ const std::unordered_map<std::string, TestFn>& tests() {
     auto integer = [](const Value& v, const char* test) {
       if (v.is_undefined()) Interpreter::undefined_error(v);
       if (!v.is_number()) throw std::runtime_error(std::string("test '") + test + "' needs a number, got " + v.type_name());
-      return v.is_float() ? static_cast<int64_t>(v.as_double()) : v.as_int();
+      return v.is_float() ? float_to_int(v.as_double()) : v.as_int();
     };
     t["odd"] = [integer](Interpreter&, const Value& v, Args&) { return integer(v, "odd") % 2 != 0; };
     t["even"] = [integer](Interpreter&, const Value& v, Args&) { return integer(v, "even") % 2 == 0; };
     t["divisibleby"] = [integer](Interpreter&, const Value& v, Args& a) {
       const int64_t d = integer(arg0(a, "divisibleby"), "divisibleby");
       if (d == 0) throw std::runtime_error("integer division or modulo by zero");
-      return integer(v, "divisibleby") % d == 0;
+      return d == -1 || integer(v, "divisibleby") % d == 0;  // INT64_MIN % -1 traps
     };
     t["eq"] = [](Interpreter&, const Value& v, Args& a) { return values_equal(v, arg0(a, "eq")); };
     t["ne"] = [](Interpreter&, const Value& v, Args& a) { return !values_equal(v, arg0(a, "ne")); };
@@ -286,10 +291,11 @@ const Dict& builtin_globals() {
     const int64_t start = n.size() == 1 ? 0 : n[0], stop = n.size() == 1 ? n[0] : n[1], step = n.size() == 3 ? n[2] : 1;
     if (step == 0) throw std::runtime_error("range() arg 3 must not be zero");
     List out;
-    for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
-      if (out.size() >= 100000)
-        throw std::runtime_error("Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).");
-      out.push_back(Value(i));
+    for (__int128 i = start; step > 0 ? i < stop : i > stop; i += step) {  // 128 bits: no overflow
+      if (static_cast<int64_t>(out.size()) >= TemplateLimits::kRangeItems)
+        throw std::runtime_error("Range too big. The sandbox blocks ranges larger than MAX_RANGE (" +
+                                 std::to_string(TemplateLimits::kRangeItems) + ").");
+      out.push_back(Value(static_cast<int64_t>(i)));
     }
     return Value(std::move(out));
   }));

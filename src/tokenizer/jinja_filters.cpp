@@ -8,8 +8,10 @@
 
 #include "tokenizer/jinja_args.h"
 #include "tokenizer/jinja_builtins.h"
+#include "tokenizer/jinja_checked_int.h"
 #include "tokenizer/jinja_interpreter.h"
 #include "tokenizer/jinja_json.h"
+#include "tokenizer/jinja_limits.h"
 #include "tokenizer/jinja_strings.h"
 #include "tokenizer/utf8.h"
 
@@ -85,6 +87,7 @@ Value select_items(Interpreter& in, const Value& seq, Args& a, bool by_attribute
 
 std::string do_indent(const std::string& input, const std::string& indention, bool first, bool blank) {
   const std::vector<std::string> lines = py_splitlines(input + "\n", false);
+  check_string_size(input.size() + (lines.size() + 1) * indention.size(), "indent");
   std::string rv;
   if (blank) {
     for (size_t i = 0; i < lines.size(); ++i) rv += (i ? "\n" + indention : "") + lines[i];
@@ -170,9 +173,11 @@ const std::unordered_map<std::string, FilterFn>& filters() {
       std::string out;
       bool first = true;
       for (const Value& item : iterate(v)) {
+        const std::string s = (b.has(1) ? get_path(item, b[1]) : item).str();
+        check_string_size(out.size() + sep.size() + s.size(), "join");
         if (!first) out += sep;
         first = false;
-        out += (b.has(1) ? get_path(item, b[1]) : item).str();
+        out += s;
       }
       return Value(out);
     };
@@ -244,34 +249,41 @@ const std::unordered_map<std::string, FilterFn>& filters() {
       for (const Value& item : iterate(v)) {
         const Value x = b.has(0) ? get_path(item, b[0]) : item;
         if (!x.is_number() || !total.is_number()) throw std::runtime_error("unsupported operand type(s) for +: '" + total.type_name() + "' and '" + x.type_name() + "'");
-        total = total.is_float() || x.is_float() ? Value(total.as_double() + x.as_double()) : Value(total.as_int() + x.as_int());
+        total = total.is_float() || x.is_float() ? Value(total.as_double() + x.as_double())
+                                                 : Value(checked_add(total.as_int(), x.as_int()));
       }
       return total;
     };
     f["abs"] = [](Interpreter&, const Value& v, Args&) {
       if (!v.is_number()) throw std::runtime_error("bad operand type for abs(): '" + v.type_name() + "'");
-      return v.is_float() ? Value(std::fabs(v.as_double())) : Value(static_cast<int64_t>(std::llabs(v.as_int())));
+      return v.is_float() ? Value(std::fabs(v.as_double())) : Value(v.as_int() < 0 ? checked_sub(0, v.as_int()) : v.as_int());
     };
     f["int"] = [](Interpreter&, const Value& v, Args& a) {
       BoundArgs b("int", a, {"default", "base"});
       const Value fallback = b.get_or(0, Value(0));
       if (v.is_int() || v.is_bool()) return Value(v.as_int());
-      if (v.is_float()) return std::isfinite(v.as_double()) ? Value(static_cast<int64_t>(v.as_double())) : fallback;
+      if (v.is_float()) return std::isfinite(v.as_double()) ? Value(float_to_int(v.as_double())) : fallback;
       if (v.is_string()) {
         std::string s = py_strip(v.as_string(), std::nullopt, true, true);
         s.erase(std::remove(s.begin(), s.end(), '_'), s.end());
+        const int64_t base = b.get_int(1, 10);
+        if (base != 0 && (base < 2 || base > 36)) throw std::runtime_error("int() base must be >= 2 and <= 36, or 0");
         try {
           size_t used = 0;
-          const int64_t n = std::stoll(s, &used, static_cast<int>(b.get_int(1, 10)));
+          const int64_t n = std::stoll(s, &used, static_cast<int>(base));
           if (used == s.size()) return Value(n);
+        } catch (const std::out_of_range&) {
+          integer_overflow("int('" + s.substr(0, 40) + "')");
         } catch (const std::exception&) {
         }
+        double d = NAN;
         try {
           size_t used = 0;
-          const double d = std::stod(s, &used);
-          if (used == s.size() && std::isfinite(d)) return Value(static_cast<int64_t>(d));
+          d = std::stod(s, &used);
+          if (used != s.size()) d = NAN;
         } catch (const std::exception&) {
         }
+        if (std::isfinite(d)) return Value(float_to_int(d));
       }
       return fallback;
     };
@@ -306,7 +318,9 @@ const std::unordered_map<std::string, FilterFn>& filters() {
       JsonDumpOptions o;
       o.ensure_ascii = b.get_bool(0, false);
       if (b.has(1) && !b[1].is_none()) {
-        o.indent = b[1].is_string() ? b[1].as_string() : std::string(static_cast<size_t>(std::max<int64_t>(0, b.get_int(1, 0))), ' ');
+        const size_t width = static_cast<size_t>(std::max<int64_t>(0, b[1].is_string() ? 0 : b.get_int(1, 0)));
+        check_string_size(width, "tojson indent");
+        o.indent = b[1].is_string() ? b[1].as_string() : std::string(width, ' ');
         o.item_separator = ",";
       }
       if (b.has(2) && !b[2].is_none()) {
@@ -320,8 +334,9 @@ const std::unordered_map<std::string, FilterFn>& filters() {
     };
     f["indent"] = [](Interpreter&, const Value& v, Args& a) {
       BoundArgs b("indent", a, {"width", "first", "blank"});
-      const std::string indention = b.has(0) && b[0].is_string() ? b[0].as_string()
-                                    : std::string(static_cast<size_t>(std::max<int64_t>(0, b.get_int(0, 4))), ' ');
+      const size_t width = b.has(0) && b[0].is_string() ? 0 : static_cast<size_t>(std::max<int64_t>(0, b.get_int(0, 4)));
+      check_string_size(width, "indent");
+      const std::string indention = b.has(0) && b[0].is_string() ? b[0].as_string() : std::string(width, ' ');
       return Value(do_indent(v.str(), indention, b.get_bool(1, false), b.get_bool(2, false)));
     };
     f["center"] = [](Interpreter&, const Value& v, Args& a) {
@@ -329,6 +344,7 @@ const std::unordered_map<std::string, FilterFn>& filters() {
       const std::string s = v.str();
       const int64_t width = b.get_int(0, 80), len = static_cast<int64_t>(tokenizer::utf8_length(s));
       if (width <= len) return Value(s);
+      check_string_size(static_cast<size_t>(width - len) + s.size(), "center");
       const int64_t total = width - len, left = total / 2 + (total & width & 1);
       return Value(std::string(static_cast<size_t>(left), ' ') + s + std::string(static_cast<size_t>(total - left), ' '));
     };
@@ -337,7 +353,7 @@ const std::unordered_map<std::string, FilterFn>& filters() {
       const std::u32string cps = to_code_points(v.str());
       const int64_t length = b.get_int(0, 255), leeway = b.get_int(3, 5);
       const std::string end = b.has(2) ? b[2].str() : "...";
-      if (static_cast<int64_t>(cps.size()) <= length + leeway) return Value(v.str());
+      if (static_cast<int64_t>(cps.size()) <= checked_add(length, leeway)) return Value(v.str());
       const size_t keep = static_cast<size_t>(std::max<int64_t>(0, length - static_cast<int64_t>(tokenizer::utf8_length(end))));
       std::string head = from_code_points(cps.substr(0, keep));
       if (!b.get_bool(1, false)) {
@@ -389,6 +405,7 @@ const std::unordered_map<std::string, FilterFn>& filters() {
       BoundArgs b("batch", a, {"linecount", "fill_with"});
       const int64_t n = b.get_int(0, 1);
       if (n <= 0) throw std::runtime_error("batch size must be positive");
+      check_list_size(static_cast<size_t>(n), "batch");
       List out, cur;
       for (const Value& item : iterate(v)) {
         cur.push_back(item);

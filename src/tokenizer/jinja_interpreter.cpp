@@ -1,9 +1,12 @@
 #include "tokenizer/jinja_interpreter.h"
 
 #include <cmath>
+#include <limits>
 
 #include "tokenizer/jinja_builtins.h"
+#include "tokenizer/jinja_checked_int.h"
 #include "tokenizer/jinja_error.h"
+#include "tokenizer/jinja_limits.h"
 
 namespace tf::jinja {
 namespace {
@@ -11,10 +14,56 @@ namespace {
 // A runtime failure inside an expression; exec() adds the statement's location.
 [[noreturn]] void type_error(const std::string& message) { throw std::runtime_error(message); }
 
+// seq * n for a str or list, within TemplateLimits.
+Value repeat(const Value& seq, int64_t count) {
+  const size_t n = static_cast<size_t>(std::max<int64_t>(0, count));
+  if (seq.is_string()) {
+    const std::string& s = seq.as_string();
+    if (!s.empty()) check_string_size(n > TemplateLimits::kStringBytes ? n : n * s.size(), "str * int");
+    std::string out;
+    out.reserve(s.size() * n);
+    for (size_t k = 0; k < n; ++k) out += s;
+    return Value(std::move(out));
+  }
+  const List& items = seq.as_list();
+  if (!items.empty()) check_list_size(n > TemplateLimits::kListItems ? n : n * items.size(), "list * int");
+  List out;
+  out.reserve(items.size() * n);
+  for (size_t k = 0; k < n; ++k) out.insert(out.end(), items.begin(), items.end());
+  return seq.is_tuple() ? Value::tuple(std::move(out)) : Value(std::move(out));
+}
+
 }  // namespace
 
 Interpreter::Interpreter(const std::string& template_name, std::shared_ptr<Scope> globals)
-    : name_(template_name), scope_(std::move(globals)) {}
+    : name_(template_name),
+      scope_(std::move(globals)),
+      deadline_(std::chrono::steady_clock::now() +
+                std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                    std::chrono::duration<double>(TemplateLimits::kRenderSeconds))) {}
+
+Interpreter::Nesting::Nesting(Interpreter& in) : in_(in) {
+  if (++in_.nesting_ > TemplateLimits::kRenderNesting) {
+    --in_.nesting_;
+    throw std::runtime_error("maximum recursion depth exceeded (statements, expressions and macro calls nested " +
+                             std::to_string(TemplateLimits::kRenderNesting) + " levels deep)");
+  }
+}
+
+void Interpreter::count_iteration() {
+  if (++iterations_ > TemplateLimits::kLoopIterations)
+    throw std::runtime_error("the template ran more than " + std::to_string(TemplateLimits::kLoopIterations) +
+                             " loop iterations");
+  // Checking the clock costs ~20 ns; once per 1024 iterations is plenty.
+  if ((iterations_ & 1023) == 0 && std::chrono::steady_clock::now() > deadline_)
+    throw std::runtime_error("rendering took longer than " +
+                             std::to_string(static_cast<int>(TemplateLimits::kRenderSeconds)) + " seconds");
+}
+
+void Interpreter::append_output(const std::string& text) {
+  check_string_size(out_->size() + text.size(), "rendering");
+  *out_ += text;
+}
 
 void Interpreter::undefined_error(const Value& v) {
   throw std::runtime_error(v.undefined_hint().empty() ? "value is undefined" : v.undefined_hint());
@@ -60,6 +109,7 @@ void Interpreter::assign(const AssignTarget& target, const Value& value) {
   if (!target.attribute.empty()) {
     const Value ns = lookup(target.names[0]);
     if (!ns.is_namespace()) type_error("cannot assign attribute on non-namespace object");
+    check_namespace_attribute(target.attribute, value);
     ns.as_namespace().attributes.set(target.attribute, value);
     return;
   }
@@ -76,12 +126,13 @@ void Interpreter::assign(const AssignTarget& target, const Value& value) {
 
 Interpreter::Flow Interpreter::exec(const Stmt& s) {
   try {
+    const Nesting nesting(*this);
     switch (s.kind) {
       case Stmt::Kind::kText:
-        *out_ += s.text;
+        append_output(s.text);
         return Flow::kNormal;
       case Stmt::Kind::kOutput:
-        *out_ += eval(*s.expr).str();
+        append_output(eval(*s.expr).str());
         return Flow::kNormal;
       case Stmt::Kind::kIf:
         for (size_t i = 0; i < s.conditions.size(); ++i)
@@ -99,7 +150,7 @@ Interpreter::Flow Interpreter::exec(const Stmt& s) {
         exec_macro_definition(s);
         return Flow::kNormal;
       case Stmt::Kind::kFilterBlock:
-        *out_ += apply_filter_chain(s.filters, Value(render_to_string(s.body))).str();
+        append_output(apply_filter_chain(s.filters, Value(render_to_string(s.body))).str());
         return Flow::kNormal;
       case Stmt::Kind::kWith: {
         auto inner = std::make_shared<Scope>(Scope{{}, scope_});
@@ -145,6 +196,7 @@ Interpreter::Flow Interpreter::exec_for(const Stmt& s) {
   if (s.cond) {  // `for x in xs if cond`: filter first, so loop.length counts what is kept
     List kept;
     for (const Value& item : items) {
+      count_iteration();
       scope_ = std::make_shared<Scope>(Scope{{}, outer});
       assign(s.target, item);
       if (eval(*s.cond).truthy()) kept.push_back(item);
@@ -158,6 +210,7 @@ Interpreter::Flow Interpreter::exec_for(const Stmt& s) {
   }
   const int64_t n = static_cast<int64_t>(items.size());
   for (int64_t i = 0; i < n; ++i) {
+    count_iteration();
     scope_ = std::make_shared<Scope>(Scope{{}, outer});
     assign(s.target, items[i]);
     Dict loop;
@@ -277,6 +330,7 @@ Value Interpreter::get_item(const Value& object, const Value& key) {
 }
 
 Value Interpreter::eval(const Expr& e) {
+  const Nesting nesting(*this);
   switch (e.kind) {
     case Expr::Kind::kLiteral: return e.value;
     case Expr::Kind::kName: return lookup(e.name);
@@ -324,7 +378,7 @@ Value Interpreter::eval(const Expr& e) {
       if (v.is_undefined()) undefined_error(v);
       if (!v.is_number()) type_error("bad operand type for unary " + e.name + ": '" + v.type_name() + "'");
       if (e.name == "+") return v.is_float() ? v : Value(v.as_int());
-      return v.is_float() ? Value(-v.as_double()) : Value(-v.as_int());
+      return v.is_float() ? Value(-v.as_double()) : Value(checked_sub(0, v.as_int()));
     }
     case Expr::Kind::kBinary: return eval_binary(e);
     case Expr::Kind::kCompare: return eval_compare(e);
@@ -346,7 +400,12 @@ Value Interpreter::eval_binary(const Expr& e) {
     return l.truthy() ? l : eval(*e.right);
   }
   const Value l = eval(*e.left), r = eval(*e.right);
-  if (op == "~") return Value(l.str() + r.str());
+  if (op == "~") {
+    std::string a = l.str();
+    const std::string b = r.str();
+    check_string_size(a.size() + b.size(), "~");
+    return Value(std::move(a += b));
+  }
   if (l.is_undefined()) undefined_error(l);
   if (r.is_undefined()) undefined_error(r);
   auto unsupported = [&]() -> Value {
@@ -355,12 +414,16 @@ Value Interpreter::eval_binary(const Expr& e) {
   const bool ints = (l.is_int() || l.is_bool()) && (r.is_int() || r.is_bool());
   const bool nums = l.is_number() && r.is_number();
   if (op == "+") {
-    if (ints) return Value(l.as_int() + r.as_int());
+    if (ints) return Value(checked_add(l.as_int(), r.as_int()));
     if (nums) return Value(l.as_double() + r.as_double());
-    if (l.is_string() && r.is_string()) return Value(l.as_string() + r.as_string());
+    if (l.is_string() && r.is_string()) {
+      check_string_size(l.as_string().size() + r.as_string().size(), "str + str");
+      return Value(l.as_string() + r.as_string());
+    }
     if (l.is_list() && r.is_list()) {
       if (l.is_tuple() != r.is_tuple())
         type_error("can only concatenate " + l.type_name() + " (not \"" + r.type_name() + "\") to " + l.type_name());
+      check_list_size(l.as_list().size() + r.as_list().size(), "list + list");
       List out = l.as_list();
       out.insert(out.end(), r.as_list().begin(), r.as_list().end());
       return l.is_tuple() ? Value::tuple(std::move(out)) : Value(std::move(out));
@@ -370,26 +433,16 @@ Value Interpreter::eval_binary(const Expr& e) {
     return unsupported();
   }
   if (op == "-") {
-    if (ints) return Value(l.as_int() - r.as_int());
+    if (ints) return Value(checked_sub(l.as_int(), r.as_int()));
     if (nums) return Value(l.as_double() - r.as_double());
     return unsupported();
   }
   if (op == "*") {
-    if (ints) return Value(l.as_int() * r.as_int());
+    if (ints) return Value(checked_mul(l.as_int(), r.as_int()));
     if (nums) return Value(l.as_double() * r.as_double());
     const Value& seq = l.is_string() || l.is_list() ? l : r;
     const Value& count = l.is_string() || l.is_list() ? r : l;
-    if ((seq.is_string() || seq.is_list()) && (count.is_int() || count.is_bool())) {
-      const int64_t n = std::max<int64_t>(0, count.as_int());
-      if (seq.is_string()) {
-        std::string out;
-        for (int64_t k = 0; k < n; ++k) out += seq.as_string();
-        return Value(std::move(out));
-      }
-      List out;
-      for (int64_t k = 0; k < n; ++k) out.insert(out.end(), seq.as_list().begin(), seq.as_list().end());
-      return Value(std::move(out));
-    }
+    if ((seq.is_string() || seq.is_list()) && (count.is_int() || count.is_bool())) return repeat(seq, count.as_int());
     return unsupported();
   }
   if (op == "/") {
@@ -403,6 +456,11 @@ Value Interpreter::eval_binary(const Expr& e) {
     if (r.as_double() == 0) type_error(op == "//" ? "integer division or modulo by zero" : "modulo by zero");
     if (ints) {
       const int64_t a = l.as_int(), b = r.as_int();
+      // INT64_MIN / -1 traps (SIGFPE); its quotient does not fit and its remainder is 0.
+      if (a == std::numeric_limits<int64_t>::min() && b == -1) {
+        if (op == "//") integer_overflow(std::to_string(a) + " // -1");
+        return Value(int64_t{0});
+      }
       int64_t q = a / b, m = a % b;
       if (m != 0 && ((m < 0) != (b < 0))) {
         --q;
@@ -417,11 +475,7 @@ Value Interpreter::eval_binary(const Expr& e) {
     return Value(m);
   }
   if (op == "**") {
-    if (ints && r.as_int() >= 0) {
-      int64_t result = 1, base = l.as_int();
-      for (int64_t k = r.as_int(); k > 0; --k) result *= base;
-      return Value(result);
-    }
+    if (ints && r.as_int() >= 0) return Value(checked_pow(l.as_int(), r.as_int()));
     if (nums) return Value(std::pow(l.as_double(), r.as_double()));
     return unsupported();
   }

@@ -3,6 +3,8 @@
 // values, loop.* variables, macros, namespaces, break/continue and whitespace-exact output.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -47,10 +49,29 @@ class Interpreter {
   Args eval_args(const CallArgsNode& node);
   Value get_attribute(const Value& object, const std::string& name);
   Value get_item(const Value& object, const Value& key);
+  void append_output(const std::string& text);
+
+  // Counts one level of statement / expression / macro nesting while alive; throws past
+  // TemplateLimits::kRenderNesting.
+  class Nesting {
+   public:
+    explicit Nesting(Interpreter& in);
+    ~Nesting() { --in_.nesting_; }
+    Nesting(const Nesting&) = delete;
+    Nesting& operator=(const Nesting&) = delete;
+
+   private:
+    Interpreter& in_;
+  };
+  // One more loop iteration: throws past TemplateLimits::kLoopIterations or kRenderSeconds.
+  void count_iteration();
 
   const std::string& name_;
   std::shared_ptr<Scope> scope_;
   std::string* out_ = nullptr;
+  int nesting_ = 0;
+  int64_t iterations_ = 0;
+  std::chrono::steady_clock::time_point deadline_;
 };
 
 // Python's `in`.

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "tokenizer/jinja_limits.h"
 #include "tokenizer/utf8.h"
 
 namespace tf::jinja {
@@ -87,6 +88,7 @@ void dump_string(std::string& out, std::string_view s, bool ensure_ascii) {
 
 void dump(std::string& out, const Value& v, const JsonDumpOptions& o, int level) {
   auto newline = [&](int lvl) {
+    check_string_size(out.size() + 1 + static_cast<size_t>(lvl) * o.indent->size(), "tojson");
     out += '\n';
     for (int k = 0; k < lvl; ++k) out += *o.indent;
   };
@@ -101,7 +103,10 @@ void dump(std::string& out, const Value& v, const JsonDumpOptions& o, int level)
       else out += python_float_repr(d);
       return;
     }
-    case Value::Kind::kString: dump_string(out, v.as_string(), o.ensure_ascii); return;
+    case Value::Kind::kString:
+      check_string_size(out.size() + v.as_string().size(), "tojson");
+      dump_string(out, v.as_string(), o.ensure_ascii);
+      return;
     case Value::Kind::kList: {
       const List& items = v.as_list();
       if (items.empty()) {
@@ -111,6 +116,7 @@ void dump(std::string& out, const Value& v, const JsonDumpOptions& o, int level)
       out += '[';
       for (size_t i = 0; i < items.size(); ++i) {
         if (i) out += o.item_separator;
+        check_string_size(out.size() + o.item_separator.size(), "tojson");
         if (o.indent) newline(level + 1);
         dump(out, items[i], o, level + 1);
       }

@@ -9,6 +9,7 @@
 
 #include "tokenizer/jinja_args.h"
 #include "tokenizer/jinja_builtins.h"
+#include "tokenizer/jinja_limits.h"
 #include "tokenizer/jinja_strings.h"
 
 namespace tf::jinja {
@@ -63,7 +64,9 @@ std::string str_format(const std::string& fmt, const Args& args) {
         if (key == field) { v = x; found = true; }
       if (!found) throw std::runtime_error("KeyError: '" + field + "'");
     }
-    out += v.str();
+    const std::string s = v.str();
+    check_string_size(out.size() + s.size(), "str.format");
+    out += s;
     i = close;
   }
   return out;
@@ -123,6 +126,7 @@ const std::unordered_map<std::string, Method>& string_methods() {
       bool first = true;
       for (const Value& item : iterate(b[0])) {
         if (!item.is_string()) throw std::runtime_error("sequence item: expected str instance, " + item.type_name() + " found");
+        check_string_size(out.size() + s.as_string().size() + item.as_string().size(), "join");
         if (!first) out += s.as_string();
         first = false;
         out += item.as_string();

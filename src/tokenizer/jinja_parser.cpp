@@ -30,6 +30,7 @@ Body Parser::parse() {
 
 // Statements up to a block tag named in `ends`; leaves the parser on that tag's name.
 Body Parser::subparse(const std::set<std::string>& ends) {
+  const Nest nest(*this);
   Body body;
   while (true) {
     const Token& t = cur();

@@ -6,6 +6,26 @@
 
 namespace tf::jinja {
 
+ExprPtr Parser::sealed(ExprPtr e, const Token& at) {
+  int inner = 0;
+  auto see = [&](const ExprPtr& child) {
+    if (child) inner = std::max(inner, child->depth);
+  };
+  for (const ExprPtr* child : {&e->operand, &e->left, &e->right, &e->index, &e->start, &e->stop, &e->step,
+                               &e->cond, &e->then, &e->otherwise})
+    see(*child);
+  for (const auto& child : e->items) see(child);
+  for (const auto& child : e->keys) see(child);
+  for (const auto& child : e->args.positional) see(child);
+  for (const auto& [name, child] : e->args.keyword) see(child);
+  for (const auto& [op, child] : e->comparisons) see(child);
+  e->depth = inner + 1;
+  if (e->depth > TemplateLimits::kSourceNesting)
+    fail(at, "expression too deeply nested: more than " + std::to_string(TemplateLimits::kSourceNesting) +
+                 " levels of operators, filters or brackets");
+  return e;
+}
+
 bool Parser::is_tuple_end(const std::set<std::string>& extra) const {
   if (cur().type == T::kVarEnd || cur().type == T::kBlockEnd || is_op(")")) return true;
   return cur().type == T::kName && extra.count(cur().text);
@@ -29,10 +49,11 @@ ExprPtr Parser::parse_tuple(bool with_condexpr, const std::set<std::string>& ext
   auto e = node(Expr::Kind::kList, start);
   e->items = std::move(items);
   e->tuple = true;
-  return e;
+  return sealed(std::move(e), start);
 }
 
 ExprPtr Parser::parse_condexpr() {
+  const Nest nest(*this);  // `a if b else c if d else …` recurses
   ExprPtr expr = parse_or();
   while (is_name("if")) {
     const Token& at = next();
@@ -40,7 +61,7 @@ ExprPtr Parser::parse_condexpr() {
     e->then = std::move(expr);
     e->cond = parse_or();
     if (skip_name("else")) e->otherwise = parse_condexpr();
-    expr = std::move(e);
+    expr = sealed(std::move(e), at);
   }
   return expr;
 }
@@ -50,7 +71,7 @@ ExprPtr Parser::binary(const Token& at, std::string op, ExprPtr l, ExprPtr r) {
   e->name = std::move(op);
   e->left = std::move(l);
   e->right = std::move(r);
-  return e;
+  return sealed(std::move(e), at);
 }
 
 ExprPtr Parser::parse_or() {
@@ -73,11 +94,12 @@ ExprPtr Parser::parse_and() {
 
 ExprPtr Parser::parse_not() {
   if (is_name("not")) {
+    const Nest nest(*this);
     const Token& at = next();
     auto e = node(Expr::Kind::kUnary, at);
     e->name = "not";
     e->operand = parse_not();
-    return e;
+    return sealed(std::move(e), at);
   }
   return parse_compare();
 }
@@ -105,7 +127,7 @@ ExprPtr Parser::parse_compare() {
   auto e = node(Expr::Kind::kCompare, start);
   e->left = std::move(expr);
   e->comparisons = std::move(ops);
-  return e;
+  return sealed(std::move(e), start);
 }
 
 ExprPtr Parser::parse_math1() {
@@ -145,12 +167,14 @@ ExprPtr Parser::parse_pow() {
 }
 
 ExprPtr Parser::parse_unary(bool with_filter) {
+  const Nest nest(*this);  // every sub-expression passes here: (…), […], {…}, call arguments
   ExprPtr e;
   if (is_op("-") || is_op("+")) {
     const Token& at = next();
     e = node(Expr::Kind::kUnary, at);
     e->name = at.text;
     e->operand = parse_unary(false);
+    e = sealed(std::move(e), at);
   } else {
     e = parse_primary();
   }
@@ -194,7 +218,7 @@ ExprPtr Parser::parse_primary() {
           e->items.push_back(parse_expression(true));
         }
         expect_op("]");
-        return e;
+        return sealed(std::move(e), t);
       }
       if (t.text == "{") {
         next();
@@ -207,7 +231,7 @@ ExprPtr Parser::parse_primary() {
           e->items.push_back(parse_expression(true));
         }
         expect_op("}");
-        return e;
+        return sealed(std::move(e), t);
       }
       break;
     default:
@@ -230,13 +254,13 @@ ExprPtr Parser::parse_postfix(ExprPtr e) {
         auto g = node(Expr::Kind::kGetAttr, at);
         g->name = next().text;
         g->operand = std::move(e);
-        e = std::move(g);
+        e = sealed(std::move(g), at);
       } else if (cur().type == T::kInt) {
         auto g = node(Expr::Kind::kGetItem, at);
         g->index = literal(cur(), Value(cur().int_value));
         next();
         g->operand = std::move(e);
-        e = std::move(g);
+        e = sealed(std::move(g), at);
       } else {
         fail(cur(), "expected an attribute name after '.', found " + describe(cur()));
       }
@@ -264,14 +288,14 @@ ExprPtr Parser::parse_subscript(ExprPtr operand) {
     auto g = node(Expr::Kind::kGetItem, at);
     g->operand = std::move(operand);
     g->index = std::move(parts[0]);
-    return g;
+    return sealed(std::move(g), at);
   }
   auto s = node(Expr::Kind::kSlice, at);
   s->operand = std::move(operand);
   s->start = std::move(parts[0]);
   s->stop = std::move(parts[1]);
   s->step = std::move(parts[2]);
-  return s;
+  return sealed(std::move(s), at);
 }
 
 void Parser::parse_call_args(CallArgsNode& args) {
@@ -295,10 +319,11 @@ void Parser::parse_call_args(CallArgsNode& args) {
 }
 
 ExprPtr Parser::parse_call(ExprPtr callee) {
-  auto e = node(Expr::Kind::kCall, cur());
+  const Token& at = cur();
+  auto e = node(Expr::Kind::kCall, at);
   e->operand = std::move(callee);
   parse_call_args(e->args);
-  return e;
+  return sealed(std::move(e), at);
 }
 
 // A filter or test name, which may be dotted (`name.sub`): read as one name.
@@ -320,7 +345,7 @@ ExprPtr Parser::parse_filter_call(ExprPtr operand) {
   e->name = std::move(name);
   e->operand = std::move(operand);
   if (is_op("(")) parse_call_args(e->args);
-  return e;
+  return sealed(std::move(e), at);
 }
 
 ExprPtr Parser::parse_filter_expr(ExprPtr e) {
@@ -355,7 +380,7 @@ ExprPtr Parser::parse_test(ExprPtr operand) {
     if (is_name("is")) fail(cur(), "you cannot chain multiple tests with 'is'");
     e->args.positional.push_back(parse_postfix(parse_primary()));
   }
-  return e;
+  return sealed(std::move(e), at);
 }
 
 }  // namespace tf::jinja

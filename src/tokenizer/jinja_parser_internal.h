@@ -13,6 +13,7 @@
 #include "tokenizer/jinja_ast.h"
 #include "tokenizer/jinja_error.h"
 #include "tokenizer/jinja_lexer.h"
+#include "tokenizer/jinja_limits.h"
 
 namespace tf::jinja {
 
@@ -58,6 +59,28 @@ class Parser {
     if (cur().type != T::kBlockEnd) fail(cur(), "expected end of block tag '%}', found " + describe(cur()));
     next();
   }
+
+  // Counts one level of recursion in the parser while alive (blocks in blocks, parentheses in
+  // parentheses, ...); fails past TemplateLimits::kSourceNesting.
+  class Nest {
+   public:
+    explicit Nest(Parser& p) : p_(p) {
+      if (++p_.nesting_ > TemplateLimits::kSourceNesting) {
+        --p_.nesting_;
+        p_.fail(p_.cur(), "too deeply nested: more than " + std::to_string(TemplateLimits::kSourceNesting) +
+                              " levels of blocks, brackets or operators");
+      }
+    }
+    ~Nest() { --p_.nesting_; }
+    Nest(const Nest&) = delete;
+    Nest& operator=(const Nest&) = delete;
+
+   private:
+    Parser& p_;
+  };
+  // Sets e's depth from its children's, failing past TemplateLimits::kSourceNesting: loops build
+  // chains (`a+b+c+…`, `x|f|g|…`, `a.b.c.…`) whose depth recursion guards do not see.
+  ExprPtr sealed(ExprPtr e, const Token& at);
 
   ExprPtr node(Expr::Kind kind, const Token& at) {
     auto e = std::make_unique<Expr>();
@@ -117,6 +140,7 @@ class Parser {
   const std::string& name_;
   size_t i_ = 0;
   int loop_depth_ = 0;
+  int nesting_ = 0;
 };
 
 }  // namespace tf::jinja

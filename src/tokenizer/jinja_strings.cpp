@@ -7,6 +7,7 @@
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
 
+#include "tokenizer/jinja_limits.h"
 #include "tokenizer/utf8.h"
 
 namespace tf::jinja {
@@ -146,6 +147,7 @@ std::string py_replace(std::string_view s, std::string_view old, std::string_vie
     int64_t done = 0;
     for (size_t i = 0; i <= cps.size(); ++i) {
       if (count < 0 || done < count) {
+        check_string_size(out.size() + rep.size(), "replace");
         out += rep;
         ++done;
       }
@@ -159,6 +161,7 @@ std::string py_replace(std::string_view s, std::string_view old, std::string_vie
     const size_t hit = s.find(old, pos);
     if (hit == std::string_view::npos) break;
     out.append(s.substr(pos, hit - pos));
+    check_string_size(out.size() + rep.size(), "replace");
     out.append(rep);
     pos = hit + old.size();
     ++done;

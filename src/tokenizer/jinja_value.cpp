@@ -8,6 +8,7 @@
 
 #include <unicode/uchar.h>
 
+#include "tokenizer/jinja_limits.h"
 #include "tokenizer/utf8.h"
 
 namespace tf::jinja {
@@ -32,13 +33,77 @@ void Dict::set(const std::string& key, Value value) {
   }
 }
 
+size_t Dict::size() const { return entries_.size(); }
+bool Dict::empty() const { return entries_.empty(); }
+
+namespace {
+
+int checked_nesting(int inner) {
+  if (inner + 1 > TemplateLimits::kValueNesting)
+    throw std::runtime_error("lists, dicts and namespaces nested deeper than " +
+                             std::to_string(TemplateLimits::kValueNesting) + " levels");
+  return inner + 1;
+}
+
+}  // namespace
+
+std::shared_ptr<Value::Sequence> Value::make_sequence(List items, bool tuple) {
+  int inner = 0;
+  for (const Value& v : items) inner = std::max(inner, v.nesting());
+  const int nesting = checked_nesting(inner);
+  return std::make_shared<Sequence>(Sequence{std::move(items), tuple, nesting});
+}
+
+Value::Value(List l) : data_(make_sequence(std::move(l), false)) {}
+
+Value::Value(Dict d) {
+  int inner = 0;
+  for (const auto& [k, v] : d.entries()) inner = std::max(inner, v.nesting());
+  d.nesting_ = checked_nesting(inner);
+  data_ = std::make_shared<Dict>(std::move(d));
+}
+
 Value Value::tuple(List items) {
   Value v;
-  v.data_ = std::make_shared<Sequence>(Sequence{std::move(items), true});
+  v.data_ = make_sequence(std::move(items), true);
   return v;
 }
 
+int Value::nesting() const {
+  switch (kind()) {
+    case Kind::kList: return std::get<std::shared_ptr<Sequence>>(data_)->nesting;
+    case Kind::kDict: return as_dict().nesting_;
+    case Kind::kNamespace: {
+      int inner = 0;
+      for (const auto& [k, v] : as_namespace().attributes.entries()) inner = std::max(inner, v.nesting());
+      return inner + 1;
+    }
+    default: return 0;
+  }
+}
+
+bool Value::holds_namespace() const {
+  switch (kind()) {
+    case Kind::kNamespace: return true;
+    case Kind::kList:
+      return std::any_of(as_list().begin(), as_list().end(), [](const Value& v) { return v.holds_namespace(); });
+    case Kind::kDict:
+      return std::any_of(as_dict().entries().begin(), as_dict().entries().end(),
+                         [](const auto& e) { return e.second.holds_namespace(); });
+    default: return false;
+  }
+}
+
+void check_namespace_attribute(const std::string& name, const Value& value) {
+  // Lists and dicts cannot change once built; namespaces can, so one holding another could
+  // come to hold itself (or a chain of any depth) after the checks ran.
+  if (value.holds_namespace())
+    throw std::runtime_error("namespace attribute '" + name + "' cannot hold a namespace (tightfit's limit)");
+  checked_nesting(value.nesting());
+}
+
 Value Value::make_namespace(Dict attributes) {
+  for (const auto& [k, x] : attributes.entries()) check_namespace_attribute(k, x);
   Value v;
   v.data_ = std::make_shared<Namespace>(Namespace{std::move(attributes)});
   return v;

@@ -26,13 +26,16 @@ class Dict {
   const Value* find(std::string_view key) const;
   Value* find(std::string_view key);
   void set(const std::string& key, Value value);
-  size_t size() const { return entries_.size(); }
-  bool empty() const { return entries_.empty(); }
+  // Out of line: Value is incomplete here, and clang instantiates the vector's size() at once.
+  size_t size() const;
+  bool empty() const;
   const std::vector<std::pair<std::string, Value>>& entries() const { return entries_; }
 
  private:
+  friend class Value;
   std::vector<std::pair<std::string, Value>> entries_;
   std::unordered_map<std::string, size_t> index_;
+  int nesting_ = 1;  // set when it becomes a Value (see Value::nesting)
 };
 
 // Call arguments: positional then keyword, as written at the call site.
@@ -62,8 +65,9 @@ class Value {
   Value(double d) : data_(d) {}
   Value(std::string s) : data_(std::move(s)) {}
   Value(const char* s) : data_(std::string(s)) {}
-  Value(List l) : data_(std::make_shared<Sequence>(Sequence{std::move(l), false})) {}
-  Value(Dict d) : data_(std::make_shared<Dict>(std::move(d))) {}
+  // Throw when the container would nest deeper than TemplateLimits::kValueNesting.
+  Value(List l);
+  Value(Dict d);
 
   // `hint` says what was missing ("'x' is undefined"), for the error raised if it is used.
   static Value undefined(std::string hint) { Value v; v.data_ = UndefinedTag{std::move(hint)}; return v; }
@@ -105,6 +109,12 @@ class Value {
   std::string repr() const;
   // Python type name for error messages: 'str', 'int', 'dict', 'NoneType', ...
   std::string type_name() const;
+  // Levels of containers: 0 for a scalar, 1 for [1, 2], 2 for [[1]]. Bounded by
+  // TemplateLimits::kValueNesting, so walks over a value (repr, ==, its destructor) recurse
+  // boundedly; and namespaces hold no namespaces, so no value contains itself.
+  int nesting() const;
+  // Whether a namespace is this value or inside it.
+  bool holds_namespace() const;
   // Same object (Python `is`): identity for containers, equality for scalars.
   bool same_as(const Value& other) const;
 
@@ -114,11 +124,16 @@ class Value {
   struct Sequence {
     List items;
     bool tuple;
+    int nesting = 1;
   };
+  static std::shared_ptr<Sequence> make_sequence(List items, bool tuple);
   std::variant<UndefinedTag, NoneTag, bool, int64_t, double, std::string, std::shared_ptr<Sequence>,
                std::shared_ptr<Dict>, std::shared_ptr<Namespace>, std::shared_ptr<Function>>
       data_;
 };
+
+// Throws unless `value` may be stored as attribute `name` of a namespace (see nesting()).
+void check_namespace_attribute(const std::string& name, const Value& value);
 
 // Python ==.
 bool values_equal(const Value& a, const Value& b);

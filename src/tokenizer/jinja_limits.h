@@ -1,0 +1,46 @@
+// What a chat template may cost, written once. A template and its variables can come from
+// anyone (a downloaded model, a request to a server), so rendering must end with an error
+// rather than crash, hang or exhaust memory; Jinja2 raises for the same inputs (RecursionError,
+// MemoryError, OverflowError, the sandbox's MAX_RANGE). Every limit is far above what real chat
+// templates use (tests/data/chat-template and tests/data/jinja render unchanged): they loop
+// over messages and tools, nest a few blocks deep and print at most a few MB.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "base/json_read.h"
+
+namespace tf::jinja {
+
+struct TemplateLimits {
+  // Nesting in the source: blocks inside blocks, and parentheses, brackets, operators and
+  // filters inside an expression (`((((x))))`, `a+b+c+…`). The parser and the syntax tree's
+  // destructor recurse once per level.
+  static constexpr int kSourceNesting = 256;
+  // Nesting while rendering: statements, expressions and macro calls together (a recursive
+  // macro is the usual way to reach it). The interpreter recurses once per level; 1000 levels
+  // use a few MB of stack.
+  static constexpr int kRenderNesting = 1000;
+  // Nesting of lists, dicts and namespaces: printing, comparing and freeing a value recurse
+  // once per level. Template variables come from JSON (at most kMaxJsonDepth deep); a template
+  // may wrap them a few more times.
+  static constexpr int kValueNesting = 2 * kMaxJsonDepth;
+  // Bytes of any one string the template builds, and of the rendered text.
+  static constexpr size_t kStringBytes = size_t{64} << 20;
+  // Items of any one list the template builds.
+  static constexpr size_t kListItems = size_t{1} << 22;
+  // Iterations of all for loops together in one render (about 1 s of work).
+  static constexpr int64_t kLoopIterations = 2'000'000;
+  // Items of one range(): transformers' sandbox (Jinja2's MAX_RANGE).
+  static constexpr int64_t kRangeItems = 100'000;
+  // Wall-clock time of one render: the backstop for whatever the limits above let through.
+  static constexpr double kRenderSeconds = 10.0;
+};
+
+// Throws std::runtime_error (a TemplateError once located) when a string or list about to be
+// built would exceed the limits above. `what` names the operation for the message.
+void check_string_size(size_t bytes, const char* what);
+void check_list_size(size_t items, const char* what);
+
+}  // namespace tf::jinja
