@@ -1,0 +1,104 @@
+#include "fuzz/fuzz_targets.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <string_view>
+
+#include "base/json_read.h"
+#include "quant/hf_shape_plan.h"
+#include "quant/recipe.h"
+#include "runtime/image_file.h"
+#include "storage/model_config.h"
+#include "storage/safetensors.h"
+#include "tokenizer/jinja_template.h"
+#include "tokenizer/tokenizer.h"
+
+namespace tf::fuzz {
+namespace {
+
+std::string_view text_of(const uint8_t* data, size_t size) { return {reinterpret_cast<const char*>(data), size}; }
+
+// Runs `body`; a std::exception is the expected outcome for bad input.
+template <class F>
+void guarded(F body) {
+  try {
+    body();
+  } catch (const std::exception&) {
+  }
+}
+
+}  // namespace
+
+void safetensors_header(const uint8_t* data, size_t size) {
+  // The reader maps a file; one per process, rewritten for every input.
+  static const std::string path =
+      (std::filesystem::temp_directory_path() / ("tightfit-fuzz-" + std::to_string(getpid()) + ".safetensors")).string();
+  if (std::FILE* f = std::fopen(path.c_str(), "wb")) {
+    std::fwrite(data, 1, size, f);
+    std::fclose(f);
+  }
+  guarded([&] { SafetensorsFile::open(path); });
+}
+
+void model_config(const uint8_t* data, size_t size) {
+  guarded([&] {
+    const ModelConfig config = ModelConfig::from_json(parse_json(text_of(data, size), "config.json"), "config.json");
+    HfShapePlanOptions options;
+    hf_tensor_specs(config, options);
+  });
+}
+
+void tokenizer_json(const uint8_t* data, size_t size) {
+  guarded([&] {
+    const tokenizer::Tokenizer t = tokenizer::Tokenizer::from_json_text(text_of(data, size), "tokenizer.json");
+    const auto ids = t.encode("Hello, world! 123 \xE4\xBD\xA0\xE5\xA5\xBD <|im_end|>\n\n  x");
+    t.decode(ids);
+    const tokenizer::TokenId odd[] = {0, 1, 255, 256, 151643, -1, 2147483647};
+    t.decode(odd);
+  });
+}
+
+void chat_template(const uint8_t* data, size_t size) {
+  const std::string_view all = text_of(data, size);
+  const size_t split = all.find('\0');
+  guarded([&] {
+    const jinja::Template t(all.substr(0, split));
+    nlohmann::ordered_json vars = nlohmann::ordered_json::object();
+    if (split != std::string_view::npos) {
+      try {
+        vars = parse_ordered_json(all.substr(split + 1), "variables");
+      } catch (const std::exception&) {
+      }
+      if (!vars.is_object()) vars = nlohmann::ordered_json::object();
+    }
+    t.render(vars);
+  });
+}
+
+void recipe(const uint8_t* data, size_t size) {
+  guarded([&] {
+    const Recipe r = Recipe::from_json(parse_json(text_of(data, size), "recipe.json"), "recipe.json");
+    ModuleInfo m;
+    m.path = "language_model.model.layers.3.mlp.switch_mlp.down_proj";
+    m.hf_path = "model.language_model.layers.3.mlp.experts.down_proj";
+    m.role = TensorRole::RoutedExperts;
+    m.layer = 3;
+    r.first_match(m, 40);
+  });
+}
+
+void image(const uint8_t* data, size_t size) {
+  guarded([&] { decode_image(std::span<const uint8_t>(data, size), "fuzz"); });
+}
+
+const std::vector<Target>& targets() {
+  static const std::vector<Target> all = {
+      {"safetensors_header", safetensors_header}, {"model_config", model_config}, {"tokenizer_json", tokenizer_json},
+      {"chat_template", chat_template},           {"recipe", recipe},             {"image", image}};
+  return all;
+}
+
+}  // namespace tf::fuzz
