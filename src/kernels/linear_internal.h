@@ -56,7 +56,11 @@ struct Q8Input {
   const float* group_sums = nullptr;    // [tokens, groups]  Σ x over the group
 };
 
+// Whether the Int8 path beats F32 on the running target (VNNI or the 256-bit kernels).
 bool q8_fast();
+// Whether the running target is AVX3_DL on a CPU with AVX-512 VNNI + VBMI (the 512-bit row
+// kernels, and the batched tile kernels beside them).
+bool q8_vnni512();
 const char* float_target();
 
 // Bytes of quantized input per token for this matrix on the running target.
@@ -66,6 +70,19 @@ void q8_quantize_input(int bits, int group_size, const float* x, int64_t tokens,
                        int64_t padded_cols, int8_t* values, float* deltas);
 void q8_affine_rows(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end,
                     float* y, int64_t y_stride);
+
+// ---- int8 activations, 256-bit x86 (linear_q8_avx2.cpp) ----------------------------------
+// The row kernels of the Highway targets AVX2 and AVX3 (AVX-512 without VBMI): the same
+// Q8Input, with each token's bytes reordered per 32-code block by q8_avx2_arrange.
+enum class Q8Dot256 : uint8_t {
+  Maddubs,     // AVX2: vpmaddubsw + vpmaddwd
+  AvxVnni,     // AVX-VNNI: VEX vpdpbusd
+  Avx512Vnni,  // AVX-512 VNNI + VL: EVEX vpdpbusd on ymm registers
+};
+bool q8_dot256_supported(Q8Dot256 dot);
+void q8_avx2_arrange(int bits, int8_t* row, int64_t padded_cols);
+void q8_avx2_rows(Q8Dot256 dot, const WeightMatrix& w, const Q8Input& in, int64_t row_begin,
+                  int64_t row_end, float* y, int64_t y_stride);
 
 // ---- int8 activations, batches of tokens (linear_q8_tiles.cpp) -------------------------------
 // Same math as the Int8 row kernels, with 16 rows per vector (AVX-512 VNNI only). The input is
