@@ -244,6 +244,7 @@ ActivationPrecision default_activation_precision() {
   return int8_activations_fast() ? ActivationPrecision::Int8 : ActivationPrecision::F32;
 }
 const char* kernel_target() { return simd::float_target(); }
+const char* int8_kernel_name() { return simd::q8_kernel_name(); }
 
 void limit_simd_target(std::string_view name) {
   std::string known;

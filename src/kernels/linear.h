@@ -61,6 +61,9 @@ bool int8_activations_fast();
 ActivationPrecision default_activation_precision();
 // The Highway target the float kernels run on ("AVX3", "AVX2", "NEON", ...), for reports.
 const char* kernel_target();
+// The Int8 kernel the running target uses, for reports: "AVX-512 VNNI", "AVX2 vpmaddubsw",
+// "AVX-VNNI", "AVX-512 VNNI ymm", "NEON sdot", "NEON smull" or "portable".
+const char* int8_kernel_name();
 // Runs every kernel from now on as a CPU whose best target is `name` ("AVX3_DL", "AVX3",
 // "AVX2", "SSE4", ...; case-insensitive) would: measures and tests what an older CPU runs on a
 // newer one. Throws std::invalid_argument for a name this CPU cannot run. The environment

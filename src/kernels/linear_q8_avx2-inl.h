@@ -4,17 +4,19 @@
 // the matching target attribute. See linear_q8_avx2.cpp for the math and the layouts.
 //
 // A row is read 32 codes (one "block") at a time; Codes32 turns a block into 32 bytes in the
-// order the activations were arranged in (ArrangeToken), and each group of 32/64/128 codes
+// order the activations were arranged in (linear_q8_block_order.cpp), and each group of 32/64/128 codes
 // ends in one int32 vector per token, one convert and one multiply-add by s_g·d_{t,g}.
 
 namespace {
 
 // Codes 32·blk .. 32·blk + 31 of a row as 32 bytes in this bit width's block order. Reads only
-// the block's own 4·b bytes (rows of an mmapped file end anywhere). 5- and 6-bit rows come
-// pre-unpacked (natural order, one byte per code) in `bytes`.
-template <int kBits>
+// the block's own 4·b bytes (rows of an mmapped file end anywhere). kBytes: the row was
+// unpacked already (UnpackRow), one byte per code.
+template <int kBits, bool kBytes>
 TF_Q8_ATTR inline __m256i Codes32(const uint8_t* row, int64_t blk) {
-  if constexpr (kBits == 2) {
+  if constexpr (kBytes) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 32 * blk));
+  } else if constexpr (kBits == 2) {
     // One qword of 32 codes in every qword; qword m keeps plane m: byte j = code 4j + m.
     int64_t raw;
     std::memcpy(&raw, row + 8 * blk, 8);
@@ -51,8 +53,32 @@ TF_Q8_ATTR inline __m256i Codes32(const uint8_t* row, int64_t blk) {
     const __m256i o = _mm256_mulhi_epu16(_mm256_shuffle_epi8(v, odd), o_mul);
     return _mm256_or_si256(_mm256_and_si256(e, _mm256_set1_epi16(0x0700)),
                            _mm256_and_si256(o, _mm256_set1_epi16(0x0007)));
-  } else {  // 8 bits (or 5 / 6 bits pre-unpacked): natural order
+  } else {
+    static_assert(kBits == 8, "5- and 6-bit rows are read unpacked");
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 32 * blk));
+  }
+}
+
+// Codes of one row as bytes in the order Codes32 gives them (5- and 6-bit: natural order,
+// from the LSB-first bitstream).
+template <int kBits>
+TF_Q8_ATTR void UnpackRow(const uint8_t* row, int64_t cols, uint8_t* codes) {
+  if constexpr (kBits == 5 || kBits == 6) {
+    constexpr uint32_t kMask = (1u << kBits) - 1u;
+    uint64_t acc = 0;
+    int filled = 0;
+    for (int64_t k = 0; k < cols; ++k) {
+      if (filled < kBits) {
+        acc |= static_cast<uint64_t>(*row++) << filled;
+        filled += 8;
+      }
+      codes[k] = static_cast<uint8_t>(acc & kMask);
+      acc >>= kBits;
+      filled -= kBits;
+    }
+  } else {
+    for (int64_t blk = 0; blk < cols / 32; ++blk)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes + 32 * blk), Codes32<kBits, false>(row, blk));
   }
 }
 
@@ -137,9 +163,9 @@ TF_Q8_ATTR inline __m256 BiasLanes(const float* b, const float* gs, int64_t coun
   return _mm256_add_ps(acc, _mm256_setr_ps(tail, 0, 0, 0, 0, 0, 0, 0));
 }
 
-// One row against kTT tokens starting at t0: out[i] = y[t0 + i][row].
-// sd[i·sd_stride + g] = s_g · d_{t0+i,g}; b[g] = β_g.
-template <int kBits, int kTT, int kGroup>
+// One row against kTT tokens starting at t0: out[i] = y[t0 + i][row]. `row` is packed, or
+// unpacked bytes when kBytes. sd[i·sd_stride + g] = s_g · d_{t0+i,g}; b[g] = β_g.
+template <int kBits, bool kBytes, int kTT, int kGroup>
 TF_Q8_ATTR void RowTokens(const uint8_t* row, const Q8Input& in, int64_t t0, const float* sd,
                           int64_t sd_stride, const float* b, float* out) {
   constexpr int kB = kGroup / 32;
@@ -151,7 +177,7 @@ TF_Q8_ATTR void RowTokens(const uint8_t* row, const Q8Input& in, int64_t t0, con
   for (int i = 0; i < kTT; ++i) f0[i] = f1[i] = _mm256_setzero_ps();
   auto group = [&](int64_t g, __m256* f) TF_Q8_ATTR {
     __m256i c[kB];
-    for (int k = 0; k < kB; ++k) c[k] = Codes32<kBits>(row, g * kB + k);
+    for (int k = 0; k < kB; ++k) c[k] = Codes32<kBits, kBytes>(row, g * kB + k);
     for (int i = 0; i < kTT; ++i) {
       const __m256i d = GroupDot<kBits, kB>(c, x[i] + g * kGroup);
       f[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), _mm256_broadcast_ss(sd + i * sd_stride + g), f[i]);
@@ -169,38 +195,38 @@ TF_Q8_ATTR void RowTokens(const uint8_t* row, const Q8Input& in, int64_t t0, con
   }
 }
 
-template <int kBits, int kGroup>
+template <int kBits, bool kBytes, int kGroup>
 TF_Q8_ATTR void RowTile(int tt, const uint8_t* row, const Q8Input& in, int64_t t0, const float* sd,
                         int64_t stride, const float* b, float* out) {
   switch (tt) {
-    case 4: return RowTokens<kBits, 4, kGroup>(row, in, t0, sd, stride, b, out);
-    case 2: return RowTokens<kBits, 2, kGroup>(row, in, t0, sd, stride, b, out);
-    default: return RowTokens<kBits, 1, kGroup>(row, in, t0, sd, stride, b, out);
+    case 4: return RowTokens<kBits, kBytes, 4, kGroup>(row, in, t0, sd, stride, b, out);
+    case 2: return RowTokens<kBits, kBytes, 2, kGroup>(row, in, t0, sd, stride, b, out);
+    default: return RowTokens<kBits, kBytes, 1, kGroup>(row, in, t0, sd, stride, b, out);
+  }
+}
+
+template <int kBits, bool kBytes>
+TF_Q8_ATTR void RowTileAnyGroup(int group, int tt, const uint8_t* row, const Q8Input& in,
+                                int64_t t0, const float* sd, int64_t stride, const float* b,
+                                float* out) {
+  switch (group) {
+    case 32: return RowTile<kBits, kBytes, 32>(tt, row, in, t0, sd, stride, b, out);
+    case 64: return RowTile<kBits, kBytes, 64>(tt, row, in, t0, sd, stride, b, out);
+    default: return RowTile<kBits, kBytes, 128>(tt, row, in, t0, sd, stride, b, out);
   }
 }
 
 inline int TokenTile(int64_t left) { return left >= 4 ? 4 : left >= 2 ? 2 : 1; }
 constexpr int kMaxTokenTile = 4;
-constexpr size_t kRowTileBytes = 128 * 1024;
+constexpr size_t kRowTileBytes = 128 * 1024;   // packed weights per row tile (decode)
+constexpr size_t kUnpackedTileBytes = 64 * 1024;  // unpacked codes per row tile (prefill)
 constexpr int64_t kPrefetchRows = 4;
 constexpr int64_t kStackGroups = 512;
 
-// Codes of one row as bytes, LSB-first bitstream (5- and 6-bit rows).
-inline void UnpackRowBytes(const uint8_t* row, int bits, int64_t cols, uint8_t* codes) {
-  const uint32_t mask = (1u << bits) - 1u;
-  uint64_t acc = 0;
-  int filled = 0;
-  for (int64_t k = 0; k < cols; ++k) {
-    if (filled < bits) {
-      acc |= static_cast<uint64_t>(*row++) << filled;
-      filled += 8;
-    }
-    codes[k] = static_cast<uint8_t>(acc & mask);
-    acc >>= bits;
-    filled -= bits;
-  }
-}
-
+// Rows [row_begin, row_end) against every token of `in`. One or a few tokens (decode) read
+// the packed rows directly, each row once. More tokens than one tile (prefill) first unpack a
+// tile of rows into bytes (L2-resident), so the unpack is paid once per row, not once per
+// 4 tokens; 5- and 6-bit rows are always unpacked first.
 template <int kBits>
 TF_Q8_ATTR void RowsT(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end,
                       float* y, int64_t y_stride) {
@@ -214,20 +240,26 @@ TF_Q8_ATTR void RowsT(const WeightMatrix& w, const Q8Input& in, int64_t row_begi
     sd = heap.data();
   }
   float* b = sd + kMaxTokenTile * stride;
-  constexpr bool kUnpacked = kBits == 5 || kBits == 6;
-  std::vector<uint8_t> bytes(kUnpacked ? static_cast<size_t>(w.cols) : 0);
+  const bool unpack_first = kBits == 5 || kBits == 6 || in.tokens > kMaxTokenTile;
   const size_t row_bytes = w.row_bytes();
   const size_t srow = static_cast<size_t>(groups) * dtype_size(w.dtype);
-  const int64_t tile_rows = std::max<int64_t>(1, static_cast<int64_t>(kRowTileBytes / row_bytes));
+  const int64_t tile_rows = std::max<int64_t>(
+      1, static_cast<int64_t>(unpack_first ? kUnpackedTileBytes / w.cols : kRowTileBytes / row_bytes));
+  thread_local std::vector<uint8_t> unpacked;
+  if (unpack_first) unpacked.resize(static_cast<size_t>(tile_rows * w.cols));
   for (int64_t r0 = row_begin; r0 < row_end; r0 += tile_rows) {
     const int64_t r1 = std::min(row_end, r0 + tile_rows);
+    if (unpack_first)
+      for (int64_t r = r0; r < r1; ++r)
+        UnpackRow<kBits>(w.data + static_cast<size_t>(r) * row_bytes, w.cols,
+                         unpacked.data() + (r - r0) * w.cols);
     for (int64_t t0 = 0; t0 < in.tokens;) {
       const int tt = TokenTile(in.tokens - t0);
       for (int64_t r = r0; r < r1; ++r) {
         const uint8_t* row = w.data + static_cast<size_t>(r) * row_bytes;
         // Decode streams each row once: fetch a few rows ahead (the hardware prefetchers stop
         // at every 4 KiB page of the mapped file).
-        if (t0 == 0 && r + kPrefetchRows < row_end) {
+        if (!unpack_first && r + kPrefetchRows < row_end) {
           const uint8_t* ahead = row + kPrefetchRows * row_bytes;
           for (size_t off = 0; off < row_bytes; off += 64)
             _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
@@ -237,18 +269,12 @@ TF_Q8_ATTR void RowsT(const WeightMatrix& w, const Q8Input& in, int64_t row_begi
         for (int i = 0; i < tt; ++i)
           ScaleRow(w.scales + r * srow, w.dtype, groups, in.deltas + (t0 + i) * groups, sd + i * stride);
         ScaleRow(w.biases + r * srow, w.dtype, groups, nullptr, b);
-        const uint8_t* codes = row;
-        if constexpr (kUnpacked) {
-          UnpackRowBytes(row, kBits, w.cols, bytes.data());
-          codes = bytes.data();
-        }
-        constexpr int kCodeBits = kUnpacked ? 8 : kBits;  // how Codes32 reads `codes`
         float dots[kMaxTokenTile];
-        switch (w.group_size) {
-          case 32: RowTile<kCodeBits, 32>(tt, codes, in, t0, sd, stride, b, dots); break;
-          case 64: RowTile<kCodeBits, 64>(tt, codes, in, t0, sd, stride, b, dots); break;
-          default: RowTile<kCodeBits, 128>(tt, codes, in, t0, sd, stride, b, dots); break;
-        }
+        if (unpack_first)
+          RowTileAnyGroup<kBits, true>(w.group_size, tt, unpacked.data() + (r - r0) * w.cols, in,
+                                       t0, sd, stride, b, dots);
+        else if constexpr (kBits != 5 && kBits != 6)
+          RowTileAnyGroup<kBits, false>(w.group_size, tt, row, in, t0, sd, stride, b, dots);
         for (int i = 0; i < tt; ++i) y[(t0 + i) * y_stride + r] = dots[i];
       }
       t0 += tt;

@@ -13,12 +13,10 @@
 //
 // Unpacking MLX's LSB-first bitstream into bytes is the kernel's other half. Instead of putting
 // codes back in natural order, each bit width keeps the order its cheapest unpack produces and
-// the activations are stored in that order once per call (q8_avx2_arrange), per 32-code block:
-//   2-bit: position 8m + j holds x[4j + m] (shift plane m of 8 bytes),
-//   3-bit: position p holds x[p ^ 1] (pairs of codes from one multiply each),
-//   4-bit: position 16m + j holds x[2j + m] (low, then high nibbles of 16 bytes),
-//   5-, 6-, 8-bit: natural order (5/6-bit rows are unpacked per row, a slow path for widths
-//   no recipe uses on the hot path).
+// the activations are stored in that order once per call: the 32-code block order of
+// linear_q8_block_order.cpp (2-bit: shift plane m of 8 bytes; 3-bit: pairs of codes from one
+// multiply each; 4-bit: low, then high nibbles of 16 bytes; 5-, 6-, 8-bit natural, 5/6-bit rows
+// unpacked per row first, a slower path for widths no recipe uses on the hot path).
 // Highway 1.0.3 (Debian 12) has no int8 dot-product ops, hence intrinsics; the three variants
 // are one source (linear_q8_avx2-inl.h) compiled three times with their target attributes.
 #include <algorithm>
@@ -70,25 +68,6 @@ bool q8_dot256_supported(Q8Dot256 dot) {
   return false;
 }
 
-void q8_avx2_arrange(int bits, int8_t* row, int64_t padded_cols) {
-  int8_t tmp[32];
-  for (int64_t c0 = 0; c0 + 32 <= padded_cols; c0 += 32) {
-    int8_t* v = row + c0;
-    std::memcpy(tmp, v, 32);
-    if (bits == 2) {
-      for (int m = 0; m < 4; ++m)
-        for (int j = 0; j < 8; ++j) v[8 * m + j] = tmp[4 * j + m];
-    } else if (bits == 3) {
-      for (int p = 0; p < 32; ++p) v[p] = tmp[p ^ 1];
-    } else if (bits == 4) {
-      for (int m = 0; m < 2; ++m)
-        for (int j = 0; j < 16; ++j) v[16 * m + j] = tmp[2 * j + m];
-    } else {
-      return;  // natural order
-    }
-  }
-}
-
 void q8_avx2_rows(Q8Dot256 dot, const WeightMatrix& w, const Q8Input& in, int64_t row_begin,
                   int64_t row_end, float* y, int64_t y_stride) {
   switch (dot) {
@@ -104,7 +83,6 @@ void q8_avx2_rows(Q8Dot256 dot, const WeightMatrix& w, const Q8Input& in, int64_
 
 namespace tf::simd {
 bool q8_dot256_supported(Q8Dot256) { return false; }
-void q8_avx2_arrange(int, int8_t*, int64_t) {}
 void q8_avx2_rows(Q8Dot256, const WeightMatrix&, const Q8Input&, int64_t, int64_t, float*, int64_t) {}
 }  // namespace tf::simd
 
