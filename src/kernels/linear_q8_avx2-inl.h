@@ -13,7 +13,7 @@ namespace {
 // the block's own 4·b bytes (rows of an mmapped file end anywhere). kBytes: the row was
 // unpacked already (UnpackRow), one byte per code.
 template <int kBits, bool kBytes>
-TF_Q8_ATTR inline __m256i Codes32(const uint8_t* row, int64_t blk) {
+TF_Q8_ATTR inline __attribute__((always_inline)) __m256i Codes32(const uint8_t* row, int64_t blk) {
   if constexpr (kBytes) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 32 * blk));
   } else if constexpr (kBits == 2) {
@@ -82,49 +82,70 @@ TF_Q8_ATTR void UnpackRow(const uint8_t* row, int64_t cols, uint8_t* codes) {
   }
 }
 
-// Σ over the kB blocks of a group of codes · activations, as 8 int32 lanes.
-template <int kBits, int kB>
-TF_Q8_ATTR inline __m256i GroupDot(const __m256i* c, const int8_t* x) {
+#define TF_Q8_INLINE TF_Q8_ATTR inline __attribute__((always_inline))
+
+// One group of kGroup codes against kTT tokens: f[i] += (Σ_k q_k · x_q[i][k]) · sd_i. Each 32-code
+// block is unpacked once and consumed at once by every token (no array of codes: GCC spills
+// one to the stack), and every loop has a constant trip count, unrolled, so the accumulators
+// stay in registers.
+template <int kBits, bool kBytes, int kTT, int kGroup>
+TF_Q8_INLINE void GroupDots(const uint8_t* row, int64_t g, const int8_t* const* x,
+                            const float* sd, int64_t sd_stride, __m256* f) {
+  constexpr int kB = kGroup / 32;
+  __m256i acc[kTT];
 #if TF_Q8_DOT == 0
+  // Pairs of products summed in int16 (≤ 2·(2^b − 1)·127 each): as many blocks as cannot
+  // overflow are added in int16 before vpmaddwd widens them. 8-bit codes would saturate
+  // vpmaddubsw: split into nibbles, the high one weighted 16.
+  constexpr int kPairMax = 2 * ((1 << (kBits == 8 ? 4 : kBits)) - 1) * 127;
+  constexpr int kRun = 32767 / kPairMax;
   const __m256i ones = _mm256_set1_epi16(1);
-  if constexpr (kBits == 8) {
-    // vpmaddubsw saturates at 2·255·127: split the codes into nibbles, weight the high one 16.
-    __m256i acc = _mm256_setzero_si256();
-    for (int b = 0; b < kB; ++b) {
-      const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32 * b));
-      const __m256i lo = _mm256_and_si256(c[b], _mm256_set1_epi8(15));
-      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(c[b], 4), _mm256_set1_epi8(15));
-      acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, xv), ones));
-      acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, xv), _mm256_set1_epi16(16)));
+  __m256i s16[kTT];
+#pragma GCC unroll 4
+  for (int k = 0; k < kB; ++k) {
+    const __m256i c = Codes32<kBits, kBytes>(row, g * kB + k);
+    if constexpr (kBits == 8) {
+      const __m256i lo = _mm256_and_si256(c, _mm256_set1_epi8(15));
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(c, 4), _mm256_set1_epi8(15));
+#pragma GCC unroll 4
+      for (int i = 0; i < kTT; ++i) {
+        const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i] + g * kGroup + 32 * k));
+        const __m256i l = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, xv), ones);
+        const __m256i h = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, xv), _mm256_set1_epi16(16));
+        acc[i] = k == 0 ? _mm256_add_epi32(l, h) : _mm256_add_epi32(acc[i], _mm256_add_epi32(l, h));
+      }
+    } else {
+#pragma GCC unroll 4
+      for (int i = 0; i < kTT; ++i) {
+        const __m256i p = _mm256_maddubs_epi16(
+            c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i] + g * kGroup + 32 * k)));
+        s16[i] = k % kRun == 0 ? p : _mm256_add_epi16(s16[i], p);
+        if (k % kRun == kRun - 1 || k == kB - 1) {  // widen the run
+          const __m256i w = _mm256_madd_epi16(s16[i], ones);
+          acc[i] = k < kRun ? w : _mm256_add_epi32(acc[i], w);
+        }
+      }
     }
-    return acc;
-  } else {
-    // Pairs of products summed in int16 (≤ 2·(2^b − 1)·127 each); as many blocks as cannot
-    // overflow are added in int16 before one vpmaddwd widens them.
-    constexpr int kPairMax = 2 * ((1 << kBits) - 1) * 127;
-    constexpr int kRun = 32767 / kPairMax;
-    static_assert(kRun >= 1);
-    __m256i acc = _mm256_setzero_si256();
-    for (int b0 = 0; b0 < kB; b0 += kRun) {
-      __m256i s16 = _mm256_maddubs_epi16(c[b0], _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32 * b0)));
-      for (int b = b0 + 1; b < kB && b < b0 + kRun; ++b)
-        s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(c[b], _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32 * b))));
-      acc = b0 == 0 ? _mm256_madd_epi16(s16, ones) : _mm256_add_epi32(acc, _mm256_madd_epi16(s16, ones));
-    }
-    return acc;
   }
 #else
-  __m256i acc = _mm256_setzero_si256();
-  for (int b = 0; b < kB; ++b) {
-    const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32 * b));
+#pragma GCC unroll 4
+  for (int k = 0; k < kB; ++k) {
+    const __m256i c = Codes32<kBits, kBytes>(row, g * kB + k);
+#pragma GCC unroll 4
+    for (int i = 0; i < kTT; ++i) {
+      const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i] + g * kGroup + 32 * k));
+      const __m256i a = k == 0 ? _mm256_setzero_si256() : acc[i];
 #if TF_Q8_DOT == 1
-    acc = _mm256_dpbusd_avx_epi32(acc, c[b], xv);
+      acc[i] = _mm256_dpbusd_avx_epi32(a, c, xv);
 #else
-    acc = _mm256_dpbusd_epi32(acc, c[b], xv);
+      acc[i] = _mm256_dpbusd_epi32(a, c, xv);
 #endif
+    }
   }
-  return acc;
 #endif
+#pragma GCC unroll 4
+  for (int i = 0; i < kTT; ++i)
+    f[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[i]), _mm256_broadcast_ss(sd + i * sd_stride + g), f[i]);
 }
 
 TF_Q8_ATTR inline float HorizontalSum(__m256 v) {
@@ -168,27 +189,19 @@ TF_Q8_ATTR inline __m256 BiasLanes(const float* b, const float* gs, int64_t coun
 template <int kBits, bool kBytes, int kTT, int kGroup>
 TF_Q8_ATTR void RowTokens(const uint8_t* row, const Q8Input& in, int64_t t0, const float* sd,
                           int64_t sd_stride, const float* b, float* out) {
-  constexpr int kB = kGroup / 32;
   const int8_t* x[kTT];
   for (int i = 0; i < kTT; ++i) x[i] = in.values + (t0 + i) * in.padded_cols;
   // Two accumulator chains per token (even and odd groups), so the convert → multiply-add
   // latency of one group overlaps the next group's dots.
   __m256 f0[kTT], f1[kTT];
+#pragma GCC unroll 4
   for (int i = 0; i < kTT; ++i) f0[i] = f1[i] = _mm256_setzero_ps();
-  auto group = [&](int64_t g, __m256* f) TF_Q8_ATTR {
-    __m256i c[kB];
-    for (int k = 0; k < kB; ++k) c[k] = Codes32<kBits, kBytes>(row, g * kB + k);
-    for (int i = 0; i < kTT; ++i) {
-      const __m256i d = GroupDot<kBits, kB>(c, x[i] + g * kGroup);
-      f[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), _mm256_broadcast_ss(sd + i * sd_stride + g), f[i]);
-    }
-  };
   int64_t g = 0;
   for (; g + 2 <= in.groups; g += 2) {
-    group(g, f0);
-    group(g + 1, f1);
+    GroupDots<kBits, kBytes, kTT, kGroup>(row, g, x, sd, sd_stride, f0);
+    GroupDots<kBits, kBytes, kTT, kGroup>(row, g + 1, x, sd, sd_stride, f1);
   }
-  if (g < in.groups) group(g, f0);
+  if (g < in.groups) GroupDots<kBits, kBytes, kTT, kGroup>(row, g, x, sd, sd_stride, f0);
   for (int i = 0; i < kTT; ++i) {
     const __m256 bias = BiasLanes(b, in.group_sums + (t0 + i) * in.groups, in.groups);
     out[i] = HorizontalSum(_mm256_add_ps(_mm256_add_ps(f0[i], f1[i]), bias));

@@ -38,7 +38,8 @@ namespace q8_widening {
 
 namespace q8_dotprod {
 #define TF_Q8_DOT 1
-#define TF_Q8_ATTR __attribute__((target("+dotprod")))
+// arm_neon.h defines vdotq_s32 under armv8.2-a+dotprod; every CPU with sdot is v8.2 or later.
+#define TF_Q8_ATTR __attribute__((target("arch=armv8.2-a+dotprod")))
 #include "kernels/linear_q8_neon-inl.h"
 #undef TF_Q8_ATTR
 #undef TF_Q8_DOT
