@@ -15,6 +15,8 @@ PACKAGES=(
   libcpp-httplib-dev    # HTTP server / local test servers
   libcurl4-openssl-dev  # model download from the Hugging Face Hub
   libstb-dev            # image decoding
+  # ARM64 cross-build of the engine's core, tested under qemu (scripts/test-aarch64.sh)
+  g++-aarch64-linux-gnu qemu-user-static libhwy-dev:arm64 libgtest-dev:arm64 libpcre2-dev:arm64
 )
 
 missing=()
@@ -32,5 +34,7 @@ echo "setup.sh: installing ${missing[*]}"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
+# The arm64 libraries come from Debian's multiarch archive.
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then $SUDO dpkg --add-architecture arm64; fi
 $SUDO apt-get update -q || true
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -91,7 +91,7 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("-b,--batch", a->batch, "prefill batch (tokens per forward pass)")
       ->capture_default_str();
   cmd->add_option("--precision", a->precision,
-                  "activations meeting quantized weights: auto (the sessions' default: int8 where VNNI is present), int8, f32")
+                  "activations meeting quantized weights: auto (the sessions' default: int8 where its SIMD kernels are faster), int8, f32")
       ->capture_default_str();
   add_kv_cache_flag(cmd, a->kv_cache);
   cmd->add_option("--seed", a->seed, "seed of the random prompt and generated tokens")

@@ -5,12 +5,16 @@
 #include "kernels/linear.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "kernels/hwy_targets.h"  // before any hwy/ header
+#include "hwy/targets.h"
 #include "kernels/linear_internal.h"
 
 namespace tf {
@@ -27,7 +31,7 @@ struct PreparedInput {
   const float* x = nullptr;
   int64_t tokens = 0, cols = 0;
   int group_size = 0;
-  int64_t layout = 0;  // F32: codes per block; Int8: -1, kTiles or kTiles2; dense: 0 (x used as given)
+  int64_t layout = 0;  // F32: codes per block; Int8: -16 - bits (row kernels), kTiles or kTiles2; dense: 0
   std::vector<float> group_sums;
   std::vector<float> xp;  // F32: permuted copy, rows of padded_cols
   int64_t padded_cols = 0;
@@ -60,7 +64,9 @@ constexpr int64_t kMinTileTaskRows = 64;
 int64_t layout_of(const WeightMatrix& w, ActivationPrecision precision, int64_t tokens) {
   if (!w.quantized()) return 0;
   if (precision != ActivationPrecision::Int8) return simd::block_codes(w.bits);
-  if (tokens < simd::kQ8TileMinTokens || !simd::q8_tiles_fast()) return -1;
+  // The row kernels' byte order depends on the bit width (2-, 3- and 4-bit codes unpack
+  // into different orders, and the activations follow): one layout per width.
+  if (tokens < simd::kQ8TileMinTokens || !simd::q8_tiles_fast()) return -16 - w.bits;
   return w.bits == 2 ? kTiles2 : kTiles;
 }
 
@@ -238,6 +244,39 @@ ActivationPrecision default_activation_precision() {
   return int8_activations_fast() ? ActivationPrecision::Int8 : ActivationPrecision::F32;
 }
 const char* kernel_target() { return simd::float_target(); }
+const char* int8_kernel_name() { return simd::q8_kernel_name(); }
+
+void limit_simd_target(std::string_view name) {
+  std::string known;
+  for (int64_t bits = hwy::SupportedTargets(); bits != 0; bits &= bits - 1) {
+    const int64_t target = bits & ~(bits - 1);
+    const std::string target_name = hwy::TargetName(target);
+    known += (known.empty() ? "" : ", ") + target_name;
+    if (target_name.size() == name.size() &&
+        std::equal(name.begin(), name.end(), target_name.begin(),
+                   [](char a, char b) { return std::toupper(static_cast<unsigned char>(a)) == b; })) {
+      // Highway numbers better targets with lower bits.
+      hwy::DisableTargets(target - 1);
+      return;
+    }
+  }
+  throw std::invalid_argument("SIMD target '" + std::string(name) +
+                              "' is not one this CPU runs (it runs: " + known + ")");
+}
+
+namespace {
+// TIGHTFIT_SIMD_TARGET, read once before main(); a bad value is reported, not fatal.
+const bool kSimdTargetFromEnvironment = [] {
+  if (const char* env = std::getenv("TIGHTFIT_SIMD_TARGET"); env != nullptr && *env != '\0') {
+    try {
+      limit_simd_target(env);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "tightfit: warning: TIGHTFIT_SIMD_TARGET ignored: %s\n", e.what());
+    }
+  }
+  return true;
+}();
+}  // namespace
 
 void dequantize_rows(const WeightMatrix& w, int64_t row, int64_t count, float* out) {
   validate_weight_matrix(w);

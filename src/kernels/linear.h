@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 #include "kernels/thread_pool.h"
 #include "kernels/weight_matrix.h"
@@ -48,16 +49,26 @@ void matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
 // out[count, K] = rows [row, row + count) of W as float (embedding lookup, tests, tied heads).
 void dequantize_rows(const WeightMatrix& w, int64_t row, int64_t count, float* out);
 
-// Whether ActivationPrecision::Int8 runs the AVX-512 VNNI kernels on this CPU. Elsewhere it
-// runs a portable version that is slower than F32 (same results): prefer F32 there.
+// Whether ActivationPrecision::Int8 runs SIMD byte dot-product kernels on this CPU's target
+// (AVX-512 VNNI, AVX-VNNI or AVX2 on x86). Elsewhere it runs a portable version that is slower
+// than F32 (same results): prefer F32 there.
 bool int8_activations_fast();
 // The precision sessions use unless told otherwise: Int8 where int8_activations_fast() (decode
-// and prefill several times faster; the activation rounding adds a KL divergence that is small
-// next to what 2–4-bit weights cost — README "Performance"), else F32. The environment variable
+// and prefill faster, measured per target in bench/RESULTS.md; the activation rounding adds a
+// KL divergence that is small next to what 2–4-bit weights cost — README "Performance"), else
+// F32. The environment variable
 // TIGHTFIT_ACTIVATIONS=f32 (or int8) overrides it for every command.
 ActivationPrecision default_activation_precision();
 // The Highway target the float kernels run on ("AVX3", "AVX2", "NEON", ...), for reports.
 const char* kernel_target();
+// The Int8 kernel the running target uses, for reports: "AVX-512 VNNI", "AVX2 vpmaddubsw",
+// "AVX-VNNI", "AVX-512 VNNI ymm", "NEON sdot", "NEON smull" or "portable".
+const char* int8_kernel_name();
+// Runs every kernel from now on as a CPU whose best target is `name` ("AVX3_DL", "AVX3",
+// "AVX2", "SSE4", ...; case-insensitive) would: measures and tests what an older CPU runs on a
+// newer one. Throws std::invalid_argument for a name this CPU cannot run. The environment
+// variable TIGHTFIT_SIMD_TARGET applies it at start-up for every command.
+void limit_simd_target(std::string_view name);
 
 // Throws std::invalid_argument naming the problem unless `w` is a usable matrix (supported
 // dtype / bits / group size, cols a multiple of the group, non-null pointers).

@@ -56,7 +56,12 @@ struct Q8Input {
   const float* group_sums = nullptr;    // [tokens, groups]  Σ x over the group
 };
 
+// Whether the Int8 path beats F32 on the running target (VNNI or the 256-bit kernels).
 bool q8_fast();
+// Whether the running target is AVX3_DL on a CPU with AVX-512 VNNI + VBMI (the 512-bit row
+// kernels, and the batched tile kernels beside them).
+bool q8_vnni512();
+const char* q8_kernel_name();  // int8_kernel_name()
 const char* float_target();
 
 // Bytes of quantized input per token for this matrix on the running target.
@@ -66,6 +71,34 @@ void q8_quantize_input(int bits, int group_size, const float* x, int64_t tokens,
                        int64_t padded_cols, int8_t* values, float* deltas);
 void q8_affine_rows(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end,
                     float* y, int64_t y_stride);
+
+// ---- int8 activations, 32-code block order (linear_q8_block_order.cpp) -------------------
+// The 256-bit x86 and the NEON row kernels read each token's bytes reordered per block of 32
+// codes to match the order their unpacking yields the codes in; this puts them in that order.
+void q8_arrange_blocks32(int bits, int8_t* row, int64_t padded_cols);
+
+// ---- int8 activations, 256-bit x86 (linear_q8_avx2.cpp) ----------------------------------
+// The row kernels of the Highway targets AVX2 and AVX3 (AVX-512 without VBMI): the same
+// Q8Input, each token's bytes in the 32-code block order.
+enum class Q8Dot256 : uint8_t {
+  Maddubs,     // AVX2: vpmaddubsw + vpmaddwd
+  AvxVnni,     // AVX-VNNI: VEX vpdpbusd
+  Avx512Vnni,  // AVX-512 VNNI + VL: EVEX vpdpbusd on ymm registers
+};
+bool q8_dot256_supported(Q8Dot256 dot);
+void q8_avx2_rows(Q8Dot256 dot, const WeightMatrix& w, const Q8Input& in, int64_t row_begin,
+                  int64_t row_end, float* y, int64_t y_stride);
+
+// ---- int8 activations, 128-bit ARM (linear_q8_neon.cpp) -----------------------------------
+// The row kernels of the NEON target: the same Q8Input, each token's bytes in the 32-code
+// block order.
+enum class Q8Dot128 : uint8_t {
+  Widening,  // every ARMv8: smull + sadalp
+  DotProd,   // FEAT_DotProd: sdot
+};
+bool q8_dot128_supported(Q8Dot128 dot);
+void q8_neon_rows(Q8Dot128 dot, const WeightMatrix& w, const Q8Input& in, int64_t row_begin,
+                  int64_t row_end, float* y, int64_t y_stride);
 
 // ---- int8 activations, batches of tokens (linear_q8_tiles.cpp) -------------------------------
 // Same math as the Int8 row kernels, with 16 rows per vector (AVX-512 VNNI only). The input is

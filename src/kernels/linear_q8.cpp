@@ -1,12 +1,16 @@
 // Quantized weights × int8 activations (ActivationPrecision::Int8):
 //   y_n = Σ_g s_{n,g} · d_g · Σ_{k∈g} q_{n,k} · x_q[k]  +  β_{n,g} · Σ_{k∈g} x[k]
 // The integer sums are exact, so every target gives the same dots; only the float epilogue
-// rounds differently. Two implementations:
+// rounds differently. Four implementations:
 //  - AVX-512 VNNI + VBMI (Highway's AVX3_DL target): 64 codes at a time become bytes in natural
 //    order with one masked load, vpermb (each qword gets the b bytes holding 8 codes) and
 //    vpmultishiftqb (each byte picks its code's bit offset), then vpdpbusd multiplies the
 //    unsigned codes by the signed activations and sums 4 neighbours into each int32 lane.
 //    Masked loads never touch bytes past the row, so unpadded MLX tensors are safe.
+//  - AVX2 and AVX3 (AVX-512 without VBMI): 256-bit byte dot products, vpmaddubsw + vpmaddwd
+//    or vpdpbusd where AVX-VNNI / AVX-512 VNNI exist (linear_q8_avx2.cpp).
+//  - NEON: 128-bit sdot where the dot-product extension exists, else smull + sadalp
+//    (linear_q8_neon.cpp).
 //  - every other target: codes unpacked per row into bytes, integer dots the compiler
 //    vectorises for that target. Correct everywhere; slower than the F32 path on those CPUs.
 #include <algorithm>
@@ -33,8 +37,12 @@ namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
 // Bit-identical to reference::quantize_activations_q8: the same float max, 127/m, x·(127/m),
-// and round-half-even — here as (v + 1.5·2^23) − 1.5·2^23, exact for |v| < 2^22.
+// and round-half-even of that float product (Round: roundps / frintn). Not the magic-number
+// trick (v + 1.5·2^23) − 1.5·2^23: the compiler may fuse its multiply and add, which rounds
+// the exact product instead and differs where the float product is exactly a half.
 bool HaveVnni();
+int Dot256();
+int Dot128();
 // Tokens the VNNI kernels take together: 8, then 4, 2, 1 for the rest.
 constexpr int kTokenTile = 8;
 inline int VnniTile(int64_t left) { return left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1; }
@@ -46,7 +54,7 @@ void Q8QuantizeInput(int bits, int group_size, const float* x, int64_t tokens, i
   const hn::Rebind<int8_t, decltype(di)> d8;
   const int64_t n = static_cast<int64_t>(hn::Lanes(df));
   const int64_t groups = cols / group_size;
-  const auto magic = hn::Set(df, 12582912.0f);
+  const bool blocks32 = Dot256() >= 0 || Dot128() >= 0;
   std::vector<int8_t> row(static_cast<size_t>(padded_cols) + 256);
   for (int64_t t = 0; t < tokens; ++t) {
     const float* xt = x + t * cols;
@@ -60,13 +68,14 @@ void Q8QuantizeInput(int bits, int group_size, const float* x, int64_t tokens, i
       deltas[t * groups + g] = m / 127.0f;
       const auto vinv = hn::Set(df, inv);
       for (int64_t j = 0; j < group_size; j += n) {
-        const auto r = hn::Sub(hn::Add(hn::Mul(hn::LoadU(df, xg + j), vinv), magic), magic);
+        const auto r = hn::Round(hn::Mul(hn::LoadU(df, xg + j), vinv));
         const auto q = hn::Min(hn::Max(hn::ConvertTo(di, r), hn::Set(di, -127)), hn::Set(di, 127));
         hn::StoreU(hn::DemoteTo(d8, q), d8, v + g * group_size + j);
       }
     }
     std::fill(v + cols, v + padded_cols, int8_t{0});
-    if (!HaveVnni()) {  // the portable kernels read each token's row as is
+    if (!HaveVnni()) {  // one row per token, as is or in the 32-code block order
+      if (blocks32) q8_arrange_blocks32(bits, v, padded_cols);
       std::copy(v, v + padded_cols, values + t * padded_cols);
       continue;
     }
@@ -152,11 +161,58 @@ bool HaveVnni() {
 }
 
 
+// Which 256-bit kernel this target runs (a Q8Dot256), or -1 for the portable one. AVX2 pairs
+// with AVX-VNNI (Alder Lake and later), AVX3 with AVX-512 VNNI (Cascade Lake); forcing the AVX2
+// target on an AVX-512 machine therefore runs exactly what a plain AVX2 CPU runs.
+int Dot256() {
+#if HWY_TARGET == HWY_AVX2
+  static const int dot = q8_dot256_supported(Q8Dot256::AvxVnni)   ? int(Q8Dot256::AvxVnni)
+                         : q8_dot256_supported(Q8Dot256::Maddubs) ? int(Q8Dot256::Maddubs)
+                                                                  : -1;
+  return dot;
+#elif HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  static const int dot = q8_dot256_supported(Q8Dot256::Avx512Vnni) ? int(Q8Dot256::Avx512Vnni)
+                         : q8_dot256_supported(Q8Dot256::Maddubs)  ? int(Q8Dot256::Maddubs)
+                                                                   : -1;
+  return HaveVnni() ? -1 : dot;
+#else
+  return -1;
+#endif
+}
+
+// Which 128-bit ARM kernel this target runs (a Q8Dot128), or -1 for the portable one.
+int Dot128() {
+#if HWY_TARGET == HWY_NEON
+  static const int dot = q8_dot128_supported(Q8Dot128::DotProd) ? int(Q8Dot128::DotProd)
+                                                                 : int(Q8Dot128::Widening);
+  return dot;
+#else
+  return -1;
+#endif
+}
+
+// Whether the Int8 path beats F32 on this target (x86: measured, bench/RESULTS.md; ARM: sdot
+// as on x86's VNNI, not measured on hardware here — see the README).
+bool Int8Fast() { return HaveVnni() || Dot256() >= 0 || Dot128() == int(Q8Dot128::DotProd); }
+
+const char* KernelName() {
+  if (HaveVnni()) return "AVX-512 VNNI";
+  static constexpr const char* k256[] = {"AVX2 vpmaddubsw", "AVX-VNNI", "AVX-512 VNNI ymm"};
+  static constexpr const char* k128[] = {"NEON smull", "NEON sdot"};
+  if (const int dot = Dot256(); dot >= 0) return k256[dot];
+  if (const int dot = Dot128(); dot >= 0) return k128[dot];
+  return "portable";
+}
+
 void Q8AffineRows(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end,
                   float* y, int64_t y_stride) {
 #if HWY_TARGET == HWY_AVX3_DL
   if (HaveVnni()) return RowsVnni(w, in, row_begin, row_end, y, y_stride);
 #endif
+  if (const int dot = Dot256(); dot >= 0)
+    return q8_avx2_rows(static_cast<Q8Dot256>(dot), w, in, row_begin, row_end, y, y_stride);
+  if (const int dot = Dot128(); dot >= 0)
+    return q8_neon_rows(static_cast<Q8Dot128>(dot), w, in, row_begin, row_end, y, y_stride);
   RowsPortable(w, in, row_begin, row_end, y, y_stride);
 }
 
@@ -169,8 +225,12 @@ namespace tf::simd {
 
 HWY_EXPORT(Q8AffineRows);
 HWY_EXPORT(HaveVnni);
+HWY_EXPORT(Int8Fast);
 
-bool q8_fast() { return HWY_DYNAMIC_DISPATCH(HaveVnni)(); }
+bool q8_fast() { return HWY_DYNAMIC_DISPATCH(Int8Fast)(); }
+bool q8_vnni512() { return HWY_DYNAMIC_DISPATCH(HaveVnni)(); }
+HWY_EXPORT(KernelName);
+const char* q8_kernel_name() { return HWY_DYNAMIC_DISPATCH(KernelName)(); }
 HWY_EXPORT(Q8QuantizeInput);
 
 // Whole 256-code chunks: the widest layout any target reads (2-bit planes).

@@ -309,7 +309,9 @@ bool q8_tiles_fast() {
   static const bool have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vbmi") &&
                            __builtin_cpu_supports("avx512vnni");
-  return have;
+  // Only beside the 512-bit row kernels: a run (or test) that limits Highway to a lower
+  // target gets that target's kernels throughout.
+  return have && q8_vnni512();
 }
 
 int64_t q8_tiles_stride(int64_t cols) { return (cols + 63) / 64 * 64; }

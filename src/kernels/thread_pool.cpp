@@ -79,6 +79,10 @@ void ThreadPool::worker_loop(int index) {
     if (!spin_until(has_work)) {
       std::unique_lock<std::mutex> lock(mutex_);
       sleepers_.fetch_add(1);
+      // Pairs with the fence in run_batch (a store-then-load on each side, Dekker style): the
+      // acquire loads in has_work alone may read an old ticket on a weakly ordered CPU (found
+      // under qemu-aarch64, where the pool slept forever).
+      std::atomic_thread_fence(std::memory_order_seq_cst);
       wake_.wait(lock, has_work);
       sleepers_.fetch_sub(1);
     }
@@ -96,7 +100,9 @@ void ThreadPool::run_batch(int64_t first_task, uint32_t count,
   const uint32_t gen = static_cast<uint32_t>(ticket_.load(std::memory_order_relaxed) >> 32) + 1;
   ticket_.store((static_cast<uint64_t>(gen) << 32) | (static_cast<uint64_t>(count) << 16));
   // A worker going to sleep increments sleepers_ before it re-checks the ticket, so either it
-  // sees the new ticket or we see it counted (both are sequentially consistent operations).
+  // sees the new ticket or we see it counted: both sides put a full fence between their store
+  // and their load.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   if (sleepers_.load() > 0) {
     { std::lock_guard<std::mutex> lock(mutex_); }
     wake_.notify_all();

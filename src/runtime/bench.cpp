@@ -119,6 +119,7 @@ BenchReport run_bench(const BenchOptions& o) {
   r.hardware_threads = static_cast<int>(std::thread::hardware_concurrency());
   r.simd_target = kernel_target();
   r.int8_fast = int8_activations_fast();
+  r.int8_kernel = int8_kernel_name();
   r.precision = o.precision == ActivationPrecision::Int8 ? "int8" : "f32";
   r.kv_type = kv_type_name(o.kv_type);
   r.load_before = load_average();
@@ -248,7 +249,8 @@ std::string format_bench_report(const BenchReport& r) {
   s += "model: " + r.model_dir + " (" + human_bytes(r.model_bytes) + ", " +
        fmt("%.3f", r.bits_per_weight) + " bits/weight, " + std::to_string(r.layers) + " layers)\n";
   s += "cpu: " + r.cpu + ", " + std::to_string(r.hardware_threads) + " hardware threads; kernels " +
-       r.simd_target + (r.int8_fast ? " + VNNI" : "") + ", activations " + r.precision +
+       r.simd_target + ", activations " + r.precision +
+       (r.precision == "int8" ? " (" + r.int8_kernel + ")" : "") +
        ", KV cache " + r.kv_type + "\n";
   s += "measured read bandwidth: " + fmt("%.1f", r.read_bandwidth_gbs) + " GB/s; load average " +
        fmt("%.2f", r.load_before) + " before, " + fmt("%.2f", r.load_after) + " after\n\n";
@@ -286,6 +288,7 @@ nlohmann::json bench_report_json(const BenchReport& r) {
   j["threads"] = r.threads;
   j["simd_target"] = r.simd_target;
   j["int8_fast"] = r.int8_fast;
+  j["int8_kernel"] = r.int8_kernel;
   j["precision"] = r.precision;
   j["kv_type"] = r.kv_type;
   j["read_bandwidth_gbs"] = r.read_bandwidth_gbs;

@@ -75,6 +75,7 @@ struct BenchReport {
   int threads = 0;
   std::string simd_target;   // kernel_target()
   bool int8_fast = false;
+  std::string int8_kernel;   // int8_kernel_name()
   std::string precision;     // "int8" / "f32"
   std::string kv_type;       // "f16" / "bf16" / "f32"
   double read_bandwidth_gbs = 0;

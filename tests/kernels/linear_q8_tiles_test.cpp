@@ -2,7 +2,9 @@
 // reference::matmul_q8 at the real expert and projection shapes, with token counts around its
 // 8-token tiles and its kQ8TileMinTokens threshold, and row ranges that split 16-row blocks;
 // 2-bit rows whose length is not a whole number of the planes layout's 256-code chunks.
-// On CPUs without VNNI the same calls run the row kernels, which must agree just the same.
+// On CPUs without VNNI the same calls run the row kernels, which must agree just the same:
+// every test runs on every SIMD target this CPU supports (AVX3_DL, AVX3, AVX2, SSE4 on an
+// AVX-512 VNNI machine), so the 256-bit kernels of AVX2-only CPUs are checked here too.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,41 +12,15 @@
 #include <vector>
 
 #include "kernels/linear.h"
+#include "kernels/affine_test_matrix.h"
+#include "kernels/simd_targets.h"
 #include "storage/dtype.h"
 
 namespace tf {
 namespace {
 
-struct Affine {
-  std::vector<uint8_t> data, scales, biases;
-  WeightMatrix w;
-};
-
-// Random codes and bf16 scales / biases of a realistic size (|s| ~ 0.01).
-Affine random_affine(int64_t rows, int64_t cols, int bits, int group, uint32_t seed) {
-  Affine a;
-  std::mt19937 rng(seed);
-  a.data.resize(static_cast<size_t>(rows * cols * bits / 8));
-  for (auto& b : a.data) b = static_cast<uint8_t>(rng());
-  const int64_t groups = rows * (cols / group);
-  a.scales.resize(2 * groups);
-  a.biases.resize(2 * groups);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  for (int64_t i = 0; i < groups; ++i) {
-    store_float(a.scales.data(), DType::BF16, i, 0.01f * u(rng));
-    store_float(a.biases.data(), DType::BF16, i, 0.02f * u(rng));
-  }
-  a.w.format = WeightMatrix::Format::Affine;
-  a.w.dtype = DType::BF16;
-  a.w.bits = bits;
-  a.w.group_size = group;
-  a.w.rows = rows;
-  a.w.cols = cols;
-  a.w.data = a.data.data();
-  a.w.scales = a.scales.data();
-  a.w.biases = a.biases.data();
-  return a;
-}
+using test::Affine;
+using test::random_affine;
 
 TEST(LinearQ8Tiles, MatchesTheReferenceAtModelShapes) {
   ThreadPool pool(2);
@@ -57,23 +33,25 @@ TEST(LinearQ8Tiles, MatchesTheReferenceAtModelShapes) {
                          Shape{40, 320, 2, 64}, Shape{19, 96, 2, 32}, Shape{24, 384, 2, 128},
                          Shape{100, 4096, 3, 128}, Shape{33, 2048, 4, 32}}) {
     const Affine a = random_affine(s.rows, s.cols, s.bits, s.group, static_cast<uint32_t>(s.rows + s.bits));
-    for (int64_t tokens : {3, 4, 8, 13, 16}) {
-      std::mt19937 rng(static_cast<uint32_t>(tokens));
-      std::normal_distribution<float> n(0.0f, 1.0f);
-      std::vector<float> x(static_cast<size_t>(tokens * s.cols));
-      for (auto& v : x) v = n(rng);
-      std::vector<float> y(static_cast<size_t>(tokens * s.rows)), ref(y.size());
-      matmul(a.w, x.data(), tokens, y.data(), pool, ActivationPrecision::Int8);
-      reference::matmul_q8(a.w, x.data(), tokens, ref.data());
-      double worst = 0, scale = 0;
-      for (size_t i = 0; i < y.size(); ++i) {
-        worst = std::max(worst, std::abs(double(y[i]) - ref[i]));
-        scale = std::max(scale, std::abs(double(ref[i])));
+    test::for_each_target([&] {
+      for (int64_t tokens : {1, 3, 4, 8, 13, 16}) {
+        std::mt19937 rng(static_cast<uint32_t>(tokens));
+        std::normal_distribution<float> n(0.0f, 1.0f);
+        std::vector<float> x(static_cast<size_t>(tokens * s.cols));
+        for (auto& v : x) v = n(rng);
+        std::vector<float> y(static_cast<size_t>(tokens * s.rows)), ref(y.size());
+        matmul(a.w, x.data(), tokens, y.data(), pool, ActivationPrecision::Int8);
+        reference::matmul_q8(a.w, x.data(), tokens, ref.data());
+        double worst = 0, scale = 0;
+        for (size_t i = 0; i < y.size(); ++i) {
+          worst = std::max(worst, std::abs(double(y[i]) - ref[i]));
+          scale = std::max(scale, std::abs(double(ref[i])));
+        }
+        // Integer dots are exact; only the float epilogue's order differs.
+        EXPECT_LT(worst, 1e-5 * scale + 1e-6)
+            << s.rows << "x" << s.cols << " " << s.bits << "-bit g" << s.group << ", " << tokens << " tokens";
       }
-      // Integer dots are exact; only the float epilogue's order differs.
-      EXPECT_LT(worst, 1e-5 * scale + 1e-6)
-          << s.rows << "x" << s.cols << " " << s.bits << "-bit g" << s.group << ", " << tokens << " tokens";
-    }
+    });
   }
 }
 
@@ -95,23 +73,25 @@ TEST(LinearQ8Tiles, BatchSharingInputsAcrossLayoutsMatchesTheReference) {
   std::normal_distribution<float> n(0.0f, 1.0f);
   std::vector<float> x(static_cast<size_t>(tokens * cols));
   for (auto& v : x) v = n(rng);
-  std::vector<float> y2(tokens * 48), y3(tokens * 40), y4(2 * 24), y2b(tokens * 48);
-  const MatmulJob jobs[] = {{&a2.w, x.data(), tokens, y2.data()},
-                            {&a3.w, x.data(), tokens, y3.data()},
-                            {&a4.w, x.data(), 2, y4.data()},
-                            {&a2.w, x.data(), tokens, y2b.data()}};
-  matmul_batch(jobs, pool, ActivationPrecision::Int8);
-  for (const MatmulJob& j : jobs) {
-    std::vector<float> ref(static_cast<size_t>(j.tokens * j.w->rows));
-    reference::matmul_q8(*j.w, x.data(), j.tokens, ref.data());
-    double worst = 0, scale = 0;
-    for (size_t i = 0; i < ref.size(); ++i) {
-      worst = std::max(worst, std::abs(double(j.y[i]) - ref[i]));
-      scale = std::max(scale, std::abs(double(ref[i])));
+  test::for_each_target([&] {
+    std::vector<float> y2(tokens * 48), y3(tokens * 40), y4(2 * 24), y2b(tokens * 48);
+    const MatmulJob jobs[] = {{&a2.w, x.data(), tokens, y2.data()},
+                              {&a3.w, x.data(), tokens, y3.data()},
+                              {&a4.w, x.data(), 2, y4.data()},
+                              {&a2.w, x.data(), tokens, y2b.data()}};
+    matmul_batch(jobs, pool, ActivationPrecision::Int8);
+    for (const MatmulJob& j : jobs) {
+      std::vector<float> ref(static_cast<size_t>(j.tokens * j.w->rows));
+      reference::matmul_q8(*j.w, x.data(), j.tokens, ref.data());
+      double worst = 0, scale = 0;
+      for (size_t i = 0; i < ref.size(); ++i) {
+        worst = std::max(worst, std::abs(double(j.y[i]) - ref[i]));
+        scale = std::max(scale, std::abs(double(ref[i])));
+      }
+      EXPECT_LT(worst, 1e-5 * scale + 1e-6) << j.w->bits << "-bit, " << j.tokens << " tokens";
     }
-    EXPECT_LT(worst, 1e-5 * scale + 1e-6) << j.w->bits << "-bit, " << j.tokens << " tokens";
-  }
-  EXPECT_EQ(y2, y2b);  // the same product twice in one batch
+    EXPECT_EQ(y2, y2b);  // the same product twice in one batch
+  });
 }
 
 }  // namespace

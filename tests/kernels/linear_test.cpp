@@ -277,12 +277,13 @@ TEST(LinearInt8, SimdActivationRoundingIsBitIdenticalToReference) {
   for (int k = 64; k < 128; ++k) x[k] = 0.0f;
   for_each_target([&] {
     for (int g : kGroups) {
-      // 3-bit weights read activations in natural order on every target (2- and 4-bit may not).
-      const int64_t padded = simd::q8_padded_cols(3, kCols), groups = kCols / g;
+      // 5-bit weights read activations in natural order on every target (2-, 3- and 4-bit
+      // may not).
+      const int64_t padded = simd::q8_padded_cols(5, kCols), groups = kCols / g;
       std::vector<int8_t> q(padded, 99), want(kCols);
       std::vector<float> d(groups), want_d(groups);
       for (int t = 0; t < 3; ++t) {  // one token at a time: no tile interleaving
-        simd::q8_quantize_input(3, g, x.data() + t * kCols, 1, kCols, padded, q.data(), d.data());
+        simd::q8_quantize_input(5, g, x.data() + t * kCols, 1, kCols, padded, q.data(), d.data());
         reference::quantize_activations_q8(x.data() + t * kCols, kCols, g, want.data(), want_d.data());
         for (int k = 0; k < kCols; ++k) ASSERT_EQ(q[k], want[k]) << "t " << t << " k " << k;
         for (int k = kCols; k < padded; ++k) ASSERT_EQ(q[k], 0);
@@ -292,11 +293,47 @@ TEST(LinearInt8, SimdActivationRoundingIsBitIdenticalToReference) {
   });
 }
 
+// Inputs whose float product x·(127/m) is exactly a half while the exact product is not: an
+// x·inv + 1.5·2^23 that the compiler fuses into one multiply-add rounds those the other way
+// (the AVX2 kernels did, off by one code in ~1 of 10^5 activations).
+TEST(LinearInt8, SimdRoundsTheFloatProductNotTheExactOne) {
+  constexpr int kGroup = 32;
+  std::vector<float> x(kGroup, 0.0f);
+  x[0] = 3.0f;  // the group's max: inv = fl(127 / 3) is inexact
+  const float inv = 127.0f / 3.0f;
+  int found = 0;
+  for (int k = 1; k < (1 << 22) && found < kGroup - 1; ++k) {
+    const float v = std::ldexp(static_cast<float>(k), -21);  // (0, 2): below the max
+    const float p = v * inv;
+    if (p - std::floor(p) == 0.5f && static_cast<double>(v) * inv != static_cast<double>(p))
+      x[1 + found++] = (found % 2 ? -v : v);
+  }
+  ASSERT_GT(found, 4);
+  std::vector<int8_t> want(kGroup);
+  float want_d = 0;
+  reference::quantize_activations_q8(x.data(), kGroup, kGroup, want.data(), &want_d);
+  for_each_target([&] {
+    // 5-bit weights read activations in natural order on every target.
+    const int64_t padded = simd::q8_padded_cols(5, kGroup);
+    std::vector<int8_t> q(padded, 99);
+    float d = 0;
+    simd::q8_quantize_input(5, kGroup, x.data(), 1, kGroup, padded, q.data(), &d);
+    for (int k = 0; k < kGroup; ++k) ASSERT_EQ(q[k], want[k]) << "k " << k << " x " << x[k];
+    EXPECT_EQ(d, want_d);
+  });
+}
+
 TEST(LinearInt8, ReportsWhetherVnniKernelsRun) {
   if (hwy::SupportedTargets() & HWY_AVX2) {
     hwy::SetSupportedTargetsForTest(HWY_AVX2);
-    EXPECT_FALSE(int8_activations_fast());
+    EXPECT_TRUE(int8_activations_fast());  // the 256-bit byte dot-product kernels
+    EXPECT_FALSE(simd::q8_vnni512());
     EXPECT_STREQ(kernel_target(), "AVX2");
+    hwy::SetSupportedTargetsForTest(0);
+  }
+  if (hwy::SupportedTargets() & HWY_SSE4) {
+    hwy::SetSupportedTargetsForTest(HWY_SSE4);
+    EXPECT_FALSE(int8_activations_fast());  // only the portable loop
     hwy::SetSupportedTargetsForTest(0);
   }
   if (hwy::SupportedTargets() & HWY_AVX3_DL) EXPECT_TRUE(int8_activations_fast());

@@ -1,0 +1,310 @@
+// 256-bit x86 kernels of the Int8 path, included by linear_q8_avx2.cpp once per way of forming
+// byte dot products (TF_Q8_DOT: 0 = vpmaddubsw + vpmaddwd, AVX2; 1 = VEX vpdpbusd, AVX-VNNI;
+// 2 = EVEX vpdpbusd on ymm, AVX-512 VNNI + VL), inside a namespace of its own, with TF_Q8_ATTR
+// the matching target attribute. See linear_q8_avx2.cpp for the math and the layouts.
+//
+// A row is read 32 codes (one "block") at a time; Codes32 turns a block into 32 bytes in the
+// order the activations were arranged in (linear_q8_block_order.cpp), and each group of 32/64/128 codes
+// ends in one int32 vector per token, one convert and one multiply-add by s_g·d_{t,g}.
+
+namespace {
+
+// Codes 32·blk .. 32·blk + 31 of a row as 32 bytes in this bit width's block order. Reads only
+// the block's own 4·b bytes (rows of an mmapped file end anywhere). kBytes: the row was
+// unpacked already (UnpackRow), one byte per code.
+template <int kBits, bool kBytes>
+TF_Q8_ATTR inline __attribute__((always_inline)) __m256i Codes32(const uint8_t* row, int64_t blk) {
+  if constexpr (kBytes) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 32 * blk));
+  } else if constexpr (kBits == 2) {
+    // One qword of 32 codes in every qword; qword m keeps plane m: byte j = code 4j + m.
+    int64_t raw;
+    std::memcpy(&raw, row + 8 * blk, 8);
+    const __m256i v = _mm256_srlv_epi32(_mm256_set1_epi64x(raw), _mm256_setr_epi32(0, 0, 2, 2, 4, 4, 6, 6));
+    return _mm256_and_si256(v, _mm256_set1_epi8(3));
+  } else if constexpr (kBits == 4) {
+    // 16 bytes in both halves; the low half keeps the low nibbles (code 2j), the high half
+    // the high nibbles (code 2j + 1).
+    const __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 16 * blk)));
+    return _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)),
+                            _mm256_set1_epi8(15));
+  } else if constexpr (kBits == 3) {
+    // 12 bytes: codes 0-15 in bytes 0-5 (low half from the qword at 0), codes 16-31 in bytes
+    // 6-11 (high half from the qword at 4, so they sit at 2-7). Per half, 16-bit word i takes
+    // the two bytes holding code 2i (E) or 2i + 1 (O); a multiply shifts each code by its own
+    // bit offset s = 3k mod 8: E·2^(8−s) puts code 2i in the word's high byte, the high half
+    // of O·2^(16−s) puts code 2i + 1 in the low byte (odd codes never have s = 0). Byte p of
+    // the result is code p ^ 1.
+    int64_t lo, hi;
+    std::memcpy(&lo, row + 12 * blk, 8);
+    std::memcpy(&hi, row + 12 * blk + 4, 8);
+    const __m256i v = _mm256_blend_epi32(_mm256_set1_epi64x(lo), _mm256_set1_epi64x(hi), 0xf0);
+    // Byte offsets of code k: (3k) >> 3, from 0 in the low half and from 2 in the high half.
+    const __m256i even = _mm256_setr_epi8(0, 1, 0, 1, 1, 2, 2, 3, 3, 4, 3, 4, 4, 5, 5, 6,
+                                          2, 3, 2, 3, 3, 4, 4, 5, 5, 6, 5, 6, 6, 7, 7, 8);
+    const __m256i odd = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 3, 4, 4, 5, 4, 5, 5, 6,
+                                         2, 3, 3, 4, 3, 4, 4, 5, 5, 6, 6, 7, 6, 7, 7, 8);
+    // s(2i) = 0, 6, 4, 2, 0, 6, 4, 2 and s(2i + 1) = 3, 1, 7, 5, 3, 1, 7, 5.
+    const __m256i e_mul = _mm256_setr_epi16(256, 4, 16, 64, 256, 4, 16, 64, 256, 4, 16, 64, 256, 4, 16, 64);
+    constexpr short k15 = -32768;  // 2^15 as the unsigned multiplier's bit pattern
+    const __m256i o_mul = _mm256_setr_epi16(8192, k15, 512, 2048, 8192, k15, 512, 2048, 8192, k15,
+                                            512, 2048, 8192, k15, 512, 2048);
+    const __m256i e = _mm256_mullo_epi16(_mm256_shuffle_epi8(v, even), e_mul);
+    const __m256i o = _mm256_mulhi_epu16(_mm256_shuffle_epi8(v, odd), o_mul);
+    return _mm256_or_si256(_mm256_and_si256(e, _mm256_set1_epi16(0x0700)),
+                           _mm256_and_si256(o, _mm256_set1_epi16(0x0007)));
+  } else {
+    static_assert(kBits == 8, "5- and 6-bit rows are read unpacked");
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 32 * blk));
+  }
+}
+
+// Codes of one row as bytes in the order Codes32 gives them (5- and 6-bit: natural order,
+// from the LSB-first bitstream).
+template <int kBits>
+TF_Q8_ATTR void UnpackRow(const uint8_t* row, int64_t cols, uint8_t* codes) {
+  if constexpr (kBits == 5 || kBits == 6) {
+    constexpr uint32_t kMask = (1u << kBits) - 1u;
+    uint64_t acc = 0;
+    int filled = 0;
+    for (int64_t k = 0; k < cols; ++k) {
+      if (filled < kBits) {
+        acc |= static_cast<uint64_t>(*row++) << filled;
+        filled += 8;
+      }
+      codes[k] = static_cast<uint8_t>(acc & kMask);
+      acc >>= kBits;
+      filled -= kBits;
+    }
+  } else {
+    for (int64_t blk = 0; blk < cols / 32; ++blk)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes + 32 * blk), Codes32<kBits, false>(row, blk));
+  }
+}
+
+#define TF_Q8_INLINE TF_Q8_ATTR inline __attribute__((always_inline))
+
+// One group of kGroup codes against kTT tokens: f[i] += (Σ_k q_k · x_q[i][k]) · sd_i. Each 32-code
+// block is unpacked once and consumed at once by every token (no array of codes: GCC spills
+// one to the stack), and every loop has a constant trip count, unrolled, so the accumulators
+// stay in registers.
+template <int kBits, bool kBytes, int kTT, int kGroup>
+TF_Q8_INLINE void GroupDots(const uint8_t* row, int64_t g, const int8_t* const* x,
+                            const float* sd, int64_t sd_stride, __m256* f) {
+  constexpr int kB = kGroup / 32;
+  __m256i acc[kTT];
+#if TF_Q8_DOT == 0
+  // Pairs of products summed in int16 (≤ 2·(2^b − 1)·127 each): as many blocks as cannot
+  // overflow are added in int16 before vpmaddwd widens them. 8-bit codes would saturate
+  // vpmaddubsw: split into nibbles, the high one weighted 16.
+  constexpr int kPairMax = 2 * ((1 << (kBits == 8 ? 4 : kBits)) - 1) * 127;
+  constexpr int kRun = 32767 / kPairMax;
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i s16[kTT];
+#pragma GCC unroll 4
+  for (int k = 0; k < kB; ++k) {
+    const __m256i c = Codes32<kBits, kBytes>(row, g * kB + k);
+    if constexpr (kBits == 8) {
+      const __m256i lo = _mm256_and_si256(c, _mm256_set1_epi8(15));
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(c, 4), _mm256_set1_epi8(15));
+#pragma GCC unroll 4
+      for (int i = 0; i < kTT; ++i) {
+        const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i] + g * kGroup + 32 * k));
+        const __m256i l = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, xv), ones);
+        const __m256i h = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, xv), _mm256_set1_epi16(16));
+        acc[i] = k == 0 ? _mm256_add_epi32(l, h) : _mm256_add_epi32(acc[i], _mm256_add_epi32(l, h));
+      }
+    } else {
+#pragma GCC unroll 4
+      for (int i = 0; i < kTT; ++i) {
+        const __m256i p = _mm256_maddubs_epi16(
+            c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i] + g * kGroup + 32 * k)));
+        s16[i] = k % kRun == 0 ? p : _mm256_add_epi16(s16[i], p);
+        if (k % kRun == kRun - 1 || k == kB - 1) {  // widen the run
+          const __m256i w = _mm256_madd_epi16(s16[i], ones);
+          acc[i] = k < kRun ? w : _mm256_add_epi32(acc[i], w);
+        }
+      }
+    }
+  }
+#else
+#pragma GCC unroll 4
+  for (int k = 0; k < kB; ++k) {
+    const __m256i c = Codes32<kBits, kBytes>(row, g * kB + k);
+#pragma GCC unroll 4
+    for (int i = 0; i < kTT; ++i) {
+      const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i] + g * kGroup + 32 * k));
+      const __m256i a = k == 0 ? _mm256_setzero_si256() : acc[i];
+#if TF_Q8_DOT == 1
+      acc[i] = _mm256_dpbusd_avx_epi32(a, c, xv);
+#else
+      acc[i] = _mm256_dpbusd_epi32(a, c, xv);
+#endif
+    }
+  }
+#endif
+#pragma GCC unroll 4
+  for (int i = 0; i < kTT; ++i)
+    f[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[i]), _mm256_broadcast_ss(sd + i * sd_stride + g), f[i]);
+}
+
+TF_Q8_ATTR inline float HorizontalSum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// Row scales (or biases) as float, times a per-group factor when `mul` is given.
+TF_Q8_ATTR void ScaleRow(const uint8_t* src, DType dt, int64_t count, const float* mul, float* dst) {
+  int64_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    __m256 v;
+    if (dt == DType::BF16)
+      v = _mm256_castsi256_ps(_mm256_slli_epi32(
+          _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * i))), 16));
+    else if (dt == DType::F16)
+      v = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * i)));
+    else
+      v = _mm256_loadu_ps(reinterpret_cast<const float*>(src) + i);
+    if (mul) v = _mm256_mul_ps(v, _mm256_loadu_ps(mul + i));
+    _mm256_storeu_ps(dst + i, v);
+  }
+  for (; i < count; ++i) dst[i] = load_float(src, dt, i) * (mul ? mul[i] : 1.0f);
+}
+
+// Σ_g β_g · Σx_g.
+TF_Q8_ATTR inline __m256 BiasLanes(const float* b, const float* gs, int64_t count) {
+  __m256 acc = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= count; i += 8)
+    acc = _mm256_fmadd_ps(_mm256_loadu_ps(b + i), _mm256_loadu_ps(gs + i), acc);
+  float tail = 0.0f;
+  for (; i < count; ++i) tail += b[i] * gs[i];
+  return _mm256_add_ps(acc, _mm256_setr_ps(tail, 0, 0, 0, 0, 0, 0, 0));
+}
+
+// One row against kTT tokens starting at t0: out[i] = y[t0 + i][row]. `row` is packed, or
+// unpacked bytes when kBytes. sd[i·sd_stride + g] = s_g · d_{t0+i,g}; b[g] = β_g.
+template <int kBits, bool kBytes, int kTT, int kGroup>
+TF_Q8_ATTR void RowTokens(const uint8_t* row, const Q8Input& in, int64_t t0, const float* sd,
+                          int64_t sd_stride, const float* b, float* out) {
+  const int8_t* x[kTT];
+  for (int i = 0; i < kTT; ++i) x[i] = in.values + (t0 + i) * in.padded_cols;
+  // Two accumulator chains per token (even and odd groups), so the convert → multiply-add
+  // latency of one group overlaps the next group's dots.
+  __m256 f0[kTT], f1[kTT];
+#pragma GCC unroll 4
+  for (int i = 0; i < kTT; ++i) f0[i] = f1[i] = _mm256_setzero_ps();
+  int64_t g = 0;
+  for (; g + 2 <= in.groups; g += 2) {
+    GroupDots<kBits, kBytes, kTT, kGroup>(row, g, x, sd, sd_stride, f0);
+    GroupDots<kBits, kBytes, kTT, kGroup>(row, g + 1, x, sd, sd_stride, f1);
+  }
+  if (g < in.groups) GroupDots<kBits, kBytes, kTT, kGroup>(row, g, x, sd, sd_stride, f0);
+  for (int i = 0; i < kTT; ++i) {
+    const __m256 bias = BiasLanes(b, in.group_sums + (t0 + i) * in.groups, in.groups);
+    out[i] = HorizontalSum(_mm256_add_ps(_mm256_add_ps(f0[i], f1[i]), bias));
+  }
+}
+
+template <int kBits, bool kBytes, int kGroup>
+TF_Q8_ATTR void RowTile(int tt, const uint8_t* row, const Q8Input& in, int64_t t0, const float* sd,
+                        int64_t stride, const float* b, float* out) {
+  switch (tt) {
+    case 4: return RowTokens<kBits, kBytes, 4, kGroup>(row, in, t0, sd, stride, b, out);
+    case 2: return RowTokens<kBits, kBytes, 2, kGroup>(row, in, t0, sd, stride, b, out);
+    default: return RowTokens<kBits, kBytes, 1, kGroup>(row, in, t0, sd, stride, b, out);
+  }
+}
+
+template <int kBits, bool kBytes>
+TF_Q8_ATTR void RowTileAnyGroup(int group, int tt, const uint8_t* row, const Q8Input& in,
+                                int64_t t0, const float* sd, int64_t stride, const float* b,
+                                float* out) {
+  switch (group) {
+    case 32: return RowTile<kBits, kBytes, 32>(tt, row, in, t0, sd, stride, b, out);
+    case 64: return RowTile<kBits, kBytes, 64>(tt, row, in, t0, sd, stride, b, out);
+    default: return RowTile<kBits, kBytes, 128>(tt, row, in, t0, sd, stride, b, out);
+  }
+}
+
+inline int TokenTile(int64_t left) { return left >= 4 ? 4 : left >= 2 ? 2 : 1; }
+constexpr int kMaxTokenTile = 4;
+constexpr size_t kRowTileBytes = 128 * 1024;   // packed weights per row tile (decode)
+constexpr size_t kUnpackedTileBytes = 64 * 1024;  // unpacked codes per row tile (prefill)
+constexpr int64_t kPrefetchRows = 4;
+constexpr int64_t kStackGroups = 512;
+
+// Rows [row_begin, row_end) against every token of `in`. One or a few tokens (decode) read
+// the packed rows directly, each row once. More tokens than one tile (prefill) first unpack a
+// tile of rows into bytes (L2-resident), so the unpack is paid once per row, not once per
+// 4 tokens; 5- and 6-bit rows are always unpacked first.
+template <int kBits>
+TF_Q8_ATTR void RowsT(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end,
+                      float* y, int64_t y_stride) {
+  const int64_t groups = in.groups;
+  const int64_t stride = groups;
+  alignas(32) float stack[(kMaxTokenTile + 1) * kStackGroups];
+  std::vector<float> heap;
+  float* sd = stack;
+  if (groups > kStackGroups) {
+    heap.resize(static_cast<size_t>((kMaxTokenTile + 1) * stride));
+    sd = heap.data();
+  }
+  float* b = sd + kMaxTokenTile * stride;
+  const bool unpack_first = kBits == 5 || kBits == 6 || in.tokens > kMaxTokenTile;
+  const size_t row_bytes = w.row_bytes();
+  const size_t srow = static_cast<size_t>(groups) * dtype_size(w.dtype);
+  const int64_t tile_rows = std::max<int64_t>(
+      1, static_cast<int64_t>(unpack_first ? kUnpackedTileBytes / w.cols : kRowTileBytes / row_bytes));
+  thread_local std::vector<uint8_t> unpacked;
+  if (unpack_first) unpacked.resize(static_cast<size_t>(tile_rows * w.cols));
+  for (int64_t r0 = row_begin; r0 < row_end; r0 += tile_rows) {
+    const int64_t r1 = std::min(row_end, r0 + tile_rows);
+    if (unpack_first)
+      for (int64_t r = r0; r < r1; ++r)
+        UnpackRow<kBits>(w.data + static_cast<size_t>(r) * row_bytes, w.cols,
+                         unpacked.data() + (r - r0) * w.cols);
+    for (int64_t t0 = 0; t0 < in.tokens;) {
+      const int tt = TokenTile(in.tokens - t0);
+      for (int64_t r = r0; r < r1; ++r) {
+        const uint8_t* row = w.data + static_cast<size_t>(r) * row_bytes;
+        // Decode streams each row once: fetch a few rows ahead (the hardware prefetchers stop
+        // at every 4 KiB page of the mapped file).
+        if (!unpack_first && r + kPrefetchRows < row_end) {
+          const uint8_t* ahead = row + kPrefetchRows * row_bytes;
+          for (size_t off = 0; off < row_bytes; off += 64)
+            _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
+          _mm_prefetch(reinterpret_cast<const char*>(w.scales + (r + kPrefetchRows) * srow), _MM_HINT_T0);
+          _mm_prefetch(reinterpret_cast<const char*>(w.biases + (r + kPrefetchRows) * srow), _MM_HINT_T0);
+        }
+        for (int i = 0; i < tt; ++i)
+          ScaleRow(w.scales + r * srow, w.dtype, groups, in.deltas + (t0 + i) * groups, sd + i * stride);
+        ScaleRow(w.biases + r * srow, w.dtype, groups, nullptr, b);
+        float dots[kMaxTokenTile];
+        if (unpack_first)
+          RowTileAnyGroup<kBits, true>(w.group_size, tt, unpacked.data() + (r - r0) * w.cols, in,
+                                       t0, sd, stride, b, dots);
+        else if constexpr (kBits != 5 && kBits != 6)
+          RowTileAnyGroup<kBits, false>(w.group_size, tt, row, in, t0, sd, stride, b, dots);
+        for (int i = 0; i < tt; ++i) y[(t0 + i) * y_stride + r] = dots[i];
+      }
+      t0 += tt;
+    }
+  }
+}
+
+}  // namespace
+
+void Rows(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end, float* y,
+          int64_t y_stride) {
+  switch (w.bits) {
+    case 2: return RowsT<2>(w, in, row_begin, row_end, y, y_stride);
+    case 3: return RowsT<3>(w, in, row_begin, row_end, y, y_stride);
+    case 4: return RowsT<4>(w, in, row_begin, row_end, y, y_stride);
+    case 5: return RowsT<5>(w, in, row_begin, row_end, y, y_stride);
+    case 6: return RowsT<6>(w, in, row_begin, row_end, y, y_stride);
+    default: return RowsT<8>(w, in, row_begin, row_end, y, y_stride);
+  }
+}
