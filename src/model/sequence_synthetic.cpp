@@ -1,12 +1,12 @@
-// Session::extend_with_random_context (declared in session.h): a long context for benchmarks.
+// Sequence::extend_with_random_context (declared in sequence.h): a long context for benchmarks.
 #include <algorithm>
 #include <random>
 
-#include "model/session.h"
+#include "model/sequence.h"
 
 namespace tf {
 
-void Session::extend_with_random_context(int64_t length, uint64_t seed) {
+void Sequence::extend_with_random_context(int64_t length, uint64_t seed) {
   if (length <= length_) return;
   const TextConfig& c = model_.text();
   const int64_t dim = c.head_dim;
@@ -18,7 +18,7 @@ void Session::extend_with_random_context(int64_t length, uint64_t seed) {
   const int64_t block_rows = std::min<int64_t>(added, 1024);
   std::vector<float> block(static_cast<size_t>(block_rows * dim));
   for (float& v : block) v = normal(rng);
-  const KVType type = options_.kv_type;
+  const KVType type = kv_type_;
   const size_t row_bytes = static_cast<size_t>(dim) * kv_type_bytes(type);
   std::vector<uint8_t> key_rows(block_rows * row_bytes), value_rows(key_rows.size());
   for (int64_t r = 0; r < block_rows; ++r) {
@@ -40,7 +40,7 @@ void Session::extend_with_random_context(int64_t length, uint64_t seed) {
         row += m;
       }
   }
-  length_ = length;
+  appended(added, false);
 }
 
 }  // namespace tf
