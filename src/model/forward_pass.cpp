@@ -59,6 +59,11 @@ void ForwardPass::prepare(std::span<const BatchItem> items) {
       throw std::invalid_argument("ForwardPass::run: " + std::to_string(item.embeddings.size()) +
                                   " floats for " + std::to_string(n) +
                                   " positions of width " + std::to_string(H));
+    if (item.sequence->length() + n > item.sequence->capacity())
+      throw std::length_error("ForwardPass::run: " + std::to_string(n) + " tokens after " +
+                              std::to_string(item.sequence->length()) +
+                              " would pass the sequence's capacity of " +
+                              std::to_string(item.sequence->capacity()));
     if (!item.tokens.empty() && !item.embeddings.empty())
       throw std::invalid_argument("ForwardPass::run: an item has tokens and embeddings");
     Placed& p = placed_[i];

@@ -65,9 +65,9 @@ class ForwardPass {
   ForwardPass(const Model& model, ForwardOptions options);
 
   // Appends every item's tokens to its sequence in one forward. Items name distinct sequences
-  // of this model; an item without tokens is skipped. Token ids and embedding sizes are checked
-  // before any state changes (std::out_of_range / std::invalid_argument). Outputs stay valid
-  // until the next run.
+  // of this model; an item without tokens is skipped. Token ids, embedding sizes and capacities
+  // are checked before any state changes (std::out_of_range / std::invalid_argument /
+  // std::length_error). Outputs stay valid until the next run.
   void run(std::span<const BatchItem> items);
 
   // Item i's logits ([rows][vocab], row-major) and final hidden states ([rows][hidden]) of the

@@ -14,13 +14,19 @@ TextConfig without_deltanet(TextConfig c) {
 
 }  // namespace
 
-Sequence::Sequence(const Model& model, KVType kv_type) : model_(model), kv_type_(kv_type) {
+Sequence::Sequence(const Model& model, KVType kv_type, int64_t capacity)
+    : model_(model),
+      kv_type_(kv_type),
+      capacity_(capacity > 0                                     ? capacity
+                : model.text().max_position_embeddings > 0 ? model.text().max_position_embeddings
+                                                            : kDefaultCapacity) {
   const TextConfig& c = model.text();
   const TextConfig no_gdn = without_deltanet(c);
   for (int i = 0; i < c.num_hidden_layers; ++i) {
     const bool linear = c.layer_types[i] == LayerType::LinearAttention;
     gdn_.emplace_back(linear ? c : no_gdn);
-    kv_.push_back(linear ? KVCache() : KVCache(kv_type, c.num_key_value_heads, c.head_dim));
+    kv_.push_back(linear ? KVCache()
+                         : KVCache(kv_type, c.num_key_value_heads, c.head_dim, capacity_));
   }
   history_.resize(c.num_hidden_layers);
 }

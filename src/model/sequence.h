@@ -33,11 +33,16 @@ struct SequenceCheckpoint {
 
 class Sequence {
  public:
-  // An empty sequence of `model` whose KV caches store `kv_type`.
-  Sequence(const Model& model, KVType kv_type);
+  // An empty sequence of `model` whose KV caches store `kv_type` and hold up to `capacity`
+  // tokens (0: the model's max_position_embeddings, or kDefaultCapacity when the config has
+  // none). The caches reserve that capacity as address space now and take memory as they fill
+  // (model/gated_attention_kv_cache.h); going past it throws std::length_error.
+  Sequence(const Model& model, KVType kv_type, int64_t capacity = 0);
+  static constexpr int64_t kDefaultCapacity = 262144;
 
   const Model& model() const { return model_; }
   KVType kv_type() const { return kv_type_; }
+  int64_t capacity() const { return capacity_; }
 
   // Tokens in the sequence so far (= index of the next token).
   int64_t length() const { return length_; }
@@ -100,6 +105,7 @@ class Sequence {
 
   const Model& model_;
   KVType kv_type_;
+  int64_t capacity_;
   int64_t length_ = 0;
   int64_t rope_delta_ = 0;
   std::vector<GatedDeltaNetState> gdn_;      // per layer (empty state for attention layers)

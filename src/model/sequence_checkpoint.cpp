@@ -60,7 +60,7 @@ void Sequence::restore(const SequenceCheckpoint& c) {
 
 Sequence Sequence::fork(const SequenceCheckpoint& c) const {
   if (!can_restore(c)) refuse("Sequence::fork", c, length_);
-  Sequence f(model_, kv_type_);
+  Sequence f(model_, kv_type_, capacity_);
   f.gdn_ = c.gdn;
   for (size_t i = 0; i < kv_.size(); ++i) {
     const KVCache& from = kv_[i];
@@ -69,8 +69,8 @@ Sequence Sequence::fork(const SequenceCheckpoint& c) const {
     to.resize(c.length);
     const size_t bytes = static_cast<size_t>(c.length) * from.head_row_bytes();
     for (int64_t g = 0; g < from.heads; ++g) {
-      std::copy_n(from.keys[g].begin(), bytes, to.keys[g].begin());
-      std::copy_n(from.values[g].begin(), bytes, to.values[g].begin());
+      std::copy_n(from.keys(g), bytes, to.keys(g));
+      std::copy_n(from.values(g), bytes, to.values(g));
     }
   }
   f.length_ = c.length;

@@ -1,6 +1,8 @@
 // Sequence::extend_with_random_context (declared in sequence.h): a long context for benchmarks.
 #include <algorithm>
 #include <random>
+#include <stdexcept>
+#include <string>
 
 #include "model/sequence.h"
 
@@ -8,6 +10,10 @@ namespace tf {
 
 void Sequence::extend_with_random_context(int64_t length, uint64_t seed) {
   if (length <= length_) return;
+  if (length > capacity_)
+    throw std::length_error("extend_with_random_context: " + std::to_string(length) +
+                            " tokens, more than the sequence's capacity of " +
+                            std::to_string(capacity_));
   const TextConfig& c = model_.text();
   const int64_t dim = c.head_dim;
   const int64_t added = length - length_;
@@ -29,14 +35,12 @@ void Sequence::extend_with_random_context(int64_t length, uint64_t seed) {
   for (KVCache& kv : kv_) {
     if (kv.heads == 0) continue;
     const int64_t first = kv.length;
-    // Room for the decode steps that follow, so the first one does not copy the whole cache.
-    kv.reserve(length + 1024);
     kv.resize(length);
     for (int64_t g = 0; g < kv.heads; ++g)
       for (int64_t row = first; row < length;) {
         const int64_t m = std::min(block_rows, length - row);
-        std::copy_n(key_rows.begin(), m * row_bytes, kv.keys[g].begin() + row * row_bytes);
-        std::copy_n(value_rows.begin(), m * row_bytes, kv.values[g].begin() + row * row_bytes);
+        std::copy_n(key_rows.begin(), m * row_bytes, kv.keys(g) + row * row_bytes);
+        std::copy_n(value_rows.begin(), m * row_bytes, kv.values(g) + row * row_bytes);
         row += m;
       }
   }

@@ -33,6 +33,8 @@ struct SessionOptions {
   // instead of 1.34 GB — and moves the tiny fixture's logits by ≤ 1.7e-4 relative L2 (the
   // reference gate is 1e-3; BF16: 1.2e-3, over it). F32 is exact.
   KVType kv_type = KVType::F16;
+  // Tokens the sequence can hold (Sequence's capacity; 0: the model's context length).
+  int64_t capacity = 0;
   // Optional: called with the input of every linear layer (model/linear_tap.h).
   LinearTapFn linear_tap;
 };
