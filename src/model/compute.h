@@ -2,6 +2,8 @@
 // for quantized weights (kernels/linear.h). Passed to every block instead of a bare pool.
 #pragma once
 
+#include <functional>
+
 #include "kernels/linear.h"
 #include "kernels/thread_pool.h"
 
@@ -25,7 +27,10 @@ struct Compute {
       for (int64_t t = 0; t < tasks; ++t) fn(t, 0);
       return;
     }
-    pool.run(tasks, fn);
+    // Through std::ref: a std::function holds a reference_wrapper inline, while a lambda with
+    // more than two captures would be copied to the heap on every call (decode runs this a few
+    // times per layer and token).
+    pool.run(tasks, std::ref(fn));
   }
   static constexpr int64_t kMinParallelWork = 1 << 16;
 };

@@ -13,8 +13,8 @@ namespace tf {
 
 void gated_attention_forward(const GatedAttentionWeights& w, const TextConfig& c,
                              const MultimodalRope& rope, const float* x, int64_t T,
-                             const Position3* positions, KVCache& cache, float* out,
-                             GatedAttentionScratch& s, const Compute& compute,
+                             const Position3* positions, std::span<const GatedAttentionRows> rows,
+                             float* out, GatedAttentionScratch& s, const Compute& compute,
                              const LinearTap* tap) {
   const int64_t nh = c.num_attention_heads, nkv = c.num_key_value_heads, hd = c.head_dim;
   const bool gated = c.attn_output_gate;
@@ -42,30 +42,42 @@ void gated_attention_forward(const GatedAttentionWeights& w, const TextConfig& c
   s.q.resize(T * nh * hd);
   s.cos.resize(half);
   s.sin.resize(half);
-  const int64_t base = cache.length;
-  if (cache.heads != nkv || cache.head_dim != hd)
-    throw std::logic_error("gated_attention_forward: KV cache of " + std::to_string(cache.heads) +
-                           " heads × " + std::to_string(cache.head_dim) + ", the layer needs " +
-                           std::to_string(nkv) + " × " + std::to_string(hd));
-  cache.resize(base + T);
-  for (int64_t t = 0; t < T; ++t) {
-    rope.angles(positions[t], s.cos.data(), s.sin.data());
-    for (int64_t h = 0; h < nh; ++h) {
-      const float* src = s.qg.data() + t * q_width + h * hd * (gated ? 2 : 1);
-      float* q = s.q.data() + (t * nh + h) * hd;
-      rms_norm(src, w.q_norm.data(), hd, c.rms_norm_eps, q);
-      rope.apply(q, s.cos.data(), s.sin.data());
+  s.row_cache.resize(T);
+  s.row_visible.resize(T);
+  int64_t longest = 0;  // most cached rows any batch row attends to
+  for (const GatedAttentionRows& r : rows) {
+    KVCache& cache = *r.cache;
+    if (cache.heads != nkv || cache.head_dim != hd)
+      throw std::logic_error("gated_attention_forward: KV cache of " +
+                             std::to_string(cache.heads) + " heads × " +
+                             std::to_string(cache.head_dim) + ", the layer needs " +
+                             std::to_string(nkv) + " × " + std::to_string(hd));
+    const int64_t base = cache.length;
+    cache.resize(base + r.count);
+    for (int64_t t = r.begin; t < r.begin + r.count; ++t) {
+      rope.angles(positions[t], s.cos.data(), s.sin.data());
+      for (int64_t h = 0; h < nh; ++h) {
+        const float* src = s.qg.data() + t * q_width + h * hd * (gated ? 2 : 1);
+        float* q = s.q.data() + (t * nh + h) * hd;
+        rms_norm(src, w.q_norm.data(), hd, c.rms_norm_eps, q);
+        rope.apply(q, s.cos.data(), s.sin.data());
+      }
+      float* k = s.k.data() + t * kv_width;
+      for (int64_t g = 0; g < nkv; ++g) {
+        rms_norm(k + g * hd, w.k_norm.data(), hd, c.rms_norm_eps, k + g * hd);
+        rope.apply(k + g * hd, s.cos.data(), s.sin.data());
+      }
+      const int64_t index = base + (t - r.begin);
+      cache.store(index, k, s.v.data() + t * kv_width);
+      s.row_cache[t] = &cache;
+      s.row_visible[t] = index + 1;
     }
-    float* k = s.k.data() + t * kv_width;
-    for (int64_t g = 0; g < nkv; ++g) {
-      rms_norm(k + g * hd, w.k_norm.data(), hd, c.rms_norm_eps, k + g * hd);
-      rope.apply(k + g * hd, s.cos.data(), s.sin.data());
-    }
-    cache.store(base + t, k, s.v.data() + t * kv_width);
+    longest = std::max(longest, base + r.count);
   }
 
-  // 4. Causal GQA: query head h of token t reads kv head ⌊h / (nh/nkv)⌋ over cache indices
-  // 0 … base + t. 5. Multiply by σ(gate) before the output projection.
+  // 4. Causal GQA: query head h of batch row t reads kv head ⌊h / (nh/nkv)⌋ of its sequence's
+  // cache over indices 0 … row_visible[t] − 1 (its own index included). 5. Multiply by σ(gate)
+  // before the output projection.
   // Per (token, kv head) its `group` query heads attend together, so each cached row is read
   // once for all of them (attend_group). In decode there are only nkv such pairs per layer, so
   // long runs of rows are split across the threads (flash-decoding) and merged.
@@ -81,13 +93,14 @@ void gated_attention_forward(const GatedAttentionWeights& w, const TextConfig& c
     }
   };
   const int64_t pairs = T * nkv;
-  const int64_t splits = attention_splits(pairs, base + T, compute.pool.num_threads());
-  const int64_t work = (base + T) * hd * 2 * group;  // multiply-adds of the longest pair
+  const int64_t splits = attention_splits(pairs, longest, compute.pool.num_threads());
+  const int64_t work = longest * hd * 2 * group;  // multiply-adds of the longest pair
   if (splits == 1) {
     compute.run(pairs, work, [&](int64_t task, int) {
       const int64_t t = task / nkv, g = task % nkv, h0 = g * group;
-      attend_group(s.q.data() + (t * nh + h0) * hd, static_cast<int>(group), cache.head(g),
-                   base + t + 1, static_cast<int>(hd), scale, s.attn.data() + (t * nh + h0) * hd);
+      attend_group(s.q.data() + (t * nh + h0) * hd, static_cast<int>(group),
+                   s.row_cache[t]->head(g), s.row_visible[t], static_cast<int>(hd), scale,
+                   s.attn.data() + (t * nh + h0) * hd);
       apply_gate(t, h0);
     });
   } else {
@@ -98,9 +111,9 @@ void gated_attention_forward(const GatedAttentionWeights& w, const TextConfig& c
     compute.run(parts, work / splits, [&](int64_t task, int) {
       const int64_t pair = task / splits, i = task % splits;
       const int64_t t = pair / nkv, g = pair % nkv, h0 = g * group;
-      const int64_t count = base + t + 1;
+      const int64_t count = s.row_visible[t];
       attend_group_partial(s.q.data() + (t * nh + h0) * hd, static_cast<int>(group),
-                           cache.head(g), count * i / splits, count * (i + 1) / splits,
+                           s.row_cache[t]->head(g), count * i / splits, count * (i + 1) / splits,
                            static_cast<int>(hd), scale, s.part_acc.data() + task * group * hd,
                            s.part_max.data() + task * group, s.part_sum.data() + task * group);
     });

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "model/compute.h"
@@ -15,18 +16,29 @@
 
 namespace tf {
 
+// One sequence's rows of a forward batch: rows [begin, begin + count) of the batch's inputs
+// and the sequence's KV cache for this layer.
+struct GatedAttentionRows {
+  int64_t begin = 0, count = 0;
+  KVCache* cache = nullptr;
+};
+
 struct GatedAttentionScratch {
   std::vector<float> qg, q, k, v, attn, cos, sin;
   std::vector<float> part_acc, part_max, part_sum;  // split decode: partial results per range
+  std::vector<const KVCache*> row_cache;  // per batch row: its sequence's cache
+  std::vector<int64_t> row_visible;       // per batch row: cached rows it attends to
 };
 
-// x: [count][H] normalised inputs of sequence indices cache.length … cache.length + count − 1
-// with rotary positions `positions[0..count)`; appends their keys / values to the cache (made with
-// the layer's kv heads and head size). out: [count][H].
+// x: [count][H] normalised inputs of the sequences in `rows` (which cover [0, count) in
+// order), with rotary positions `positions[0..count)`. A sequence's rows are its indices
+// cache.length … cache.length + rows − 1: their keys / values are appended to its cache (made
+// with the layer's kv heads and head size) and they attend causally over it. The projections
+// run once over all rows. out: [count][H].
 void gated_attention_forward(const GatedAttentionWeights& w, const TextConfig& c,
                              const MultimodalRope& rope, const float* x, int64_t count,
-                             const Position3* positions, KVCache& cache, float* out,
-                             GatedAttentionScratch& s, const Compute& compute,
+                             const Position3* positions, std::span<const GatedAttentionRows> rows,
+                             float* out, GatedAttentionScratch& s, const Compute& compute,
                              const LinearTap* tap = nullptr);
 
 // How many row ranges each (token, kv head) pair's attention is split into when `pairs` pairs

@@ -38,12 +38,21 @@ void GatedDeltaNetState::reset() {
   std::fill(recurrent.begin(), recurrent.end(), 0.0f);
 }
 
+void GatedDeltaNetHistory::restore(int64_t kept, GatedDeltaNetState& state) const {
+  if (kept == tokens) return;  // the state after the whole batch is the live one
+  const size_t size = state.recurrent.size();
+  std::copy_n(recurrent.begin() + kept * size, size, state.recurrent.begin());
+  // The window after `kept` tokens: the last K − 1 raw rows of (old window, rows 0 … kept − 1),
+  // i.e. conv_input rows [kept, kept + K − 1) (the index rule of mlx-vlm's rollback).
+  std::copy_n(conv_input.begin() + kept * conv_dim, state.conv.size(), state.conv.begin());
+}
+
 void gated_deltanet_forward(const GatedDeltaNetWeights& w, const TextConfig& c, const float* x,
-                            int64_t T, GatedDeltaNetState& state, float* out,
+                            int64_t T, std::span<const GatedDeltaNetRows> rows, float* out,
                             GatedDeltaNetScratch& s, const Compute& compute,
                             const LinearTap* tap) {
   const Dims d(c);
-  // 1. Projections of the normalised input.
+  // 1. Projections of the normalised input, all sequences' rows at once.
   s.mixed.resize(T * d.conv_dim);
   s.z.resize(T * d.value_dim);
   s.b.resize(T * d.Hv);
@@ -60,10 +69,24 @@ void gated_deltanet_forward(const GatedDeltaNetWeights& w, const TextConfig& c, 
     (*tap)("linear_attn.in_proj_a", w.in_proj_a, x, T);
   }
 
-  // 2. Causal depthwise conv + SiLU over the q, k, v channels only (never z, a, b).
+  // 2. Causal depthwise conv + SiLU over the q, k, v channels only (never z, a, b), each
+  // sequence over its own window. A recorded history keeps the old window and the raw rows.
   s.conv_out.resize(T * d.conv_dim);
-  causal_conv1d_silu(s.mixed.data(), T, d.conv_dim, w.conv.data(), static_cast<int>(d.K),
-                     state.conv.data(), s.conv_out.data());
+  const int64_t window = (d.K - 1) * d.conv_dim;
+  for (const GatedDeltaNetRows& r : rows) {
+    const float* raw = s.mixed.data() + r.begin * d.conv_dim;
+    if (r.history) {
+      GatedDeltaNetHistory& h = *r.history;
+      h.tokens = r.count;
+      h.conv_dim = d.conv_dim;
+      h.conv_input.resize(window + r.count * d.conv_dim);
+      std::copy_n(r.state->conv.begin(), window, h.conv_input.begin());
+      std::copy_n(raw, r.count * d.conv_dim, h.conv_input.begin() + window);
+      h.recurrent.resize(r.count * r.state->recurrent.size());
+    }
+    causal_conv1d_silu(raw, r.count, d.conv_dim, w.conv.data(), static_cast<int>(d.K),
+                       r.state->conv.data(), s.conv_out.data() + r.begin * d.conv_dim);
+  }
 
   // 3–4. Split into q | k | v and L2-normalise q (then scale by Dk^−1/2) and k, per key head.
   const float q_scale = 1.0f / std::sqrt(static_cast<float>(d.Dk));
@@ -85,30 +108,47 @@ void gated_deltanet_forward(const GatedDeltaNetWeights& w, const TextConfig& c, 
       s.g[j * T + t] = w.neg_exp_a_log[j] * softplus(s.a[t * d.Hv + j] + w.dt_bias[j]);
     }
 
-  // 6–8. The delta rule per value head j, which reads key/query head ⌊j / (Hv/Hk)⌋.
+  // 6–8. The delta rule per (sequence, value head j); head j reads key/query head
+  // ⌊j / (Hv/Hk)⌋.
   s.core.resize(T * d.value_dim);
   const int64_t group = d.Hv / d.Hk;
   const int dk = static_cast<int>(d.Dk), dv = static_cast<int>(d.Dv);
+  const int64_t state_size = d.Dk * d.Dv;
   const int64_t work_per_thread = gated_delta_rule_chunk_workspace(kDeltaRuleChunk, dk, dv);
   s.work.resize(work_per_thread * compute.pool.num_threads());
-  compute.run(d.Hv, T * d.Dk * d.Dv * 4, [&](int64_t j, int thread) {
-    const int64_t kh = j / group;
-    float* S = state.recurrent.data() + j * d.Dk * d.Dv;
-    const float* q = s.conv_out.data() + kh * d.Dk;
-    const float* k = s.conv_out.data() + d.key_dim + kh * d.Dk;
-    const float* v = s.conv_out.data() + 2 * d.key_dim + j * d.Dv;
-    float* o = s.core.data() + j * d.Dv;
-    if (T == 1) {
-      gated_delta_rule_step(S, q, k, v, s.g[j], s.beta[j], dk, dv, o);
+  const int64_t tasks = static_cast<int64_t>(rows.size()) * d.Hv;
+  compute.run(tasks, T * state_size * 4 / static_cast<int64_t>(rows.size()),
+              [&](int64_t task, int thread) {
+    const GatedDeltaNetRows& r = rows[task / d.Hv];
+    const int64_t j = task % d.Hv, kh = j / group;
+    float* S = r.state->recurrent.data() + j * state_size;
+    const int64_t first = r.begin * d.conv_dim;
+    const float* q = s.conv_out.data() + first + kh * d.Dk;
+    const float* k = s.conv_out.data() + first + d.key_dim + kh * d.Dk;
+    const float* v = s.conv_out.data() + first + 2 * d.key_dim + j * d.Dv;
+    const float* g = s.g.data() + j * T + r.begin;
+    const float* beta = s.beta.data() + j * T + r.begin;
+    float* o = s.core.data() + r.begin * d.value_dim + j * d.Dv;
+    if (r.count == 1 && !r.history) {
+      gated_delta_rule_step(S, q, k, v, g[0], beta[0], dk, dv, o);
+      return;
+    }
+    if (r.history) {  // token by token, keeping the state before each
+      const int64_t slot = static_cast<int64_t>(r.state->recurrent.size());
+      for (int64_t t = 0; t < r.count; ++t) {
+        std::copy_n(S, state_size, r.history->recurrent.data() + t * slot + j * state_size);
+        const int64_t off = t * d.conv_dim;
+        gated_delta_rule_step(S, q + off, k + off, v + off, g[t], beta[t], dk, dv,
+                              o + t * d.value_dim);
+      }
       return;
     }
     float* work = s.work.data() + thread * work_per_thread;
-    for (int64_t t0 = 0; t0 < T; t0 += kDeltaRuleChunk) {
-      const int n = static_cast<int>(std::min<int64_t>(kDeltaRuleChunk, T - t0));
+    for (int64_t t0 = 0; t0 < r.count; t0 += kDeltaRuleChunk) {
+      const int n = static_cast<int>(std::min<int64_t>(kDeltaRuleChunk, r.count - t0));
       const int64_t off = t0 * d.conv_dim;
-      gated_delta_rule_chunk(S, q + off, k + off, v + off, d.conv_dim, s.g.data() + j * T + t0,
-                             s.beta.data() + j * T + t0, n, dk, dv, o + t0 * d.value_dim,
-                             d.value_dim, work);
+      gated_delta_rule_chunk(S, q + off, k + off, v + off, d.conv_dim, g + t0, beta + t0, n, dk,
+                             dv, o + t0 * d.value_dim, d.value_dim, work);
     }
   });
 

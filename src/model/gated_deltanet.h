@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "model/compute.h"
@@ -23,7 +24,30 @@ struct GatedDeltaNetState {
   void reset();
 };
 
-// Reusable buffers of one forward call (kept by the session, shared by all layers).
+// The states one layer went through during one forward batch of a sequence, so that the state
+// after any prefix of the batch can be taken back without re-running it (speculative decoding:
+// feed k drafts, keep the first m). As vLLM (spec_state_indices_tensor), SGLang
+// (intermediate_ssm / intermediate_conv_window) and mlx-vlm (rollback_speculative_cache) do:
+// the recurrent state before every token of the batch, and the raw conv inputs, from which the
+// window after m tokens is rows [m, m + K − 1).
+struct GatedDeltaNetHistory {
+  int64_t tokens = 0;               // tokens of the batch
+  int64_t conv_dim = 0;             // channels of a raw row
+  std::vector<float> conv_input;    // [K − 1 + tokens][conv_dim]: old window, then raw rows
+  std::vector<float> recurrent;     // [tokens][Hv][Dk][Dv]: state before token t
+  // Sets `state` to what it was after the first `kept` tokens of the batch (0 ≤ kept ≤ tokens).
+  void restore(int64_t kept, GatedDeltaNetState& state) const;
+};
+
+// One sequence's rows of a forward batch: rows [begin, begin + count) of the batch's inputs,
+// its state, and (optional) where to record the per-token history.
+struct GatedDeltaNetRows {
+  int64_t begin = 0, count = 0;
+  GatedDeltaNetState* state = nullptr;
+  GatedDeltaNetHistory* history = nullptr;
+};
+
+// Reusable buffers of one forward call (kept by the forward pass, shared by all layers).
 struct GatedDeltaNetScratch {
   std::vector<float> mixed, conv_out, z, b, a, g, beta, core, work;
 };
@@ -31,10 +55,12 @@ struct GatedDeltaNetScratch {
 // Chunk length of the parallel delta rule in prefill (spec §3.4 step 8; any length is exact).
 inline constexpr int kDeltaRuleChunk = 64;
 
-// x: [count][H] normalised inputs; out: [count][H]. count == 1 runs the per-token recurrence,
-// longer batches the chunked form.
+// x: [count][H] normalised inputs of the sequences in `rows` (which cover [0, count) in
+// order); out: [count][H]. The projections run once over all rows; the conv and the delta rule
+// run per sequence on its own state. A sequence with one row runs the per-token recurrence, a
+// longer one the chunked form, or the per-token recurrence when it records a history.
 void gated_deltanet_forward(const GatedDeltaNetWeights& w, const TextConfig& c, const float* x,
-                            int64_t count, GatedDeltaNetState& state, float* out,
+                            int64_t count, std::span<const GatedDeltaNetRows> rows, float* out,
                             GatedDeltaNetScratch& s, const Compute& compute,
                             const LinearTap* tap = nullptr);
 

@@ -44,15 +44,18 @@ Model::Model(std::unique_ptr<Checkpoint> checkpoint, ModelConfig config, int thr
   }
 }
 
-void Model::embed(std::span<const int32_t> tokens, float* out) const {
-  const int64_t H = hidden_size();
-  for (size_t t = 0; t < tokens.size(); ++t) {
-    const int32_t id = tokens[t];
+void Model::check_tokens(std::span<const int32_t> tokens) const {
+  for (const int32_t id : tokens)
     if (id < 0 || id >= vocab_size())
       throw std::out_of_range("token id " + std::to_string(id) + " is outside the vocabulary [0, " +
                               std::to_string(vocab_size()) + ")");
-    dequantize_rows(weights_.embed, id, 1, out + static_cast<int64_t>(t) * H);
-  }
+}
+
+void Model::embed(std::span<const int32_t> tokens, float* out) const {
+  check_tokens(tokens);
+  const int64_t H = hidden_size();
+  for (size_t t = 0; t < tokens.size(); ++t)
+    dequantize_rows(weights_.embed, tokens[t], 1, out + static_cast<int64_t>(t) * H);
 }
 
 }  // namespace tf

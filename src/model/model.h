@@ -1,6 +1,6 @@
 // A loaded Qwen3.5 text model: the mapped checkpoint, its config, the bound weight views and
-// the thread pool every kernel call of its sessions uses. Immutable after load; the
-// per-sequence state lives in Session (model/session.h).
+// the thread pool every kernel call of its forward passes uses. Immutable after load; the
+// per-sequence state lives in Sequence (model/sequence.h).
 #pragma once
 
 #include <cstdint>
@@ -45,12 +45,15 @@ class Model {
   int64_t vocab_size() const { return config_.text.vocab_size; }
   int64_t hidden_size() const { return config_.text.hidden_size; }
 
-  // The pool is shared by all sessions of this model: run one session at a time.
+  // The pool is shared by every forward pass of this model: run one at a time (several
+  // sequences go through one ForwardPass::run together, model/forward_pass.h).
   ThreadPool& pool() const { return *pool_; }
 
   // out[t] = embedding row of tokens[t] (dequantized when quantized), [tokens.size(), H].
-  // Throws when an id is outside [0, vocab_size).
+  // Throws when an id is outside [0, vocab_size) (check_tokens), before writing anything.
   void embed(std::span<const int32_t> tokens, float* out) const;
+  // Throws std::out_of_range naming the first id outside [0, vocab_size).
+  void check_tokens(std::span<const int32_t> tokens) const;
 
   // Vision (spec §4): bound when config.json has a vision_config, the checkpoint has the
   // tensors and ModelLoadOptions::vision is set. A tower that cannot be bound (incomplete,

@@ -68,7 +68,7 @@ class ChatSession {
  private:
   struct Saved {
     std::vector<int32_t> tokens;  // what the session held when checkpointed
-    SessionCheckpoint state;
+    SequenceCheckpoint state;
   };
   nlohmann::ordered_json with_user(const std::string& user_message, size_t images = 0) const;
   std::string render_messages(const nlohmann::ordered_json& messages,

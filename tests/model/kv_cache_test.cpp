@@ -85,7 +85,7 @@ TEST_F(KVCacheTypes, RestoreThenContinueEqualsFreshSessionForEveryType) {
     SCOPED_TRACE(kv_type_name(type));
     Session s(*model_, with_kv(type));
     s.prefill(prefix);
-    const SessionCheckpoint cp = s.checkpoint();
+    const SequenceCheckpoint cp = s.checkpoint();
     s.prefill(detour);
     s.decode(4);
     s.restore(cp);

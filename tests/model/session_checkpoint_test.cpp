@@ -24,7 +24,7 @@ TEST_F(SessionCheckpointTest, RestoreThenContinueEqualsFreshSession) {
   const auto prefix = random_tokens(37, 1), detour = random_tokens(70, 2), next = random_tokens(20, 3);
   Session s(*model_);
   s.prefill(prefix);
-  const SessionCheckpoint cp = s.checkpoint();
+  const SequenceCheckpoint cp = s.checkpoint();
   EXPECT_EQ(cp.length, 37);
   s.prefill(detour);  // crosses a delta-rule chunk boundary and grows the KV cache
   for (int32_t t : {5, 6, 7}) s.decode(t);
@@ -46,9 +46,9 @@ TEST_F(SessionCheckpointTest, RestoreThenContinueEqualsFreshSession) {
 TEST_F(SessionCheckpointTest, RestoringTwiceAndAtLengthZero) {
   const auto a = random_tokens(10, 4), b = random_tokens(5, 5);
   Session s(*model_);
-  const SessionCheckpoint empty = s.checkpoint();
+  const SequenceCheckpoint empty = s.checkpoint();
   s.prefill(a);
-  const SessionCheckpoint cp = s.checkpoint();
+  const SequenceCheckpoint cp = s.checkpoint();
   s.prefill(b);
   s.restore(cp);
   const auto first = copy(s.prefill(b));
@@ -67,7 +67,7 @@ TEST_F(SessionCheckpointTest, RopeDeltaIsRestored) {
   Session s(*model_);
   s.set_rope_delta(-3);
   s.prefill(random_tokens(4, 6));
-  const SessionCheckpoint cp = s.checkpoint();
+  const SequenceCheckpoint cp = s.checkpoint();
   s.set_rope_delta(9);
   s.prefill(random_tokens(2, 7));
   s.restore(cp);
@@ -79,12 +79,12 @@ TEST_F(SessionCheckpointTest, InvalidatedCheckpointsAreRefused) {
   const auto a = random_tokens(12, 8);
   Session s(*model_), other(*model_);
   s.prefill(a);
-  const SessionCheckpoint early = s.checkpoint();
+  const SequenceCheckpoint early = s.checkpoint();
   s.prefill(a);
-  const SessionCheckpoint late = s.checkpoint();
+  const SequenceCheckpoint late = s.checkpoint();
 
   EXPECT_FALSE(other.can_restore(late));          // another session's
-  EXPECT_FALSE(s.can_restore(SessionCheckpoint{}));  // never taken
+  EXPECT_FALSE(s.can_restore(SequenceCheckpoint{}));  // never taken
   EXPECT_THROW(other.restore(late), std::logic_error);
 
   s.restore(early);
@@ -100,7 +100,7 @@ TEST_F(SessionCheckpointTest, InvalidatedCheckpointsAreRefused) {
   s.prefill(a);
   s.prefill(a);
   EXPECT_FALSE(s.can_restore(early));  // reset cut everything
-  const SessionCheckpoint after_reset = s.checkpoint();
+  const SequenceCheckpoint after_reset = s.checkpoint();
   EXPECT_TRUE(s.can_restore(after_reset));
 }
 

@@ -1,13 +1,19 @@
-// Session::extend_with_random_context (declared in session.h): a long context for benchmarks.
+// Sequence::extend_with_random_context (declared in sequence.h): a long context for benchmarks.
 #include <algorithm>
 #include <random>
+#include <stdexcept>
+#include <string>
 
-#include "model/session.h"
+#include "model/sequence.h"
 
 namespace tf {
 
-void Session::extend_with_random_context(int64_t length, uint64_t seed) {
+void Sequence::extend_with_random_context(int64_t length, uint64_t seed) {
   if (length <= length_) return;
+  if (length > capacity_)
+    throw std::length_error("extend_with_random_context: " + std::to_string(length) +
+                            " tokens, more than the sequence's capacity of " +
+                            std::to_string(capacity_));
   const TextConfig& c = model_.text();
   const int64_t dim = c.head_dim;
   const int64_t added = length - length_;
@@ -18,7 +24,7 @@ void Session::extend_with_random_context(int64_t length, uint64_t seed) {
   const int64_t block_rows = std::min<int64_t>(added, 1024);
   std::vector<float> block(static_cast<size_t>(block_rows * dim));
   for (float& v : block) v = normal(rng);
-  const KVType type = options_.kv_type;
+  const KVType type = kv_type_;
   const size_t row_bytes = static_cast<size_t>(dim) * kv_type_bytes(type);
   std::vector<uint8_t> key_rows(block_rows * row_bytes), value_rows(key_rows.size());
   for (int64_t r = 0; r < block_rows; ++r) {
@@ -29,18 +35,16 @@ void Session::extend_with_random_context(int64_t length, uint64_t seed) {
   for (KVCache& kv : kv_) {
     if (kv.heads == 0) continue;
     const int64_t first = kv.length;
-    // Room for the decode steps that follow, so the first one does not copy the whole cache.
-    kv.reserve(length + 1024);
     kv.resize(length);
     for (int64_t g = 0; g < kv.heads; ++g)
       for (int64_t row = first; row < length;) {
         const int64_t m = std::min(block_rows, length - row);
-        std::copy_n(key_rows.begin(), m * row_bytes, kv.keys[g].begin() + row * row_bytes);
-        std::copy_n(value_rows.begin(), m * row_bytes, kv.values[g].begin() + row * row_bytes);
+        std::copy_n(key_rows.begin(), m * row_bytes, kv.keys(g) + row * row_bytes);
+        std::copy_n(value_rows.begin(), m * row_bytes, kv.values(g) + row * row_bytes);
         row += m;
       }
   }
-  length_ = length;
+  appended(added, false);
 }
 
 }  // namespace tf
