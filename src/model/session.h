@@ -25,8 +25,9 @@ struct SessionOptions {
   // several batches, which gives the same result.
   int64_t prefill_batch = 256;
   // How quantized weights meet activations (kernels/linear.h): F32 matches the references;
-  // Int8 is faster on CPUs with VNNI and differs by the activation rounding. Default: Int8
-  // where VNNI is present (default_activation_precision; TIGHTFIT_ACTIVATIONS=f32 turns it off).
+  // Int8 is faster where the CPU has byte dot-product kernels (AVX-512 VNNI, AVX2, AVX-VNNI,
+  // NEON sdot: docs/kernels.md) and differs by the activation rounding. Default: Int8 there
+  // (default_activation_precision; TIGHTFIT_ACTIVATIONS=f32 turns it off).
   ActivationPrecision precision = default_activation_precision();
   // Element type of the KV cache (kernels/ops_attention.h). F16 (llama.cpp's default) halves
   // the bytes a decode step reads at long context — at 32K tokens of 35B-A3B the cache is 671 MB
