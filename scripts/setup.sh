@@ -15,6 +15,7 @@ PACKAGES=(
   libcpp-httplib-dev    # HTTP server / local test servers
   libcurl4-openssl-dev  # model download from the Hugging Face Hub
   libstb-dev            # image decoding
+  libedit-dev           # line editing and history at the chat prompt
 )
 
 missing=()
