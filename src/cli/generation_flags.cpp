@@ -152,7 +152,7 @@ GenerationParams generation_params(const GenerationFlags& f, const LoadedModel& 
   for (const auto& [id, bias] : p.sampler.logit_bias)
     if (id < 0 || id >= vocab)
       throw BadInputError("--logit-bias: token id " + std::to_string(id) +
-                       " is outside the vocabulary (0.." + std::to_string(vocab - 1) + ")");
+                          " is outside the vocabulary (0.." + std::to_string(vocab - 1) + ")");
   if (f.max_tokens && *f.max_tokens <= 0)
     throw UsageError("--max-tokens must be a positive number, got " +
                      std::to_string(*f.max_tokens));
