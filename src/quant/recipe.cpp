@@ -274,7 +274,13 @@ Recipe Recipe::load(const std::string& name_or_path) {
     throw InputError("recipe \"" + name_or_path +
                              "\" is neither a built-in preset (" + names + ") nor a JSON file");
   }
-  Recipe r = from_json(read_json_file(name_or_path), name_or_path);
+  json file;
+  try {
+    file = read_json_file(name_or_path);
+  } catch (const std::runtime_error& e) {  // unreadable or not JSON: the user's file, bad input
+    throw InputError(e.what());
+  }
+  Recipe r = from_json(file, name_or_path);
   if (r.name.empty()) r.name = std::filesystem::path(name_or_path).stem().string();
   return r;
 }

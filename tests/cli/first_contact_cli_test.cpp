@@ -54,6 +54,7 @@ TEST(FirstContactCli, UsageErrorsSayHelpAndBadInputDoesNot) {
   const std::string out_parent = test::fresh_dir("models");
   const std::string input = out_parent + "/hf";
   fs::copy(kHfModel, input);
+  const std::string bad_recipe = test::write_file(test::scratch("recipe.json"), "{\"rules\": [");
   const std::vector<std::vector<std::string>> bad_input = {
       {"generate", "--model", "/no/such/model", "--prompt", "x"},
       {"generate", "--model", kModel, "--prompt", "x", "--image", "/no/such/cat.png"},
@@ -61,6 +62,7 @@ TEST(FirstContactCli, UsageErrorsSayHelpAndBadInputDoesNot) {
       {"logits", "--model", kModel, "--tokens", "1,512"},
       {"convert", "--hf", input, "--out", out_parent, "--recipe", "uniform-3"},
       {"convert", "--hf", input, "--dry-run", "--recipe", "uniform-9"},
+      {"convert", "--hf", input, "--dry-run", "--recipe", bad_recipe},
       {"inspect", "/no/such/model"},
   };
   for (const auto& args : bad_input) {
