@@ -15,6 +15,7 @@ PACKAGES=(
   libcpp-httplib-dev    # HTTP server / local test servers
   libcurl4-openssl-dev  # model download from the Hugging Face Hub
   libstb-dev            # image decoding
+  libedit-dev           # line editing and history at the chat prompt
   # ARM64 cross-build of the engine's core, tested under qemu (scripts/test-aarch64.sh)
   g++-aarch64-linux-gnu qemu-user-static libhwy-dev:arm64 libgtest-dev:arm64 libpcre2-dev:arm64
 )

@@ -84,7 +84,7 @@ nlohmann::ordered_json parse_json(const std::string& text, const std::string& wh
   try {
     return nlohmann::ordered_json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    throw std::runtime_error(what + " is not valid JSON: " + e.what());
+    throw BadInputError(what + " is not valid JSON: " + e.what());
   }
 }
 

@@ -8,6 +8,7 @@
 #include "cli/cli_io.h"
 #include "cli/commands.h"
 #include "cli/generation_flags.h"
+#include "cli/model_flag.h"
 #include "cli/threads_flag.h"
 #include "runtime/bench.h"
 
@@ -33,7 +34,7 @@ void run_bench_command(const BenchArgs& a) {
   for (int n : a.gen) if (n < 0) throw UsageError("-n must not be negative");
   for (int64_t d : a.depths) if (d < 0) throw UsageError("-d must not be negative");
   BenchOptions o;
-  o.model_dir = a.model;
+  o.model_dir = resolve_model_flag(a.model).dir.string();
   o.prompt_tokens = a.prompt;
   o.gen_tokens = a.gen;
   o.depths = a.depths;
@@ -74,7 +75,7 @@ void add_bench_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "bench", "Measure prompt processing and generation speed against the bandwidth roofline");
   auto a = std::make_shared<BenchArgs>();
-  cmd->add_option("--model,-m", a->model, "model folder (config.json + safetensors)");
+  cmd->add_option("--model,-m", a->model, kModelFlagHelp);
   cmd->add_option("-p,--n-prompt", a->prompt, "prompt lengths to prefill (0: no pp test)")
       ->delimiter(',')
       ->capture_default_str();
@@ -85,7 +86,7 @@ void add_bench_command(CLI::App& app) {
                   "context lengths every tg test runs at (filled with random KV rows, no prefill)")
       ->delimiter(',')
       ->capture_default_str();
-  add_threads_flag(cmd, a->threads, "-t,--threads");
+  add_threads_flag(cmd, a->threads);
   cmd->add_option("-r,--repeat", a->repeat, "timed runs per test (median and spread reported)")
       ->capture_default_str();
   cmd->add_option("-b,--batch", a->batch, "prefill batch (tokens per forward pass)")

@@ -9,6 +9,7 @@
 #include "cli/cli_io.h"
 #include "cli/commands.h"
 #include "cli/interrupt.h"
+#include "cli/model_flag.h"
 #include "cli/threads_flag.h"
 #include "quant/converter.h"
 
@@ -61,7 +62,7 @@ void run_convert(const ConvertArgs& a) {
     std::printf("%s\n", Recipe::load(a.show_recipe).to_json().dump(2).c_str());
     return;
   }
-  if (a.hf.empty()) throw UsageError("--hf DIR is required");
+  if (a.hf.empty()) throw UsageError("--hf DIR|ORG/NAME is required");
   if (a.out.empty() && !a.dry_run) throw UsageError("--out DIR is required (or pass --dry-run)");
   if (a.group_size && !is_valid_group_size(a.group_size))
     throw UsageError("--group-size must be 32, 64 or 128");
@@ -71,7 +72,7 @@ void run_convert(const ConvertArgs& a) {
   if (!a.report_json.empty()) check_output_file(a.report_json, "--report-json");
 
   ConvertOptions o;
-  o.hf_dir = a.hf;
+  o.hf_dir = resolve_model_flag(a.hf, "--hf").dir.string();
   o.out_dir = a.out;
   o.recipe = Recipe::load(a.recipe);
   if (a.group_size) o.recipe.group_size = a.group_size;
@@ -118,7 +119,9 @@ void add_convert_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "convert", "Convert a Hugging Face checkpoint to a mixed-precision MLX-layout checkpoint");
   auto a = std::make_shared<ConvertArgs>();
-  cmd->add_option("--hf", a->hf, "Hugging Face model folder (config.json + safetensors)");
+  cmd->add_option("--hf,--hf-path", a->hf,
+                  "Hugging Face model folder (config.json + safetensors), or a repo id "
+                  "(org/name[@revision]) taken from the local cache or downloaded");
   cmd->add_option("--out", a->out, "output folder (written in a hidden sibling, renamed when complete)");
   cmd->add_option("--recipe", a->recipe,
                   "preset (dynamic, uniform-2/3/4, tight, edge-boost, mixed-2-6) or a recipe JSON file")

@@ -1,11 +1,13 @@
 // `tightfit generate`: one prompt in, the model's answer streamed to stdout, one stats line on
 // stderr.
-//   tightfit generate --model M --prompt P [--image F]... [--system S] [--max-tokens N] [--temp T]
+//   tightfit generate --model M --prompt P [--image F...] [--max-pixels N] [--system S]
+//                     [--max-tokens N] [--temp T]
 //                     [--top-p P] [--top-k K] [--min-p P] [--seed S] [--thinking on|off] [--raw]
 //                     [--stop S]...
 // --prompt - reads the prompt from stdin. --raw feeds the prompt to the model as is (no chat
-// template). --image (repeatable, vision models) puts the images before the text of the user
-// message, as mlx_vlm.generate does; with --raw the prompt must hold one <|image_pad|> per image.
+// template). --image (vision models) puts the images before the text of the user message, as
+// mlx_vlm.generate does; with --raw the prompt must hold one <|image_pad|> per image. The prompt
+// is checked against the context from the images' resized sizes before the vision tower runs.
 // Ctrl-C stops the answer early; the stats line is still printed.
 #include <cstdio>
 #include <iostream>
@@ -21,7 +23,6 @@
 #include "model/session.h"
 #include "quant/cancelled.h"
 #include "runtime/generator.h"
-#include "runtime/image_file.h"
 #include "runtime/multimodal_prompt.h"
 #include "tokenizer/chat_template.h"
 
@@ -32,7 +33,6 @@ namespace {
 struct GenerateOptions {
   GenerationFlags gen;
   std::string prompt;
-  std::vector<std::string> images;
   bool raw = false;
 };
 
@@ -52,12 +52,12 @@ std::string render_prompt(const GenerateOptions& o, const std::string& prompt,
   tokenizer::ChatRequest request;
   if (!o.gen.system.empty())
     request.messages.push_back({{"role", "system"}, {"content", o.gen.system}});
-  if (o.images.empty()) {
+  if (o.gen.image.files.empty()) {
     request.messages.push_back({{"role", "user"}, {"content", prompt}});
   } else {
     // Images first, then the text (mlx_vlm.generate's message layout; spec §7.2).
     nlohmann::ordered_json content = nlohmann::ordered_json::array();
-    for (const std::string& path : o.images) content.push_back({{"type", "image"}, {"image", path}});
+    for (const std::string& path : o.gen.image.files) content.push_back({{"type", "image"}, {"image", path}});
     content.push_back({{"type", "text"}, {"text", prompt}});
     request.messages.push_back({{"role", "user"}, {"content", content}});
   }
@@ -66,69 +66,39 @@ std::string render_prompt(const GenerateOptions& o, const std::string& prompt,
   return tokenizer::apply_chat_template(m.tokenizer->config, request);
 }
 
-void print_settings(const LoadedModel& m, const GenerationParams& p, size_t prompt_tokens,
-                    bool thinking) {
-  const SamplerConfig& s = p.sampler;
-  std::fprintf(stderr, "model: %s (%d layers, vocab %lld, %d threads)\n",
-               m.source.dir.string().c_str(), m.model->text().num_hidden_layers,
-               static_cast<long long>(m.model->vocab_size()), m.model->pool().num_threads());
-  std::fprintf(stderr, "prompt: %zu tokens, %s\n", prompt_tokens,
-               thinking ? "starts in reasoning" : "no open reasoning block");
-  std::fprintf(stderr,
-               "sampling: temp %g, top_p %g, top_k %d, min_p %g, repetition_penalty %g, "
-               "presence %g, frequency %g%s\n",
-               s.temperature, s.top_p, s.top_k, s.min_p, s.repetition_penalty,
-               s.presence_penalty, s.frequency_penalty,
-               s.seed ? (", seed " + std::to_string(*s.seed)).c_str() : "");
-}
-
 void run_generate(const GenerateOptions& o) {
   check_flag_combinations(o);
   template_kwargs(o.gen);  // a bad JSON is reported before the model loads
   std::string prompt = o.prompt;
   if (prompt == "-") prompt.assign(std::istreambuf_iterator<char>(std::cin), {});
 
-  // Images are read before the model loads, so a bad file is reported at once.
-  std::vector<RgbImage> images;
-  for (const std::string& path : o.images) {
-    try {
-      images.push_back(load_image_file(path));
-    } catch (const std::runtime_error& e) {
-      throw UsageError(std::string("--image: ") + e.what());
-    }
-  }
+  const std::vector<RgbImage> images = read_images(o.gen.image);  // before the model loads
 
   const LoadedModel m = load_model(o.gen, /*vision=*/!images.empty());
-  if (!images.empty() && !m.model->has_vision())
-    throw UsageError("--image: " + m.source.dir.string() +
-                     " is a text-only model (no vision tower): drop --image");
   const GenerationParams params = generation_params(o.gen, m);
   const std::string text = render_prompt(o, prompt, m);
   const std::vector<int32_t> ids = m.tokenizer->tokenizer.encode(text);
   if (ids.empty()) throw UsageError("--prompt is empty (with --raw there is nothing to feed)");
+  const EncodedImages encoded =
+      encode_images(m, o.gen.image, images, static_cast<int64_t>(ids.size()));
   MultimodalPrompt multimodal;
   if (!images.empty()) {
-    std::vector<ImageFeatures> features;
     try {
-      for (size_t i = 0; i < images.size(); ++i) {
-        try {
-          features.push_back(encode_image(*m.model, *m.image_processor, images[i]));
-        } catch (const std::invalid_argument& e) {
-          throw std::invalid_argument(o.images[i] + ": " + e.what());
-        }
-      }
-      multimodal = build_multimodal_prompt(*m.model, ids, features);
+      multimodal = build_multimodal_prompt(*m.model, ids, encoded.features);
     } catch (const std::invalid_argument& e) {
-      throw UsageError(std::string("--image: ") + e.what());
+      throw BadInputError(std::string("--image: ") + e.what());
     }
   }
 
   Session session(*m.model, session_options(o.gen));
   Generator generator(session, m.tokenizer->tokenizer, params);
   const bool starts_in_reasoning = prompt_opens_reasoning(text);
-  if (o.gen.verbose)
-    print_settings(m, params, images.empty() ? ids.size() : multimodal.ids.size(),
-                   starts_in_reasoning);
+  if (o.gen.verbose) {
+    print_settings(m, params);
+    std::fprintf(stderr, "prompt: %zu tokens, %s\n",
+                 images.empty() ? ids.size() : multimodal.ids.size(),
+                 starts_in_reasoning ? "starts in reasoning" : "no open reasoning block");
+  }
 
   PieceWriter writer(stdout, is_terminal(stdout));
   InterruptScope interrupts;
@@ -140,10 +110,12 @@ void run_generate(const GenerateOptions& o) {
             ? generator.run(ids, starts_in_reasoning, on_piece, cancel)
             : generator.run_multimodal(multimodal, starts_in_reasoning, on_piece, cancel);
   } catch (const std::invalid_argument& e) {
-    throw UsageError(e.what());  // e.g. a prompt longer than the context
+    throw BadInputError(e.what());  // e.g. a prompt longer than the context
   }
   writer.finish();
-  if (!r.notice.empty()) std::fprintf(stderr, "tightfit: %s\n", r.notice.c_str());
+  r.stats.images = static_cast<int64_t>(images.size());
+  r.stats.vision_seconds = encoded.seconds;
+  print_result_notices(r, o.gen);
   if (o.gen.verbose)
     std::fprintf(stderr, "stop: %s (max tokens %d)\n",
                  r.cancelled ? "interrupted" : to_string(r.stop), r.max_tokens);
@@ -159,11 +131,8 @@ void add_generate_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("generate", "Generate text from a prompt");
   add_generation_flags(cmd, o->gen);
   cmd->add_option("--prompt,-p", o->prompt, "The prompt ('-' reads it from stdin)")->required();
-  cmd->add_option("--image", o->images,
-                  "Image file (PNG, JPEG, ...) placed before the prompt text; repeatable "
-                  "(vision-language models)")
-      ->allow_extra_args(false);
-  cmd->add_flag("--raw", o->raw, "Feed the prompt as is, without the chat template");
+  cmd->add_flag("--raw,--ignore-chat-template", o->raw,
+                "Feed the prompt as is, without the chat template");
   cmd->callback([o] { run_generate(*o); });
 }
 

@@ -7,7 +7,10 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/commands.h"
+#include "cli/model_flag.h"
 #include "quant/model_summary.h"
 #include "quant/tensor_roles.h"
 #include "storage/model_config.h"
@@ -19,7 +22,9 @@ namespace tf::cli {
 namespace {
 
 struct InspectOptions {
-  std::string path;
+  std::string path;   // the positional PATH
+  std::string model;  // or --model
+  const std::string& named() const { return path.empty() ? model : path; }
   bool json = false;
 };
 
@@ -128,7 +133,7 @@ void print_text(const InspectOptions& o, const Checkpoint& ck, const ModelConfig
   auto line = [](const char* key, const std::string& value) {
     std::printf("%-14s %s\n", key, value.c_str());
   };
-  line("checkpoint", o.path);
+  line("checkpoint", o.named());
   std::string files = std::to_string(ck.files().size()) + (ck.files().size() == 1 ? " file" : " files") +
                       ", " + std::to_string(ck.names().size()) + " tensors, " +
                       with_commas(ck.total_bytes()) + " bytes on disk = " + human_bytes(ck.total_bytes());
@@ -186,7 +191,7 @@ nlohmann::json to_json(const InspectOptions& o, const Checkpoint& ck, const Mode
                        const ModelSummary& s, const LayoutEvidence& e) {
   nlohmann::json files = nlohmann::json::array();
   for (const auto& f : ck.files()) files.push_back(std::filesystem::path(f->path()).filename().string());
-  nlohmann::json j = {{"path", o.path},
+  nlohmann::json j = {{"path", o.named()},
                       {"files", files},
                       {"tensors", ck.names().size()},
                       {"size_on_disk", ck.total_bytes()},
@@ -233,8 +238,18 @@ nlohmann::json to_json(const InspectOptions& o, const Checkpoint& ck, const Mode
   return j;
 }
 
+// A .safetensors file as is; anything else names a model as --model does everywhere.
+std::string checkpoint_path(const InspectOptions& o) {
+  if (o.path.empty() == o.model.empty())
+    throw UsageError("give the model as PATH or --model, once");
+  if (!o.model.empty()) return resolve_model_flag(o.model).dir.string();
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(o.path, ec)) return o.path;
+  return resolve_model_flag(o.path, "PATH").dir.string();
+}
+
 void run_inspect(const InspectOptions& o) {
-  auto ck = Checkpoint::open(o.path);
+  auto ck = Checkpoint::open(checkpoint_path(o));
   std::optional<ModelConfig> config;
   if (std::filesystem::exists(std::filesystem::path(ck->dir()) / "config.json"))
     config = ModelConfig::load(ck->dir());
@@ -251,7 +266,9 @@ void run_inspect(const InspectOptions& o) {
 void add_inspect_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("inspect", "Describe a checkpoint: architecture, parameters, bits");
   auto opts = std::make_shared<InspectOptions>();
-  cmd->add_option("path", opts->path, "Model folder or .safetensors file")->required();
+  cmd->add_option("path", opts->path,
+                  "Model folder, .safetensors file or Hugging Face repo id (org/name[@revision])");
+  cmd->add_option("--model,-m", opts->model, std::string(kModelFlagHelp) + " (instead of PATH)");
   cmd->add_flag("--json", opts->json, "Print one JSON object instead of the table");
   cmd->callback([opts] { run_inspect(*opts); });
 }

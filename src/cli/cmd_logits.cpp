@@ -9,6 +9,7 @@
 #include "cli/cli_io.h"
 #include "cli/commands.h"
 #include "cli/generation_flags.h"
+#include "cli/model_flag.h"
 #include "cli/threads_flag.h"
 #include "model/session.h"
 #include "storage/npy.h"
@@ -32,13 +33,18 @@ void run_logits(const LogitsOptions& o) {
   if (o.batch <= 0) throw UsageError("--batch must be positive");
   if (!o.out.empty()) check_output_file(o.out, "--out");
   const auto t0 = std::chrono::steady_clock::now();
-  auto model = Model::load(o.model_dir, o.threads);
+  const ResolvedModel source = resolve_model_flag(o.model_dir);
+  auto model = Model::load(source.dir.string(), o.threads);
   const auto t1 = std::chrono::steady_clock::now();
   SessionOptions options;
   options.prefill_batch = o.batch;
   options.kv_type = kv_cache_type(o.kv_cache);
   Session session(*model, options);
   const int64_t V = model->vocab_size(), T = static_cast<int64_t>(tokens.size());
+  for (const int32_t id : tokens)
+    if (id >= V)
+      throw BadInputError("--tokens: token id " + std::to_string(id) +
+                          " is outside the vocabulary (0.." + std::to_string(V - 1) + ")");
   std::vector<float> logits;
   logits.reserve(T * V);
   if (o.mode == "prefill") {
@@ -77,9 +83,7 @@ void add_logits_command(CLI::App& app) {
   auto o = std::make_shared<LogitsOptions>();
   auto* cmd = app.add_subcommand(
       "logits", "Write float32 logits [positions, vocab] for a token sequence as .npy");
-  cmd->add_option("--model", o->model_dir, "Model folder (config.json + safetensors)")
-      ->required()
-      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--model,-m", o->model_dir, kModelFlagHelp)->required();
   cmd->add_option("--tokens", o->tokens, "Comma-separated token ids, e.g. 1,2,3")->required();
   cmd->add_option("--out", o->out, "Write the logits here as .npy [positions, vocab] float32");
   cmd->add_option("--mode", o->mode,

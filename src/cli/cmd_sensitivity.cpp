@@ -11,6 +11,7 @@
 
 #include "cli/cli_io.h"
 #include "cli/commands.h"
+#include "cli/model_flag.h"
 #include "cli/threads_flag.h"
 #include "model/session.h"
 #include "quant/sensitivity.h"
@@ -44,14 +45,14 @@ std::vector<Sequence> sequences_from_json(const std::string& path) {
   try {
     j = nlohmann::json::parse(in);
   } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(path + ": not valid JSON: " + e.what());
+    throw BadInputError(path + ": not valid JSON: " + e.what());
   }
   std::vector<Sequence> out;
   auto add = [&](const std::string& name, const nlohmann::json& v) {
     if (!v.is_array() || v.empty() || !std::all_of(v.begin(), v.end(), [](const auto& x) {
           return x.is_number_integer() && x.template get<int64_t>() >= 0;
         }))
-      throw std::runtime_error(path + ": " + name + " is not a non-empty list of token ids");
+      throw BadInputError(path + ": " + name + " is not a non-empty list of token ids");
     out.push_back({path + ":" + name, v.get<std::vector<int32_t>>()});
   };
   if (j.is_array() && !j.empty() && j[0].is_array()) {
@@ -61,14 +62,15 @@ std::vector<Sequence> sequences_from_json(const std::string& path) {
   } else if (j.is_object()) {
     for (const auto& [k, v] : j.items())
       if (v.is_array()) add(k, v);
-    if (out.empty()) throw std::runtime_error(path + ": no list of token ids in it");
+    if (out.empty()) throw BadInputError(path + ": no list of token ids in it");
   } else {
-    throw std::runtime_error(path + ": expected a list of token ids, a list of lists, or an object of lists");
+    throw BadInputError(path + ": expected a list of token ids, a list of lists, or an object of lists");
   }
   return out;
 }
 
-std::vector<Sequence> load_calibration(const SensitivityArgs& a) {
+// model_dir: the resolved --model folder, whose tokenizer.json encodes text files.
+std::vector<Sequence> load_calibration(const SensitivityArgs& a, const fs::path& model_dir) {
   std::vector<std::string> files;
   for (const auto& p : a.calib) {
     if (fs::is_directory(p)) {
@@ -78,12 +80,12 @@ std::vector<Sequence> load_calibration(const SensitivityArgs& a) {
         if (e.is_regular_file() && (ext == ".txt" || ext == ".json")) in_dir.push_back(e.path().string());
       }
       std::sort(in_dir.begin(), in_dir.end());
-      if (in_dir.empty()) throw std::runtime_error(p + ": no .txt or .json calibration files");
+      if (in_dir.empty()) throw BadInputError(p + ": no .txt or .json calibration files");
       files.insert(files.end(), in_dir.begin(), in_dir.end());
     } else if (fs::is_regular_file(p)) {
       files.push_back(p);
     } else {
-      throw std::runtime_error("--calib " + p + ": no such file or folder");
+      throw BadInputError("--calib " + p + ": no such file or folder");
     }
   }
   std::unique_ptr<tokenizer::Tokenizer> tok;
@@ -94,9 +96,9 @@ std::vector<Sequence> load_calibration(const SensitivityArgs& a) {
       continue;
     }
     if (!tok) {
-      const fs::path tj = fs::path(a.model) / "tokenizer.json";
+      const fs::path tj = model_dir / "tokenizer.json";
       if (!fs::exists(tj))
-        throw std::runtime_error(f + " is text but " + tj.string() +
+        throw BadInputError(f + " is text but " + tj.string() +
                                  " does not exist; pass token ids as JSON instead ([1, 2, 3])");
       tok = std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::from_file(tj));
     }
@@ -105,7 +107,7 @@ std::vector<Sequence> load_calibration(const SensitivityArgs& a) {
     text << in.rdbuf();
     std::vector<int32_t> ids;
     for (auto id : tok->encode(text.str())) ids.push_back(static_cast<int32_t>(id));
-    if (ids.empty()) throw std::runtime_error(f + ": no tokens");
+    if (ids.empty()) throw BadInputError(f + ": no tokens");
     seqs.push_back({f, std::move(ids)});
   }
   for (auto& s : seqs)
@@ -122,16 +124,17 @@ void run_sensitivity(const SensitivityArgs& a) {
   if (!a.json_out.empty()) check_output_file(a.json_out, "--json");
   if (!a.csv_out.empty()) check_output_file(a.csv_out, "--csv");
 
-  auto model = Model::load(a.model, a.threads);
+  const ResolvedModel source = resolve_model_flag(a.model);
+  auto model = Model::load(source.dir.string(), a.threads);
   if (model->config().quantization)
     std::fprintf(stderr, "tightfit: warning: %s is already quantized: its quantized modules are "
                  "measured on their quantized values, which says nothing about the original "
                  "weights; measure the bf16 original\n", a.model.c_str());
-  const std::vector<Sequence> seqs = load_calibration(a);
+  const std::vector<Sequence> seqs = load_calibration(a, source.dir);
   for (const auto& s : seqs)
     for (int32_t id : s.ids)
       if (id >= model->vocab_size())
-        throw std::runtime_error(s.source + ": token id " + std::to_string(id) + " is outside the vocabulary (" +
+        throw BadInputError(s.source + ": token id " + std::to_string(id) + " is outside the vocabulary (" +
                                  std::to_string(model->vocab_size()) + ")");
 
   SensitivityMeter meter(a.bits, a.group_size, model->pool());
@@ -166,7 +169,8 @@ void run_sensitivity(const SensitivityArgs& a) {
 void add_sensitivity_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("sensitivity", "Measure per-module quantization error on calibration text");
   auto a = std::make_shared<SensitivityArgs>();
-  cmd->add_option("--model", a->model, "model folder (bf16 Hugging Face or MLX layout)");
+  cmd->add_option("--model,-m", a->model,
+                  std::string(kModelFlagHelp) + " (bf16 Hugging Face or MLX layout)");
   cmd->add_option("--calib", a->calib,
                   "calibration text (.txt, tokenized with the model's tokenizer.json), token ids "
                   "(.json), or a folder of them; repeatable")

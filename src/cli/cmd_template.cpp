@@ -11,6 +11,7 @@
 
 #include "cli/cli_io.h"
 #include "cli/commands.h"
+#include "cli/model_flag.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer_config.h"
 
@@ -70,12 +71,12 @@ void render_jsonl(const ChatTemplate& tmpl, const TokenizerConfig* config, const
 
 void run_template(const TemplateOptions& o) {
   if (o.model_dir.empty() && o.chat_template.empty())
-    throw UsageError("give --model DIR (or --chat-template FILE.jinja)");
+    throw UsageError("give --model DIR|ORG/NAME (or --chat-template FILE.jinja)");
   if (o.messages.empty() == o.jsonl.empty()) throw UsageError("give exactly one of --messages FILE.json or --jsonl FILE");
   if (!o.jsonl.empty() && !o.tools.empty()) throw UsageError("--tools applies to --messages; with --jsonl each line carries its tools");
 
   std::optional<TokenizerConfig> config;
-  if (!o.model_dir.empty()) config = tokenizer::load_tokenizer_config(o.model_dir);
+  if (!o.model_dir.empty()) config = tokenizer::load_tokenizer_config(resolve_model_flag(o.model_dir).dir);
   std::string source, name;
   if (!o.chat_template.empty()) {
     source = tokenizer::read_text_file(o.chat_template);
@@ -97,7 +98,7 @@ void run_template(const TemplateOptions& o) {
   else request = ChatRequest::from_json(messages);  // {"messages": [...], "tools": ..., "kwargs": ...}
   if (!o.tools.empty()) {
     request.tools = parse_json(read_input(o.tools), o.tools);
-    if (!request.tools.is_array() && !request.tools.is_null()) throw UsageError("--tools must hold a JSON list of tool schemas");
+    if (!request.tools.is_array() && !request.tools.is_null()) throw BadInputError(o.tools + ": --tools must hold a JSON list of tool schemas");
   }
   request = with_defaults(std::move(request), default_kwargs(o));
   if (source.empty()) {
@@ -113,7 +114,7 @@ void run_template(const TemplateOptions& o) {
 void add_template_command(CLI::App& app) {
   auto opts = std::make_shared<TemplateOptions>();
   auto* cmd = app.add_subcommand("template", "Render the chat template for a conversation, byte-exact");
-  cmd->add_option("--model", opts->model_dir, "Model folder (tokenizer_config.json / chat_template.jinja)");
+  cmd->add_option("--model,-m", opts->model_dir, kModelFlagHelp);
   cmd->add_option("--messages", opts->messages, "JSON file ('-' = stdin): a list of messages, or {\"messages\": [...], \"tools\": ..., \"kwargs\": ...}");
   cmd->add_option("--tools", opts->tools, "JSON file with a list of tool schemas");
   cmd->add_option("--kwargs", opts->kwargs, "Extra template variables as a JSON object, e.g. '{\"enable_thinking\": false}'");

@@ -12,6 +12,7 @@
 
 #include "cli/cli_io.h"
 #include "cli/commands.h"
+#include "cli/model_flag.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_config.h"
 
@@ -36,14 +37,14 @@ Tokenizer load(const TokenizeOptions& o) {
   if (o.model_dir.empty() == o.tokenizer_file.empty())
     throw UsageError("give exactly one of --model DIR or --tokenizer FILE.json");
   if (!o.tokenizer_file.empty()) return Tokenizer::from_file(o.tokenizer_file);
-  return tokenizer::ModelTokenizer::load(o.model_dir).tokenizer;
+  return tokenizer::ModelTokenizer::load(resolve_model_flag(o.model_dir).dir).tokenizer;
 }
 
 void tokenize_jsonl(const Tokenizer& tok, const std::string& path) {
   for_each_jsonl_line(path, [&](const std::string& line, size_t line_no) {
     const nlohmann::ordered_json j = parse_json(line, path + " line " + std::to_string(line_no));
     if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
-      throw std::runtime_error(path + " line " + std::to_string(line_no) + " has no string field \"text\"");
+      throw BadInputError(path + " line " + std::to_string(line_no) + " has no string field \"text\"");
     const auto ids = tok.encode(j["text"].get_ref<const std::string&>());
     std::string out = "{\"ids\": [";
     for (size_t i = 0; i < ids.size(); ++i) {
@@ -98,7 +99,7 @@ void run_tokenize(const TokenizeOptions& o) {
 void add_tokenize_command(CLI::App& app) {
   auto opts = std::make_shared<TokenizeOptions>();
   auto* cmd = app.add_subcommand("tokenize", "Encode text to token ids (or decode ids to text), as Hugging Face does");
-  cmd->add_option("--model", opts->model_dir, "Model folder with tokenizer.json");
+  cmd->add_option("--model,-m", opts->model_dir, kModelFlagHelp);
   cmd->add_option("--tokenizer", opts->tokenizer_file, "A tokenizer.json file");
   cmd->add_flag("--json", opts->json, "Print one JSON object: {\"ids\": [...], \"tokens\": [...]}");
   cmd->add_option("--jsonl", opts->jsonl, "Tokenize a JSON-lines file ('-' = stdin) of {\"text\": ...}; writes {\"ids\": [...]} per line");

@@ -1,9 +1,11 @@
 #include "cli/generation_flags.h"
 
+#include <cstdio>
 #include <stdexcept>
 
 #include "cli/commands.h"
 #include "cli/interrupt.h"
+#include "cli/model_flag.h"
 #include "cli/threads_flag.h"
 
 namespace tf::cli {
@@ -21,17 +23,14 @@ CLI::Option* optional_option(CLI::App* cmd, const std::string& name, std::option
 }  // namespace
 
 void add_generation_flags(CLI::App* cmd, GenerationFlags& f) {
-  cmd->add_option("--model,-m", f.model,
-                  "Model folder, or a Hugging Face repo id (org/name[@revision]) taken from the "
-                  "local cache or downloaded")
-      ->required();
+  cmd->add_option("--model,-m", f.model, kModelFlagHelp)->required();
   add_threads_flag(cmd, f.threads);
-  cmd->add_option("--system", f.system, "System message");
-  optional_option(cmd, "--max-tokens", f.max_tokens,
+  cmd->add_option("--system,--system-prompt", f.system, "System message");
+  optional_option(cmd, "--max-tokens,-n", f.max_tokens,
                   "Most tokens to generate (default: the smallest of generation_config.json's "
                   "max_new_tokens, 4096 and the context left)");
   SamplerOverrides& s = f.sampling;
-  optional_option(cmd, "--temp", s.temperature, "Sampling temperature (0 = greedy)");
+  optional_option(cmd, "--temp,--temperature", s.temperature, "Sampling temperature (0 = greedy)");
   optional_option(cmd, "--top-p", s.top_p, "Nucleus sampling mass (1 = off)");
   optional_option(cmd, "--top-k", s.top_k, "Keep the k most likely tokens (0 = off)");
   optional_option(cmd, "--min-p", s.min_p, "Drop tokens below min-p times the top probability");
@@ -43,10 +42,10 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags& f) {
                   "CTRL repetition penalty (1 = off)");
   optional_option(cmd, "--repetition-context-size", s.repetition_context_size,
                   "Tokens the repetition penalty looks back over (default 20)");
-  optional_option(cmd, "--seed", s.seed, "Random seed (same seed, same output)");
+  optional_option(cmd, "--seed,-s", s.seed, "Random seed (same seed, same output)");
   cmd->add_option("--logit-bias", f.logit_bias, "Add to token logits: ID:BIAS[,ID:BIAS...]");
-  cmd->add_option("--stop", f.stop, "Stop when this text is generated (not printed); repeatable")
-      ->allow_extra_args(false);
+  // Several values after one flag (--stop x y, as mlx_lm takes them) or the flag repeated.
+  cmd->add_option("--stop", f.stop, "Stop when any of these texts is generated (not printed)");
   cmd->add_option("--thinking", f.thinking,
                   "Reasoning before the answer: on or off (default: the chat template's)")
       ->check(CLI::IsMember({"on", "off"}));
@@ -59,6 +58,7 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags& f) {
   cmd->add_flag("--verbose,-v", f.verbose, "Print the model, prompt and settings on stderr");
   cmd->add_flag("--quiet,-q", f.quiet, "Do not print the stats line");
   add_kv_cache_flag(cmd, f.kv_cache);
+  add_image_flags(cmd, f.image);
 }
 
 void add_kv_cache_flag(CLI::App* cmd, std::string& target) {
@@ -84,15 +84,39 @@ SessionOptions session_options(const GenerationFlags& f) {
 }
 
 LoadedModel load_model(const GenerationFlags& f, bool vision) {
+  ResolvedModel source = resolve_model_flag(f.model);
+  SigintBlockForNewThreads block;  // the worker threads must leave Ctrl-C to the main thread
   try {
-    ResolvedModel source =
-        resolve_model(f.model, hub_settings_from_env(), terminal_download_options());
-    SigintBlockForNewThreads block;  // the worker threads must leave Ctrl-C to the main thread
     return LoadedModel::load(std::move(source), f.threads, ModelLoadOptions{.vision = vision});
-  } catch (const ModelNotFoundError& e) {
-    std::string message = e.what();
-    if (message.rfind("--model", 0) != 0) message = "--model " + f.model + ": " + message;
-    throw UsageError(message);
+  } catch (const ModelNotFoundError& e) {  // a folder without tokenizer.json
+    throw ModelNotFoundError("--model " + f.model + ": " + e.what());
+  }
+}
+
+void print_settings(const LoadedModel& m, const GenerationParams& p) {
+  const SamplerConfig& s = p.sampler;
+  std::fprintf(stderr, "model: %s (%d layers, vocab %lld, %d threads)\n",
+               m.source.dir.string().c_str(), m.model->text().num_hidden_layers,
+               static_cast<long long>(m.model->vocab_size()), m.model->pool().num_threads());
+  std::fprintf(stderr,
+               "sampling: temp %g, top_p %g, top_k %d, min_p %g, repetition_penalty %g, "
+               "presence %g, frequency %g%s\n",
+               s.temperature, s.top_p, s.top_k, s.min_p, s.repetition_penalty,
+               s.presence_penalty, s.frequency_penalty,
+               s.seed ? (", seed " + std::to_string(*s.seed)).c_str() : "");
+}
+
+void print_result_notices(const GenerationResult& r, const GenerationFlags& f) {
+  if (!r.notice.empty()) std::fprintf(stderr, "tightfit: %s\n", r.notice.c_str());
+  if (f.hide_thinking && r.ended_in_reasoning && r.answer.empty()) {
+    const std::string why = r.cancelled ? "it was interrupted"
+                            : r.stop == StopReason::max_tokens
+                                ? "it reached the limit of " + std::to_string(r.max_tokens) + " tokens"
+                                : "it stopped";
+    std::fprintf(stderr,
+                 "tightfit: no answer to show: %s inside the reasoning, which --hide-thinking "
+                 "hides (raise --max-tokens, or drop --hide-thinking to see the reasoning)\n",
+                 why.c_str());
   }
 }
 
@@ -127,8 +151,8 @@ GenerationParams generation_params(const GenerationFlags& f, const LoadedModel& 
   const int64_t vocab = m.model->vocab_size();
   for (const auto& [id, bias] : p.sampler.logit_bias)
     if (id < 0 || id >= vocab)
-      throw UsageError("--logit-bias: token id " + std::to_string(id) +
-                       " is outside the vocabulary (0.." + std::to_string(vocab - 1) + ")");
+      throw BadInputError("--logit-bias: token id " + std::to_string(id) +
+                          " is outside the vocabulary (0.." + std::to_string(vocab - 1) + ")");
   if (f.max_tokens && *f.max_tokens <= 0)
     throw UsageError("--max-tokens must be a positive number, got " +
                      std::to_string(*f.max_tokens));

@@ -1,4 +1,5 @@
-// Flags shared by `generate` and `chat` (names follow mlx_lm.generate / mlx_vlm.generate), and
+// Flags shared by `generate` and `chat` (names follow mlx_lm.generate / mlx_vlm.generate, with
+// their other spellings and llama.cpp's short ones as aliases where free), and
 // turning them plus the model's generation_config.json into runtime settings.
 #pragma once
 
@@ -10,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli/image_flags.h"
 #include "model/session.h"
 #include "runtime/generator.h"
 #include "runtime/loaded_model.h"
@@ -24,7 +26,7 @@ struct GenerationFlags {
   std::optional<int> max_tokens;
   SamplerOverrides sampling;
   std::string logit_bias;                 // "ID:BIAS,..."
-  std::vector<std::string> stop;          // --stop, repeatable
+  std::vector<std::string> stop;          // --stop x y, or repeated
   std::string thinking;                   // "", "on", "off"
   std::string chat_template_args;         // JSON object
   bool hide_thinking = false;
@@ -32,11 +34,13 @@ struct GenerationFlags {
   bool verbose = false;
   bool quiet = false;
   std::string kv_cache = "f16";           // --kv-cache: f16, bf16 or f32
+  ImageFlags image;                       // --image, --max-pixels, --resize-shape
 };
 
 void add_generation_flags(CLI::App* cmd, GenerationFlags& flags);
 
-// Resolves and loads --model; a missing model or one without a tokenizer is a UsageError.
+// Resolves and loads --model (cli/model_flag.h); a missing model or one without a tokenizer is
+// a ModelNotFoundError (bad input, exit code 2).
 // The model's worker threads start with SIGINT blocked (see interrupt.h).
 // vision: bind the vision tower when the model has one (false for a text-only run).
 LoadedModel load_model(const GenerationFlags& flags, bool vision = true);
@@ -52,6 +56,13 @@ SessionOptions session_options(const GenerationFlags& flags);
 // kv_cache_type turns into the type (a UsageError naming the flag when it is none of those).
 void add_kv_cache_flag(CLI::App* cmd, std::string& target);
 KVType kv_cache_type(const std::string& name);
+
+// --verbose: the model (folder, layers, vocabulary, threads) and the sampling settings, on stderr.
+void print_settings(const LoadedModel& model, const GenerationParams& params);
+
+// The notices after an answer, on stderr: the loop guard's, and with --hide-thinking an answer
+// that ended inside the reasoning (nothing was printed: say why instead of leaving silence).
+void print_result_notices(const GenerationResult& result, const GenerationFlags& flags);
 
 // --thinking (unset / true / false).
 std::optional<bool> thinking_flag(const GenerationFlags& flags);

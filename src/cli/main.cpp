@@ -2,8 +2,10 @@
 // codes are listed in cli/commands.h), never a stack trace.
 #include <cstdio>
 #include <exception>
+#include <string>
 
 #include "cli/commands.h"
+#include "cli/unknown_flags.h"
 #include "quant/cancelled.h"
 
 int main(int argc, char** argv) {
@@ -31,12 +33,19 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "tightfit: %s (see --help)\n", e.what());
+    // Unknown arguments usually explain whatever failed (a mistyped --modle is also why --model
+    // is missing): name them all, with suggestions, instead of CLI11's message.
+    std::string message;
+    for (const CLI::App* sub : app.get_subcommands())
+      message = tf::cli::unknown_arguments_message(*sub, sub->remaining());
+    if (message.empty() && app.get_subcommands().empty())
+      message = tf::cli::unknown_arguments_message(app, app.remaining());
+    std::fprintf(stderr, "tightfit: %s (see --help)\n", message.empty() ? e.what() : message.c_str());
     return 2;
   } catch (const tf::cli::UsageError& e) {
     std::fprintf(stderr, "tightfit: %s (see --help)\n", e.what());
     return 2;
-  } catch (const tf::cli::BadInputError& e) {
+  } catch (const tf::InputError& e) {  // cli::BadInputError and the library's refusals
     std::fprintf(stderr, "tightfit: error: %s\n", e.what());
     return 2;
   } catch (const tf::Cancelled& e) {

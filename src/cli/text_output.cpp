@@ -43,7 +43,9 @@ void PieceWriter::write(const TextPiece& piece) {
 }
 
 void PieceWriter::finish() {
+  // An answer cut inside the reasoning still closes the block, so piped output stays parseable.
   if (in_reasoning_ && styled_) std::fputs(kNormal, out_);
+  if (in_reasoning_ && !styled_) put("\n</think>\n", 10);
   if (printed_ && !ends_with_newline_) put("\n", 1);
   std::fflush(out_);
   in_reasoning_ = printed_ = ends_with_newline_ = false;

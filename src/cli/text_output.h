@@ -16,8 +16,9 @@ class PieceWriter {
   PieceWriter(std::FILE* out, bool styled);
 
   void write(const TextPiece& piece);
-  // End of one answer: restores the terminal style and ends the line if anything was printed.
-  // The writer can then be used for the next answer.
+  // End of one answer: restores the terminal style (or, piped, closes a reasoning block the
+  // answer was cut inside with "</think>") and ends the line if anything was printed. The
+  // writer can then be used for the next answer.
   void finish();
 
  private:

@@ -6,7 +6,7 @@
 
 namespace tf::cli {
 
-CLI::Option* add_threads_flag(CLI::App* cmd, int& threads, const std::string& names) {
+CLI::Option* add_threads_flag(CLI::App* cmd, int& threads) {
   const CLI::Validator bounded(
       [](std::string& value) -> std::string {
         long long n = -1;
@@ -27,7 +27,7 @@ CLI::Option* add_threads_flag(CLI::App* cmd, int& threads, const std::string& na
         return "";
       },
       "INT>=0");
-  return cmd->add_option(names, threads, "worker threads (0 = one per hardware thread; at most that)")
+  return cmd->add_option("-t,--threads", threads, "worker threads (0 = one per hardware thread; at most that)")
       ->transform(bounded)
       ->capture_default_str();
 }

@@ -10,8 +10,8 @@
 
 namespace tf::cli {
 
-// Registers `names` (e.g. "--threads" or "-t,--threads") on `cmd`, validated as above, storing
-// into `threads`.
-CLI::Option* add_threads_flag(CLI::App* cmd, int& threads, const std::string& names = "--threads");
+// Registers -t / --threads (llama.cpp's spelling; -t means threads in every subcommand) on
+// `cmd`, validated as above, storing into `threads`.
+CLI::Option* add_threads_flag(CLI::App* cmd, int& threads);
 
 }  // namespace tf::cli

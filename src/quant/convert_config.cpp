@@ -12,7 +12,7 @@ namespace tf {
 using nlohmann::json;
 
 json output_config(const ModelConfig& config, const ConvertPlan& plan) {
-  json j = config.raw;
+  json j = *config.raw;
   j.erase("_name_or_path");
   if (!plan.has_vision) j.erase("vision_config");  // as mlx-lm's save_config does
   const char* dtype = plan.dtype == DType::F16 ? "float16" : "bfloat16";

@@ -6,6 +6,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "base/input_error.h"
 #include "storage/tensor_names.h"
 
 namespace tf {
@@ -237,8 +238,8 @@ ConvertPlan plan_conversion(const std::vector<TensorSpec>& input, const ModelCon
                                   : " matches no module of this checkpoint"));
   }
   if (!unused.empty())
-    throw std::runtime_error("recipe " + recipe.name + ": " + examples(unused) +
-                             " (fix the rule, or mark it \"optional\": true)");
+    throw InputError("recipe " + recipe.name + ": " + examples(unused) +
+                     " (fix the rule, or mark it \"optional\": true)");
   if (!unmatched.empty())
     plan.warnings.push_back(std::to_string(unmatched.size()) + " quantizable module(s) matched no recipe "
                             "rule and stay dense: " + examples(unmatched));

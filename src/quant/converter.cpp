@@ -10,6 +10,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "base/input_error.h"
 #include "kernels/thread_pool.h"
 #include "quant/convert_stream.h"
 #include "quant/hf_shape_plan.h"
@@ -28,7 +29,7 @@ namespace {
 nlohmann::json read_config_json(const std::string& dir) {
   const std::string path = (fs::path(dir) / "config.json").string();
   std::ifstream in(path);
-  if (!in) throw std::runtime_error(path + ": cannot open (is --hf a Hugging Face model folder?)");
+  if (!in) throw InputError(path + ": cannot open (is --hf a Hugging Face model folder?)");
   try {
     return nlohmann::json::parse(in);
   } catch (const nlohmann::json::exception& e) {
@@ -73,14 +74,14 @@ struct Planned {
 
 Planned plan_input(const ConvertOptions& o, bool need_weights) {
   if (o.hf_dir.empty()) throw std::runtime_error("no input folder given (--hf DIR)");
-  if (!fs::is_directory(o.hf_dir)) throw std::runtime_error(o.hf_dir + ": not a folder");
+  if (!fs::is_directory(o.hf_dir)) throw InputError(o.hf_dir + ": not a folder");
   const nlohmann::json raw = read_config_json(o.hf_dir);
   const std::string source = (fs::path(o.hf_dir) / "config.json").string();
   check_supported_architecture(raw, source);
   Planned p;
   p.config = ModelConfig::from_json(raw, source);
   if (p.config.quantization)
-    throw std::runtime_error(source + " has a quantization block: this is already a quantized "
+    throw InputError(source + " has a quantization block: this is already a quantized "
                              "MLX checkpoint; convert reads bf16/f16 Hugging Face checkpoints");
   std::vector<TensorSpec> specs;
   if (has_safetensors(o.hf_dir)) {
@@ -90,10 +91,10 @@ Planned plan_input(const ConvertOptions& o, bool need_weights) {
     for (const auto& s : specs) names.push_back(s.name);
     const CheckpointFlavour f = detect_flavour(names);
     if (f == CheckpointFlavour::MlxLm || f == CheckpointFlavour::MlxVlm)
-      throw std::runtime_error(o.hf_dir + " is already in " + flavour_name(f) +
+      throw InputError(o.hf_dir + " is already in " + flavour_name(f) +
                                " layout; convert reads Hugging Face checkpoints");
   } else if (need_weights) {
-    throw std::runtime_error(o.hf_dir + ": no model.safetensors, model-*.safetensors or "
+    throw InputError(o.hf_dir + ": no model.safetensors, model-*.safetensors or "
                              "model.safetensors.index.json (use --dry-run to plan from config.json alone)");
   } else {
     specs = hf_tensor_specs(p.config, {});

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 namespace tf {
 
 namespace {
@@ -108,11 +110,12 @@ void list_vision(Lister& l, const VisionConfig& v) {
 }  // namespace
 
 int mtp_layer_count(const ModelConfig& config) {
+  if (!config.raw) return 0;  // a config built in code, not read from a file
   for (const char* scope : {"text_config", ""}) {
-    const nlohmann::json* obj = &config.raw;
+    const nlohmann::json* obj = config.raw.get();
     if (*scope) {
-      auto it = config.raw.find(scope);
-      if (it == config.raw.end() || !it->is_object()) continue;
+      auto it = config.raw->find(scope);
+      if (it == config.raw->end() || !it->is_object()) continue;
       obj = &*it;
     }
     auto v = obj->find("mtp_num_hidden_layers");

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <iterator>
 
+#include <nlohmann/json.hpp>
+
 #include "quant/model_summary.h"
 
 namespace tf {

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "base/input_error.h"
 #include "quant/cancelled.h"
 #include "quant/model_files.h"
 #include "quant/model_summary.h"
@@ -113,10 +114,10 @@ std::string why_not_previous_output(const fs::path& dir) {
 void refuse_output_over_input(const std::string& out, const std::string& input) {
   const fs::path o = resolved(out), i = resolved(input);
   if (o == i)
-    throw std::runtime_error("--out " + out + " is the input folder; write the output to a "
+    throw InputError("--out " + out + " is the input folder; write the output to a "
                              "folder of its own, e.g. --out " + i.string() + "-tf");
   if (is_within(i, o))
-    throw std::runtime_error("--out " + out + " contains the input " + input +
+    throw InputError("--out " + out + " contains the input " + input +
                              "; write the output to a folder of its own, e.g. --out " +
                              i.string() + "-tf");
 }
@@ -129,15 +130,15 @@ OutputFolder::OutputFolder(const std::string& out, bool force, std::FILE* notice
   std::error_code ec;
   if (fs::exists(final_dir)) {
     if (!fs::is_directory(final_dir))
-      throw std::runtime_error(final_dir.string() + " exists and is not a folder; choose another --out");
+      throw InputError(final_dir.string() + " exists and is not a folder; choose another --out");
     if (!fs::is_empty(final_dir, ec)) {
       if (!force)
-        throw std::runtime_error(final_dir.string() + " already exists and is not empty; choose "
+        throw InputError(final_dir.string() + " already exists and is not empty; choose "
                                  "another --out, or pass --force to replace it if it is a "
                                  "previous output of tightfit");
       const std::string why = why_not_previous_output(final_dir);
       if (!why.empty())
-        throw std::runtime_error("--force replaces only a previous tightfit output, and " +
+        throw InputError("--force replaces only a previous tightfit output, and " +
                                  final_dir.string() + " holds " + why +
                                  "; choose another --out, or move or delete that folder yourself");
     }

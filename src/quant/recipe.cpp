@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "base/json_read.h"
+#include "base/input_error.h"
 #include "storage/model_config.h"  // is_valid_affine_bits, is_valid_group_size
 
 namespace tf {
@@ -21,7 +22,7 @@ using nlohmann::json;
 namespace {
 
 [[noreturn]] void fail(const std::string& where, const std::string& what) {
-  throw std::runtime_error(where + ": " + what);
+  throw InputError(where + ": " + what);
 }
 
 std::optional<int> parse_int(std::string_view s) {
@@ -270,10 +271,16 @@ Recipe Recipe::load(const std::string& name_or_path) {
   if (!std::filesystem::is_regular_file(name_or_path)) {
     std::string names;
     for (const auto& n : builtin_recipe_names()) names += (names.empty() ? "" : ", ") + n;
-    throw std::runtime_error("recipe \"" + name_or_path +
+    throw InputError("recipe \"" + name_or_path +
                              "\" is neither a built-in preset (" + names + ") nor a JSON file");
   }
-  Recipe r = from_json(read_json_file(name_or_path), name_or_path);
+  json file;
+  try {
+    file = read_json_file(name_or_path);
+  } catch (const std::runtime_error& e) {  // unreadable or not JSON: the user's file, bad input
+    throw InputError(e.what());
+  }
+  Recipe r = from_json(file, name_or_path);
   if (r.name.empty()) r.name = std::filesystem::path(name_or_path).stem().string();
   return r;
 }

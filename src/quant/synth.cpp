@@ -4,6 +4,7 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "base/input_error.h"
 #include "kernels/thread_pool.h"
 #include "quant/convert_progress.h"
 #include "quant/hf_shape_plan.h"
@@ -132,9 +133,9 @@ nlohmann::json truncate_layers(const nlohmann::json& config, int layers) {
   nlohmann::json& t = text_scope(out);
   const int total = t.value("num_hidden_layers", 0);
   if (layers < 1 || layers > total)
-    throw std::runtime_error("--layers " + std::to_string(layers) + " is outside 1.." +
-                             std::to_string(total) + " (the config has " + std::to_string(total) +
-                             " decoder layers)");
+    throw InputError("--layers " + std::to_string(layers) + " is outside 1.." +
+                     std::to_string(total) + " (the config has " + std::to_string(total) +
+                     " decoder layers)");
   t["num_hidden_layers"] = layers;
   if (t.contains("layer_types") && t["layer_types"].is_array() &&
       static_cast<int>(t["layer_types"].size()) >= layers) {

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "base/input_error.h"
 #include "base/json_read.h"
 
 namespace tf {
@@ -144,8 +145,8 @@ nlohmann::json load_synth_config(const std::string& name_or_path) {
   if (!in) {
     std::string names;
     for (const auto& n : synth_config_names()) names += (names.empty() ? "" : ", ") + n;
-    throw std::runtime_error("--config " + name_or_path + ": neither a built-in preset (" + names +
-                             ") nor a readable config.json or model folder");
+    throw InputError("--config " + name_or_path + ": neither a built-in preset (" + names +
+                     ") nor a readable config.json or model folder");
   }
   return read_json_file(path);
 }

@@ -59,6 +59,11 @@ std::string format_stats(const GenerationStats& s) {
                 static_cast<long long>(s.generated_tokens), s.generation_tokens_per_second(),
                 format_bytes(s.peak_rss_bytes).c_str());
   std::string out = line;
+  if (s.images > 0) {
+    std::snprintf(line, sizeof line, "vision: %lld image%s, %.2f s | ",
+                  static_cast<long long>(s.images), s.images == 1 ? "" : "s", s.vision_seconds);
+    out = line + out;
+  }
   if (s.reused_tokens > 0)
     out += " | reused: " + std::to_string(s.reused_tokens) + " tokens";
   return out;
@@ -179,6 +184,7 @@ GenerationResult Generator::run_impl(std::span<const int32_t> prompt,
   r.stats.peak_rss_bytes = peak_rss_bytes();
   r.reasoning = splitter.reasoning();
   r.answer = splitter.answer();
+  r.ended_in_reasoning = splitter.in_reasoning();
   r.notice = stops.notice();
   return r;
 }

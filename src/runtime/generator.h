@@ -60,18 +60,26 @@ struct GenerationStats {
   int64_t generated_tokens = 0;  // tokens sampled, an EOS included
   double generation_seconds = 0; // from the end of the prefill to the last token
   uint64_t peak_rss_bytes = 0;
+  // Images encoded by the vision tower for this run (before it: set by the caller, who encodes
+  // them), reported apart because it can take longer than the prefill.
+  int64_t images = 0;
+  double vision_seconds = 0;
 
   double prompt_tokens_per_second() const;
   double generation_tokens_per_second() const;
 };
 
-// "prompt: 12 tokens, 340.5 tok/s | generation: 64 tokens, 51.2 tok/s | peak memory: 1.20 GB"
+// "prompt: 12 tokens, 340.5 tok/s | generation: 64 tokens, 51.2 tok/s | peak memory: 1.20 GB",
+// after "vision: 1 image, 2.31 s | " when images were encoded.
 std::string format_stats(const GenerationStats& stats);
 
 struct GenerationResult {
   std::vector<int32_t> tokens;  // every sampled token, in order (an EOS included)
   std::string reasoning;        // the split text (also what was hidden)
   std::string answer;
+  // The output stopped inside the reasoning block (cut by the token budget, Ctrl-C or a stop
+  // string before "</think>"): there may be no answer at all.
+  bool ended_in_reasoning = false;
   StopReason stop = StopReason::none;  // none when cancelled
   bool cancelled = false;
   std::string notice;           // e.g. the loop guard's line; empty otherwise

@@ -15,13 +15,15 @@
 #include <string>
 #include <string_view>
 
+#include "base/input_error.h"
+
 namespace tf {
 
 // The model the user named does not exist: no such folder, not a repo id, repo / revision /
-// file not found on the Hub (or gated), or not cached while offline. The CLI reports it as a
-// usage error (exit code 2); other failures (network, disk) are ordinary runtime errors.
-struct ModelNotFoundError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+// file not found on the Hub (or gated), or not cached while offline. The CLI reports it as bad
+// input (exit code 2); other failures (network, disk) are ordinary runtime errors.
+struct ModelNotFoundError : InputError {
+  using InputError::InputError;
 };
 
 // Where and how to talk to the Hub; from the environment, or built by tests.

@@ -34,9 +34,11 @@ DownloadOptions terminal_download_options() {
 }
 
 ResolvedModel resolve_model(std::string_view spec, const HubSettings& settings,
-                            const DownloadOptions& options) {
+                            const DownloadOptions& options, std::string_view flag) {
+  const std::string named = std::string(flag) + " " + std::string(spec) + ": ";
   ResolvedModel out;
-  if (spec.empty()) throw ModelNotFoundError("--model: no model given (a folder or org/name)");
+  if (spec.empty())
+    throw ModelNotFoundError(std::string(flag) + ": no model given (a folder or org/name)");
   const fs::path local = expand_home(spec);
   std::error_code ec;
   if (fs::is_directory(local, ec)) {
@@ -44,13 +46,11 @@ ResolvedModel resolve_model(std::string_view spec, const HubSettings& settings,
     return out;
   }
   if (fs::exists(local, ec)) {
-    throw ModelNotFoundError("--model " + std::string(spec) +
-                             ": is a file; give the model's folder (the one with config.json)");
+    throw ModelNotFoundError(named + "is a file; give the model's folder (the one with config.json)");
   }
   const auto ref = parse_repo_ref(spec);
   if (path_like(spec) || !ref) {
-    throw ModelNotFoundError("--model " + std::string(spec) +
-                             ": no such folder, and not a Hugging Face repo id (org/name or "
+    throw ModelNotFoundError(named + "no such folder, and not a Hugging Face repo id (org/name or "
                              "org/name@revision)");
   }
   out.repo_id = ref->repo_id;
@@ -60,7 +60,11 @@ ResolvedModel resolve_model(std::string_view spec, const HubSettings& settings,
     out.commit = snapshot->filename().string();
     return out;
   }
-  out.dir = download_snapshot(settings, *ref, options);
+  try {
+    out.dir = download_snapshot(settings, *ref, options);
+  } catch (const ModelNotFoundError& e) {
+    throw ModelNotFoundError(named + e.what());  // the Hub's answer, said of the flag
+  }
   out.commit = out.dir.filename().string();
   out.downloaded = true;
   return out;

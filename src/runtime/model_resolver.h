@@ -29,9 +29,10 @@ DownloadOptions terminal_download_options();
 //      network access (so a cached model works offline and starts instantly; a moved branch is
 //      picked up only when its snapshot is missing);
 //   3. otherwise, unless settings.offline, the repo is downloaded.
-// Throws ModelNotFoundError (one line: no such folder / not a repo id / not on the Hub /
-// offline and not cached), std::runtime_error for network and disk failures.
+// Throws ModelNotFoundError (one line starting "FLAG SPEC: ", `flag` being the command-line
+// flag that named the model: no such folder / not a repo id / not on the Hub / offline and not
+// cached), std::runtime_error for network and disk failures.
 ResolvedModel resolve_model(std::string_view spec, const HubSettings& settings,
-                            const DownloadOptions& options);
+                            const DownloadOptions& options, std::string_view flag = "--model");
 
 }  // namespace tf

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <string>
+
+#include "runtime/image_resize.h"
 
 namespace tf {
 
@@ -17,6 +20,33 @@ ImageFeatures encode_image(const Model& model, const ImagePreprocessorConfig& co
   f.tokens = patches.grid.merged_tokens(v->spatial_merge_size);
   f.embeddings = model.encode_image(patches.values, patches.grid);
   return f;
+}
+
+int64_t image_token_count(const Model& model, const ImagePreprocessorConfig& config,
+                          const RgbImage& image) {
+  const VisionConfig* v = model.vision_config();
+  if (!v) throw std::logic_error("this model has no vision tower: it cannot take images");
+  const ResizeTarget size = smart_resize(image.height, image.width, config.factor(),
+                                         config.min_pixels, config.max_pixels);
+  const ImageGrid grid{1, size.height / config.patch_size, size.width / config.patch_size};
+  return grid.merged_tokens(v->spatial_merge_size);
+}
+
+void check_image_prompt_fits(const Model& model, int64_t text_tokens,
+                             std::span<const int64_t> image_tokens) {
+  const int64_t context = model.text().max_position_embeddings;
+  int64_t total = text_tokens;
+  std::string each;
+  for (size_t i = 0; i < image_tokens.size(); ++i) {
+    total += image_tokens[i] - 1;  // the placeholder becomes the image's tokens
+    each += (each.empty() ? "" : ", ") + std::to_string(image_tokens[i]);
+  }
+  if (total < context) return;
+  throw std::invalid_argument("the prompt with its images has " + std::to_string(total) +
+                              " tokens (images: " + each + ") and fills the model's context of " +
+                              std::to_string(context) +
+                              " tokens: give a smaller --max-pixels (the image tokens shrink "
+                              "with the pixel count) or fewer images");
 }
 
 ImageFeatures encode_image_file(const Model& model, const ImagePreprocessorConfig& config,

@@ -36,6 +36,20 @@ ImageFeatures encode_image_file(const Model& model, const ImagePreprocessorConfi
 ImageFeatures encode_image(const Model& model, const ImagePreprocessorConfig& config,
                            const RgbImage& image);
 
+// The tokens `image` will take in the prompt: its smart-resized size in merged patches. Cheap
+// (no resampling, no vision tower), so a prompt can be checked against the context before the
+// expensive part. Throws std::invalid_argument like preprocess_image, std::logic_error when the
+// model has no tower.
+int64_t image_token_count(const Model& model, const ImagePreprocessorConfig& config,
+                          const RgbImage& image);
+
+// Throws std::invalid_argument when a prompt of `text_tokens` (each image's placeholder counted
+// once) with images of these token counts leaves no room in the model's context to generate,
+// naming each image's token count and what to do (a smaller --max-pixels). A 2200×2200 image
+// once ran the vision tower for minutes before the prompt was found too long.
+void check_image_prompt_fits(const Model& model, int64_t text_tokens,
+                             std::span<const int64_t> image_tokens);
+
 // Replaces the k-th `image_token` of `ids` by images[k]'s token count of copies. Throws
 // std::invalid_argument when the number of image tokens differs from the number of images.
 std::vector<int32_t> expand_image_tokens(std::span<const int32_t> ids, int32_t image_token,

@@ -367,7 +367,7 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& source) {
   if (!j.is_object()) throw std::runtime_error(source + ": not a JSON object");
   check_json_value_nesting(j, source);  // whoever parsed it, `raw` below copies it recursively
   ModelConfig c;
-  c.raw = j;
+  c.raw = std::make_shared<const nlohmann::json>(j);
   Fields top(source, {{"", &j}});
   if (const json* a = top.find("architectures")) {
     if (!a->is_array()) top.bad_type("architectures", "a list of strings", *a);

@@ -5,11 +5,14 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+// Only the declarations: this header reaches nearly every translation unit (through model/), and
+// the full nlohmann/json.hpp costs each of them about a second of compile time.
+#include <nlohmann/json_fwd.hpp>
 
 namespace tf {
 
@@ -132,7 +135,9 @@ struct ModelConfig {
   int video_token_id = -1;
   int vision_start_token_id = -1;
   int vision_end_token_id = -1;
-  nlohmann::json raw;  // the file as read, for writers that must round-trip unknown keys
+  // The file as read, for writers that must round-trip unknown keys (never null once loaded;
+  // shared and immutable, so copying a config stays cheap).
+  std::shared_ptr<const nlohmann::json> raw;
 
   bool is_moe() const { return text.num_experts > 0; }
   // `source` names the file in error messages ("missing field text_config.hidden_size").

@@ -173,7 +173,7 @@ TEST(ConvertCli, RecipesCanBeListedShownAndReadFromFiles) {
 
   std::ofstream(dir.path + "/typo.json") << R"({"rules": [{"match": "*.self_atten.*", "bits": 8}, {"bits": 4}]})";
   r = run("convert --hf " + kTiny + " --out " + dir.path + "/typo --recipe " + dir.path + "/typo.json");
-  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_EQ(r.code, 2) << r.output;  // the recipe is bad input
   EXPECT_NE(r.output.find("matches no module"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(dir.path + "/typo"));
 }
@@ -184,10 +184,10 @@ TEST(ConvertCli, UsageAndInputErrors) {
   EXPECT_EQ(run("convert --hf " + kTiny + " --dry-run --group-size 48").code, 2);
   EXPECT_EQ(run("convert --hf " + kTiny + " --dry-run --dtype f32").code, 2);
   Result r = run("convert --hf " + kTiny + " --dry-run --recipe uniform-9");
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("uniform-9"), std::string::npos) << r.output;
   r = run("convert --hf /nonexistent/model --dry-run");
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("/nonexistent/model"), std::string::npos) << r.output;
 }
 

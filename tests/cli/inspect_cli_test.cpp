@@ -176,7 +176,8 @@ TEST(InspectCli, BrokenInputIsOneLineError) {
   expect_one_line_error(inspect(dir), {dir + "/config.json", "hidden_size"});
 
   expect_one_line_error(inspect(fresh_dir("empty")), {"no model*.safetensors"});
-  expect_one_line_error(inspect(dir + "/nothing-here"), {"no such file or folder"});
+  const CliResult missing = inspect(dir + "/nothing-here");  // bad input: exit code 2
+  test::expect_one_line_error(missing, 2, "no such folder");
   const CliResult usage = inspect("");
   EXPECT_EQ(usage.code, 2) << usage.err;
 }

@@ -72,17 +72,18 @@ TEST(SensitivityCli, WarnsOnAnAlreadyQuantizedCheckpoint) {
 TEST(SensitivityCli, Errors) {
   test::TempDir dir("sensitivity-bad");
   std::ofstream(dir.path + "/text.txt") << "hello";
+  // Calibration files that cannot be used are bad input: exit code 2.
   Result r = run("sensitivity --model " + kTiny + " --calib " + dir.path + "/text.txt");
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("tokenizer.json"), std::string::npos) << r.output;
   std::ofstream(dir.path + "/big.json") << "[1, 2, 99999]";
   r = run("sensitivity --model " + kTiny + " --calib " + dir.path + "/big.json");
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("99999"), std::string::npos) << r.output;
   EXPECT_EQ(run("sensitivity --model " + kTiny).code, 2);
   EXPECT_EQ(run("sensitivity --model " + kTiny + " --calib " + kTiny + "/tokens.json --bits 7").code, 2);
   r = run("sensitivity --model " + kTiny + " --calib " + dir.path + "/missing.json");
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("missing.json"), std::string::npos) << r.output;
 }
 

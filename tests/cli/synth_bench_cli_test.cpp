@@ -56,9 +56,9 @@ TEST(SynthCli, WritesAModelThatInspectAndBenchRead) {
   ASSERT_EQ(k["tests"].size(), 1u);
   EXPECT_EQ(k["tests"][0]["name"], "tg2");
 
-  // Same folder again: refused without --force.
+  // Same folder again: refused without --force (bad input, exit code 2).
   r = run("synth --config " + kTinyConfig + " --out " + out);
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.code, 2);
 }
 
 TEST(SynthCli, DryRunOfThePresetPrintsTheFullSize) {
@@ -72,12 +72,12 @@ TEST(SynthCli, UsageErrors) {
   EXPECT_EQ(run("synth --out /tmp/x").code, 2);                            // no --config
   EXPECT_EQ(run("synth --config qwen3.5-35b-a3b").code, 2);                // no --out
   EXPECT_EQ(run("synth --config qwen3.5-35b-a3b --dry-run --dtype f64").code, 2);
-  EXPECT_EQ(run("synth --config nonesuch --dry-run").code, 1);
-  EXPECT_EQ(run("synth --config qwen3.5-35b-a3b --layers 41 --dry-run").code, 1);
+  EXPECT_EQ(run("synth --config nonesuch --dry-run").code, 2);  // bad input
+  EXPECT_EQ(run("synth --config qwen3.5-35b-a3b --layers 41 --dry-run").code, 2);
   EXPECT_EQ(run("bench").code, 2);                                          // no --model
   EXPECT_EQ(run("bench -m /nonexistent -r 0").code, 2);
   EXPECT_EQ(run("bench -m /nonexistent --precision f8").code, 2);
-  EXPECT_EQ(run("bench -m /nonexistent").code, 1);
+  EXPECT_EQ(run("bench -m /nonexistent").code, 2);  // no such model: bad input
 }
 
 }  // namespace

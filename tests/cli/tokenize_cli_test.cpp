@@ -91,7 +91,7 @@ TEST(TokenizeCli, ErrorsAreOneLineWithExitCodes) {
   expect_one_line_error(tokenize("--tokenizer " + bad + " x"), 1, "bad-tokenizer.json is not valid JSON");
 
   const CliResult r = tokenize("--tokenizer " + kTokenizer + " --jsonl -", "{\"text\": \"ok\"}\n{\"txt\": 1}\n");
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.code, 2);  // bad input
   EXPECT_EQ(r.out, "{\"ids\": [547]}\n");  // lines before the bad one were written
   EXPECT_NE(r.err.find("- line 2 has no string field \"text\""), std::string::npos) << r.err;
 

@@ -322,7 +322,7 @@ TEST(ConvertPlan, InputCheckNamesWhatIsWrong) {
 }
 
 TEST(ConvertPlan, UnknownArchitecturesAreRefused) {
-  EXPECT_NO_THROW(check_supported_architecture(big_config().raw, "config.json"));
+  EXPECT_NO_THROW(check_supported_architecture(*big_config().raw, "config.json"));
   json llama = {{"architectures", {"LlamaForCausalLM"}}, {"model_type", "llama"}};
   try {
     check_supported_architecture(llama, "x/config.json");

@@ -11,6 +11,7 @@
 #include <random>
 #include <set>
 
+#include "base/input_error.h"
 #include "kernels/linear.h"
 #include "model/session.h"
 #include "quant/synth.h"
@@ -266,9 +267,14 @@ TEST(Synth, RefusesANonEmptyFolderUnlessForcedAndLeavesNothingBehindOnError) {
   o.out_dir = tmp.path.string();
   EXPECT_THROW(synth_checkpoint(small_config(), o), std::runtime_error);
   EXPECT_TRUE(fs::exists(tmp.path / "keep.txt"));
+  // --force replaces only a previous tightfit output, never a folder with other files.
   o.force = true;
+  EXPECT_THROW(synth_checkpoint(small_config(), o), InputError);
+  EXPECT_TRUE(fs::exists(tmp.path / "keep.txt"));
+  fs::remove(tmp.path / "keep.txt");
   synth_checkpoint(small_config(), o);
-  EXPECT_FALSE(fs::exists(tmp.path / "keep.txt"));
+  EXPECT_TRUE(fs::exists(tmp.path / "config.json"));
+  synth_checkpoint(small_config(), o);  // and --force replaces that output
   EXPECT_TRUE(fs::exists(tmp.path / "config.json"));
 
   // A config the planner rejects: no partial folder is left next to the output.

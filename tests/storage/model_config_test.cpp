@@ -3,6 +3,8 @@
 #include <fstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include <gtest/gtest.h>
 
 #include "storage/model_config.h"
@@ -83,7 +85,7 @@ TEST(ModelConfig, Real35BConfig) {
   EXPECT_EQ(c.vision_start_token_id, 248053);
   EXPECT_EQ(c.vision_end_token_id, 248054);
   EXPECT_FALSE(c.quantization.has_value());
-  EXPECT_EQ(c.raw["transformers_version"], "4.57.0.dev0");
+  EXPECT_EQ((*c.raw)["transformers_version"], "4.57.0.dev0");
 }
 
 TEST(ModelConfig, TinyFixture) {
