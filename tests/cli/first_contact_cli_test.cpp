@@ -180,7 +180,9 @@ TEST(FirstContactCli, EverySubcommandTakesARepoIdWithOneErrorMessage) {
            std::vector<std::string>{"convert", "--hf", "tiny/hf", "--dry-run"},
            std::vector<std::string>{"generate", "-m", "tiny/random", "-p", "Hi", "-n", "2", "-t", "1"},
        }) {
-    SCOPED_TRACE(args[0] + " " + args[1] + " " + args[2]);
+    std::string command;
+    for (const std::string& a : args) command += a + " ";
+    SCOPED_TRACE(command);
     const CliResult r = run_cli(args);
     EXPECT_EQ(r.code, 0) << r.err;
   }
