@@ -102,21 +102,6 @@ void Q8QuantizeInput(int bits, int group_size, const float* x, int64_t tokens, i
   }
 }
 
-HWY_INLINE void UnpackRow(const uint8_t* row, int bits, int64_t cols, uint8_t* codes) {
-  const uint32_t mask = (1u << bits) - 1u;
-  uint64_t acc = 0;
-  int filled = 0;
-  for (int64_t k = 0; k < cols; ++k) {
-    if (filled < bits) {
-      acc |= static_cast<uint64_t>(*row++) << filled;
-      filled += 8;
-    }
-    codes[k] = static_cast<uint8_t>(acc & mask);
-    acc >>= bits;
-    filled -= bits;
-  }
-}
-
 void RowsPortable(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end,
                   float* y, int64_t y_stride) {
   const int64_t groups = in.groups;
@@ -124,7 +109,7 @@ void RowsPortable(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, i
   std::vector<uint8_t> codes(static_cast<size_t>(w.cols));
   std::vector<float> s(groups), b(groups);
   for (int64_t r = row_begin; r < row_end; ++r) {
-    UnpackRow(w.data + static_cast<size_t>(r) * w.row_bytes(), w.bits, w.cols, codes.data());
+    unpack_code_bytes(w.data + static_cast<size_t>(r) * w.row_bytes(), w.bits, w.cols, codes.data());
     for (int64_t gi = 0; gi < groups; ++gi) {
       s[gi] = load_float(w.scales, w.dtype, r * groups + gi);
       b[gi] = load_float(w.biases, w.dtype, r * groups + gi);

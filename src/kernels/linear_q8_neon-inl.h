@@ -65,18 +65,7 @@ TF_Q8_ATTR inline Block32 Codes32(const uint8_t* row, int64_t blk) {
 template <int kBits>
 TF_Q8_ATTR void UnpackRow(const uint8_t* row, int64_t cols, uint8_t* codes) {
   if constexpr (kBits == 5 || kBits == 6) {
-    constexpr uint32_t kMask = (1u << kBits) - 1u;
-    uint64_t acc = 0;
-    int filled = 0;
-    for (int64_t k = 0; k < cols; ++k) {
-      if (filled < kBits) {
-        acc |= static_cast<uint64_t>(*row++) << filled;
-        filled += 8;
-      }
-      codes[k] = static_cast<uint8_t>(acc & kMask);
-      acc >>= kBits;
-      filled -= kBits;
-    }
+    unpack_code_bytes(row, kBits, cols, codes);
   } else {
     for (int64_t blk = 0; blk < cols / 32; ++blk) {
       const Block32 c = Codes32<kBits, false>(row, blk);
@@ -181,98 +170,4 @@ TF_Q8_ATTR void RowTokens(const uint8_t* row, const Q8Input& in, int64_t t0, con
              BiasSum(b, in.group_sums + (t0 + i) * in.groups, in.groups);
 }
 
-template <int kBits, bool kBytes, int kGroup>
-TF_Q8_ATTR void RowTile(int tt, const uint8_t* row, const Q8Input& in, int64_t t0, const float* sd,
-                        int64_t stride, const float* b, float* out) {
-  switch (tt) {
-    case 4: return RowTokens<kBits, kBytes, 4, kGroup>(row, in, t0, sd, stride, b, out);
-    case 2: return RowTokens<kBits, kBytes, 2, kGroup>(row, in, t0, sd, stride, b, out);
-    default: return RowTokens<kBits, kBytes, 1, kGroup>(row, in, t0, sd, stride, b, out);
-  }
-}
-
-template <int kBits, bool kBytes>
-TF_Q8_ATTR void RowTileAnyGroup(int group, int tt, const uint8_t* row, const Q8Input& in,
-                                int64_t t0, const float* sd, int64_t stride, const float* b,
-                                float* out) {
-  switch (group) {
-    case 32: return RowTile<kBits, kBytes, 32>(tt, row, in, t0, sd, stride, b, out);
-    case 64: return RowTile<kBits, kBytes, 64>(tt, row, in, t0, sd, stride, b, out);
-    default: return RowTile<kBits, kBytes, 128>(tt, row, in, t0, sd, stride, b, out);
-  }
-}
-
-inline int TokenTile(int64_t left) { return left >= 4 ? 4 : left >= 2 ? 2 : 1; }
-constexpr int kMaxTokenTile = 4;
-constexpr size_t kRowTileBytes = 128 * 1024;      // packed weights per row tile (decode)
-constexpr size_t kUnpackedTileBytes = 64 * 1024;  // unpacked codes per row tile (prefill)
-constexpr int64_t kPrefetchRows = 4;
-constexpr int64_t kStackGroups = 512;
-
-// Same schedule as the x86 kernels (linear_q8_avx2-inl.h): decode reads packed rows once,
-// prefill unpacks a tile of rows into bytes first.
-template <int kBits>
-TF_Q8_ATTR void RowsT(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end,
-                      float* y, int64_t y_stride) {
-  const int64_t groups = in.groups;
-  const int64_t stride = groups;
-  alignas(16) float stack[(kMaxTokenTile + 1) * kStackGroups];
-  std::vector<float> heap;
-  float* sd = stack;
-  if (groups > kStackGroups) {
-    heap.resize(static_cast<size_t>((kMaxTokenTile + 1) * stride));
-    sd = heap.data();
-  }
-  float* b = sd + kMaxTokenTile * stride;
-  const bool unpack_first = kBits == 5 || kBits == 6 || in.tokens > kMaxTokenTile;
-  const size_t row_bytes = w.row_bytes();
-  const size_t srow = static_cast<size_t>(groups) * dtype_size(w.dtype);
-  const int64_t tile_rows = std::max<int64_t>(
-      1, static_cast<int64_t>(unpack_first ? kUnpackedTileBytes / w.cols : kRowTileBytes / row_bytes));
-  thread_local std::vector<uint8_t> unpacked;
-  if (unpack_first) unpacked.resize(static_cast<size_t>(tile_rows * w.cols));
-  for (int64_t r0 = row_begin; r0 < row_end; r0 += tile_rows) {
-    const int64_t r1 = std::min(row_end, r0 + tile_rows);
-    if (unpack_first)
-      for (int64_t r = r0; r < r1; ++r)
-        UnpackRow<kBits>(w.data + static_cast<size_t>(r) * row_bytes, w.cols,
-                         unpacked.data() + (r - r0) * w.cols);
-    for (int64_t t0 = 0; t0 < in.tokens;) {
-      const int tt = TokenTile(in.tokens - t0);
-      for (int64_t r = r0; r < r1; ++r) {
-        const uint8_t* row = w.data + static_cast<size_t>(r) * row_bytes;
-        if (!unpack_first && r + kPrefetchRows < row_end) {
-          const uint8_t* ahead = row + kPrefetchRows * row_bytes;
-          for (size_t off = 0; off < row_bytes; off += 64) __builtin_prefetch(ahead + off);
-          __builtin_prefetch(w.scales + (r + kPrefetchRows) * srow);
-          __builtin_prefetch(w.biases + (r + kPrefetchRows) * srow);
-        }
-        for (int i = 0; i < tt; ++i)
-          ScaleRow(w.scales + r * srow, w.dtype, groups, in.deltas + (t0 + i) * groups, sd + i * stride);
-        ScaleRow(w.biases + r * srow, w.dtype, groups, nullptr, b);
-        float dots[kMaxTokenTile];
-        if (unpack_first)
-          RowTileAnyGroup<kBits, true>(w.group_size, tt, unpacked.data() + (r - r0) * w.cols, in,
-                                       t0, sd, stride, b, dots);
-        else if constexpr (kBits != 5 && kBits != 6)
-          RowTileAnyGroup<kBits, false>(w.group_size, tt, row, in, t0, sd, stride, b, dots);
-        for (int i = 0; i < tt; ++i) y[(t0 + i) * y_stride + r] = dots[i];
-      }
-      t0 += tt;
-    }
-  }
-}
-
-}  // namespace
-
-void Rows(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end, float* y,
-          int64_t y_stride) {
-  switch (w.bits) {
-    case 2: return RowsT<2>(w, in, row_begin, row_end, y, y_stride);
-    case 3: return RowsT<3>(w, in, row_begin, row_end, y, y_stride);
-    case 4: return RowsT<4>(w, in, row_begin, row_end, y, y_stride);
-    case 5: return RowsT<5>(w, in, row_begin, row_end, y, y_stride);
-    case 6: return RowsT<6>(w, in, row_begin, row_end, y, y_stride);
-    default: return RowsT<8>(w, in, row_begin, row_end, y, y_stride);
-  }
-}
+#include "kernels/linear_q8_rows-inl.h"

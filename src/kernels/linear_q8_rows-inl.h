@@ -1,0 +1,105 @@
+// The schedule every 32-code-block Int8 row kernel shares (linear_q8_avx2-inl.h for x86,
+// linear_q8_neon-inl.h for ARM): token tiles of 4, 2, 1; decode streams each packed row once
+// with software prefetch; prefill unpacks a tile of rows to bytes first. Included at the end of
+// each, inside its namespace; it calls that namespace's RowTokens, ScaleRow and UnpackRow
+// (all marked TF_Q8_ATTR).
+
+template <int kBits, bool kBytes, int kGroup>
+TF_Q8_ATTR void RowTile(int tt, const uint8_t* row, const Q8Input& in, int64_t t0, const float* sd,
+                        int64_t stride, const float* b, float* out) {
+  switch (tt) {
+    case 4: return RowTokens<kBits, kBytes, 4, kGroup>(row, in, t0, sd, stride, b, out);
+    case 2: return RowTokens<kBits, kBytes, 2, kGroup>(row, in, t0, sd, stride, b, out);
+    default: return RowTokens<kBits, kBytes, 1, kGroup>(row, in, t0, sd, stride, b, out);
+  }
+}
+
+template <int kBits, bool kBytes>
+TF_Q8_ATTR void RowTileAnyGroup(int group, int tt, const uint8_t* row, const Q8Input& in,
+                                int64_t t0, const float* sd, int64_t stride, const float* b,
+                                float* out) {
+  switch (group) {
+    case 32: return RowTile<kBits, kBytes, 32>(tt, row, in, t0, sd, stride, b, out);
+    case 64: return RowTile<kBits, kBytes, 64>(tt, row, in, t0, sd, stride, b, out);
+    default: return RowTile<kBits, kBytes, 128>(tt, row, in, t0, sd, stride, b, out);
+  }
+}
+
+inline int TokenTile(int64_t left) { return left >= 4 ? 4 : left >= 2 ? 2 : 1; }
+constexpr int kMaxTokenTile = 4;
+constexpr size_t kRowTileBytes = 128 * 1024;   // packed weights per row tile (decode)
+constexpr size_t kUnpackedTileBytes = 64 * 1024;  // unpacked codes per row tile (prefill)
+constexpr int64_t kPrefetchRows = 4;
+constexpr int64_t kStackGroups = 512;
+
+// Rows [row_begin, row_end) against every token of `in`. One or a few tokens (decode) read
+// the packed rows directly, each row once. More tokens than one tile (prefill) first unpack a
+// tile of rows into bytes (L2-resident), so the unpack is paid once per row, not once per
+// 4 tokens; 5- and 6-bit rows are always unpacked first.
+template <int kBits>
+TF_Q8_ATTR void RowsT(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end,
+                      float* y, int64_t y_stride) {
+  const int64_t groups = in.groups;
+  const int64_t stride = groups;
+  alignas(64) float stack[(kMaxTokenTile + 1) * kStackGroups];
+  std::vector<float> heap;
+  float* sd = stack;
+  if (groups > kStackGroups) {
+    heap.resize(static_cast<size_t>((kMaxTokenTile + 1) * stride));
+    sd = heap.data();
+  }
+  float* b = sd + kMaxTokenTile * stride;
+  const bool unpack_first = kBits == 5 || kBits == 6 || in.tokens > kMaxTokenTile;
+  const size_t row_bytes = w.row_bytes();
+  const size_t srow = static_cast<size_t>(groups) * dtype_size(w.dtype);
+  const int64_t tile_rows = std::max<int64_t>(
+      1, static_cast<int64_t>(unpack_first ? kUnpackedTileBytes / w.cols : kRowTileBytes / row_bytes));
+  thread_local std::vector<uint8_t> unpacked;
+  if (unpack_first) unpacked.resize(static_cast<size_t>(tile_rows * w.cols));
+  for (int64_t r0 = row_begin; r0 < row_end; r0 += tile_rows) {
+    const int64_t r1 = std::min(row_end, r0 + tile_rows);
+    if (unpack_first)
+      for (int64_t r = r0; r < r1; ++r)
+        UnpackRow<kBits>(w.data + static_cast<size_t>(r) * row_bytes, w.cols,
+                         unpacked.data() + (r - r0) * w.cols);
+    for (int64_t t0 = 0; t0 < in.tokens;) {
+      const int tt = TokenTile(in.tokens - t0);
+      for (int64_t r = r0; r < r1; ++r) {
+        const uint8_t* row = w.data + static_cast<size_t>(r) * row_bytes;
+        // Decode streams each row once: fetch a few rows ahead (the hardware prefetchers stop
+        // at every 4 KiB page of the mapped file).
+        if (!unpack_first && r + kPrefetchRows < row_end) {
+          const uint8_t* ahead = row + kPrefetchRows * row_bytes;
+          for (size_t off = 0; off < row_bytes; off += 64) __builtin_prefetch(ahead + off);
+          __builtin_prefetch(w.scales + (r + kPrefetchRows) * srow);
+          __builtin_prefetch(w.biases + (r + kPrefetchRows) * srow);
+        }
+        for (int i = 0; i < tt; ++i)
+          ScaleRow(w.scales + r * srow, w.dtype, groups, in.deltas + (t0 + i) * groups, sd + i * stride);
+        ScaleRow(w.biases + r * srow, w.dtype, groups, nullptr, b);
+        float dots[kMaxTokenTile];
+        if (unpack_first)
+          RowTileAnyGroup<kBits, true>(w.group_size, tt, unpacked.data() + (r - r0) * w.cols, in,
+                                       t0, sd, stride, b, dots);
+        else if constexpr (kBits != 5 && kBits != 6)
+          RowTileAnyGroup<kBits, false>(w.group_size, tt, row, in, t0, sd, stride, b, dots);
+        for (int i = 0; i < tt; ++i) y[(t0 + i) * y_stride + r] = dots[i];
+      }
+      t0 += tt;
+    }
+  }
+}
+
+}  // namespace
+
+void Rows(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end, float* y,
+          int64_t y_stride) {
+  switch (w.bits) {
+    case 2: return RowsT<2>(w, in, row_begin, row_end, y, y_stride);
+    case 3: return RowsT<3>(w, in, row_begin, row_end, y, y_stride);
+    case 4: return RowsT<4>(w, in, row_begin, row_end, y, y_stride);
+    case 5: return RowsT<5>(w, in, row_begin, row_end, y, y_stride);
+    case 6: return RowsT<6>(w, in, row_begin, row_end, y, y_stride);
+    default: return RowsT<8>(w, in, row_begin, row_end, y, y_stride);
+  }
+}
