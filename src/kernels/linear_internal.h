@@ -72,22 +72,6 @@ void q8_quantize_input(int bits, int group_size, const float* x, int64_t tokens,
 void q8_affine_rows(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end,
                     float* y, int64_t y_stride);
 
-// Codes of one row as bytes, from MLX's LSB-first bitstream (code k at bit b·k; docs/kernels.md).
-inline void unpack_code_bytes(const uint8_t* row, int bits, int64_t cols, uint8_t* codes) {
-  const uint32_t mask = (1u << bits) - 1u;
-  uint64_t acc = 0;
-  int filled = 0;
-  for (int64_t k = 0; k < cols; ++k) {
-    if (filled < bits) {
-      acc |= static_cast<uint64_t>(*row++) << filled;
-      filled += 8;
-    }
-    codes[k] = static_cast<uint8_t>(acc & mask);
-    acc >>= bits;
-    filled -= bits;
-  }
-}
-
 // ---- int8 activations, 32-code block order (linear_q8_block_order.cpp) -------------------
 // The 256-bit x86 and the NEON row kernels read each token's bytes reordered per block of 32
 // codes to match the order their unpacking yields the codes in; this puts them in that order.

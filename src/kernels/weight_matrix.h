@@ -11,6 +11,23 @@
 
 namespace tf {
 
+// The first `cols` codes of a packed row as bytes: MLX's LSB-first bitstream, code k at bit b·k
+// (docs/kernels.md). The one decoder of the format; quant's unpack_codes calls it too.
+inline void unpack_code_bytes(const uint8_t* row, int bits, int64_t cols, uint8_t* codes) {
+  const uint32_t mask = (1u << bits) - 1u;
+  uint64_t acc = 0;
+  int filled = 0;
+  for (int64_t k = 0; k < cols; ++k) {
+    if (filled < bits) {
+      acc |= static_cast<uint64_t>(*row++) << filled;
+      filled += 8;
+    }
+    codes[k] = static_cast<uint8_t>(acc & mask);
+    acc >>= bits;
+    filled -= bits;
+  }
+}
+
 struct WeightMatrix {
   enum class Format : uint8_t { Dense, Affine };
 

@@ -4,6 +4,8 @@
 // q = clamp(round((w − β)/s), 0, n) — a true division, never a multiply by 1/s.
 #include "quant/mlx_affine.h"
 
+#include "kernels/weight_matrix.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -103,18 +105,7 @@ void pack_codes(const uint8_t* codes, int64_t count, int bits, uint8_t* out) {
 }
 
 void unpack_codes(const uint8_t* packed, int64_t count, int bits, uint8_t* codes) {
-  const uint32_t mask = (1u << bits) - 1u;
-  uint64_t acc = 0;
-  int filled = 0;
-  for (int64_t k = 0; k < count; ++k) {
-    if (filled < bits) {
-      acc |= static_cast<uint64_t>(*packed++) << filled;
-      filled += 8;
-    }
-    codes[k] = static_cast<uint8_t>(acc & mask);
-    acc >>= bits;
-    filled -= bits;
-  }
+  unpack_code_bytes(packed, bits, count, codes);
 }
 
 void affine_quantize_rows(const float* w, int64_t rows, int64_t cols, const AffineQuantSpec& spec,
