@@ -1,0 +1,334 @@
+// tightfit's public C++ API: load a Qwen3.5 model once, submit generation requests from any
+// thread, read their output as a stream of events. The CLI (`generate`, `chat`, `eval`), the
+// OpenAI-compatible server and the Python module are built on this header alone.
+//
+//   #include <tightfit/tightfit.h>
+//
+//   auto engine = tightfit::Engine::load({.model = "models/tiny-qwen35"});
+//   tightfit::Request request;
+//   request.messages = {tightfit::Message::text("user", "Name three colours.")};
+//   request.max_tokens = 64;
+//   tightfit::RequestHandle handle = engine->submit(std::move(request));
+//   while (std::optional<tightfit::Event> event = handle.next()) {
+//     if (event->kind == tightfit::EventKind::answer) std::cout << event->text << std::flush;
+//   }
+//
+// Requests submitted at the same time are decoded together (continuous batching): one forward
+// pass reads each weight once for every active sequence. A request whose prompt extends an
+// earlier one (the next turn of a conversation) starts from the saved state of the longest shared
+// prefix (the prompt cache), so it only processes its new tokens.
+//
+// Thread safety: every Engine method may be called from any thread. A RequestHandle is used by
+// one consumer thread, except cancel(), which any thread may call.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tightfit {
+
+// ---------------------------------------------------------------------------------------------
+// Errors. Everything the API throws derives from tightfit::Error; the message tells the user
+// what to do. Front ends map the kinds: InvalidRequest → HTTP 400 / ValueError / exit code 2,
+// ModelNotFound → 404 / FileNotFoundError, OutOfMemory → 400 / MemoryError, Busy → 503.
+
+struct Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+// The request or an input it names is unusable (bad parameter, unreadable image, prompt longer
+// than the context, unknown role, ...). `param` names the offending field when known.
+struct InvalidRequest : Error {
+  InvalidRequest(const std::string& message, std::string param_name = {})
+      : Error(message), param(std::move(param_name)) {}
+  std::string param;
+};
+// The model folder or Hugging Face repo does not exist or lacks a required file.
+struct ModelNotFound : Error {
+  using Error::Error;
+};
+// The memory plan says the request (or the model) does not fit the memory limit; the message
+// carries the plan's numbers.
+struct OutOfMemory : Error {
+  using Error::Error;
+};
+// The queue is full (EngineOptions::max_queue): try again later.
+struct Busy : Error {
+  using Error::Error;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Loading.
+
+struct EngineOptions {
+  // A model folder (config.json, *.safetensors, tokenizer.json) or a Hugging Face repo id
+  // ("owner/name", downloaded to the Hub cache unless `offline`).
+  std::string model;
+  int threads = 0;              // worker threads; 0 = every core
+  bool vision = true;           // false: skip the vision tower of a VL model (text only)
+  int parallel = 4;             // sequences decoded together at most; more requests queue
+  int max_queue = 64;           // requests waiting beyond `parallel`; more → Busy
+  int64_t context = 0;          // tokens a sequence may hold; 0 = the model's context length
+  int kv_bits = 16;             // KV cache of the attention layers: 16 (f16), 32 (f32), 8, 4, 2
+  int kv_group_size = 64;       // group size of the quantized KV cache
+  uint64_t memory_limit = 0;    // bytes; 0 = physical memory (or the cgroup limit) − a reserve
+  uint64_t prompt_cache_bytes = 512ull << 20;  // saved prefix states kept (LRU); 0 = no cache
+  int prefill_chunk = 256;      // prompt tokens per forward batch (bounds activation memory)
+  int draft_tokens = -1;        // MTP speculative decoding: drafts per step; -1 = default, 0 = off
+  bool offline = false;         // never contact the Hugging Face Hub
+  // "f32" forces float activations (the reference path); empty = fastest for this CPU.
+  std::string activations;
+};
+
+struct ModelInfo {
+  std::string name;             // the folder name or repo id
+  std::string path;             // the resolved local folder
+  std::string model_type;       // config.json's model_type
+  int64_t vocab_size = 0;
+  int64_t hidden_size = 0;
+  int64_t layers = 0;
+  int64_t context_length = 0;   // tokens a sequence may hold (EngineOptions::context or model's)
+  bool has_vision = false;      // a vision tower is loaded: images can be given
+  bool has_mtp = false;         // an MTP head is loaded: speculative decoding is available
+  double bits_per_weight = 0;   // of the text weights as stored
+  uint64_t weight_bytes = 0;
+  std::vector<int32_t> eos_token_ids;
+  std::string activations;      // "int8 (avx512-vnni)", "f32", ...
+};
+
+// ---------------------------------------------------------------------------------------------
+// Requests.
+
+// An image: a file, encoded bytes (PNG or JPEG), or 8-bit RGB pixels (height × width × 3).
+struct Image {
+  std::string path;
+  std::vector<uint8_t> encoded;
+  int width = 0, height = 0;
+  std::vector<uint8_t> rgb;
+
+  static Image from_file(std::string path);
+  static Image from_encoded(std::vector<uint8_t> bytes);
+  static Image from_rgb(int width, int height, std::vector<uint8_t> rgb);
+};
+
+struct ContentPart {
+  enum class Kind { text, image } kind = Kind::text;
+  std::string text;
+  Image image;
+};
+
+struct ToolCall {
+  std::string id;
+  std::string name;
+  std::string arguments;  // a JSON object, as text (OpenAI's shape)
+};
+
+struct Message {
+  std::string role;  // "system", "user", "assistant" or "tool"
+  std::vector<ContentPart> content;
+  std::string reasoning;              // assistant: its thinking (templates may drop it)
+  std::vector<ToolCall> tool_calls;   // assistant
+  std::string tool_call_id;           // tool: the call this answers
+  std::string name;                   // tool: the function's name
+
+  static Message text(std::string role, std::string content);
+  // The concatenated text parts.
+  std::string text_content() const;
+};
+
+// Unset fields take the model's generation_config.json defaults (then the engine's defaults).
+struct SamplingParams {
+  std::optional<float> temperature;         // 0 = greedy
+  std::optional<float> top_p;
+  std::optional<int> top_k;                 // 0 = off
+  std::optional<float> min_p;
+  std::optional<float> presence_penalty;
+  std::optional<float> frequency_penalty;
+  std::optional<float> repetition_penalty;  // 1 = off
+  std::optional<uint64_t> seed;             // unset: random
+  std::vector<std::pair<int32_t, float>> logit_bias;
+};
+
+struct Request {
+  // The prompt: exactly one of these three.
+  std::vector<Message> messages;         // rendered with the model's chat template
+  std::string prompt;                    // raw text, tokenized as is (no template)
+  std::vector<int32_t> prompt_tokens;    // token ids
+
+  // Chat-template inputs (messages only).
+  std::string tools;                     // JSON array of OpenAI tool definitions; empty = none
+  std::optional<bool> enable_thinking;   // unset: the template's default
+  std::string template_kwargs;           // JSON object of more template variables; empty = none
+
+  SamplingParams sampling;
+  std::optional<int> max_tokens;         // unset: what fits (model default, capped)
+  std::vector<std::string> stop;         // stop strings (never part of the output)
+  bool ignore_eos = false;
+  std::optional<int> thinking_budget;    // close the thought after this many tokens
+  int logprobs = -1;                     // -1: none; 0: the chosen token's; n: also the top n
+  std::optional<int> draft_tokens;       // MTP drafts per step; unset = engine default, 0 = off
+  bool use_prompt_cache = true;
+  // Images are resized to at most this many pixels (0 = the model's preprocessor limit).
+  int64_t max_image_pixels = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Output.
+
+enum class EventKind {
+  reasoning,  // text inside the model's <think> block
+  answer,     // text of the answer
+  done,       // the last event: stop reason, usage, timing
+};
+
+enum class StopReason {
+  eos,             // the model ended its turn
+  stop_string,     // a Request::stop string was produced
+  max_tokens,      // the token budget ran out
+  repetition_loop, // the loop guard stopped a repetition
+  context_full,    // the sequence reached the context length
+  cancelled,       // RequestHandle::cancel or engine shutdown
+  error,           // see Event::error
+};
+const char* to_string(StopReason reason);  // "eos", "stop_string", ...
+
+struct TokenLogprob {
+  int32_t token = 0;
+  float logprob = 0;                              // log p under the model (before sampling)
+  std::vector<std::pair<int32_t, float>> top;     // the most likely tokens, best first
+};
+
+struct Usage {
+  int64_t prompt_tokens = 0;      // the whole prompt
+  int64_t cached_tokens = 0;      // of which restored from the prompt cache
+  int64_t completion_tokens = 0;  // generated tokens (an EOS included)
+  int64_t reasoning_tokens = 0;   // of which inside the <think> block
+  int64_t images = 0;
+};
+
+struct Timing {
+  double queued_seconds = 0;      // submitted → started
+  double vision_seconds = 0;
+  double prompt_seconds = 0;      // prefill of the uncached prompt tokens
+  double generation_seconds = 0;  // first → last generated token
+  double time_to_first_token = 0; // submitted → first generated token
+  int64_t drafts_proposed = 0;    // speculative decoding
+  int64_t drafts_accepted = 0;
+  uint64_t peak_memory_bytes = 0; // the process's peak RSS so far
+  double prompt_tokens_per_second() const;
+  double generation_tokens_per_second() const;
+};
+
+struct Event {
+  EventKind kind = EventKind::answer;
+  std::string text;                    // reasoning / answer: whole UTF-8 characters
+  std::vector<int32_t> tokens;         // the tokens this text came from
+  std::vector<TokenLogprob> logprobs;  // one per token when Request::logprobs >= 0
+  // done only:
+  StopReason stop = StopReason::eos;
+  std::string stop_string;             // which stop string, for StopReason::stop_string
+  std::string error;                   // for StopReason::error
+  Usage usage;
+  Timing timing;
+};
+
+// Everything a request produced (RequestHandle::wait, Engine::generate).
+struct Result {
+  std::string text;       // the answer
+  std::string reasoning;  // the thinking
+  std::vector<int32_t> tokens;
+  std::vector<TokenLogprob> logprobs;
+  StopReason stop = StopReason::eos;
+  std::string stop_string;
+  std::string error;
+  Usage usage;
+  Timing timing;
+};
+
+class RequestState;  // the engine's side of a request
+
+class RequestHandle {
+ public:
+  RequestHandle() = default;
+  explicit RequestHandle(std::shared_ptr<RequestState> state);
+  RequestHandle(RequestHandle&&) noexcept = default;
+  RequestHandle& operator=(RequestHandle&&) noexcept = default;
+  ~RequestHandle();  // cancels the request if it is still running
+
+  // The next event, waiting for it; std::nullopt once the done event was returned.
+  std::optional<Event> next();
+  // The same, waiting at most `timeout`; std::nullopt also when nothing came in time (check
+  // finished() to tell the two apart). Servers use it to notice a client that went away.
+  std::optional<Event> next_for(std::chrono::milliseconds timeout);
+  bool finished() const;  // the done event was returned by next()
+  // Asks the engine to stop this request at its next token; safe from any thread and any
+  // number of times. The stream then ends with a done event whose stop is `cancelled`.
+  void cancel();
+  // Reads every remaining event and returns them combined.
+  Result wait();
+
+ private:
+  std::shared_ptr<RequestState> state_;
+};
+
+// Counters for monitoring (/metrics).
+struct EngineStats {
+  int64_t requests_total = 0;
+  int64_t requests_active = 0;     // being decoded now
+  int64_t requests_queued = 0;     // waiting for a free slot
+  int64_t requests_refused = 0;    // Busy
+  int64_t prompt_tokens_total = 0;
+  int64_t cached_tokens_total = 0;
+  int64_t generated_tokens_total = 0;
+  int64_t prompt_cache_hits = 0;
+  uint64_t prompt_cache_bytes = 0;
+  uint64_t resident_memory_bytes = 0;
+  double busy_seconds = 0;         // time spent in forward passes
+};
+
+class Engine {
+ public:
+  // Resolves and loads the model. Throws ModelNotFound, OutOfMemory, Error.
+  static std::unique_ptr<Engine> load(EngineOptions options);
+  virtual ~Engine() = default;  // cancels running requests and waits for the worker
+
+  // Queues a request; its events stream through the handle. Throws InvalidRequest for a
+  // request that cannot run (checked before queueing: prompt, template, images, parameters,
+  // context), Busy when the queue is full.
+  virtual RequestHandle submit(Request request) = 0;
+  // submit(request).wait()
+  Result generate(Request request);
+
+  virtual const ModelInfo& info() const = 0;
+  virtual EngineStats stats() const = 0;
+
+  // Text tools.
+  virtual std::vector<int32_t> encode(std::string_view text) const = 0;
+  virtual std::string decode(std::span<const int32_t> tokens,
+                             bool skip_special_tokens = true) const = 0;
+  virtual std::string token_text(int32_t token) const = 0;  // the token as text (byte-level BPE decoded)
+  // The prompt the chat template makes of `messages` (Request's template fields apply; images
+  // become the model's vision placeholders).
+  virtual std::string apply_chat_template(const Request& request,
+                                          bool add_generation_prompt = true) const = 0;
+
+  // Scoring, for evaluation and the Python API: runs `tokens` through a fresh sequence (shared
+  // with running requests' forward passes, never changing them) and calls on_row(i, logits of
+  // row i) for each row i >= first_row, in order; `hidden` (optional) likewise receives the final
+  // hidden state (after the final norm) of each such row. Returns false when cancelled.
+  virtual bool score(std::span<const int32_t> tokens, int64_t first_row,
+                     const std::function<void(int64_t row, std::span<const float> logits)>& on_row,
+                     const std::function<void(int64_t row, std::span<const float> hidden)>& hidden = {},
+                     const std::atomic<bool>* cancel = nullptr) = 0;
+};
+
+}  // namespace tightfit
