@@ -224,9 +224,12 @@ struct Timing {
   int64_t drafts_proposed = 0;    // speculative decoding
   int64_t drafts_accepted = 0;
   uint64_t peak_memory_bytes = 0; // the process's peak RSS so far
-  double prompt_tokens_per_second() const;
-  double generation_tokens_per_second() const;
 };
+
+// Rates: uncached prompt tokens over prompt_seconds, generated tokens over generation_seconds
+// (0 when nothing was timed).
+double prompt_tokens_per_second(const Usage& usage, const Timing& timing);
+double generation_tokens_per_second(const Usage& usage, const Timing& timing);
 
 struct Event {
   EventKind kind = EventKind::answer;
