@@ -158,6 +158,7 @@ struct SamplingParams {
   std::optional<float> presence_penalty;
   std::optional<float> frequency_penalty;
   std::optional<float> repetition_penalty;  // 1 = off
+  std::optional<int> repetition_context_size;  // last tokens it looks at (default 20; 0 = all)
   std::optional<uint64_t> seed;             // unset: random
   std::vector<std::pair<int32_t, float>> logit_bias;
 };
@@ -336,6 +337,9 @@ class Engine {
   // become the model's vision placeholders).
   virtual std::string apply_chat_template(const Request& request,
                                           bool add_generation_prompt = true) const = 0;
+  // The tokens the request's prompt takes (each image expanded to its tokens), checked as
+  // submit checks it (throws InvalidRequest) but not queued.
+  virtual int64_t count_prompt_tokens(const Request& request) const = 0;
 
   // Scoring, for evaluation and the Python API: runs `tokens` through a fresh sequence (shared
   // with running requests' forward passes, never changing them) and calls on_row(i, logits of
