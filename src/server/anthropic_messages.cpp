@@ -169,7 +169,7 @@ void answer_anthropic_message(ServerState& state, ParsedRequest parsed, httplib:
   MessageIds ids;
   ids.model = state.model_name();
   auto shared = std::make_shared<ParsedRequest>(std::move(parsed));
-  stream_body(res, shared->stream ? "text/event-stream" : "application/json",
+  stream_body(res, shared->stream ? "text/event-stream" : kJsonStreamType,
               [&state, shared, active, ids](BodyWriter& out) {
                 if (shared->stream) stream_message(state, *shared, active, ids, out);
                 else whole_message(state, *shared, active, ids, out);

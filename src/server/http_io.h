@@ -39,6 +39,9 @@ void stream_body(httplib::Response& res, const std::string& content_type,
 
 std::string sse_data(const nlohmann::json& payload);                           // data: ...\n\n
 std::string sse_event(const std::string& name, const nlohmann::json& payload);  // event: + data:
+// The type of a whole JSON answer written while it runs. With the charset parameter httplib
+// does not gzip it (it compresses only the bare type), so each heartbeat space reaches the socket.
+inline constexpr const char* kJsonStreamType = "application/json; charset=utf-8";
 inline constexpr const char* kSseDone = "data: [DONE]\n\n";
 inline constexpr const char* kSseHeartbeat = ": keep-alive\n\n";
 

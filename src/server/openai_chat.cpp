@@ -136,7 +136,7 @@ void answer_chat_completion(ServerState& state, ParsedRequest parsed, httplib::R
       stream_chat(state, *shared, active, ids, out);
     });
   } else {
-    stream_body(res, "application/json", [&state, shared, active, ids](BodyWriter& out) {
+    stream_body(res, kJsonStreamType, [&state, shared, active, ids](BodyWriter& out) {
       whole_chat(state, *shared, active, ids, out);
     });
   }

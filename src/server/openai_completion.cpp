@@ -85,7 +85,7 @@ void answer_completion(ServerState& state, ParsedRequest parsed, httplib::Respon
   CompletionIds ids;
   ids.model = state.model_name();
   auto shared = std::make_shared<ParsedRequest>(std::move(parsed));
-  stream_body(res, shared->stream ? "text/event-stream" : "application/json",
+  stream_body(res, shared->stream ? "text/event-stream" : kJsonStreamType,
               [&state, shared, active, ids](BodyWriter& out) {
                 produce_completion(state, *shared, active, ids, out);
               });

@@ -4,14 +4,6 @@
 #include <cctype>
 
 namespace tf::server {
-namespace {
-
-bool only_whitespace(const std::string& text) {
-  return std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isspace(c); });
-}
-
-}  // namespace
-
 OutputSplitter::OutputSplitter(nlohmann::json tools)
     : parser_(tools), hold_whitespace_(tools.is_array() && !tools.empty()) {}
 
@@ -23,13 +15,18 @@ void OutputSplitter::add(std::vector<AnswerPiece> pieces, std::vector<OutputDelt
       delta.kind = OutputDelta::Kind::tool_call;
       delta.call = std::move(piece.call);
       delta.tool_index = tool_calls_++;
-    } else if (hold_whitespace_ && only_whitespace(piece.text)) {
-      held_whitespace_ += piece.text;
-      continue;
     } else {
+      // While tools are on, trailing whitespace waits to see what follows it.
+      size_t keep = piece.text.size();
+      if (hold_whitespace_)
+        while (keep > 0 && std::isspace(static_cast<unsigned char>(piece.text[keep - 1]))) --keep;
+      if (keep == 0) {
+        held_whitespace_ += piece.text;
+        continue;
+      }
       delta.kind = OutputDelta::Kind::content;
-      delta.text = std::move(held_whitespace_) + piece.text;
-      held_whitespace_.clear();
+      delta.text = std::move(held_whitespace_) + piece.text.substr(0, keep);
+      held_whitespace_ = piece.text.substr(keep);
     }
     delta.logprobs = std::move(held_logprobs_);
     held_logprobs_.clear();
@@ -81,18 +78,25 @@ PumpResult pump_events(tightfit::RequestHandle& handle, OutputSplitter& splitter
       if (!on_delta(delta)) return false;
     return true;
   };
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point last_beat = Clock::now();
   for (;;) {
     std::optional<tightfit::Event> event = handle.next_for(idle_every);
     bool alive = true;
-    if (!event) {
-      if (handle.finished()) break;  // cannot happen before done; defensive
-      alive = on_idle();
-    } else if (event->kind == tightfit::EventKind::done) {
+    if (event && event->kind == tightfit::EventKind::done) {
       result.done = std::move(*event);
-      alive = deliver(splitter.finish());
-      if (alive) return result;
-    } else {
+      if (deliver(splitter.finish())) return result;
+      alive = false;
+    } else if (event) {
       alive = deliver(splitter.feed(*event));
+    } else if (handle.finished()) {
+      break;  // cannot happen before done; defensive
+    }
+    // The heartbeat goes out every idle_every whether or not events came: a non-streaming
+    // answer writes nothing else before the end.
+    if (alive && Clock::now() - last_beat >= idle_every) {
+      alive = on_idle();
+      last_beat = Clock::now();
     }
     if (!alive) {
       handle.cancel();

@@ -25,8 +25,8 @@ struct OutputDelta {
 };
 
 // Reasoning events pass through; answer text goes through the tool-call parser (when the
-// request gave tools). Text that is only whitespace is held back while tools are on, so the
-// blank line before a tool call does not become content of its own (it comes out when more
+// request gave tools). While tools are on, whitespace at the end of the text so far is held
+// back, so the blank line before a tool call does not end the content (it comes out when more
 // text follows, and is dropped when the answer ends in tool calls).
 class OutputSplitter {
  public:
@@ -49,9 +49,9 @@ struct PumpResult {
   tightfit::Event done;       // the done event (when !client_gone)
 };
 
-// Reads `handle` to its done event, handing each delta to `on_delta` and, when nothing came for
-// `idle_every`, calling `on_idle` (a heartbeat write). Either returning false means the client
-// is gone: the request is cancelled and the pump returns.
+// Reads `handle` to its done event, handing each delta to `on_delta` and calling `on_idle` (a
+// heartbeat write) every `idle_every`. Either returning false means the client is gone: the
+// request is cancelled and the pump returns.
 PumpResult pump_events(tightfit::RequestHandle& handle, OutputSplitter& splitter,
                        const std::function<bool(const OutputDelta&)>& on_delta,
                        const std::function<bool()>& on_idle, std::chrono::milliseconds idle_every);
