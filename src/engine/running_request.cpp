@@ -146,7 +146,7 @@ void RunningRequest::finish(StopReason reason, const std::string& error) {
   if (usage_.completion_tokens > 0)
     timing_.generation_seconds = seconds(first_token_, Clock::now());
   timing_.peak_memory_bytes = tf::peak_rss_bytes();
-  Event done;
+  Event& done = done_;
   done.kind = EventKind::done;
   done.stop = reason;
   if (reason == StopReason::stop_string) done.stop_string = stops_.matched_stop_string();
@@ -155,7 +155,6 @@ void RunningRequest::finish(StopReason reason, const std::string& error) {
   done.logprobs = std::move(pending_logprobs_);
   done.usage = usage_;
   done.timing = timing_;
-  state_->push(std::move(done));
 }
 
 }  // namespace tightfit

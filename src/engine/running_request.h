@@ -53,9 +53,12 @@ class RunningRequest {
   int32_t next_token() const { return next_token_; }
   int64_t generated() const { return usage_.completion_tokens; }
 
-  // Ends the request: flushes held-back text and pushes the done event.
+  // Ends the request: flushes held-back text and makes the done event, which the scheduler
+  // pushes (take_done) once its counters include this request, so that a consumer who saw the
+  // done event also sees the engine's stats updated.
   void finish(StopReason reason, const std::string& error = {});
   bool finished() const { return finished_; }
+  Event take_done() { return std::move(done_); }
 
  private:
   TokenLogprob logprob_of(std::span<const float> logits, int32_t token) const;
@@ -76,6 +79,7 @@ class RunningRequest {
   std::vector<TokenLogprob> pending_logprobs_;
   int32_t next_token_ = 0;
   bool finished_ = false;
+  Event done_;
   Usage usage_;
   Timing timing_;
   Clock::time_point started_, prompt_done_, first_token_;

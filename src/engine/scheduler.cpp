@@ -124,8 +124,8 @@ void Scheduler::run() {
 void Scheduler::start(Slot& slot, Queued queued) {
   RequestState& state = *queued.state;
   if (state.cancelled()) {
-    push_done(state, StopReason::cancelled);
     release(slot);
+    push_done(state, StopReason::cancelled);
     return;
   }
   try {
@@ -157,8 +157,8 @@ void Scheduler::start(Slot& slot, Queued queued) {
     slot.request = std::move(r);
     slot.admitted = ++admissions_;
   } catch (const std::exception& e) {
-    push_done(state, StopReason::error, e.what());
     release(slot);
+    push_done(state, StopReason::error, e.what());
   }
 }
 
@@ -327,11 +327,13 @@ void Scheduler::fail(const Owner& owner, const std::string& error) {
 }
 
 void Scheduler::release(Slot& slot) {
-  const int64_t generated = slot.request ? slot.request->generated() : 0;
-  slot.request.reset();
-  std::lock_guard lock(mutex_);
-  --active_;
-  stats_.generated_tokens_total += generated;
+  std::unique_ptr<RunningRequest> request = std::move(slot.request);
+  {
+    std::lock_guard lock(mutex_);
+    --active_;
+    if (request) stats_.generated_tokens_total += request->generated();
+  }
+  if (request && request->finished()) request->state().push(request->take_done());
 }
 
 void Scheduler::finish_job(ScoreJob& job) {
