@@ -42,6 +42,7 @@ ParsedRequest parse_completion_request(const Json& raw_body, const ServerOptions
 
   check_unsupported(body);
   read_sampling(body, options.defaults, request.sampling);
+  request.ignore_eos = read_ignore_eos(body);
   request.max_tokens = read_max_tokens(body, options.defaults);
   request.stop = read_stop(body, "stop");
   parsed.stream = bool_field(body, "stream", "stream").value_or(false);

@@ -4,6 +4,20 @@
 #include <cctype>
 
 namespace tf::server {
+namespace {
+
+// The engine has already split the thinking off; a think tag the model writes again inside
+// its answer (each tag is one token, so never split across events) is dropped, so `content`
+// never carries one.
+std::string without_think_tags(std::string text) {
+  for (const std::string_view tag : {std::string_view("<think>"), std::string_view("</think>")}) {
+    for (size_t at = text.find(tag); at != std::string::npos; at = text.find(tag, at))
+      text.erase(at, tag.size());
+  }
+  return text;
+}
+
+}  // namespace
 OutputSplitter::OutputSplitter(nlohmann::json tools)
     : parser_(tools), hold_whitespace_(tools.is_array() && !tools.empty()) {}
 
@@ -46,7 +60,7 @@ std::vector<OutputDelta> OutputSplitter::feed(const tightfit::Event& event) {
     held_logprobs_.clear();
     out.push_back(std::move(delta));
   } else if (event.kind == tightfit::EventKind::answer) {
-    add(parser_.feed(event.text), out);
+    add(parser_.feed(without_think_tags(event.text)), out);
   }
   return out;
 }

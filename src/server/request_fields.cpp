@@ -90,6 +90,10 @@ std::vector<std::string> read_stop(const Json& body, const char* key) {
   return stop;
 }
 
+bool read_ignore_eos(const Json& body) {
+  return bool_field(body, "ignore_eos", "ignore_eos").value_or(false);
+}
+
 std::optional<int> read_max_tokens(const Json& body, const RequestDefaults& defaults) {
   for (const char* key : {"max_completion_tokens", "max_tokens"}) {
     if (auto value = integer_field(body, key, key, 1, INT_MAX)) return static_cast<int>(*value);

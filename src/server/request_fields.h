@@ -20,6 +20,8 @@ void read_sampling(const Json& body, const RequestDefaults& defaults,
                    tightfit::SamplingParams& sampling);
 // A string or an array of strings (OpenAI's `stop`, Anthropic's `stop_sequences`).
 std::vector<std::string> read_stop(const Json& body, const char* key);
+// ignore_eos (vLLM / llama-server): generate to the token budget.
+bool read_ignore_eos(const Json& body);
 // max_completion_tokens, else max_tokens, else the server's --max-tokens.
 std::optional<int> read_max_tokens(const Json& body, const RequestDefaults& defaults);
 // chat_template_kwargs over --chat-template-args; `enable_thinking` (there or top level) becomes

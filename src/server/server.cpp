@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include <algorithm>
+#include <chrono>
 #include <iostream>
 
 #include "base/json_read.h"
@@ -80,19 +81,26 @@ void Server::load_engine() {
       std::lock_guard lock(load_mutex_);
       load_error_ = std::current_exception();
     }
-    http_.stop();
+    stop();
   }
 }
 
 void Server::serve() {
-  http_.listen_after_bind();
+  serving_ = true;
+  if (!stop_requested_) http_.listen_after_bind();
+  serving_ = false;
   if (loader_thread_.joinable()) loader_thread_.join();
   std::lock_guard lock(load_mutex_);
   if (load_error_) std::rethrow_exception(load_error_);
 }
 
 void Server::stop() {
+  stop_requested_ = true;
   state_.stop_and_cancel_all();
+  // httplib's stop() does nothing before its listen loop runs: when serve() has begun, wait
+  // (briefly) for the loop; when it has not, serve() sees stop_requested_ and returns.
+  for (int i = 0; i < 200 && serving_ && !http_.is_running(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   http_.stop();
 }
 

@@ -4,6 +4,7 @@
 // once it is ready. stop() (SIGINT/SIGTERM) stops accepting and cancels what is in flight.
 #pragma once
 
+#include <atomic>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -47,6 +48,7 @@ class Server {
   std::thread loader_thread_;
   std::mutex load_mutex_;
   std::exception_ptr load_error_;
+  std::atomic<bool> serving_{false}, stop_requested_{false};
 };
 
 }  // namespace tf::server

@@ -369,5 +369,16 @@ TEST_F(HttpServer, StopCancelsRequestsInFlightAndServeReturns) {
   EXPECT_EQ(engine->cancelled(), 1);
 }
 
+TEST(HttpServerLoad, AFailedLoadStopsTheServerAndServeRethrowsIt) {
+  ServerOptions options;
+  options.port = 0;
+  Server server(options, []() -> std::shared_ptr<tightfit::Engine> {
+    throw tightfit::ModelNotFound("no model at /nowhere");
+  });
+  server.bind();
+  EXPECT_THROW(server.serve(), tightfit::ModelNotFound);
+  EXPECT_FALSE(server.ready());
+}
+
 }  // namespace
 }  // namespace tf::server::testing

@@ -36,6 +36,14 @@ TEST(OutputSplitter, ReasoningAndAnswerStayApartAcrossChunks) {
   EXPECT_EQ(content.find("<think>"), std::string::npos);
 }
 
+TEST(OutputSplitter, ThinkTagsInTheAnswerAreDropped) {
+  OutputSplitter splitter(nlohmann::json::array());
+  const auto deltas = run(splitter, {answer("a<think>b"), answer("</think>"), answer("c")});
+  std::string content;
+  for (const auto& d : deltas) content += d.text;
+  EXPECT_EQ(content, "abc");
+}
+
 TEST(OutputSplitter, ToolCallSplitOverEventsBecomesOneDeltaAndTheBlankLineBeforeItIsDropped) {
   OutputSplitter splitter(one_tool());
   const auto deltas = run(splitter, {answer("Sure."), answer("\n\n"), answer("<tool_"), answer("call>\n<function=f>\n"),

@@ -1,4 +1,7 @@
 #include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <thread>
 
 #include "server/api_error.h"
 #include "server/image_source.h"
@@ -28,7 +31,8 @@ TEST(ChatRequest, ReadsMessagesParametersAndTemplateInputs) {
     "frequency_penalty": 0.1, "repetition_penalty": 1.1, "seed": 7, "stop": "END",
     "max_completion_tokens": 33, "max_tokens": 99, "stream": true, "stream_options": {"include_usage": true},
     "logprobs": true, "top_logprobs": 3, "logit_bias": {"12": -100},
-    "chat_template_kwargs": {"enable_thinking": false, "x": 1}, "some_future_field": {"ignored": true}})"),
+    "chat_template_kwargs": {"enable_thinking": false, "x": 1}, "ignore_eos": true,
+    "some_future_field": {"ignored": true}})"),
                                              {});
   const tightfit::Request& r = p.request;
   ASSERT_EQ(r.messages.size(), 2u);
@@ -49,6 +53,7 @@ TEST(ChatRequest, ReadsMessagesParametersAndTemplateInputs) {
   EXPECT_TRUE(p.include_usage);
   EXPECT_EQ(r.logprobs, 3);
   EXPECT_EQ(r.enable_thinking, false);
+  EXPECT_TRUE(r.ignore_eos);
   EXPECT_EQ(json::parse(r.template_kwargs), json::parse(R"({"x": 1})"));
 }
 
@@ -128,6 +133,32 @@ TEST(ChatRequest, ImagesFromDataUrlsOnlyUnlessAllowed) {
   // Images only in user messages.
   EXPECT_EQ(chat_error(R"({"messages": [{"role": "system", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,AA=="}}]}]})").param,
             "messages[0].content[0].image_url");
+}
+
+TEST(ChatRequest, RemoteImagesAreDownloadedOnlyWhenAllowedAndWithinTheSizeLimit) {
+  httplib::Server site;
+  site.Get("/cat.png", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string("\x89PNG\r\n\x1a\n", 8), "image/png");
+  });
+  site.Get("/big.png", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string(5000, 'x'), "image/png");
+  });
+  const int port = site.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { site.listen_after_bind(); });
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  auto body = [](const std::string& url) {
+    return json::parse(R"({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": ")" + url + R"("}]}]})");
+  };
+  ServerOptions options;
+  options.allow_remote_images = true;
+  options.max_image_bytes = 1000;
+  const ParsedRequest p = parse_chat_request(body(base + "/cat.png"), options);
+  EXPECT_EQ(p.request.messages[0].content[0].image.encoded.size(), 8u);
+  EXPECT_THROW(parse_chat_request(body(base + "/big.png"), options), ApiError);
+  EXPECT_THROW(parse_chat_request(body(base + "/missing.png"), options), ApiError);
+  EXPECT_THROW(parse_chat_request(body(base + "/cat.png"), {}), ApiError);  // not allowed
+  site.stop();
+  serving.join();
 }
 
 TEST(ChatRequest, MalformedRequestsAre400sNamingTheField) {
