@@ -93,12 +93,23 @@ void add_images(const EngineContext& context, const Request& r, PreparedRequest&
   if (r.max_image_pixels < 0)
     throw InvalidRequest("max_image_pixels must be >= 0 (0 = the model's limit)",
                          "max_image_pixels");
-  if (r.max_image_pixels > 0)
+  if (r.max_image_pixels > 0) {
+    const int64_t block = p.image_config.factor() * p.image_config.factor();  // one token
+    if (r.max_image_pixels < block)
+      throw InvalidRequest("max_image_pixels must be at least " + std::to_string(block) +
+                               " (one " + std::to_string(p.image_config.factor()) + "×" +
+                               std::to_string(p.image_config.factor()) +
+                               " block) for this model",
+                           "max_image_pixels");
     p.image_config.max_pixels = std::min(p.image_config.max_pixels, r.max_image_pixels);
+  }
   p.image_config.min_pixels = std::min(p.image_config.min_pixels, p.image_config.max_pixels);
+  std::string each;  // the images' token counts, for the message when they do not fit
   for (size_t i = 0; i < p.images.size(); ++i) {
     try {
-      p.prompt_tokens += tf::image_token_count(context.model(), p.image_config, p.images[i]) - 1;
+      const int64_t tokens = tf::image_token_count(context.model(), p.image_config, p.images[i]);
+      p.prompt_tokens += tokens - 1;
+      each += (each.empty() ? "" : ", ") + std::to_string(tokens);
     } catch (const std::exception& e) {
       const std::string name = r.messages.empty() && !r.images[i].path.empty()
                                    ? r.images[i].path
@@ -106,6 +117,13 @@ void add_images(const EngineContext& context, const Request& r, PreparedRequest&
       throw InvalidRequest(name + ": " + e.what(), r.messages.empty() ? "images" : "messages");
     }
   }
+  if (p.prompt_tokens >= context.context)
+    throw InvalidRequest("the prompt with its images has " + std::to_string(p.prompt_tokens) +
+                             " tokens (images: " + each + ") and fills the context of " +
+                             std::to_string(context.context) +
+                             " tokens: give a smaller max_image_pixels (the image tokens shrink "
+                             "with the pixel count) or fewer images",
+                         "max_image_pixels");
 }
 
 // After the last "<|im_start|>assistant\n" (chat_session.h explains why there).
@@ -132,6 +150,7 @@ tf::SamplerConfig sampler_config(const EngineContext& context, const SamplingPar
   o.presence_penalty = s.presence_penalty;
   o.frequency_penalty = s.frequency_penalty;
   o.repetition_penalty = s.repetition_penalty;
+  o.repetition_context_size = s.repetition_context_size;
   o.seed = s.seed;
   o.logit_bias = s.logit_bias;
   tf::SamplerConfig config = tf::apply_overrides(context.loaded.defaults.sampler, o);
@@ -179,8 +198,7 @@ PreparedRequest prepare_request(const EngineContext& context, const Request& r) 
     throw InvalidRequest("the prompt has " + std::to_string(p.prompt_tokens) +
                              " tokens and fills the context of " +
                              std::to_string(context.context) +
-                             " tokens: shorten it" +
-                             (p.images.empty() ? "" : " or use smaller images (max_image_pixels)"),
+                             " tokens: shorten it",
                          field);
 
   p.sampler = sampler_config(context, r.sampling);
@@ -209,9 +227,7 @@ PreparedRequest prepare_request(const EngineContext& context, const Request& r) 
   p.logprobs = r.logprobs;
   if (r.draft_tokens && *r.draft_tokens < 0)
     throw InvalidRequest("draft_tokens must be >= 0", "draft_tokens");
-  // Image placeholders are one id whatever the image: a prefix of ids does not identify a
-  // prefix of a prompt with images, so those are not cached.
-  p.use_prompt_cache = r.use_prompt_cache && p.images.empty();
+  p.use_prompt_cache = r.use_prompt_cache;
   return p;
 }
 
