@@ -29,8 +29,8 @@ struct ConvertOptions {
 // Plans (and unless dry_run writes) the conversion and returns its report as JSON text — the
 // object `tightfit convert --report-json` writes (per-role table, bits per weight, output size,
 // memory at load, files written). Throws InvalidRequest for bad options, a recipe that does not
-// parse or an output folder tightfit may not replace; ModelNotFound; Error for everything else
-// (corrupt input, no space, cancelled).
+// parse or an output folder tightfit may not replace; ModelNotFound; std::runtime_error for
+// failures of the work itself (corrupt input, no space, cancelled).
 std::string convert(const ConvertOptions& options);
 
 // The built-in recipes: name and one-line description.

@@ -11,7 +11,7 @@ namespace tightfit {
 
 // `path`: a model folder, one .safetensors file, or a Hugging Face repo id (from the local
 // cache, downloaded when missing unless `offline`). Returns the description as JSON text.
-// Throws ModelNotFound, Error (unreadable or corrupt files).
+// Throws ModelNotFound, InvalidRequest, std::runtime_error (unreadable or corrupt files).
 std::string inspect(const std::string& path, bool offline = false);
 
 }  // namespace tightfit

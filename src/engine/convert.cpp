@@ -5,7 +5,7 @@
 
 #include <iostream>
 
-#include "engine/library_errors.h"
+#include "engine/api_errors-inl.h"
 #include "quant/converter.h"
 #include "runtime/model_resolver.h"
 #include "storage/model_config.h"
@@ -47,14 +47,12 @@ tf::ConvertOptions converter_options(const ConvertOptions& o) {
 }  // namespace
 
 std::string convert(const ConvertOptions& options) {
-  try {
+  return as_api_errors("", [&] {
     const tf::ConvertOptions c = converter_options(options);
     const tf::ConvertResult result =
         options.dry_run ? tf::plan_folder(c) : tf::convert_checkpoint(c);
     return tf::convert_report_json(result, c.recipe, options.dry_run).dump();
-  } catch (...) {
-    rethrow_as_api_error(std::current_exception());
-  }
+  });
 }
 
 std::vector<std::pair<std::string, std::string>> builtin_recipes() {

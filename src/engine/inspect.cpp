@@ -3,14 +3,14 @@
 
 #include <filesystem>
 
-#include "engine/library_errors.h"
+#include "engine/api_errors-inl.h"
 #include "quant/checkpoint_description.h"
 #include "runtime/model_resolver.h"
 
 namespace tightfit {
 
 std::string inspect(const std::string& path, bool offline) {
-  try {
+  return as_api_errors("path", [&] {
     // A .safetensors file as is; anything else names a model as everywhere else.
     std::string local = path;
     std::error_code ec;
@@ -20,9 +20,7 @@ std::string inspect(const std::string& path, bool offline) {
       local = tf::resolve_model(path, settings, {}, "path").dir.string();
     }
     return tf::describe_checkpoint_json(path, tf::describe_checkpoint(local)).dump();
-  } catch (...) {
-    rethrow_as_api_error(std::current_exception());
-  }
+  });
 }
 
 }  // namespace tightfit

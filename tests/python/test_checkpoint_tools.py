@@ -26,7 +26,7 @@ def test_inspect_errors(tmp_path):
         tightfit.inspect(str(tmp_path / "nothing-here"))
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all")
-    with pytest.raises(tightfit.Error):
+    with pytest.raises(RuntimeError, match="bad.safetensors"):
         tightfit.inspect(str(bad))
 
 
