@@ -13,8 +13,8 @@ def run_module(*args, env=None):
 
 
 def test_python_m_tightfit_runs_the_cli():
-    module = run_module("tokenize", "--model", str(TEXT_MODEL), "--text", "Hello world")
-    direct = subprocess.run([BINARY, "tokenize", "--model", str(TEXT_MODEL), "--text", "Hello world"],
+    module = run_module("tokenize", "--model", str(TEXT_MODEL), "Hello world")
+    direct = subprocess.run([BINARY, "tokenize", "--model", str(TEXT_MODEL), "Hello world"],
                             capture_output=True, text=True)
     assert module.returncode == direct.returncode == 0, module.stderr
     assert module.stdout == direct.stdout

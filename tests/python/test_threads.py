@@ -2,8 +2,10 @@
 alone (greedy), and the GIL is released while the engine works."""
 
 import threading
+import time
 
 import tightfit
+from conftest import TEXT_MODEL, THREADS
 
 OPTIONS = dict(max_tokens=60, temperature=0, ignore_eos=True, enable_thinking=False)
 PROMPTS = ["First prompt.", "A different, second prompt."]
@@ -34,24 +36,22 @@ def test_two_threads_generate_at_once(text_model):
     assert results == alone
 
 
-def test_the_gil_is_released_while_the_engine_works(text_model):
-    # A Python thread keeps counting while the main thread waits on a generation.
-    model, processor = text_model
-    counting = threading.Event()
-    stop = threading.Event()
-    count = [0]
+def test_the_gil_is_released_while_waiting_on_the_engine():
+    # One sequence at a time: request B waits behind A, the main thread blocked in the engine.
+    # Only another Python thread can end A (cancel), and it runs only if that wait released
+    # the GIL; otherwise A would run to its max_tokens first.
+    model, processor = tightfit.load(TEXT_MODEL, threads=THREADS, parallel=1)
+    a = model.submit(prompt="Go", max_tokens=4000, ignore_eos=True)
+    next(a)
 
-    def count_up():
-        counting.set()
-        while not stop.is_set():
-            count[0] += 1
+    def cancel_a_once_b_waits():
+        deadline = time.monotonic() + 30
+        while model.stats().requests_queued < 1 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        a.cancel()
 
-    counter = threading.Thread(target=count_up)
-    counter.start()
-    counting.wait()
-    before = count[0]
-    tightfit.generate(model, processor, "Go.", max_tokens=200, ignore_eos=True, enable_thinking=False)
-    during = count[0] - before
-    stop.set()
-    counter.join()
-    assert during > 0
+    canceller = threading.Thread(target=cancel_a_once_b_waits)
+    canceller.start()
+    tightfit.generate(model, processor, "Me too.", max_tokens=3)
+    canceller.join()
+    assert list(a)[-1].stop == "cancelled"
