@@ -71,31 +71,37 @@ Request request_with_messages(py::handle messages, const RequestOptions& options
   return request;
 }
 
-RequestOptions make_options(std::optional<int> max_tokens, std::optional<float> temperature,
-                            std::optional<float> top_p, std::optional<int> top_k,
-                            std::optional<float> min_p, std::optional<float> presence_penalty,
-                            std::optional<float> frequency_penalty,
-                            std::optional<float> repetition_penalty, std::optional<uint64_t> seed,
-                            std::vector<std::string> stop, std::optional<bool> enable_thinking,
-                            py::object tools, std::optional<int> thinking_budget, int logprobs,
-                            bool ignore_eos, bool use_prompt_cache) {
+// Model.submit's keywords (listed in its docstring); an unknown one is a TypeError, as for a
+// Python function.
+RequestOptions options_from_kwargs(const py::kwargs& kwargs) {
   RequestOptions o;
-  o.max_tokens = max_tokens;
-  o.temperature = temperature;
-  o.top_p = top_p;
-  o.top_k = top_k;
-  o.min_p = min_p;
-  o.presence_penalty = presence_penalty;
-  o.frequency_penalty = frequency_penalty;
-  o.repetition_penalty = repetition_penalty;
-  o.seed = seed;
-  o.stop = std::move(stop);
-  o.enable_thinking = enable_thinking;
-  o.tools = std::move(tools);
-  o.thinking_budget = thinking_budget;
-  o.logprobs = logprobs;
-  o.ignore_eos = ignore_eos;
-  o.use_prompt_cache = use_prompt_cache;
+  for (auto [key, value] : kwargs) {
+    const std::string name = py::str(key);
+    if (value.is_none() && name != "tools") continue;  // None: unset
+    try {
+    if (name == "max_tokens") o.max_tokens = value.cast<int>();
+    else if (name == "temperature") o.temperature = value.cast<float>();
+    else if (name == "top_p") o.top_p = value.cast<float>();
+    else if (name == "top_k") o.top_k = value.cast<int>();
+    else if (name == "min_p") o.min_p = value.cast<float>();
+    else if (name == "presence_penalty") o.presence_penalty = value.cast<float>();
+    else if (name == "frequency_penalty") o.frequency_penalty = value.cast<float>();
+    else if (name == "repetition_penalty") o.repetition_penalty = value.cast<float>();
+    else if (name == "repetition_context_size") o.repetition_context_size = value.cast<int>();
+    else if (name == "seed") o.seed = value.cast<uint64_t>();
+    else if (name == "stop") o.stop = value.cast<std::vector<std::string>>();
+    else if (name == "enable_thinking") o.enable_thinking = value.cast<bool>();
+    else if (name == "tools") o.tools = py::reinterpret_borrow<py::object>(value);
+    else if (name == "thinking_budget") o.thinking_budget = value.cast<int>();
+    else if (name == "logprobs") o.logprobs = value.cast<int>();
+    else if (name == "ignore_eos") o.ignore_eos = value.cast<bool>();
+    else if (name == "use_prompt_cache") o.use_prompt_cache = value.cast<bool>();
+    else if (name == "loop_guard") o.loop_guard = value.cast<bool>();
+    else throw py::type_error("submit() got an unexpected keyword argument '" + name + "'");
+    } catch (const py::cast_error&) {
+      throw py::type_error(name + "=" + py::repr(value).cast<std::string>() + " has the wrong type");
+    }
+  }
   return o;
 }
 
@@ -144,14 +150,8 @@ void bind_model(py::module_& m) {
       .def(
           "submit",
           [](Model& m, py::object messages, std::optional<std::string> prompt,
-             std::optional<std::vector<int32_t>> prompt_tokens, std::optional<int> max_tokens,
-             std::optional<float> temperature, std::optional<float> top_p,
-             std::optional<int> top_k, std::optional<float> min_p,
-             std::optional<float> presence_penalty, std::optional<float> frequency_penalty,
-             std::optional<float> repetition_penalty, std::optional<uint64_t> seed,
-             std::vector<std::string> stop, std::optional<bool> enable_thinking, py::object tools,
-             std::optional<int> thinking_budget, int logprobs, bool ignore_eos,
-             bool use_prompt_cache) {
+             std::optional<std::vector<int32_t>> prompt_tokens, py::object images,
+             py::kwargs kwargs) {
             const int given = !messages.is_none() + prompt.has_value() + prompt_tokens.has_value();
             if (given != 1)
               throw py::value_error("give exactly one of messages, prompt= and prompt_tokens=");
@@ -159,27 +159,24 @@ void bind_model(py::module_& m) {
             if (!messages.is_none()) request.messages = messages_from_python(messages);
             if (prompt) request.prompt = *prompt;
             if (prompt_tokens) request.prompt_tokens = *prompt_tokens;
-            apply_options(make_options(max_tokens, temperature, top_p, top_k, min_p,
-                                       presence_penalty, frequency_penalty, repetition_penalty,
-                                       seed, std::move(stop), enable_thinking, std::move(tools),
-                                       thinking_budget, logprobs, ignore_eos, use_prompt_cache),
-                          request);
+            if (!images.is_none())
+              for (py::handle image : images) request.images.push_back(image_from_python(image));
+            apply_options(options_from_kwargs(kwargs), request);
             return m.submit(std::move(request));
           },
           py::arg("messages") = py::none(), py::kw_only(), py::arg("prompt") = py::none(),
-          py::arg("prompt_tokens") = py::none(), py::arg("max_tokens") = py::none(),
-          py::arg("temperature") = py::none(), py::arg("top_p") = py::none(),
-          py::arg("top_k") = py::none(), py::arg("min_p") = py::none(),
-          py::arg("presence_penalty") = py::none(), py::arg("frequency_penalty") = py::none(),
-          py::arg("repetition_penalty") = py::none(), py::arg("seed") = py::none(),
-          py::arg("stop") = std::vector<std::string>{}, py::arg("enable_thinking") = py::none(),
-          py::arg("tools") = py::none(), py::arg("thinking_budget") = py::none(),
-          py::arg("logprobs") = -1, py::arg("ignore_eos") = false,
-          py::arg("use_prompt_cache") = true,
+          py::arg("prompt_tokens") = py::none(), py::arg("images") = py::none(),
+          "submit(messages=None, *, prompt=None, prompt_tokens=None, images=None, max_tokens=None, "
+          "temperature=None, top_p=None, top_k=None, min_p=None, presence_penalty=None, "
+          "frequency_penalty=None, repetition_penalty=None, repetition_context_size=None, "
+          "seed=None, stop=[], enable_thinking=None, tools=None, thinking_budget=None, "
+          "logprobs=-1, ignore_eos=False, use_prompt_cache=True, loop_guard=True)\n\n"
           "Queue a request and return its RequestStream. The prompt is chat `messages` (a list "
           "of {'role', 'content'} dicts; content may hold {'type': 'image', 'image': ...} "
-          "parts), a raw `prompt` string (no template) or `prompt_tokens`. Unset sampling "
-          "parameters take the model's generation_config.json defaults.")
+          "parts), a raw `prompt` string (no template) or `prompt_tokens`; `images` go with a "
+          "raw prompt, one <|image_pad|> placeholder each. Unset sampling parameters take the "
+          "model's generation_config.json defaults. loop_guard=False lets an output that "
+          "repeats itself run on.")
       .def(
           "apply_chat_template",
           [](const Model& m, py::object messages, bool add_generation_prompt,

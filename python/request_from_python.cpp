@@ -56,8 +56,9 @@ ContentPart part_from_python(py::handle part) {
   if (type == "image" || type == "input_image") {
     for (const char* key : {"image", "path", "url"})
       if (d.contains(key)) return {ContentPart::Kind::image, {}, image_from_python(d[key])};
-    throw py::value_error("an image content part needs the image: {'type': 'image', 'image': "
-                          "path | bytes | numpy array | PIL image}");
+    // No pixels: a placeholder, as Hugging Face processors take it for templating (a request
+    // needs the image itself; the engine says so).
+    return {ContentPart::Kind::image, {}, {}};
   }
   throw py::value_error("unknown content part type '" + type + "' (expected 'text' or 'image')");
 }
@@ -137,6 +138,7 @@ void apply_options(const RequestOptions& o, Request& request) {
   s.presence_penalty = o.presence_penalty;
   s.frequency_penalty = o.frequency_penalty;
   s.repetition_penalty = o.repetition_penalty;
+  s.repetition_context_size = o.repetition_context_size;
   s.seed = o.seed;
   request.stop = o.stop;
   request.enable_thinking = o.enable_thinking;
@@ -149,6 +151,7 @@ void apply_options(const RequestOptions& o, Request& request) {
   request.logprobs = o.logprobs;
   request.ignore_eos = o.ignore_eos;
   request.use_prompt_cache = o.use_prompt_cache;
+  request.loop_guard = o.loop_guard;
 }
 
 }  // namespace tightfit::python

@@ -31,6 +31,7 @@ struct RequestOptions {
   std::optional<float> temperature, top_p, min_p, presence_penalty, frequency_penalty,
       repetition_penalty;
   std::optional<int> top_k;
+  std::optional<int> repetition_context_size;
   std::optional<uint64_t> seed;
   std::vector<std::string> stop;
   std::optional<bool> enable_thinking;
@@ -39,6 +40,7 @@ struct RequestOptions {
   int logprobs = -1;
   bool ignore_eos = false;
   bool use_prompt_cache = true;
+  bool loop_guard = true;
 };
 
 // Fills everything but the prompt.

@@ -36,6 +36,8 @@ void bind_values(py::module_& m) {
       .def_readonly("weight_bytes", &ModelInfo::weight_bytes)
       .def_readonly("eos_token_ids", &ModelInfo::eos_token_ids)
       .def_readonly("activations", &ModelInfo::activations)
+      .def_readonly("threads", &ModelInfo::threads)
+      .def_readonly("kv_type", &ModelInfo::kv_type)
       .def("__repr__", [](const ModelInfo& i) {
         return "<tightfit.ModelInfo " + i.name + ": " + i.model_type + ", " +
                std::to_string(i.layers) + " layers, vocab " + std::to_string(i.vocab_size) +
@@ -78,6 +80,8 @@ void bind_values(py::module_& m) {
                              "'context_full', 'cancelled' or 'error'.")
       .def_readonly("stop_string", &Event::stop_string)
       .def_readonly("error", &Event::error)
+      .def_readonly("notice", &Event::notice, "done only: a line for the user about the stop.")
+      .def_readonly("max_tokens", &Event::max_tokens, "The token budget the request had.")
       .def_readonly("usage", &Event::usage)
       .def_readonly("timing", &Event::timing)
       .def_property_readonly("prompt_tps",

@@ -35,6 +35,8 @@ class ModelInfo:
     weight_bytes: int
     eos_token_ids: list[int]
     activations: str
+    threads: int
+    kv_type: str
 
 class Usage:
     prompt_tokens: int
@@ -66,6 +68,8 @@ class Event:
     stop: str
     stop_string: str
     error: str
+    notice: str
+    max_tokens: int
     usage: Usage
     timing: Timing
     prompt_tps: float
@@ -115,6 +119,7 @@ class Model:
         *,
         prompt: Optional[str] = None,
         prompt_tokens: Optional[Sequence[int]] = None,
+        images: Optional[Sequence[Any]] = None,
         max_tokens: Optional[int] = None,
         temperature: Optional[float] = None,
         top_p: Optional[float] = None,
@@ -123,6 +128,7 @@ class Model:
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
         repetition_penalty: Optional[float] = None,
+        repetition_context_size: Optional[int] = None,
         seed: Optional[int] = None,
         stop: Sequence[str] = ...,
         enable_thinking: Optional[bool] = None,
@@ -131,6 +137,7 @@ class Model:
         logprobs: int = -1,
         ignore_eos: bool = False,
         use_prompt_cache: bool = True,
+        loop_guard: bool = True,
     ) -> RequestStream: ...
     def apply_chat_template(
         self,

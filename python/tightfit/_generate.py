@@ -138,14 +138,13 @@ def submit(
                              "the messages")
         return model.submit(list(prompt), **kwargs)
     if _TURN_MARKER in prompt:
-        if images:
-            raise ValueError("images need a plain prompt (or messages): this prompt is already "
-                             "rendered by the chat template, which leaves no place for them")
+        # Already rendered (apply_chat_template): sent as is, with its images, one
+        # <|image_pad|> placeholder each.
         if system is not None:
             raise ValueError("system= needs a plain prompt: this one is already rendered by the "
                              "chat template")
         kwargs.pop("enable_thinking", None)  # a template argument; the template already ran
-        return model.submit(prompt=prompt, **kwargs)
+        return model.submit(prompt=prompt, images=images or None, **kwargs)
     return model.submit(user_messages(prompt, images, system), **kwargs)
 
 
@@ -201,8 +200,9 @@ def stream_generate(
     tokens come: reasoning chunks (``is_reasoning``) then answer chunks, and a last chunk with
     ``finish_reason`` and the statistics. Unset sampling parameters take the model's
     generation_config.json defaults; temperature=0 is greedy. Breaking out of the loop (or
-    Ctrl-C) cancels the request. Further keywords (frequency_penalty, tools, thinking_budget,
-    logprobs, ignore_eos, use_prompt_cache) go to ``Model.submit``."""
+    Ctrl-C) cancels the request. Further keywords (repetition_context_size, frequency_penalty,
+    tools, thinking_budget, logprobs, ignore_eos, use_prompt_cache, loop_guard) go to
+    ``Model.submit``."""
     stream = submit(
         model,
         prompt,

@@ -7,7 +7,7 @@
 
 #include "cli/cli_io.h"
 #include "cli/commands.h"
-#include "cli/generation_flags.h"
+#include "cli/session_flags.h"
 #include "cli/model_flag.h"
 #include "cli/threads_flag.h"
 #include "runtime/bench.h"

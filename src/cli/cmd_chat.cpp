@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "cli/generation_flags.h"
+#include "cli/session_flags.h"
 #include "cli/interrupt.h"
 #include "cli/line_editor.h"
 #include "cli/text_output.h"

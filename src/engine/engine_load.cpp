@@ -21,7 +21,15 @@ void check_options(const EngineOptions& o) {
   if (o.kv_group_size < 1) throw InvalidRequest("kv_group_size must be >= 1", "kv_group_size");
 }
 
-tf::KVType kv_type(int bits) {
+tf::KVType kv_type(const EngineOptions& o) {
+  if (!o.kv_type.empty()) {
+    try {
+      return tf::parse_kv_type(o.kv_type);
+    } catch (const std::invalid_argument& e) {
+      throw InvalidRequest(std::string("kv_type: ") + e.what(), "kv_type");
+    }
+  }
+  const int bits = o.kv_bits;
   switch (bits) {
     case 16: return tf::KVType::F16;
     case 32: return tf::KVType::F32;
@@ -60,6 +68,8 @@ ModelInfo model_info(const EngineContext& c) {
   info.has_mtp = false;
   info.weight_bytes = model.checkpoint().total_bytes();
   info.eos_token_ids = c.eos_token_ids;
+  info.threads = model.pool().num_threads();
+  info.kv_type = tf::kv_type_name(c.kv_type);
   if (c.precision == tf::ActivationPrecision::F32)
     info.activations = "f32";
   else
@@ -72,7 +82,7 @@ ModelInfo model_info(const EngineContext& c) {
 std::unique_ptr<Engine> Engine::load(EngineOptions options) {
   check_options(options);
   auto context = std::make_unique<EngineContext>();
-  context->kv_type = kv_type(options.kv_bits);
+  context->kv_type = kv_type(options);
   context->precision = precision(options.activations);
   tf::HubSettings hub = tf::hub_settings_from_env();
   hub.offline = hub.offline || options.offline;

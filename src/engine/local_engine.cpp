@@ -36,6 +36,10 @@ std::string LocalEngine::apply_chat_template(const Request& request,
   return render_messages(*context_, request, add_generation_prompt);
 }
 
+int64_t LocalEngine::count_prompt_tokens(const Request& request) const {
+  return prepare_request(*context_, request).prompt_tokens;
+}
+
 bool LocalEngine::score(std::span<const int32_t> tokens, int64_t first_row,
                         const std::function<void(int64_t, std::span<const float>)>& on_row,
                         const std::function<void(int64_t, std::span<const float>)>& hidden,

@@ -25,6 +25,7 @@ class LocalEngine final : public Engine {
   std::string token_text(int32_t token) const override;
   std::string apply_chat_template(const Request& request,
                                   bool add_generation_prompt) const override;
+  int64_t count_prompt_tokens(const Request& request) const override;
 
   bool score(std::span<const int32_t> tokens, int64_t first_row,
              const std::function<void(int64_t, std::span<const float>)>& on_row,

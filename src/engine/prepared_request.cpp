@@ -28,6 +28,9 @@ void check_prompt_form(const Request& r) {
       throw InvalidRequest("enable_thinking needs messages (the chat template)", "enable_thinking");
     if (!r.template_kwargs.empty())
       throw InvalidRequest("template_kwargs need messages (the chat template)", "template_kwargs");
+  } else if (!r.images.empty()) {
+    throw InvalidRequest("images: with messages, images are content parts of a message",
+                         "images");
   }
 }
 
@@ -53,37 +56,74 @@ tf::RgbImage decode(const Image& image, const std::string& param) {
   return rgb;
 }
 
+void add_image(const EngineContext& context, const Image& image, const std::string& param,
+               PreparedRequest& p) {
+  if (!context.loaded.image_processor)
+    throw InvalidRequest(param + ": " + context.loaded.source.dir.string() +
+                             " is a text-only model (no vision tower" +
+                             (context.model().vision_error().empty()
+                                  ? std::string()
+                                  : ": " + context.model().vision_error()) +
+                             "): it cannot take images",
+                         param);
+  p.images.push_back(decode(image, param));
+}
+
 // Images in message order; their token counts (cheap: no resampling) size the prompt.
 void add_images(const EngineContext& context, const Request& r, PreparedRequest& p) {
   for (size_t i = 0; i < r.messages.size(); ++i) {
     const std::vector<ContentPart>& parts = r.messages[i].content;
     for (size_t j = 0; j < parts.size(); ++j) {
       if (parts[j].kind != ContentPart::Kind::image) continue;
-      const std::string param =
-          "messages[" + std::to_string(i) + "].content[" + std::to_string(j) + "].image";
-      if (!context.loaded.image_processor)
-        throw InvalidRequest("this model has no vision tower loaded: it cannot take images" +
-                                 std::string(context.model().vision_error().empty()
-                                                 ? ""
-                                                 : " (" + context.model().vision_error() + ")"),
-                             param);
-      p.images.push_back(decode(parts[j].image, param));
+      add_image(context, parts[j].image,
+                "messages[" + std::to_string(i) + "].content[" + std::to_string(j) + "].image", p);
     }
   }
+  for (size_t i = 0; i < r.images.size(); ++i)
+    add_image(context, r.images[i], "images[" + std::to_string(i) + "]", p);
   if (p.images.empty()) return;
+  const int32_t placeholder = static_cast<int32_t>(context.model().config().image_token_id);
+  const size_t placeholders = static_cast<size_t>(std::count(p.ids.begin(), p.ids.end(), placeholder));
+  if (placeholders != p.images.size())
+    throw InvalidRequest("the prompt has " + std::to_string(placeholders) +
+                             " image placeholders (<|image_pad|>) for " +
+                             std::to_string(p.images.size()) + " images: give one per image",
+                         r.messages.empty() ? "images" : "messages");
   p.image_config = *context.loaded.image_processor;
   if (r.max_image_pixels < 0)
     throw InvalidRequest("max_image_pixels must be >= 0 (0 = the model's limit)",
                          "max_image_pixels");
-  if (r.max_image_pixels > 0)
+  if (r.max_image_pixels > 0) {
+    const int64_t block = p.image_config.factor() * p.image_config.factor();  // one token
+    if (r.max_image_pixels < block)
+      throw InvalidRequest("max_image_pixels must be at least " + std::to_string(block) +
+                               " (one " + std::to_string(p.image_config.factor()) + "×" +
+                               std::to_string(p.image_config.factor()) +
+                               " block) for this model",
+                           "max_image_pixels");
     p.image_config.max_pixels = std::min(p.image_config.max_pixels, r.max_image_pixels);
-  p.image_config.min_pixels = std::min(p.image_config.min_pixels, p.image_config.max_pixels);
-  for (const tf::RgbImage& image : p.images) {
-    const int64_t tokens = as_api_errors("messages", [&] {
-      return tf::image_token_count(context.model(), p.image_config, image);
-    });
-    p.prompt_tokens += tokens - 1;
   }
+  p.image_config.min_pixels = std::min(p.image_config.min_pixels, p.image_config.max_pixels);
+  std::string each;  // the images' token counts, for the message when they do not fit
+  for (size_t i = 0; i < p.images.size(); ++i) {
+    try {
+      const int64_t tokens = tf::image_token_count(context.model(), p.image_config, p.images[i]);
+      p.prompt_tokens += tokens - 1;
+      each += (each.empty() ? "" : ", ") + std::to_string(tokens);
+    } catch (const std::exception& e) {
+      const std::string name = r.messages.empty() && !r.images[i].path.empty()
+                                   ? r.images[i].path
+                                   : "image " + std::to_string(i + 1);
+      throw InvalidRequest(name + ": " + e.what(), r.messages.empty() ? "images" : "messages");
+    }
+  }
+  if (p.prompt_tokens >= context.context)
+    throw InvalidRequest("the prompt with its images has " + std::to_string(p.prompt_tokens) +
+                             " tokens (images: " + each + ") and fills the context of " +
+                             std::to_string(context.context) +
+                             " tokens: give a smaller max_image_pixels (the image tokens shrink "
+                             "with the pixel count) or fewer images",
+                         "max_image_pixels");
 }
 
 // After the last "<|im_start|>assistant\n" (chat_session.h explains why there).
@@ -110,6 +150,7 @@ tf::SamplerConfig sampler_config(const EngineContext& context, const SamplingPar
   o.presence_penalty = s.presence_penalty;
   o.frequency_penalty = s.frequency_penalty;
   o.repetition_penalty = s.repetition_penalty;
+  o.repetition_context_size = s.repetition_context_size;
   o.seed = s.seed;
   o.logit_bias = s.logit_bias;
   tf::SamplerConfig config = tf::apply_overrides(context.loaded.defaults.sampler, o);
@@ -157,8 +198,7 @@ PreparedRequest prepare_request(const EngineContext& context, const Request& r) 
     throw InvalidRequest("the prompt has " + std::to_string(p.prompt_tokens) +
                              " tokens and fills the context of " +
                              std::to_string(context.context) +
-                             " tokens: shorten it" +
-                             (p.images.empty() ? "" : " or use smaller images (max_image_pixels)"),
+                             " tokens: shorten it",
                          field);
 
   p.sampler = sampler_config(context, r.sampling);
@@ -176,6 +216,7 @@ PreparedRequest prepare_request(const EngineContext& context, const Request& r) 
     if (s.empty()) throw InvalidRequest("stop: a stop string cannot be empty", "stop");
   p.stop.stop_strings = r.stop;
   if (!r.ignore_eos) p.stop.eos_token_ids = context.eos_token_ids;
+  p.stop.loop_guard.enabled = r.loop_guard;
   if (r.thinking_budget && *r.thinking_budget < 0)
     throw InvalidRequest("thinking_budget must be >= 0", "thinking_budget");
   p.thinking_budget = r.thinking_budget;

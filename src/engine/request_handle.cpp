@@ -75,6 +75,8 @@ Result RequestHandle::wait() {
         result.stop = event->stop;
         result.stop_string = std::move(event->stop_string);
         result.error = std::move(event->error);
+        result.notice = std::move(event->notice);
+        result.max_tokens = event->max_tokens;
         result.usage = event->usage;
         result.timing = event->timing;
         break;

@@ -151,6 +151,8 @@ void RunningRequest::finish(StopReason reason, const std::string& error) {
   done.stop = reason;
   if (reason == StopReason::stop_string) done.stop_string = stops_.matched_stop_string();
   done.error = error;
+  done.notice = stops_.notice();
+  done.max_tokens = prepared_.stop.max_tokens;
   done.tokens = std::move(pending_tokens_);
   done.logprobs = std::move(pending_logprobs_);
   done.usage = usage_;

@@ -239,3 +239,51 @@ TEST(EngineLoad, InfoDescribesTheModel) {
 
 }  // namespace
 }  // namespace tightfit
+
+namespace tightfit {
+namespace {
+
+const std::string kVlModel = std::string(TIGHTFIT_TEST_DATA) + "/../../models/tiny-random-vl";
+const std::string kImg64 = std::string(TIGHTFIT_TEST_DATA) + "/tiny-qwen35moe-vl/img64x64.png";
+
+TEST(EngineImages, ImagesInMessagesAndRawPromptsCountTheirTokens) {
+  auto engine = Engine::load({.model = kVlModel, .threads = 2});
+  ASSERT_TRUE(engine->info().has_vision);
+  Request raw = test::greedy_request("<|vision_start|><|image_pad|><|vision_end|>Hi", 2);
+  raw.images = {Image::from_file(kImg64)};
+  const Result r = engine->generate(raw);
+  EXPECT_EQ(r.stop, StopReason::max_tokens) << r.error;
+  EXPECT_EQ(r.usage.prompt_tokens, 1 + 4 + 1 + 2);  // a 64×64 image is 4 tokens
+  EXPECT_EQ(r.usage.images, 1);
+
+  Request chat = test::chat_request({Message::text("user", "Describe")}, 2);
+  chat.messages[0].content.insert(chat.messages[0].content.begin(),
+                                  {ContentPart::Kind::image, "", Image::from_file(kImg64)});
+  const Result c = engine->generate(chat);
+  EXPECT_EQ(c.stop, StopReason::max_tokens) << c.error;
+  Request text_only = chat;
+  text_only.messages[0].content.erase(text_only.messages[0].content.begin());
+  EXPECT_EQ(c.usage.prompt_tokens, engine->generate(text_only).usage.prompt_tokens + 6);
+
+  Request missing = test::greedy_request("Hi", 2);
+  missing.images = {Image::from_file(kImg64)};
+  EXPECT_EQ(refused_param(*engine, missing), "images");
+  Request pixels = raw;
+  pixels.images = {Image::from_rgb(2, 2, {1, 2, 3})};
+  EXPECT_EQ(refused_param(*engine, pixels), "images[0]");
+}
+
+TEST(EngineImages, ATextOnlyModelRefusesImages) {
+  auto engine = tiny_engine();
+  Request chat = test::chat_request({Message::text("user", "Describe")}, 2);
+  chat.messages[0].content.push_back({ContentPart::Kind::image, "", Image::from_file(kImg64)});
+  try {
+    engine->submit(chat);
+    ADD_FAILURE() << "accepted an image";
+  } catch (const InvalidRequest& e) {
+    EXPECT_NE(std::string(e.what()).find("text-only model"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace tightfit

@@ -3,7 +3,7 @@ generate over the same messages."""
 
 import tightfit
 
-OPTIONS = dict(max_tokens=12, temperature=0, enable_thinking=False, ignore_eos=True)
+OPTIONS = dict(max_tokens=12, temperature=0, enable_thinking=False, ignore_eos=True, loop_guard=False)
 
 
 def test_turns_build_the_history_and_reuse_the_cache(text_model):

@@ -68,9 +68,14 @@ def test_bad_images(vl_model, tmp_path):
         tightfit.generate(model, processor, "What?", image=np.zeros((8, 8), np.uint8))
     with pytest.raises(TypeError):
         tightfit.generate(model, processor, "What?", image=42)
+    # A rendered prompt without an image placeholder for the image given.
     templated = processor.apply_chat_template([{"role": "user", "content": "What?"}])
-    with pytest.raises(ValueError, match="plain prompt"):
+    with pytest.raises(tightfit.InvalidRequestError):
         tightfit.generate(model, processor, templated, image=str(IMAGE_64))
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        model.submit(prompt="Hi", temprature=0.5)
+    with pytest.raises(TypeError, match="max_tokens"):
+        model.submit(prompt="Hi", max_tokens="many")
 
 
 def test_submit_wants_exactly_one_prompt(text_model):
@@ -94,7 +99,7 @@ def test_out_of_memory():
 def test_busy():
     # One sequence decoding and no queue: a second request is refused.
     model, processor = tightfit.load(TEXT_MODEL, threads=THREADS, parallel=1, max_queue=0)
-    running = model.submit(prompt="Go", max_tokens=4000, ignore_eos=True)
+    running = model.submit(prompt="Go", max_tokens=4000, ignore_eos=True, loop_guard=False)
     next(running)
     with pytest.raises(tightfit.BusyError) as e:
         model.submit(prompt="Me too", max_tokens=2)

@@ -8,7 +8,7 @@ import tightfit
 from conftest import IMAGE_64, IMAGE_96
 
 # Thinking off: the random models never close a <think> block, so everything would be reasoning.
-GREEDY = dict(max_tokens=40, temperature=0, ignore_eos=True, enable_thinking=False)
+GREEDY = dict(max_tokens=40, temperature=0, ignore_eos=True, enable_thinking=False, loop_guard=False)
 
 
 def test_streaming_equals_generate_at_temperature_0(text_model):
@@ -48,6 +48,17 @@ def test_every_image_form_gives_the_same_answer(vl_model):
     answers = {name: tightfit.generate(model, processor, "Describe.", image=form, **GREEDY)
                for name, form in forms.items()}
     assert len(set(answers.values())) == 1, answers
+
+
+def test_a_rendered_prompt_with_its_image(vl_model):
+    # mlx-vlm's way: render the template first, then generate with the image.
+    model, processor = vl_model
+    messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "What?"}]}]
+    rendered = processor.apply_chat_template(messages, enable_thinking=False)
+    assert rendered.count("<|image_pad|>") == 1
+    a = tightfit.generate(model, processor, rendered, image=str(IMAGE_64), **GREEDY)
+    b = tightfit.generate(model, processor, "What?", image=str(IMAGE_64), **GREEDY)
+    assert a == b
 
 
 def test_a_list_of_images(vl_model):
@@ -92,7 +103,7 @@ def test_seeded_sampling_repeats(text_model):
 
 def test_leaving_the_loop_cancels_the_request(text_model):
     model, processor = text_model
-    for chunk in tightfit.stream_generate(model, processor, "Go on.", max_tokens=3000, ignore_eos=True):
+    for chunk in tightfit.stream_generate(model, processor, "Go on.", max_tokens=3000, ignore_eos=True, loop_guard=False):
         break
     # The request was cancelled, not left running: the engine is free again.
     assert tightfit.generate(model, processor, "Again.", max_tokens=4, temperature=0) is not None

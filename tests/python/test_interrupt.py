@@ -10,7 +10,7 @@ import pytest
 import tightfit
 from conftest import TEXT_MODEL, THREADS
 
-LONG = dict(max_tokens=4000, ignore_eos=True, enable_thinking=False)
+LONG = dict(max_tokens=4000, ignore_eos=True, enable_thinking=False, loop_guard=False)
 
 
 def wait_until(condition, seconds=30.0):

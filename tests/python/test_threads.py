@@ -7,7 +7,7 @@ import time
 import tightfit
 from conftest import TEXT_MODEL, THREADS
 
-OPTIONS = dict(max_tokens=60, temperature=0, ignore_eos=True, enable_thinking=False)
+OPTIONS = dict(max_tokens=60, temperature=0, ignore_eos=True, enable_thinking=False, loop_guard=False)
 PROMPTS = ["First prompt.", "A different, second prompt."]
 
 
@@ -41,7 +41,7 @@ def test_the_gil_is_released_while_waiting_on_the_engine():
     # Only another Python thread can end A (cancel), and it runs only if that wait released
     # the GIL; otherwise A would run to its max_tokens first.
     model, processor = tightfit.load(TEXT_MODEL, threads=THREADS, parallel=1)
-    a = model.submit(prompt="Go", max_tokens=4000, ignore_eos=True)
+    a = model.submit(prompt="Go", max_tokens=4000, ignore_eos=True, loop_guard=False)
     next(a)
 
     def cancel_a_once_b_waits():
