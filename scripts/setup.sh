@@ -17,6 +17,8 @@ PACKAGES=(
   libstb-dev            # image decoding
   libedit-dev           # line editing and history at the chat prompt
   nodejs                # the server's end-to-end tests run the official openai client (tests/node)
+  # the Python module (python/) and its tests (tests/python)
+  python3-dev pybind11-dev python3-pybind11 python3-numpy python3-pytest python3-pil
   # ARM64 cross-build of the engine's core, tested under qemu (scripts/test-aarch64.sh)
   g++-aarch64-linux-gnu qemu-user-static libhwy-dev:arm64 libgtest-dev:arm64 libpcre2-dev:arm64
 )
