@@ -5,6 +5,7 @@
 // answer that failed, with why.
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -53,6 +54,23 @@ std::string reasons(const ev::LangVerdict& v) {
   return s;
 }
 
+// The answer as printed: control characters (but newlines and tabs) as \xNN, so a garbage
+// answer cannot move the cursor or change the terminal's state.
+std::string printable(const std::string& text) {
+  std::string out;
+  char buffer[8];
+  for (const char ch : text) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F) {
+      std::snprintf(buffer, sizeof buffer, "\\x%02X", c);
+      out += buffer;
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
 void run_lang(LangFlags& o) {
   check_result_path(o.flags.json, "--json");
   with_cli_errors([&] { ev::classify_text("", o.options.language); });
@@ -77,7 +95,7 @@ void run_lang(LangFlags& o) {
       const ev::LangAnswer& a = r.answers[i];
       if (a.verdict.ok()) continue;
       std::printf("\n#%zu %s\n  prompt: %s\n  answer (%s): %s\n", i + 1, reasons(a.verdict).c_str(), a.prompt.c_str(),
-                  a.stop.c_str(), a.answer.c_str());
+                  a.stop.c_str(), printable(a.answer).c_str());
     }
     write_result_file(o.flags.json,
                       ev::result_json(run_info("lang", *engine, o.flags, o.prompts, ev::sha256_hex(content)), r));

@@ -46,7 +46,11 @@ bool for_each_scored_token(Engine& engine, std::span<const int32_t> tokens, cons
     const auto window = tokens.subspan(w.begin, w.end - w.begin);
     const bool finished = engine.score(
         window, w.first_target - w.begin - 1,
-        [&](int64_t row, std::span<const float> logits) { on_token(w.begin + row + 1, logits); }, {}, cancel);
+        [&](int64_t row, std::span<const float> logits) {
+          // The last row predicts the token after the window: the next window scores it.
+          if (w.begin + row + 1 < w.end) on_token(w.begin + row + 1, logits);
+        },
+        {}, cancel);
     if (!finished) return false;
     done += w.end - w.first_target;
     if (progress) progress(done, total);
