@@ -62,7 +62,8 @@ struct Window {
   int64_t first_target = 0;    // first token scored (predicted by row first_target - begin - 1)
 };
 
-// Throws InvalidRequest for a context below 2 or a stride outside 1..context.
+// Throws InvalidRequest for a context below 2 or a stride outside 1..context-1 (windows must
+// overlap: with stride = context the first token of every window would go unscored).
 std::vector<Window> sliding_windows(int64_t token_count, const WindowOptions& options);
 
 // Runs every window through engine.score and calls on_token(position, logits predicting

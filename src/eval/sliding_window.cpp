@@ -15,9 +15,10 @@ std::vector<Window> sliding_windows(int64_t token_count, const WindowOptions& op
   const int64_t context = options.context;
   const int64_t stride = options.stride == 0 ? context / 2 : options.stride;
   if (context < 2) throw InvalidRequest("the context must be at least 2 tokens, got " + std::to_string(context), "context");
-  if (stride < 1 || stride > context)
-    throw InvalidRequest("the stride must be in 1.." + std::to_string(context) + " (the context), got " +
-                             std::to_string(stride),
+  // A window must overlap the previous one by a token: its first row predicts nothing new.
+  if (stride < 1 || stride >= context)
+    throw InvalidRequest("the stride must be in 1.." + std::to_string(context - 1) +
+                             " (below the context, so windows overlap), got " + std::to_string(stride),
                          "stride");
   if (token_count < 2)
     throw InvalidRequest("the text has " + std::to_string(token_count) +

@@ -39,7 +39,7 @@ TEST(LogSumExp, StableForLargeLogits) {
 
 TEST(SlidingWindows, ScoreEveryTokenButTheFirstOnce) {
   for (int64_t n : {2, 5, 10, 11, 37}) {
-    for (WindowOptions o : {WindowOptions{4, 0}, WindowOptions{4, 1}, WindowOptions{4, 4}, WindowOptions{8, 3}}) {
+    for (WindowOptions o : {WindowOptions{4, 0}, WindowOptions{4, 1}, WindowOptions{4, 3}, WindowOptions{8, 7}, WindowOptions{2, 1}}) {
       std::vector<int> scored(n, 0);
       for (const Window& w : sliding_windows(n, o)) {
         EXPECT_LE(w.end - w.begin, o.context);
@@ -65,6 +65,7 @@ TEST(SlidingWindows, StrideHalfTheContextByDefault) {
 TEST(SlidingWindows, RefusesBadSettings) {
   EXPECT_THROW(sliding_windows(10, {1, 0}), InvalidRequest);
   EXPECT_THROW(sliding_windows(10, {4, 5}), InvalidRequest);
+  EXPECT_THROW(sliding_windows(10, {4, 4}), InvalidRequest);  // no overlap: tokens 4, 8 unscored
   EXPECT_THROW(sliding_windows(1, {4, 0}), InvalidRequest);  // one token: nothing to score
 }
 
