@@ -28,6 +28,7 @@ struct LangFlags {
   ev::LangOptions options;
   std::optional<float> temperature, top_p;
   std::optional<int> top_k;
+  LangFlags() { flags.context = 4096; }  // a prompt and a 256-token answer; a smaller KV cache
 };
 
 std::vector<std::string> read_prompts(const std::string& content, const std::string& path) {
@@ -120,7 +121,7 @@ void add_eval_lang_command(CLI::App& eval) {
   cmd->add_option("--top-p", o->top_p, "Nucleus sampling (default 0.8)");
   cmd->add_option("--top-k", o->top_k, "Top-k sampling (default 20)");
   cmd->add_option("--seed", o->options.seed, "Seed of the first prompt (the next ones add 1 each)");
-  cmd->add_option("--ctx", o->flags.context, "Tokens a sequence may hold (default: the model's context)");
+  cmd->add_option("--ctx", o->flags.context, "Tokens a sequence may hold (prompt + answer)");
   add_eval_output_flags(cmd, o->flags);
   cmd->callback([o] { run_lang(*o); });
 }

@@ -25,6 +25,7 @@ struct McOptions {
   EvalModelFlags flags;
   std::string task, data;
   int64_t limit = 0;
+  McOptions() { flags.context = 4096; }  // the harness's items are short; a smaller KV cache
 };
 
 std::vector<ev::McItem> read_items(ev::McTask task, const std::string& path, const std::string& content, int64_t limit) {
@@ -83,7 +84,7 @@ void add_eval_mc_command(CLI::App& eval) {
   cmd->add_option("--task", o->task, "arc, hellaswag, winogrande, mmlu or truthfulqa-mc2")->required();
   cmd->add_option("--data", o->data, "The task's items, one JSON object per line (docs/eval.md)")->required();
   cmd->add_option("--limit", o->limit, "Score only the first N items");
-  cmd->add_option("--ctx", o->flags.context, "Tokens a request may hold (default: the model's context)");
+  cmd->add_option("--ctx", o->flags.context, "Tokens a sequence may hold (prompt + answer)");
   add_eval_output_flags(cmd, o->flags);
   cmd->callback([o] { run_mc(*o); });
 }
