@@ -4,6 +4,7 @@
 
 #include "engine/engine_context.h"
 #include "engine/local_engine.h"
+#include "quant/model_summary.h"
 #include "runtime/model_resolver.h"
 
 namespace tightfit {
@@ -67,6 +68,10 @@ ModelInfo model_info(const EngineContext& c) {
   info.has_vision = model.has_vision() && c.loaded.image_processor.has_value();
   info.has_mtp = false;
   info.weight_bytes = model.checkpoint().total_bytes();
+  {
+    const auto& q = model.config().quantization;  // as `tightfit bench` reports it
+    info.bits_per_weight = tf::summarize_model(model.checkpoint().specs(), q ? &*q : nullptr).bits_per_weight();
+  }
   info.eos_token_ids = c.eos_token_ids;
   info.threads = model.pool().num_threads();
   info.kv_type = tf::kv_type_name(c.kv_type);
