@@ -18,6 +18,9 @@ PACKAGES=(
   libedit-dev           # line editing and history at the chat prompt
   # ARM64 cross-build of the engine's core, tested under qemu (scripts/test-aarch64.sh)
   g++-aarch64-linux-gnu qemu-user-static libhwy-dev:arm64 libgtest-dev:arm64 libpcre2-dev:arm64
+  # tools/reference and tools/train (PyTorch reference, tokenizer and model training; never at run time)
+  python3-torch python3-numpy python3-regex
+  libopenblas0-pthread  # a fast BLAS for python3-torch (Debian's default reference BLAS is ~20x slower)
 )
 
 missing=()

@@ -205,6 +205,25 @@ def tokenizer_json(merges: list[tuple[str, str]]) -> dict:
     }
 
 
+def tokenizer_config(tok_json: dict, qwen_config: dict, chat_template: str) -> dict:
+    """Qwen3.5's tokenizer_config.json with the added-token table renumbered to our ids and the
+    Qwen3.5 chat template embedded."""
+    ids = {t["content"]: t["id"] for t in tok_json["added_tokens"]}
+    out = dict(qwen_config)
+    out["added_tokens_decoder"] = {str(ids[v["content"]]): v for v in qwen_config["added_tokens_decoder"].values()}
+    out["model_max_length"] = 4096
+    out["chat_template"] = chat_template
+    return out
+
+
+def generation_config(tok_json: dict) -> dict:
+    """Qwen3.5's generation_config.json (docs: eos = [<|im_end|>, <|endoftext|>]) with our ids."""
+    ids = {t["content"]: t["id"] for t in tok_json["added_tokens"]}
+    eot, eos = ids["<|endoftext|>"], ids["<|im_end|>"]
+    return {"bos_token_id": eot, "do_sample": True, "eos_token_id": [eos, eot], "pad_token_id": eot,
+            "temperature": 1.0, "top_k": 20, "top_p": 0.95}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -212,7 +231,17 @@ def main() -> int:
     t.add_argument("--data", required=True, type=Path, help="train.jsonl of make_data.py")
     t.add_argument("--vocab", type=int, default=4000, help="ordinary (BPE) vocabulary size incl. the 256 bytes")
     t.add_argument("--out", required=True, type=Path)
+    f = sub.add_parser("folder", help="write tokenizer_config.json and generation_config.json next to tokenizer.json")
+    f.add_argument("--dir", required=True, type=Path, help="folder holding tokenizer.json")
+    f.add_argument("--qwen-tokenizer-config", required=True, type=Path, help="Qwen3.5's tokenizer_config.json")
+    f.add_argument("--chat-template", required=True, type=Path, help="Qwen3.5's chat_template.jinja")
     a = ap.parse_args()
+    if a.cmd == "folder":
+        tj = json.loads((a.dir / "tokenizer.json").read_text())
+        tc = tokenizer_config(tj, json.loads(a.qwen_tokenizer_config.read_text()), a.chat_template.read_text())
+        (a.dir / "tokenizer_config.json").write_text(json.dumps(tc, indent=2, ensure_ascii=False) + "\n")
+        (a.dir / "generation_config.json").write_text(json.dumps(generation_config(tj), indent=2) + "\n")
+        return 0
     texts = [json.loads(l)["text"] for l in a.data.open()]
     merges = train(texts, a.vocab - 256)
     a.out.mkdir(parents=True, exist_ok=True)
