@@ -12,6 +12,10 @@ objective) + aux_loss_weight * the routers' load-balancing loss. One CPU thread.
 
 Log lines go to CKPT_DIR/train.log (JSON per line): step, loss, mtp, aux, lr, tokens/s, and every
 eval_every steps the held-out loss of a fixed set of test windows.
+
+Two phases: `steps` steps on the whole mixture (warm-up, cosine from lr to min_lr_ratio * lr), then
+`task_steps` steps in which `task_fraction` of each batch's rows are windows of the generated
+tasks only (no Brown), with a cosine from task_lr to task_lr / 10.
 """
 
 from __future__ import annotations
@@ -99,15 +103,19 @@ def init_weights(model: Qwen35Moe, seed: int) -> None:
 
 # ----------------------------------------------------------------------------- data
 
-def tokenise_split(data_dir: Path, tok: "bpe.Tokenizer", split: str, cache: Path) -> np.ndarray:
-    """One stream of ids: every document followed by <|endoftext|>."""
-    f = cache / f"{split}.npy"
+def tokenise_split(data_dir: Path, tok: "bpe.Tokenizer", split: str, cache: Path,
+                   tasks_only: bool = False) -> np.ndarray:
+    """One stream of ids: every document followed by <|endoftext|> (tasks_only: all but Brown)."""
+    f = cache / f"{split}{'_tasks' if tasks_only else ''}.npy"
     if f.exists():
         return np.load(f)
     eot = tok.added["<|endoftext|>"]
     ids: list[int] = []
     for line in (data_dir / f"{split}.jsonl").open():
-        ids.extend(tok.encode(json.loads(line)["text"]))
+        doc = json.loads(line)
+        if tasks_only and doc["task"] == "brown":
+            continue
+        ids.extend(tok.encode(doc["text"]))
         ids.append(eot)
     arr = np.array(ids, dtype=np.int32)
     np.save(f, arr)
@@ -192,14 +200,23 @@ def main() -> int:
     last_ckpt = time.time()
     t0 = time.time()
     model.train()
-    while step < t["steps"] and (a.max_steps is None or step < a.max_steps):
+    task_ids = tokenise_split(a.data, tok, "train", a.work, tasks_only=True)
+    total = t["steps"] + t.get("task_steps", 0)
+    while step < total and (a.max_steps is None or step < a.max_steps):
         lr = t["lr"] * min(1.0, (step + 1) / t["warmup_steps"])
-        if step >= t["warmup_steps"]:
+        if step >= t["steps"]:      # phase 2: task-weighted data, its own cosine from task_lr
+            frac = (step - t["steps"]) / max(1, t["task_steps"])
+            lr = t["task_lr"] * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+        elif step >= t["warmup_steps"]:
             frac = (step - t["warmup_steps"]) / max(1, t["steps"] - t["warmup_steps"])
             lr = t["lr"] * (t["min_lr_ratio"] + (1 - t["min_lr_ratio"]) * 0.5 * (1 + math.cos(math.pi * frac)))
         for gr in opt.param_groups:
             gr["lr"] = lr
-        ids = batch(train_ids, np.random.default_rng([t["seed"], step]), B, T)
+        rng = np.random.default_rng([t["seed"], step])
+        ids = batch(train_ids, rng, B, T)
+        if step >= t["steps"]:      # replace task_fraction of the rows by windows of the task stream
+            n_task = int(round(t["task_fraction"] * B))
+            ids[:n_task] = batch(task_ids, rng, n_task, T)
         ts = time.time()
         main_loss, mtp_loss = losses(model, ids)
         aux = model.aux_loss()
@@ -213,10 +230,10 @@ def main() -> int:
         rec = {"step": step, "loss": round(float(main_loss), 4), "mtp": round(float(mtp_loss), 4),
                "aux": round(float(aux), 4), "gnorm": round(float(gn), 3), "lr": round(lr, 6),
                "tok_s": round(B * T / dt, 1), "elapsed": round(time.time() - t0, 1)}
-        if step % t["eval_every"] == 0 or step == t["steps"]:
+        if step % t["eval_every"] == 0 or step in (t["steps"], total):
             rec.update(evaluate(model, eval_windows))
         emit(rec)
-        if time.time() - last_ckpt > t["checkpoint_every_s"] or step == t["steps"]:
+        if time.time() - last_ckpt > t["checkpoint_every_s"] or step in (t["steps"], total):
             tmp = a.work / "ckpt.pt.tmp"
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step}, tmp)
             shutil.move(tmp, ckpt)
