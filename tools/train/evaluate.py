@@ -12,7 +12,8 @@ tokenizer.json, encoded by tools/train/bpe.py (checked identical to tightfit's).
   accuracy    per task, the first --per-task held-out examples (--per-tool for the two tool tasks):
               an example counts as correct iff greedy decoding reproduces its answer exactly,
               i.e. the argmax at every answer position equals the answer token (teacher-forced,
-              which is the same thing for greedy). Short examples are packed, each preceded by
+              which is the same thing for greedy). Also the share of answer tokens whose argmax
+              is right (answer_token_accuracy), a finer measure of the same thing. Short examples are packed, each preceded by
               <|endoftext|>, into sequences of at most 256 tokens (training packs documents the
               same way); tool examples run one per sequence.
 """
@@ -95,7 +96,7 @@ def encode_example(tok: bpe.Tokenizer, prompt: str, answer: str) -> tuple[list[i
     return [eot] + full, 1 + len(p)
 
 
-def accuracy(backend, tok: bpe.Tokenizer, examples: list[dict], pack: bool) -> float:
+def accuracy(backend, tok: bpe.Tokenizer, examples: list[dict], pack: bool) -> tuple[float, float]:
     encoded = [encode_example(tok, e["prompt"], e["answer"]) for e in examples]
     groups: list[list[tuple[list[int], int]]] = []
     for ex in encoded:
@@ -103,16 +104,18 @@ def accuracy(backend, tok: bpe.Tokenizer, examples: list[dict], pack: bool) -> f
             groups[-1].append(ex)
         else:
             groups.append([ex])
-    correct = 0
+    correct, tok_ok, tok_n = 0, 0, 0
     for g in groups:
         ids = [t for ex in g for t in ex[0]]
         am = backend.logits(ids).argmax(-1)
         off = 0
         for seq, first in g:
-            ok = all(am[off + i - 1] == seq[i] for i in range(first, len(seq)))
-            correct += ok
+            hits = [am[off + i - 1] == seq[i] for i in range(first, len(seq))]
+            correct += all(hits)
+            tok_ok += sum(hits)
+            tok_n += len(hits)
             off += len(seq)
-    return correct / len(examples)
+    return correct / len(examples), tok_ok / tok_n
 
 
 def main() -> int:
@@ -133,11 +136,13 @@ def main() -> int:
     res: dict = {"model": str(a.model), "backend": a.backend}
     res["brown_ppl"] = perplexity(backend, tok, [r["text"] for r in rows if r["task"] == "brown"], a.ppl_windows)
     tasks = sorted({r["task"] for r in rows} - {"brown"})
-    acc = {}
+    acc, tok_acc = {}, {}
     for t in tasks:
         ex = [r for r in rows if r["task"] == t][:a.per_tool if t in TOOL_TASKS else a.per_task]
-        acc[t] = accuracy(backend, tok, ex, pack=t not in TOOL_TASKS)
+        acc[t], tok_acc[t] = accuracy(backend, tok, ex, pack=t not in TOOL_TASKS)
     res["accuracy"] = acc
+    res["answer_token_accuracy"] = tok_acc
+    res["mean_answer_token_accuracy"] = sum(tok_acc.values()) / len(tok_acc)
     res["mean_accuracy"] = sum(acc.values()) / len(acc)
     print(json.dumps(res))
     if a.out:

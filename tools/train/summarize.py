@@ -34,22 +34,21 @@ def quality_table(res: Path) -> str:
         (r, f"eval-{r}.json", f"convert-{r}.txt") for r in ("uniform-4", "uniform-3", "dynamic", "uniform-2")]
     tasks = None
     lines = []
-    base = json.loads((res / "eval-bf16.json").read_text())
     for name, ev, conv in rows:
         e = json.loads((res / ev).read_text())
         if tasks is None:
             tasks = list(e["accuracy"])
-            lines.append("| checkpoint | bits/weight | Brown ppl | " + " | ".join(tasks) + " | mean acc. | Δ mean acc. |")
+            lines.append("| checkpoint | bits/weight | Brown ppl | " + " | ".join(tasks) +
+                         " | mean exact | mean answer-token acc. |")
             lines.append("|---" * (len(tasks) + 5) + "|")
         bpw = "16"
         if conv:
             for l in (res / conv).read_text().splitlines():
                 if l.startswith("bits per weight"):
                     bpw = l.split(":")[1].split("=")[0].strip()
-        accs = " | ".join(f"{100 * e['accuracy'][t]:.0f} %" for t in tasks)
-        d = 100 * (e["mean_accuracy"] - base["mean_accuracy"])
+        accs = " | ".join(f"{100 * e['accuracy'][t]:.0f} / {100 * e['answer_token_accuracy'][t]:.0f}" for t in tasks)
         lines.append(f"| {name} | {bpw} | {e['brown_ppl']:.1f} | {accs} | {100 * e['mean_accuracy']:.1f} % | "
-                     f"{d:+.1f} |")
+                     f"{100 * e['mean_answer_token_accuracy']:.1f} % |")
     return "\n".join(lines)
 
 
