@@ -21,6 +21,9 @@ PACKAGES=(
   python3-dev pybind11-dev python3-pybind11 python3-numpy python3-pytest python3-pil
   # ARM64 cross-build of the engine's core, tested under qemu (scripts/test-aarch64.sh)
   g++-aarch64-linux-gnu qemu-user-static libhwy-dev:arm64 libgtest-dev:arm64 libpcre2-dev:arm64
+  # tools/reference and tools/train (PyTorch reference, tokenizer and model training; never at run time)
+  python3-torch python3-numpy python3-regex
+  libopenblas0-pthread  # a fast BLAS for python3-torch (Debian's default reference BLAS is ~20x slower)
 )
 
 missing=()
