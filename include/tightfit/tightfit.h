@@ -244,7 +244,9 @@ double generation_tokens_per_second(const Usage& usage, const Timing& timing);
 struct Event {
   EventKind kind = EventKind::answer;
   std::string text;                    // reasoning / answer: whole UTF-8 characters
-  std::vector<int32_t> tokens;         // the tokens this text came from
+  // The tokens this text came from (a token whose text is held back — an unfinished character,
+  // a possible stop string — comes with a later event); done: the tokens not reported yet.
+  std::vector<int32_t> tokens;
   std::vector<TokenLogprob> logprobs;  // one per token when Request::logprobs >= 0
   // done only:
   StopReason stop = StopReason::eos;
@@ -344,7 +346,9 @@ class Engine {
   // Scoring, for evaluation and the Python API: runs `tokens` through a fresh sequence (shared
   // with running requests' forward passes, never changing them) and calls on_row(i, logits of
   // row i) for each row i >= first_row, in order; `hidden` (optional) likewise receives the final
-  // hidden state (after the final norm) of each such row. Returns false when cancelled.
+  // hidden state (after the final norm) of each such row. Returns false when cancelled. The
+  // callbacks run on the engine's worker thread while score() waits (a Python binding releases
+  // its lock around the call); an exception they throw ends the scoring and is rethrown here.
   virtual bool score(std::span<const int32_t> tokens, int64_t first_row,
                      const std::function<void(int64_t row, std::span<const float> logits)>& on_row,
                      const std::function<void(int64_t row, std::span<const float> hidden)>& hidden = {},

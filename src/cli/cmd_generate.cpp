@@ -82,7 +82,7 @@ void run_generate(const GenerateOptions& o) {
   const bool with_images = !images.empty();
   set_prompt(request, o, prompt, std::move(images));
 
-  const std::unique_ptr<tightfit::Engine> engine = load_engine(o.gen, /*vision=*/with_images);
+  const std::unique_ptr<tightfit::Engine> engine = load_engine(o.gen, /*vision=*/with_images, /*prompt_cache=*/false);
   if (with_images && !engine->info().has_vision)
     throw BadInputError("--image: " + engine->info().path +
                         " is a text-only model (no vision tower): drop --image");

@@ -8,7 +8,8 @@
 
 #include "cli/cli_io.h"
 #include "cli/commands.h"
-#include "cli/session_flags.h"
+#include "cli/generation_flags.h"
+#include "cli/kv_cache_flag.h"
 #include "cli/model_flag.h"
 #include "cli/threads_flag.h"
 #include "model/session.h"

@@ -12,7 +12,8 @@
 
 namespace tf::cli {
 
-std::unique_ptr<tightfit::Engine> load_engine(const GenerationFlags& f, bool vision) {
+std::unique_ptr<tightfit::Engine> load_engine(const GenerationFlags& f, bool vision,
+                                              bool prompt_cache) {
   ResolvedModel source = resolve_model_flag(f.model);
   SigintBlockForNewThreads block;  // the worker threads must leave Ctrl-C to the main thread
   try {
@@ -21,7 +22,7 @@ std::unique_ptr<tightfit::Engine> load_engine(const GenerationFlags& f, bool vis
     options.threads = f.threads;
     options.vision = vision;
     options.parallel = 1;
-    options.prompt_cache_bytes = 0;  // one request: nothing to reuse
+    if (!prompt_cache) options.prompt_cache_bytes = 0;
     options.kv_type = f.kv_cache;
     return tightfit::Engine::load(std::move(options));
   } catch (const tightfit::ModelNotFound& e) {  // a folder without tokenizer.json

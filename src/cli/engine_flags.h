@@ -15,8 +15,10 @@ namespace tf::cli {
 // Resolves --model (cli/model_flag.h: a Ctrl-C can stop a download) and loads it as an engine
 // for one request at a time; the engine's threads start with SIGINT blocked (interrupt.h). A
 // missing model or one without a tokenizer is a ModelNotFoundError (exit code 2).
-// vision: bind the vision tower when the model has one (false for a text-only run).
-std::unique_ptr<tightfit::Engine> load_engine(const GenerationFlags& flags, bool vision);
+// vision: bind the vision tower when the model has one (false for a text-only run);
+// prompt_cache: keep prompt states for later requests (a chat's next turn).
+std::unique_ptr<tightfit::Engine> load_engine(const GenerationFlags& flags, bool vision,
+                                              bool prompt_cache);
 
 // The request fields the flags set: sampling, max tokens, stops, loop guard, thinking and
 // template arguments (the prompt is the caller's). Bad values are UsageErrors naming the flag,

@@ -227,9 +227,7 @@ PreparedRequest prepare_request(const EngineContext& context, const Request& r) 
   p.logprobs = r.logprobs;
   if (r.draft_tokens && *r.draft_tokens < 0)
     throw InvalidRequest("draft_tokens must be >= 0", "draft_tokens");
-  // Image placeholders are one id whatever the image: a prefix of ids does not identify a
-  // prefix of a prompt with images, so those are not cached.
-  p.use_prompt_cache = r.use_prompt_cache && p.images.empty();
+  p.use_prompt_cache = r.use_prompt_cache;
   return p;
 }
 

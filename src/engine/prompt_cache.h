@@ -12,8 +12,18 @@
 #include <vector>
 
 #include "model/sequence.h"
+#include "runtime/image_file.h"
+#include "runtime/image_preprocessor.h"
 
 namespace tightfit {
+
+// The key of an expanded prompt with images: its ids, each image's run of placeholder tokens
+// replaced by one negative value hashed from the image's pixels and the resize settings (the
+// placeholders alone are the same id for every image). Text ids are kept, so a text prompt's
+// key is its ids.
+std::vector<int32_t> prompt_cache_key(std::span<const int32_t> expanded_ids, int32_t image_token,
+                                      std::span<const tf::RgbImage> images,
+                                      const tf::ImagePreprocessorConfig& config);
 
 class PromptCache {
  public:

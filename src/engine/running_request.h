@@ -37,6 +37,10 @@ class RunningRequest {
   // The prompt as fed: `ids` (images expanded) and, with images, the embeddings and positions.
   std::vector<int32_t> ids;
   std::optional<tf::MultimodalPrompt> multimodal;
+  // What the prompt cache knows the prompt by (engine/prompt_cache.h), and the stable point
+  // (PreparedRequest::stable_point) in `ids`' positions.
+  std::vector<int32_t> cache_key;
+  int64_t stable_point = 0;
   int64_t prefilled = 0;  // prompt tokens in the sequence (restored or fed)
   int64_t cached = 0;     // of which restored from the prompt cache
   bool prefilling() const { return prefilled < static_cast<int64_t>(ids.size()); }

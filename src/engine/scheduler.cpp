@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "engine/prompt_images.h"
 #include "runtime/peak_memory.h"
 
 namespace tightfit {
@@ -132,27 +133,33 @@ void Scheduler::start(Slot& slot, Queued queued) {
     auto r = std::make_unique<RunningRequest>(context_, queued.state, std::move(queued.prepared));
     r->started();
     const PreparedRequest& p = r->prepared();
-    if (!p.images.empty()) {
-      const Clock::time_point t0 = Clock::now();
-      std::vector<tf::ImageFeatures> features;
-      for (const tf::RgbImage& image : p.images)
-        features.push_back(tf::encode_image(context_.model(), p.image_config, image));
-      r->multimodal = tf::build_multimodal_prompt(context_.model(), p.ids, features);
-      r->ids = r->multimodal->ids;
-      r->add_vision_seconds(seconds_since(t0));
+    const tf::Model& model = context_.model();
+    const int32_t image_token = static_cast<int32_t>(model.config().image_token_id);
+    r->stable_point = static_cast<int64_t>(p.stable_point);
+    std::vector<tf::ImageFeatures> images = image_shapes(model, p);
+    if (!images.empty()) {
+      r->ids = tf::expand_image_tokens(p.ids, image_token, images);
+      // The stable point moves by the tokens the images before it expanded to.
+      for (size_t i = 0, image = 0; i < p.stable_point; ++i)
+        if (p.ids[i] == image_token) r->stable_point += images[image++].tokens - 1;
     }
+    r->cache_key = prompt_cache_key(r->ids, image_token, p.images, p.image_config);
     if (!slot.sequence)
-      slot.sequence = std::make_unique<tf::Sequence>(context_.model(), context_.kv_type,
-                                                     context_.context);
+      slot.sequence = std::make_unique<tf::Sequence>(model, context_.kv_type, context_.context);
     slot.sequence->reset();
     if (p.use_prompt_cache) {
-      if (auto saved = cache_.lookup(r->ids)) {
+      if (auto saved = cache_.lookup(r->cache_key)) {
         slot.sequence->load_snapshot(*saved);
         r->prefilled = r->cached = saved->length;
         std::lock_guard lock(mutex_);
         ++stats_.prompt_cache_hits;
         stats_.cached_tokens_total += saved->length;
       }
+    }
+    if (!images.empty()) {  // only the images past the restored prefix go through the tower
+      r->add_vision_seconds(
+          encode_images_after(model, p, r->ids, image_token, r->prefilled, images));
+      r->multimodal = tf::build_multimodal_prompt(model, p.ids, images);
     }
     slot.request = std::move(r);
     slot.admitted = ++admissions_;
@@ -182,7 +189,7 @@ void Scheduler::build_batch() {
     const int64_t total = static_cast<int64_t>(r.ids.size());
     int64_t n = std::min(chunk, total - r.prefilled);
     // Stop at the stable point, to save the state there.
-    const int64_t stable = static_cast<int64_t>(r.prepared().stable_point);
+    const int64_t stable = r.stable_point;
     if (r.prepared().use_prompt_cache && stable > r.prefilled && stable < r.prefilled + n)
       n = stable - r.prefilled;
     tf::BatchItem item = batch_item(*prefill->sequence, {});
@@ -278,8 +285,8 @@ void Scheduler::process_prefill(Slot& slot, std::span<const float> logits) {
   RunningRequest& r = *slot.request;
   tf::Sequence& sequence = *slot.sequence;
   r.prefilled = sequence.length();
-  const std::span<const int32_t> prefix = std::span<const int32_t>(r.ids).first(r.prefilled);
-  const bool at_stable = r.prefilled == static_cast<int64_t>(r.prepared().stable_point);
+  const std::span<const int32_t> prefix = std::span<const int32_t>(r.cache_key).first(r.prefilled);
+  const bool at_stable = r.prefilled == r.stable_point;
   if (r.prepared().use_prompt_cache && (at_stable || !r.prefilling()) && cache_.wants(prefix))
     cache_.save({prefix.begin(), prefix.end()}, sequence.snapshot());
   if (r.prefilling()) return;

@@ -273,6 +273,30 @@ TEST(EngineImages, ImagesInMessagesAndRawPromptsCountTheirTokens) {
   EXPECT_EQ(refused_param(*engine, pixels), "images[0]");
 }
 
+TEST(EngineImages, APromptCacheEntryHoldsItsImagesNotJustTheirPlaceholders) {
+  auto engine = Engine::load({.model = kVlModel, .threads = 2});
+  const std::string kImg96 = std::string(TIGHTFIT_TEST_DATA) + "/tiny-qwen35moe-vl/img96x64.png";
+  auto turn = [&](const std::string& image, bool second) {
+    Request r = test::chat_request({Message::text("user", "Describe")}, 3);
+    r.messages[0].content.insert(r.messages[0].content.begin(),
+                                 {ContentPart::Kind::image, "", Image::from_file(image)});
+    if (second) {
+      r.messages.push_back(Message::text("assistant", "A picture."));
+      r.messages.push_back(Message::text("user", "And now?"));
+    }
+    return r;
+  };
+  engine->generate(turn(kImg64, false));
+  const Result cached = engine->generate(turn(kImg64, true));
+  EXPECT_GT(cached.usage.cached_tokens, 6);  // past the image
+  Request uncached = turn(kImg64, true);
+  uncached.use_prompt_cache = false;
+  EXPECT_EQ(engine->generate(uncached).tokens, cached.tokens);
+  // Another image in the same place: only the text before it can come from the cache.
+  const Result other = engine->generate(turn(kImg96, true));
+  EXPECT_LT(other.usage.cached_tokens, 5);
+}
+
 TEST(EngineImages, ATextOnlyModelRefusesImages) {
   auto engine = tiny_engine();
   Request chat = test::chat_request({Message::text("user", "Describe")}, 2);
