@@ -273,6 +273,9 @@ TEST_F(HttpServer, AnthropicMessagesWholeAndStreamed) {
   EXPECT_EQ(json::parse(sse.data[8]["delta"]["partial_json"].get<std::string>())["city"], "Oslo");
   EXPECT_EQ(sse.data[10]["delta"]["stop_reason"], "tool_use");
 
+  const json counted = json::parse(post("/v1/messages/count_tokens", body)->body);
+  EXPECT_EQ(counted["input_tokens"], 8);  // the fake engine counts characters: "weather?"
+
   const auto bad = post("/v1/messages", json{{"messages", "x"}});
   EXPECT_EQ(bad->status, 400);
   EXPECT_EQ(json::parse(bad->body)["error"]["type"], "invalid_request_error");
