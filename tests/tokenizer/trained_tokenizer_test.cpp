@@ -12,7 +12,7 @@
 
 #include "tokenizer/tokenizer.h"
 
-namespace tf {
+namespace tf::tokenizer {
 namespace {
 
 const std::string kModel = std::string(TIGHTFIT_TEST_DATA) + "/../../models/tiny-qwen35";
@@ -36,4 +36,4 @@ TEST(TrainedTokenizer, MatchesThePythonEncoder) {
 }
 
 }  // namespace
-}  // namespace tf
+}  // namespace tf::tokenizer
