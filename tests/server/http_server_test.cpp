@@ -369,6 +369,9 @@ TEST_F(HttpServer, StopCancelsRequestsInFlightAndServeReturns) {
   server->stop();
   serving.join();
   streaming.join();
+  // The fake engine notices the cancel at its next event, on its own thread.
+  for (int i = 0; i < 300 && engine->cancelled() < 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(engine->cancelled(), 1);
 }
 
