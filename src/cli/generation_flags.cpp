@@ -57,29 +57,14 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags& f) {
                 "Do not stop when the output becomes one n-gram repeated over and over");
   cmd->add_flag("--verbose,-v", f.verbose, "Print the model, prompt and settings on stderr");
   cmd->add_flag("--quiet,-q", f.quiet, "Do not print the stats line");
-  add_kv_cache_flag(cmd, f.kv_cache);
+  add_kv_cache_flags(cmd, f.kv_cache);
   add_image_flags(cmd, f.image);
-}
-
-void add_kv_cache_flag(CLI::App* cmd, std::string& target) {
-  cmd->add_option("--kv-cache", target,
-                  "KV cache element type: f16 (half the memory and read time at long context), "
-                  "bf16, or f32 (exact)")
-      ->check(CLI::IsMember({"f16", "bf16", "f32"}))
-      ->capture_default_str();
-}
-
-KVType kv_cache_type(const std::string& name) {
-  try {
-    return parse_kv_type(name);
-  } catch (const std::invalid_argument& e) {
-    throw UsageError(std::string("--kv-cache: ") + e.what());
-  }
 }
 
 SessionOptions session_options(const GenerationFlags& f) {
   SessionOptions o;
   o.kv_type = kv_cache_type(f.kv_cache);
+  o.kv_group_size = kv_group_size(f.kv_cache);
   return o;
 }
 

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/image_flags.h"
+#include "cli/kv_cache_flags.h"
 #include "model/session.h"
 #include "runtime/generator.h"
 #include "runtime/loaded_model.h"
@@ -33,7 +34,7 @@ struct GenerationFlags {
   bool no_loop_guard = false;
   bool verbose = false;
   bool quiet = false;
-  std::string kv_cache = "f16";           // --kv-cache: f16, bf16 or f32
+  KVCacheFlags kv_cache;                  // --kv-cache, --kv-bits, --kv-group-size
   ImageFlags image;                       // --image, --max-pixels, --resize-shape
 };
 
@@ -49,13 +50,8 @@ LoadedModel load_model(const GenerationFlags& flags, bool vision = true);
 // max-token budget. Bad values are UsageErrors naming the flag.
 GenerationParams generation_params(const GenerationFlags& flags, const LoadedModel& model);
 
-// Session settings from the flags (--kv-cache).
+// Session settings from the flags (--kv-cache, --kv-bits, --kv-group-size).
 SessionOptions session_options(const GenerationFlags& flags);
-
-// Adds --kv-cache (f16 | bf16 | f32) to a command; `target` receives the name, which
-// kv_cache_type turns into the type (a UsageError naming the flag when it is none of those).
-void add_kv_cache_flag(CLI::App* cmd, std::string& target);
-KVType kv_cache_type(const std::string& name);
 
 // --verbose: the model (folder, layers, vocabulary, threads) and the sampling settings, on stderr.
 void print_settings(const LoadedModel& model, const GenerationParams& params);

@@ -65,5 +65,45 @@ TEST(KvCacheCli, UnknownTypeIsAUsageError) {
   }
 }
 
+// --kv-bits 8 / 4 / 2 (with --kv-group-size 32: the fixture's heads are 32 wide) run the
+// quantized caches: logits close to f32 within the widths' bounds (tests/model/kv_cache_test.cpp),
+// --kv-bits 16 equals --kv-cache f16, and bench reports the width it ran.
+TEST(KvCacheCli, KvBitsSelectsTheQuantizedCaches) {
+  const std::string dir = test::fresh_dir("kv-bits-cli");
+  auto logits = [&](std::vector<std::string> extra, const std::string& name) {
+    std::vector<std::string> args = {"logits", "--model", kTiny, "--tokens", kSeq16, "--mode",
+                                     "decode", "--threads", "2", "--out", dir + "/" + name};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const CliResult r = run_cli(args);
+    EXPECT_EQ(r.code, 0) << r.err;
+    return read_npy(dir + "/" + name);
+  };
+  const NpyArray f32 = logits({"--kv-cache", "f32"}, "f32.npy");
+  const NpyArray f16 = logits({"--kv-cache", "f16"}, "f16.npy");
+  EXPECT_EQ(logits({"--kv-bits", "16"}, "b16.npy").data, f16.data);
+  const double q8 = worst_relative_l2(logits({"--kv-bits", "8"}, "q8.npy"), f32);
+  const double q4 =
+      worst_relative_l2(logits({"--kv-bits", "4", "--kv-group-size", "32"}, "q4.npy"), f32);
+  EXPECT_GT(q8, 0.0);
+  EXPECT_LE(q8, 1e-2);
+  EXPECT_GT(q4, q8);
+  EXPECT_LE(q4, 0.1);
+  const CliResult b = run_cli({"bench", "-m", kTiny, "-p", "0", "-n", "2", "-d", "0", "-r", "1",
+                               "--bandwidth-mb", "16", "--no-warm", "--kv-bits", "4"});
+  ASSERT_EQ(b.code, 0) << b.err;
+  EXPECT_NE(b.out.find("KV cache q4"), std::string::npos) << b.out;
+}
+
+TEST(KvCacheCli, BadKvBitsAreUsageErrors) {
+  test::expect_one_line_error(
+      run_cli({"logits", "--model", kTiny, "--tokens", "1,2", "--kv-bits", "3"}), 2, "--kv-bits");
+  test::expect_one_line_error(run_cli({"logits", "--model", kTiny, "--tokens", "1,2",
+                                       "--kv-bits", "4", "--kv-group-size", "48"}),
+                              2, "--kv-group-size");
+  test::expect_one_line_error(run_cli({"logits", "--model", kTiny, "--tokens", "1,2",
+                                       "--kv-bits", "4", "--kv-cache", "bf16"}),
+                              2, "--kv-bits");
+}
+
 }  // namespace
 }  // namespace tf
