@@ -30,8 +30,9 @@ struct PlanOptions {
   int prefill_chunk = 256;         // prompt tokens per forward batch
   uint64_t prompt_cache_bytes = 0;  // saved prefix states the engine may keep
   int threads = 0;                 // worker threads (0 = every core)
-  // Count this process's resident memory now as the process term (true for a plan made by the
-  // process that will run the model; a plan for another machine may turn it off).
+  // Count this process's resident memory now as the process term, and the runtime's measured
+  // constant (true for a plan made by the process that will run the model, or by `tightfit
+  // plan` for a `tightfit` run; false: the model's own memory only).
   bool count_this_process = true;
 };
 

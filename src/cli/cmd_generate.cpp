@@ -18,6 +18,7 @@
 
 #include "cli/commands.h"
 #include "cli/generation_flags.h"
+#include "cli/memory_limit_flag.h"
 #include "cli/interrupt.h"
 #include "cli/text_output.h"
 #include "model/session.h"
@@ -90,6 +91,12 @@ void run_generate(const GenerateOptions& o) {
     }
   }
 
+  const int64_t prompt_tokens =
+      static_cast<int64_t>(images.empty() ? ids.size() : multimodal.ids.size());
+  check_memory_limit(o.gen.memory_limit, m.source.dir.string(), o.gen.kv_cache, !images.empty(),
+                     prompt_tokens + default_max_tokens(params.max_tokens, params.model_max_tokens,
+                                                        m.model->text().max_position_embeddings,
+                                                        prompt_tokens));
   Session session(*m.model, session_options(o.gen));
   Generator generator(session, m.tokenizer->tokenizer, params);
   const bool starts_in_reasoning = prompt_opens_reasoning(text);

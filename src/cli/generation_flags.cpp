@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/interrupt.h"
+#include "cli/memory_limit_flag.h"
 #include "cli/model_flag.h"
 #include "cli/threads_flag.h"
 
@@ -58,6 +59,7 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags& f) {
   cmd->add_flag("--verbose,-v", f.verbose, "Print the model, prompt and settings on stderr");
   cmd->add_flag("--quiet,-q", f.quiet, "Do not print the stats line");
   add_kv_cache_flags(cmd, f.kv_cache);
+  add_memory_limit_flag(cmd, f.memory_limit);
   add_image_flags(cmd, f.image);
 }
 

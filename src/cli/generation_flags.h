@@ -35,6 +35,7 @@ struct GenerationFlags {
   bool verbose = false;
   bool quiet = false;
   KVCacheFlags kv_cache;                  // --kv-cache, --kv-bits, --kv-group-size
+  std::string memory_limit;               // --memory-limit (cli/memory_limit_flag.h)
   ImageFlags image;                       // --image, --max-pixels, --resize-shape
 };
 

@@ -105,6 +105,7 @@ MemoryPlan plan_memory(const PlanOptions& o) {
   po.vision = o.vision;
   po.prompt_cache_bytes = o.prompt_cache_bytes;
   po.process_base_bytes = process;
+  po.count_runtime = o.count_this_process;
   po.memory_total = o.memory;
   po.reserve_bytes = o.reserve;
   const tf::MemoryPlan p = tf::plan_memory(config, weights, po);

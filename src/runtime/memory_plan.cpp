@@ -160,6 +160,8 @@ MemoryPlan plan_memory(const ModelConfig& config, const ModelSummary& weights,
       p.deltanet_bytes_per_sequence * p.parallel, false);
   add("prompt cache budget", o.prompt_cache_bytes, false);
   add("process (binary, libraries, allocator)", o.process_base_bytes, false);
+  add("runtime (code paged in, tokenizer, model objects)", o.count_runtime ? kRuntimeBytes : 0,
+      false);
   for (const MemoryPlanLine& l : p.lines) p.fixed_bytes += l.bytes;
 
   p.kv_bytes_per_token = kv_bytes_per_token(c, o.kv_type, o.kv_group_size);

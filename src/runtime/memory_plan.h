@@ -45,6 +45,14 @@ ActivationBytes activation_bytes(const TextConfig& c, int64_t tokens, int sequen
 
 // ---- The plan ---------------------------------------------------------------------------------
 
+// What a run adds to the process beyond the items above, whatever the model: the code of the
+// forward pass, kernels and tokenizer paged in as it runs, the tokenizer's tables and the model's
+// small objects (float copies of norms, configs). Measured: `tightfit generate` on
+// models/tiny-random peaks 3.0–3.6 MB above its own weights, buffers and KV cache plus the RSS a
+// fresh `tightfit plan` process has (x86-64 Release build, glibc; tests/cli/plan_cli_test.cpp
+// holds the plan to 10 % of such runs).
+inline constexpr uint64_t kRuntimeBytes = 3'200'000;
+
 struct MemoryPlanOptions {
   KVType kv_type = KVType::F16;
   int kv_group_size = 64;
@@ -55,6 +63,7 @@ struct MemoryPlanOptions {
   bool vision = true;         // count the vision tower (when the weights have one)
   uint64_t prompt_cache_bytes = 0;  // saved prefix states kept (engine's LRU budget)
   uint64_t process_base_bytes = 0;  // the process before loading (binary, libraries, allocator)
+  bool count_runtime = true;        // add kRuntimeBytes (false: a plan of the model alone)
   uint64_t memory_total = 0;  // bytes of memory the process may use (0: this machine's)
   int64_t reserve_bytes = -1; // left for the OS and other programs (−1: default_reserve)
 };

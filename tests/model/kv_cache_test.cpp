@@ -80,8 +80,8 @@ TEST_F(KVCacheTypes, HalfCachesStayCloseToTheFloatCache) {
 
 // Quantized caches (affine per group; the fixture's 32-wide heads are one group each). Measured
 // worst-row relative L2 of the logits vs the f32 cache, prefill / decode over seq40:
-// q8 ≈ 2.4e-3, q4 ≈ 4e-2, q2 ≈ 0.2 (the fixture's random weights make attention nearly uniform,
-// so errors average out less than in a trained model). Bounds ≈ 1.5× that; q8 keeps the argmax.
+// q8 2.5e-3, q4 0.175, q2 0.274 (the fixture's random weights: no trained structure for the
+// codes to follow). Bounds ≈ 1.4× that.
 TEST_F(KVCacheTypes, QuantizedCachesStayWithinTheirBounds) {
   const auto tokens = fixture_tokens("seq40");
   const int64_t V = model_->vocab_size();
@@ -91,8 +91,8 @@ TEST_F(KVCacheTypes, QuantizedCachesStayWithinTheirBounds) {
     KVType type;
     double rel_l2;
   };
-  for (const Bound b : {Bound{KVType::Q8, 1.0}, Bound{KVType::Q4, 1.0},
-                        Bound{KVType::Q2, 1.0}}) {
+  for (const Bound b : {Bound{KVType::Q8, 3.5e-3}, Bound{KVType::Q4, 0.25},
+                        Bound{KVType::Q2, 0.38}}) {
     SCOPED_TRACE(kv_type_name(b.type));
     const auto got = test::prefill_logits(*model_, tokens, with_kv(b.type));
     const auto got_decode = test::decode_logits(*model_, tokens, with_kv(b.type));
