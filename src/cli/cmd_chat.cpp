@@ -14,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "cli/generation_flags.h"
+#include "cli/memory_limit_flag.h"
 #include "cli/interrupt.h"
 #include "cli/line_editor.h"
 #include "cli/text_output.h"
@@ -99,6 +100,10 @@ void run_chat(const GenerationFlags& flags) {
 
   const std::vector<RgbImage> images = read_images(flags.image);  // before the model loads
   const LoadedModel m = load_model(flags);
+  // The model and its buffers must fit; the conversation's growth is not checked turn by turn
+  // yet (the engine's guard will: include/tightfit/plan.h).
+  check_memory_limit(flags.memory_limit, m.source.dir.string(), flags.kv_cache,
+                     m.model->has_vision(), 0);
   Session session(*m.model, session_options(flags));
   const GenerationParams params = generation_params(flags, m);
   ChatSession chat(session, *m.tokenizer, params, options);

@@ -78,7 +78,7 @@ double measured_peak_mb(int words, int max_tokens, int64_t* tokens) {
 }
 
 TEST(PlanCli, PlanMatchesThePeakRssOfARealRunWithinTenPercent) {
-  for (int words : {10, 1400}) {
+  for (int words : {10, 450}) {  // ≈ 60 and 2,700 prompt tokens (the context is 4,096)
     int64_t tokens = 0;
     const double measured = measured_peak_mb(words, 32, &tokens);
     const auto j = plan_json({"--model", kModel, "--context", std::to_string(tokens), "--memory",
@@ -91,18 +91,23 @@ TEST(PlanCli, PlanMatchesThePeakRssOfARealRunWithinTenPercent) {
 }
 
 // The guard: a prompt whose KV cache cannot fit --memory-limit is refused before it is fed, with
-// the plan's numbers; the same run under a sufficient limit goes through.
+// the plan's numbers; the same run under a sufficient limit goes through. The limit is set from
+// the guard's own figure for the model and buffers (its first refusal), plus room for fewer
+// tokens than the prompt has.
 TEST(PlanCli, GuardRefusesARunThatCannotFit) {
-  const auto j = plan_json({"--model", kModel, "--context", "100", "--memory", "16GB"});
-  const uint64_t fixed = j["fixed_bytes"];
-  // Room for about 50 tokens of f32 KV beyond the fixed part.
-  const uint64_t per_token_f32 = 2 * j["kv_bytes_per_token"].get<uint64_t>();
-  const std::string tight = std::to_string(fixed + 50 * per_token_f32 + 4'000'000);
   std::string prompt;
-  for (int i = 0; i < 200; ++i) prompt += "hello world ";
-  const CliResult refused = run_cli({"generate", "--model", kModel, "--prompt", prompt,
-                                     "--max-tokens", "8", "--kv-cache", "f32", "--memory-limit",
-                                     tight});
+  for (int i = 0; i < 600; ++i) prompt += "hello world ";  // ≈ 3,600 tokens: 1.8 MB of f32 KV
+  auto run = [&](const std::string& limit) {
+    return run_cli({"generate", "--model", kModel, "--prompt", prompt, "--max-tokens", "8",
+                    "--kv-cache", "f32", "--memory-limit", limit});
+  };
+  const CliResult alone = run("1MB");
+  test::expect_one_line_error(alone, 2, "the model alone does not fit");
+  const size_t at = alone.err.find("model and buffers ");
+  ASSERT_NE(at, std::string::npos) << alone.err;
+  const double fixed_mb = std::atof(alone.err.c_str() + at + 18);
+  ASSERT_GT(fixed_mb, 1.0) << alone.err;
+  const CliResult refused = run(std::to_string(static_cast<uint64_t>((fixed_mb + 0.6) * 1e6)));
   test::expect_one_line_error(refused, 2, "out of memory");
   EXPECT_NE(refused.err.find("tokens fit"), std::string::npos) << refused.err;
   const CliResult fits = run_cli({"generate", "--model", kModel, "--prompt", "hi", "--max-tokens",
