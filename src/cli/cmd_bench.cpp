@@ -8,6 +8,8 @@
 #include "cli/cli_io.h"
 #include "cli/commands.h"
 #include "cli/generation_flags.h"
+#include "cli/kv_cache_flags.h"
+#include "kernels/ops_attention.h"
 #include "cli/model_flag.h"
 #include "cli/threads_flag.h"
 #include "runtime/bench.h"
@@ -19,7 +21,7 @@ namespace {
 struct BenchArgs {
   std::string model, precision = "auto", json_out;
   KVCacheFlags kv_cache;
-  std::vector<int> prompt = {512}, gen = {128};
+  std::vector<int> prompt = {512}, gen = {128}, parallel = {1};
   std::vector<int64_t> depths = {0, 4096, 32768};
   int threads = 0, repeat = 5;
   int64_t batch = 512, bandwidth_mb = 1024;
@@ -39,6 +41,8 @@ void run_bench_command(const BenchArgs& a) {
   o.prompt_tokens = a.prompt;
   o.gen_tokens = a.gen;
   o.depths = a.depths;
+  for (int n : a.parallel) if (n < 1) throw UsageError("--parallel must be at least 1");
+  o.parallel = a.parallel;
   o.threads = a.threads;
   o.repeats = a.repeat;
   o.prefill_batch = a.batch;
@@ -86,6 +90,11 @@ void add_bench_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("-d,--n-depth", a->depths,
                   "context lengths every tg test runs at (filled with random KV rows, no prefill)")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--parallel,-P", a->parallel,
+                  "sequences decoded together in every tg test (aggregate tok/s; union of the "
+                  "experts their tokens picked read once per step)")
       ->delimiter(',')
       ->capture_default_str();
   add_threads_flag(cmd, a->threads);

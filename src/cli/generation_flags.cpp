@@ -4,8 +4,8 @@
 #include <stdexcept>
 
 #include "cli/commands.h"
-#include "cli/interrupt.h"
 #include "cli/memory_limit_flag.h"
+#include "cli/interrupt.h"
 #include "cli/model_flag.h"
 #include "cli/threads_flag.h"
 
@@ -63,50 +63,6 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags& f) {
   add_image_flags(cmd, f.image);
 }
 
-SessionOptions session_options(const GenerationFlags& f) {
-  SessionOptions o;
-  o.kv_type = kv_cache_type(f.kv_cache);
-  o.kv_group_size = kv_group_size(f.kv_cache);
-  return o;
-}
-
-LoadedModel load_model(const GenerationFlags& f, bool vision) {
-  ResolvedModel source = resolve_model_flag(f.model);
-  SigintBlockForNewThreads block;  // the worker threads must leave Ctrl-C to the main thread
-  try {
-    return LoadedModel::load(std::move(source), f.threads, ModelLoadOptions{.vision = vision});
-  } catch (const ModelNotFoundError& e) {  // a folder without tokenizer.json
-    throw ModelNotFoundError("--model " + f.model + ": " + e.what());
-  }
-}
-
-void print_settings(const LoadedModel& m, const GenerationParams& p) {
-  const SamplerConfig& s = p.sampler;
-  std::fprintf(stderr, "model: %s (%d layers, vocab %lld, %d threads)\n",
-               m.source.dir.string().c_str(), m.model->text().num_hidden_layers,
-               static_cast<long long>(m.model->vocab_size()), m.model->pool().num_threads());
-  std::fprintf(stderr,
-               "sampling: temp %g, top_p %g, top_k %d, min_p %g, repetition_penalty %g, "
-               "presence %g, frequency %g%s\n",
-               s.temperature, s.top_p, s.top_k, s.min_p, s.repetition_penalty,
-               s.presence_penalty, s.frequency_penalty,
-               s.seed ? (", seed " + std::to_string(*s.seed)).c_str() : "");
-}
-
-void print_result_notices(const GenerationResult& r, const GenerationFlags& f) {
-  if (!r.notice.empty()) std::fprintf(stderr, "tightfit: %s\n", r.notice.c_str());
-  if (f.hide_thinking && r.ended_in_reasoning && r.answer.empty()) {
-    const std::string why = r.cancelled ? "it was interrupted"
-                            : r.stop == StopReason::max_tokens
-                                ? "it reached the limit of " + std::to_string(r.max_tokens) + " tokens"
-                                : "it stopped";
-    std::fprintf(stderr,
-                 "tightfit: no answer to show: %s inside the reasoning, which --hide-thinking "
-                 "hides (raise --max-tokens, or drop --hide-thinking to see the reasoning)\n",
-                 why.c_str());
-  }
-}
-
 std::optional<bool> thinking_flag(const GenerationFlags& f) {
   if (f.thinking.empty()) return std::nullopt;
   return f.thinking == "on";
@@ -123,35 +79,6 @@ nlohmann::ordered_json template_kwargs(const GenerationFlags& f) {
   if (!j.is_object())
     throw UsageError("--chat-template-args must be a JSON object, e.g. '{\"enable_thinking\": false}'");
   return j;
-}
-
-GenerationParams generation_params(const GenerationFlags& f, const LoadedModel& m) {
-  GenerationParams p;
-  SamplerOverrides overrides = f.sampling;
-  try {
-    if (!f.logit_bias.empty()) overrides.logit_bias = parse_logit_bias(f.logit_bias);
-    p.sampler = apply_overrides(m.defaults.sampler, overrides);
-    validate(p.sampler);
-  } catch (const std::invalid_argument& e) {
-    throw UsageError(e.what());
-  }
-  const int64_t vocab = m.model->vocab_size();
-  for (const auto& [id, bias] : p.sampler.logit_bias)
-    if (id < 0 || id >= vocab)
-      throw BadInputError("--logit-bias: token id " + std::to_string(id) +
-                          " is outside the vocabulary (0.." + std::to_string(vocab - 1) + ")");
-  if (f.max_tokens && *f.max_tokens <= 0)
-    throw UsageError("--max-tokens must be a positive number, got " +
-                     std::to_string(*f.max_tokens));
-  for (const std::string& s : f.stop)
-    if (s.empty()) throw UsageError("--stop: a stop string cannot be empty");
-  p.max_tokens = f.max_tokens;
-  p.model_max_tokens = m.defaults.max_new_tokens;
-  p.eos_token_ids = m.eos_token_ids();
-  p.stop_strings = f.stop;
-  p.loop_guard.enabled = !f.no_loop_guard;
-  p.show_reasoning = !f.hide_thinking;
-  return p;
 }
 
 }  // namespace tf::cli

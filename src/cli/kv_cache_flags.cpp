@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "cli/commands.h"
+#include "kernels/ops_attention.h"
 
 namespace tf::cli {
 
@@ -47,6 +48,12 @@ int kv_group_size(const KVCacheFlags& f) {
   if (f.group_size != 32 && f.group_size != 64 && f.group_size != 128)
     throw UsageError("--kv-group-size must be 32, 64 or 128");
   return f.group_size;
+}
+
+void set_kv_cache_options(const KVCacheFlags& f, tightfit::EngineOptions& options) {
+  const KVType type = kv_cache_type(f);
+  options.kv_type = kv_type_name(type);
+  options.kv_group_size = kv_group_size(f);
 }
 
 }  // namespace tf::cli

@@ -1,12 +1,19 @@
 // The KV cache flags of every command that runs the model: --kv-cache (a type name),
-// --kv-bits (32 | 16 | 8 | 4 | 2, the name MLX's and the API's option use) and --kv-group-size.
+// --kv-bits (32 | 16 | 8 | 4 | 2, the name MLX's and the API's option use) and --kv-group-size:
+// as EngineOptions for the engine-based commands (generate, chat, serve), as the cache type for
+// those that drive a model Session themselves (bench, logits).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
-#include "kernels/ops_attention.h"
+#include "tightfit/tightfit.h"
+
+namespace tf {
+enum class KVType : uint8_t;  // kernels/ops_attention.h
+}
 
 namespace tf::cli {
 
@@ -23,5 +30,7 @@ void add_kv_cache_flags(CLI::App* cmd, KVCacheFlags& flags);
 KVType kv_cache_type(const KVCacheFlags& flags);
 // The group size (32, 64 or 128), or a UsageError.
 int kv_group_size(const KVCacheFlags& flags);
+// Sets EngineOptions::kv_type, kv_bits and kv_group_size from the flags (UsageErrors as above).
+void set_kv_cache_options(const KVCacheFlags& flags, tightfit::EngineOptions& options);
 
 }  // namespace tf::cli
