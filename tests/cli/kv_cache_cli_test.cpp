@@ -52,6 +52,27 @@ TEST(KvCacheCli, GenerateAndBenchAcceptTheFlag) {
   EXPECT_NE(b.out.find("KV cache f32"), std::string::npos) << b.out;
 }
 
+// generate runs on the engine: --kv-bits / --kv-group-size become EngineOptions; greedy
+// output with an 8-bit cache matches the f32 cache's on the tiny model for a few tokens.
+TEST(KvCacheCli, GenerateTakesKvBitsThroughTheEngine) {
+  auto generate = [](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"generate", "--model", kModel, "--threads", "1", "--prompt",
+                                     "hello world", "--max-tokens", "3", "--temp", "0",
+                                     "--quiet"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_cli(args);
+  };
+  const CliResult f32 = generate({"--kv-cache", "f32"});
+  ASSERT_EQ(f32.code, 0) << f32.err;
+  const CliResult q8 = generate({"--kv-bits", "8", "--kv-group-size", "32"});
+  ASSERT_EQ(q8.code, 0) << q8.err;
+  EXPECT_EQ(q8.out, f32.out);
+  EXPECT_EQ(generate({"--kv-bits", "2"}).code, 0);
+  test::expect_one_line_error(generate({"--kv-bits", "4", "--kv-cache", "q8"}), 2, "--kv-bits");
+  test::expect_one_line_error(
+      run_cli({"serve", "--model", kModel, "--memory-limit", "lots"}), 2, "--memory-limit");
+}
+
 TEST(KvCacheCli, UnknownTypeIsAUsageError) {
   const std::vector<std::vector<std::string>> cases = {
       {"logits", "--model", kTiny, "--tokens", "1,2", "--kv-cache", "q8_0"},
