@@ -4,10 +4,10 @@
 // OutOfMemory carrying the plan's numbers.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <string>
 
 #include "engine_test_util.h"
-#include "tightfit/plan.h"
 
 namespace tightfit {
 namespace {
@@ -47,29 +47,32 @@ TEST(EngineMemory, ModelThatCannotFitIsRefusedAtLoad) {
   }
 }
 
-// The limit: the plan's fixed part (as this process plans it now) plus room for 2,000 tokens of
-// f32 KV. A short request runs; one holding ~3,900 tokens (prompt + max_tokens) is refused at
-// submit, before anything is fed, and the engine goes on serving.
+// The limit: the plan's fixed part (as the engine plans it in this process: the figure of a
+// first refusal, like tests/cli/plan_cli_test.cpp's guard test) plus 1 MB, room for ~2,000
+// tokens of f32 KV (512 B/token). A short request runs; one holding the whole context of 4,096
+// tokens (prompt + max_tokens) is refused at submit, before anything is fed, and the engine goes
+// on serving.
 TEST(EngineMemory, RequestThatCannotFitIsRefusedAtSubmit) {
-  PlanOptions p;
-  p.model = test::tiny_random_dir();
-  p.kv_bits = 32;
-  p.context = 4000;
-  p.memory = 16'000'000'000ull;
-  p.reserve = 0;
-  p.threads = 2;
-  p.prompt_cache_bytes = 0;
-  p.parallel = 1;
-  const MemoryPlan plan = plan_memory(p);
-  ASSERT_GT(plan.kv_bytes_per_token, 0u);
-  const uint64_t limit = plan.fixed_bytes + 2000 * plan.kv_bytes_per_token;
-  auto engine = tiny_engine({.parallel = 1, .context = 4000, .kv_bits = 32,
-                             .memory_limit = limit, .prompt_cache_bytes = 0});
-  EXPECT_EQ(engine->generate(greedy_request("Hello", 4)).usage.completion_tokens, 4);
-  Request big = greedy_request("Hello", 3900);
+  EngineOptions o{.parallel = 1, .context = 4096, .kv_bits = 32, .prompt_cache_bytes = 0};
+  double fixed_mb = 0;
   try {
-    engine->submit(big);
-    ADD_FAILURE() << "3,900 tokens fit a limit planned for 2,000";
+    o.memory_limit = 64 * 1024;
+    tiny_engine(o);
+    FAIL() << "a 64 KB limit loaded the model";
+  } catch (const OutOfMemory& e) {
+    const std::string message = e.what();
+    const size_t at = message.find("model and buffers ");
+    ASSERT_NE(at, std::string::npos) << message;
+    fixed_mb = std::atof(message.c_str() + at + 18);
+    ASSERT_NE(message.find(" MB"), std::string::npos) << message;
+  }
+  ASSERT_GT(fixed_mb, 1.0);
+  o.memory_limit = static_cast<uint64_t>((fixed_mb + 1.0) * 1e6);
+  auto engine = tiny_engine(o);
+  EXPECT_EQ(engine->generate(greedy_request("Hello", 4)).usage.completion_tokens, 4);
+  try {
+    engine->submit(greedy_request("Hello", 100000));
+    ADD_FAILURE() << "4,096 tokens of f32 KV fit 1 MB over the model";
   } catch (const OutOfMemory& e) {
     EXPECT_NE(std::string(e.what()).find("tokens fit"), std::string::npos) << e.what();
   }
