@@ -48,12 +48,13 @@ TEST(EngineMemory, ModelThatCannotFitIsRefusedAtLoad) {
 }
 
 // The limit: the plan's fixed part (as the engine plans it in this process: the figure of a
-// first refusal, like tests/cli/plan_cli_test.cpp's guard test) plus 1 MB, room for ~2,000
-// tokens of f32 KV (512 B/token). A short request runs; one holding the whole context of 4,096
-// tokens (prompt + max_tokens) is refused at submit, before anything is fed, and the engine goes
-// on serving.
+// refusal, like tests/cli/plan_cli_test.cpp's guard test; the process term is this process's
+// RSS, which grows by a few MB over the first loads) plus 4 MB, room for ~8,000 tokens of f32 KV
+// (512 B/token). A short request runs; one holding the whole context of 32,768 tokens (16 MB:
+// prompt + max_tokens) is refused at submit, before anything is fed, and the engine goes on
+// serving.
 TEST(EngineMemory, RequestThatCannotFitIsRefusedAtSubmit) {
-  EngineOptions o{.parallel = 1, .context = 4096, .kv_bits = 32, .prompt_cache_bytes = 0};
+  EngineOptions o{.parallel = 1, .context = 32768, .kv_bits = 32, .prompt_cache_bytes = 0};
   double fixed_mb = 0;
   try {
     o.memory_limit = 64 * 1024;
@@ -67,12 +68,12 @@ TEST(EngineMemory, RequestThatCannotFitIsRefusedAtSubmit) {
     ASSERT_NE(message.find(" MB"), std::string::npos) << message;
   }
   ASSERT_GT(fixed_mb, 1.0);
-  o.memory_limit = static_cast<uint64_t>((fixed_mb + 1.0) * 1e6);
+  o.memory_limit = static_cast<uint64_t>((fixed_mb + 4.0) * 1e6);
   auto engine = tiny_engine(o);
   EXPECT_EQ(engine->generate(greedy_request("Hello", 4)).usage.completion_tokens, 4);
   try {
     engine->submit(greedy_request("Hello", 100000));
-    ADD_FAILURE() << "4,096 tokens of f32 KV fit 1 MB over the model";
+    ADD_FAILURE() << "32,768 tokens of f32 KV fit 4 MB over the model";
   } catch (const OutOfMemory& e) {
     EXPECT_NE(std::string(e.what()).find("tokens fit"), std::string::npos) << e.what();
   }
