@@ -80,7 +80,8 @@ struct EngineOptions {
   int64_t context = 0;          // tokens a sequence may hold; 0 = the model's context length
   int kv_bits = 16;             // KV cache of the attention layers: 16 (f16), 32 (f32), 8, 4, 2
   int kv_group_size = 64;       // group size of the quantized KV cache
-  // The KV element type by name ("f16", "bf16", "f32"); overrides kv_bits when not empty.
+  // The KV element type by name ("f16", "bf16", "f32", "q8", "q4", "q2"); overrides kv_bits
+  // when not empty.
   std::string kv_type;
   uint64_t memory_limit = 0;    // bytes; 0 = physical memory (or the cgroup limit) − a reserve
   uint64_t prompt_cache_bytes = 512ull << 20;  // saved prefix states kept (LRU); 0 = no cache

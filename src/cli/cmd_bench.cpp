@@ -8,7 +8,8 @@
 #include "cli/cli_io.h"
 #include "cli/commands.h"
 #include "cli/generation_flags.h"
-#include "cli/kv_cache_flag.h"
+#include "cli/kv_cache_flags.h"
+#include "kernels/ops_attention.h"
 #include "cli/model_flag.h"
 #include "cli/threads_flag.h"
 #include "runtime/bench.h"
@@ -18,7 +19,8 @@ namespace tf::cli {
 namespace {
 
 struct BenchArgs {
-  std::string model, precision = "auto", json_out, kv_cache = "f16";
+  std::string model, precision = "auto", json_out;
+  KVCacheFlags kv_cache;
   std::vector<int> prompt = {512}, gen = {128}, parallel = {1};
   std::vector<int64_t> depths = {0, 4096, 32768};
   int threads = 0, repeat = 5;
@@ -58,6 +60,7 @@ void run_bench_command(const BenchArgs& a) {
   else
     throw UsageError("--precision must be auto, int8 or f32");
   o.kv_type = kv_cache_type(a.kv_cache);
+  o.kv_group_size = kv_group_size(a.kv_cache);
   o.progress = a.quiet ? nullptr : stderr;
 
   const BenchReport r = run_bench(o);
@@ -102,7 +105,7 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--precision", a->precision,
                   "activations meeting quantized weights: auto (the sessions' default: int8 where its SIMD kernels are faster), int8, f32")
       ->capture_default_str();
-  add_kv_cache_flag(cmd, a->kv_cache);
+  add_kv_cache_flags(cmd, a->kv_cache);
   cmd->add_option("--seed", a->seed, "seed of the random prompt and generated tokens")
       ->capture_default_str();
   cmd->add_option("--bandwidth-mb", a->bandwidth_mb,

@@ -9,7 +9,8 @@
 #include "cli/cli_io.h"
 #include "cli/commands.h"
 #include "cli/generation_flags.h"
-#include "cli/kv_cache_flag.h"
+#include "cli/kv_cache_flags.h"
+#include "kernels/ops_attention.h"
 #include "cli/model_flag.h"
 #include "cli/threads_flag.h"
 #include "model/session.h"
@@ -26,7 +27,7 @@ struct LogitsOptions {
   std::string mode = "prefill";
   int threads = 0;
   int64_t batch = 256;
-  std::string kv_cache = "f16";
+  KVCacheFlags kv_cache;
 };
 
 void run_logits(const LogitsOptions& o) {
@@ -40,6 +41,7 @@ void run_logits(const LogitsOptions& o) {
   SessionOptions options;
   options.prefill_batch = o.batch;
   options.kv_type = kv_cache_type(o.kv_cache);
+  options.kv_group_size = kv_group_size(o.kv_cache);
   Session session(*model, options);
   const int64_t V = model->vocab_size(), T = static_cast<int64_t>(tokens.size());
   for (const int32_t id : tokens)
@@ -92,7 +94,7 @@ void add_logits_command(CLI::App& app) {
       ->check(CLI::IsMember({"prefill", "decode"}));
   add_threads_flag(cmd, o->threads);
   cmd->add_option("--batch", o->batch, "Prefill batch size in tokens");
-  add_kv_cache_flag(cmd, o->kv_cache);
+  add_kv_cache_flags(cmd, o->kv_cache);
   cmd->callback([o] { run_logits(*o); });
 }
 

@@ -19,6 +19,7 @@
 #include "cli/model_flag.h"
 #include "cli/threads_flag.h"
 #include "server/server.h"
+#include "tightfit/plan.h"
 #include "tightfit/tightfit.h"
 
 namespace tf::cli {
@@ -31,6 +32,7 @@ struct ServeFlags {
   std::optional<int> reasoning_budget;
   bool no_vision = false;
   uint64_t prompt_cache_mb = 512;
+  std::string memory_limit;  // --memory-limit: "" = this machine's memory − a reserve
   bool ignored = false;
 };
 
@@ -62,7 +64,15 @@ void add_flags(CLI::App* cmd, ServeFlags& f) {
                   "Memory for saved conversation prefixes (0 = no prompt cache)")
       ->capture_default_str();
   cmd->add_option("--kv-bits", f.engine.kv_bits, "KV cache of the attention layers: 16, 32, 8, 4 or 2")
+      ->check(CLI::IsMember({32, 16, 8, 4, 2}))
       ->capture_default_str();
+  cmd->add_option("--kv-group-size", f.engine.kv_group_size,
+                  "Elements per scale and bias of a quantized KV cache (32, 64 or 128)")
+      ->check(CLI::IsMember({32, 64, 128}))
+      ->capture_default_str();
+  cmd->add_option("--memory-limit", f.memory_limit,
+                  "Memory the server may take, e.g. 12GB (default: this machine's memory or cgroup "
+                  "limit minus 3.5 GB, at most a quarter); requests that cannot fit are answered 400");
   cmd->add_flag("--no-vision", f.no_vision, "Skip the vision tower of a VL model (text only)");
   cmd->add_flag("--offline", f.engine.offline, "Never contact the Hugging Face Hub");
   add_threads_flag(cmd, f.engine.threads);
@@ -110,6 +120,13 @@ void apply_flags(ServeFlags& f) {
   if (f.reasoning_budget && *f.reasoning_budget >= 0) f.server.defaults.thinking_budget = *f.reasoning_budget;
   f.engine.vision = !f.no_vision;
   f.engine.prompt_cache_bytes = f.prompt_cache_mb << 20;
+  if (!f.memory_limit.empty()) {
+    try {
+      f.engine.memory_limit = tightfit::parse_byte_size(f.memory_limit, "--memory-limit");
+    } catch (const tightfit::InvalidRequest& e) {
+      throw UsageError(e.what());
+    }
+  }
   f.server.parallel = f.engine.parallel;
   f.server.max_queue = f.engine.max_queue;
 }
@@ -167,6 +184,8 @@ void run_serve(ServeFlags& f) {
   } catch (const tightfit::ModelNotFound& e) {
     throw BadInputError(e.what());
   } catch (const tightfit::InvalidRequest& e) {
+    throw BadInputError(e.what());
+  } catch (const tightfit::OutOfMemory& e) {  // the model alone exceeds --memory-limit
     throw BadInputError(e.what());
   }
   std::fprintf(stderr, "tightfit serve: stopped\n");

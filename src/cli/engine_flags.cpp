@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/interrupt.h"
 #include "cli/model_flag.h"
+#include "tightfit/plan.h"
 #include "runtime/generation_stats.h"
 #include "runtime/hub_cache.h"
 #include "runtime/reasoning_split.h"
@@ -14,21 +15,30 @@ namespace tf::cli {
 
 std::unique_ptr<tightfit::Engine> load_engine(const GenerationFlags& f, bool vision,
                                               bool prompt_cache) {
+  tightfit::EngineOptions options;
+  set_kv_cache_options(f.kv_cache, options);  // bad values found before the model loads
+  if (!f.memory_limit.empty()) {
+    try {
+      options.memory_limit = tightfit::parse_byte_size(f.memory_limit, "--memory-limit");
+    } catch (const tightfit::InvalidRequest& e) {
+      throw UsageError(e.what());
+    }
+  }
   ResolvedModel source = resolve_model_flag(f.model);
   SigintBlockForNewThreads block;  // the worker threads must leave Ctrl-C to the main thread
   try {
-    tightfit::EngineOptions options;
     options.model = source.dir.string();
     options.threads = f.threads;
     options.vision = vision;
     options.parallel = 1;
     if (!prompt_cache) options.prompt_cache_bytes = 0;
-    options.kv_type = f.kv_cache;
     return tightfit::Engine::load(std::move(options));
   } catch (const tightfit::ModelNotFound& e) {  // a folder without tokenizer.json
     throw ModelNotFoundError("--model " + f.model + ": " + e.what());
   } catch (const tightfit::InvalidRequest& e) {
     throw UsageError(e.what());
+  } catch (const tightfit::OutOfMemory& e) {  // the model alone exceeds --memory-limit
+    throw BadInputError(e.what());
   }
 }
 
@@ -102,6 +112,8 @@ tightfit::Result stream_answer(tightfit::Engine& engine, tightfit::Request reque
     handle = engine.submit(std::move(request));
   } catch (const tightfit::InvalidRequest& e) {
     throw BadInputError(flag_message(e));  // e.g. a prompt longer than the context
+  } catch (const tightfit::OutOfMemory& e) {  // prompt + --max-tokens exceed --memory-limit
+    throw BadInputError(e.what());
   }
   tightfit::Result result;
   for (;;) {

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "cli/commands.h"
+#include "cli/memory_limit_flag.h"
 #include "cli/interrupt.h"
 #include "cli/model_flag.h"
 #include "cli/threads_flag.h"
@@ -57,16 +58,9 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags& f) {
                 "Do not stop when the output becomes one n-gram repeated over and over");
   cmd->add_flag("--verbose,-v", f.verbose, "Print the model, prompt and settings on stderr");
   cmd->add_flag("--quiet,-q", f.quiet, "Do not print the stats line");
-  add_kv_cache_flag(cmd, f.kv_cache);
+  add_kv_cache_flags(cmd, f.kv_cache);
+  add_memory_limit_flag(cmd, f.memory_limit);
   add_image_flags(cmd, f.image);
-}
-
-void add_kv_cache_flag(CLI::App* cmd, std::string& target) {
-  cmd->add_option("--kv-cache", target,
-                  "KV cache element type: f16 (half the memory and read time at long context), "
-                  "bf16, or f32 (exact)")
-      ->check(CLI::IsMember({"f16", "bf16", "f32"}))
-      ->capture_default_str();
 }
 
 std::optional<bool> thinking_flag(const GenerationFlags& f) {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/image_flags.h"
+#include "cli/kv_cache_flags.h"
 #include "runtime/sampler_config.h"
 
 namespace tf::cli {
@@ -30,14 +31,12 @@ struct GenerationFlags {
   bool no_loop_guard = false;
   bool verbose = false;
   bool quiet = false;
-  std::string kv_cache = "f16";           // --kv-cache: f16, bf16 or f32
+  KVCacheFlags kv_cache;                  // --kv-cache, --kv-bits, --kv-group-size
+  std::string memory_limit;               // --memory-limit (cli/memory_limit_flag.h)
   ImageFlags image;                       // --image, --max-pixels, --resize-shape
 };
 
 void add_generation_flags(CLI::App* cmd, GenerationFlags& flags);
-
-// Adds --kv-cache (f16 | bf16 | f32) to a command; `target` receives the name.
-void add_kv_cache_flag(CLI::App* cmd, std::string& target);
 
 // --thinking (unset / true / false).
 std::optional<bool> thinking_flag(const GenerationFlags& flags);

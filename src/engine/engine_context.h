@@ -1,6 +1,6 @@
 // What every part of the engine reads and nobody changes after Engine::load: the loaded model
-// and tokenizer, the options as resolved (context length, KV type, activations), the ids that
-// end a turn and the API's ModelInfo.
+// and tokenizer, the options as resolved (context length, KV type and group, activations), the
+// memory plan requests are checked against, the ids that end a turn and the API's ModelInfo.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include "kernels/linear.h"
 #include "kernels/ops_attention.h"
 #include "runtime/loaded_model.h"
+#include "tightfit/plan.h"
 #include "tightfit/tightfit.h"
 
 namespace tightfit {
@@ -17,6 +18,10 @@ struct EngineContext {
   EngineOptions options;
   tf::LoadedModel loaded;
   tf::KVType kv_type = tf::KVType::F16;
+  int kv_group_size = 64;             // quantized KV types: elements per scale and bias
+  // The memory plan at Engine::load (include/tightfit/plan.h): submit refuses a request whose
+  // prompt + max_tokens cannot fit its limit (OutOfMemory) instead of an OOM kill half-way.
+  MemoryPlan plan;
   tf::ActivationPrecision precision = tf::ActivationPrecision::F32;
   int64_t context = 0;                // tokens a sequence holds (Sequence capacity)
   std::vector<int32_t> eos_token_ids;

@@ -19,7 +19,10 @@ void check_options(const EngineOptions& o) {
   if (o.max_queue < 0) throw InvalidRequest("max_queue must be >= 0", "max_queue");
   if (o.context < 0) throw InvalidRequest("context must be >= 0 (0 = the model's)", "context");
   if (o.prefill_chunk < 1) throw InvalidRequest("prefill_chunk must be >= 1", "prefill_chunk");
-  if (o.kv_group_size < 1) throw InvalidRequest("kv_group_size must be >= 1", "kv_group_size");
+  if (o.kv_group_size != 32 && o.kv_group_size != 64 && o.kv_group_size != 128)
+    throw InvalidRequest("kv_group_size must be 32, 64 or 128, got " +
+                             std::to_string(o.kv_group_size),
+                         "kv_group_size");
 }
 
 tf::KVType kv_type(const EngineOptions& o) {
@@ -30,19 +33,38 @@ tf::KVType kv_type(const EngineOptions& o) {
       throw InvalidRequest(std::string("kv_type: ") + e.what(), "kv_type");
     }
   }
-  const int bits = o.kv_bits;
-  switch (bits) {
-    case 16: return tf::KVType::F16;
-    case 32: return tf::KVType::F32;
-    case 8:
-    case 4:
-    case 2:
-      throw InvalidRequest("kv_bits " + std::to_string(bits) +
-                               ": quantized KV caches are not supported yet; use 16 or 32",
-                           "kv_bits");
+  try {
+    return tf::kv_type_for_bits(o.kv_bits);
+  } catch (const std::invalid_argument& e) {
+    throw InvalidRequest(std::string("kv_bits: ") + e.what(), "kv_bits");
   }
-  throw InvalidRequest("kv_bits must be 16, 32, 8, 4 or 2, got " + std::to_string(bits),
-                       "kv_bits");
+}
+
+// The bits the memory plan counts per cached element (bf16 takes f16's two bytes).
+int plan_kv_bits(tf::KVType type) {
+  if (const int bits = tf::kv_quant_bits(type)) return bits;
+  return type == tf::KVType::F32 ? 32 : 16;
+}
+
+// The plan of this engine's model, sequences and prompt cache against options.memory_limit (a
+// given limit is the whole budget; 0: this machine's memory or cgroup limit minus a reserve).
+// Made before the weights are mapped, so the process term is the process as it is now.
+MemoryPlan plan_for(const EngineOptions& o, const std::string& model_dir, tf::KVType type) {
+  PlanOptions p;
+  p.model = model_dir;
+  p.kv_bits = plan_kv_bits(type);
+  p.kv_group_size = o.kv_group_size;
+  p.context = o.context;
+  p.parallel = o.parallel;
+  p.vision = o.vision;
+  p.prefill_chunk = o.prefill_chunk;
+  p.prompt_cache_bytes = o.prompt_cache_bytes;
+  p.threads = o.threads;
+  if (o.memory_limit > 0) {
+    p.memory = o.memory_limit;
+    p.reserve = 0;
+  }
+  return plan_memory(p);
 }
 
 tf::ActivationPrecision precision(const std::string& name) {
@@ -91,11 +113,17 @@ std::unique_ptr<Engine> Engine::load(EngineOptions options) {
   context->precision = precision(options.activations);
   tf::HubSettings hub = tf::hub_settings_from_env();
   hub.offline = hub.offline || options.offline;
-  context->loaded = as_api_errors("model", [&] {
+  context->kv_group_size = options.kv_group_size;
+  tf::ResolvedModel source = as_api_errors("model", [&] {
     tf::ResolvedModel source = tf::resolve_model(options.model, hub, tf::DownloadOptions{});
     if (!std::filesystem::exists(source.dir / "config.json"))
       throw ModelNotFound(options.model + ": " + source.dir.string() +
                           " has no config.json: not a model folder");
+    return source;
+  });
+  context->plan = plan_for(options, source.dir.string(), context->kv_type);
+  context->plan.check_tokens(0);  // OutOfMemory: the model and buffers alone exceed the limit
+  context->loaded = as_api_errors("model", [&] {
     return tf::LoadedModel::load(std::move(source), options.threads,
                                  tf::ModelLoadOptions{.vision = options.vision});
   });

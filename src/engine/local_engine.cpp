@@ -1,5 +1,7 @@
 #include "engine/local_engine.h"
 
+#include <algorithm>
+
 #include "engine/prepared_request.h"
 
 namespace tightfit {
@@ -12,6 +14,10 @@ LocalEngine::~LocalEngine() { scheduler_.reset(); }
 
 RequestHandle LocalEngine::submit(Request request) {
   PreparedRequest prepared = prepare_request(*context_, request);
+  // The tokens this request's sequence will hold at most, against the memory plan's limit
+  // (OutOfMemory with the plan's numbers): refused now rather than killed by the OS half-way.
+  context_->plan.check_tokens(
+      std::min(context_->context, prepared.prompt_tokens + prepared.stop.max_tokens));
   auto state = std::make_shared<RequestState>();
   scheduler_->enqueue(state, std::move(prepared));
   return RequestHandle(std::move(state));

@@ -145,7 +145,8 @@ void Scheduler::start(Slot& slot, Queued queued) {
     }
     r->cache_key = prompt_cache_key(r->ids, image_token, p.images, p.image_config);
     if (!slot.sequence)
-      slot.sequence = std::make_unique<tf::Sequence>(model, context_.kv_type, context_.context);
+      slot.sequence = std::make_unique<tf::Sequence>(model, context_.kv_type, context_.context,
+                                                       context_.kv_group_size);
     slot.sequence->reset();
     if (p.use_prompt_cache) {
       if (auto saved = cache_.lookup(r->cache_key)) {
@@ -212,7 +213,7 @@ void Scheduler::build_batch() {
     if (job.fed == 0) {
       if (!score_sequence_)
         score_sequence_ = std::make_unique<tf::Sequence>(context_.model(), context_.kv_type,
-                                                         context_.context);
+                                                         context_.context, context_.kv_group_size);
       score_sequence_->reset();
     }
     const int64_t n = std::min(chunk, total - job.fed);

@@ -6,33 +6,77 @@
 #include <stdexcept>
 #include <vector>
 
+#include "kernels/kv_quant.h"
 #include "kernels/ops.h"
 #include "storage/dtype.h"
 
 namespace tf {
 
-size_t kv_type_bytes(KVType type) { return type == KVType::F32 ? 4 : 2; }
+KVType kv_type_for_bits(int bits) {
+  switch (bits) {
+    case 32: return KVType::F32;
+    case 16: return KVType::F16;
+    case 8: return KVType::Q8;
+    case 4: return KVType::Q4;
+    case 2: return KVType::Q2;
+  }
+  throw std::invalid_argument("KV cache bits must be 32, 16, 8, 4 or 2, not " +
+                              std::to_string(bits));
+}
+
+int kv_quant_bits(KVType type) {
+  switch (type) {
+    case KVType::Q8: return 8;
+    case KVType::Q4: return 4;
+    case KVType::Q2: return 2;
+    default: return 0;
+  }
+}
+
+size_t kv_type_bytes(KVType type) {
+  switch (type) {
+    case KVType::F32: return 4;
+    case KVType::F16:
+    case KVType::BF16: return 2;
+    default: throw std::logic_error("kv_type_bytes: quantized KV rows have no element size");
+  }
+}
+
+size_t kv_row_bytes(KVType type, int64_t n, int group_size) {
+  const int bits = kv_quant_bits(type);
+  if (bits != 0) return kv_quant_row_bytes(bits, n, group_size);
+  return static_cast<size_t>(n) * kv_type_bytes(type);
+}
+
+void validate_kv_row(KVType type, int64_t n, int group_size) {
+  const int bits = kv_quant_bits(type);
+  if (bits == 0 || kv_quant_row_valid(bits, n, group_size)) return;
+  throw std::invalid_argument("a " + std::string(kv_type_name(type)) +
+                              " KV cache needs a group size of 32, 64 or 128 that divides the "
+                              "head size " + std::to_string(n) + " (got " +
+                              std::to_string(group_size) + ")");
+}
 
 const char* kv_type_name(KVType type) {
   switch (type) {
-    case KVType::F32:
-      return "f32";
-    case KVType::F16:
-      return "f16";
-    case KVType::BF16:
-      return "bf16";
+    case KVType::F32: return "f32";
+    case KVType::F16: return "f16";
+    case KVType::BF16: return "bf16";
+    case KVType::Q8: return "q8";
+    case KVType::Q4: return "q4";
+    case KVType::Q2: return "q2";
   }
   return "?";
 }
 
 KVType parse_kv_type(const std::string& name) {
-  if (name == "f32") return KVType::F32;
-  if (name == "f16") return KVType::F16;
-  if (name == "bf16") return KVType::BF16;
-  throw std::invalid_argument("unknown KV cache type '" + name + "' (use f16, bf16 or f32)");
+  for (KVType t : {KVType::F32, KVType::F16, KVType::BF16, KVType::Q8, KVType::Q4, KVType::Q2})
+    if (name == kv_type_name(t)) return t;
+  throw std::invalid_argument("unknown KV cache type '" + name +
+                              "' (use f16, bf16, f32, q8, q4 or q2)");
 }
 
-void store_kv_row(KVType type, const float* src, int64_t n, void* dst) {
+void store_kv_row(KVType type, const float* src, int64_t n, void* dst, int group_size) {
   switch (type) {
     case KVType::F32:
       std::memcpy(dst, src, static_cast<size_t>(n) * 4);
@@ -47,10 +91,13 @@ void store_kv_row(KVType type, const float* src, int64_t n, void* dst) {
       for (int64_t i = 0; i < n; ++i) d[i] = f32_to_bf16(src[i]);
       return;
     }
+    default:
+      quantize_kv_row(kv_quant_bits(type), group_size, src, n, static_cast<uint8_t*>(dst));
+      return;
   }
 }
 
-void load_kv_row(KVType type, const void* src, int64_t n, float* dst) {
+void load_kv_row(KVType type, const void* src, int64_t n, float* dst, int group_size) {
   switch (type) {
     case KVType::F32:
       std::memcpy(dst, src, static_cast<size_t>(n) * 4);
@@ -65,6 +112,9 @@ void load_kv_row(KVType type, const void* src, int64_t n, float* dst) {
       for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(s[i]);
       return;
     }
+    default:
+      dequantize_kv_row(kv_quant_bits(type), group_size, static_cast<const uint8_t*>(src), n, dst);
+      return;
   }
 }
 
@@ -79,16 +129,17 @@ void attend(const float* q, const float* keys, const float* values, int64_t coun
 void attend_reference(const float* q, int heads, const KVRows& kv, int64_t count, int dim,
                       float scale, float* out) {
   // Widen the rows into a dense float copy, then the float reference per head.
-  const size_t eb = kv_type_bytes(kv.type);
-  std::vector<float> keys(static_cast<size_t>(count * dim)), values(keys.size()), scores(count);
+  std::vector<float> keys(static_cast<size_t>(count * kv.stride)), values(keys.size()),
+      scores(count);
   for (int64_t p = 0; p < count; ++p) {
-    const size_t off = static_cast<size_t>(p * kv.stride) * eb;
-    load_kv_row(kv.type, static_cast<const uint8_t*>(kv.keys) + off, dim, keys.data() + p * dim);
-    load_kv_row(kv.type, static_cast<const uint8_t*>(kv.values) + off, dim,
-                values.data() + p * dim);
+    const size_t off = static_cast<size_t>(p) * kv.row_bytes();
+    load_kv_row(kv.type, static_cast<const uint8_t*>(kv.keys) + off, kv.stride,
+                keys.data() + p * kv.stride, kv.group_size);
+    load_kv_row(kv.type, static_cast<const uint8_t*>(kv.values) + off, kv.stride,
+                values.data() + p * kv.stride, kv.group_size);
   }
   for (int h = 0; h < heads; ++h)
-    attend(q + h * dim, keys.data(), values.data(), count, dim, dim, scale, scores.data(),
+    attend(q + h * dim, keys.data(), values.data(), count, kv.stride, dim, scale, scores.data(),
            out + h * dim);
 }
 

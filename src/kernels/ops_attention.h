@@ -11,27 +11,53 @@ namespace tf {
 // Element type of cached key / value rows. F16 halves the bytes a decode step reads at long
 // context (what llama.cpp stores by default); BF16 keeps f32's range with 8 mantissa bits; F32
 // is exact. Rows are converted once when appended (round to nearest even) and widened to float
-// when read, so all arithmetic stays float32.
-enum class KVType : uint8_t { F32, F16, BF16 };
+// when read, so all arithmetic stays float32. Q8 / Q4 / Q2 are affine per group of
+// `group_size` elements (MLX's QuantizedKVCache scheme; layout and rounding in
+// kernels/kv_quant.h): a 256-wide row of Q4 with groups of 64 is 144 bytes instead of 512 (f16).
+enum class KVType : uint8_t { F32, F16, BF16, Q8, Q4, Q2 };
 
-size_t kv_type_bytes(KVType type);      // 4, 2, 2
-const char* kv_type_name(KVType type);  // "f32", "f16", "bf16"
-// "f32" / "f16" / "bf16"; throws std::invalid_argument naming the accepted values otherwise.
+// The KV widths the command line and the API name by bits: 32 → F32, 16 → F16, 8 / 4 / 2 → Q8 /
+// Q4 / Q2. Throws std::invalid_argument naming the accepted values otherwise.
+KVType kv_type_for_bits(int bits);
+// Code bits of a quantized type (8, 4, 2); 0 for the float types.
+int kv_quant_bits(KVType type);
+// Bytes of one row of n elements of `type` (group_size only matters for quantized types; n must
+// be a multiple of it there: validate_kv_row).
+size_t kv_row_bytes(KVType type, int64_t n, int group_size);
+// Throws std::invalid_argument unless rows of n elements can be stored as `type` with this group
+// size (quantized: group 32, 64 or 128 dividing n).
+void validate_kv_row(KVType type, int64_t n, int group_size);
+// The group a cache of head size n uses when asked for `group_size`: a head smaller than the
+// group is one group (the tiny test models have 32-wide heads; MLX's default group is 64).
+inline int kv_group_for(int group_size, int64_t n) {
+  return n > 0 && n < group_size ? static_cast<int>(n) : group_size;
+}
+// Bytes per element of the float types (4, 2, 2); quantized types have no whole number: use
+// kv_row_bytes.
+size_t kv_type_bytes(KVType type);
+const char* kv_type_name(KVType type);  // "f32", "f16", "bf16", "q8", "q4", "q2"
+// One of those names; throws std::invalid_argument naming the accepted values otherwise.
 KVType parse_kv_type(const std::string& name);
 
-// dst[0..n) = src converted to `type` (storage/dtype.h's scalar conversions: round to nearest
-// even, NaN stays NaN, overflow becomes ±inf, f16 keeps subnormals; the SIMD kernels are tested
-// against them) (dst holds n · kv_type_bytes(type) bytes).
-void store_kv_row(KVType type, const float* src, int64_t n, void* dst);
-// dst[0..n) = the n elements of `type` at src as float (exact).
-void load_kv_row(KVType type, const void* src, int64_t n, float* dst);
+// dst = the n elements of src stored as `type`: float types converted (storage/dtype.h's scalar
+// conversions: round to nearest even, NaN stays NaN, overflow becomes ±inf, f16 keeps
+// subnormals; the SIMD kernels are tested against them), quantized types quantized per group
+// (kernels/kv_quant.h). dst holds kv_row_bytes(type, n, group_size) bytes.
+void store_kv_row(KVType type, const float* src, int64_t n, void* dst, int group_size = 64);
+// dst[0..n) = the row of n elements of `type` at src as float (exact for the float types; the
+// dequantized values ŝ·q + b̂ for quantized ones).
+void load_kv_row(KVType type, const void* src, int64_t n, float* dst, int group_size = 64);
 
-// The cached rows of one kv head: key p at keys + p·stride elements of `type`, value p likewise.
+// The cached rows of one kv head: key p at keys + p·kv_row_bytes(type, stride, group_size)
+// bytes (a row of `stride` elements of which the kernels read the first dim), value p likewise.
 struct KVRows {
   const void* keys = nullptr;
   const void* values = nullptr;
   int64_t stride = 0;  // elements between consecutive rows
   KVType type = KVType::F32;
+  int group_size = 64;  // quantized types: elements per scale / bias
+
+  size_t row_bytes() const { return kv_row_bytes(type, stride, group_size); }
 };
 
 // ---------------------------------------------------------------------------------------------

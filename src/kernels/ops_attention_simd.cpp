@@ -6,7 +6,9 @@
 // per head; when a block raises m, the accumulated output and l are scaled by e^{m_old − m_new}),
 // in blocks of kBlock rows that stay in L1 while a tile of heads uses them. Rows may be stored as
 // f32, f16 or bf16 and are widened to float in registers (Highway PromoteTo), so the arithmetic
-// is the reference's float32 arithmetic in another order. Highway SIMD picked at run time; dims
+// is the reference's float32 arithmetic in another order; quantized rows (q8 / q4 / q2,
+// kernels/kv_quant.h) are dequantized in registers as they are read — there is no float copy of
+// the cache, and a decode step streams only the packed bytes. Highway SIMD picked at run time; dims
 // that are not a multiple of the vector length run the reference.
 //
 // What was measured (32K context, 10 layers × 2 kv heads, 2 threads of a quiet Xeon): software
@@ -17,9 +19,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 #include <vector>
 
+#include "kernels/kv_quant.h"
 #include "kernels/ops_attention.h"
+#include "storage/dtype.h"
 
 #include "kernels/hwy_targets.h"  // before any hwy/ header
 
@@ -42,20 +48,62 @@ constexpr int64_t kBlock = 32;  // rows per block: 32 × 256 × (2 + 2) bytes of
 constexpr int kHeadTile = 4;    // heads per register tile: 4 heads × 2 rows (or 2 vectors) = 8
                                 // accumulators, which fits 16-register targets too
 
-// A vector of floats from L elements of a cached row.
-HWY_INLINE VF LoadRow(DF d, const float* p) { return hn::LoadU(d, p); }
-HWY_INLINE VF LoadRow(DF d, const hwy::float16_t* p) {
-  return hn::PromoteTo(d, hn::LoadU(hn::Rebind<hwy::float16_t, DF>(), p));
-}
-HWY_INLINE VF LoadRow(DF d, const hwy::bfloat16_t* p) {
-  return hn::PromoteTo(d, hn::LoadU(hn::Rebind<hwy::bfloat16_t, DF>(), p));
-}
-
-// Asks for the cache lines of one row of dim elements.
+// How a kernel reads a cached row (a byte pointer): Load(d, row, c) is the float vector of
+// elements [c, c + L). Float rows widen in registers (Highway PromoteTo).
 template <typename T>
-HWY_INLINE void PrefetchRow(const T* row, int dim) {
-  const char* b = reinterpret_cast<const char*>(row);
-  for (size_t off = 0; off < dim * sizeof(T); off += 64) hwy::Prefetch(b + off);
+struct FloatRow {
+  HWY_INLINE VF Load(DF d, const uint8_t* row, int c) const {
+    const T* p = reinterpret_cast<const T*>(row) + c;
+    if constexpr (std::is_same_v<T, float>) {
+      return hn::LoadU(d, p);
+    } else {
+      return hn::PromoteTo(d, hn::LoadU(hn::Rebind<T, DF>(), p));
+    }
+  }
+};
+
+// Quantized rows (kernels/kv_quant.h): L codes of one plane are L consecutive bytes, so a
+// vector is one byte load widened to int32, one shift and a mask, converted and dequantized with
+// the group's scale and bias (s·q + β, one FMA). Requires P (bytes of a plane) to be a multiple
+// of L, so a vector never straddles planes or groups.
+template <int kBits>
+struct QuantRow {
+  int group_shift;  // log2 G
+  int plane_shift;  // log2 P, P = G·b/8
+  int groups;       // groups of the row: the bias of group g is groups after its scale
+  size_t scales_at;  // bytes of codes before the bf16 scales
+
+  HWY_INLINE VF Load(DF d, const uint8_t* row, int c) const {
+    using DI = hn::RebindToSigned<DF>;
+    const DI di;
+    const int g = c >> group_shift;
+    const int e = c & ((1 << group_shift) - 1);
+    const uint8_t* bytes = row + (g << plane_shift) + (e & ((1 << plane_shift) - 1));
+    auto q = hn::PromoteTo(di, hn::LoadU(hn::Rebind<uint8_t, DI>(), bytes));
+    if constexpr (kBits < 8) {
+      q = hn::And(hn::ShiftRightSame(q, kBits * (e >> plane_shift)),
+                  hn::Set(di, (1 << kBits) - 1));
+    }
+    uint16_t sb[2];
+    std::memcpy(&sb[0], row + scales_at + 2 * g, 2);
+    std::memcpy(&sb[1], row + scales_at + 2 * (groups + g), 2);
+    return hn::MulAdd(hn::ConvertTo(d, q), hn::Set(d, bf16_to_f32(sb[0])),
+                      hn::Set(d, bf16_to_f32(sb[1])));
+  }
+};
+
+// The rows of one kv head: row p at base + p·row_bytes.
+struct Rows {
+  const uint8_t* keys;
+  const uint8_t* values;
+  size_t row_bytes;
+  const uint8_t* key(int64_t p) const { return keys + static_cast<size_t>(p) * row_bytes; }
+  const uint8_t* value(int64_t p) const { return values + static_cast<size_t>(p) * row_bytes; }
+};
+
+// Asks for the cache lines of bytes [from, to) of a row.
+HWY_INLINE void PrefetchBytes(const uint8_t* row, size_t from, size_t to) {
+  for (size_t off = from; off < to; off += 64) hwy::Prefetch(row + off);
 }
 
 // s[h][p] = scale · q_h · k_{p0+p} for NH heads and p < n, two keys at a time: each key vector is
@@ -63,23 +111,23 @@ HWY_INLINE void PrefetchRow(const T* row, int dim) {
 // prefetch_values is set, the block's value rows (same row indices) are requested meanwhile, so
 // they arrive while the scores are computed: the hardware prefetchers alone stall at every 4 KiB
 // page of a long cache.
-template <int NH, typename T>
-HWY_INLINE void Scores(const float* q, int dim, const T* keys, int64_t stride, int64_t p0,
-                       int64_t n, float scale, float (*s)[kBlock], const T* prefetch_values) {
+template <int NH, class Format>
+HWY_INLINE void Scores(const float* q, int dim, const Format& f, const Rows& rows, int64_t p0,
+                       int64_t n, float scale, float (*s)[kBlock], bool prefetch_values) {
   const DF d;
   const int L = static_cast<int>(hn::Lanes(d));
   int64_t p = 0;
   for (; p + 2 <= n; p += 2) {
-    const T* k0 = keys + (p0 + p) * stride;
-    const T* k1 = k0 + stride;
+    const uint8_t* k0 = rows.key(p0 + p);
+    const uint8_t* k1 = rows.key(p0 + p + 1);
     if (prefetch_values) {
-      PrefetchRow(prefetch_values + (p0 + p) * stride, dim);
-      PrefetchRow(prefetch_values + (p0 + p + 1) * stride, dim);
+      PrefetchBytes(rows.value(p0 + p), 0, rows.row_bytes);
+      PrefetchBytes(rows.value(p0 + p + 1), 0, rows.row_bytes);
     }
     VF a[NH][2];
     HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) a[h][0] = a[h][1] = hn::Zero(d);
     for (int i = 0; i < dim; i += L) {
-      const VF x0 = LoadRow(d, k0 + i), x1 = LoadRow(d, k1 + i);
+      const VF x0 = f.Load(d, k0, i), x1 = f.Load(d, k1, i);
       HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) {
         const VF qv = hn::LoadU(d, q + h * dim + i);
         a[h][0] = hn::MulAdd(qv, x0, a[h][0]);
@@ -92,11 +140,11 @@ HWY_INLINE void Scores(const float* q, int dim, const T* keys, int64_t stride, i
     }
   }
   if (p < n) {
-    const T* k0 = keys + (p0 + p) * stride;
+    const uint8_t* k0 = rows.key(p0 + p);
     VF a[NH];
     HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) a[h] = hn::Zero(d);
     for (int i = 0; i < dim; i += L) {
-      const VF x0 = LoadRow(d, k0 + i);
+      const VF x0 = f.Load(d, k0, i);
       HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h)
         a[h] = hn::MulAdd(hn::LoadU(d, q + h * dim + i), x0, a[h]);
     }
@@ -136,12 +184,13 @@ HWY_INLINE void SoftmaxStep(float* s, int64_t n, int dim, float& m, float& l, fl
 
 // acc_h[dim] += Σ_{p<n} w[h][p] · v_{p0+p} for NH heads, two vectors of columns at a time: each
 // value vector is widened once for all NH heads. Meanwhile the key rows of the next block
-// (next_keys, next_n rows; 0: none) are requested, one line per row and column step.
-template <int NH, typename T>
-HWY_INLINE void Accumulate(const float (*w)[kBlock], const T* values, int64_t stride, int64_t p0,
-                           int64_t n, int dim, float* acc, const T* next_keys, int64_t next_n) {
+// (next_n rows from p0 + n; 0: none) are requested, a slice of each row per column step.
+template <int NH, class Format>
+HWY_INLINE void Accumulate(const float (*w)[kBlock], const Format& f, const Rows& rows,
+                           int64_t p0, int64_t n, int dim, float* acc, int64_t next_n) {
   const DF d;
   const int L = static_cast<int>(hn::Lanes(d));
+  const size_t rb = rows.row_bytes;
   int c = 0;
   for (; c + 2 * L <= dim; c += 2 * L) {
     VF a[NH][2];
@@ -149,13 +198,15 @@ HWY_INLINE void Accumulate(const float (*w)[kBlock], const T* values, int64_t st
       a[h][0] = hn::LoadU(d, acc + h * dim + c);
       a[h][1] = hn::LoadU(d, acc + h * dim + c + L);
     }
+    // This column step's share of each next key row (the last step takes the rest: a quantized
+    // row's scales follow its codes).
+    const size_t from = rb * c / dim;
+    const size_t to = c + 4 * L > dim ? rb : rb * (c + 2 * L) / dim;
     for (int64_t p = 0; p < n; ++p) {
-      if (p < next_n) {  // spread between the loads: a burst of prefetches stalls
-        const char* line = reinterpret_cast<const char*>(next_keys + p * stride + c);
-        for (size_t off = 0; off < 2 * L * sizeof(T); off += 64) hwy::Prefetch(line + off);
-      }
-      const T* v = values + (p0 + p) * stride + c;
-      const VF x0 = LoadRow(d, v), x1 = LoadRow(d, v + L);
+      if (p < next_n)  // spread between the loads: a burst of prefetches stalls
+        PrefetchBytes(rows.key(p0 + n + p), from, to);
+      const uint8_t* v = rows.value(p0 + p);
+      const VF x0 = f.Load(d, v, c), x1 = f.Load(d, v, c + L);
       HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) {
         const VF wv = hn::Set(d, w[h][p]);
         a[h][0] = hn::MulAdd(wv, x0, a[h][0]);
@@ -171,7 +222,7 @@ HWY_INLINE void Accumulate(const float (*w)[kBlock], const T* values, int64_t st
     VF a[NH];
     HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) a[h] = hn::LoadU(d, acc + h * dim + c);
     for (int64_t p = 0; p < n; ++p) {
-      const VF x0 = LoadRow(d, values + (p0 + p) * stride + c);
+      const VF x0 = f.Load(d, rows.value(p0 + p), c);
       HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h)
         a[h] = hn::MulAdd(hn::Set(d, w[h][p]), x0, a[h]);
     }
@@ -181,20 +232,19 @@ HWY_INLINE void Accumulate(const float (*w)[kBlock], const T* values, int64_t st
 
 // One block of rows for one tile of NH heads: scores, online softmax step, weighted values.
 // prefetch_n > 0: also request this block's values and the next block's keys (prefetch_n rows).
-template <int NH, typename T>
-HWY_INLINE void Block(const float* q, const T* keys, const T* values, int64_t stride, int64_t p0,
-                      int64_t n, int dim, float scale, float* acc, float* m, float* l,
-                      int64_t prefetch_n) {
+template <int NH, class Format>
+HWY_INLINE void Block(const float* q, const Format& f, const Rows& rows, int64_t p0, int64_t n,
+                      int dim, float scale, float* acc, float* m, float* l, int64_t prefetch_n) {
   HWY_ALIGN float s[kHeadTile][kBlock];
-  Scores<NH>(q, dim, keys, stride, p0, n, scale, s, prefetch_n > 0 ? values : nullptr);
+  Scores<NH>(q, dim, f, rows, p0, n, scale, s, prefetch_n > 0);
   HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h)
     SoftmaxStep(s[h], n, dim, m[h], l[h], acc + h * dim);
-  Accumulate<NH>(s, values, stride, p0, n, dim, acc, keys + (p0 + n) * stride, prefetch_n);
+  Accumulate<NH>(s, f, rows, p0, n, dim, acc, prefetch_n);
 }
 
-template <typename T>
-void PartialT(const float* q, int heads, const T* keys, const T* values, int64_t stride,
-              int64_t begin, int64_t end, int dim, float scale, float* acc, float* m, float* l) {
+template <class Format>
+void PartialT(const float* q, int heads, const Format& f, const Rows& rows, int64_t begin,
+              int64_t end, int dim, float scale, float* acc, float* m, float* l) {
   std::fill(acc, acc + static_cast<int64_t>(heads) * dim, 0.0f);
   std::fill(m, m + heads, -INFINITY);
   std::fill(l, l + heads, 0.0f);
@@ -208,34 +258,56 @@ void PartialT(const float* q, int heads, const T* keys, const T* values, int64_t
       const int64_t pf = h0 == 0 ? next_n : 0;
       float *mh = m + h0, *lh = l + h0;
       switch (std::min(kHeadTile, heads - h0)) {
-        case 4: Block<4>(qh, keys, values, stride, p0, n, dim, scale, ah, mh, lh, pf); break;
-        case 3: Block<3>(qh, keys, values, stride, p0, n, dim, scale, ah, mh, lh, pf); break;
-        case 2: Block<2>(qh, keys, values, stride, p0, n, dim, scale, ah, mh, lh, pf); break;
-        default: Block<1>(qh, keys, values, stride, p0, n, dim, scale, ah, mh, lh, pf); break;
+        case 4: Block<4>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf); break;
+        case 3: Block<3>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf); break;
+        case 2: Block<2>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf); break;
+        default: Block<1>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf); break;
       }
     }
   }
+}
+
+int Log2(int x) {
+  int k = 0;
+  while ((1 << k) < x) ++k;
+  return k;
+}
+
+template <int kBits>
+bool QuantPartial(const float* q, int heads, const KVRows& kv, const Rows& rows, int64_t begin,
+                  int64_t end, int dim, float scale, float* acc, float* m, float* l) {
+  const int L = static_cast<int>(hn::Lanes(DF()));
+  const int plane = kv.group_size * kBits / 8;
+  if (!kv_quant_row_valid(kBits, kv.stride, kv.group_size) || plane % L != 0) return false;
+  const QuantRow<kBits> f{Log2(kv.group_size), Log2(plane),
+                          static_cast<int>(kv.stride / kv.group_size),
+                          static_cast<size_t>(kv.stride) * kBits / 8};
+  PartialT(q, heads, f, rows, begin, end, dim, scale, acc, m, l);
+  return true;
 }
 
 bool AttendGroupPartial(const float* q, int heads, const KVRows& kv, int64_t begin, int64_t end,
                         int dim, float scale, float* acc, float* m, float* l) {
   const int L = static_cast<int>(hn::Lanes(DF()));
   if (dim % L != 0 || kBlock % L != 0) return false;
+  const Rows rows{static_cast<const uint8_t*>(kv.keys), static_cast<const uint8_t*>(kv.values),
+                  kv.row_bytes()};
   switch (kv.type) {
     case KVType::F32:
-      PartialT(q, heads, static_cast<const float*>(kv.keys), static_cast<const float*>(kv.values),
-               kv.stride, begin, end, dim, scale, acc, m, l);
+      PartialT(q, heads, FloatRow<float>(), rows, begin, end, dim, scale, acc, m, l);
       return true;
     case KVType::F16:
-      PartialT(q, heads, static_cast<const hwy::float16_t*>(kv.keys),
-               static_cast<const hwy::float16_t*>(kv.values), kv.stride, begin, end, dim, scale,
-               acc, m, l);
+      PartialT(q, heads, FloatRow<hwy::float16_t>(), rows, begin, end, dim, scale, acc, m, l);
       return true;
     case KVType::BF16:
-      PartialT(q, heads, static_cast<const hwy::bfloat16_t*>(kv.keys),
-               static_cast<const hwy::bfloat16_t*>(kv.values), kv.stride, begin, end, dim, scale,
-               acc, m, l);
+      PartialT(q, heads, FloatRow<hwy::bfloat16_t>(), rows, begin, end, dim, scale, acc, m, l);
       return true;
+    case KVType::Q8:
+      return QuantPartial<8>(q, heads, kv, rows, begin, end, dim, scale, acc, m, l);
+    case KVType::Q4:
+      return QuantPartial<4>(q, heads, kv, rows, begin, end, dim, scale, acc, m, l);
+    case KVType::Q2:
+      return QuantPartial<2>(q, heads, kv, rows, begin, end, dim, scale, acc, m, l);
   }
   return false;
 }
@@ -263,12 +335,14 @@ namespace {
 // The reference over [begin, end) in partial form: softmax weights relative to the range's max.
 void partial_reference(const float* q, int heads, const KVRows& kv, int64_t begin, int64_t end,
                        int dim, float scale, float* acc, float* m, float* l) {
-  const size_t eb = kv_type_bytes(kv.type);
+  // Whole rows of `stride` elements are widened (a quantized row's scales follow all its codes).
   auto row = [&](const void* base, int64_t p, float* out) {
-    const size_t offset = static_cast<size_t>(p * kv.stride) * eb;
-    load_kv_row(kv.type, static_cast<const uint8_t*>(base) + offset, dim, out);
+    const size_t offset = static_cast<size_t>(p) * kv.row_bytes();
+    load_kv_row(kv.type, static_cast<const uint8_t*>(base) + offset, kv.stride, out,
+                kv.group_size);
   };
-  std::vector<float> k(static_cast<size_t>(dim)), v(k.size()), s(static_cast<size_t>(end - begin));
+  std::vector<float> k(static_cast<size_t>(kv.stride)), v(k.size()),
+      s(static_cast<size_t>(end - begin));
   for (int h = 0; h < heads; ++h) {
     const float* qh = q + static_cast<int64_t>(h) * dim;
     float* ah = acc + static_cast<int64_t>(h) * dim;

@@ -92,10 +92,60 @@ void gated_attention_forward(const GatedAttentionWeights& w, const TextConfig& c
       for (int64_t i = 0; i < hd; ++i) o[i] *= sigmoid(gate[i]);
     }
   };
+  // Prefill at depth: a batch continuing a sequence that already holds `base` rows. Each query
+  // block of up to kQueryBlock of its tokens reads the old rows [0, base) once for all its
+  // tokens' heads (one attend_group_partial with kQueryBlock · group heads: each key / value
+  // block is used by all of them while in L1) instead of once per token; each token then adds
+  // its own part of the new rows [base, visible) and the two partial softmaxes are merged.
+  // Equal to the per-token form up to float rounding.
+  // Used when some sequence feeds several tokens and every sequence is that deep already.
+  bool at_depth = T > static_cast<int64_t>(rows.size());
+  std::vector<QueryBlock>& blocks = s.blocks;
+  blocks.clear();
+  for (const GatedAttentionRows& r : rows) {
+    const int64_t base = s.row_visible[r.begin] - 1;  // rows before this batch
+    at_depth = at_depth && base >= kQueryBlockMinDepth;
+    for (int64_t t0 = r.begin; t0 < r.begin + r.count; t0 += kQueryBlock)
+      blocks.push_back({t0, std::min(kQueryBlock, r.begin + r.count - t0), base});
+  }
   const int64_t pairs = T * nkv;
   const int64_t splits = attention_splits(pairs, longest, compute.pool.num_threads());
   const int64_t work = longest * hd * 2 * group;  // multiply-adds of the longest pair
-  if (splits == 1) {
+  if (at_depth) {
+    const int64_t heads = kQueryBlock * group;
+    // Per thread: gathered queries and the prefix partial of a block [heads][hd] each, its max
+    // and sum [heads] each, and one token's two partials to merge [2][group][hd] + 2 × [2][group].
+    const int64_t per_thread = 2 * heads * hd + 2 * heads + 2 * group * hd + 4 * group;
+    s.block_work.resize(per_thread * compute.pool.num_threads());
+    compute.run(static_cast<int64_t>(blocks.size()) * nkv, work * kQueryBlock,
+                [&](int64_t task, int thread) {
+      const QueryBlock& b = blocks[task / nkv];
+      const int64_t g = task % nkv, h0 = g * group, n = b.count * group;
+      float* qb = s.block_work.data() + thread * per_thread;
+      float* acc = qb + heads * hd;
+      float* m = acc + heads * hd;
+      float* l = m + heads;
+      float* acc2 = l + heads;
+      float* ml2 = acc2 + 2 * group * hd;  // max [2][group], then sum [2][group]
+      for (int64_t i = 0; i < b.count; ++i)
+        std::copy_n(s.q.data() + ((b.t0 + i) * nh + h0) * hd, group * hd, qb + i * group * hd);
+      const KVRows kv = s.row_cache[b.t0]->head(g);
+      attend_group_partial(qb, static_cast<int>(n), kv, 0, b.base, static_cast<int>(hd), scale,
+                           acc, m, l);
+      for (int64_t i = 0; i < b.count; ++i) {
+        const int64_t t = b.t0 + i;
+        std::copy_n(acc + i * group * hd, group * hd, acc2);
+        std::copy_n(m + i * group, group, ml2);
+        std::copy_n(l + i * group, group, ml2 + 2 * group);
+        attend_group_partial(qb + i * group * hd, static_cast<int>(group), kv, b.base,
+                             s.row_visible[t], static_cast<int>(hd), scale, acc2 + group * hd,
+                             ml2 + group, ml2 + 3 * group);
+        merge_attend_partials(2, static_cast<int>(group), static_cast<int>(hd), acc2, ml2,
+                              ml2 + 2 * group, s.attn.data() + (t * nh + h0) * hd);
+        apply_gate(t, h0);
+      }
+    });
+  } else if (splits == 1) {
     compute.run(pairs, work, [&](int64_t task, int) {
       const int64_t t = task / nkv, g = task % nkv, h0 = g * group;
       attend_group(s.q.data() + (t * nh + h0) * hd, static_cast<int>(group),

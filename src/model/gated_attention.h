@@ -23,9 +23,21 @@ struct GatedAttentionRows {
   KVCache* cache = nullptr;
 };
 
+// Prefill at depth (gated_attention.cpp): query tokens per block sharing each read of the rows
+// cached before the batch, and the depth from which that pays (below it, one pass per token).
+inline constexpr int64_t kQueryBlock = 16;
+inline constexpr int64_t kQueryBlockMinDepth = 16;
+
+// A block of a sequence's batch rows [t0, t0 + count) over `base` rows cached before the batch.
+struct QueryBlock {
+  int64_t t0 = 0, count = 0, base = 0;
+};
+
 struct GatedAttentionScratch {
   std::vector<float> qg, q, k, v, attn, cos, sin;
   std::vector<float> part_acc, part_max, part_sum;  // split decode: partial results per range
+  std::vector<float> block_work;  // prefill at depth: per thread, a query block's buffers
+  std::vector<QueryBlock> blocks;
   std::vector<const KVCache*> row_cache;  // per batch row: its sequence's cache
   std::vector<int64_t> row_visible;       // per batch row: cached rows it attends to
 };

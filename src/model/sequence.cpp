@@ -14,9 +14,10 @@ TextConfig without_deltanet(TextConfig c) {
 
 }  // namespace
 
-Sequence::Sequence(const Model& model, KVType kv_type, int64_t capacity)
+Sequence::Sequence(const Model& model, KVType kv_type, int64_t capacity, int kv_group_size)
     : model_(model),
       kv_type_(kv_type),
+      kv_group_size_(kv_group_size),
       capacity_(capacity > 0                                     ? capacity
                 : model.text().max_position_embeddings > 0 ? model.text().max_position_embeddings
                                                             : kDefaultCapacity) {
@@ -26,7 +27,8 @@ Sequence::Sequence(const Model& model, KVType kv_type, int64_t capacity)
     const bool linear = c.layer_types[i] == LayerType::LinearAttention;
     gdn_.emplace_back(linear ? c : no_gdn);
     kv_.push_back(linear ? KVCache()
-                         : KVCache(kv_type, c.num_key_value_heads, c.head_dim, capacity_));
+                         : KVCache(kv_type, c.num_key_value_heads, c.head_dim, capacity_,
+                                   kv_group_size));
   }
   history_.resize(c.num_hidden_layers);
 }

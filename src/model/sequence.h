@@ -52,11 +52,13 @@ class Sequence {
   // tokens (0: the model's max_position_embeddings, or kDefaultCapacity when the config has
   // none). The caches reserve that capacity as address space now and take memory as they fill
   // (model/gated_attention_kv_cache.h); going past it throws std::length_error.
-  Sequence(const Model& model, KVType kv_type, int64_t capacity = 0);
+  // Quantized KV types group `kv_group_size` elements of the head dim per scale and bias.
+  Sequence(const Model& model, KVType kv_type, int64_t capacity = 0, int kv_group_size = 64);
   static constexpr int64_t kDefaultCapacity = 262144;
 
   const Model& model() const { return model_; }
   KVType kv_type() const { return kv_type_; }
+  int kv_group_size() const { return kv_group_size_; }
   int64_t capacity() const { return capacity_; }
 
   // Tokens in the sequence so far (= index of the next token).
@@ -126,6 +128,7 @@ class Sequence {
 
   const Model& model_;
   KVType kv_type_;
+  int kv_group_size_;
   int64_t capacity_;
   int64_t length_ = 0;
   int64_t rope_delta_ = 0;

@@ -60,7 +60,7 @@ void Sequence::restore(const SequenceCheckpoint& c) {
 
 Sequence Sequence::fork(const SequenceCheckpoint& c) const {
   if (!can_restore(c)) refuse("Sequence::fork", c, length_);
-  Sequence f(model_, kv_type_, capacity_);
+  Sequence f(model_, kv_type_, capacity_, kv_group_size_);
   f.gdn_ = c.gdn;
   for (size_t i = 0; i < kv_.size(); ++i) {
     const KVCache& from = kv_[i];

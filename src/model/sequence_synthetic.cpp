@@ -25,12 +25,13 @@ void Sequence::extend_with_random_context(int64_t length, uint64_t seed) {
   std::vector<float> block(static_cast<size_t>(block_rows * dim));
   for (float& v : block) v = normal(rng);
   const KVType type = kv_type_;
-  const size_t row_bytes = static_cast<size_t>(dim) * kv_type_bytes(type);
+  const int group = kv_group_for(kv_group_size_, dim);
+  const size_t row_bytes = kv_row_bytes(type, dim, group);
   std::vector<uint8_t> key_rows(block_rows * row_bytes), value_rows(key_rows.size());
   for (int64_t r = 0; r < block_rows; ++r) {
-    store_kv_row(type, block.data() + r * dim, dim, key_rows.data() + r * row_bytes);
+    store_kv_row(type, block.data() + r * dim, dim, key_rows.data() + r * row_bytes, group);
     store_kv_row(type, block.data() + (block_rows - 1 - r) * dim, dim,
-                 value_rows.data() + r * row_bytes);
+                 value_rows.data() + r * row_bytes, group);
   }
   for (KVCache& kv : kv_) {
     if (kv.heads == 0) continue;

@@ -7,7 +7,7 @@ namespace tf {
 
 Session::Session(const Model& model, SessionOptions options)
     : options_(options),
-      sequence_(model, options.kv_type, options.capacity),
+      sequence_(model, options.kv_type, options.capacity, options.kv_group_size),
       pass_(model, {options.precision, options.linear_tap}) {
   if (options_.prefill_batch <= 0) throw std::invalid_argument("prefill_batch must be positive");
 }

@@ -34,6 +34,9 @@ struct SessionOptions {
   // instead of 1.34 GB — and moves the tiny fixture's logits by ≤ 1.7e-4 relative L2 (the
   // reference gate is 1e-3; BF16: 1.2e-3, over it). F32 is exact.
   KVType kv_type = KVType::F16;
+  // Quantized KV types (q8 / q4 / q2): elements of the head dim per scale and bias (MLX's
+  // QuantizedKVCache default: 64; a smaller head is one group).
+  int kv_group_size = 64;
   // Tokens the sequence can hold (Sequence's capacity; 0: the model's context length).
   int64_t capacity = 0;
   // Optional: called with the input of every linear layer (model/linear_tap.h).

@@ -16,6 +16,7 @@
 #include "model/forward_pass.h"
 #include "model/session.h"
 #include "quant/model_summary.h"
+#include "runtime/memory_plan.h"
 
 namespace tf {
 
@@ -72,20 +73,12 @@ void touch_weights(const Checkpoint& ck) {
   (void)sink;
 }
 
-// Bytes of the KV caches and Gated DeltaNet states one decode step reads at sequence length n.
-double cache_bytes_at(const TextConfig& c, KVType kv_type, int64_t n) {
-  double bytes = 0;
-  const double kv_row =
-      2.0 * c.num_key_value_heads * c.head_dim * static_cast<double>(kv_type_bytes(kv_type));
-  const double gdn = static_cast<double>(c.linear_num_value_heads) * c.linear_key_head_dim *
-                         c.linear_value_head_dim * sizeof(float) +
-                     static_cast<double>(c.linear_conv_kernel_dim - 1) *
-                         (2.0 * c.linear_num_key_heads * c.linear_key_head_dim +
-                          c.linear_num_value_heads * c.linear_value_head_dim) *
-                         sizeof(float);
-  for (int i = 0; i < c.num_hidden_layers; ++i)
-    bytes += c.layer_types[i] == LayerType::FullAttention ? kv_row * static_cast<double>(n) : gdn;
-  return bytes;
+// Bytes of the KV caches and Gated DeltaNet states one decode step reads at sequence length n
+// (runtime/memory_plan.h's formulas).
+double cache_bytes_at(const TextConfig& c, KVType kv_type, int group_size, int64_t n) {
+  return static_cast<double>(kv_bytes_per_token(c, kv_type, group_size)) *
+             static_cast<double>(n) +
+         static_cast<double>(deltanet_state_bytes(c));
 }
 
 std::string fmt(const char* f, double v) {
@@ -123,6 +116,7 @@ BenchReport run_bench(const BenchOptions& o) {
   r.int8_kernel = int8_kernel_name();
   r.precision = o.precision == ActivationPrecision::Int8 ? "int8" : "f32";
   r.kv_type = kv_type_name(o.kv_type);
+  if (kv_quant_bits(o.kv_type) != 0) r.kv_type += " g" + std::to_string(o.kv_group_size);
   r.load_before = load_average();
 
   auto t0 = Clock::now();
@@ -148,6 +142,7 @@ BenchReport run_bench(const BenchOptions& o) {
   SessionOptions timed;
   timed.precision = o.precision;
   timed.kv_type = o.kv_type;
+  timed.kv_group_size = o.kv_group_size;
   timed.prefill_batch = o.prefill_batch;
   // Counting sessions: the same forward pass with a tap adding up the weight bytes of every
   // product it runs (each product reads its matrix once, whatever the number of rows).
@@ -212,7 +207,7 @@ BenchReport run_bench(const BenchOptions& o) {
       std::vector<Sequence> seqs;
       seqs.reserve(P);
       for (int p = 0; p < P; ++p) {
-        seqs.emplace_back(m, o.kv_type, depth + n + 1);
+        seqs.emplace_back(m, o.kv_type, depth + n + 1, o.kv_group_size);
         seqs.back().extend_with_random_context(depth, o.seed + p);
       }
       std::vector<BatchItem> items(P);
@@ -234,7 +229,7 @@ BenchReport run_bench(const BenchOptions& o) {
       run(pass, std::min(n, 8), &per_step);
       t.weight_bytes = BenchStat::of(per_step).median;
     }
-    t.cache_bytes = P * cache_bytes_at(c, o.kv_type, depth + n / 2);
+    t.cache_bytes = P * cache_bytes_at(c, o.kv_type, o.kv_group_size, depth + n / 2);
     ForwardPass pass(m, {.precision = o.precision, .linear_tap = {}});
     std::vector<double> rates;
     double wall = 0, cpu = 0;
@@ -275,7 +270,7 @@ BenchReport run_bench(const BenchOptions& o) {
           }
           t.weight_bytes = BenchStat::of(per_step).median;
         }
-        t.cache_bytes = cache_bytes_at(c, o.kv_type, depth + n / 2);
+        t.cache_bytes = cache_bytes_at(c, o.kv_type, o.kv_group_size, depth + n / 2);
         Session s(m, timed);
         std::vector<double> rates;
         double wall = 0, cpu = 0;

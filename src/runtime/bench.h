@@ -42,6 +42,7 @@ struct BenchOptions {
   int repeats = 5;
   ActivationPrecision precision = ActivationPrecision::F32;
   KVType kv_type = KVType::F16;             // KV cache element type (SessionOptions::kv_type)
+  int kv_group_size = 64;                   // quantized KV types: elements per scale and bias
   int64_t prefill_batch = 512;              // tokens per forward batch in pp
   uint64_t seed = 1;
   size_t bandwidth_bytes = size_t{1} << 30;  // buffer of the read-bandwidth measurement
@@ -83,7 +84,7 @@ struct BenchReport {
   bool int8_fast = false;
   std::string int8_kernel;   // int8_kernel_name()
   std::string precision;     // "int8" / "f32"
-  std::string kv_type;       // "f16" / "bf16" / "f32"
+  std::string kv_type;       // "f16" / "bf16" / "f32" / "q8" / "q4" / "q2"
   double read_bandwidth_gbs = 0;
   double load_before = -1, load_after = -1;  // 1-minute load average
   uint64_t model_bytes = 0;  // all tensor bytes of the checkpoint

@@ -208,16 +208,26 @@ TEST(EngineLoad, MissingModelAndBadOptions) {
   EXPECT_THROW(Engine::load({.model = "/nonexistent/model-folder"}), ModelNotFound);
   EXPECT_THROW(Engine::load({.model = std::string(TIGHTFIT_TEST_DATA) + "/jinja"}), ModelNotFound);
   EngineOptions o{.model = test::tiny_random_dir()};
-  o.kv_bits = 8;
+  o.kv_bits = 12;
   try {
     Engine::load(o);
-    ADD_FAILURE() << "kv_bits 8 loaded";
+    ADD_FAILURE() << "kv_bits 12 loaded";
   } catch (const InvalidRequest& e) {
     EXPECT_EQ(e.param, "kv_bits");
   }
-  o.kv_bits = 12;
-  EXPECT_THROW(Engine::load(o), InvalidRequest);
+  o.kv_bits = 4;
+  o.kv_group_size = 48;
+  try {
+    Engine::load(o);
+    ADD_FAILURE() << "kv_group_size 48 loaded";
+  } catch (const InvalidRequest& e) {
+    EXPECT_EQ(e.param, "kv_group_size");
+  }
+  o.kv_group_size = 64;
   o.kv_bits = 16;
+  o.kv_type = "q5";
+  EXPECT_THROW(Engine::load(o), InvalidRequest);
+  o.kv_type.clear();
   o.parallel = 0;
   EXPECT_THROW(Engine::load(o), InvalidRequest);
 }

@@ -117,3 +117,17 @@ def test_verbose_prints_the_text_and_statistics(text_model, capsys):
     out = capsys.readouterr().out
     assert text in out
     assert "Prompt:" in out and "tokens-per-sec" in out and "Peak memory:" in out
+
+
+def test_quantized_kv_cache_follows_f32():
+    # kv_bits=8 stores the attention KV cache as q8 (EngineOptions::kv_bits); greedy output on
+    # the tiny model matches the f32 cache's for a few tokens (q8's error is ~1e-2 relative).
+    from conftest import TEXT_MODEL, THREADS
+    q8_model, processor = tightfit.load(TEXT_MODEL, threads=THREADS, kv_bits=8)
+    f32_model, _ = tightfit.load(TEXT_MODEL, threads=THREADS, kv_bits=32)
+    assert q8_model.info.kv_type == "q8" and f32_model.info.kv_type == "f32"
+    kwargs = dict(GREEDY, max_tokens=3)
+    assert (tightfit.generate(q8_model, processor, "Name three colours.", **kwargs)
+            == tightfit.generate(f32_model, processor, "Name three colours.", **kwargs))
+    with pytest.raises(ValueError):
+        tightfit.load(TEXT_MODEL, threads=THREADS, kv_bits=3)

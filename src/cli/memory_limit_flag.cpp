@@ -1,0 +1,12 @@
+// --memory-limit (cli/memory_limit_flag.h); cli/engine_flags.cpp parses it into EngineOptions.
+#include "cli/memory_limit_flag.h"
+
+namespace tf::cli {
+
+void add_memory_limit_flag(CLI::App* cmd, std::string& limit) {
+  cmd->add_option("--memory-limit", limit,
+                  "memory this run may take, e.g. 12GB (default: this machine's memory or cgroup "
+                  "limit minus 3.5 GB, at most a quarter); a run that cannot fit is refused");
+}
+
+}  // namespace tf::cli

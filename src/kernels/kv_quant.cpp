@@ -1,0 +1,96 @@
+// Affine per-group quantization of KV rows (kernels/kv_quant.h).
+#include "kernels/kv_quant.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "storage/dtype.h"
+
+namespace tf {
+namespace {
+
+uint32_t float_bits(float f) {
+  uint32_t b;
+  std::memcpy(&b, &f, 4);
+  return b;
+}
+
+// bf16 at or below x (x finite): truncation rounds toward zero, so a negative x with dropped
+// bits steps one unit away from zero.
+uint16_t bf16_at_or_below(float x) {
+  const uint32_t b = float_bits(x);
+  const auto h = static_cast<uint16_t>(b >> 16);
+  return (b & 0xffffu) != 0 && x < 0.0f ? static_cast<uint16_t>(h + 1) : h;
+}
+// bf16 at or above x ≥ 0 (finite).
+uint16_t bf16_at_or_above(float x) {
+  const uint32_t b = float_bits(x);
+  const auto h = static_cast<uint16_t>(b >> 16);
+  return (b & 0xffffu) != 0 ? static_cast<uint16_t>(h + 1) : h;
+}
+
+}  // namespace
+
+size_t kv_quant_row_bytes(int bits, int64_t n, int group) {
+  return static_cast<size_t>(n) * bits / 8 + 2 * 2 * static_cast<size_t>(n / group);
+}
+
+bool kv_quant_row_valid(int bits, int64_t n, int group) {
+  return (bits == 8 || bits == 4 || bits == 2) && (group == 32 || group == 64 || group == 128) &&
+         n > 0 && n % group == 0;
+}
+
+void quantize_kv_row(int bits, int group, const float* src, int64_t n, uint8_t* dst) {
+  const int64_t groups = n / group;
+  const int plane = group * bits / 8;
+  const int levels = (1 << bits) - 1;
+  uint8_t* codes = dst;
+  auto* scales = reinterpret_cast<uint16_t*>(dst + static_cast<size_t>(n) * bits / 8);
+  uint16_t* biases = scales + groups;
+  std::memset(codes, 0, static_cast<size_t>(n) * bits / 8);
+  for (int64_t g = 0; g < groups; ++g) {
+    const float* x = src + g * group;
+    float lo = x[0], hi = x[0];
+    bool finite = true;
+    for (int e = 0; e < group; ++e) {
+      finite = finite && std::isfinite(x[e]);
+      lo = std::min(lo, x[e]);
+      hi = std::max(hi, x[e]);
+    }
+    uint16_t scale_bits = 0x7fc0, bias_bits = 0x7fc0;  // NaN
+    if (finite) {
+      bias_bits = bf16_at_or_below(lo);
+      const float bias = bf16_to_f32(bias_bits);
+      scale_bits = bf16_at_or_above((hi - bias) / static_cast<float>(levels));
+      const float scale = bf16_to_f32(scale_bits);
+      const float inv = scale > 0.0f ? 1.0f / scale : 0.0f;
+      uint8_t* gc = codes + g * plane;
+      for (int e = 0; e < group; ++e) {
+        const float q = std::nearbyint((x[e] - bias) * inv);
+        const int code = static_cast<int>(std::clamp(q, 0.0f, static_cast<float>(levels)));
+        gc[e % plane] |= static_cast<uint8_t>(code << (bits * (e / plane)));
+      }
+    }
+    scales[g] = scale_bits;
+    biases[g] = bias_bits;
+  }
+}
+
+void dequantize_kv_row(int bits, int group, const uint8_t* src, int64_t n, float* dst) {
+  const int64_t groups = n / group;
+  const int plane = group * bits / 8;
+  const int mask = (1 << bits) - 1;
+  const auto* scales = reinterpret_cast<const uint16_t*>(src + static_cast<size_t>(n) * bits / 8);
+  const uint16_t* biases = scales + groups;
+  for (int64_t g = 0; g < groups; ++g) {
+    const float s = bf16_to_f32(scales[g]), b = bf16_to_f32(biases[g]);
+    const uint8_t* gc = src + g * plane;
+    for (int e = 0; e < group; ++e) {
+      const int code = (gc[e % plane] >> (bits * (e / plane))) & mask;
+      dst[g * group + e] = std::fma(static_cast<float>(code), s, b);
+    }
+  }
+}
+
+}  // namespace tf

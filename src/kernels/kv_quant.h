@@ -1,0 +1,35 @@
+// Quantized rows of the KV cache: affine per group, as MLX's QuantizedKVCache stores keys and
+// values (mx.quantize, https://ml-explore.github.io/mlx/build/html/python/_autosummary/mlx.core.quantize.html):
+// each group of G consecutive elements of a row keeps b-bit codes q ∈ [0, 2^b − 1], a scale s and
+// a bias β, and an element reads as s·q + β. Why this and not llama.cpp's q8_0 / q4_0 blocks is
+// in docs/kernels.md (a bias per group fits the shifted ranges of normed keys; the codes unpack
+// with the same shifts at every width).
+//
+// Layout of one row of n elements (n a multiple of G; G ∈ {32, 64, 128}):
+//   codes   n·b/8 bytes: group g's G·b/8 bytes (P of them) at g·P; element e of the group in
+//           byte e mod P at bits [b·(e div P), b·(e div P) + b) — "planes" of P bytes, so a
+//           vector of consecutive elements is one load of consecutive bytes and one shift
+//   scales  n/G bf16
+//   biases  n/G bf16
+// Scale and bias are bf16 (MLX keeps them in the model's dtype, bf16 for Qwen3.5) with directed
+// rounding — β rounded down, then s rounded up over the range that is left — so every element of
+// the group stays inside the codes' range and the error of an element is at most s/2.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tf {
+
+// Bytes of a row of n elements with b-bit codes and groups of `group` elements.
+size_t kv_quant_row_bytes(int bits, int64_t n, int group);
+// True when b ∈ {8, 4, 2}, group ∈ {32, 64, 128} and n is a positive multiple of group.
+bool kv_quant_row_valid(int bits, int64_t n, int group);
+
+// Quantizes src[0..n) into dst (kv_quant_row_bytes bytes). A group holding a NaN or an infinity
+// stores NaN scale and bias (it reads back as NaN, as a float cache would propagate it).
+void quantize_kv_row(int bits, int group, const float* src, int64_t n, uint8_t* dst);
+// dst[0..n) = s·q + β of each element (scalar reference of the attention kernels' reads).
+void dequantize_kv_row(int bits, int group, const uint8_t* src, int64_t n, float* dst);
+
+}  // namespace tf
