@@ -39,5 +39,6 @@ void add_convert_command(CLI::App& app);
 void add_sensitivity_command(CLI::App& app);
 void add_synth_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_draft_vocab_command(CLI::App& app);
 
 }  // namespace tf::cli

@@ -57,6 +57,13 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags& f) {
                 "Do not stop when the output becomes one n-gram repeated over and over");
   cmd->add_flag("--verbose,-v", f.verbose, "Print the model, prompt and settings on stderr");
   cmd->add_flag("--quiet,-q", f.quiet, "Do not print the stats line");
+  optional_option(cmd, "--draft", f.draft,
+                  "Speculative decoding: tokens the model's MTP head drafts per step (default " +
+                      std::to_string(kDefaultDraftTokens) + " when the model has a head)");
+  cmd->add_flag("--no-spec", f.no_spec, "Decode one token at a time even if the model has an MTP head");
+  optional_option(cmd, "--draft-vocab", f.draft_vocab,
+                  "Draft over the N most frequent tokens only (the model folder's " +
+                      std::string(DraftVocabulary::kFileName) + ", made by `tightfit draft-vocab`)");
   add_kv_cache_flag(cmd, f.kv_cache);
   add_image_flags(cmd, f.image);
 }
@@ -138,6 +145,20 @@ nlohmann::ordered_json template_kwargs(const GenerationFlags& f) {
   return j;
 }
 
+// --draft / --no-spec: speculation by default when the model has an MTP head.
+static int draft_tokens(const GenerationFlags& f, const Model& model) {
+  if (f.no_spec) {
+    if (f.draft) throw UsageError("--draft and --no-spec contradict each other: give one");
+    return 0;
+  }
+  if (!f.draft) return model.mtp() ? kDefaultDraftTokens : 0;
+  if (*f.draft < 0) throw UsageError("--draft must be 0 or more, got " + std::to_string(*f.draft));
+  if (*f.draft > 0 && !model.mtp())
+    throw BadInputError("--draft: the model has no multi-token-prediction head (mtp.*); "
+                        "convert it with --keep-mtp, or drop --draft");
+  return *f.draft;
+}
+
 GenerationParams generation_params(const GenerationFlags& f, const LoadedModel& m) {
   GenerationParams p;
   SamplerOverrides overrides = f.sampling;
@@ -164,6 +185,20 @@ GenerationParams generation_params(const GenerationFlags& f, const LoadedModel& 
   p.stop_strings = f.stop;
   p.loop_guard.enabled = !f.no_loop_guard;
   p.show_reasoning = !f.hide_thinking;
+  p.draft_tokens = draft_tokens(f, *m.model);
+  if (f.draft_vocab && p.draft_tokens > 0) {
+    if (*f.draft_vocab <= 0)
+      throw UsageError("--draft-vocab must be a positive number of tokens, got " +
+                       std::to_string(*f.draft_vocab));
+    const std::string list = m.model->checkpoint().dir() + "/" + DraftVocabulary::kFileName;
+    try {
+      p.draft_vocabulary = std::make_shared<const DraftVocabulary>(
+          *m.model, DraftVocabulary::read_ids(list), *f.draft_vocab);
+    } catch (const std::exception& e) {
+      throw BadInputError(std::string("--draft-vocab: ") + e.what() +
+                          " (build the list with `tightfit draft-vocab`)");
+    }
+  }
   return p;
 }
 

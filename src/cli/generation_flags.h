@@ -35,6 +35,9 @@ struct GenerationFlags {
   bool quiet = false;
   std::string kv_cache = "f16";           // --kv-cache: f16, bf16 or f32
   ImageFlags image;                       // --image, --max-pixels, --resize-shape
+  std::optional<int> draft;               // --draft N (speculative decoding with the MTP head)
+  bool no_spec = false;                   // --no-spec
+  std::optional<int> draft_vocab;         // --draft-vocab N (reduced draft vocabulary)
 };
 
 void add_generation_flags(CLI::App* cmd, GenerationFlags& flags);

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   tf::cli::add_sensitivity_command(app);
   tf::cli::add_synth_command(app);
   tf::cli::add_bench_command(app);
+  tf::cli::add_draft_vocab_command(app);
 
   try {
     app.parse(argc, argv);

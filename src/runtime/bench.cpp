@@ -15,6 +15,7 @@
 #include "kernels/memory_bandwidth.h"
 #include "model/session.h"
 #include "quant/model_summary.h"
+#include "runtime/speculative_decoding.h"
 
 namespace tf {
 
@@ -91,6 +92,65 @@ std::string fmt(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
   return buf;
+}
+
+// One speculative tg test (BenchOptions::spec_accept): decode at least n tokens after `depth`
+// tokens of context, forced acceptance `acceptance`, `repeats` times.
+BenchTest bench_speculative(const Model& m, const SessionOptions& timed, const BenchOptions& o,
+                            int n, int64_t depth, double acceptance,
+                            const std::vector<int32_t>& tokens) {
+  if (!m.mtp())
+    throw std::invalid_argument("bench --spec-accept: the model has no MTP head (mtp.*); make "
+                                "one with `tightfit synth --mtp` or convert with --keep-mtp");
+  BenchTest t;
+  t.name = "tg" + std::to_string(n) + " spec k=" + std::to_string(o.spec_drafts) + " a=" +
+           fmt("%.2f", acceptance) + (depth ? " @ d" + std::to_string(depth) : "");
+  t.tokens = n;
+  t.depth = depth;
+  t.spec_acceptance = acceptance;
+  t.spec_drafts = o.spec_drafts;
+  Sampler sampler(SamplerConfig{}, static_cast<int32_t>(m.vocab_size()));
+  std::shared_ptr<const DraftVocabulary> vocabulary;
+  if (o.spec_draft_vocab > 0) {
+    std::vector<int32_t> ids(static_cast<size_t>(std::min(o.spec_draft_vocab, m.vocab_size())));
+    std::iota(ids.begin(), ids.end(), 0);
+    vocabulary = std::make_shared<const DraftVocabulary>(m, std::move(ids));
+    t.name += " vocab " + std::to_string(o.spec_draft_vocab);
+  }
+  std::vector<double> rates;
+  double wall = 0, cpu = 0, steps = 0, emitted = 0;
+  for (int i = -1; i < o.repeats; ++i) {  // i = −1: untimed warm-up
+    Session s(m, timed);
+    s.extend_with_random_context(depth, o.seed);
+    SpeculativeOptions options;
+    options.drafts = o.spec_drafts;
+    options.forced_acceptance = acceptance;
+    options.forced_seed = o.seed + static_cast<uint64_t>(i + 1);
+    options.draft_vocabulary = vocabulary;
+    SpeculativeDecoder spec(s, options);
+    std::vector<int32_t> history(tokens.begin(), tokens.begin() + 1);
+    spec.prefill(history, true);
+    history.push_back(tokens[1 % tokens.size()]);
+    const double cpu0 = cpu_seconds();
+    const auto t0 = Clock::now();
+    int64_t generated = 0;
+    while (generated < n) {
+      const auto e = spec.step(history.back(), sampler, history);
+      history.insert(history.end(), e.begin(), e.end());
+      generated += static_cast<int64_t>(e.size());
+    }
+    const double dt = seconds_since(t0);
+    if (i < 0) continue;
+    cpu += cpu_seconds() - cpu0;
+    wall += dt;
+    rates.push_back(static_cast<double>(generated) / dt);
+    steps += static_cast<double>(spec.stats().steps);
+    emitted += static_cast<double>(generated);
+  }
+  t.cpu_share = cpu / (wall * m.pool().num_threads());
+  t.tok_per_s = BenchStat::of(rates);
+  t.tokens_per_step = emitted / steps;
+  return t;
 }
 
 }  // namespace
@@ -238,6 +298,12 @@ BenchReport run_bench(const BenchOptions& o) {
       t.fraction_of_roofline = t.tok_per_s.median / t.roofline_tok_per_s;
       report(t);
       r.tests.push_back(t);
+      for (double acceptance : o.spec_accept) {
+        BenchTest st = bench_speculative(m, timed, o, n, depth, acceptance, tokens);
+        st.speedup = st.tok_per_s.median / t.tok_per_s.median;
+        report(st);
+        r.tests.push_back(st);
+      }
     }
   }
   r.load_after = load_average();
@@ -263,12 +329,20 @@ std::string format_bench_report(const BenchReport& r) {
          fmt("%.0f %%", 100 * t.cpu_share) + " | ";
     if (t.prompt) {
       s += fmt("%.0f", t.weight_bytes / 1e6 / t.tokens) + " | | | |\n";
+    } else if (t.spec_acceptance >= 0) {
+      s += " | | | " + fmt("%.2f× plain", t.speedup) + " |\n";
     } else {
       s += fmt("%.1f", t.weight_bytes / 1e6) + " | " + fmt("%.1f", t.cache_bytes / 1e6) + " | " +
            fmt("%.2f", t.roofline_tok_per_s) + " | " + fmt("%.0f %%", 100 * t.fraction_of_roofline) +
            " |\n";
     }
   }
+  for (const auto& t : r.tests)
+    if (t.spec_acceptance >= 0)
+      s += "\n" + t.name + ": " + fmt("%.2f", t.tokens_per_step) + " tokens per verify step, " +
+           fmt("%.2f", t.tok_per_s.median) + " t/s = " + fmt("%.2f×", t.speedup) +
+           " the plain tg test (drafts accepted with forced probability " +
+           fmt("%.2f", t.spec_acceptance) + ")";
   s += "\npp: weights MB/tok = weights read by the whole prefill / prompt tokens (each selected "
        "expert once per batch). tg: bytes one step reads, counted from the experts the router "
        "picked; roofline = bandwidth / (weights + KV cache + DeltaNet state). CPU share: CPU "
@@ -310,7 +384,12 @@ nlohmann::json bench_report_json(const BenchReport& r) {
                                        {"samples", t.tok_per_s.samples}}},
                         {"weight_bytes", t.weight_bytes},
                         {"cpu_share", t.cpu_share}};
-    if (!t.prompt) {
+    if (t.spec_acceptance >= 0) {
+      x["spec_acceptance"] = t.spec_acceptance;
+      x["spec_drafts"] = t.spec_drafts;
+      x["tokens_per_step"] = t.tokens_per_step;
+      x["speedup_vs_plain"] = t.speedup;
+    } else if (!t.prompt) {
       x["cache_bytes"] = t.cache_bytes;
       x["roofline_tok_per_s"] = t.roofline_tok_per_s;
       x["weights_only_roofline_tok_per_s"] = t.weights_only_roofline;

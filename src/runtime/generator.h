@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -24,6 +25,7 @@
 #include "runtime/multimodal_prompt.h"
 #include "runtime/reasoning_split.h"
 #include "runtime/sampler.h"
+#include "runtime/speculative_decoding.h"
 #include "runtime/stop_conditions.h"
 #include "tokenizer/tokenizer.h"
 
@@ -44,7 +46,18 @@ struct GenerationParams {
   // Added tokens flagged special (<|im_start|>, ...) are not printed; non-special added tokens
   // such as <think> and <tool_call> are text and stay.
   bool skip_special_tokens = true;
+  // Speculative decoding with the model's MTP head (runtime/speculative_decoding.h): tokens
+  // drafted per step; 0 = off. Ignored (plain decoding) for prompts with images and for
+  // models without a head. Output is the same either way: greedy token for token, sampling
+  // in distribution.
+  int draft_tokens = 0;
+  // Optional reduced draft vocabulary (model/draft_vocabulary.h); verification is unchanged.
+  std::shared_ptr<const DraftVocabulary> draft_vocabulary;
 };
+
+// The draft count `generate` and `chat` use when the model has an MTP head and none is asked
+// for (vLLM's and mlx-vlm's default for this head, docs/qwen35-mtp.md §5).
+inline constexpr int kDefaultDraftTokens = 2;
 
 // The --max-tokens a run gets when none is asked for: the smallest of the model's own default
 // (max_new_tokens), kSafeMaxTokens and the room left in the context window
@@ -64,13 +77,16 @@ struct GenerationStats {
   // them), reported apart because it can take longer than the prefill.
   int64_t images = 0;
   double vision_seconds = 0;
+  // Speculative decoding (when it ran): drafts proposed / accepted, per position.
+  SpeculativeStats speculative;
 
   double prompt_tokens_per_second() const;
   double generation_tokens_per_second() const;
 };
 
 // "prompt: 12 tokens, 340.5 tok/s | generation: 64 tokens, 51.2 tok/s | peak memory: 1.20 GB",
-// after "vision: 1 image, 2.31 s | " when images were encoded.
+// after "vision: 1 image, 2.31 s | " when images were encoded, and " | drafts: …" after it
+// when speculative decoding ran.
 std::string format_stats(const GenerationStats& stats);
 
 struct GenerationResult {
@@ -124,6 +140,9 @@ class Generator {
   const tokenizer::Tokenizer& tokenizer_;
   GenerationParams params_;
   Sampler sampler_;
+  // Made at the first text-only run when params_.draft_tokens > 0 and the model has a head;
+  // kept across runs (its cache follows the session, like a chat's reused prefix).
+  std::unique_ptr<SpeculativeDecoder> speculative_;
 };
 
 }  // namespace tf

@@ -10,6 +10,18 @@ double SpeculativeStats::acceptance_rate() const {
   return drafts_proposed > 0 ? static_cast<double>(drafts_accepted) / drafts_proposed : 0.0;
 }
 
+SpeculativeStats SpeculativeStats::since(const SpeculativeStats& earlier) const {
+  SpeculativeStats d = *this;
+  d.steps -= earlier.steps;
+  d.drafts_proposed -= earlier.drafts_proposed;
+  d.drafts_accepted -= earlier.drafts_accepted;
+  for (size_t j = 0; j < d.proposed_at.size() && j < earlier.proposed_at.size(); ++j) {
+    d.proposed_at[j] -= earlier.proposed_at[j];
+    d.accepted_at[j] -= earlier.accepted_at[j];
+  }
+  return d;
+}
+
 double SpeculativeStats::tokens_per_step() const {
   return steps > 0 ? static_cast<double>(drafts_accepted + steps) / steps : 0.0;
 }
@@ -43,6 +55,7 @@ SpeculativeDecoder::SpeculativeDecoder(Session& session, SpeculativeOptions opti
   if (options_.forced_acceptance &&
       (*options_.forced_acceptance < 0.0 || *options_.forced_acceptance > 1.0))
     throw std::invalid_argument("forced acceptance must be in [0, 1]");
+  head_.set_draft_vocabulary(options_.draft_vocabulary.get());
   stats_.proposed_at.assign(options_.drafts, 0);
   stats_.accepted_at.assign(options_.drafts, 0);
 }
@@ -124,7 +137,10 @@ std::vector<int32_t> SpeculativeDecoder::step(int32_t token, Sampler& sampler,
   //    hidden state of the previous position (nothing fed through prefill / step) no draft.
   const int64_t pending_rows = static_cast<int64_t>(pending_hidden_.size()) / H;
   const bool can_draft = pending_rows > 0 && pending_position_ + pending_rows == start;
-  const int k = can_draft ? options_.drafts : 0;
+  if (!can_draft) forget_pending();
+  // Near the end of the sequence's capacity fewer drafts fit in the verify batch.
+  const int64_t room = session_.sequence().capacity() - start - 1;
+  const int k = can_draft ? static_cast<int>(std::min<int64_t>(options_.drafts, room)) : 0;
   verify_tokens_.assign(1, token);
   draft_history_.assign(history.begin(), history.end());
   q_.resize(k);
@@ -144,8 +160,6 @@ std::vector<int32_t> SpeculativeDecoder::step(int32_t token, Sampler& sampler,
       }
     }
     cache_.truncate(committed_rows);
-  } else {
-    forget_pending();
   }
 
   // 2. Verify (§5 step 2): one forward over [token, d_1 … d_k].

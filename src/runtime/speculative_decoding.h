@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -35,6 +36,8 @@ namespace tf {
 
 struct SpeculativeOptions {
   int drafts = 2;  // k: tokens drafted per step (≥ 1)
+  // Draft over this reduced vocabulary (nullptr: the full one); verification is unchanged.
+  std::shared_ptr<const DraftVocabulary> draft_vocabulary;
   // Benchmarks only (`tightfit bench --spec-accept`): accept each draft with this probability
   // instead of comparing it with the main model, so a model whose head never agrees (random
   // weights) still pays the real cost of drafting, verifying and rewinding. Output is then not
@@ -51,6 +54,8 @@ struct SpeculativeStats {
   std::vector<int64_t> proposed_at, accepted_at;
 
   double acceptance_rate() const;
+  // What was added since `earlier` (a snapshot of the same counters).
+  SpeculativeStats since(const SpeculativeStats& earlier) const;
   // Tokens emitted per verify step (accepted drafts + the bonus token).
   double tokens_per_step() const;
   // "drafts: 120 proposed, 84 accepted (70.0 %; by position 81 % 59 %), 2.40 tokens/step"

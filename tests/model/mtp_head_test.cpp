@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -133,6 +134,72 @@ TEST(MtpHead, BadInputsAreRejected) {
   EXPECT_THROW(head.run(cache, bad, hidden, 0), std::out_of_range);
   EXPECT_EQ(cache.rows(), 0);
   EXPECT_THROW(cache.truncate(1), std::logic_error);
+}
+
+}  // namespace
+}  // namespace tf
+
+namespace tf {
+namespace {
+
+// A reduced draft vocabulary (model/draft_vocabulary.h) scores exactly its ids, with the full
+// head's values; every other id is −inf.
+TEST(DraftVocabulary, ScoresOnlyItsIdsWithTheFullHeadsValues) {
+  const auto model = Model::load(mtp_dir("copy"), 2);
+  const auto tokens = mtp_tokens("seq16");
+  const auto full = draft_logits(*model, tokens, KVType::F32);
+  std::vector<int32_t> ids;
+  for (int32_t id = 511; id >= 0; id -= 3) ids.push_back(id);  // any order
+  const DraftVocabulary vocab(*model, ids);
+  EXPECT_EQ(vocab.size(), static_cast<int64_t>(ids.size()));
+  EXPECT_EQ(vocab.head().rows, vocab.size());
+  const int64_t H = model->hidden_size(), V = 512, T = static_cast<int64_t>(tokens.size());
+  const MainOutputs main = run_main(*model, tokens, KVType::F32);
+  MtpHead head(*model, {.precision = ActivationPrecision::F32});
+  head.set_draft_vocabulary(&vocab);
+  MtpCache cache(*model, KVType::F32, 64);
+  const auto g = head.run(cache, std::span<const int32_t>(tokens).subspan(1),
+                          std::span<const float>(main.hidden).subspan(0, (T - 1) * H), 0);
+  const auto reduced = head.logits(g, T - 1);
+  std::vector<bool> listed(V, false);
+  for (int32_t id : ids) listed[id] = true;
+  for (int64_t r = 0; r + 1 < T; ++r)
+    for (int64_t i = 0; i < V; ++i) {
+      if (listed[i])
+        EXPECT_NEAR(reduced[r * V + i], full[r * V + i], 1e-5);
+      else
+        EXPECT_EQ(reduced[r * V + i], -std::numeric_limits<float>::infinity());
+    }
+}
+
+TEST(DraftVocabulary, RefusesBadLists) {
+  const auto model = Model::load(mtp_dir("copy"), 1);
+  EXPECT_THROW(DraftVocabulary(*model, {}), std::invalid_argument);
+  EXPECT_THROW(DraftVocabulary(*model, {1, 2, 1}), std::invalid_argument);
+  EXPECT_THROW(DraftVocabulary(*model, {1, 512}), std::invalid_argument);
+  EXPECT_EQ(DraftVocabulary(*model, {5, 6, 7, 8}, 2).ids(), (std::vector<int32_t>{5, 6}));
+}
+
+TEST(DraftVocabulary, ListFileRoundTripAndErrors) {
+  const std::string path = ::testing::TempDir() + "/draft_vocab_test.txt";
+  DraftVocabulary::write_ids(path, {3, 1, 2}, "test");
+  EXPECT_EQ(DraftVocabulary::read_ids(path), (std::vector<int32_t>{3, 1, 2}));
+  {
+    std::ofstream out(path);
+    out << "# comment\n\n7\n  8 \nx9\n";
+  }
+  try {
+    DraftVocabulary::read_ids(path);
+    FAIL() << "read a line that is not an id";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(":5:"), std::string::npos) << e.what();
+  }
+  {
+    std::ofstream out(path);
+    out << "# only a comment\n";
+  }
+  EXPECT_THROW(DraftVocabulary::read_ids(path), std::runtime_error);
+  EXPECT_THROW(DraftVocabulary::read_ids(path + ".missing"), std::runtime_error);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 //    it (chi-square over many seeds, top-k 8 so the categories are few).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -243,6 +244,46 @@ TEST(SpeculativeDecoding, SamplingKeepsTheDistribution) {
   ASSERT_LE(categories, 8);
   // 99.9 % quantile of chi-square with 7 degrees of freedom: 24.3.
   EXPECT_LT(chi2, 24.3) << categories << " categories";
+}
+
+}  // namespace
+}  // namespace tf
+
+namespace tf {
+namespace {
+
+// FR-Spec: drafting over a reduced vocabulary changes only what is drafted; the output is the
+// main model's (greedy) either way.
+TEST(SpeculativeDecoding, ReducedDraftVocabularyLeavesTheOutputUnchanged) {
+  const auto model = Model::load(fixture("copy"), 2);
+  const auto prompt = read_json(fixture("tokens.json")).at("prompt").get<std::vector<int32_t>>();
+  const auto want = plain_greedy(*model, prompt, 80);
+  // Half of the ids the output uses, plus others: some drafts can match, many cannot.
+  std::vector<int32_t> ids;
+  for (size_t i = 0; i < want.size(); i += 2)
+    if (std::find(ids.begin(), ids.end(), want[i]) == ids.end()) ids.push_back(want[i]);
+  for (int32_t id = 0; id < 40; ++id)
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+  Session session(*model, exact());
+  SpeculativeOptions options;
+  options.drafts = 3;
+  options.draft_vocabulary = std::make_shared<const DraftVocabulary>(*model, ids);
+  SpeculativeDecoder spec(session, options);
+  Sampler sampler(greedy(), 512);
+  std::vector<int32_t> history = prompt, out;
+  history.push_back(sampler.sample(spec.prefill(prompt, true), prompt));
+  out.push_back(history.back());
+  while (out.size() < want.size()) {
+    for (int32_t d : spec.last_drafts())
+      EXPECT_NE(std::find(ids.begin(), ids.end(), d), ids.end()) << "drafted " << d;
+    for (int32_t t : spec.step(history.back(), sampler, history)) {
+      history.push_back(t);
+      out.push_back(t);
+    }
+  }
+  out.resize(want.size());
+  EXPECT_EQ(out, want);
+  EXPECT_GT(spec.stats().drafts_accepted, 0);
 }
 
 }  // namespace
