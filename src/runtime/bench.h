@@ -25,6 +25,8 @@
 
 #include "kernels/linear.h"
 #include "kernels/ops_attention.h"
+#include "model/model.h"
+#include "model/session.h"
 
 namespace tf {
 
@@ -103,6 +105,13 @@ struct BenchReport {
   double load_seconds = 0;   // Model::load
   std::vector<BenchTest> tests;
 };
+
+// One speculative tg test (bench_speculative.cpp): at least n tokens after `depth` tokens of
+// context at forced acceptance `acceptance`, options.repeats times after a warm-up; `tokens`
+// (≥ 2) seed the sequence. Throws std::invalid_argument when the model has no MTP head.
+BenchTest bench_speculative(const Model& model, const SessionOptions& timed,
+                            const BenchOptions& options, int n, int64_t depth, double acceptance,
+                            const std::vector<int32_t>& tokens);
 
 // Runs the tests. Throws what Model::load throws (naming the folder / tensor).
 BenchReport run_bench(const BenchOptions& options);

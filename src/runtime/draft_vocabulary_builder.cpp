@@ -16,7 +16,10 @@ DraftVocabularyCounts most_frequent_tokens(const tokenizer::Tokenizer& tokenizer
   DraftVocabularyCounts r;
   std::string paragraph, line;
   auto flush = [&] {
-    if (paragraph.empty()) return;
+    if (paragraph.find_first_not_of(" \t\r\n") == std::string::npos) {
+      paragraph.clear();  // blank lines alone are no text to count
+      return;
+    }
     for (const int32_t id : tokenizer.encode(paragraph)) {
       ++counts[id];
       ++r.corpus_tokens;

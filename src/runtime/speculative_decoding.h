@@ -85,8 +85,9 @@ class SpeculativeDecoder {
   // condition fired inside them): the session is rewound to hold all but the last kept one.
   void keep_emitted(int64_t count);
 
-  // The drafts of the last step (empty when it could not draft).
+  // The drafts of the last step (empty before the first and when it could not draft).
   std::span<const int32_t> last_drafts() const {
+    if (verify_tokens_.empty()) return {};
     return std::span<const int32_t>(verify_tokens_).subspan(1);
   }
   const SpeculativeStats& stats() const { return stats_; }

@@ -91,7 +91,7 @@ TEST(MtpLayouts, ConvertKeepMtpLoadsAndDraftsLikeTheOriginal) {
   const MtpWeights& w = *mlx->mtp();
   EXPECT_TRUE(w.fc.quantized());
   EXPECT_TRUE(w.layer.attn.q_proj.quantized());
-  EXPECT_EQ(w.layer.moe.experts[3].down.bits, 4);
+  EXPECT_EQ(w.layer.moe.experts[3].gate.bits, 4);  // (down_proj: 32 columns, below a group)
   EXPECT_FALSE(w.layer.moe.router.quantized());  // kept like every router
   // Norms carry 1 + w once (stored so in MLX files), as the HF head's after its offset.
   const auto hf = Model::load(copy_dir(), 2);

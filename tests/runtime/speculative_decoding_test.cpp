@@ -182,19 +182,19 @@ TEST(SpeculativeDecoding, RefusesBadSettings) {
 TEST(SpeculativeDecoding, ForcedAcceptanceKeepsThatShare) {
   const auto model = Model::load(fixture("random"), 1);
   SessionOptions options = exact();
-  options.capacity = 2048;
+  options.capacity = 1024;
   Session session(*model, options);
   SpeculativeDecoder spec(session, {.drafts = 3, .forced_acceptance = 0.8, .forced_seed = 7});
   Sampler sampler(greedy(), 512);
   std::vector<int32_t> history = {1, 2, 3};
   history.push_back(sampler.sample(spec.prefill(history, true), history));
-  while (session.length() < 2000) {
+  while (session.length() < 1000) {
     const auto e = spec.step(history.back(), sampler, history);
     history.insert(history.end(), e.begin(), e.end());
   }
   // Per position i the chance to be proposed-and-accepted is 0.8 given the earlier ones.
   EXPECT_NEAR(static_cast<double>(spec.stats().accepted_at[0]) / spec.stats().proposed_at[0],
-              0.8, 0.06);  // ~650 steps: 4 standard deviations
+              0.8, 0.08);  // ~320 steps: 3.6 standard deviations (the run is seeded)
   EXPECT_GT(spec.stats().tokens_per_step(), 2.0);
 }
 
@@ -213,7 +213,7 @@ TEST(SpeculativeDecoding, SamplingKeepsTheDistribution) {
   Sampler reference(config, 512);
   const std::vector<double> p = reference.distribution(plain.decode(history.back()), history);
 
-  constexpr int kRuns = 2000;
+  constexpr int kRuns = 1000;
   std::map<int32_t, int> counts;
   int accepted = 0;
   for (int seed = 0; seed < kRuns; ++seed) {
