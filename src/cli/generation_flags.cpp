@@ -59,7 +59,7 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags& f) {
   cmd->add_flag("--quiet,-q", f.quiet, "Do not print the stats line");
   optional_option(cmd, "--draft", f.draft,
                   "Speculative decoding: tokens the model's MTP head drafts per step (default " +
-                      std::to_string(kDefaultDraftTokens) + " when the model has a head)");
+                      std::to_string(kDefaultDraftTokens) + " = off; 2 is the usual choice)");
   cmd->add_flag("--no-spec", f.no_spec, "Decode one token at a time even if the model has an MTP head");
   optional_option(cmd, "--draft-vocab", f.draft_vocab,
                   "Draft over the N most frequent tokens only (the model folder's " +

@@ -56,8 +56,11 @@ struct GenerationParams {
 };
 
 // The draft count `generate` and `chat` use when the model has an MTP head and none is asked
-// for (vLLM's and mlx-vlm's default for this head, docs/qwen35-mtp.md §5).
-inline constexpr int kDefaultDraftTokens = 2;
+// for. Chosen by measurement (bench/RESULTS.md, "MTP speculative decoding"): on the 2-vCPU
+// reference machine a verify forward of k + 1 tokens costs 1.5–2.4 decode steps, so
+// speculation is 0.9–1.0× plain decode even at 80 % acceptance — off until it pays. `--draft 2`
+// (vLLM's and mlx-vlm's choice for this head, docs/qwen35-mtp.md §5) turns it on.
+inline constexpr int kDefaultDraftTokens = 0;
 
 // The --max-tokens a run gets when none is asked for: the smallest of the model's own default
 // (max_new_tokens), kSafeMaxTokens and the room left in the context window

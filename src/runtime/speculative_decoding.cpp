@@ -45,11 +45,18 @@ std::string SpeculativeStats::summary() const {
 }
 
 SpeculativeDecoder::SpeculativeDecoder(Session& session, SpeculativeOptions options)
-    : session_(session),
-      options_(options),
-      head_(session.model(), session.forward_pass().options()),
-      cache_(session.model(), session.sequence().kv_type(), session.sequence().capacity()),
-      forced_rng_(options.forced_seed) {
+    : SpeculativeDecoder(session.sequence(), session.forward_pass().options(), std::move(options)) {
+  session_ = &session;
+}
+
+SpeculativeDecoder::SpeculativeDecoder(Sequence& sequence, const ForwardOptions& forward,
+                                       SpeculativeOptions options)
+    : model_(sequence.model()),
+      sequence_(sequence),
+      options_(std::move(options)),
+      head_(sequence.model(), forward),
+      cache_(sequence.model(), sequence.kv_type(), sequence.capacity()),
+      forced_rng_(options_.forced_seed) {
   if (options_.drafts < 1)
     throw std::invalid_argument("--draft must be at least 1 (use --no-spec to turn speculation off)");
   if (options_.forced_acceptance &&
@@ -63,12 +70,12 @@ SpeculativeDecoder::SpeculativeDecoder(Session& session, SpeculativeOptions opti
 void SpeculativeDecoder::run_main(std::span<const int32_t> tokens, bool logits_all,
                                   bool keep_states) {
   BatchItem item;
-  item.sequence = &session_.sequence();
+  item.sequence = &sequence_;
   item.tokens = tokens;
   item.logits = logits_all ? OutputRows::All : OutputRows::Last;
   item.hidden = OutputRows::All;
   item.keep_states = keep_states;
-  session_.forward_pass().run(std::span<const BatchItem>(&item, 1));
+  session_->forward_pass().run(std::span<const BatchItem>(&item, 1));
 }
 
 void SpeculativeDecoder::forget_pending() {
@@ -77,7 +84,7 @@ void SpeculativeDecoder::forget_pending() {
 }
 
 std::span<const float> SpeculativeDecoder::catch_up_head() {
-  const int64_t H = session_.model().hidden_size();
+  const int64_t H = model_.hidden_size();
   const int64_t pairs = static_cast<int64_t>(pending_tokens_.size());
   const auto g = head_.run(cache_, pending_tokens_,
                            std::span<const float>(pending_hidden_).subspan(0, pairs * H),
@@ -90,22 +97,22 @@ std::span<const float> SpeculativeDecoder::catch_up_head() {
   return g.subspan((pairs - 1) * H, H);
 }
 
-std::span<const float> SpeculativeDecoder::prefill(std::span<const int32_t> tokens, bool last) {
-  const int64_t H = session_.model().hidden_size();
-  const int64_t start = session_.length();
-  // Head rows are valid for positions t with x_{t+1} in what the session holds (≤ start − 2);
-  // pending rows only if they end right before the new tokens (else the session was cut or
-  // fed elsewhere since).
+void SpeculativeDecoder::observe_prefill(std::span<const int32_t> tokens,
+                                         std::span<const float> hidden) {
+  const int64_t H = model_.hidden_size();
+  const int64_t start = sequence_.length() - static_cast<int64_t>(tokens.size());
+  if (static_cast<int64_t>(hidden.size()) != static_cast<int64_t>(tokens.size()) * H)
+    throw std::invalid_argument("SpeculativeDecoder::observe_prefill: one hidden row per token");
+  // Head rows are valid for positions t with x_{t+1} in what the sequence held before these
+  // tokens (≤ start − 2); pending rows only if they end right before the new tokens (else the
+  // sequence was cut or fed elsewhere since).
   const int64_t pending_rows = static_cast<int64_t>(pending_hidden_.size()) / H;
   if (pending_rows == 0 || pending_position_ + pending_rows != start) forget_pending();
   while (!cache_positions_.empty() && cache_positions_.back() >= start - 1) {
     cache_positions_.pop_back();
   }
   cache_.truncate(static_cast<int64_t>(cache_positions_.size()));
-  if (tokens.empty()) return {};
-
-  run_main(tokens, false, false);
-  const auto hidden = session_.forward_pass().hidden(0);
+  if (tokens.empty()) return;
   if (pending_hidden_.empty()) {
     pending_position_ = start;  // x_start has no hidden state before it here
     tokens = tokens.subspan(1);
@@ -113,7 +120,14 @@ std::span<const float> SpeculativeDecoder::prefill(std::span<const int32_t> toke
   pending_hidden_.insert(pending_hidden_.end(), hidden.begin(), hidden.end());
   pending_tokens_.insert(pending_tokens_.end(), tokens.begin(), tokens.end());
   if (!pending_tokens_.empty()) catch_up_head();
-  return last ? session_.forward_pass().logits(0) : std::span<const float>();
+}
+
+std::span<const float> SpeculativeDecoder::prefill(std::span<const int32_t> tokens, bool last) {
+  if (!session_) throw std::logic_error("SpeculativeDecoder::prefill needs the Session constructor");
+  if (tokens.empty()) return {};
+  run_main(tokens, false, false);
+  observe_prefill(tokens, session_->forward_pass().hidden(0));
+  return last ? session_->forward_pass().logits(0) : std::span<const float>();
 }
 
 int32_t SpeculativeDecoder::choose_draft(std::span<const float> g, Sampler& sampler,
@@ -126,10 +140,10 @@ int32_t SpeculativeDecoder::choose_draft(std::span<const float> g, Sampler& samp
   return sampler.draw(*q);
 }
 
-std::vector<int32_t> SpeculativeDecoder::step(int32_t token, Sampler& sampler,
-                                              std::span<const int32_t> history) {
-  const int64_t H = session_.model().hidden_size(), V = session_.model().vocab_size();
-  const int64_t start = session_.length();
+std::span<const int32_t> SpeculativeDecoder::propose(int32_t token, Sampler& sampler,
+                                                     std::span<const int32_t> history) {
+  const int64_t H = model_.hidden_size();
+  const int64_t start = sequence_.length();
   const bool sampling = !sampler.config().greedy() && !options_.forced_acceptance;
 
   // 1. Draft (§5 step 1): commit the head rows of the new pairs, the last one's output gives
@@ -139,7 +153,7 @@ std::vector<int32_t> SpeculativeDecoder::step(int32_t token, Sampler& sampler,
   const bool can_draft = pending_rows > 0 && pending_position_ + pending_rows == start;
   if (!can_draft) forget_pending();
   // Near the end of the sequence's capacity fewer drafts fit in the verify batch.
-  const int64_t room = session_.sequence().capacity() - start - 1;
+  const int64_t room = sequence_.capacity() - start - 1;
   const int k = can_draft ? static_cast<int>(std::min<int64_t>(options_.drafts, room)) : 0;
   verify_tokens_.assign(1, token);
   draft_history_.assign(history.begin(), history.end());
@@ -161,11 +175,22 @@ std::vector<int32_t> SpeculativeDecoder::step(int32_t token, Sampler& sampler,
     }
     cache_.truncate(committed_rows);
   }
+  step_start_ = start;
+  return verify_tokens_;
+}
 
-  // 2. Verify (§5 step 2): one forward over [token, d_1 … d_k].
-  run_main(verify_tokens_, true, true);
-  const auto logits = session_.forward_pass().logits(0);
-  const auto hidden = session_.forward_pass().hidden(0);
+std::vector<int32_t> SpeculativeDecoder::accept(std::span<const float> logits,
+                                                std::span<const float> hidden, Sampler& sampler,
+                                                std::span<const int32_t> history) {
+  const int64_t H = model_.hidden_size(), V = model_.vocab_size();
+  const int64_t start = step_start_;
+  const int k = static_cast<int>(verify_tokens_.size()) - 1;
+  const bool sampling = !sampler.config().greedy() && !options_.forced_acceptance;
+  if (static_cast<int64_t>(logits.size()) != (k + 1) * V ||
+      static_cast<int64_t>(hidden.size()) != (k + 1) * H ||
+      sequence_.length() != start + k + 1)
+    throw std::logic_error("SpeculativeDecoder::accept: expects the verify batch of propose() "
+                           "(logits and hidden states of all its rows, fed with keep_states)");
   auto row = [&](int64_t i) { return logits.subspan(i * V, V); };
 
   // 3. Accept (§5 step 3): the longest agreeing prefix, then the bonus / correction token.
@@ -215,8 +240,7 @@ std::vector<int32_t> SpeculativeDecoder::step(int32_t token, Sampler& sampler,
   }
 
   // 4. Keep the state after token, d_1 … d_a (§5 step 4): no re-run.
-  session_.sequence().rewind(start + a + 1);
-  step_start_ = start;
+  sequence_.rewind(start + a + 1);
   step_emitted_ = static_cast<int64_t>(emitted.size());
   step_hidden_.assign(hidden.begin(), hidden.begin() + (a + 1) * H);
   step_tokens_ = emitted;
@@ -234,13 +258,21 @@ std::vector<int32_t> SpeculativeDecoder::step(int32_t token, Sampler& sampler,
   return emitted;
 }
 
+std::vector<int32_t> SpeculativeDecoder::step(int32_t token, Sampler& sampler,
+                                              std::span<const int32_t> history) {
+  if (!session_) throw std::logic_error("SpeculativeDecoder::step needs the Session constructor");
+  run_main(propose(token, sampler, history), true, true);
+  return accept(session_->forward_pass().logits(0), session_->forward_pass().hidden(0), sampler,
+                history);
+}
+
 void SpeculativeDecoder::keep_emitted(int64_t count) {
   if (count < 1 || count > step_emitted_)
     throw std::logic_error("SpeculativeDecoder::keep_emitted: " + std::to_string(count) +
                            " of " + std::to_string(step_emitted_) + " tokens");
   if (count == step_emitted_) return;
-  const int64_t H = session_.model().hidden_size();
-  session_.sequence().rewind(step_start_ + count);
+  const int64_t H = model_.hidden_size();
+  sequence_.rewind(step_start_ + count);
   pending_position_ = step_start_;
   pending_hidden_.assign(step_hidden_.begin(), step_hidden_.begin() + count * H);
   pending_tokens_.assign(step_tokens_.begin(), step_tokens_.begin() + count - 1);

@@ -67,22 +67,40 @@ class SpeculativeDecoder {
   // The session's model must have an MTP head (std::invalid_argument otherwise). The session
   // must outlive the decoder; the head's cache uses the session's KV type and capacity.
   SpeculativeDecoder(Session& session, SpeculativeOptions options);
+  // For a caller that runs the forward passes itself (a batching scheduler): the decoder
+  // drafts and accepts, the caller feeds `sequence` (observe_prefill, propose / accept below).
+  SpeculativeDecoder(Sequence& sequence, const ForwardOptions& forward, SpeculativeOptions options);
 
-  // Feeds prompt tokens to the session (one forward, keep its hidden states) and the head
-  // (their pairs with the following token). Call for consecutive chunks of the prompt; `last`:
-  // this chunk ends the prompt, and the returned span is its last token's logits (empty
-  // otherwise). When the session already held tokens the head never saw (a reused chat
-  // prefix), the head drafts from the rows it has: output is unchanged, acceptance may drop.
+  // Session constructor only. Feeds prompt tokens to the session (one forward, keeping its
+  // hidden states) and the head (their pairs with the following token). Call for consecutive
+  // chunks of the prompt; `last`: this chunk ends the prompt, and the returned span is its last
+  // token's logits (empty otherwise). When the session already held tokens the head never saw
+  // (a reused chat prefix), the head drafts from the rows it has: output is unchanged,
+  // acceptance may drop.
   std::span<const float> prefill(std::span<const int32_t> tokens, bool last);
 
-  // One draft + verify step. `token` is the last committed token (sampled, not yet fed);
-  // `history` the committed tokens so far (for the sampler's penalties), ending with `token`.
-  // Returns the tokens this step commits: the accepted drafts and the bonus token (1 … k + 1).
-  // Afterwards the session holds every committed token but the last returned one.
+  // Session constructor only: one draft + verify step = propose, a forward of its tokens,
+  // accept. `token` is the last committed token (sampled, not yet fed); `history` the
+  // committed tokens so far (for the sampler's penalties), ending with `token`. Returns the
+  // tokens this step commits: the accepted drafts and the bonus token (1 … k + 1). Afterwards
+  // the sequence holds every committed token but the last returned one.
   std::vector<int32_t> step(int32_t token, Sampler& sampler, std::span<const int32_t> history);
 
+  // The phases, for a caller that batches the forwards:
+  //  - observe_prefill: `tokens` were just appended to the sequence by a forward that returned
+  //    their final hidden states (OutputRows::All), one row per token.
+  //  - propose: drafts after `token`; returns the verify batch [token, d_1 … d_k] to append to
+  //    the sequence in one forward with logits and hidden states of every row and keep_states.
+  //  - accept: that forward's logits and hidden rows; rewinds the sequence and returns what
+  //    step() returns.
+  void observe_prefill(std::span<const int32_t> tokens, std::span<const float> hidden);
+  std::span<const int32_t> propose(int32_t token, Sampler& sampler,
+                                   std::span<const int32_t> history);
+  std::vector<int32_t> accept(std::span<const float> logits, std::span<const float> hidden,
+                              Sampler& sampler, std::span<const int32_t> history);
+
   // The caller keeps only the first `count` (≥ 1) tokens the last step returned (a stop
-  // condition fired inside them): the session is rewound to hold all but the last kept one.
+  // condition fired inside them): the sequence is rewound to hold all but the last kept one.
   void keep_emitted(int64_t count);
 
   // The drafts of the last step (empty before the first and when it could not draft).
@@ -104,7 +122,9 @@ class SpeculativeDecoder {
                        std::span<const int32_t> history, std::vector<double>* q);
   void forget_pending();
 
-  Session& session_;
+  const Model& model_;
+  Sequence& sequence_;
+  Session* session_ = nullptr;  // set by the Session constructor (prefill / step)
   SpeculativeOptions options_;
   MtpHead head_;
   MtpCache cache_;
@@ -116,7 +136,7 @@ class SpeculativeDecoder {
   std::vector<int32_t> pending_tokens_;
   int64_t pending_position_ = 0;
 
-  int64_t step_start_ = 0;      // session length before the last verify
+  int64_t step_start_ = 0;      // sequence length before the last verify
   int64_t step_emitted_ = 0;    // tokens the last step returned
   std::vector<float> step_hidden_;  // verify hidden rows of the last step
   std::vector<int32_t> step_tokens_;  // its emitted tokens

@@ -288,3 +288,60 @@ TEST(SpeculativeDecoding, ReducedDraftVocabularyLeavesTheOutputUnchanged) {
 
 }  // namespace
 }  // namespace tf
+
+namespace tf {
+namespace {
+
+// The phase API as a batching scheduler uses it: two sequences of different prompts, their
+// prompts and every verify batch in ONE forward per round; each equals plain greedy.
+TEST(SpeculativeDecoding, TwoSequencesVerifyInOneBatch) {
+  const auto model = Model::load(fixture("copy"), 2);
+  const auto tokens = read_json(fixture("tokens.json"));
+  const std::vector<std::vector<int32_t>> prompts = {
+      tokens.at("prompt").get<std::vector<int32_t>>(), tokens.at("seq16").get<std::vector<int32_t>>()};
+  ForwardPass pass(*model, {.precision = ActivationPrecision::F32});
+  std::vector<std::unique_ptr<Sequence>> seqs;
+  std::vector<std::unique_ptr<SpeculativeDecoder>> specs;
+  std::vector<Sampler> samplers;
+  std::vector<std::vector<int32_t>> history, out(2);
+  std::vector<BatchItem> items;
+  for (int i = 0; i < 2; ++i) {
+    seqs.push_back(std::make_unique<Sequence>(*model, KVType::F32, 512));
+    SpeculativeOptions o;
+    o.drafts = 2 + i;
+    specs.push_back(std::make_unique<SpeculativeDecoder>(*seqs[i], pass.options(), o));
+    samplers.emplace_back(greedy(), 512);
+    history.push_back(prompts[i]);
+    items.push_back({.sequence = seqs[i].get(), .tokens = prompts[i], .logits = OutputRows::Last,
+                     .hidden = OutputRows::All});
+  }
+  pass.run(items);
+  for (int i = 0; i < 2; ++i) {
+    specs[i]->observe_prefill(prompts[i], pass.hidden(i));
+    history[i].push_back(samplers[i].sample(pass.logits(i), history[i]));
+    out[i].push_back(history[i].back());
+  }
+  while (out[0].size() < 40 || out[1].size() < 40) {
+    for (int i = 0; i < 2; ++i)
+      items[i] = {.sequence = seqs[i].get(),
+                  .tokens = specs[i]->propose(history[i].back(), samplers[i], history[i]),
+                  .logits = OutputRows::All, .hidden = OutputRows::All, .keep_states = true};
+    pass.run(items);
+    for (int i = 0; i < 2; ++i)
+      for (int32_t t : specs[i]->accept(pass.logits(i), pass.hidden(i), samplers[i], history[i])) {
+        history[i].push_back(t);
+        out[i].push_back(t);
+      }
+  }
+  for (int i = 0; i < 2; ++i) {
+    out[i].resize(40);
+    EXPECT_EQ(out[i], plain_greedy(*model, prompts[i], 40)) << "sequence " << i;
+    EXPECT_GT(specs[i]->stats().drafts_accepted, 0);
+  }
+  // accept without the matching verify batch is a logic error.
+  EXPECT_THROW(specs[0]->accept(pass.logits(1), pass.hidden(1), samplers[0], history[0]),
+               std::logic_error);
+}
+
+}  // namespace
+}  // namespace tf
