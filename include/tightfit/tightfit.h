@@ -80,10 +80,14 @@ struct EngineOptions {
   int64_t context = 0;          // tokens a sequence may hold; 0 = the model's context length
   int kv_bits = 16;             // KV cache of the attention layers: 16 (f16), 32 (f32), 8, 4, 2
   int kv_group_size = 64;       // group size of the quantized KV cache
+  // The KV element type by name ("f16", "bf16", "f32"); overrides kv_bits when not empty.
+  std::string kv_type;
   uint64_t memory_limit = 0;    // bytes; 0 = physical memory (or the cgroup limit) − a reserve
   uint64_t prompt_cache_bytes = 512ull << 20;  // saved prefix states kept (LRU); 0 = no cache
   int prefill_chunk = 256;      // prompt tokens per forward batch (bounds activation memory)
-  int draft_tokens = -1;        // MTP speculative decoding: drafts per step; -1 = default, 0 = off
+  // MTP speculative decoding: drafts per step; -1 = default (off), 0 = off. More is refused
+  // (InvalidRequest) until the scheduler runs speculative steps.
+  int draft_tokens = -1;
   bool offline = false;         // never contact the Hugging Face Hub
   // "f32" forces float activations (the reference path); empty = fastest for this CPU.
   std::string activations;
@@ -98,11 +102,13 @@ struct ModelInfo {
   int64_t layers = 0;
   int64_t context_length = 0;   // tokens a sequence may hold (EngineOptions::context or model's)
   bool has_vision = false;      // a vision tower is loaded: images can be given
-  bool has_mtp = false;         // an MTP head is loaded: speculative decoding is available
+  bool has_mtp = false;         // an MTP head is loaded (see Request::draft_tokens)
   double bits_per_weight = 0;   // of the text weights as stored
   uint64_t weight_bytes = 0;
   std::vector<int32_t> eos_token_ids;
   std::string activations;      // "int8 (avx512-vnni)", "f32", ...
+  int threads = 0;              // worker threads of the thread pool
+  std::string kv_type;          // "f16", "bf16", "f32", ...
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -154,6 +160,7 @@ struct SamplingParams {
   std::optional<float> presence_penalty;
   std::optional<float> frequency_penalty;
   std::optional<float> repetition_penalty;  // 1 = off
+  std::optional<int> repetition_context_size;  // last tokens it looks at (default 20; 0 = all)
   std::optional<uint64_t> seed;             // unset: random
   std::vector<std::pair<int32_t, float>> logit_bias;
 };
@@ -163,6 +170,9 @@ struct Request {
   std::vector<Message> messages;         // rendered with the model's chat template
   std::string prompt;                    // raw text, tokenized as is (no template)
   std::vector<int32_t> prompt_tokens;    // token ids
+  // Images of a `prompt` or `prompt_tokens` request, in order: the prompt holds one image
+  // placeholder (<|image_pad|>) per image. (With messages, images are content parts.)
+  std::vector<Image> images;
 
   // Chat-template inputs (messages only).
   std::string tools;                     // JSON array of OpenAI tool definitions; empty = none
@@ -175,8 +185,12 @@ struct Request {
   bool ignore_eos = false;
   std::optional<int> thinking_budget;    // close the thought after this many tokens
   int logprobs = -1;                     // -1: none; 0: the chosen token's; n: also the top n
-  std::optional<int> draft_tokens;       // MTP drafts per step; unset = engine default, 0 = off
+  // MTP drafts per step; unset = engine default, 0 = off. More is refused (InvalidRequest,
+  // param "draft_tokens": no MTP head, or not yet available through the engine).
+  std::optional<int> draft_tokens;
   bool use_prompt_cache = true;
+  // Stop when the output becomes one n-gram repeated over and over (low-bit models can loop).
+  bool loop_guard = true;
   // Images are resized to at most this many pixels (0 = the model's preprocessor limit).
   int64_t max_image_pixels = 0;
 };
@@ -234,12 +248,16 @@ double generation_tokens_per_second(const Usage& usage, const Timing& timing);
 struct Event {
   EventKind kind = EventKind::answer;
   std::string text;                    // reasoning / answer: whole UTF-8 characters
-  std::vector<int32_t> tokens;         // the tokens this text came from
+  // The tokens this text came from (a token whose text is held back — an unfinished character,
+  // a possible stop string — comes with a later event); done: the tokens not reported yet.
+  std::vector<int32_t> tokens;
   std::vector<TokenLogprob> logprobs;  // one per token when Request::logprobs >= 0
   // done only:
   StopReason stop = StopReason::eos;
   std::string stop_string;             // which stop string, for StopReason::stop_string
   std::string error;                   // for StopReason::error
+  std::string notice;                  // a line for the user about the stop (the loop guard's)
+  int max_tokens = 0;                  // the token budget the request had
   Usage usage;
   Timing timing;
 };
@@ -253,6 +271,8 @@ struct Result {
   StopReason stop = StopReason::eos;
   std::string stop_string;
   std::string error;
+  std::string notice;
+  int max_tokens = 0;
   Usage usage;
   Timing timing;
 };
@@ -323,11 +343,16 @@ class Engine {
   // become the model's vision placeholders).
   virtual std::string apply_chat_template(const Request& request,
                                           bool add_generation_prompt = true) const = 0;
+  // The tokens the request's prompt takes (each image expanded to its tokens), checked as
+  // submit checks it (throws InvalidRequest) but not queued.
+  virtual int64_t count_prompt_tokens(const Request& request) const = 0;
 
   // Scoring, for evaluation and the Python API: runs `tokens` through a fresh sequence (shared
   // with running requests' forward passes, never changing them) and calls on_row(i, logits of
   // row i) for each row i >= first_row, in order; `hidden` (optional) likewise receives the final
-  // hidden state (after the final norm) of each such row. Returns false when cancelled.
+  // hidden state (after the final norm) of each such row. Returns false when cancelled. The
+  // callbacks run on the engine's worker thread while score() waits (a Python binding releases
+  // its lock around the call); an exception they throw ends the scoring and is rethrown here.
   virtual bool score(std::span<const int32_t> tokens, int64_t first_row,
                      const std::function<void(int64_t row, std::span<const float> logits)>& on_row,
                      const std::function<void(int64_t row, std::span<const float> hidden)>& hidden = {},

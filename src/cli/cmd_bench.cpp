@@ -1,5 +1,6 @@
 // `tightfit bench`: measure prompt processing and generation speed against the bandwidth roofline
 // (runtime/bench.h), llama-bench style.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -8,6 +9,7 @@
 #include "cli/cli_io.h"
 #include "cli/commands.h"
 #include "cli/generation_flags.h"
+#include "cli/kv_cache_flag.h"
 #include "cli/model_flag.h"
 #include "cli/threads_flag.h"
 #include "runtime/bench.h"
@@ -18,7 +20,7 @@ namespace {
 
 struct BenchArgs {
   std::string model, precision = "auto", json_out, kv_cache = "f16";
-  std::vector<int> prompt = {512}, gen = {128};
+  std::vector<int> prompt = {512}, gen = {128}, parallel = {1};
   std::vector<int64_t> depths = {0, 4096, 32768};
   std::vector<double> spec_accept;
   int threads = 0, repeat = 5, spec_draft = 2;
@@ -40,9 +42,14 @@ void run_bench_command(const BenchArgs& a) {
   o.prompt_tokens = a.prompt;
   o.gen_tokens = a.gen;
   o.depths = a.depths;
+  for (int n : a.parallel) if (n < 1) throw UsageError("--parallel must be at least 1");
+  o.parallel = a.parallel;
   for (double p : a.spec_accept)
     if (!(p >= 0.0 && p <= 1.0)) throw UsageError("--spec-accept: rates are in [0, 1]");
   if (a.spec_draft < 1) throw UsageError("--spec-draft must be at least 1");
+  const bool single = std::find(a.parallel.begin(), a.parallel.end(), 1) != a.parallel.end();
+  if (!a.spec_accept.empty() && !single)
+    throw UsageError("--spec-accept compares with the single-sequence tg test: add 1 to --parallel");
   o.spec_accept = a.spec_accept;
   o.spec_drafts = a.spec_draft;
   if (a.spec_draft_vocab < 0) throw UsageError("--spec-draft-vocab must not be negative");
@@ -93,6 +100,11 @@ void add_bench_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("-d,--n-depth", a->depths,
                   "context lengths every tg test runs at (filled with random KV rows, no prefill)")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--parallel,-P", a->parallel,
+                  "sequences decoded together in every tg test (aggregate tok/s; union of the "
+                  "experts their tokens picked read once per step)")
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("--spec-accept", a->spec_accept,

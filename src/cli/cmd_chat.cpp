@@ -4,8 +4,10 @@
 // Commands: /reset (forget the conversation), /thinking on|off, /image PATH (vision models: the
 // image goes before the text of the next message; --image does that for the first message),
 // /help, /exit. Ctrl-C stops the current answer; at the prompt, a second Ctrl-C in a row exits.
-// Each turn prefills only its new tokens (runtime/chat_session.h); the stats line says how many
-// were reused.
+// Each turn is one request with the whole conversation; the engine's prompt cache restores the
+// previous turn's state up to its "<|im_start|>assistant\n" (runtime/chat_session.h explains why
+// there), so a turn prefills only its new tokens; the stats line says how many were reused.
+// Runs on the public API only (include/tightfit/tightfit.h), through cli/engine_flags.h.
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -13,13 +15,10 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "cli/generation_flags.h"
+#include "cli/engine_flags.h"
 #include "cli/interrupt.h"
 #include "cli/line_editor.h"
 #include "cli/text_output.h"
-#include "model/session.h"
-#include "runtime/chat_session.h"
-#include "runtime/multimodal_prompt.h"
 
 namespace tf::cli {
 
@@ -37,51 +36,73 @@ std::string trim(const std::string& s) {
   return s.substr(a, b - a + 1);
 }
 
-// Images for the next message, encoded already, and the time the vision tower took on them.
-struct PendingImages {
-  std::vector<ImageFeatures> features;
-  double vision_seconds = 0;
-  void clear() { *this = {}; }
+// The conversation: its messages so far, the settings /commands change, images for the next
+// message.
+struct Conversation {
+  std::vector<tightfit::Message> messages;
+  std::optional<bool> thinking;
+  std::vector<tightfit::Image> pending_images;
+
+  void reset(const GenerationFlags& flags) {
+    messages.clear();
+    pending_images.clear();
+    if (!flags.system.empty())
+      messages.push_back(tightfit::Message::text("system", flags.system));
+  }
 };
 
-// `/image PATH`: encodes the image now (errors are reported and the chat goes on) and keeps it
-// for the next message.
-void attach_image(const std::string& path, const LoadedModel& m, const GenerationFlags& flags,
-                  PendingImages& pending) {
-  if (!m.model->has_vision() || !m.image_processor) {
+std::vector<tightfit::Image> as_images(std::vector<RgbImage> images) {
+  std::vector<tightfit::Image> out;
+  for (RgbImage& image : images)
+    out.push_back(tightfit::Image::from_rgb(static_cast<int>(image.width),
+                                            static_cast<int>(image.height),
+                                            std::move(image.pixels)));
+  return out;
+}
+
+// `/image PATH`: reads the image now and says how many tokens it takes (errors are reported and
+// the chat goes on); it is sent with the next message.
+void attach_image(const std::string& path, tightfit::Engine& engine, const GenerationFlags& flags,
+                  Conversation& chat) {
+  if (!engine.info().has_vision) {
     std::fprintf(stderr, "tightfit: %s is a text-only model (no vision tower): /image is not "
-                         "available\n", m.source.dir.string().c_str());
+                         "available\n", engine.info().path.c_str());
     return;
   }
   try {
     ImageFlags one = flags.image;
     one.files = {path};
-    const EncodedImages encoded = encode_images(m, one, read_images(one), /*text_tokens=*/1);
-    pending.features.push_back(encoded.features[0]);
-    pending.vision_seconds += encoded.seconds;
+    std::vector<tightfit::Image> image = as_images(read_images(one));
+    tightfit::Request probe;  // the image alone: its placeholder expands to its tokens
+    probe.prompt = "<|image_pad|>";
+    probe.images = image;
+    if (flags.image.max_pixels) probe.max_image_pixels = *flags.image.max_pixels;
+    const int64_t tokens = engine.count_prompt_tokens(probe);
+    chat.pending_images.push_back(std::move(image[0]));
     std::fprintf(stderr, "(image %s: %lld tokens, sent with your next message)\n", path.c_str(),
-                 static_cast<long long>(pending.features.back().tokens));
+                 static_cast<long long>(tokens));
+  } catch (const tightfit::InvalidRequest& e) {
+    std::fprintf(stderr, "tightfit: %s\n", flag_message(e).c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tightfit: %s\n", e.what());
   }
 }
 
 // Handles a /command; false when the chat should end.
-bool run_command(const std::string& line, ChatSession& chat, const LoadedModel& m,
-                 const GenerationFlags& flags, PendingImages& pending) {
+bool run_command(const std::string& line, Conversation& chat, tightfit::Engine& engine,
+                 const GenerationFlags& flags) {
   if (line == "/exit" || line == "/quit") return false;
   if (line.rfind("/image", 0) == 0 && (line.size() == 6 || line[6] == ' ')) {
     const std::string path = trim(line.substr(6));
     if (path.empty())
       std::fprintf(stderr, "usage: /image PATH\n");
     else
-      attach_image(path, m, flags, pending);
+      attach_image(path, engine, flags, chat);
   } else if (line == "/reset") {
-    pending.clear();
-    chat.reset();
+    chat.reset(flags);
     std::fprintf(stderr, "(new conversation)\n");
   } else if (line == "/thinking on" || line == "/thinking off") {
-    chat.set_thinking(line == "/thinking on");
+    chat.thinking = line == "/thinking on";
     std::fprintf(stderr, "(thinking %s)\n", line == "/thinking on" ? "on" : "off");
   } else if (line == "/help") {
     std::fprintf(stderr, "%s\n", kHelp);
@@ -91,26 +112,56 @@ bool run_command(const std::string& line, ChatSession& chat, const LoadedModel& 
   return true;
 }
 
+// One turn: the conversation and the user's message (images first, then the text) as one
+// request; the answer joins the conversation (a stopped one as far as it got).
+void send(const std::string& text, Conversation& chat, tightfit::Engine& engine,
+          const GenerationFlags& flags, PieceWriter& writer) {
+  tightfit::Request request = request_from_flags(flags);
+  request.enable_thinking = chat.thinking;
+  if (flags.image.max_pixels) request.max_image_pixels = *flags.image.max_pixels;
+  tightfit::Message user;
+  user.role = "user";
+  for (tightfit::Image& image : chat.pending_images)
+    user.content.push_back({tightfit::ContentPart::Kind::image, {}, std::move(image)});
+  chat.pending_images.clear();
+  user.content.push_back({tightfit::ContentPart::Kind::text, text, {}});
+  request.messages = chat.messages;
+  request.messages.push_back(user);
+  tightfit::Result r;
+  try {
+    r = stream_answer(engine, std::move(request), writer, flags);
+  } catch (const BadInputError& e) {
+    writer.finish();
+    // The conversation outgrew the context: say so and let the user start over.
+    std::fprintf(stderr, "tightfit: %s (/reset starts a new conversation)\n", e.what());
+    return;
+  }
+  writer.finish();
+  InterruptScope::clear();  // that Ctrl-C is used up
+  if (r.stop == tightfit::StopReason::cancelled) std::fprintf(stderr, "(answer stopped)\n");
+  chat.messages.push_back(std::move(user));
+  tightfit::Message answer = tightfit::Message::text("assistant", r.text);
+  answer.reasoning = r.reasoning;
+  chat.messages.push_back(std::move(answer));
+  print_answer_notices(r, flags);
+  if (!flags.quiet) std::fprintf(stderr, "%s\n", stats_line(r).c_str());
+}
+
 void run_chat(const GenerationFlags& flags) {
-  ChatOptions options;
-  options.system_prompt = flags.system;
-  options.enable_thinking = thinking_flag(flags);
-  options.template_kwargs = template_kwargs(flags);
-
-  const std::vector<RgbImage> images = read_images(flags.image);  // before the model loads
-  const LoadedModel m = load_model(flags);
-  Session session(*m.model, session_options(flags));
-  const GenerationParams params = generation_params(flags, m);
-  ChatSession chat(session, *m.tokenizer, params, options);
-  if (flags.verbose) print_settings(m, params);
-
-  PendingImages pending_images;  // --image, then /image: for the next message
+  request_from_flags(flags);  // bad flags are reported before the model loads
+  Conversation chat;
+  chat.thinking = thinking_flag(flags);
+  chat.reset(flags);
+  std::vector<tightfit::Image> images = as_images(read_images(flags.image));
+  const std::unique_ptr<tightfit::Engine> engine = load_engine(flags, /*vision=*/true, /*prompt_cache=*/true);
+  if (flags.verbose) print_engine_settings(*engine, flags);
   if (!images.empty()) {
-    EncodedImages encoded = encode_images(m, flags.image, images, /*text_tokens=*/1);
-    pending_images.features = std::move(encoded.features);
-    pending_images.vision_seconds = encoded.seconds;
+    if (!engine->info().has_vision)
+      throw BadInputError("--image: " + engine->info().path +
+                          " is a text-only model (no vision tower): drop --image");
     std::fprintf(stderr, "(%zu image%s sent with your first message)\n", images.size(),
                  images.size() == 1 ? "" : "s");
+    chat.pending_images = std::move(images);
   }
 
   const bool interactive = is_terminal(stdin);
@@ -137,32 +188,11 @@ void run_chat(const GenerationFlags& flags) {
     line = trim(line);
     if (line.empty()) continue;
     if (line[0] == '/') {
-      if (!run_command(line, chat, m, flags, pending_images)) break;
+      if (!run_command(line, chat, *engine, flags)) break;
       continue;
     }
-
     InterruptScope::clear();  // only a Ctrl-C from now on stops this answer
-    GenerationResult r;
-    const int64_t images_sent = static_cast<int64_t>(pending_images.features.size());
-    const double vision_seconds = pending_images.vision_seconds;
-    try {
-      r = chat.send(line, std::move(pending_images.features),
-                    [&](const TextPiece& p) { writer.write(p); }, &InterruptScope::flag());
-      pending_images.clear();
-    } catch (const std::invalid_argument& e) {
-      writer.finish();
-      pending_images.clear();
-      // The conversation outgrew the context: say so and let the user start over.
-      std::fprintf(stderr, "tightfit: %s (/reset starts a new conversation)\n", e.what());
-      continue;
-    }
-    writer.finish();
-    InterruptScope::clear();  // that Ctrl-C is used up
-    if (r.cancelled) std::fprintf(stderr, "(answer stopped)\n");
-    r.stats.images = images_sent;
-    r.stats.vision_seconds = vision_seconds;
-    print_result_notices(r, flags);
-    if (!flags.quiet) std::fprintf(stderr, "%s\n", format_stats(r.stats).c_str());
+    send(line, chat, *engine, flags, writer);
   }
   if (interactive) std::fputs("\n", stdout);
 }

@@ -28,30 +28,6 @@ void print_warnings(const ConvertPlan& plan) {
   for (const auto& w : plan.warnings) std::fprintf(stderr, "tightfit: warning: %s\n", w.c_str());
 }
 
-nlohmann::json report_json(const ConvertResult& r, const Recipe& recipe, bool dry_run) {
-  nlohmann::json j = summary_to_json(r.summary);
-  j["recipe"] = recipe.to_json();
-  j["rule_modules"] = r.plan.rule_modules;
-  j["dry_run"] = dry_run;
-  j["from_config_only"] = r.from_config_only;
-  j["output_bytes"] = r.plan.output_bytes();
-  j["input_bytes"] = r.plan.input_bytes();
-  j["has_vision"] = r.plan.has_vision;
-  j["has_mtp"] = r.plan.has_mtp;
-  j["plan_warnings"] = r.plan.warnings;
-  j["dropped"] = r.plan.dropped;
-  const LoadMemoryEstimate m = estimate_load_memory(r.config, r.plan, 4096);
-  j["load_memory"] = {{"text_weights", m.text_weights}, {"vision_weights", m.vision_weights},
-                      {"state", m.state}, {"context", m.context}};
-  if (!dry_run) {
-    j["files"] = r.files;
-    j["skipped_files"] = r.skipped_files;
-    j["seconds"] = r.seconds;
-    j["peak_rss_bytes"] = r.peak_rss_bytes;
-  }
-  return j;
-}
-
 void run_convert(const ConvertArgs& a) {
   if (a.list) {
     for (const auto& name : builtin_recipe_names())
@@ -108,7 +84,7 @@ void run_convert(const ConvertArgs& a) {
   }
   if (!a.report_json.empty()) {
     std::ofstream out(a.report_json);
-    out << report_json(r, o.recipe, a.dry_run).dump(2) << "\n";
+    out << convert_report_json(r, o.recipe, a.dry_run).dump(2) << "\n";
     if (!out) throw std::runtime_error(a.report_json + ": cannot write");
   }
 }

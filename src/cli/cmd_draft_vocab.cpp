@@ -1,5 +1,6 @@
 // `tightfit draft-vocab`: the reduced draft vocabulary of a model (FR-Spec,
-// model/draft_vocabulary.h) from a text corpus, written beside the model for `--draft-vocab N`.
+// runtime/draft_vocabulary_builder.h) from a text corpus, written beside the model for
+// `--draft-vocab N` and `bench --spec-draft-vocab`.
 //   tightfit draft-vocab --model DIR --corpus FILE [--size 32768] [--out PATH]
 #include <cstdio>
 #include <fstream>
@@ -7,7 +8,6 @@
 
 #include "cli/commands.h"
 #include "cli/model_flag.h"
-#include "model/draft_vocabulary.h"
 #include "runtime/draft_vocabulary_builder.h"
 #include "tokenizer/tokenizer_config.h"
 
@@ -36,10 +36,10 @@ void run_draft_vocab(const DraftVocabArgs& a) {
   } catch (const std::invalid_argument& e) {
     throw BadInputError(a.corpus + ": " + e.what());
   }
-  const std::string out = a.out.empty() ? (dir / DraftVocabulary::kFileName).string() : a.out;
-  DraftVocabulary::write_ids(out, counts.ids,
-                             "tightfit draft-vocab: the " + std::to_string(counts.ids.size()) +
-                                 " most frequent tokens of " + a.corpus);
+  const std::string out = a.out.empty() ? draft_vocabulary_path(dir).string() : a.out;
+  write_draft_vocabulary(out, counts,
+                         "tightfit draft-vocab: the " + std::to_string(counts.ids.size()) +
+                             " most frequent tokens of " + a.corpus);
   std::printf("%s: %zu ids (%lld distinct in %lld corpus tokens), covering %.1f %% of the corpus\n",
               out.c_str(), counts.ids.size(), static_cast<long long>(counts.distinct_tokens),
               static_cast<long long>(counts.corpus_tokens), 100.0 * counts.coverage);

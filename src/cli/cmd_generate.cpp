@@ -6,9 +6,11 @@
 //                     [--stop S]...
 // --prompt - reads the prompt from stdin. --raw feeds the prompt to the model as is (no chat
 // template). --image (vision models) puts the images before the text of the user message, as
-// mlx_vlm.generate does; with --raw the prompt must hold one <|image_pad|> per image. The prompt
-// is checked against the context from the images' resized sizes before the vision tower runs.
-// Ctrl-C stops the answer early; the stats line is still printed.
+// mlx_vlm.generate does; with --raw the prompt must hold one <|image_pad|> per image. The engine
+// checks the prompt against the context from the images' resized sizes before the vision tower
+// runs. Ctrl-C stops the answer early; the stats line is still printed.
+//
+// Runs on the public API only (include/tightfit/tightfit.h), through cli/engine_flags.h.
 #include <cstdio>
 #include <iostream>
 #include <iterator>
@@ -17,14 +19,11 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "cli/generation_flags.h"
+#include "cli/engine_flags.h"
 #include "cli/interrupt.h"
 #include "cli/text_output.h"
-#include "model/session.h"
 #include "quant/cancelled.h"
-#include "runtime/generator.h"
-#include "runtime/multimodal_prompt.h"
-#include "tokenizer/chat_template.h"
+#include "runtime/reasoning_split.h"
 
 namespace tf::cli {
 
@@ -46,82 +45,75 @@ void check_flag_combinations(const GenerateOptions& o) {
   }
 }
 
-std::string render_prompt(const GenerateOptions& o, const std::string& prompt,
-                          const LoadedModel& m) {
-  if (o.raw) return prompt;
-  tokenizer::ChatRequest request;
-  if (!o.gen.system.empty())
-    request.messages.push_back({{"role", "system"}, {"content", o.gen.system}});
-  if (o.gen.image.files.empty()) {
-    request.messages.push_back({{"role", "user"}, {"content", prompt}});
-  } else {
-    // Images first, then the text (mlx_vlm.generate's message layout; spec §7.2).
-    nlohmann::ordered_json content = nlohmann::ordered_json::array();
-    for (const std::string& path : o.gen.image.files) content.push_back({{"type", "image"}, {"image", path}});
-    content.push_back({{"type", "text"}, {"text", prompt}});
-    request.messages.push_back({{"role", "user"}, {"content", content}});
+// The prompt as the request's messages (images first, then the text: mlx_vlm.generate's
+// layout, spec §7.2) or, with --raw, as text with the images beside it.
+void set_prompt(tightfit::Request& request, const GenerateOptions& o, const std::string& prompt,
+                std::vector<tightfit::Image> images) {
+  if (o.raw) {
+    request.prompt = prompt;
+    request.images = std::move(images);
+    return;
   }
-  request.enable_thinking = thinking_flag(o.gen);
-  request.extra_kwargs = template_kwargs(o.gen);
-  return tokenizer::apply_chat_template(m.tokenizer->config, request);
+  if (!o.gen.system.empty())
+    request.messages.push_back(tightfit::Message::text("system", o.gen.system));
+  tightfit::Message user;
+  user.role = "user";
+  for (tightfit::Image& image : images)
+    user.content.push_back({tightfit::ContentPart::Kind::image, {}, std::move(image)});
+  user.content.push_back({tightfit::ContentPart::Kind::text, prompt, {}});
+  request.messages.push_back(std::move(user));
 }
 
 void run_generate(const GenerateOptions& o) {
   check_flag_combinations(o);
   template_kwargs(o.gen);  // a bad JSON is reported before the model loads
+  tightfit::Request request = request_from_flags(o.gen);
   std::string prompt = o.prompt;
   if (prompt == "-") prompt.assign(std::istreambuf_iterator<char>(std::cin), {});
+  if (o.raw && prompt.empty())
+    throw UsageError("--prompt is empty (with --raw there is nothing to feed)");
 
-  const std::vector<RgbImage> images = read_images(o.gen.image);  // before the model loads
+  std::vector<tightfit::Image> images;  // read before the model loads
+  for (RgbImage& image : read_images(o.gen.image))
+    images.push_back(tightfit::Image::from_rgb(static_cast<int>(image.width),
+                                               static_cast<int>(image.height),
+                                               std::move(image.pixels)));
+  if (o.gen.image.max_pixels) request.max_image_pixels = *o.gen.image.max_pixels;
+  const bool with_images = !images.empty();
+  set_prompt(request, o, prompt, std::move(images));
 
-  const LoadedModel m = load_model(o.gen, /*vision=*/!images.empty());
-  const GenerationParams params = generation_params(o.gen, m);
-  const std::string text = render_prompt(o, prompt, m);
-  const std::vector<int32_t> ids = m.tokenizer->tokenizer.encode(text);
-  if (ids.empty()) throw UsageError("--prompt is empty (with --raw there is nothing to feed)");
-  const EncodedImages encoded =
-      encode_images(m, o.gen.image, images, static_cast<int64_t>(ids.size()));
-  MultimodalPrompt multimodal;
-  if (!images.empty()) {
-    try {
-      multimodal = build_multimodal_prompt(*m.model, ids, encoded.features);
-    } catch (const std::invalid_argument& e) {
-      throw BadInputError(std::string("--image: ") + e.what());
-    }
-  }
-
-  Session session(*m.model, session_options(o.gen));
-  Generator generator(session, m.tokenizer->tokenizer, params);
-  const bool starts_in_reasoning = prompt_opens_reasoning(text);
+  const std::unique_ptr<tightfit::Engine> engine = load_engine(o.gen, /*vision=*/with_images, /*prompt_cache=*/false);
+  if (with_images && !engine->info().has_vision)
+    throw BadInputError("--image: " + engine->info().path +
+                        " is a text-only model (no vision tower): drop --image");
+  for (const auto& [id, bias] : request.sampling.logit_bias)
+    if (id < 0 || id >= engine->info().vocab_size)
+      throw BadInputError("--logit-bias: token id " + std::to_string(id) +
+                          " is outside the vocabulary (0.." +
+                          std::to_string(engine->info().vocab_size - 1) + ")");
   if (o.gen.verbose) {
-    print_settings(m, params);
-    std::fprintf(stderr, "prompt: %zu tokens, %s\n",
-                 images.empty() ? ids.size() : multimodal.ids.size(),
-                 starts_in_reasoning ? "starts in reasoning" : "no open reasoning block");
+    print_engine_settings(*engine, o.gen);
+    const std::string text = o.raw ? prompt : engine->apply_chat_template(request);
+    int64_t tokens = 0;
+    try {
+      tokens = engine->count_prompt_tokens(request);
+    } catch (const tightfit::InvalidRequest& e) {
+      throw BadInputError(flag_message(e));
+    }
+    std::fprintf(stderr, "prompt: %lld tokens, %s\n", static_cast<long long>(tokens),
+                 prompt_opens_reasoning(text) ? "starts in reasoning" : "no open reasoning block");
   }
 
   PieceWriter writer(stdout, is_terminal(stdout));
   InterruptScope interrupts;
-  GenerationResult r;
-  try {
-    const auto on_piece = [&](const TextPiece& p) { writer.write(p); };
-    const std::atomic<bool>* cancel = &InterruptScope::flag();
-    r = images.empty()
-            ? generator.run(ids, starts_in_reasoning, on_piece, cancel)
-            : generator.run_multimodal(multimodal, starts_in_reasoning, on_piece, cancel);
-  } catch (const std::invalid_argument& e) {
-    throw BadInputError(e.what());  // e.g. a prompt longer than the context
-  }
+  const tightfit::Result r = stream_answer(*engine, std::move(request), writer, o.gen);
   writer.finish();
-  r.stats.images = static_cast<int64_t>(images.size());
-  r.stats.vision_seconds = encoded.seconds;
-  print_result_notices(r, o.gen);
+  print_answer_notices(r, o.gen);
   if (o.gen.verbose)
-    std::fprintf(stderr, "stop: %s (max tokens %d)\n",
-                 r.cancelled ? "interrupted" : to_string(r.stop), r.max_tokens);
-  if (!o.gen.quiet) std::fprintf(stderr, "%s\n", format_stats(r.stats).c_str());
+    std::fprintf(stderr, "stop: %s (max tokens %d)\n", stop_name(r.stop).c_str(), r.max_tokens);
+  if (!o.gen.quiet) std::fprintf(stderr, "%s\n", stats_line(r).c_str());
   // Exit code 130, as a shell reports SIGINT: a script can tell a cut answer from a whole one.
-  if (r.cancelled) throw Cancelled("interrupted");
+  if (r.stop == tightfit::StopReason::cancelled) throw Cancelled("interrupted");
 }
 
 }  // namespace

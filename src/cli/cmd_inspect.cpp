@@ -4,13 +4,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
-#include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/model_flag.h"
+#include "quant/checkpoint_description.h"
 #include "quant/model_summary.h"
 #include "quant/tensor_roles.h"
 #include "storage/model_config.h"
@@ -67,32 +65,6 @@ std::string layer_pattern(const TextConfig& t) {
   for (size_t i = 0; i < n; ++i)
     if (L[i] == LayerType::FullAttention) full.push_back(static_cast<int>(i));
   return out + "; full attention at layers " + (full.empty() ? "none" : join_ints(full));
-}
-
-// Evidence for the layout flavour, as spec §2.8 lists it.
-struct LayoutEvidence {
-  CheckpointFlavour flavour = CheckpointFlavour::Unknown;
-  std::string experts;  // "fused experts", "per-expert tensors", "stacked switch_mlp experts", ""
-  std::string conv1d;   // shape of the first conv1d weight
-  std::string format;   // __metadata__.format of the first file
-};
-
-LayoutEvidence layout_evidence(const Checkpoint& ck) {
-  LayoutEvidence e;
-  const auto names = ck.names();
-  e.flavour = detect_flavour(names);
-  for (const auto& n : names) {
-    if (e.experts.empty()) {
-      if (n.find("mlp.experts.gate_up_proj") != std::string::npos) e.experts = "fused experts";
-      else if (n.find("mlp.switch_mlp.") != std::string::npos) e.experts = "stacked switch_mlp experts";
-      else if (classify_tensor(n).expert >= 0) e.experts = "per-expert tensors";
-    }
-    if (e.conv1d.empty() && ends_with(n, "linear_attn.conv1d.weight"))
-      e.conv1d = shape_to_string(ck.get(n).shape);
-  }
-  const auto& meta = ck.files().front()->metadata();
-  if (auto it = meta.find("format"); it != meta.end()) e.format = it->second;
-  return e;
 }
 
 std::string layout_line(const LayoutEvidence& e) {
@@ -187,57 +159,6 @@ void print_text(const InspectOptions& o, const Checkpoint& ck, const ModelConfig
   for (const auto& w : s.warnings) std::printf("warning: %s\n", w.c_str());
 }
 
-nlohmann::json to_json(const InspectOptions& o, const Checkpoint& ck, const ModelConfig* config,
-                       const ModelSummary& s, const LayoutEvidence& e) {
-  nlohmann::json files = nlohmann::json::array();
-  for (const auto& f : ck.files()) files.push_back(std::filesystem::path(f->path()).filename().string());
-  nlohmann::json j = {{"path", o.named()},
-                      {"files", files},
-                      {"tensors", ck.names().size()},
-                      {"size_on_disk", ck.total_bytes()},
-                      {"layout", std::string(flavour_name(e.flavour))},
-                      {"experts", e.experts},
-                      {"conv1d_shape", e.conv1d},
-                      {"metadata_format", e.format},
-                      {"summary", summary_to_json(s)}};
-  if (!config) {
-    j["config"] = nullptr;
-    return j;
-  }
-  const TextConfig& t = config->text;
-  std::vector<std::string> types;
-  for (LayerType l : t.layer_types)
-    types.push_back(l == LayerType::FullAttention ? "full_attention" : "linear_attention");
-  j["config"] = {
-      {"architectures", config->architectures},
-      {"model_type", config->model_type},
-      {"text",
-       {{"model_type", t.model_type}, {"hidden_size", t.hidden_size},
-        {"num_hidden_layers", t.num_hidden_layers}, {"vocab_size", t.vocab_size},
-        {"layer_types", types}, {"num_attention_heads", t.num_attention_heads},
-        {"num_key_value_heads", t.num_key_value_heads}, {"head_dim", t.head_dim},
-        {"rotary_dim", t.rotary_dim()}, {"rope_theta", t.rope_theta},
-        {"mrope_section", t.mrope_section}, {"linear_num_key_heads", t.linear_num_key_heads},
-        {"linear_num_value_heads", t.linear_num_value_heads},
-        {"linear_key_head_dim", t.linear_key_head_dim},
-        {"linear_value_head_dim", t.linear_value_head_dim}, {"num_experts", t.num_experts},
-        {"num_experts_per_tok", t.num_experts_per_tok},
-        {"moe_intermediate_size", t.moe_intermediate_size},
-        {"shared_expert_intermediate_size", t.shared_expert_intermediate_size},
-        {"intermediate_size", t.intermediate_size},
-        {"tie_word_embeddings", t.tie_word_embeddings}}},
-      {"vision", nullptr},
-      {"quantization", config->quantization ? config->quantization->to_json() : nlohmann::json(nullptr)}};
-  if (config->vision) {
-    const VisionConfig& v = *config->vision;
-    j["config"]["vision"] = {{"depth", v.depth}, {"hidden_size", v.hidden_size}, {"num_heads", v.num_heads},
-                             {"intermediate_size", v.intermediate_size},
-                             {"out_hidden_size", v.out_hidden_size}, {"patch_size", v.patch_size},
-                             {"spatial_merge_size", v.spatial_merge_size}};
-  }
-  return j;
-}
-
 // A .safetensors file as is; anything else names a model as --model does everywhere.
 std::string checkpoint_path(const InspectOptions& o) {
   if (o.path.empty() == o.model.empty())
@@ -249,16 +170,10 @@ std::string checkpoint_path(const InspectOptions& o) {
 }
 
 void run_inspect(const InspectOptions& o) {
-  auto ck = Checkpoint::open(checkpoint_path(o));
-  std::optional<ModelConfig> config;
-  if (std::filesystem::exists(std::filesystem::path(ck->dir()) / "config.json"))
-    config = ModelConfig::load(ck->dir());
-  const QuantizationConfig* q = config && config->quantization ? &*config->quantization : nullptr;
-  const ModelSummary s = summarize_model(ck->specs(), q);
-  const LayoutEvidence e = layout_evidence(*ck);
-  const ModelConfig* c = config ? &*config : nullptr;
-  if (o.json) std::printf("%s\n", to_json(o, *ck, c, s, e).dump(2).c_str());
-  else print_text(o, *ck, c, s, e);
+  const CheckpointDescription d = describe_checkpoint(checkpoint_path(o));
+  const ModelConfig* c = d.config ? &*d.config : nullptr;
+  if (o.json) std::printf("%s\n", describe_checkpoint_json(o.named(), d).dump(2).c_str());
+  else print_text(o, *d.checkpoint, c, d.summary, d.layout);
 }
 
 }  // namespace

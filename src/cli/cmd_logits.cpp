@@ -9,6 +9,7 @@
 #include "cli/cli_io.h"
 #include "cli/commands.h"
 #include "cli/generation_flags.h"
+#include "cli/kv_cache_flag.h"
 #include "cli/model_flag.h"
 #include "cli/threads_flag.h"
 #include "model/session.h"

@@ -81,6 +81,15 @@ void run_template(const TemplateOptions& o) {
   if (!o.chat_template.empty()) {
     source = tokenizer::read_text_file(o.chat_template);
     name = o.chat_template;
+    // A template file the user named that does not parse is bad input (exit 2), not a broken
+    // model: compile it now so the error says so before anything is rendered.
+    try {
+      ChatTemplate check(source, name);
+    } catch (const InputError&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw BadInputError(e.what());
+    }
   }
 
   if (!o.jsonl.empty()) {

@@ -36,7 +36,17 @@ struct TokenizeOptions {
 Tokenizer load(const TokenizeOptions& o) {
   if (o.model_dir.empty() == o.tokenizer_file.empty())
     throw UsageError("give exactly one of --model DIR or --tokenizer FILE.json");
-  if (!o.tokenizer_file.empty()) return Tokenizer::from_file(o.tokenizer_file);
+  if (!o.tokenizer_file.empty()) {
+    // A tokenizer.json the user named that cannot be read is bad input (exit 2); one inside a
+    // model folder is a broken model (exit 1).
+    try {
+      return Tokenizer::from_file(o.tokenizer_file);
+    } catch (const InputError&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw BadInputError(e.what());
+    }
+  }
   return tokenizer::ModelTokenizer::load(resolve_model_flag(o.model_dir).dir).tokenizer;
 }
 

@@ -43,45 +43,4 @@ std::vector<RgbImage> read_images(const ImageFlags& f) {
   return images;
 }
 
-ImagePreprocessorConfig processor_config(const ImageFlags& f, const LoadedModel& m) {
-  ImagePreprocessorConfig c = *m.image_processor;
-  if (f.max_pixels) {
-    const int64_t smallest = c.factor() * c.factor();  // one merged token
-    if (*f.max_pixels < smallest)
-      throw UsageError("--max-pixels must be at least " + std::to_string(smallest) +
-                       " (one " + std::to_string(c.factor()) + "×" + std::to_string(c.factor()) +
-                       " block) for this model");
-    c.max_pixels = std::min(c.max_pixels, *f.max_pixels);
-    c.min_pixels = std::min(c.min_pixels, c.max_pixels);
-  }
-  return c;
-}
-
-EncodedImages encode_images(const LoadedModel& m, const ImageFlags& flags,
-                            const std::vector<RgbImage>& images, int64_t text_tokens) {
-  EncodedImages out;
-  if (images.empty()) return out;
-  if (!m.model->has_vision() || !m.image_processor)
-    throw BadInputError("--image: " + m.source.dir.string() +
-                        " is a text-only model (no vision tower): drop --image");
-  const ImagePreprocessorConfig config = processor_config(flags, m);
-  std::vector<int64_t> tokens;
-  try {
-    for (size_t i = 0; i < images.size(); ++i) {
-      try {
-        tokens.push_back(image_token_count(*m.model, config, images[i]));
-      } catch (const std::invalid_argument& e) {
-        throw std::invalid_argument(flags.files[i] + ": " + e.what());
-      }
-    }
-    check_image_prompt_fits(*m.model, text_tokens, tokens);
-  } catch (const std::invalid_argument& e) {
-    throw BadInputError(std::string("--image: ") + e.what());
-  }
-  const auto start = std::chrono::steady_clock::now();
-  for (const RgbImage& image : images) out.features.push_back(encode_image(*m.model, config, image));
-  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return out;
-}
-
 }  // namespace tf::cli

@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   tf::cli::add_synth_command(app);
   tf::cli::add_bench_command(app);
   tf::cli::add_draft_vocab_command(app);
+  tf::cli::add_serve_command(app);
+  tf::cli::add_eval_command(app);
 
   try {
     app.parse(argc, argv);
@@ -37,8 +39,10 @@ int main(int argc, char** argv) {
     // Unknown arguments usually explain whatever failed (a mistyped --modle is also why --model
     // is missing): name them all, with suggestions, instead of CLI11's message.
     std::string message;
-    for (const CLI::App* sub : app.get_subcommands())
+    for (const CLI::App* sub : app.get_subcommands()) {
+      while (!sub->get_subcommands().empty()) sub = sub->get_subcommands().front();  // `eval ppl`
       message = tf::cli::unknown_arguments_message(*sub, sub->remaining());
+    }
     if (message.empty() && app.get_subcommands().empty())
       message = tf::cli::unknown_arguments_message(app, app.remaining());
     std::fprintf(stderr, "tightfit: %s (see --help)\n", message.empty() ? e.what() : message.c_str());

@@ -20,6 +20,7 @@
 
 #include "kernels/linear.h"
 #include "kernels/linear_internal.h"
+#include "kernels/x86_features.h"
 
 #include "kernels/hwy_targets.h"  // before any hwy/ header
 #define HWY_WANT_AVX3_DL  // Highway 1.0.3 compiles AVX3_DL (Ice Lake and later) only on request
@@ -44,7 +45,7 @@ bool HaveVnni();
 int Dot256();
 int Dot128();
 // Tokens the VNNI kernels take together: 8, then 4, 2, 1 for the rest.
-constexpr int kTokenTile = 8;
+[[maybe_unused]] constexpr int kTokenTile = 8;
 inline int VnniTile(int64_t left) { return left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1; }
 
 void Q8QuantizeInput(int bits, int group_size, const float* x, int64_t tokens, int64_t cols,
@@ -137,9 +138,7 @@ void RowsPortable(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, i
 // every CPU we know; check anyway).
 bool HaveVnni() {
 #if HWY_TARGET == HWY_AVX3_DL
-  static const bool have =
-      __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vbmi");
-  return have;
+  return tf::simd::x86_features().avx512vnni && tf::simd::x86_features().avx512vbmi;
 #else
   return false;
 #endif

@@ -25,6 +25,7 @@
 
 #include "kernels/linear.h"
 #include "kernels/linear_internal.h"
+#include "kernels/x86_features.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -56,14 +57,12 @@ namespace q8_avx512_vnni {
 }  // namespace q8_avx512_vnni
 
 bool q8_dot256_supported(Q8Dot256 dot) {
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                    __builtin_cpu_supports("f16c");
+  const tf::simd::X86Features& cpu = tf::simd::x86_features();
+  const bool avx2 = cpu.avx2 && cpu.fma && cpu.f16c;
   switch (dot) {
     case Q8Dot256::Maddubs: return avx2;
-    case Q8Dot256::AvxVnni: return avx2 && __builtin_cpu_supports("avxvnni");
-    case Q8Dot256::Avx512Vnni:
-      return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-             __builtin_cpu_supports("avx512vnni");
+    case Q8Dot256::AvxVnni: return avx2 && cpu.avx_vnni;
+    case Q8Dot256::Avx512Vnni: return avx2 && cpu.avx512f && cpu.avx512vl && cpu.avx512vnni;
   }
   return false;
 }

@@ -18,6 +18,7 @@
 
 #include "kernels/linear.h"
 #include "kernels/linear_internal.h"
+#include "kernels/x86_features.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -306,9 +307,8 @@ TF_TILES_TARGET void RowsT(const WeightMatrix& w, const Q8TileInput& in, int64_t
 }  // namespace
 
 bool q8_tiles_fast() {
-  static const bool have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vbmi") &&
-                           __builtin_cpu_supports("avx512vnni");
+  const tf::simd::X86Features& cpu = tf::simd::x86_features();
+  const bool have = cpu.avx512f && cpu.avx512bw && cpu.avx512vl && cpu.avx512vbmi && cpu.avx512vnni;
   // Only beside the 512-bit row kernels: a run (or test) that limits Highway to a lower
   // target gets that target's kernels throughout.
   return have && q8_vnni512();

@@ -2,7 +2,9 @@
 // compiles its AVX3_DL target (inside that target's namespace). See linear_q8.cpp for the math.
 // Highway 1.0.3's AVX3_DL target does not enable avx512vnni/avx512vbmi for the compiler, so
 // the functions here add them (TF_VNNI); they only run after HaveVnni() checked the CPU.
-#define TF_VNNI __attribute__((target("avx512vnni,avx512vbmi")))
+// TF_VNNI names the whole target (Highway's string plus the two), not only the additions:
+// clang lets an explicit target attribute replace the one Highway's pragma applies.
+#define TF_VNNI __attribute__((target(HWY_TARGET_STR ",avx512vnni,avx512vbmi")))
 
 // Row scales (or biases) as float, times a per-group factor when `mul` is given.
 TF_VNNI HWY_INLINE void ScaleRow(const uint8_t* src, DType dt, int64_t count, const float* mul,
@@ -62,7 +64,7 @@ TF_VNNI HWY_INLINE void RowTokensVnni(const uint8_t* row, const Q8Input& in, int
   const int64_t units = pairs ? (in.cols + 63) / 64 : in.groups;
 
   // Adds unit u's contribution for every token to acc[0..kTT).
-  auto unit = [&](int64_t u, __m512* acc) HWY_ATTR TF_VNNI {
+  auto unit = [&](int64_t u, __m512* acc) TF_VNNI {
     __m512i dot[kTT];
     #pragma GCC unroll 8
     for (int i = 0; i < kTT; ++i) dot[i] = _mm512_setzero_si512();
@@ -140,7 +142,7 @@ TF_VNNI HWY_INLINE void RowTokensPlanes(const uint8_t* row, const Q8Input& in, i
   const int64_t chunks = (in.cols + kChunk - 1) / kChunk;
   const int8_t* x0 = in.values + t0 * in.padded_cols;
 
-  auto chunk = [&](int64_t c, __m512* acc) HWY_ATTR TF_VNNI {
+  auto chunk = [&](int64_t c, __m512* acc) TF_VNNI {
     const int64_t left = row_bytes - 64 * c;
     const __mmask64 m = left >= 64 ? ~__mmask64{0} : (__mmask64{1} << left) - 1;
     const __m512i raw = _mm512_maskz_loadu_epi8(m, row + 64 * c);

@@ -1,7 +1,7 @@
 // A reduced draft vocabulary (FR-Spec, Zhao et al. 2025, arXiv:2502.14856): the MTP head's
 // logits are computed only over the N most frequent tokens, so a draft step reads N rows of
 // the output head instead of all of them (at 35B-A3B the 248,320-row head costs about as much
-// as 6 of the 40 layers, docs/qwen35-mtp.md §5). Verification still scores the full vocabulary,
+// as 6 of the 40 layers, docs/model.md §10.5). Verification still scores the full vocabulary,
 // so the output is unchanged; only acceptance can drop (a token outside the list is never
 // drafted).
 //

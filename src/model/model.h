@@ -59,7 +59,7 @@ class Model {
   // Throws std::out_of_range naming the first id outside [0, vocab_size).
   void check_tokens(std::span<const int32_t> tokens) const;
 
-  // The MTP head (docs/qwen35-mtp.md), or nullptr when the checkpoint has none (or it was not
+  // The MTP head (docs/model.md §10), or nullptr when the checkpoint has none (or it was not
   // asked for).
   const MtpWeights* mtp() const { return mtp_ ? &*mtp_ : nullptr; }
 

@@ -1,4 +1,4 @@
-// The forward pass of the MTP head (docs/qwen35-mtp.md §3): row t combines the main model's
+// The forward pass of the MTP head (docs/model.md §10.3): row t combines the main model's
 // final hidden state h_t (after its final norm, §4) with the token x_{t+1} that follows t and
 // yields g_t, whose logits under the main model's head predict x_{t+2}:
 //

@@ -11,7 +11,8 @@ std::optional<MtpWeights> MtpWeights::bind(const Checkpoint& ck, const ModelConf
   if (!ck.has("mtp.fc.weight")) return std::nullopt;
   const TextConfig& c = config.text;
   TensorBinder b(ck, config.quantization ? &*config.quantization : nullptr);
-  // Zero-centred norms (docs/qwen35-mtp.md §3, trap 3): HF stores w, converted MLX files 1 + w.
+  // Zero-centred norms (docs/model.md §10.3, §10.8 item 3): HF stores w, converted MLX files
+  // 1 + w.
   const float norm_offset = flavour == CheckpointFlavour::HuggingFace ? 1.0f : 0.0f;
   auto zero_centred_norm = [&](const std::string& name) {
     std::vector<float> v = b.vector(name, std::vector<int64_t>{c.hidden_size});

@@ -1,4 +1,4 @@
-// The multi-token-prediction head of Qwen3.5 (docs/qwen35-mtp.md §1–§2): `mtp.fc` over
+// The multi-token-prediction head of Qwen3.5 (docs/model.md §10.1–§10.2): `mtp.fc` over
 // [normed embedding ; normed hidden], one full-attention MoE decoder layer and the head's final
 // norm. It has no embedding or output head of its own: it uses the main model's (§2).
 //

@@ -31,6 +31,21 @@ struct SequenceCheckpoint {
   size_t cut_count = 0;                 // the owner's cut history when taken
 };
 
+// A sequence's whole state at one length, copied out so that any sequence of the same model
+// and KV type can take it (Sequence::snapshot / load_snapshot): a prompt cache keeps these,
+// independent of the slot they came from. Costs the DeltaNet states plus the KV rows.
+struct SequenceSnapshot {
+  int64_t length = 0;
+  int64_t rope_delta = 0;
+  KVType kv_type = KVType::F16;
+  std::vector<GatedDeltaNetState> gdn;  // every layer's conv + recurrent state
+  // Per layer: for each kv head its `length` key rows, then for each head its value rows
+  // (empty for linear-attention layers).
+  std::vector<std::vector<uint8_t>> kv;
+
+  size_t bytes() const;  // memory held
+};
+
 class Sequence {
  public:
   // An empty sequence of `model` whose KV caches store `kv_type` and hold up to `capacity`
@@ -75,6 +90,12 @@ class Sequence {
   // checkpoint's length copied): several continuations of one shared prompt. Throws
   // std::logic_error when !can_restore(checkpoint). This sequence is unchanged.
   Sequence fork(const SequenceCheckpoint& checkpoint) const;
+
+  // Slot-independent copies (sequence_snapshot.cpp). load_snapshot replaces this sequence's
+  // state by the snapshot's; throws std::invalid_argument when it comes from a sequence of
+  // another KV type or layer layout, std::length_error when it is longer than the capacity.
+  SequenceSnapshot snapshot() const;
+  void load_snapshot(const SequenceSnapshot& snapshot);
 
   // Speculative decoding (sequence_rewind.cpp): after a forward batch that fed this sequence
   // with keep_states, returns it to `length` (rewind_floor() ≤ length ≤ length()) — the state

@@ -82,4 +82,8 @@ LoadMemoryEstimate estimate_load_memory(const ModelConfig& config, const Convert
 // bits, bytes), totals, MLX bits per weight, output size and expected memory at load.
 std::string format_convert_report(const ConvertResult& result, const Recipe& recipe);
 
+// The same as JSON (`convert --report-json`, tightfit::convert): the summary (summary_to_json)
+// plus the recipe, plan, expected memory at load and, after a real run, the files written.
+nlohmann::json convert_report_json(const ConvertResult& result, const Recipe& recipe, bool dry_run);
+
 }  // namespace tf

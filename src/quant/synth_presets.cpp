@@ -2,8 +2,8 @@
 // the models tightfit targets, kept in the binary so a synthetic model needs no download.
 //
 // qwen3.5-35b-a3b: the Hugging Face config.json of a Qwen3.5-35B-A3B-architecture checkpoint, as
-// published (the "CFG" source of docs/qwen35-spec.md: a fine-tune's config that equals the
-// transformers Qwen3_5Moe class defaults except max_position_embeddings and out_hidden_size).
+// published (a fine-tune's config that equals the transformers Qwen3_5Moe class defaults except
+// max_position_embeddings and out_hidden_size; docs/model.md §1).
 // Once read it equals tests/data/configs/qwen3.5-35b-a3b/config.json (a test checks that the two
 // stay equal); the 40 `layer_types` entries the published file spells out are written from
 // full_attention_interval instead of being listed here.

@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 
 #include "kernels/memory_bandwidth.h"
+#include "model/forward_pass.h"
 #include "model/session.h"
 #include "quant/model_summary.h"
 #include "runtime/bench_clock.h"
@@ -181,53 +182,114 @@ BenchReport run_bench(const BenchOptions& o) {
     r.tests.push_back(t);
   }
 
+  // P sequences at `depth`, one token each per forward (see bench.h).
+  auto run_parallel_tg = [&](int n, int64_t depth, int P) {
+    BenchTest t;
+    t.name = "tg" + std::to_string(n) + (depth ? " @ d" + std::to_string(depth) : "") + " x" +
+             std::to_string(P);
+    t.tokens = n;
+    t.depth = depth;
+    t.parallel = P;
+    std::vector<std::vector<int32_t>> tokens;  // each sequence its own: routing spreads
+    for (int p = 0; p < P; ++p) tokens.push_back(random_tokens(n, c.vocab_size, rng));
+    auto run = [&](ForwardPass& pass, int steps, std::vector<double>* per_step) {
+      std::vector<Sequence> seqs;
+      seqs.reserve(P);
+      for (int p = 0; p < P; ++p) {
+        seqs.emplace_back(m, o.kv_type, depth + n + 1);
+        seqs.back().extend_with_random_context(depth, o.seed + p);
+      }
+      std::vector<BatchItem> items(P);
+      const Clock::time_point start = Clock::now();
+      for (int j = 0; j < steps; ++j) {
+        for (int p = 0; p < P; ++p) {
+          items[p].sequence = &seqs[p];
+          items[p].tokens = std::span<const int32_t>(tokens[p]).subspan(j, 1);
+        }
+        counted = 0;
+        pass.run(items);
+        if (per_step) per_step->push_back(counted + embed_row * P);
+      }
+      return seconds_since(start);
+    };
+    {  // warm-up and byte count: a few steps, median bytes per step
+      ForwardPass pass(m, {.precision = o.precision, .linear_tap = counting.linear_tap});
+      std::vector<double> per_step;
+      run(pass, std::min(n, 8), &per_step);
+      t.weight_bytes = BenchStat::of(per_step).median;
+    }
+    t.cache_bytes = P * cache_bytes_at(c, o.kv_type, depth + n / 2);
+    ForwardPass pass(m, {.precision = o.precision, .linear_tap = {}});
+    std::vector<double> rates;
+    double wall = 0, cpu = 0;
+    for (int i = 0; i < o.repeats; ++i) {
+      const double cpu0 = cpu_seconds();
+      const double dt = run(pass, n, nullptr);
+      cpu += cpu_seconds() - cpu0;
+      wall += dt;
+      rates.push_back(static_cast<double>(P) * n / dt);
+    }
+    t.cpu_share = cpu / (wall * r.threads);
+    t.tok_per_s = BenchStat::of(rates);
+    t.roofline_tok_per_s = P * bandwidth / (t.weight_bytes + t.cache_bytes);
+    t.weights_only_roofline = P * bandwidth / t.weight_bytes;
+    t.fraction_of_roofline = t.tok_per_s.median / t.roofline_tok_per_s;
+    report(t);
+    r.tests.push_back(t);
+  };
+
   for (int n : o.gen_tokens) {
     if (n <= 0) continue;
     for (int64_t depth : o.depths) {
-      BenchTest t;
-      t.name = "tg" + std::to_string(n) + (depth ? " @ d" + std::to_string(depth) : "");
-      t.tokens = n;
-      t.depth = depth;
-      const auto tokens = random_tokens(n, c.vocab_size, rng);
-      {  // warm-up and byte count: a few steps, median bytes per step
-        Session s(m, counting);
-        s.extend_with_random_context(depth, o.seed);
-        std::vector<double> per_step;
-        for (int i = 0; i < std::min(n, 8); ++i) {
-          counted = 0;
-          s.decode(tokens[i]);
-          per_step.push_back(counted + embed_row);
+      const bool single = std::find(o.parallel.begin(), o.parallel.end(), 1) != o.parallel.end();
+      if (single) {
+        BenchTest t;
+        t.name = "tg" + std::to_string(n) + (depth ? " @ d" + std::to_string(depth) : "");
+        t.tokens = n;
+        t.depth = depth;
+        const auto tokens = random_tokens(n, c.vocab_size, rng);
+        {  // warm-up and byte count: a few steps, median bytes per step
+          Session s(m, counting);
+          s.extend_with_random_context(depth, o.seed);
+          std::vector<double> per_step;
+          for (int i = 0; i < std::min(n, 8); ++i) {
+            counted = 0;
+            s.decode(tokens[i]);
+            per_step.push_back(counted + embed_row);
+          }
+          t.weight_bytes = BenchStat::of(per_step).median;
         }
-        t.weight_bytes = BenchStat::of(per_step).median;
+        t.cache_bytes = cache_bytes_at(c, o.kv_type, depth + n / 2);
+        Session s(m, timed);
+        std::vector<double> rates;
+        double wall = 0, cpu = 0;
+        for (int i = 0; i < o.repeats; ++i) {
+          s.reset();
+          s.extend_with_random_context(depth, o.seed);
+          const double cpu0 = cpu_seconds();
+          t0 = Clock::now();
+          for (int j = 0; j < n; ++j) s.decode(tokens[j]);
+          const double dt = seconds_since(t0);
+          cpu += cpu_seconds() - cpu0;
+          wall += dt;
+          rates.push_back(n / dt);
+        }
+        t.cpu_share = cpu / (wall * r.threads);
+        t.tok_per_s = BenchStat::of(rates);
+        t.roofline_tok_per_s = bandwidth / (t.weight_bytes + t.cache_bytes);
+        t.weights_only_roofline = bandwidth / t.weight_bytes;
+        t.fraction_of_roofline = t.tok_per_s.median / t.roofline_tok_per_s;
+        report(t);
+        r.tests.push_back(t);
+        for (double acceptance : o.spec_accept) {
+          BenchTest st = bench_speculative(m, timed, o, n, depth, acceptance, tokens);
+          st.speedup = st.tok_per_s.median / t.tok_per_s.median;
+          report(st);
+          r.tests.push_back(st);
+        }
       }
-      t.cache_bytes = cache_bytes_at(c, o.kv_type, depth + n / 2);
-      Session s(m, timed);
-      std::vector<double> rates;
-      double wall = 0, cpu = 0;
-      for (int i = 0; i < o.repeats; ++i) {
-        s.reset();
-        s.extend_with_random_context(depth, o.seed);
-        const double cpu0 = cpu_seconds();
-        t0 = Clock::now();
-        for (int j = 0; j < n; ++j) s.decode(tokens[j]);
-        const double dt = seconds_since(t0);
-        cpu += cpu_seconds() - cpu0;
-        wall += dt;
-        rates.push_back(n / dt);
-      }
-      t.cpu_share = cpu / (wall * r.threads);
-      t.tok_per_s = BenchStat::of(rates);
-      t.roofline_tok_per_s = bandwidth / (t.weight_bytes + t.cache_bytes);
-      t.weights_only_roofline = bandwidth / t.weight_bytes;
-      t.fraction_of_roofline = t.tok_per_s.median / t.roofline_tok_per_s;
-      report(t);
-      r.tests.push_back(t);
-      for (double acceptance : o.spec_accept) {
-        BenchTest st = bench_speculative(m, timed, o, n, depth, acceptance, tokens);
-        st.speedup = st.tok_per_s.median / t.tok_per_s.median;
-        report(st);
-        r.tests.push_back(st);
-      }
+      for (int P : o.parallel)
+        if (P > 1) run_parallel_tg(n, depth, P);
     }
   }
   r.load_after = load_average();
@@ -300,6 +362,7 @@ nlohmann::json bench_report_json(const BenchReport& r) {
                         {"kind", t.prompt ? "pp" : "tg"},
                         {"tokens", t.tokens},
                         {"depth", t.depth},
+                        {"parallel", t.parallel},
                         {"tok_per_s", {{"median", t.tok_per_s.median},
                                        {"min", t.tok_per_s.min},
                                        {"max", t.tok_per_s.max},

@@ -11,6 +11,10 @@
 //    the router actually picked, the shared expert, the projections, the head) plus the
 //    embedding row; the KV cache (at its element type) and Gated DeltaNet state a step reads
 //    are added from their sizes. Roofline = measured read bandwidth / bytes per token.
+//  - tgN xP (--parallel P > 1): P sequences decoded together, one forward per step holding one
+//    token of each (continuous batching, model/forward_pass.h): tokens/s over all sequences,
+//    bytes per step = every matrix the step multiplies by once (the union of the experts the P
+//    tokens picked) plus P sequences' KV cache and state; roofline = P × bandwidth / bytes.
 //  - Each test runs `repeats` times after an untimed warm-up; the table shows the median and the
 //    spread (min … max). Timings are only meaningful on an otherwise idle machine, so the load
 //    average before and after is part of the report.
@@ -35,6 +39,7 @@ struct BenchOptions {
   std::vector<int> prompt_tokens = {512};  // pp tests (0 entries: none)
   std::vector<int> gen_tokens = {128};     // tg tests
   std::vector<int64_t> depths = {0, 4096, 32768};  // context lengths for every tg test
+  std::vector<int> parallel = {1};          // sequences decoded together in every tg test
   int threads = 0;                          // 0: one per hardware thread
   int repeats = 5;
   ActivationPrecision precision = ActivationPrecision::F32;
@@ -66,12 +71,13 @@ struct BenchTest {
   bool prompt = false;   // pp (true) or tg
   int tokens = 0;
   int64_t depth = 0;
+  int parallel = 1;      // tg: sequences decoded together (tok_per_s counts all of them)
   BenchStat tok_per_s;
   // tg: bytes one step reads (median over the counted steps). pp: bytes of weights the whole
   // prefill read (each selected expert once per batch), for the record.
   double weight_bytes = 0;
   double cache_bytes = 0;   // tg: KV cache + DeltaNet state read per step (at the test's mid-point)
-  double roofline_tok_per_s = 0;   // tg: bandwidth / (weight + cache bytes)
+  double roofline_tok_per_s = 0;   // tg: parallel × bandwidth / (weight + cache bytes)
   double fraction_of_roofline = 0; // tg: median / roofline
   double weights_only_roofline = 0;  // tg: bandwidth / weight bytes (llama.cpp's usual figure)
   // Speculative tests (spec_acceptance ≥ 0): drafts per step, the forced per-draft acceptance,

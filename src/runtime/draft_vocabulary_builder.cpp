@@ -6,6 +6,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "model/draft_vocabulary.h"
+
 namespace tf {
 
 DraftVocabularyCounts most_frequent_tokens(const tokenizer::Tokenizer& tokenizer,
@@ -55,6 +57,15 @@ DraftVocabularyCounts most_frequent_tokens(const tokenizer::Tokenizer& tokenizer
     if (auto it = counts.find(id); it != counts.end()) covered += it->second;
   r.coverage = static_cast<double>(covered) / static_cast<double>(r.corpus_tokens);
   return r;
+}
+
+std::filesystem::path draft_vocabulary_path(const std::filesystem::path& model_dir) {
+  return model_dir / DraftVocabulary::kFileName;
+}
+
+void write_draft_vocabulary(const std::string& path, const DraftVocabularyCounts& counts,
+                            const std::string& comment) {
+  DraftVocabulary::write_ids(path, counts.ids, comment);
 }
 
 }  // namespace tf

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <istream>
+#include <string>
 #include <vector>
 
 #include "tokenizer/tokenizer.h"
@@ -25,5 +27,13 @@ struct DraftVocabularyCounts {
 DraftVocabularyCounts most_frequent_tokens(const tokenizer::Tokenizer& tokenizer,
                                            std::istream& corpus, int64_t size,
                                            const std::vector<int32_t>& always = {});
+
+// Where `tightfit draft-vocab` writes the list and `--draft-vocab N` reads it: the model folder's
+// DraftVocabulary::kFileName (model/draft_vocabulary.h).
+std::filesystem::path draft_vocabulary_path(const std::filesystem::path& model_dir);
+
+// Writes `counts.ids` as a list DraftVocabulary reads, `comment` as its header line.
+void write_draft_vocabulary(const std::string& path, const DraftVocabularyCounts& counts,
+                            const std::string& comment);
 
 }  // namespace tf

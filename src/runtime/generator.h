@@ -1,5 +1,7 @@
-// The generation loop, shared by `generate`, `chat` and the server: prompt ids in, streamed text
-// pieces (reasoning / answer) out through a callback, a stop reason and timing stats at the end.
+// The generation loop on one Session (the runtime API; the engine's scheduler runs the same
+// per-token pipeline for batched requests, engine/running_request.h): prompt ids in, streamed
+// text pieces (reasoning / answer) out through a callback, a stop reason and timing stats at
+// the end.
 //
 // One step per token: sample from the logits → stop checks (EOS, max tokens, loop guard) →
 // streaming decode (whole UTF-8 characters) → stop-string filter (never prints a stop string)
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "model/session.h"
+#include "runtime/generation_stats.h"
 #include "runtime/loop_guard.h"
 #include "runtime/multimodal_prompt.h"
 #include "runtime/reasoning_split.h"
@@ -47,20 +50,15 @@ struct GenerationParams {
   // such as <think> and <tool_call> are text and stay.
   bool skip_special_tokens = true;
   // Speculative decoding with the model's MTP head (runtime/speculative_decoding.h): tokens
-  // drafted per step; 0 = off. Ignored (plain decoding) for prompts with images and for
-  // models without a head. Output is the same either way: greedy token for token, sampling
-  // in distribution.
+  // drafted per step; 0 = off (the default: on the 2-vCPU reference machine a verify forward of
+  // k + 1 tokens costs 1.5–2.4 decode steps, bench/RESULTS.md "MTP speculative decoding"; k = 2
+  // is vLLM's and mlx-vlm's choice for this head, docs/model.md §10.5). Ignored (plain
+  // decoding) for prompts with images and for models without a head. Output is the same either
+  // way: greedy token for token, sampling in distribution.
   int draft_tokens = 0;
   // Optional reduced draft vocabulary (model/draft_vocabulary.h); verification is unchanged.
   std::shared_ptr<const DraftVocabulary> draft_vocabulary;
 };
-
-// The draft count `generate` and `chat` use when the model has an MTP head and none is asked
-// for. Chosen by measurement (bench/RESULTS.md, "MTP speculative decoding"): on the 2-vCPU
-// reference machine a verify forward of k + 1 tokens costs 1.5–2.4 decode steps, so
-// speculation is 0.9–1.0× plain decode even at 80 % acceptance — off until it pays. `--draft 2`
-// (vLLM's and mlx-vlm's choice for this head, docs/qwen35-mtp.md §5) turns it on.
-inline constexpr int kDefaultDraftTokens = 0;
 
 // The --max-tokens a run gets when none is asked for: the smallest of the model's own default
 // (max_new_tokens), kSafeMaxTokens and the room left in the context window
@@ -69,28 +67,6 @@ inline constexpr int kDefaultDraftTokens = 0;
 int default_max_tokens(std::optional<int> requested, std::optional<int> model_default,
                        int64_t context_length, int64_t prompt_tokens);
 
-struct GenerationStats {
-  int64_t prompt_tokens = 0;     // tokens prefilled in this run (reused ones not counted)
-  int64_t reused_tokens = 0;     // prompt tokens already in the session
-  double prompt_seconds = 0;
-  int64_t generated_tokens = 0;  // tokens sampled, an EOS included
-  double generation_seconds = 0; // from the end of the prefill to the last token
-  uint64_t peak_rss_bytes = 0;
-  // Images encoded by the vision tower for this run (before it: set by the caller, who encodes
-  // them), reported apart because it can take longer than the prefill.
-  int64_t images = 0;
-  double vision_seconds = 0;
-  // Speculative decoding (when it ran): drafts proposed / accepted, per position.
-  SpeculativeStats speculative;
-
-  double prompt_tokens_per_second() const;
-  double generation_tokens_per_second() const;
-};
-
-// "prompt: 12 tokens, 340.5 tok/s | generation: 64 tokens, 51.2 tok/s | peak memory: 1.20 GB",
-// after "vision: 1 image, 2.31 s | " when images were encoded, and " | drafts: …" after it
-// when speculative decoding ran.
-std::string format_stats(const GenerationStats& stats);
 
 struct GenerationResult {
   std::vector<int32_t> tokens;  // every sampled token, in order (an EOS included)

@@ -1,4 +1,4 @@
-// Self-speculative decoding with the model's MTP head (docs/qwen35-mtp.md §5): each step drafts
+// Self-speculative decoding with the model's MTP head (docs/model.md §10.5): each step drafts
 // k tokens with the head, verifies them in ONE forward of the main model over
 // [last committed token, d_1 … d_k] (logits and hidden states of all k + 1 rows, DeltaNet states
 // kept per row), keeps the accepted prefix by rewinding the sequence (Sequence::rewind: no
@@ -31,6 +31,7 @@
 #include "model/mtp_head.h"
 #include "model/session.h"
 #include "runtime/sampler.h"
+#include "runtime/speculative_stats.h"
 
 namespace tf {
 
@@ -44,22 +45,6 @@ struct SpeculativeOptions {
   // the model's.
   std::optional<double> forced_acceptance;
   uint64_t forced_seed = 0;
-};
-
-// Drafts proposed and accepted, overall and per draft position (index 0 = d_1).
-struct SpeculativeStats {
-  int64_t steps = 0;
-  int64_t drafts_proposed = 0;
-  int64_t drafts_accepted = 0;
-  std::vector<int64_t> proposed_at, accepted_at;
-
-  double acceptance_rate() const;
-  // What was added since `earlier` (a snapshot of the same counters).
-  SpeculativeStats since(const SpeculativeStats& earlier) const;
-  // Tokens emitted per verify step (accepted drafts + the bonus token).
-  double tokens_per_step() const;
-  // "drafts: 120 proposed, 84 accepted (70.0 %; by position 81 % 59 %), 2.40 tokens/step"
-  std::string summary() const;
 };
 
 class SpeculativeDecoder {

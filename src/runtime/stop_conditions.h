@@ -46,6 +46,8 @@ class StopConditions {
 
   bool is_eos(int32_t token) const { return eos_.count(token) != 0; }
   StopReason reason() const { return reason_; }
+  // The stop string that ended generation (StopReason::stop_string), empty otherwise.
+  const std::string& matched_stop_string() const { return filter_.matched(); }
   int tokens_seen() const { return tokens_; }  // tokens pushed, EOS included
   // A line to show the user for stops they may not expect (loop guard); empty otherwise.
   std::string notice() const;

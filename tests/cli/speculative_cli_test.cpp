@@ -1,7 +1,8 @@
-// Speculative decoding on the command line: `generate --draft N` prints what `--no-spec` prints
-// (greedy) and the stats line counts the drafts; `--draft` on a model without an MTP head, or
-// with --no-spec, is refused with exit code 2; `draft-vocab` writes a list `--draft-vocab`
-// reads; `bench --spec-accept` needs a head.
+// Speculative decoding on the command line. `generate` runs on the public Engine, whose
+// scheduler runs no speculative steps yet: `--draft N` (N > 0) and `--draft-vocab` are refused
+// with exit code 2 saying so, `--draft 0` and `--no-spec` print the plain output; `--draft` on a
+// model without an MTP head, or with --no-spec, is refused too; `draft-vocab` writes its list;
+// `bench --spec-accept` needs a head and runs on one.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -31,7 +32,7 @@ std::string mtp_model() {
   return dir;
 }
 
-TEST(SpeculativeCli, DraftPrintsWhatNoSpecPrints) {
+TEST(SpeculativeCli, DraftZeroAndNoSpecPrintThePlainOutput) {
   const std::string model = mtp_model();
   const std::vector<std::string> base = {"generate", "--model", model, "--threads", "1",
                                          "--prompt", "hello there", "--raw", "--temp", "0",
@@ -41,24 +42,40 @@ TEST(SpeculativeCli, DraftPrintsWhatNoSpecPrints) {
     args.insert(args.end(), extra.begin(), extra.end());
     return run_cli(args);
   };
-  const CliResult plain = with({"--no-spec"});
-  const CliResult spec = with({"--draft", "3"});
+  const CliResult plain = with({});
+  const CliResult no_spec = with({"--no-spec"});
+  const CliResult zero = with({"--draft", "0"});
   ASSERT_EQ(plain.code, 0) << plain.err;
-  ASSERT_EQ(spec.code, 0) << spec.err;
-  EXPECT_EQ(spec.out, plain.out);
-  EXPECT_NE(spec.err.find("drafts: "), std::string::npos) << spec.err;
+  ASSERT_EQ(no_spec.code, 0) << no_spec.err;
+  ASSERT_EQ(zero.code, 0) << zero.err;
+  EXPECT_FALSE(plain.out.empty());
+  EXPECT_EQ(no_spec.out, plain.out);
+  EXPECT_EQ(zero.out, plain.out);
   EXPECT_EQ(plain.err.find("drafts: "), std::string::npos) << plain.err;
+}
 
-  // A reduced draft vocabulary built from a corpus: same output again.
+TEST(SpeculativeCli, DraftIsNotYetAvailableThroughTheEngine) {
+  const std::string model = mtp_model();
+  const CliResult spec = run_cli({"generate", "--model", model, "--threads", "1", "--prompt",
+                                  "hello there", "--raw", "--max-tokens", "4", "--draft", "3"});
+  EXPECT_EQ(spec.code, 2);
+  EXPECT_TRUE(spec.out.empty()) << spec.out;
+  EXPECT_NE(spec.err.find("not yet available through the engine"), std::string::npos)
+      << spec.err;
+  EXPECT_NE(spec.err.find("--draft"), std::string::npos) << spec.err;  // named by its flag
+
+  // `draft-vocab` still builds the list; `--draft-vocab` is refused like `--draft`.
   const std::string corpus = model + "/corpus.txt";
   std::ofstream(corpus) << "hello there, general kenobi\n\nthe quick brown fox\n";
   const CliResult built = run_cli({"draft-vocab", "--model", model, "--corpus", corpus,
                                    "--size", "64"});
   ASSERT_EQ(built.code, 0) << built.err;
   EXPECT_TRUE(fs::exists(model + "/draft_vocab.txt"));
-  const CliResult reduced = with({"--draft", "2", "--draft-vocab", "64"});
-  ASSERT_EQ(reduced.code, 0) << reduced.err;
-  EXPECT_EQ(reduced.out, plain.out);
+  const CliResult reduced = run_cli({"generate", "--model", model, "--prompt", "x", "--draft",
+                                     "2", "--draft-vocab", "64"});
+  EXPECT_EQ(reduced.code, 2);
+  EXPECT_NE(reduced.err.find("not yet available through the engine"), std::string::npos)
+      << reduced.err;
 }
 
 TEST(SpeculativeCli, BadCombinationsAreRefused) {

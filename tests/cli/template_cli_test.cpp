@@ -121,7 +121,8 @@ TEST(TemplateCli, ErrorsAreOneLineWithExitCodes) {
   expect_one_line_error(run_template("--model " + bare.string() + " --messages " + system_only), 1, "--chat-template FILE.jinja");
 
   const std::string broken = write_temp("broken.jinja", "{% for m in messages %}\n{{ m.role }\n{% endfor %}");
-  expect_one_line_error(run_template("--chat-template " + broken + " --messages " + system_only), 1,
+  // A template file the user named is input: exit 2 (a broken template inside a model folder: 1).
+  expect_one_line_error(run_template("--chat-template " + broken + " --messages " + system_only), 2,
                         "broken.jinja line 2, column 11: unexpected '}'");
 
   const std::string bad_json = write_temp("bad.json", "[{\"role\": ");

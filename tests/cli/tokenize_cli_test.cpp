@@ -86,9 +86,10 @@ TEST(TokenizeCli, ErrorsAreOneLineWithExitCodes) {
 
   const std::string bad = scratch("bad-tokenizer.json");
   std::ofstream(bad) << "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [[\"a\", \"b\"]]}}";
-  expect_one_line_error(tokenize("--tokenizer " + bad + " x"), 1, "bad-tokenizer.json: model.merges[0]: token \"b\" is not in the vocabulary");
+  // A tokenizer.json named with --tokenizer is input: exit 2 (one inside a model folder: 1).
+  expect_one_line_error(tokenize("--tokenizer " + bad + " x"), 2, "bad-tokenizer.json: model.merges[0]: token \"b\" is not in the vocabulary");
   std::ofstream(bad) << "{\"model\": ";
-  expect_one_line_error(tokenize("--tokenizer " + bad + " x"), 1, "bad-tokenizer.json is not valid JSON");
+  expect_one_line_error(tokenize("--tokenizer " + bad + " x"), 2, "bad-tokenizer.json is not valid JSON");
 
   const CliResult r = tokenize("--tokenizer " + kTokenizer + " --jsonl -", "{\"text\": \"ok\"}\n{\"txt\": 1}\n");
   EXPECT_EQ(r.code, 2);  // bad input

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <string_view>
@@ -11,6 +12,8 @@
 #include "quant/hf_shape_plan.h"
 #include "quant/recipe.h"
 #include "runtime/image_file.h"
+#include "server/parsed_request.h"
+#include "server/tool_call_parser.h"
 #include "storage/model_config.h"
 #include "storage/safetensors.h"
 #include "tokenizer/jinja_template.h"
@@ -94,10 +97,41 @@ void image(const uint8_t* data, size_t size) {
   guarded([&] { decode_image(std::span<const uint8_t>(data, size), "fuzz"); });
 }
 
+void server_request(const uint8_t* data, size_t size) {
+  if (size == 0) return;
+  guarded([&] {
+    // The first byte picks the API; no image is fetched or read (both off by default).
+    const nlohmann::json body = parse_json(text_of(data + 1, size - 1), "request body");
+    const server::ServerOptions options;
+    switch (data[0] % 3) {
+      case 0: server::parse_chat_request(body, options); break;
+      case 1: server::parse_completion_request(body, options); break;
+      default: server::parse_anthropic_request(body, options); break;
+    }
+  });
+}
+
+void tool_calls(const uint8_t* data, size_t size) {
+  if (size == 0) return;
+  // The first byte is the chunk length the output arrives in (1..256 bytes).
+  const size_t chunk = static_cast<size_t>(data[0]) + 1;
+  const std::string_view output = text_of(data + 1, size - 1);
+  static const nlohmann::json tools = nlohmann::json::parse(R"([{"type": "function", "function": {
+    "name": "f", "parameters": {"type": "object", "properties": {"n": {"type": "integer"},
+    "o": {"type": "object"}, "b": {"type": "boolean"}, "s": {"type": "string"}}}}}])");
+  server::ToolCallParser parser(tools);
+  std::string text;
+  for (size_t at = 0; at < output.size(); at += chunk)
+    for (const server::AnswerPiece& piece : parser.feed(output.substr(at, chunk))) text += piece.text;
+  for (const server::AnswerPiece& piece : parser.finish()) text += piece.text;
+  if (text.size() > output.size()) std::abort();  // text only ever comes from the output
+}
+
 const std::vector<Target>& targets() {
   static const std::vector<Target> all = {
       {"safetensors_header", safetensors_header}, {"model_config", model_config}, {"tokenizer_json", tokenizer_json},
-      {"chat_template", chat_template},           {"recipe", recipe},             {"image", image}};
+      {"chat_template", chat_template},           {"recipe", recipe},             {"image", image},
+      {"server_request", server_request},         {"tool_calls", tool_calls}};
   return all;
 }
 

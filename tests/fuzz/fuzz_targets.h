@@ -18,6 +18,8 @@ void tokenizer_json(const uint8_t* data, size_t size);      // tokenizer.json + 
 void chat_template(const uint8_t* data, size_t size);       // template text, '\0', variables JSON
 void recipe(const uint8_t* data, size_t size);              // recipe JSON + matching
 void image(const uint8_t* data, size_t size);               // image file bytes
+void server_request(const uint8_t* data, size_t size);      // API selector byte + request body
+void tool_calls(const uint8_t* data, size_t size);          // model output for the tool-call parser
 
 struct Target {
   const char* name;  // also the corpus folder's name

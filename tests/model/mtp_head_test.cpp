@@ -1,5 +1,5 @@
 // The MTP head (model/mtp_head.h) against the float64 reference of the tiny MTP fixture
-// (tests/data/tiny-qwen35moe-mtp, docs/qwen35-mtp.md §10): teacher-forced draft logits — row t
+// (tests/data/tiny-qwen35moe-mtp, docs/model.md §10.10): teacher-forced draft logits — row t
 // from the main model's post-norm hidden h_t and token x_{t+1} at position t — within the
 // fixture's tolerance (max |Δ| ≤ 1e-3, relative L2 over the array ≤ 1e-3, same argmax on every
 // row), for the random head and the "copy" head, both sequences; and the same in any layout the

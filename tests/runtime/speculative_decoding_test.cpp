@@ -1,5 +1,5 @@
 // Speculative decoding with the MTP head (runtime/speculative_decoding.h) on the tiny MTP
-// fixture (tests/data/tiny-qwen35moe-mtp, docs/qwen35-mtp.md §10):
+// fixture (tests/data/tiny-qwen35moe-mtp, docs/model.md §10.10):
 //  - the greedy traces of trace.json for k = 1, 2, 3: drafts, accepted counts, emitted tokens
 //    and the output, step by step (random head: every draft rejected; copy head: partial and
 //    full acceptance, the bonus token, a later draft equal to its target not accepted);

@@ -1,0 +1,39 @@
+// What every part of the engine reads and nobody changes after Engine::load: the loaded model
+// and tokenizer, the options as resolved (context length, KV type, activations), the ids that
+// end a turn and the API's ModelInfo.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/linear.h"
+#include "kernels/ops_attention.h"
+#include "runtime/loaded_model.h"
+#include "tightfit/tightfit.h"
+
+namespace tightfit {
+
+struct EngineContext {
+  EngineOptions options;
+  tf::LoadedModel loaded;
+  tf::KVType kv_type = tf::KVType::F16;
+  tf::ActivationPrecision precision = tf::ActivationPrecision::F32;
+  int64_t context = 0;                // tokens a sequence holds (Sequence capacity)
+  std::vector<int32_t> eos_token_ids;
+  int32_t sampled_vocab = 0;          // ids the sampler may pick (real tokenizer ids)
+  std::vector<int32_t> think_end;     // "</think>\n\n": what a thinking budget feeds
+  ModelInfo info;
+
+  const tf::Model& model() const { return *loaded.model; }
+  const tf::tokenizer::Tokenizer& tokenizer() const { return loaded.tokenizer->tokenizer; }
+};
+
+// Runs `f`, turning the lower layers' exceptions into the API's kinds: tf::ModelNotFoundError →
+// ModelNotFound; tf::InputError, std::invalid_argument, std::out_of_range and template errors
+// raised by the request → InvalidRequest (with `param`); tightfit::Error passes through.
+template <typename F>
+auto as_api_errors(const char* param, F&& f) -> decltype(f());
+
+}  // namespace tightfit
+
+#include "engine/api_errors-inl.h"

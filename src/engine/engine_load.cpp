@@ -1,0 +1,122 @@
+// Engine::load: EngineOptions checked and mapped onto the runtime (model resolution and
+// loading, KV type, activations, context), and the EngineContext every part of the engine reads.
+#include <filesystem>
+
+#include "engine/engine_context.h"
+#include "engine/local_engine.h"
+#include "quant/model_summary.h"
+#include "runtime/model_resolver.h"
+
+namespace tightfit {
+
+namespace {
+
+void check_options(const EngineOptions& o) {
+  if (o.model.empty()) throw InvalidRequest("EngineOptions::model is empty: name a model folder "
+                                            "or a Hugging Face repo id", "model");
+  if (o.threads < 0) throw InvalidRequest("threads must be >= 0 (0 = every core)", "threads");
+  if (o.parallel < 1) throw InvalidRequest("parallel must be >= 1", "parallel");
+  if (o.max_queue < 0) throw InvalidRequest("max_queue must be >= 0", "max_queue");
+  if (o.context < 0) throw InvalidRequest("context must be >= 0 (0 = the model's)", "context");
+  if (o.prefill_chunk < 1) throw InvalidRequest("prefill_chunk must be >= 1", "prefill_chunk");
+  if (o.kv_group_size < 1) throw InvalidRequest("kv_group_size must be >= 1", "kv_group_size");
+  if (o.draft_tokens < -1)
+    throw InvalidRequest("draft_tokens must be -1 (default: off), 0 (off) or more", "draft_tokens");
+  if (o.draft_tokens > 0)  // the scheduler runs no speculative steps yet (prepared_request.cpp)
+    throw InvalidRequest("draft_tokens: speculative decoding is not yet available through the "
+                         "engine; leave draft_tokens at -1 or 0",
+                         "draft_tokens");
+}
+
+tf::KVType kv_type(const EngineOptions& o) {
+  if (!o.kv_type.empty()) {
+    try {
+      return tf::parse_kv_type(o.kv_type);
+    } catch (const std::invalid_argument& e) {
+      throw InvalidRequest(std::string("kv_type: ") + e.what(), "kv_type");
+    }
+  }
+  const int bits = o.kv_bits;
+  switch (bits) {
+    case 16: return tf::KVType::F16;
+    case 32: return tf::KVType::F32;
+    case 8:
+    case 4:
+    case 2:
+      throw InvalidRequest("kv_bits " + std::to_string(bits) +
+                               ": quantized KV caches are not supported yet; use 16 or 32",
+                           "kv_bits");
+  }
+  throw InvalidRequest("kv_bits must be 16, 32, 8, 4 or 2, got " + std::to_string(bits),
+                       "kv_bits");
+}
+
+tf::ActivationPrecision precision(const std::string& name) {
+  if (name.empty()) return tf::default_activation_precision();
+  if (name == "f32") return tf::ActivationPrecision::F32;
+  if (name == "int8") return tf::ActivationPrecision::Int8;
+  throw InvalidRequest("activations must be \"f32\", \"int8\" or empty (fastest), got \"" + name +
+                           "\"",
+                       "activations");
+}
+
+ModelInfo model_info(const EngineContext& c) {
+  ModelInfo info;
+  const tf::Model& model = c.model();
+  info.path = c.loaded.source.dir.string();
+  info.name = c.loaded.source.repo_id.empty() ? c.loaded.source.dir.filename().string()
+                                              : c.loaded.source.repo_id;
+  info.model_type = model.config().model_type;
+  info.vocab_size = model.vocab_size();
+  info.hidden_size = model.hidden_size();
+  info.layers = model.text().num_hidden_layers;
+  info.context_length = c.context;
+  info.has_vision = model.has_vision() && c.loaded.image_processor.has_value();
+  info.has_mtp = model.mtp() != nullptr;
+  info.weight_bytes = model.checkpoint().total_bytes();
+  {
+    const auto& q = model.config().quantization;  // as `tightfit bench` reports it
+    info.bits_per_weight = tf::summarize_model(model.checkpoint().specs(), q ? &*q : nullptr).bits_per_weight();
+  }
+  info.eos_token_ids = c.eos_token_ids;
+  info.threads = model.pool().num_threads();
+  info.kv_type = tf::kv_type_name(c.kv_type);
+  if (c.precision == tf::ActivationPrecision::F32)
+    info.activations = "f32";
+  else
+    info.activations = std::string("int8 (") + tf::int8_kernel_name() + ")";
+  return info;
+}
+
+}  // namespace
+
+std::unique_ptr<Engine> Engine::load(EngineOptions options) {
+  check_options(options);
+  auto context = std::make_unique<EngineContext>();
+  context->kv_type = kv_type(options);
+  context->precision = precision(options.activations);
+  tf::HubSettings hub = tf::hub_settings_from_env();
+  hub.offline = hub.offline || options.offline;
+  context->loaded = as_api_errors("model", [&] {
+    tf::ResolvedModel source = tf::resolve_model(options.model, hub, tf::DownloadOptions{});
+    if (!std::filesystem::exists(source.dir / "config.json"))
+      throw ModelNotFound(options.model + ": " + source.dir.string() +
+                          " has no config.json: not a model folder");
+    return tf::LoadedModel::load(std::move(source), options.threads,
+                                 tf::ModelLoadOptions{.vision = options.vision});
+  });
+  const tf::Model& model = context->model();
+  const int64_t model_context = model.text().max_position_embeddings > 0
+                                    ? model.text().max_position_embeddings
+                                    : tf::Sequence::kDefaultCapacity;
+  context->context = options.context > 0 ? options.context : model_context;
+  context->eos_token_ids = context->loaded.eos_token_ids();
+  context->sampled_vocab = static_cast<int32_t>(std::min<int64_t>(
+      model.vocab_size(), static_cast<int64_t>(context->tokenizer().id_space())));
+  context->think_end = context->tokenizer().encode("</think>\n\n");
+  context->options = std::move(options);
+  context->info = model_info(*context);
+  return std::make_unique<LocalEngine>(std::move(context));
+}
+
+}  // namespace tightfit

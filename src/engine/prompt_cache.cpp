@@ -1,0 +1,88 @@
+#include "engine/prompt_cache.h"
+
+#include <algorithm>
+
+namespace tightfit {
+
+namespace {
+
+// FNV-1a, 64-bit (http://www.isthe.com/chongo/tech/comp/fnv/).
+uint64_t fnv1a(uint64_t hash, const void* data, size_t size) {
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  for (size_t i = 0; i < size; ++i) hash = (hash ^ bytes[i]) * 0x100000001b3ull;
+  return hash;
+}
+
+}  // namespace
+
+std::vector<int32_t> prompt_cache_key(std::span<const int32_t> expanded_ids, int32_t image_token,
+                                      std::span<const tf::RgbImage> images,
+                                      const tf::ImagePreprocessorConfig& config) {
+  std::vector<int32_t> key(expanded_ids.begin(), expanded_ids.end());
+  size_t image = 0;
+  for (size_t i = 0; i < key.size() && image < images.size();) {
+    if (key[i] != image_token) {
+      ++i;
+      continue;
+    }
+    const tf::RgbImage& rgb = images[image++];
+    uint64_t h = 0xcbf29ce484222325ull;
+    const int64_t header[] = {rgb.width, rgb.height, config.min_pixels, config.max_pixels};
+    h = fnv1a(h, header, sizeof header);
+    h = fnv1a(h, rgb.pixels.data(), rgb.pixels.size());
+    const int32_t value = -1 - static_cast<int32_t>(h & 0x7ffffffe);
+    for (; i < key.size() && key[i] == image_token; ++i) key[i] = value;
+  }
+  return key;
+}
+
+std::shared_ptr<const tf::SequenceSnapshot> PromptCache::lookup(std::span<const int32_t> tokens) {
+  std::lock_guard lock(mutex_);
+  Entry* best = nullptr;
+  for (Entry& e : entries_) {
+    if (e.tokens.size() >= tokens.size()) continue;
+    if (best && e.tokens.size() <= best->tokens.size()) continue;
+    if (std::equal(e.tokens.begin(), e.tokens.end(), tokens.begin())) best = &e;
+  }
+  if (!best) return nullptr;
+  best->last_used = ++clock_;
+  return best->state;
+}
+
+bool PromptCache::wants(std::span<const int32_t> prefix) const {
+  if (max_bytes_ == 0 || prefix.empty()) return false;
+  std::lock_guard lock(mutex_);
+  return std::none_of(entries_.begin(), entries_.end(), [&](const Entry& e) {
+    return std::equal(e.tokens.begin(), e.tokens.end(), prefix.begin(), prefix.end());
+  });
+}
+
+void PromptCache::save(std::vector<int32_t> prefix, tf::SequenceSnapshot snapshot) {
+  const uint64_t size = snapshot.bytes() + prefix.size() * sizeof(int32_t);
+  if (size > max_bytes_) return;
+  std::lock_guard lock(mutex_);
+  while (bytes_ + size > max_bytes_ && !entries_.empty()) {
+    auto oldest = std::min_element(entries_.begin(), entries_.end(),
+                                   [](const Entry& a, const Entry& b) {
+                                     return a.last_used < b.last_used;
+                                   });
+    bytes_ -= oldest->bytes;
+    entries_.erase(oldest);
+  }
+  entries_.push_back({std::move(prefix),
+                      std::make_shared<const tf::SequenceSnapshot>(std::move(snapshot)), size,
+                      ++clock_});
+  bytes_ += size;
+}
+
+uint64_t PromptCache::bytes() const {
+  std::lock_guard lock(mutex_);
+  return bytes_;
+}
+
+size_t PromptCache::entries() const {
+  std::lock_guard lock(mutex_);
+  return entries_.size();
+}
+
+}  // namespace tightfit

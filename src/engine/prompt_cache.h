@@ -1,0 +1,59 @@
+// The prompt cache: sequence states saved at token prefixes of earlier prompts (the stable
+// point of a chat prompt, the end of a prompt), so a request that extends one (the next turn of
+// a conversation, the same system prompt) loads the longest saved prefix into its slot and
+// prefills only the rest. Bounded in bytes; the least recently used entries go first. Each
+// entry is a SequenceSnapshot (model/sequence.h): it fits any slot.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include "model/sequence.h"
+#include "runtime/image_file.h"
+#include "runtime/image_preprocessor.h"
+
+namespace tightfit {
+
+// The key of an expanded prompt with images: its ids, each image's run of placeholder tokens
+// replaced by one negative value hashed from the image's pixels and the resize settings (the
+// placeholders alone are the same id for every image). Text ids are kept, so a text prompt's
+// key is its ids.
+std::vector<int32_t> prompt_cache_key(std::span<const int32_t> expanded_ids, int32_t image_token,
+                                      std::span<const tf::RgbImage> images,
+                                      const tf::ImagePreprocessorConfig& config);
+
+class PromptCache {
+ public:
+  explicit PromptCache(uint64_t max_bytes) : max_bytes_(max_bytes) {}
+
+  // The saved state of the longest saved prefix of `tokens` that is shorter than it (at least
+  // one token must be left to prefill: its logits start the generation); null when none.
+  std::shared_ptr<const tf::SequenceSnapshot> lookup(std::span<const int32_t> tokens);
+
+  // Whether saving a prefix of this many tokens is worth a snapshot (enabled, not held yet).
+  bool wants(std::span<const int32_t> prefix) const;
+  // Keeps `snapshot` as the state after `prefix`, evicting the least recently used entries to
+  // stay within the byte limit (a snapshot larger than the limit is not kept).
+  void save(std::vector<int32_t> prefix, tf::SequenceSnapshot snapshot);
+
+  uint64_t bytes() const;
+  size_t entries() const;
+
+ private:
+  struct Entry {
+    std::vector<int32_t> tokens;
+    std::shared_ptr<const tf::SequenceSnapshot> state;
+    uint64_t bytes = 0;
+    uint64_t last_used = 0;
+  };
+  const uint64_t max_bytes_;
+  mutable std::mutex mutex_;
+  std::vector<Entry> entries_;
+  uint64_t bytes_ = 0;
+  uint64_t clock_ = 0;
+};
+
+}  // namespace tightfit

@@ -1,0 +1,162 @@
+#include "engine/running_request.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "runtime/peak_memory.h"
+
+namespace tightfit {
+
+namespace {
+
+double seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+StopReason api_reason(tf::StopReason reason) {
+  switch (reason) {
+    case tf::StopReason::eos: return StopReason::eos;
+    case tf::StopReason::stop_string: return StopReason::stop_string;
+    case tf::StopReason::max_tokens: return StopReason::max_tokens;
+    case tf::StopReason::repetition_loop: return StopReason::repetition_loop;
+    case tf::StopReason::none: break;
+  }
+  return StopReason::error;
+}
+
+}  // namespace
+
+RunningRequest::RunningRequest(const EngineContext& context, std::shared_ptr<RequestState> state,
+                               PreparedRequest prepared)
+    : ids(prepared.ids),
+      context_(context),
+      state_(std::move(state)),
+      prepared_(std::move(prepared)),
+      sampler_(as_api_errors("sampling",
+                             [&] { return tf::Sampler(prepared_.sampler, context.sampled_vocab); })),
+      stops_(as_api_errors("max_tokens", [&] { return tf::StopConditions(prepared_.stop); })),
+      decoder_(context.tokenizer(), /*skip_special_tokens=*/true),
+      splitter_({.starts_in_reasoning = prepared_.starts_in_reasoning, .show_reasoning = true}),
+      history_(prepared_.ids) {
+  usage_.prompt_tokens = prepared_.prompt_tokens;
+  usage_.images = static_cast<int64_t>(prepared_.images.size());
+  // A budget of 0 closes the thought before its first token.
+  if (prepared_.thinking_budget && *prepared_.thinking_budget == 0 &&
+      prepared_.starts_in_reasoning) {
+    forced_.assign(context_.think_end.begin(), context_.think_end.end());
+    budget_spent_ = true;
+  }
+}
+
+void RunningRequest::started() {
+  started_ = Clock::now();
+  timing_.queued_seconds = seconds(prepared_.submitted, started_);
+}
+
+void RunningRequest::prompt_done() {
+  prompt_done_ = Clock::now();
+  timing_.prompt_seconds = seconds(started_, prompt_done_) - timing_.vision_seconds;
+  usage_.cached_tokens = cached;
+}
+
+TokenLogprob RunningRequest::logprob_of(std::span<const float> logits, int32_t token) const {
+  // log-softmax of the model's raw logits over the real vocabulary (before any sampling step).
+  const std::span<const float> row = logits.first(static_cast<size_t>(context_.sampled_vocab));
+  const float max = *std::max_element(row.begin(), row.end());
+  double sum = 0;
+  for (float v : row) sum += std::exp(static_cast<double>(v - max));
+  const float log_z = max + static_cast<float>(std::log(sum));
+  TokenLogprob out;
+  out.token = token;
+  out.logprob = row[static_cast<size_t>(token)] - log_z;
+  if (prepared_.logprobs > 0) {
+    std::vector<int32_t> order(row.size());
+    std::iota(order.begin(), order.end(), 0);
+    const size_t n = std::min(order.size(), static_cast<size_t>(prepared_.logprobs));
+    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n), order.end(),
+                      [&](int32_t a, int32_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); });
+    for (size_t i = 0; i < n; ++i) out.top.emplace_back(order[i], row[order[i]] - log_z);
+  }
+  return out;
+}
+
+void RunningRequest::emit(const std::vector<tf::TextPiece>& pieces) {
+  for (const tf::TextPiece& piece : pieces) {
+    Event event;
+    event.kind = piece.channel == tf::TextChannel::reasoning ? EventKind::reasoning
+                                                             : EventKind::answer;
+    event.text = piece.text;
+    // The tokens whose text this is (and any held back before it) go with the first piece.
+    event.tokens = std::move(pending_tokens_);
+    event.logprobs = std::move(pending_logprobs_);
+    pending_tokens_.clear();
+    pending_logprobs_.clear();
+    state_->push(std::move(event));
+  }
+}
+
+bool RunningRequest::advance(std::span<const float> logits, bool room_for_next) {
+  const Clock::time_point now = Clock::now();
+  if (usage_.completion_tokens == 0) {
+    first_token_ = now;
+    timing_.time_to_first_token = seconds(prepared_.submitted, now);
+  }
+  int32_t token;
+  if (!forced_.empty()) {
+    token = forced_.front();
+    forced_.pop_front();
+  } else {
+    token = sampler_.sample(logits, history_);
+  }
+  history_.push_back(token);
+  ++usage_.completion_tokens;
+  if (splitter_.in_reasoning()) ++usage_.reasoning_tokens;
+  pending_tokens_.push_back(token);
+  if (prepared_.logprobs >= 0) pending_logprobs_.push_back(logprob_of(logits, token));
+
+  const std::string text = stops_.is_eos(token) ? std::string() : decoder_.push(token);
+  tf::StopConditions::Step step = stops_.push(token, text);
+  if (step.stop != tf::StopReason::none && step.stop != tf::StopReason::stop_string)
+    step.text += decoder_.flush();
+  emit_text(step.text);
+  timing_.generation_seconds = seconds(first_token_, now);
+  if (step.stop != tf::StopReason::none) {
+    finish(api_reason(step.stop));
+    return false;
+  }
+  if (prepared_.thinking_budget && !budget_spent_ && splitter_.in_reasoning() &&
+      usage_.reasoning_tokens >= *prepared_.thinking_budget) {
+    forced_.assign(context_.think_end.begin(), context_.think_end.end());
+    budget_spent_ = true;
+  }
+  if (!room_for_next) {
+    finish(StopReason::context_full);
+    return false;
+  }
+  next_token_ = token;
+  return true;
+}
+
+void RunningRequest::finish(StopReason reason, const std::string& error) {
+  if (finished_) return;
+  finished_ = true;
+  if (reason != StopReason::stop_string) emit_text(stops_.flush() + decoder_.flush());
+  emit(splitter_.finish());
+  if (usage_.completion_tokens > 0)
+    timing_.generation_seconds = seconds(first_token_, Clock::now());
+  timing_.peak_memory_bytes = tf::peak_rss_bytes();
+  Event& done = done_;
+  done.kind = EventKind::done;
+  done.stop = reason;
+  if (reason == StopReason::stop_string) done.stop_string = stops_.matched_stop_string();
+  done.error = error;
+  done.notice = stops_.notice();
+  done.max_tokens = prepared_.stop.max_tokens;
+  done.tokens = std::move(pending_tokens_);
+  done.logprobs = std::move(pending_logprobs_);
+  done.usage = usage_;
+  done.timing = timing_;
+}
+
+}  // namespace tightfit

@@ -1,0 +1,92 @@
+// One request on the worker: its prompt as it is fed (ids, or embeddings with images), and the
+// per-token pipeline of the generation loop (runtime/generator.h) driven one step at a time
+// from the logits the batched forward produced for it: sample (its own Sampler and seed) →
+// logprobs → stop checks → streaming decode → stop-string filter → reasoning / answer split →
+// events. A thinking budget closes the thought by feeding "</think>\n\n" instead of sampling
+// (llama.cpp's reasoning budget does the same).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/engine_context.h"
+#include "engine/prepared_request.h"
+#include "engine/request_state.h"
+#include "runtime/multimodal_prompt.h"
+#include "runtime/reasoning_split.h"
+#include "runtime/sampler.h"
+#include "runtime/stop_conditions.h"
+#include "tokenizer/streaming_decoder.h"
+
+namespace tightfit {
+
+class RunningRequest {
+ public:
+  // Throws InvalidRequest for settings the runtime refuses (validated by prepare_request).
+  RunningRequest(const EngineContext& context, std::shared_ptr<RequestState> state,
+                 PreparedRequest prepared);
+
+  RequestState& state() { return *state_; }
+  const PreparedRequest& prepared() const { return prepared_; }
+
+  // The prompt as fed: `ids` (images expanded) and, with images, the embeddings and positions.
+  std::vector<int32_t> ids;
+  std::optional<tf::MultimodalPrompt> multimodal;
+  // What the prompt cache knows the prompt by (engine/prompt_cache.h), and the stable point
+  // (PreparedRequest::stable_point) in `ids`' positions.
+  std::vector<int32_t> cache_key;
+  int64_t stable_point = 0;
+  int64_t prefilled = 0;  // prompt tokens in the sequence (restored or fed)
+  int64_t cached = 0;     // of which restored from the prompt cache
+  bool prefilling() const { return prefilled < static_cast<int64_t>(ids.size()); }
+
+  // Timing marks.
+  void started();
+  void add_vision_seconds(double seconds) { timing_.vision_seconds += seconds; }
+  void prompt_done();
+
+  // The logits of the last fed row: picks the next token and streams its text. Returns true
+  // when the request goes on (feed next_token()), false when it finished (done event pushed).
+  // `room_for_next`: the sequence can take one more token.
+  bool advance(std::span<const float> logits, bool room_for_next);
+  int32_t next_token() const { return next_token_; }
+  int64_t generated() const { return usage_.completion_tokens; }
+
+  // Ends the request: flushes held-back text and makes the done event, which the scheduler
+  // pushes (take_done) once its counters include this request, so that a consumer who saw the
+  // done event also sees the engine's stats updated.
+  void finish(StopReason reason, const std::string& error = {});
+  bool finished() const { return finished_; }
+  Event take_done() { return std::move(done_); }
+
+ private:
+  TokenLogprob logprob_of(std::span<const float> logits, int32_t token) const;
+  void emit(const std::vector<tf::TextPiece>& pieces);
+  void emit_text(std::string_view text) { if (!text.empty()) emit(splitter_.push(text)); }
+
+  const EngineContext& context_;
+  std::shared_ptr<RequestState> state_;
+  PreparedRequest prepared_;
+  tf::Sampler sampler_;
+  tf::StopConditions stops_;
+  tf::tokenizer::StreamingDecoder decoder_;
+  tf::ReasoningSplitter splitter_;
+  std::vector<int32_t> history_;        // prompt + generated, for the penalties
+  std::deque<int32_t> forced_;          // tokens fed instead of sampling (thinking budget)
+  bool budget_spent_ = false;
+  std::vector<int32_t> pending_tokens_;  // not yet attached to an event
+  std::vector<TokenLogprob> pending_logprobs_;
+  int32_t next_token_ = 0;
+  bool finished_ = false;
+  Event done_;
+  Usage usage_;
+  Timing timing_;
+  Clock::time_point started_, prompt_done_, first_token_;
+};
+
+}  // namespace tightfit

@@ -1,0 +1,374 @@
+#include "engine/scheduler.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "engine/prompt_images.h"
+#include "runtime/peak_memory.h"
+
+namespace tightfit {
+
+namespace {
+
+void push_done(RequestState& state, StopReason reason, const std::string& error = {}) {
+  Event done;
+  done.kind = EventKind::done;
+  done.stop = reason;
+  done.error = error;
+  state.push(std::move(done));
+}
+
+tf::ForwardOptions forward_options(const EngineContext& context) {
+  tf::ForwardOptions options;
+  options.precision = context.precision;
+  return options;
+}
+
+// One sequence's rows of a batch.
+tf::BatchItem batch_item(tf::Sequence& sequence, std::span<const int32_t> tokens) {
+  tf::BatchItem item;
+  item.sequence = &sequence;
+  item.tokens = tokens;
+  return item;
+}
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+}  // namespace
+
+Scheduler::Scheduler(const EngineContext& context)
+    : context_(context),
+      pass_(context.model(), forward_options(context)),
+      cache_(context.options.prompt_cache_bytes),
+      slots_(static_cast<size_t>(context.options.parallel)),
+      thread_([this] { run(); }) {}
+
+Scheduler::~Scheduler() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void Scheduler::enqueue(std::shared_ptr<RequestState> state, PreparedRequest prepared) {
+  {
+    std::lock_guard lock(mutex_);
+    const int limit = context_.options.parallel + context_.options.max_queue;
+    if (active_ + static_cast<int>(queue_.size()) >= limit) {
+      ++stats_.requests_refused;
+      throw Busy("the engine is busy: " + std::to_string(active_) + " requests running and " +
+                 std::to_string(queue_.size()) + " waiting (max_queue " +
+                 std::to_string(context_.options.max_queue) + "); try again later");
+    }
+    ++stats_.requests_total;
+    stats_.prompt_tokens_total += prepared.prompt_tokens;
+    queue_.push_back({std::move(state), std::move(prepared)});
+  }
+  wake_.notify_all();
+}
+
+bool Scheduler::score(ScoreJob& job) {
+  std::unique_lock lock(mutex_);
+  if (stopping_) return false;
+  jobs_.push_back(&job);
+  wake_.notify_all();
+  job_done_.wait(lock, [&] { return job.done; });
+  if (job.error) std::rethrow_exception(job.error);
+  return job.completed;
+}
+
+EngineStats Scheduler::stats() const {
+  std::lock_guard lock(mutex_);
+  EngineStats s = stats_;
+  s.requests_active = active_;
+  s.requests_queued = static_cast<int64_t>(queue_.size());
+  s.prompt_cache_bytes = cache_.bytes();
+  s.resident_memory_bytes = tf::current_rss_bytes();
+  return s;
+}
+
+void Scheduler::run() {
+  for (;;) {
+    std::vector<std::pair<Slot*, Queued>> admitted;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] {
+        return stopping_ || active_ > 0 || job_ || !jobs_.empty() ||
+               (!queue_.empty() && active_ < static_cast<int>(slots_.size()));
+      });
+      if (stopping_) break;
+      for (Slot& slot : slots_) {
+        if (queue_.empty()) break;
+        if (slot.request) continue;
+        bool taken = false;
+        for (auto& [s, q] : admitted) taken |= s == &slot;
+        if (taken) continue;
+        admitted.emplace_back(&slot, std::move(queue_.front()));
+        queue_.pop_front();
+        ++active_;
+      }
+      if (!job_ && !jobs_.empty()) {
+        job_ = jobs_.front();
+        jobs_.pop_front();
+      }
+    }
+    for (auto& [slot, queued] : admitted) start(*slot, std::move(queued));
+    step();
+  }
+  shut_down();
+}
+
+void Scheduler::start(Slot& slot, Queued queued) {
+  RequestState& state = *queued.state;
+  if (state.cancelled()) {
+    release(slot);
+    push_done(state, StopReason::cancelled);
+    return;
+  }
+  try {
+    auto r = std::make_unique<RunningRequest>(context_, queued.state, std::move(queued.prepared));
+    r->started();
+    const PreparedRequest& p = r->prepared();
+    const tf::Model& model = context_.model();
+    const int32_t image_token = static_cast<int32_t>(model.config().image_token_id);
+    r->stable_point = static_cast<int64_t>(p.stable_point);
+    std::vector<tf::ImageFeatures> images = image_shapes(model, p);
+    if (!images.empty()) {
+      r->ids = tf::expand_image_tokens(p.ids, image_token, images);
+      // The stable point moves by the tokens the images before it expanded to.
+      for (size_t i = 0, image = 0; i < p.stable_point; ++i)
+        if (p.ids[i] == image_token) r->stable_point += images[image++].tokens - 1;
+    }
+    r->cache_key = prompt_cache_key(r->ids, image_token, p.images, p.image_config);
+    if (!slot.sequence)
+      slot.sequence = std::make_unique<tf::Sequence>(model, context_.kv_type, context_.context);
+    slot.sequence->reset();
+    if (p.use_prompt_cache) {
+      if (auto saved = cache_.lookup(r->cache_key)) {
+        slot.sequence->load_snapshot(*saved);
+        r->prefilled = r->cached = saved->length;
+        std::lock_guard lock(mutex_);
+        ++stats_.prompt_cache_hits;
+        stats_.cached_tokens_total += saved->length;
+      }
+    }
+    if (!images.empty()) {  // only the images past the restored prefix go through the tower
+      r->add_vision_seconds(
+          encode_images_after(model, p, r->ids, image_token, r->prefilled, images));
+      r->multimodal = tf::build_multimodal_prompt(model, p.ids, images);
+    }
+    slot.request = std::move(r);
+    slot.admitted = ++admissions_;
+  } catch (const std::exception& e) {
+    release(slot);
+    push_done(state, StopReason::error, e.what());
+  }
+}
+
+void Scheduler::build_batch() {
+  items_.clear();
+  owners_.clear();
+  Slot* prefill = nullptr;
+  for (Slot& slot : slots_) {
+    if (!slot.request) continue;
+    if (slot.request->prefilling()) {
+      if (!prefill || slot.admitted < prefill->admitted) prefill = &slot;
+      continue;
+    }
+    slot.feed = slot.request->next_token();
+    items_.push_back(batch_item(*slot.sequence, {&slot.feed, 1}));
+    owners_.push_back({&slot, false});
+  }
+  const int64_t chunk = context_.options.prefill_chunk;
+  if (prefill) {
+    RunningRequest& r = *prefill->request;
+    const int64_t total = static_cast<int64_t>(r.ids.size());
+    int64_t n = std::min(chunk, total - r.prefilled);
+    // Stop at the stable point, to save the state there.
+    const int64_t stable = r.stable_point;
+    if (r.prepared().use_prompt_cache && stable > r.prefilled && stable < r.prefilled + n)
+      n = stable - r.prefilled;
+    tf::BatchItem item = batch_item(*prefill->sequence, {});
+    if (r.multimodal) {
+      const int64_t H = context_.model().hidden_size();
+      item.embeddings =
+          std::span<const float>(r.multimodal->embeddings).subspan(r.prefilled * H, n * H);
+      item.positions =
+          std::span<const tf::Position3>(r.multimodal->positions).subspan(r.prefilled, n);
+    } else {
+      item.tokens = std::span<const int32_t>(r.ids).subspan(r.prefilled, n);
+    }
+    item.logits = r.prefilled + n == total ? tf::OutputRows::Last : tf::OutputRows::None;
+    items_.push_back(item);
+    owners_.push_back({prefill, true});
+  }
+  if (job_) {
+    ScoreJob& job = *job_;
+    const int64_t total = static_cast<int64_t>(job.tokens.size());
+    if (job.fed == 0) {
+      if (!score_sequence_)
+        score_sequence_ = std::make_unique<tf::Sequence>(context_.model(), context_.kv_type,
+                                                         context_.context);
+      score_sequence_->reset();
+    }
+    const int64_t n = std::min(chunk, total - job.fed);
+    const bool wanted = job.fed + n > job.first_row;
+    tf::BatchItem item = batch_item(*score_sequence_, job.tokens.subspan(job.fed, n));
+    item.logits = wanted ? tf::OutputRows::All : tf::OutputRows::None;
+    item.hidden = wanted && job.on_hidden && *job.on_hidden ? tf::OutputRows::All
+                                                            : tf::OutputRows::None;
+    items_.push_back(item);
+    owners_.push_back({nullptr, true});
+  }
+}
+
+void Scheduler::step() {
+  for (Slot& slot : slots_) {
+    if (slot.request && slot.request->state().cancelled()) {
+      slot.request->finish(StopReason::cancelled);
+      release(slot);
+    }
+  }
+  if (job_ && job_->cancel && job_->cancel->load(std::memory_order_relaxed)) {
+    job_->completed = false;
+    finish_job(*job_);
+  }
+  build_batch();
+  if (items_.empty()) return;
+  const Clock::time_point t0 = Clock::now();
+  try {
+    pass_.run(items_);
+  } catch (const std::exception&) {
+    // The forward checks every item before changing any state: find the item at fault by
+    // running them one by one; the others go on.
+    for (size_t i = 0; i < items_.size(); ++i) {
+      try {
+        pass_.run(std::span(&items_[i], 1));
+      } catch (const std::exception& e) {
+        fail(owners_[i], e.what());
+        continue;
+      }
+      process(owners_[i], items_[i], 0);
+    }
+    std::lock_guard lock(mutex_);
+    stats_.busy_seconds += seconds_since(t0);
+    return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    stats_.busy_seconds += seconds_since(t0);
+  }
+  for (size_t i = 0; i < items_.size(); ++i) process(owners_[i], items_[i], i);
+}
+
+void Scheduler::process(const Owner& owner, const tf::BatchItem& item, size_t output) {
+  if (!owner.slot) return process_score(item, output);
+  Slot& slot = *owner.slot;
+  try {
+    if (owner.prefill) {
+      process_prefill(slot, pass_.logits(output));
+      return;
+    }
+    const bool room = slot.sequence->length() < slot.sequence->capacity();
+    if (!slot.request->advance(pass_.logits(output), room)) release(slot);
+  } catch (const std::exception& e) {
+    slot.request->finish(StopReason::error, e.what());
+    release(slot);
+  }
+}
+
+void Scheduler::process_prefill(Slot& slot, std::span<const float> logits) {
+  RunningRequest& r = *slot.request;
+  tf::Sequence& sequence = *slot.sequence;
+  r.prefilled = sequence.length();
+  const std::span<const int32_t> prefix = std::span<const int32_t>(r.cache_key).first(r.prefilled);
+  const bool at_stable = r.prefilled == r.stable_point;
+  if (r.prepared().use_prompt_cache && (at_stable || !r.prefilling()) && cache_.wants(prefix))
+    cache_.save({prefix.begin(), prefix.end()}, sequence.snapshot());
+  if (r.prefilling()) return;
+  if (r.multimodal) sequence.set_rope_delta(r.multimodal->rope_delta);
+  r.prompt_done();
+  if (!r.advance(logits, sequence.length() < sequence.capacity())) release(slot);
+}
+
+void Scheduler::process_score(const tf::BatchItem& item, size_t output) {
+  ScoreJob& job = *job_;
+  const int64_t n = item.count();
+  try {
+    if (item.logits == tf::OutputRows::All) {
+      const std::span<const float> logits = pass_.logits(output);
+      const std::span<const float> hidden = pass_.hidden(output);
+      const size_t V = logits.size() / static_cast<size_t>(n);
+      const size_t H = hidden.size() / static_cast<size_t>(n);
+      for (int64_t r = 0; r < n; ++r) {
+        const int64_t row = job.fed + r;
+        if (row < job.first_row) continue;
+        if (job.on_row && *job.on_row) (*job.on_row)(row, logits.subspan(r * V, V));
+        if (!hidden.empty()) (*job.on_hidden)(row, hidden.subspan(r * H, H));
+      }
+    }
+  } catch (...) {
+    job.error = std::current_exception();
+    finish_job(job);
+    return;
+  }
+  job.fed += n;
+  if (job.fed == static_cast<int64_t>(job.tokens.size())) {
+    job.completed = true;
+    finish_job(job);
+  }
+}
+
+void Scheduler::fail(const Owner& owner, const std::string& error) {
+  if (!owner.slot) {
+    job_->error = std::make_exception_ptr(Error("scoring failed: " + error));
+    finish_job(*job_);
+    return;
+  }
+  owner.slot->request->finish(StopReason::error, error);
+  release(*owner.slot);
+}
+
+void Scheduler::release(Slot& slot) {
+  std::unique_ptr<RunningRequest> request = std::move(slot.request);
+  {
+    std::lock_guard lock(mutex_);
+    --active_;
+    if (request) stats_.generated_tokens_total += request->generated();
+  }
+  if (request && request->finished()) request->state().push(request->take_done());
+}
+
+void Scheduler::finish_job(ScoreJob& job) {
+  {
+    std::lock_guard lock(mutex_);
+    job.done = true;
+    if (job_ == &job) job_ = nullptr;
+  }
+  job_done_.notify_all();
+}
+
+void Scheduler::shut_down() {
+  for (Slot& slot : slots_) {
+    if (!slot.request) continue;
+    slot.request->finish(StopReason::cancelled);
+    release(slot);
+  }
+  std::deque<Queued> queued;
+  std::deque<ScoreJob*> jobs;
+  {
+    std::lock_guard lock(mutex_);
+    queued.swap(queue_);
+    jobs.swap(jobs_);
+    if (job_) jobs.push_back(job_);
+    job_ = nullptr;
+  }
+  for (Queued& q : queued) push_done(*q.state, StopReason::cancelled);
+  for (ScoreJob* job : jobs) finish_job(*job);
+}
+
+}  // namespace tightfit
