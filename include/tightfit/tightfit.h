@@ -85,9 +85,7 @@ struct EngineOptions {
   uint64_t memory_limit = 0;    // bytes; 0 = physical memory (or the cgroup limit) − a reserve
   uint64_t prompt_cache_bytes = 512ull << 20;  // saved prefix states kept (LRU); 0 = no cache
   int prefill_chunk = 256;      // prompt tokens per forward batch (bounds activation memory)
-  // MTP speculative decoding: drafts per step; -1 = default (off), 0 = off. More is refused
-  // (InvalidRequest) until the scheduler runs speculative steps.
-  int draft_tokens = -1;
+  int draft_tokens = -1;        // MTP drafts per step; -1 = default (off), 0 = off, > 0 not yet
   bool offline = false;         // never contact the Hugging Face Hub
   // "f32" forces float activations (the reference path); empty = fastest for this CPU.
   std::string activations;
@@ -185,9 +183,7 @@ struct Request {
   bool ignore_eos = false;
   std::optional<int> thinking_budget;    // close the thought after this many tokens
   int logprobs = -1;                     // -1: none; 0: the chosen token's; n: also the top n
-  // MTP drafts per step; unset = engine default, 0 = off. More is refused (InvalidRequest,
-  // param "draft_tokens": no MTP head, or not yet available through the engine).
-  std::optional<int> draft_tokens;
+  std::optional<int> draft_tokens;       // MTP drafts; unset = engine default, 0 = off, > 0 refused
   bool use_prompt_cache = true;
   // Stop when the output becomes one n-gram repeated over and over (low-bit models can loop).
   bool loop_guard = true;

@@ -64,6 +64,14 @@ TEST(SpeculativeCli, DraftIsNotYetAvailableThroughTheEngine) {
       << spec.err;
   EXPECT_NE(spec.err.find("--draft"), std::string::npos) << spec.err;  // named by its flag
 
+  // chat says so before the first turn instead of refusing every turn.
+  const CliResult chat = run_cli({"chat", "--model", model, "--threads", "1", "--max-tokens",
+                                  "4", "--draft", "2"},
+                                 "hello\n");
+  EXPECT_EQ(chat.code, 2);
+  EXPECT_NE(chat.err.find("not yet available through the engine"), std::string::npos)
+      << chat.err;
+
   // `draft-vocab` still builds the list; `--draft-vocab` is refused like `--draft`.
   const std::string corpus = model + "/corpus.txt";
   std::ofstream(corpus) << "hello there, general kenobi\n\nthe quick brown fox\n";
