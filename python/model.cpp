@@ -3,6 +3,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -45,11 +46,10 @@ class Model {
     const int64_t width = hidden ? info.hidden_size : info.vocab_size;
     py::array_t<float> out({count - first_row, width});
     float* data = out.mutable_data();
+    // Runs on the engine's worker thread (no GIL needed: it only writes the array's buffer).
     auto copy_row = [&](int64_t row, std::span<const float> values) {
-      if (static_cast<int64_t>(values.size()) != width)
-        throw Error("score returned a row of " + std::to_string(values.size()) +
-                    " values, expected " + std::to_string(width));
-      std::memcpy(data + (row - first_row) * width, values.data(), values.size() * sizeof(float));
+      const size_t n = std::min(values.size(), static_cast<size_t>(width));
+      std::memcpy(data + (row - first_row) * width, values.data(), n * sizeof(float));
     };
     auto ignore = [](int64_t, std::span<const float>) {};
     const bool done = run_interruptible([&](const std::atomic<bool>& cancel) {
@@ -144,6 +144,11 @@ void bind_model(py::module_& m) {
                   "decoded together; max_queue: requests waiting beyond those (more raise "
                   "BusyError); draft_tokens: MTP drafts per step (0: off); offline: never "
                   "contact the Hub.")
+      .def("__repr__",
+           [](const Model& m) {
+             const ModelInfo& info = m.engine().info();
+             return "<tightfit.Model " + info.name + " (" + info.path + ")>";
+           })
       .def_property_readonly("info", [](const Model& m) { return m.engine().info(); },
                              "What the model is (ModelInfo).")
       .def("stats", [](const Model& m) { return m.engine().stats(); }, "The engine's counters.")

@@ -6,6 +6,7 @@
 //   eval mc      --model M --task T --data FILE.jsonl                   multiple choice
 //   eval lang    --model M --prompts FILE [--expect ko|en]              script / garbage / loops
 //   eval compare RESULT.json...                                         one Markdown table
+//   eval compare --models A B C --text F [--reference R] [--task T --data D] [--prompts P]
 // Each shows progress on stderr, prints its result on stdout, writes it as JSON with --json, and
 // on Ctrl-C prints what it has so far and exits 130.
 #include <cstdio>
@@ -70,10 +71,13 @@ void run_ppl(const PplOptions& o) {
   });
 }
 
-void run_compare(const std::vector<std::string>& files, const std::string& out) {
+void run_compare(const std::vector<std::string>& files, const EvalModelsOptions& models, const std::string& out) {
   check_result_path(out, "--out");
+  if (files.empty() == models.models.empty())
+    throw UsageError("give result files, or --models to run the evals over several models");
   std::vector<std::string> documents;
   for (const std::string& f : files) documents.push_back(read_data_file(f, "compare"));
+  if (!models.models.empty()) documents = run_eval_models(models);
   std::string table;
   with_cli_errors([&] {
     try {
@@ -109,10 +113,22 @@ void add_eval_command(CLI::App& app) {
 
   auto files = std::make_shared<std::vector<std::string>>();
   auto out = std::make_shared<std::string>();
-  auto* c = eval->add_subcommand("compare", "One Markdown table from eval result JSON files");
-  c->add_option("results", *files, "Result files written with --json")->required();
+  auto m = std::make_shared<EvalModelsOptions>();
+  auto* c = eval->add_subcommand("compare", "One Markdown table from eval results, or from running the evals over --models");
+  c->add_option("results", *files, "Result files written with --json");
   c->add_option("--out", *out, "Also write the table to this file");
-  c->callback([files, out] { run_compare(*files, *out); });
+  c->add_option("--models", m->models, "Run the evals over these models (e.g. conversions of one model)");
+  c->add_option("--text", m->text, "--models: perplexity over this text");
+  c->add_option("--reference,-r", m->reference, "--models: KL divergence against this model over --text");
+  c->add_option("--task", m->task, "--models: a multiple-choice task (with --data)");
+  c->add_option("--data", m->data, "--models: the task's JSONL items");
+  c->add_option("--prompts", m->prompts, "--models: language check with these prompts");
+  c->add_option("--expect", m->expect, "--models: the prompts' language (ko or en)")->check(CLI::IsMember({"ko", "en"}));
+  c->add_option("--ctx", m->context, "--models: tokens per window")->check(CLI::Range(int64_t{2}, int64_t{1} << 20));
+  c->add_option("--top-k", m->top_k, "--models: reference logits kept per position")->check(CLI::Range(1, 1 << 20));
+  c->add_option("--threads,-t", m->threads, "--models: worker threads (0 = every core)");
+  c->add_option("--json-dir", m->json_dir, "--models: also write each result document into this folder");
+  c->callback([files, m, out] { run_compare(*files, *m, *out); });
 }
 
 }  // namespace tf::cli

@@ -176,4 +176,8 @@ void answer_anthropic_message(ServerState& state, ParsedRequest parsed, httplib:
               });
 }
 
+void answer_anthropic_count_tokens(ServerState& state, ParsedRequest parsed, httplib::Response& res) {
+  send_json(res, 200, {{"input_tokens", state.count_prompt_tokens(parsed.request)}});
+}
+
 }  // namespace tf::server

@@ -65,8 +65,9 @@ std::vector<OutputDelta> OutputSplitter::feed(const tightfit::Event& event) {
   return out;
 }
 
-std::vector<OutputDelta> OutputSplitter::finish() {
+std::vector<OutputDelta> OutputSplitter::finish(const std::vector<tightfit::TokenLogprob>& last_logprobs) {
   std::vector<OutputDelta> out;
+  held_logprobs_.insert(held_logprobs_.end(), last_logprobs.begin(), last_logprobs.end());
   add(parser_.finish(), out);
   if (tool_calls_ == 0 && !held_whitespace_.empty()) {
     OutputDelta delta;
@@ -99,7 +100,8 @@ PumpResult pump_events(tightfit::RequestHandle& handle, OutputSplitter& splitter
     bool alive = true;
     if (event && event->kind == tightfit::EventKind::done) {
       result.done = std::move(*event);
-      if (deliver(splitter.finish())) return result;
+      // The done event may carry the logprobs of tokens held back until the end.
+      if (deliver(splitter.finish(result.done.logprobs))) return result;
       alive = false;
     } else if (event) {
       alive = deliver(splitter.feed(*event));

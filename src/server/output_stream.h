@@ -32,7 +32,8 @@ class OutputSplitter {
  public:
   explicit OutputSplitter(nlohmann::json tools);
   std::vector<OutputDelta> feed(const tightfit::Event& event);
-  std::vector<OutputDelta> finish();
+  // The end: what is still held comes out, with `last_logprobs` (the done event's).
+  std::vector<OutputDelta> finish(const std::vector<tightfit::TokenLogprob>& last_logprobs = {});
   int tool_calls() const { return tool_calls_; }
 
  private:

@@ -12,5 +12,7 @@ namespace tf::server {
 void answer_chat_completion(ServerState& state, ParsedRequest parsed, httplib::Response& res);
 void answer_completion(ServerState& state, ParsedRequest parsed, httplib::Response& res);
 void answer_anthropic_message(ServerState& state, ParsedRequest parsed, httplib::Response& res);
+// POST /v1/messages/count_tokens: {"input_tokens": N}.
+void answer_anthropic_count_tokens(ServerState& state, ParsedRequest parsed, httplib::Response& res);
 
 }  // namespace tf::server

@@ -194,6 +194,8 @@ void Server::add_routes() {
   for (const char* path : {"/v1/completions", "/completions"})
     http_.Post(path, generation(ApiShape::openai, parse_completion_request, answer_completion));
   http_.Post("/v1/messages", generation(ApiShape::anthropic, parse_anthropic_request, answer_anthropic_message));
+  http_.Post("/v1/messages/count_tokens",
+             generation(ApiShape::anthropic, parse_anthropic_request, answer_anthropic_count_tokens));
 }
 
 }  // namespace tf::server

@@ -32,12 +32,14 @@ std::string ServerState::model_name() const {
   return loaded ? loaded->info().name : std::string("tightfit");
 }
 
-std::shared_ptr<ActiveRequest> ServerState::submit(tightfit::Request request) {
-  if (stopping_) throw ApiError(503, "the server is shutting down", "unavailable_error");
-  std::shared_ptr<tightfit::Engine> loaded = engine();
-  if (!loaded) throw ApiError(503, "the model is still loading; retry shortly", "unavailable_error");
+namespace {
+
+// The engine's refusals as API errors: InvalidRequest and OutOfMemory are the client's to fix
+// (400), Busy is a full queue (503).
+template <class F>
+auto mapping_engine_errors(F call) {
   try {
-    return std::make_shared<ActiveRequest>(*this, loaded->submit(std::move(request)));
+    return call();
   } catch (const tightfit::InvalidRequest& e) {
     throw ApiError(400, e.what(), "invalid_request_error", e.param);
   } catch (const tightfit::OutOfMemory& e) {
@@ -46,6 +48,27 @@ std::shared_ptr<ActiveRequest> ServerState::submit(tightfit::Request request) {
     throw ApiError(503, std::string(e.what()) + " (the server's queue is full; retry later)",
                    "server_busy", "", "queue_full");
   }
+}
+
+}  // namespace
+
+std::shared_ptr<tightfit::Engine> ServerState::ready_engine() const {
+  if (stopping_) throw ApiError(503, "the server is shutting down", "unavailable_error");
+  std::shared_ptr<tightfit::Engine> loaded = engine();
+  if (!loaded) throw ApiError(503, "the model is still loading; retry shortly", "unavailable_error");
+  return loaded;
+}
+
+std::shared_ptr<ActiveRequest> ServerState::submit(tightfit::Request request) {
+  std::shared_ptr<tightfit::Engine> loaded = ready_engine();
+  return mapping_engine_errors([&] {
+    return std::make_shared<ActiveRequest>(*this, loaded->submit(std::move(request)));
+  });
+}
+
+int64_t ServerState::count_prompt_tokens(const tightfit::Request& request) {
+  std::shared_ptr<tightfit::Engine> loaded = ready_engine();
+  return mapping_engine_errors([&] { return loaded->count_prompt_tokens(request); });
 }
 
 void ServerState::stop_and_cancel_all() {

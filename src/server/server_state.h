@@ -50,6 +50,9 @@ class ServerState {
   // full; 400 for a request the engine refuses (InvalidRequest, OutOfMemory).
   std::shared_ptr<ActiveRequest> submit(tightfit::Request request);
 
+  // The prompt tokens the request would take (Anthropic's count_tokens); errors as submit's.
+  int64_t count_prompt_tokens(const tightfit::Request& request);
+
   // SIGINT/SIGTERM: refuse new requests, cancel those in flight.
   void stop_and_cancel_all();
   bool stopping() const { return stopping_; }
@@ -58,6 +61,7 @@ class ServerState {
 
  private:
   friend class ActiveRequest;
+  std::shared_ptr<tightfit::Engine> ready_engine() const;  // 503 while loading or stopping
   ServerOptions options_;
   mutable std::mutex mutex_;
   std::shared_ptr<tightfit::Engine> engine_;

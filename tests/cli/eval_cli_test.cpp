@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -137,6 +138,25 @@ TEST(EvalCli, CompareMakesOneTable) {
   EXPECT_NE(r.out.find("| bf16 | 16.00 |"), std::string::npos) << r.out;
   const std::string bad = test::write_file(test::scratch("bad.json"), "{\"x\": 1}");
   test::expect_one_line_error(run_cli({"eval", "compare", bad}), 2, "not a tightfit eval result");
+}
+
+TEST(EvalCli, CompareRunsTheEvalsOverSeveralModels) {
+  const std::string copy = test::fresh_dir("models") + "/tiny-random";
+  std::filesystem::create_directory_symlink(std::filesystem::absolute(kModel), copy);
+  const std::string dir = test::fresh_dir("docs");
+  const CliResult r = run_cli({"eval", "compare", "--models", kModel, copy, "--text", kText, "--reference", kModel,
+                               "--task", "arc", "--data", kRoot + "/data/eval/arc.jsonl", "--ctx", "64",
+                               "--json-dir", dir, "--threads", "1"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  // Two rows (the same folder name: labelled by path), each with ppl, KLD 0 and arc.
+  EXPECT_NE(r.out.find("| " + kModel + " | 16.00 |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| " + copy + " | 16.00 |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| 0.0000 | 100.0 % | 33.3 / 33.3 |"), std::string::npos) << r.out;
+  int documents = 0;
+  for ([[maybe_unused]] const auto& f : std::filesystem::directory_iterator(dir)) ++documents;
+  EXPECT_EQ(documents, 6);
+  EXPECT_EQ(run_cli({"eval", "compare", "--models", kModel}).code, 2);  // nothing to run
+  EXPECT_EQ(run_cli({"eval", "compare"}).code, 2);                       // neither files nor models
 }
 
 TEST(EvalCli, CtrlCPrintsThePartialResultAndExits130) {

@@ -46,7 +46,7 @@ def test_model_info(text_model, vl_model):
     vl, _ = vl_model
     assert text.info.layers == 4 and text.info.hidden_size == 64
     assert not text.info.has_vision and vl.info.has_vision
-    assert "tiny-random" in repr(text.info)
+    assert "tiny-random" in repr(text.info) and "tiny-random" in repr(text)
 
 
 def test_malformed_messages_are_type_errors(text_model):

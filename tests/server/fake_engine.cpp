@@ -103,6 +103,13 @@ std::string FakeEngine::apply_chat_template(const tightfit::Request& request, bo
   return text;
 }
 
+int64_t FakeEngine::count_prompt_tokens(const tightfit::Request& request) const {
+  if (refuse) refuse(request);
+  int64_t count = 0;
+  for (const tightfit::Message& m : request.messages) count += static_cast<int64_t>(m.text_content().size());
+  return count;
+}
+
 std::vector<tightfit::Request> FakeEngine::requests() const {
   std::lock_guard lock(mutex_);
   return requests_;

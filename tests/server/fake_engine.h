@@ -45,6 +45,8 @@ class FakeEngine : public tightfit::Engine {
   std::string token_text(int32_t token) const override { return "t" + std::to_string(token); }
   std::string apply_chat_template(const tightfit::Request& request,
                                   bool add_generation_prompt) const override;
+  // One token per character of the messages' text (throws like submit when refused).
+  int64_t count_prompt_tokens(const tightfit::Request& request) const override;
   bool score(std::span<const int32_t>, int64_t,
              const std::function<void(int64_t, std::span<const float>)>&,
              const std::function<void(int64_t, std::span<const float>)>&,

@@ -273,6 +273,9 @@ TEST_F(HttpServer, AnthropicMessagesWholeAndStreamed) {
   EXPECT_EQ(json::parse(sse.data[8]["delta"]["partial_json"].get<std::string>())["city"], "Oslo");
   EXPECT_EQ(sse.data[10]["delta"]["stop_reason"], "tool_use");
 
+  const json counted = json::parse(post("/v1/messages/count_tokens", body)->body);
+  EXPECT_EQ(counted["input_tokens"], 8);  // the fake engine counts characters: "weather?"
+
   const auto bad = post("/v1/messages", json{{"messages", "x"}});
   EXPECT_EQ(bad->status, 400);
   EXPECT_EQ(json::parse(bad->body)["error"]["type"], "invalid_request_error");
@@ -366,6 +369,9 @@ TEST_F(HttpServer, StopCancelsRequestsInFlightAndServeReturns) {
   server->stop();
   serving.join();
   streaming.join();
+  // The fake engine notices the cancel at its next event, on its own thread.
+  for (int i = 0; i < 300 && engine->cancelled() < 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(engine->cancelled(), 1);
 }
 
