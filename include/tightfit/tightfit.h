@@ -86,7 +86,7 @@ struct EngineOptions {
   uint64_t memory_limit = 0;    // bytes; 0 = physical memory (or the cgroup limit) − a reserve
   uint64_t prompt_cache_bytes = 512ull << 20;  // saved prefix states kept (LRU); 0 = no cache
   int prefill_chunk = 256;      // prompt tokens per forward batch (bounds activation memory)
-  int draft_tokens = -1;        // MTP speculative decoding: drafts per step; -1 = default, 0 = off
+  int draft_tokens = -1;        // MTP drafts per step; -1 = default (off), 0 = off, > 0 not yet
   bool offline = false;         // never contact the Hugging Face Hub
   // "f32" forces float activations (the reference path); empty = fastest for this CPU.
   std::string activations;
@@ -101,7 +101,7 @@ struct ModelInfo {
   int64_t layers = 0;
   int64_t context_length = 0;   // tokens a sequence may hold (EngineOptions::context or model's)
   bool has_vision = false;      // a vision tower is loaded: images can be given
-  bool has_mtp = false;         // an MTP head is loaded: speculative decoding is available
+  bool has_mtp = false;         // an MTP head is loaded (see Request::draft_tokens)
   double bits_per_weight = 0;   // of the text weights as stored
   uint64_t weight_bytes = 0;
   std::vector<int32_t> eos_token_ids;
@@ -184,7 +184,7 @@ struct Request {
   bool ignore_eos = false;
   std::optional<int> thinking_budget;    // close the thought after this many tokens
   int logprobs = -1;                     // -1: none; 0: the chosen token's; n: also the top n
-  std::optional<int> draft_tokens;       // MTP drafts per step; unset = engine default, 0 = off
+  std::optional<int> draft_tokens;       // MTP drafts; unset = engine default, 0 = off, > 0 refused
   bool use_prompt_cache = true;
   // Stop when the output becomes one n-gram repeated over and over (low-bit models can loop).
   bool loop_guard = true;

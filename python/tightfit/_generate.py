@@ -40,7 +40,7 @@ def load(
     the numbers. vision=False skips a VL model's vision tower. context: tokens one sequence may
     hold (None: the model's). parallel: sequences decoded together; max_queue:
     requests waiting beyond those (more raise BusyError). draft_tokens: MTP drafts
-    per step (0: off).
+    per step (0: off; more is refused until the engine's scheduler runs speculative steps).
     """
     model = Model.load(
         os.fspath(path_or_repo_id),

@@ -1,5 +1,6 @@
 // `tightfit bench`: measure prompt processing and generation speed against the bandwidth roofline
 // (runtime/bench.h), llama-bench style.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -23,7 +24,9 @@ struct BenchArgs {
   KVCacheFlags kv_cache;
   std::vector<int> prompt = {512}, gen = {128}, parallel = {1};
   std::vector<int64_t> depths = {0, 4096, 32768};
-  int threads = 0, repeat = 5;
+  std::vector<double> spec_accept;
+  int threads = 0, repeat = 5, spec_draft = 2;
+  int64_t spec_draft_vocab = 0;
   int64_t batch = 512, bandwidth_mb = 1024;
   uint64_t seed = 1;
   bool json = false, quiet = false, no_warm = false;
@@ -43,6 +46,16 @@ void run_bench_command(const BenchArgs& a) {
   o.depths = a.depths;
   for (int n : a.parallel) if (n < 1) throw UsageError("--parallel must be at least 1");
   o.parallel = a.parallel;
+  for (double p : a.spec_accept)
+    if (!(p >= 0.0 && p <= 1.0)) throw UsageError("--spec-accept: rates are in [0, 1]");
+  if (a.spec_draft < 1) throw UsageError("--spec-draft must be at least 1");
+  const bool single = std::find(a.parallel.begin(), a.parallel.end(), 1) != a.parallel.end();
+  if (!a.spec_accept.empty() && !single)
+    throw UsageError("--spec-accept compares with the single-sequence tg test: add 1 to --parallel");
+  o.spec_accept = a.spec_accept;
+  o.spec_drafts = a.spec_draft;
+  if (a.spec_draft_vocab < 0) throw UsageError("--spec-draft-vocab must not be negative");
+  o.spec_draft_vocab = a.spec_draft_vocab;
   o.threads = a.threads;
   o.repeats = a.repeat;
   o.prefill_batch = a.batch;
@@ -97,6 +110,14 @@ void add_bench_command(CLI::App& app) {
                   "experts their tokens picked read once per step)")
       ->delimiter(',')
       ->capture_default_str();
+  cmd->add_option("--spec-accept", a->spec_accept,
+                  "after each tg test, speculative decoding with the MTP head at these forced "
+                  "per-draft acceptance rates (e.g. 0.6,0.8)")
+      ->delimiter(',');
+  cmd->add_option("--spec-draft", a->spec_draft, "drafts per step of the --spec-accept tests")
+      ->capture_default_str();
+  cmd->add_option("--spec-draft-vocab", a->spec_draft_vocab,
+                  "--spec-accept tests draft over this many ids only (0: the whole vocabulary)");
   add_threads_flag(cmd, a->threads);
   cmd->add_option("-r,--repeat", a->repeat, "timed runs per test (median and spread reported)")
       ->capture_default_str();

@@ -19,6 +19,7 @@ namespace {
 struct SynthArgs {
   std::string config, recipe = "dynamic", out, dtype = "bf16";
   int layers = 0, threads = 0;
+  bool mtp = false;
   uint64_t seed = 0, shard_mb = 5120;
   bool force = false, dry_run = false;
 };
@@ -34,6 +35,7 @@ void run_synth(const SynthArgs& a) {
   o.out_dir = a.out;
   o.recipe = Recipe::load(a.recipe);
   o.layers = a.layers;
+  o.mtp = a.mtp;
   o.seed = a.seed;
   o.force = a.force;
   o.dtype = a.dtype == "f16" ? DType::F16 : DType::BF16;
@@ -87,6 +89,7 @@ void add_synth_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--out", a->out, "output folder (written in a hidden sibling, renamed when complete)");
   cmd->add_option("--layers", a->layers, "keep only the first K decoder layers (real widths)");
+  cmd->add_flag("--mtp", a->mtp, "also write the multi-token-prediction head (mtp.*) for speculative decoding");
   cmd->add_option("--seed", a->seed, "random seed (same seed, same bytes)")->capture_default_str();
   cmd->add_option("--dtype", a->dtype, "dense tensors, scales and biases: bf16 or f16")
       ->capture_default_str();

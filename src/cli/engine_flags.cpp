@@ -42,6 +42,23 @@ std::unique_ptr<tightfit::Engine> load_engine(const GenerationFlags& f, bool vis
   }
 }
 
+// --draft / --no-spec as Request::draft_tokens (unset: the engine's default, off). The engine
+// checks the model's MTP head and whether it can speculate (prepared_request.cpp).
+static std::optional<int> draft_tokens(const GenerationFlags& f) {
+  if (f.no_spec && f.draft) throw UsageError("--draft and --no-spec contradict each other: give one");
+  if (f.draft && *f.draft < 0)
+    throw UsageError("--draft must be 0 or more, got " + std::to_string(*f.draft));
+  if (f.draft_vocab) {
+    if (*f.draft_vocab <= 0)
+      throw UsageError("--draft-vocab must be a positive number of tokens, got " +
+                       std::to_string(*f.draft_vocab));
+    throw UsageError("--draft-vocab: speculative decoding is not yet available through the "
+                     "engine that generate and chat run on; drop --draft-vocab");
+  }
+  if (f.no_spec) return 0;
+  return f.draft;
+}
+
 tightfit::Request request_from_flags(const GenerationFlags& f) {
   tightfit::Request r;
   SamplerOverrides overrides = f.sampling;
@@ -73,6 +90,7 @@ tightfit::Request request_from_flags(const GenerationFlags& f) {
   r.enable_thinking = thinking_flag(f);
   const nlohmann::ordered_json kwargs = template_kwargs(f);
   if (!kwargs.empty()) r.template_kwargs = kwargs.dump();
+  r.draft_tokens = draft_tokens(f);
   return r;
 }
 
@@ -95,7 +113,8 @@ void print_engine_settings(const tightfit::Engine& engine, const GenerationFlags
 std::string flag_message(const tightfit::InvalidRequest& e) {
   // Request fields this command sets from a flag of another name.
   static const std::pair<std::string, std::string> flags[] = {
-      {"max_image_pixels", "--max-pixels"}, {"max_tokens", "--max-tokens"}};
+      {"max_image_pixels", "--max-pixels"}, {"max_tokens", "--max-tokens"},
+      {"draft_tokens", "--draft"}};
   std::string message = e.what();
   for (const auto& [field, flag] : flags) {
     for (size_t at = message.find(field); at != std::string::npos;

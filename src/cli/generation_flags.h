@@ -34,6 +34,9 @@ struct GenerationFlags {
   KVCacheFlags kv_cache;                  // --kv-cache, --kv-bits, --kv-group-size
   std::string memory_limit;               // --memory-limit (cli/memory_limit_flag.h)
   ImageFlags image;                       // --image, --max-pixels, --resize-shape
+  std::optional<int> draft;               // --draft N (speculative decoding with the MTP head)
+  bool no_spec = false;                   // --no-spec
+  std::optional<int> draft_vocab;         // --draft-vocab N (reduced draft vocabulary)
 };
 
 void add_generation_flags(CLI::App* cmd, GenerationFlags& flags);

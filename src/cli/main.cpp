@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   tf::cli::add_synth_command(app);
   tf::cli::add_bench_command(app);
   tf::cli::add_plan_command(app);
+  tf::cli::add_draft_vocab_command(app);
   tf::cli::add_serve_command(app);
   tf::cli::add_eval_command(app);
 

@@ -23,6 +23,12 @@ void check_options(const EngineOptions& o) {
     throw InvalidRequest("kv_group_size must be 32, 64 or 128, got " +
                              std::to_string(o.kv_group_size),
                          "kv_group_size");
+  if (o.draft_tokens < -1)
+    throw InvalidRequest("draft_tokens must be -1 (default: off), 0 (off) or more", "draft_tokens");
+  if (o.draft_tokens > 0)  // the scheduler runs no speculative steps yet (prepared_request.cpp)
+    throw InvalidRequest("draft_tokens: speculative decoding is not yet available through the "
+                         "engine; leave draft_tokens at -1 or 0",
+                         "draft_tokens");
 }
 
 tf::KVType kv_type(const EngineOptions& o) {
@@ -88,7 +94,7 @@ ModelInfo model_info(const EngineContext& c) {
   info.layers = model.text().num_hidden_layers;
   info.context_length = c.context;
   info.has_vision = model.has_vision() && c.loaded.image_processor.has_value();
-  info.has_mtp = false;
+  info.has_mtp = model.mtp() != nullptr;
   info.weight_bytes = model.checkpoint().total_bytes();
   {
     const auto& q = model.config().quantization;  // as `tightfit bench` reports it

@@ -227,6 +227,18 @@ PreparedRequest prepare_request(const EngineContext& context, const Request& r) 
   p.logprobs = r.logprobs;
   if (r.draft_tokens && *r.draft_tokens < 0)
     throw InvalidRequest("draft_tokens must be >= 0", "draft_tokens");
+  // Engine::load refuses EngineOptions::draft_tokens > 0, so only the request can ask for drafts.
+  if (r.draft_tokens && *r.draft_tokens > 0) {
+    if (!context.model().mtp())
+      throw InvalidRequest("draft_tokens: the model has no multi-token-prediction head (mtp.*); "
+                           "convert it with --keep-mtp, or set draft_tokens to 0",
+                           "draft_tokens");
+    // The speculative loop (runtime/speculative_decoding.h) is reachable through the runtime's
+    // Generator; the batching scheduler does not run its propose / verify / accept phases yet.
+    throw InvalidRequest("draft_tokens: speculative decoding is not yet available through the "
+                         "engine; set draft_tokens to 0",
+                         "draft_tokens");
+  }
   p.use_prompt_cache = r.use_prompt_cache;
   return p;
 }

@@ -36,6 +36,7 @@ Model::Model(std::unique_ptr<Checkpoint> checkpoint, ModelConfig config, int thr
       weights_(Qwen35Weights::bind(*checkpoint_, config_)),
       rope_(rope_config(config_.text)),
       pool_(std::make_unique<ThreadPool>(threads)) {
+  if (options.mtp) mtp_ = MtpWeights::bind(*checkpoint_, config_, weights_.flavour);
   if (!options.vision) return;
   try {
     vision_ = VisionWeights::bind(*checkpoint_, config_);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernels/thread_pool.h"
+#include "model/mtp_weights.h"
 #include "model/qwen35_weights.h"
 #include "model/rope.h"
 #include "model/vision_positions.h"
@@ -24,6 +25,9 @@ struct ModelLoadOptions {
   // Bind the vision tower when the checkpoint has one (views only: no copy, nothing read from
   // the big tensors until an image is encoded). false: a text-only model even if it has one.
   bool vision = true;
+  // Bind the multi-token-prediction head when the checkpoint has one (model/mtp_weights.h),
+  // for speculative decoding. false: the head's tensors are ignored.
+  bool mtp = true;
 };
 
 class Model {
@@ -55,6 +59,10 @@ class Model {
   // Throws std::out_of_range naming the first id outside [0, vocab_size).
   void check_tokens(std::span<const int32_t> tokens) const;
 
+  // The MTP head (docs/model.md §10), or nullptr when the checkpoint has none (or it was not
+  // asked for).
+  const MtpWeights* mtp() const { return mtp_ ? &*mtp_ : nullptr; }
+
   // Vision (spec §4): bound when config.json has a vision_config, the checkpoint has the
   // tensors and ModelLoadOptions::vision is set. A tower that cannot be bound (incomplete,
   // unsupported variant) does not stop the text model from loading: has_vision() is false and
@@ -72,6 +80,7 @@ class Model {
   std::unique_ptr<Checkpoint> checkpoint_;
   ModelConfig config_;
   Qwen35Weights weights_;
+  std::optional<MtpWeights> mtp_;
   std::optional<VisionWeights> vision_;
   std::string vision_error_;
   MultimodalRope rope_;

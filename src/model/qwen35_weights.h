@@ -73,4 +73,12 @@ struct Qwen35Weights {
   static Qwen35Weights bind(const Checkpoint& checkpoint, const ModelConfig& config);
 };
 
+class TensorBinder;
+// One decoder layer whose tensors are named `<prefix>input_layernorm.weight`, `<prefix>mlp.…`,
+// … in any layout the binder knows (dense, MLX affine; experts stacked, HF fused or per
+// expert). norm_offset: 1 for HF files (zero-centred norms store w), 0 for MLX (1 + w stored).
+// Shared by the main layers and the MTP head's layer (model/mtp_weights.h).
+LayerWeights bind_decoder_layer(TensorBinder& binder, const std::string& prefix, LayerType type,
+                                bool is_moe, const TextConfig& config, float norm_offset);
+
 }  // namespace tf

@@ -99,7 +99,8 @@ std::string format_role_table(const ModelSummary& s) {
   out += row("total", s.total, s.total.params);
   out += "bits per weight (as MLX counts): " + fixed(s.bits_per_weight(), 3) + " = 8 × " +
          with_commas(s.mlx_bytes) + " bytes / " + with_commas(s.mlx_params) + " parameters";
-  if (s.role(TensorRole::Mtp).tensors) out += " (mtp.* excluded: MLX loaders drop it)";
+  if (s.role(TensorRole::Mtp).tensors)
+    out += " (mtp.* excluded, as MLX loaders drop it; tightfit drafts with it: --draft)";
   out += "\n";
   return out;
 }

@@ -152,10 +152,10 @@ ConvertPlan plan_synth(const nlohmann::json& raw_config, const SynthOptions& o) 
   const ModelConfig mc = ModelConfig::from_json(config, "synth config");
   HfShapePlanOptions shapes;
   shapes.vision = false;
-  shapes.mtp = false;
+  shapes.mtp = o.mtp;
   PlanOptions plan;
   plan.text_only = true;
-  plan.keep_mtp = false;
+  plan.keep_mtp = o.mtp;
   plan.dtype = o.dtype;
   return plan_conversion(hf_tensor_specs(mc, shapes), mc, o.recipe, plan);
 }

@@ -45,6 +45,7 @@ struct SynthOptions {
   std::string out_dir;
   Recipe recipe = *builtin_recipe("dynamic");
   int layers = 0;       // > 0: keep only the first `layers` decoder layers
+  bool mtp = false;     // also write the MTP head (mtp.*, docs/model.md §10.2) when the config has one
   uint64_t seed = 0;
   bool force = false;   // replace an existing out_dir that is a previous output (output_folder.h)
   DType dtype = DType::BF16;  // dense tensors, scales and biases (BF16 or F16)

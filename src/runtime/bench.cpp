@@ -17,24 +17,13 @@
 #include "model/session.h"
 #include "quant/model_summary.h"
 #include "runtime/memory_plan.h"
+#include "runtime/bench_clock.h"
 
 namespace tf {
 
+using namespace bench_clock;
+
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-// User + system CPU seconds of this process so far (all threads).
-double cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
-}
 
 double load_average() {
   double l[1];
@@ -81,11 +70,6 @@ double cache_bytes_at(const TextConfig& c, KVType kv_type, int group_size, int64
          static_cast<double>(deltanet_state_bytes(c));
 }
 
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
 
 }  // namespace
 
@@ -292,6 +276,12 @@ BenchReport run_bench(const BenchOptions& o) {
         t.fraction_of_roofline = t.tok_per_s.median / t.roofline_tok_per_s;
         report(t);
         r.tests.push_back(t);
+        for (double acceptance : o.spec_accept) {
+          BenchTest st = bench_speculative(m, timed, o, n, depth, acceptance, tokens);
+          st.speedup = st.tok_per_s.median / t.tok_per_s.median;
+          report(st);
+          r.tests.push_back(st);
+        }
       }
       for (int P : o.parallel)
         if (P > 1) run_parallel_tg(n, depth, P);
@@ -320,12 +310,20 @@ std::string format_bench_report(const BenchReport& r) {
          fmt("%.0f %%", 100 * t.cpu_share) + " | ";
     if (t.prompt) {
       s += fmt("%.0f", t.weight_bytes / 1e6 / t.tokens) + " | | | |\n";
+    } else if (t.spec_acceptance >= 0) {
+      s += " | | | " + fmt("%.2f× plain", t.speedup) + " |\n";
     } else {
       s += fmt("%.1f", t.weight_bytes / 1e6) + " | " + fmt("%.1f", t.cache_bytes / 1e6) + " | " +
            fmt("%.2f", t.roofline_tok_per_s) + " | " + fmt("%.0f %%", 100 * t.fraction_of_roofline) +
            " |\n";
     }
   }
+  for (const auto& t : r.tests)
+    if (t.spec_acceptance >= 0)
+      s += "\n" + t.name + ": " + fmt("%.2f", t.tokens_per_step) + " tokens per verify step, " +
+           fmt("%.2f", t.tok_per_s.median) + " t/s = " + fmt("%.2f×", t.speedup) +
+           " the plain tg test (drafts accepted with forced probability " +
+           fmt("%.2f", t.spec_acceptance) + ")";
   s += "\npp: weights MB/tok = weights read by the whole prefill / prompt tokens (each selected "
        "expert once per batch). tg: bytes one step reads, counted from the experts the router "
        "picked; roofline = bandwidth / (weights + KV cache + DeltaNet state). CPU share: CPU "
@@ -368,7 +366,12 @@ nlohmann::json bench_report_json(const BenchReport& r) {
                                        {"samples", t.tok_per_s.samples}}},
                         {"weight_bytes", t.weight_bytes},
                         {"cpu_share", t.cpu_share}};
-    if (!t.prompt) {
+    if (t.spec_acceptance >= 0) {
+      x["spec_acceptance"] = t.spec_acceptance;
+      x["spec_drafts"] = t.spec_drafts;
+      x["tokens_per_step"] = t.tokens_per_step;
+      x["speedup_vs_plain"] = t.speedup;
+    } else if (!t.prompt) {
       x["cache_bytes"] = t.cache_bytes;
       x["roofline_tok_per_s"] = t.roofline_tok_per_s;
       x["weights_only_roofline_tok_per_s"] = t.weights_only_roofline;

@@ -29,6 +29,8 @@
 
 #include "kernels/linear.h"
 #include "kernels/ops_attention.h"
+#include "model/model.h"
+#include "model/session.h"
 
 namespace tf {
 
@@ -48,6 +50,15 @@ struct BenchOptions {
   size_t bandwidth_bytes = size_t{1} << 30;  // buffer of the read-bandwidth measurement
   bool warm_page_cache = true;              // read every weight byte once before timing
   std::FILE* progress = nullptr;            // one line per finished test (nullptr: silent)
+  // Speculative decoding (runtime/speculative_decoding.h) after every tg test, once per rate:
+  // the MTP head drafts spec_drafts tokens, one verify forward checks them, and each draft is
+  // accepted with the given probability (forced: random weights never agree), so drafting,
+  // verifying and rewinding cost what they really cost. Needs a model with an MTP head.
+  std::vector<double> spec_accept;
+  int spec_drafts = 2;
+  // > 0: draft over a reduced vocabulary of this many ids (model/draft_vocabulary.h; the cost
+  // depends only on the count, so ids 0 … N−1 stand in for a corpus-built list).
+  int64_t spec_draft_vocab = 0;
 };
 
 struct BenchStat {
@@ -70,6 +81,13 @@ struct BenchTest {
   double roofline_tok_per_s = 0;   // tg: parallel × bandwidth / (weight + cache bytes)
   double fraction_of_roofline = 0; // tg: median / roofline
   double weights_only_roofline = 0;  // tg: bandwidth / weight bytes (llama.cpp's usual figure)
+  // Speculative tests (spec_acceptance ≥ 0): drafts per step, the forced per-draft acceptance,
+  // tokens emitted per verify step, and the median rate over the plain tg test's of the same
+  // length and depth.
+  double spec_acceptance = -1;
+  int spec_drafts = 0;
+  double tokens_per_step = 0;
+  double speedup = 0;
   // CPU time this process got during the timed runs / (wall time × threads): ~1 on a quiet
   // machine; well below 1 means other processes took the cores and the rate is understated.
   double cpu_share = 0;
@@ -94,6 +112,13 @@ struct BenchReport {
   double load_seconds = 0;   // Model::load
   std::vector<BenchTest> tests;
 };
+
+// One speculative tg test (bench_speculative.cpp): at least n tokens after `depth` tokens of
+// context at forced acceptance `acceptance`, options.repeats times after a warm-up; `tokens`
+// (≥ 2) seed the sequence. Throws std::invalid_argument when the model has no MTP head.
+BenchTest bench_speculative(const Model& model, const SessionOptions& timed,
+                            const BenchOptions& options, int n, int64_t depth, double acceptance,
+                            const std::vector<int32_t>& tokens);
 
 // Runs the tests. Throws what Model::load throws (naming the folder / tensor).
 BenchReport run_bench(const BenchOptions& options);

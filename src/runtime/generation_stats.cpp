@@ -30,6 +30,7 @@ std::string format_stats(const GenerationStats& s) {
   }
   if (s.reused_tokens > 0)
     out += " | reused: " + std::to_string(s.reused_tokens) + " tokens";
+  if (s.speculative.steps > 0) out += " | " + s.speculative.summary();
   return out;
 }
 

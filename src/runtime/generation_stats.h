@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "runtime/speculative_stats.h"
+
 namespace tf {
 
 struct GenerationStats {
@@ -19,13 +21,16 @@ struct GenerationStats {
   // them), reported apart because it can take longer than the prefill.
   int64_t images = 0;
   double vision_seconds = 0;
+  // Speculative decoding (when it ran): drafts proposed / accepted, per position.
+  SpeculativeStats speculative;
 
   double prompt_tokens_per_second() const;
   double generation_tokens_per_second() const;
 };
 
 // "prompt: 12 tokens, 340.5 tok/s | generation: 64 tokens, 51.2 tok/s | peak memory: 1.20 GB",
-// after "vision: 1 image, 2.31 s | " when images were encoded.
+// after "vision: 1 image, 2.31 s | " when images were encoded, and " | drafts: …" after it
+// when speculative decoding ran.
 std::string format_stats(const GenerationStats& stats);
 
 }  // namespace tf

@@ -1,5 +1,7 @@
-// The generation loop, shared by `generate`, `chat` and the server: prompt ids in, streamed text
-// pieces (reasoning / answer) out through a callback, a stop reason and timing stats at the end.
+// The generation loop on one Session (the runtime API; the engine's scheduler runs the same
+// per-token pipeline for batched requests, engine/running_request.h): prompt ids in, streamed
+// text pieces (reasoning / answer) out through a callback, a stop reason and timing stats at
+// the end.
 //
 // One step per token: sample from the logits → stop checks (EOS, max tokens, loop guard) →
 // streaming decode (whole UTF-8 characters) → stop-string filter (never prints a stop string)
@@ -14,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -25,6 +28,7 @@
 #include "runtime/multimodal_prompt.h"
 #include "runtime/reasoning_split.h"
 #include "runtime/sampler.h"
+#include "runtime/speculative_decoding.h"
 #include "runtime/stop_conditions.h"
 #include "tokenizer/tokenizer.h"
 
@@ -45,6 +49,15 @@ struct GenerationParams {
   // Added tokens flagged special (<|im_start|>, ...) are not printed; non-special added tokens
   // such as <think> and <tool_call> are text and stay.
   bool skip_special_tokens = true;
+  // Speculative decoding with the model's MTP head (runtime/speculative_decoding.h): tokens
+  // drafted per step; 0 = off (the default: on the 2-vCPU reference machine a verify forward of
+  // k + 1 tokens costs 1.5–2.4 decode steps, bench/RESULTS.md "MTP speculative decoding"; k = 2
+  // is vLLM's and mlx-vlm's choice for this head, docs/model.md §10.5). Ignored (plain
+  // decoding) for prompts with images and for models without a head. Output is the same either
+  // way: greedy token for token, sampling in distribution.
+  int draft_tokens = 0;
+  // Optional reduced draft vocabulary (model/draft_vocabulary.h); verification is unchanged.
+  std::shared_ptr<const DraftVocabulary> draft_vocabulary;
 };
 
 // The --max-tokens a run gets when none is asked for: the smallest of the model's own default
@@ -106,6 +119,9 @@ class Generator {
   const tokenizer::Tokenizer& tokenizer_;
   GenerationParams params_;
   Sampler sampler_;
+  // Made at the first text-only run when params_.draft_tokens > 0 and the model has a head;
+  // kept across runs (its cache follows the session, like a chat's reused prefix).
+  std::unique_ptr<SpeculativeDecoder> speculative_;
 };
 
 }  // namespace tf

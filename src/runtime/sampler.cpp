@@ -149,4 +149,18 @@ std::vector<double> Sampler::distribution(std::span<const float> logits,
   return out;
 }
 
+int32_t Sampler::draw(std::span<const double> probs) {
+  const double u = uniform_unit(rng_);
+  double cumulative = 0.0;
+  int32_t last = -1;
+  for (size_t i = 0; i < probs.size(); ++i) {
+    if (probs[i] <= 0.0) continue;
+    cumulative += probs[i];
+    last = static_cast<int32_t>(i);
+    if (u < cumulative) return last;
+  }
+  if (last < 0) throw std::logic_error("Sampler::draw: the distribution has no mass");
+  return last;
+}
+
 }  // namespace tf

@@ -53,6 +53,13 @@ class Sampler {
   std::vector<double> distribution(std::span<const float> logits,
                                    std::span<const int32_t> history);
 
+  // Speculative sampling (runtime/speculative_decoding.h) draws from distributions it builds
+  // itself, with this sampler's random stream: a uniform in [0, 1), and a token from `probs`
+  // (non-negative, one per id, summing to about 1; the last id with mass if rounding leaves the
+  // total below the draw).
+  double uniform() { return uniform_unit(rng_); }
+  int32_t draw(std::span<const double> probs);
+
   void reseed(uint64_t seed) { rng_.seed(seed); }
   const SamplerConfig& config() const { return config_; }
   int32_t vocab_size() const { return vocab_size_; }

@@ -118,6 +118,25 @@ TEST(SynthPlan, FullModelMatchesTheDynamicRecipeAndKeepsTheLayerPattern) {
   for (const auto& t : four.tensors) EXPECT_EQ(t.name.find("layers.4."), std::string::npos) << t.name;
 }
 
+// --mtp: the head at the real shapes, quantized like the layer it mirrors (what
+// `bench --spec-accept` needs); without it nothing of the head is written.
+TEST(SynthPlan, MtpHeadOnlyWhenAskedFor) {
+  const auto c = *synth_config_preset("qwen3.5-35b-a3b");
+  SynthOptions o;
+  const ConvertPlan plain = plan_synth(c, o);
+  EXPECT_FALSE(plain.has_mtp);
+  for (const auto& t : plain.tensors) EXPECT_NE(t.name.rfind("mtp.", 0), 0u) << t.name;
+  o.mtp = true;
+  const ConvertPlan with = plan_synth(c, o);
+  EXPECT_TRUE(with.has_mtp);
+  std::map<std::string, int> bits;
+  for (const auto& t : with.tensors) bits[t.name] = t.bits;
+  EXPECT_EQ(bits.at("mtp.layers.0.mlp.switch_mlp.down_proj.weight"), 2);
+  EXPECT_EQ(bits.at("mtp.layers.0.self_attn.q_proj.weight"), 3);
+  EXPECT_EQ(bits.count("mtp.fc.weight"), 1u);
+  EXPECT_GT(with.output_bytes(), plain.output_bytes() + 200'000'000);  // ~0.27 GB of head
+}
+
 TEST(SynthPlan, LayersOutsideTheModelAreRejected) {
   const auto c = *synth_config_preset("qwen3.5-35b-a3b");
   EXPECT_THROW(truncate_layers(c, 0), std::runtime_error);

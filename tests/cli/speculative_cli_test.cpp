@@ -1,0 +1,128 @@
+// Speculative decoding on the command line. `generate` runs on the public Engine, whose
+// scheduler runs no speculative steps yet: `--draft N` (N > 0) and `--draft-vocab` are refused
+// with exit code 2 saying so, `--draft 0` and `--no-spec` print the plain output; `--draft` on a
+// model without an MTP head, or with --no-spec, is refused too; `draft-vocab` writes its list;
+// `bench --spec-accept` needs a head and runs on one.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "cli_test_support.h"
+
+namespace tf {
+namespace {
+
+namespace fs = std::filesystem;
+using test::CliResult;
+using test::run_cli;
+
+const std::string kData = std::string(TIGHTFIT_TEST_DATA);
+const std::string kTinyRandom = kData + "/../../models/tiny-random";
+
+// The MTP fixture's "copy" weights with the tiny 512-id tokenizer of models/tiny-random.
+std::string mtp_model() {
+  const std::string dir = test::fresh_dir("speculative-cli-model");
+  for (const char* f : {"config.json", "model.safetensors"})
+    fs::copy_file(kData + "/tiny-qwen35moe-mtp/copy/" + f, dir + "/" + f);
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json", "generation_config.json"})
+    fs::copy_file(fs::canonical(kTinyRandom + "/" + f), dir + "/" + f);
+  return dir;
+}
+
+TEST(SpeculativeCli, DraftZeroAndNoSpecPrintThePlainOutput) {
+  const std::string model = mtp_model();
+  const std::vector<std::string> base = {"generate", "--model", model, "--threads", "1",
+                                         "--prompt", "hello there", "--raw", "--temp", "0",
+                                         "--max-tokens", "40"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_cli(args);
+  };
+  const CliResult plain = with({});
+  const CliResult no_spec = with({"--no-spec"});
+  const CliResult zero = with({"--draft", "0"});
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  ASSERT_EQ(no_spec.code, 0) << no_spec.err;
+  ASSERT_EQ(zero.code, 0) << zero.err;
+  EXPECT_FALSE(plain.out.empty());
+  EXPECT_EQ(no_spec.out, plain.out);
+  EXPECT_EQ(zero.out, plain.out);
+  EXPECT_EQ(plain.err.find("drafts: "), std::string::npos) << plain.err;
+}
+
+TEST(SpeculativeCli, DraftIsNotYetAvailableThroughTheEngine) {
+  const std::string model = mtp_model();
+  const CliResult spec = run_cli({"generate", "--model", model, "--threads", "1", "--prompt",
+                                  "hello there", "--raw", "--max-tokens", "4", "--draft", "3"});
+  EXPECT_EQ(spec.code, 2);
+  EXPECT_TRUE(spec.out.empty()) << spec.out;
+  EXPECT_NE(spec.err.find("not yet available through the engine"), std::string::npos)
+      << spec.err;
+  EXPECT_NE(spec.err.find("--draft"), std::string::npos) << spec.err;  // named by its flag
+
+  // chat says so before the first turn instead of refusing every turn.
+  const CliResult chat = run_cli({"chat", "--model", model, "--threads", "1", "--max-tokens",
+                                  "4", "--draft", "2"},
+                                 "hello\n");
+  EXPECT_EQ(chat.code, 2);
+  EXPECT_NE(chat.err.find("not yet available through the engine"), std::string::npos)
+      << chat.err;
+
+  // `draft-vocab` still builds the list; `--draft-vocab` is refused like `--draft`.
+  const std::string corpus = model + "/corpus.txt";
+  std::ofstream(corpus) << "hello there, general kenobi\n\nthe quick brown fox\n";
+  const CliResult built = run_cli({"draft-vocab", "--model", model, "--corpus", corpus,
+                                   "--size", "64"});
+  ASSERT_EQ(built.code, 0) << built.err;
+  EXPECT_TRUE(fs::exists(model + "/draft_vocab.txt"));
+  const CliResult reduced = run_cli({"generate", "--model", model, "--prompt", "x", "--draft",
+                                     "2", "--draft-vocab", "64"});
+  EXPECT_EQ(reduced.code, 2);
+  EXPECT_NE(reduced.err.find("not yet available through the engine"), std::string::npos)
+      << reduced.err;
+}
+
+TEST(SpeculativeCli, BadCombinationsAreRefused) {
+  const std::string model = mtp_model();
+  const CliResult no_head = run_cli({"generate", "--model", kTinyRandom, "--prompt", "x",
+                                     "--draft", "2"});
+  EXPECT_EQ(no_head.code, 2);
+  EXPECT_NE(no_head.err.find("no multi-token-prediction head"), std::string::npos) << no_head.err;
+  const CliResult both = run_cli({"generate", "--model", model, "--prompt", "x", "--draft", "2",
+                                  "--no-spec"});
+  EXPECT_EQ(both.code, 2);
+  const CliResult negative = run_cli({"generate", "--model", model, "--prompt", "x", "--draft",
+                                      "-1"});
+  EXPECT_EQ(negative.code, 2);
+  const CliResult no_list = run_cli({"generate", "--model", model, "--prompt", "x", "--draft",
+                                     "2", "--draft-vocab", "10"});
+  EXPECT_EQ(no_list.code, 2);
+  EXPECT_NE(no_list.err.find("draft-vocab"), std::string::npos) << no_list.err;
+  const CliResult empty_corpus = run_cli({"draft-vocab", "--model", model, "--corpus",
+                                          model + "/missing.txt"});
+  EXPECT_EQ(empty_corpus.code, 2);
+  const CliResult bench = run_cli({"bench", "-m", kData + "/tiny-qwen35moe-a", "-p", "0", "-n",
+                                   "2", "-d", "0", "-r", "1", "--bandwidth-mb", "16",
+                                   "--no-warm", "--spec-accept", "0.8"});
+  EXPECT_NE(bench.code, 0);
+  EXPECT_NE(bench.err.find("MTP head"), std::string::npos) << bench.err;
+  const CliResult rate = run_cli({"bench", "-m", model, "--spec-accept", "1.5"});
+  EXPECT_EQ(rate.code, 2);
+}
+
+TEST(SpeculativeCli, BenchSpecAcceptRunsOnAModelWithAHead) {
+  const std::string model = mtp_model();
+  const CliResult b = run_cli({"bench", "-m", model, "-p", "0", "-n", "8", "-d", "0", "-r", "1",
+                               "--bandwidth-mb", "16", "--no-warm", "--spec-accept", "0.5",
+                               "--spec-draft", "2"});
+  ASSERT_EQ(b.code, 0) << b.err;
+  EXPECT_NE(b.out.find("spec k=2 a=0.50"), std::string::npos) << b.out;
+  EXPECT_NE(b.out.find("× plain"), std::string::npos) << b.out;
+}
+
+}  // namespace
+}  // namespace tf
