@@ -61,18 +61,23 @@ TEST(MemoryCli, ChatRunsUnderATightLimit) {
   EXPECT_NE(r.err.find("reused: "), std::string::npos) << r.err;  // the second turn hit the cache
 }
 
-// With --memory-limit 1 MB above the model the default context is the tokens that fit (f16 KV
-// of tiny-random: 256 B/token, about 4,000 tokens, under the model's 4,096 when the process moved
-// less than 0.05 MB... so the limit is 0.6 MB: ≈ 2,300 tokens), --verbose says so, and a request
-// at the default --max-tokens runs.
+// With --memory-limit 1.5 MB above the model (f32 KV of tiny-random: 512 B/token, so about
+// 2,900 tokens: under the model's 4,096 unless the process grew by 0.6 MB since the figure was
+// taken) the default context is the tokens that fit, --verbose says so, and a request at the
+// default --max-tokens runs within it.
 TEST(MemoryCli, DefaultContextIsWhatFitsAndVerboseSaysSo) {
   const std::vector<std::string> args = {"generate", "--model", kModel, "--threads", "1",
-                                         "--prompt", "hi", "--logit-bias", kNoEos};
-  const double fixed = fixed_mb(args);
+                                         "--prompt", "hi", "--kv-cache", "f32"};
+  double fixed = fixed_mb(args);
   ASSERT_GT(fixed, 1.0);
-  std::vector<std::string> tight = args;
-  tight.insert(tight.end(), {"--memory-limit", mb(fixed + 1.6), "--verbose", "--temp", "0"});
-  const CliResult r = run_cli(tight);
+  CliResult r;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::vector<std::string> tight = args;
+    tight.insert(tight.end(), {"--memory-limit", mb(fixed + 1.5), "--verbose", "--temp", "0"});
+    r = run_cli(tight);
+    if (r.err.find("the model alone does not fit") == std::string::npos) break;
+    fixed = fixed_mb(args);  // the process grew past the margin: take its new figure
+  }
   ASSERT_EQ(r.code, 0) << r.err;
   const size_t at = r.err.find(" tokens fit; context ");
   ASSERT_NE(at, std::string::npos) << r.err;
@@ -181,7 +186,7 @@ TEST(MemoryCli, LongPromptPrefillsInChunksWithinThePlan) {
     std::filesystem::copy_file(kModel + "/" + file, model + "/" + file,
                                std::filesystem::copy_options::overwrite_existing);
   std::string prompt;
-  for (int i = 0; i < 5500; ++i) prompt += "hello world ";
+  for (int i = 0; i < 5470; ++i) prompt += "hello world ";  // ≈ 32,820 tokens
   double measured = 0, planned = 0;
   for (int attempt = 0; attempt < 2; ++attempt) {
     const CliResult r = run_cli({"generate", "--model", model, "--raw", "--prompt", "-",
