@@ -104,12 +104,19 @@ bool Scheduler::has_work() const {
 void Scheduler::run() {
   for (;;) {
     std::vector<std::pair<Slot*, Queued>> admitted;
+    std::vector<Queued> dropped;  // cancelled while queued
     bool reserved = false;
     uint64_t cache_room = 0;
     {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [&] { return stopping_ || has_work(); });
       if (stopping_) break;
+      // A cancelled request waiting for room must not hold up the ones behind it.
+      std::erase_if(queue_, [&](Queued& q) {
+        if (!q.state->cancelled()) return false;
+        dropped.push_back(std::move(q));
+        return true;
+      });
       for (Slot& slot : slots_) {
         if (queue_.empty()) break;
         if (slot.request) continue;
@@ -140,6 +147,7 @@ void Scheduler::run() {
       }
       cache_room = budget_.prompt_cache_room();
     }
+    for (Queued& q : dropped) push_done(*q.state, StopReason::cancelled);
     // The prompt cache gives back what the new reservations took, before their sequences grow.
     if (reserved) cache_.fit(cache_room);
     for (auto& [slot, queued] : admitted) start(*slot, std::move(queued));

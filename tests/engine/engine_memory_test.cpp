@@ -155,6 +155,11 @@ TEST(EngineMemory, RequestThatFitsAloneWaitsForRoom) {
   EXPECT_EQ(waiting.kv_reserved_tokens, share);
   EXPECT_FALSE(b.next_for(std::chrono::milliseconds(0)).has_value());
   EXPECT_FALSE(b.finished());
+  // A request cancelled while it waits leaves the queue at once (A still runs).
+  RequestHandle c = engine->submit(long_request(tokens(share - 4), 4));
+  c.cancel();
+  EXPECT_EQ(c.wait().stop, StopReason::cancelled);
+  EXPECT_EQ(engine->stats().requests_active, 1);
   a.cancel();
   EXPECT_EQ(a.wait().stop, StopReason::cancelled);
   const Result rb = b.wait();
