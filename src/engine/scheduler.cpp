@@ -72,16 +72,6 @@ void Scheduler::enqueue(std::shared_ptr<RequestState> state, PreparedRequest pre
   wake_.notify_all();
 }
 
-bool Scheduler::score(ScoreJob& job) {
-  std::unique_lock lock(mutex_);
-  if (stopping_) return false;
-  jobs_.push_back(&job);
-  wake_.notify_all();
-  job_done_.wait(lock, [&] { return job.done; });
-  if (job.error) std::rethrow_exception(job.error);
-  return job.completed;
-}
-
 EngineStats Scheduler::stats() const {
   std::lock_guard lock(mutex_);
   EngineStats s = stats_;
@@ -340,34 +330,6 @@ void Scheduler::process_prefill(Slot& slot, std::span<const float> logits) {
   if (!r.advance(logits, sequence.length() < sequence.capacity())) release(slot);
 }
 
-void Scheduler::process_score(const tf::BatchItem& item, size_t output) {
-  ScoreJob& job = *job_;
-  const int64_t n = item.count();
-  try {
-    if (item.logits == tf::OutputRows::All) {
-      const std::span<const float> logits = pass_.logits(output);
-      const std::span<const float> hidden = pass_.hidden(output);
-      const size_t V = logits.size() / static_cast<size_t>(n);
-      const size_t H = hidden.size() / static_cast<size_t>(n);
-      for (int64_t r = 0; r < n; ++r) {
-        const int64_t row = job.fed + r;
-        if (row < job.first_row) continue;
-        if (job.on_row && *job.on_row) (*job.on_row)(row, logits.subspan(r * V, V));
-        if (!hidden.empty()) (*job.on_hidden)(row, hidden.subspan(r * H, H));
-      }
-    }
-  } catch (...) {
-    job.error = std::current_exception();
-    finish_job(job);
-    return;
-  }
-  job.fed += n;
-  if (job.fed == static_cast<int64_t>(job.tokens.size())) {
-    job.completed = true;
-    finish_job(job);
-  }
-}
-
 void Scheduler::fail(const Owner& owner, const std::string& error) {
   if (!owner.slot) {
     job_->error = std::make_exception_ptr(Error("scoring failed: " + error));
@@ -391,18 +353,6 @@ void Scheduler::release(Slot& slot) {
     if (request) stats_.generated_tokens_total += request->generated();
   }
   if (request && request->finished()) request->state().push(request->take_done());
-}
-
-void Scheduler::finish_job(ScoreJob& job) {
-  if (job_ == &job && score_sequence_) score_sequence_->reset();  // its memory goes back now
-  {
-    std::lock_guard lock(mutex_);
-    budget_.release(job.reserved);
-    job.reserved = 0;
-    job.done = true;
-    if (job_ == &job) job_ = nullptr;
-  }
-  job_done_.notify_all();
 }
 
 void Scheduler::shut_down() {
