@@ -77,13 +77,18 @@ struct EngineOptions {
   bool vision = true;           // false: skip the vision tower of a VL model (text only)
   int parallel = 4;             // sequences decoded together at most; more requests queue
   int max_queue = 64;           // requests waiting beyond `parallel`; more → Busy
-  int64_t context = 0;          // tokens a sequence may hold; 0 = the model's context length
+  // Tokens a sequence may hold; 0 = the model's context length, or fewer when the memory limit
+  // holds fewer (ModelInfo::memory_tokens).
+  int64_t context = 0;
   int kv_bits = 16;             // KV cache of the attention layers: 16 (f16), 32 (f32), 8, 4, 2
   int kv_group_size = 64;       // group size of the quantized KV cache
   // The KV element type by name ("f16", "bf16", "f32", "q8", "q4", "q2"); overrides kv_bits
   // when not empty.
   std::string kv_type;
   uint64_t memory_limit = 0;    // bytes; 0 = physical memory (or the cgroup limit) − a reserve
+  // Lock the mmapped weights in memory (mlock(2)) so the OS never drops their pages; load
+  // throws OutOfMemory naming RLIMIT_MEMLOCK (`ulimit -l`) when the system refuses.
+  bool mlock = false;
   uint64_t prompt_cache_bytes = 512ull << 20;  // saved prefix states kept (LRU); 0 = no cache
   int prefill_chunk = 256;      // prompt tokens per forward batch (bounds activation memory)
   int draft_tokens = -1;        // MTP drafts per step; -1 = default (off), 0 = off, > 0 not yet
@@ -113,6 +118,12 @@ struct ModelInfo {
   std::string activations;      // "int8 (avx512-vnni)", "f32", ...
   int threads = 0;              // worker threads of the thread pool
   std::string kv_type;          // "f16", "bf16", "f32", ...
+  // The memory plan requests are checked against (include/tightfit/plan.h, docs/engine.md).
+  uint64_t memory_limit = 0;        // bytes the engine may take
+  uint64_t memory_fixed = 0;        // of which weights, buffers, sequence state, process
+  uint64_t kv_bytes_per_token = 0;  // KV cache one held token takes
+  int64_t memory_tokens = 0;        // KV tokens the rest holds, over all sequences
+  bool weights_locked = false;      // EngineOptions::mlock took effect
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -316,6 +327,7 @@ struct EngineStats {
   int64_t generated_tokens_total = 0;
   int64_t prompt_cache_hits = 0;
   uint64_t prompt_cache_bytes = 0;
+  int64_t kv_reserved_tokens = 0;  // KV tokens the running requests hold room for (memory plan)
   uint64_t resident_memory_bytes = 0;
   double busy_seconds = 0;         // time spent in forward passes
 };

@@ -67,6 +67,7 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags& f) {
                   "not yet available through the engine)");
   add_kv_cache_flags(cmd, f.kv_cache);
   add_memory_limit_flag(cmd, f.memory_limit);
+  add_mlock_flag(cmd, f.mlock);
   add_image_flags(cmd, f.image);
 }
 

@@ -20,10 +20,14 @@ struct EngineContext {
   tf::KVType kv_type = tf::KVType::F16;
   int kv_group_size = 64;             // quantized KV types: elements per scale and bias
   // The memory plan at Engine::load (include/tightfit/plan.h): submit refuses a request whose
-  // prompt + max_tokens cannot fit its limit (OutOfMemory) instead of an OOM kill half-way.
+  // prompt + max_tokens cannot fit its limit (OutOfMemory) instead of an OOM kill half-way; the
+  // scheduler admits requests while their KV fits beside the running ones
+  // (engine/memory_budget.h).
   MemoryPlan plan;
+  int64_t memory_tokens = 0;          // KV tokens the limit holds (plan.max_tokens())
   tf::ActivationPrecision precision = tf::ActivationPrecision::F32;
   int64_t context = 0;                // tokens a sequence holds (Sequence capacity)
+  bool context_from_memory = false;   // the default context was cut to memory_tokens
   std::vector<int32_t> eos_token_ids;
   int32_t sampled_vocab = 0;          // ids the sampler may pick (real tokenizer ids)
   std::vector<int32_t> think_end;     // "</think>\n\n": what a thinking budget feeds

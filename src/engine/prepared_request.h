@@ -35,6 +35,9 @@ struct PreparedRequest {
   size_t stable_point = 0;
   tf::SamplerConfig sampler;
   tf::StopConfig stop;               // max_tokens: the request's budget
+  // KV tokens the request's sequence may hold: prompt + max_tokens, at most the context. The
+  // memory plan must hold them alone (submit) and beside the running requests' (admission).
+  int64_t kv_tokens = 0;
   std::optional<int> thinking_budget;
   int logprobs = -1;
   bool use_prompt_cache = true;
