@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/engine_context.h"
+#include "engine/output_constraint.h"
 #include "runtime/image_file.h"
 #include "runtime/image_preprocessor.h"
 #include "runtime/sampler_config.h"
@@ -36,6 +37,7 @@ struct PreparedRequest {
   tf::SamplerConfig sampler;
   tf::StopConfig stop;               // max_tokens: the request's budget
   std::optional<int> thinking_budget;
+  OutputConstraint constraint;       // response_format / tool_choice
   int logprobs = -1;
   bool use_prompt_cache = true;
   Clock::time_point submitted;

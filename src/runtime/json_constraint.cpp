@@ -2,22 +2,19 @@
 
 #include <stdexcept>
 
+#include "runtime/json_lexer.h"
+
 namespace tf {
 
 namespace {
 
+using json_lexer::kPlain;
+using json_lexer::number_accepting;
+using json_lexer::number_byte;
+using json_lexer::number_start;
+using json_lexer::string_byte;
+
 bool digit(uint8_t b) { return b >= '0' && b <= '9'; }
-bool hex(uint8_t b) { return digit(b) || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F'); }
-
-// Number grammar states (RFC 8259 §6): the accepting ones end a number.
-constexpr uint8_t kMinus = 1, kZero = 2, kInt = 3, kDot = 4, kFrac = 5, kExp = 6, kExpSign = 7,
-                  kExpDigits = 8;
-bool number_accepting(uint8_t sub) { return sub == kZero || sub == kInt || sub == kFrac || sub == kExpDigits; }
-
-// String states: plain content, after '\', the four hex digits of \uXXXX (after a 'D' first
-// digit the second must be 0-7: escaped surrogates are refused, so that every strict parser
-// reads the text; characters beyond the BMP come as raw UTF-8).
-constexpr uint8_t kPlain = 0, kEscape = 1, kHex1 = 2, kHex2 = 3, kHex2AfterD = 4, kHex3 = 5, kHex4 = 6;
 
 }  // namespace
 
@@ -115,6 +112,13 @@ bool JsonConstraint::narrow(Path& p, uint8_t byte) const {
   return true;
 }
 
+bool JsonConstraint::names_unseen(const Path& p) const {
+  const uint64_t seen = p.stack.back().seen;
+  for (uint16_t i = p.lo; i < p.hi; ++i)
+    if (!(seen & (uint64_t{1} << i))) return true;
+  return false;
+}
+
 bool JsonConstraint::may_close(const Frame& f) const {
   const SchemaNode& node = graph_->nodes[f.node];
   if (f.object) return (f.seen & node.required) == node.required;
@@ -178,101 +182,6 @@ bool JsonConstraint::key_done(Path& p) const {
   p.lex = Lex::none;
   f.phase = kObjColon;
   return true;
-}
-
-bool JsonConstraint::in_string(Path& p, uint8_t byte, bool& closed) const {
-  switch (p.sub) {
-    case kPlain:
-      if (p.utf8 > 0) {
-        if ((byte & 0xC0) != 0x80) return false;
-        --p.utf8;
-        return true;
-      }
-      if (byte == '"') {
-        closed = true;
-        return true;
-      }
-      if (byte == '\\') {
-        p.sub = kEscape;
-        return true;
-      }
-      if (byte < 0x20) return false;
-      if (byte < 0x80) return true;
-      if (byte >= 0xC2 && byte <= 0xDF) p.utf8 = 1;
-      else if (byte >= 0xE0 && byte <= 0xEF) p.utf8 = 2;
-      else if (byte >= 0xF0 && byte <= 0xF4) p.utf8 = 3;
-      else return false;
-      return true;
-    case kEscape:
-      if (byte == 'u') {
-        p.sub = kHex1;
-        return true;
-      }
-      if (byte == '"' || byte == '\\' || byte == '/' || byte == 'b' || byte == 'f' ||
-          byte == 'n' || byte == 'r' || byte == 't') {
-        p.sub = kPlain;
-        return true;
-      }
-      return false;
-    case kHex1:
-      if (!hex(byte)) return false;
-      p.sub = (byte == 'd' || byte == 'D') ? kHex2AfterD : kHex2;
-      return true;
-    case kHex2AfterD:
-      if (!(byte >= '0' && byte <= '7')) return false;
-      p.sub = kHex3;
-      return true;
-    case kHex2:
-    case kHex3:
-    case kHex4:
-      if (!hex(byte)) return false;
-      p.sub = p.sub == kHex2 ? kHex3 : p.sub == kHex3 ? kHex4 : kPlain;
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool JsonConstraint::in_number(Path& p, uint8_t byte, bool& ended) {
-  const bool d = digit(byte);
-  const bool dot = byte == '.' && !p.integer;
-  const bool exp = (byte == 'e' || byte == 'E') && !p.integer;
-  switch (p.sub) {
-    case kMinus:
-      if (!d) return false;
-      p.sub = byte == '0' ? kZero : kInt;
-      return true;
-    case kZero:
-    case kInt:
-      if (d && p.sub == kInt) return true;
-      if (dot) p.sub = kDot;
-      else if (exp) p.sub = kExp;
-      else ended = true;
-      return true;
-    case kDot:
-      if (!d) return false;
-      p.sub = kFrac;
-      return true;
-    case kFrac:
-      if (d) return true;
-      if (exp) p.sub = kExp;
-      else ended = true;
-      return true;
-    case kExp:
-      if (byte == '+' || byte == '-') p.sub = kExpSign;
-      else if (d) p.sub = kExpDigits;
-      else return false;
-      return true;
-    case kExpSign:
-      if (!d) return false;
-      p.sub = kExpDigits;
-      return true;
-    case kExpDigits:
-      if (!d) ended = true;
-      return true;
-    default:
-      return false;
-  }
 }
 
 bool JsonConstraint::punctuation(Path& p, uint8_t byte) const {
@@ -373,7 +282,7 @@ void JsonConstraint::value_start(const Path& base, int node_id, uint8_t byte, Js
     p.lex = Lex::number;
     p.integer = !(node.types & kJsonNumber);
     p.node = static_cast<uint16_t>(node_id);
-    p.sub = byte == '-' ? kMinus : byte == '0' ? kZero : kInt;
+    p.sub = number_start(byte);
   } else if (node.keywords >= 0 && (byte == 't' || byte == 'f' || byte == 'n')) {
     start_literal(node.keywords);
   }
@@ -408,7 +317,7 @@ void JsonConstraint::step_path(const Path& base, uint8_t byte, JsonConstraint& o
     case Lex::key: {
       Path& p = emit(out, base);
       bool closed = false;
-      if (!in_string(p, byte, closed)) return retract(out);
+      if (!string_byte(p.sub, p.utf8, byte, closed)) return retract(out);
       if (p.lex == Lex::string) {
         if (closed) value_done(p);
         return;
@@ -417,20 +326,23 @@ void JsonConstraint::step_path(const Path& base, uint8_t byte, JsonConstraint& o
         if (!key_done(p)) retract(out);
         return;
       }
-      // A key's bytes narrow the declared names it may still be; with no other key allowed,
-      // a key that can no longer be one of them is refused.
-      if (p.set >= 0 && !narrow(p, byte)) {
-        if (graph_->nodes[p.stack.back().node].additional == SchemaNode::kNone) return retract(out);
-        p.set = -1;
-      } else if (p.set < 0 && graph_->nodes[p.stack.back().node].additional == SchemaNode::kNone) {
+      // A key's bytes narrow the declared names it may still be. With no other key allowed,
+      // it must stay the prefix of a name not given yet (else the text would end in a dead
+      // end: a name given twice is refused at its closing quote).
+      const bool closed_set = graph_->nodes[p.stack.back().node].additional == SchemaNode::kNone;
+      if (p.set >= 0 && narrow(p, byte)) {
+        if (closed_set && !names_unseen(p)) return retract(out);
+      } else if (closed_set) {
         return retract(out);
+      } else {
+        p.set = -1;  // another key
       }
       return;
     }
     case Lex::number: {
       Path& p = emit(out, base);
       bool ended = false;
-      if (!in_number(p, byte, ended)) return retract(out);
+      if (!number_byte(p.sub, p.integer, byte, ended)) return retract(out);
       if (ended) {
         value_done(p);
         if (!punctuation(p, byte)) retract(out);

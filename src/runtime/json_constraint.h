@@ -79,16 +79,15 @@ class JsonConstraint {
   void step_path(const Path& path, uint8_t byte, JsonConstraint& out) const;
   void between(const Path& path, uint8_t byte, JsonConstraint& out) const;
   void value_start(const Path& path, int node, uint8_t byte, JsonConstraint& out, int depth) const;
-  // In place, one path: punctuation and whitespace outside values; string and number bytes.
+  // In place, one path: punctuation and whitespace outside values.
   bool punctuation(Path& p, uint8_t byte) const;
-  bool in_string(Path& p, uint8_t byte, bool& closed) const;
-  static bool in_number(Path& p, uint8_t byte, bool& ended);
   bool narrow(Path& p, uint8_t byte) const;  // literal matching; false (p unchanged) on no match
   bool literal_exact(const Path& p) const;
   bool literal_final(const Path& p) const;   // exact and no longer entry left
   bool begin_value(Path& p) const;            // counts an array item; false past maxItems
   void value_done(Path& p) const;
   bool key_done(Path& p) const;
+  bool names_unseen(const Path& p) const;     // a key's matching names include one not given
   bool may_close(const Frame& frame) const;
   bool key_available(const Frame& frame) const;
   bool expects_value(const Path& p) const;

@@ -148,7 +148,7 @@ TEST(JsonSchemaConstraint, NonConformingTextsStopAtTheFirstBadByte) {
            {R"({"name": "x"})", 12},                           // color is required
            {R"({"name": "x", "color": "blue"})", 24},          // not in the enum
            {R"({"name": "x", "colour": 1})", 19},              // no other key
-           {R"({"name": "x", "name": "y"})", 19},              // given twice
+           {R"({"name": "x", "name": "y"})", 15},              // given twice: no such key left
            {R"({"age": 1.5})", 9},                             // an integer
            {R"({"tags": []})", 10},                            // minItems 1
            {R"({"tags": ["a", "b", "c"]})", 18},               // maxItems 2
