@@ -88,28 +88,36 @@ void TokenMask::walk(const Order& order, const JsonConstraint& state, std::vecto
   // states[k]: the constraint after the first k bytes of the current token; states[0..valid]
   // hold for the current token's prefix.
   std::vector<JsonConstraint> states(max_length_ + 1, state);
+  const std::vector<int32_t>& tokens = order.tokens;
+  auto bytes_of = [&](size_t i) -> const std::string& { return bytes_[static_cast<size_t>(tokens[i])]; };
+  size_t i = 0;
   size_t valid = 0;
-  size_t skip_above = SIZE_MAX;  // skip tokens sharing more than this many bytes (a dead prefix)
-  for (size_t i = 0; i < order.tokens.size(); ++i) {
-    const size_t lcp = order.lcp[i];
-    if (skip_above != SIZE_MAX) {
-      if (lcp > skip_above) continue;
-      skip_above = SIZE_MAX;
-    }
-    valid = std::min(valid, lcp);
-    const int32_t token = order.tokens[i];
-    const std::string& b = bytes_[static_cast<size_t>(token)];
-    bool alive = true;
+  while (i < tokens.size()) {
+    valid = std::min<size_t>(valid, order.lcp[i]);
+    const std::string& b = bytes_of(i);
+    size_t dead = SIZE_MAX;  // the prefix b[0..dead] is refused
     for (size_t k = valid; k < b.size(); ++k) {
       if (!states[k].step(static_cast<uint8_t>(b[k]), states[k + 1])) {
-        skip_above = k;  // the prefix b[0..k] is refused
-        valid = k;
-        alive = false;
+        dead = k;
         break;
       }
       valid = k + 1;
     }
-    if (alive) allowed[static_cast<size_t>(token)] = 1;
+    if (dead == SIZE_MAX) {
+      allowed[static_cast<size_t>(tokens[i])] = 1;
+      ++i;
+      continue;
+    }
+    // Skip every token that starts with the refused prefix: they follow in byte order, and a
+    // binary search finds the first one that does not.
+    const std::string_view refused(b.data(), dead + 1);
+    const auto next = std::partition_point(tokens.begin() + static_cast<std::ptrdiff_t>(i) + 1, tokens.end(),
+                                           [&](int32_t t) {
+                                             const std::string& other = bytes_[static_cast<size_t>(t)];
+                                             return std::string_view(other).substr(0, dead + 1) == refused;
+                                           });
+    i = static_cast<size_t>(next - tokens.begin());
+    valid = dead;
   }
 }
 
