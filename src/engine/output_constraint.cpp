@@ -82,6 +82,9 @@ OutputConstraint make_output_constraint(const EngineContext& context, const Requ
     if (auto id = context.tokenizer().token_to_id("<tool_call>"); id && *id < context.sampled_vocab)
       out.banned.push_back(*id);
   }
+  // The vocabulary's byte order is built by the first constrained request, here on the
+  // caller's thread rather than on the worker, where it would stall every running request.
+  if (out.graph) (void)context.token_mask();
   return out;
 }
 

@@ -31,7 +31,24 @@ bool string_byte(uint8_t& state, uint8_t& utf8, uint8_t byte, bool& closed) {
       else if (byte >= 0xE0 && byte <= 0xEF) utf8 = 2;
       else if (byte >= 0xF0 && byte <= 0xF4) utf8 = 3;
       else return false;
+      // Leads whose next byte has a narrower range (RFC 3629 §4: no overlong forms, no
+      // surrogates, nothing above U+10FFFF).
+      if (byte == 0xE0) state = kUtf8AfterE0;
+      if (byte == 0xED) state = kUtf8AfterED;
+      if (byte == 0xF0) state = kUtf8AfterF0;
+      if (byte == 0xF4) state = kUtf8AfterF4;
       return true;
+    case kUtf8AfterE0:
+    case kUtf8AfterED:
+    case kUtf8AfterF0:
+    case kUtf8AfterF4: {
+      const uint8_t lo = state == kUtf8AfterE0 ? 0xA0 : state == kUtf8AfterF0 ? 0x90 : 0x80;
+      const uint8_t hi = state == kUtf8AfterED ? 0x9F : state == kUtf8AfterF4 ? 0x8F : 0xBF;
+      if (byte < lo || byte > hi) return false;
+      --utf8;
+      state = kPlain;
+      return true;
+    }
     case kEscape:
       if (byte == 'u') {
         state = kHex1;

@@ -11,6 +11,8 @@ namespace tf::json_lexer {
 // digit the second must be 0-7: escaped surrogates are refused so that every strict parser
 // reads the text (characters beyond the BMP come as raw UTF-8).
 constexpr uint8_t kPlain = 0, kEscape = 1, kHex1 = 2, kHex2 = 3, kHex2AfterD = 4, kHex3 = 5, kHex4 = 6;
+// The byte after the UTF-8 leads E0, ED, F0 and F4, whose range is narrower than 80-BF.
+constexpr uint8_t kUtf8AfterE0 = 7, kUtf8AfterED = 8, kUtf8AfterF0 = 9, kUtf8AfterF4 = 10;
 
 // One byte inside a string (after its opening quote). `utf8`: continuation bytes still expected
 // (the content must be whole UTF-8, no control characters). Sets `closed` at the closing quote.

@@ -3,29 +3,22 @@
 #include <algorithm>
 #include <numeric>
 
+#include "runtime/json_lexer.h"
 #include "tokenizer/byte_level.h"
 
 namespace tf {
 
 namespace {
 
-// Printable whole UTF-8 with no '"' or '\\': a free JSON string takes it as it is.
+// Bytes a free JSON string takes from between two characters and leaves between two
+// characters, without closing: whatever the string holds before, such a token is allowed.
 bool plain_string_bytes(const std::string& s) {
   if (s.empty()) return false;
-  for (size_t i = 0; i < s.size();) {
-    const auto b = static_cast<uint8_t>(s[i]);
-    if (b < 0x80) {
-      if (b < 0x20 || b == '"' || b == '\\') return false;
-      ++i;
-      continue;
-    }
-    const size_t length = b >= 0xC2 && b <= 0xDF ? 2 : b >= 0xE0 && b <= 0xEF ? 3 : b >= 0xF0 && b <= 0xF4 ? 4 : 0;
-    if (length == 0 || i + length > s.size()) return false;
-    for (size_t k = 1; k < length; ++k)
-      if ((static_cast<uint8_t>(s[i + k]) & 0xC0) != 0x80) return false;
-    i += length;
-  }
-  return true;
+  uint8_t state = json_lexer::kPlain, utf8 = 0;
+  bool closed = false;
+  for (char c : s)
+    if (!json_lexer::string_byte(state, utf8, static_cast<uint8_t>(c), closed) || closed) return false;
+  return state == json_lexer::kPlain && utf8 == 0;
 }
 
 }  // namespace

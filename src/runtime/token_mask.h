@@ -6,9 +6,9 @@
 // Finding the allowed tokens walks the constraint over the tokens in byte order: a token shares
 // its first lcp bytes with the one before, so the states after those bytes are reused and a
 // shared prefix is checked once (a trie walk without building the trie); when a prefix is
-// refused, every following token that starts with it is skipped. Inside a free string, where
-// nearly every token is allowed, the tokens of printable whole characters are allowed at once
-// and only the rest are walked.
+// refused, the tokens that start with it are jumped over. Inside a free string, where nearly
+// every token is allowed, the tokens a string takes whatever came before (whole characters, no
+// quote) are allowed at once and only the rest are walked.
 #pragma once
 
 #include <cstdint>
@@ -44,7 +44,7 @@ class TokenMask {
 
   std::vector<std::string> bytes_;
   std::vector<uint8_t> added_;
-  std::vector<uint8_t> plain_;    // printable whole UTF-8, no '"' or '\\' (free-string safe)
+  std::vector<uint8_t> plain_;    // taken by a free string between characters, not closing it
   Order all_;                     // every non-added token with bytes
   Order not_plain_;               // of which the not plain ones
   Order added_order_;             // the added tokens

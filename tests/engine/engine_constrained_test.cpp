@@ -4,7 +4,10 @@
 // answer, tool_choice none bans <tool_call>, and bad constraints are refused before queueing.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
+#include <tuple>
+
 #include <nlohmann/json.hpp>
 
 #include "engine_test_util.h"

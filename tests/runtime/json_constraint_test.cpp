@@ -60,6 +60,9 @@ TEST(JsonConstraint, RefusesInvalidBytesWhereTheyOccur) {
            {"{\"a\": \"\x01\"}", 7},       // control character in a string
            {"{\"a\": \"\xC3(\"}", 8},      // broken UTF-8
            {"{\"a\": \"\xFF\"}", 7},
+           {"{\"a\": \"\xE0\x80\x80\"}", 8},  // overlong
+           {"{\"a\": \"\xED\xA0\x80\"}", 8},  // a surrogate
+           {"{\"a\": \"\xF4\x90\x80\x80\"}", 8},  // above U+10FFFF
            {R"({"a": 1,})", 8},            // trailing comma
            {R"({"a": 1}})", 8},            // nothing after the value
            {R"({"a": [1 2]})", 9},
