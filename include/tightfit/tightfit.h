@@ -180,6 +180,23 @@ struct SamplingParams {
   std::vector<std::pair<int32_t, float>> logit_bias;
 };
 
+// Structured output (OpenAI's response_format): the answer (after any <think> block) is
+// sampled so that it is JSON of the given shape, token by token, and ends when the value is
+// complete. json_schema enforces the subset of JSON Schema in README.md ("Structured output");
+// a schema using another keyword is refused (InvalidRequest naming the keyword).
+struct ResponseFormat {
+  enum class Type { text, json_object, json_schema } type = Type::text;
+  std::string schema;  // json_schema: the schema, as JSON text
+};
+
+// Whether the answer calls a tool (OpenAI's and Anthropic's tool_choice). required / function
+// make the answer start with the Qwen3.5 tool-call block `<tool_call>\n<function=NAME>` (any
+// of Request::tools' names / this one), then generation is free; none bans <tool_call>.
+struct ToolChoice {
+  enum class Mode { automatic, none, required, function } mode = Mode::automatic;
+  std::string function;  // Mode::function: one of Request::tools' function names
+};
+
 struct Request {
   // The prompt: exactly one of these three.
   std::vector<Message> messages;         // rendered with the model's chat template
@@ -193,6 +210,9 @@ struct Request {
   std::string tools;                     // JSON array of OpenAI tool definitions; empty = none
   std::optional<bool> enable_thinking;   // unset: the template's default
   std::string template_kwargs;           // JSON object of more template variables; empty = none
+  ToolChoice tool_choice;                // enforced by constrained sampling (see ToolChoice)
+
+  ResponseFormat response_format;        // constrained sampling (see ResponseFormat)
 
   SamplingParams sampling;
   std::optional<int> max_tokens;         // unset: what fits (model default, capped)

@@ -231,6 +231,7 @@ PreparedRequest prepare_request(const EngineContext& context, const Request& r) 
   if (r.thinking_budget && *r.thinking_budget < 0)
     throw InvalidRequest("thinking_budget must be >= 0", "thinking_budget");
   p.thinking_budget = r.thinking_budget;
+  p.constraint = make_output_constraint(context, r);
   if (r.logprobs < -1 || r.logprobs > kMaxTopLogprobs)
     throw InvalidRequest("logprobs must be -1 (none), 0 (the chosen token's) or up to " +
                              std::to_string(kMaxTopLogprobs) + " alternatives",

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/engine_context.h"
+#include "engine/output_constraint.h"
 #include "runtime/image_file.h"
 #include "runtime/image_preprocessor.h"
 #include "runtime/sampler_config.h"
@@ -39,6 +40,7 @@ struct PreparedRequest {
   // memory plan must hold them alone (submit) and beside the running requests' (admission).
   int64_t kv_tokens = 0;
   std::optional<int> thinking_budget;
+  OutputConstraint constraint;       // response_format / tool_choice
   int logprobs = -1;
   bool use_prompt_cache = true;
   Clock::time_point submitted;
