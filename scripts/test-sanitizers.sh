@@ -53,7 +53,7 @@ for t in "${fuzz_targets[@]}"; do
   mkdir -p "$scratch/$t"
   status=0
   # shellcheck disable=SC2046
-  "$build/tests/fuzz_$t" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=3072 -max_len=16384 \
+  "$build/tests/fuzz_$t" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=3072 -max_len=16384 \
     -artifact_prefix="$scratch/$t/" -print_final_stats=1 "$scratch/$t" "tests/fuzz/corpus/$t" \
     $(seeds_for "$t") > "$scratch/$t.log" 2>&1 || status=$?
   grep -E '^stat::number_of_executed_runs' "$scratch/$t.log" || true
