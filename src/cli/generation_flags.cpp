@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "base/json_read.h"
 #include "cli/commands.h"
 #include "cli/memory_limit_flag.h"
 #include "cli/interrupt.h"
@@ -80,9 +81,9 @@ nlohmann::ordered_json template_kwargs(const GenerationFlags& f) {
   if (f.chat_template_args.empty()) return nlohmann::ordered_json::object();
   nlohmann::ordered_json j;
   try {
-    j = nlohmann::ordered_json::parse(f.chat_template_args);
-  } catch (const nlohmann::json::parse_error&) {
-    throw UsageError("--chat-template-args is not valid JSON: " + f.chat_template_args);
+    j = parse_ordered_json(f.chat_template_args, "--chat-template-args");
+  } catch (const std::runtime_error& e) {
+    throw UsageError(e.what());
   }
   if (!j.is_object())
     throw UsageError("--chat-template-args must be a JSON object, e.g. '{\"enable_thinking\": false}'");
