@@ -210,19 +210,34 @@ void Scheduler::build_batch() {
   if (job_) {
     ScoreJob& job = *job_;
     const int64_t total = static_cast<int64_t>(job.tokens.size());
-    if (job.fed == 0) {
+    if (!job.started) {
+      job.started = true;
       if (!score_sequence_)
         score_sequence_ = std::make_unique<tf::Sequence>(context_.model(), context_.kv_type,
                                                          context_.context, context_.kv_group_size);
       score_sequence_->reset();
     }
-    const int64_t n = std::min(chunk, total - job.fed);
-    const bool wanted = job.fed + n > job.first_row;
-    tf::BatchItem item = batch_item(*score_sequence_, job.tokens.subspan(job.fed, n));
-    item.logits = wanted ? tf::OutputRows::All : tf::OutputRows::None;
-    item.hidden = wanted && job.on_hidden && *job.on_hidden ? tf::OutputRows::All
-                                                            : tf::OutputRows::None;
-    items_.push_back(item);
+    if (job.fed < total) {
+      const int64_t n = std::min(chunk, total - job.fed);
+      const bool wanted = job.fed + n > job.first_row;
+      tf::BatchItem item = batch_item(*score_sequence_, job.tokens.subspan(job.fed, n));
+      item.logits = wanted ? tf::OutputRows::All : tf::OutputRows::None;
+      item.hidden = wanted && job.on_hidden && *job.on_hidden ? tf::OutputRows::All
+                                                              : tf::OutputRows::None;
+      items_.push_back(item);
+    } else {  // the next chunk of a continuation, the first one from the prefix's state
+      if (job.continuation_fed == 0) {
+        if (job.after_prefix.length < 0) job.after_prefix = score_sequence_->checkpoint();
+        else score_sequence_->restore(job.after_prefix);
+      }
+      const std::vector<int32_t>& continuation = job.continuations[job.continuation];
+      const int64_t size = static_cast<int64_t>(continuation.size());
+      const int64_t n = std::min(chunk, size - job.continuation_fed);
+      tf::BatchItem item = batch_item(
+          *score_sequence_, std::span<const int32_t>(continuation).subspan(job.continuation_fed, n));
+      item.logits = tf::OutputRows::All;
+      items_.push_back(item);
+    }
     owners_.push_back({nullptr, true});
   }
 }
@@ -299,6 +314,8 @@ void Scheduler::process_prefill(Slot& slot, std::span<const float> logits) {
 void Scheduler::process_score(const tf::BatchItem& item, size_t output) {
   ScoreJob& job = *job_;
   const int64_t n = item.count();
+  if (job.fed == static_cast<int64_t>(job.tokens.size()))
+    return process_continuation(item, output);
   try {
     if (item.logits == tf::OutputRows::All) {
       const std::span<const float> logits = pass_.logits(output);
@@ -318,7 +335,29 @@ void Scheduler::process_score(const tf::BatchItem& item, size_t output) {
     return;
   }
   job.fed += n;
-  if (job.fed == static_cast<int64_t>(job.tokens.size())) {
+  if (job.fed == static_cast<int64_t>(job.tokens.size()) && job.continuations.empty()) {
+    job.completed = true;
+    finish_job(job);
+  }
+}
+
+void Scheduler::process_continuation(const tf::BatchItem& item, size_t output) {
+  ScoreJob& job = *job_;
+  const int64_t n = item.count();
+  try {
+    const std::span<const float> logits = pass_.logits(output);
+    const size_t V = logits.size() / static_cast<size_t>(n);
+    for (int64_t r = 0; r < n; ++r)
+      (*job.on_continuation_row)(job.continuation, job.continuation_fed + r, logits.subspan(r * V, V));
+  } catch (...) {
+    job.error = std::current_exception();
+    finish_job(job);
+    return;
+  }
+  job.continuation_fed += n;
+  if (job.continuation_fed < static_cast<int64_t>(job.continuations[job.continuation].size())) return;
+  job.continuation_fed = 0;
+  if (++job.continuation == job.continuations.size()) {
     job.completed = true;
     finish_job(job);
   }
