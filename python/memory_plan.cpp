@@ -13,9 +13,12 @@ namespace tightfit::python {
 
 namespace {
 
-std::string gigabytes(uint64_t bytes) {
+// "2.85 MB", "11.17 GB": decimal units, as `tightfit plan` prints them.
+std::string size_text(uint64_t bytes) {
   char text[32];
-  std::snprintf(text, sizeof text, "%.2f GB", static_cast<double>(bytes) / 1e9);
+  const double b = static_cast<double>(bytes);
+  if (b >= 1e9) std::snprintf(text, sizeof text, "%.2f GB", b / 1e9);
+  else std::snprintf(text, sizeof text, "%.2f MB", b / 1e6);
   return text;
 }
 
@@ -60,7 +63,7 @@ void bind_plan(py::module_& m) {
       .def_readonly("file_backed", &PlanItem::file_backed,
                     "mmapped weights (page cache), not anonymous memory")
       .def("__repr__", [](const PlanItem& i) {
-        return "<tightfit.PlanItem " + i.name + ": " + gigabytes(i.bytes) +
+        return "<tightfit.PlanItem " + i.name + ": " + size_text(i.bytes) +
                (i.file_backed ? " mmapped>" : ">");
       });
   py::class_<PlanKVWidth>(m, "PlanKVWidth", "The plan at one KV cache width.")
@@ -110,8 +113,8 @@ void bind_plan(py::module_& m) {
            "The plan as `tightfit plan --json` prints it.")
       .def("__str__", &MemoryPlan::to_text)
       .def("__repr__", [](const MemoryPlan& p) {
-        return "<tightfit.MemoryPlan " + p.model + ": " + gigabytes(p.total) + " of a " +
-               gigabytes(p.limit) + " limit at " + std::to_string(p.context) + " tokens x " +
+        return "<tightfit.MemoryPlan " + p.model + ": " + size_text(p.total) + " of a " +
+               size_text(p.limit) + " limit at " + std::to_string(p.context) + " tokens x " +
                std::to_string(p.parallel) + ", " + std::to_string(p.kv_bits) + "-bit KV" +
                (p.fits() ? ", fits>" : ", DOES NOT FIT>");
       });

@@ -10,18 +10,21 @@ from conftest import TEXT_MODEL, THREADS
 TEXT = "The quick brown fox jumps over the lazy dog while the cat sleeps in the sun all day"
 
 
-def test_kv_group_size_changes_a_quantized_cache():
-    logits = {}
-    for group in (32, 128):
-        model, processor = tightfit.load(TEXT_MODEL, threads=THREADS, kv_bits=4, kv_group_size=group)
-        ids = processor.tokenizer.encode(TEXT)
-        logits[group] = model.logits(ids)
-    # Different scales per group: the 4-bit cache holds different values, so later rows differ.
-    assert logits[32].shape == logits[128].shape
-    assert not np.array_equal(logits[32], logits[128])
-    model, processor = tightfit.load(TEXT_MODEL, threads=THREADS, kv_bits=8, kv_group_size=32)
-    assert model.info.kv_type == "q8"
-    assert tightfit.generate(model, processor, "Hi", max_tokens=3, temperature=0) is not None
+def test_kv_group_size_and_kv_bits_reach_the_cache():
+    def logits(**options):
+        model, processor = tightfit.load(TEXT_MODEL, threads=THREADS, **options)
+        return model, model.logits(processor.tokenizer.encode(TEXT))
+
+    model, f16 = logits()
+    assert model.info.kv_type == "f16"
+    model, q4 = logits(kv_bits=4, kv_group_size=32)
+    assert model.info.kv_type == "q4"
+    # A 4-bit cache holds other values than the f16 one: the rows after the first differ.
+    assert q4.shape == f16.shape and not np.allclose(q4[1:], f16[1:], atol=1e-6)
+    # The tiny models' heads are 32 wide: a group never spans more than one head row, so
+    # groups of 64 and 128 quantize exactly as 32 does.
+    for group in (64, 128):
+        np.testing.assert_array_equal(logits(kv_bits=4, kv_group_size=group)[1], q4)
 
 
 def test_bad_kv_group_size_names_the_option():

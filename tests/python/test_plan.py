@@ -22,8 +22,10 @@ def test_plan_equals_the_command_line_json():
          "--context", "4096", "--parallel", "2", "--json"],
         check=True, capture_output=True, text=True).stdout)
     mine = plan.to_dict()
-    for key in ("memory", "reserve", "limit", "kv_bits", "context", "parallel"):
+    for key in ("memory_bytes", "reserve_bytes", "limit_bytes", "kv_bits", "kv_bytes_per_token",
+                "text_weight_bytes", "context", "parallel", "context_columns"):
         assert mine[key] == printed[key], key
+    assert mine["items"][0] == printed["items"][0]
     assert plan.memory == 16_000_000_000 and plan.reserve == 2_000_000_000
     assert plan.limit == plan.memory - plan.reserve
     assert plan.context == 4096 and plan.parallel == 2 and plan.kv_bits == 16
@@ -40,9 +42,11 @@ def test_plan_equals_the_command_line_json():
 
 
 def test_repr_and_table_are_readable():
-    plan = tightfit.plan(str(TEXT_MODEL), memory=8 * 10**9, context=2048, count_this_process=False)
+    plan = tightfit.plan(str(TEXT_MODEL), memory=8 * 10**9, reserve=0, context=2048,
+                         count_this_process=False)
     text = repr(plan)
     assert text.startswith("<tightfit.MemoryPlan ") and "2048 tokens" in text and "fits" in text
+    assert " MB of a 8.00 GB limit" in text
     assert str(plan) == plan.to_text()
     assert str(plan).startswith("Memory plan for ") and "memory limit" in str(plan)
     assert repr(plan.items[0]).startswith("<tightfit.PlanItem ")
@@ -69,11 +73,16 @@ def test_a_config_and_a_recipe_plan_before_converting():
 def test_check_tokens_raises_memory_error_with_the_numbers():
     plan = tightfit.plan(str(TEXT_MODEL), memory="4GB", reserve="3.99GB", context=1024,
                          count_this_process=False)
-    assert not plan.fits
+    assert plan.fits and plan.limit == 10_000_000
+    plan.check_tokens(plan.max_tokens())
     with pytest.raises(MemoryError) as e:
-        plan.check_tokens(10**6)
+        plan.check_tokens(10**7)
     assert isinstance(e.value, tightfit.OutOfMemoryError)
-    assert any(ch.isdigit() for ch in str(e.value)) and "GB" in str(e.value)
+    # The plan's numbers: what the tokens need, the limit, and how many fit.
+    assert "10.0 MB" in str(e.value) and f"{plan.max_tokens():,} tokens fit" in str(e.value)
+    short = tightfit.plan(str(TEXT_MODEL), memory="1MB", reserve=0, count_this_process=False)
+    assert not short.fits and short.headroom < 0
+    assert "DOES NOT FIT" in repr(short) and "DOES NOT FIT" in str(short)
     # The engine refuses to load a model its plan does not fit, with the same kind of message.
     with pytest.raises(tightfit.OutOfMemoryError) as e:
         tightfit.load(TEXT_MODEL, threads=THREADS, memory_limit=1000)

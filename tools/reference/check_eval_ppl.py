@@ -6,7 +6,7 @@ in float64 from PyTorch's float32 logits. Passes when the perplexities agree to 
 scored token counts are equal.
 
 usage: check_eval_ppl.py TIGHTFIT MODEL_DIR TEXT [--chars 4000] [--ctx 256] [--stride 96]
-           [--rtol 1e-4]
+           [--rtol 1e-5]
 """
 
 from __future__ import annotations
@@ -59,16 +59,19 @@ def main() -> int:
     ap.add_argument("--chars", type=int, default=4000, help="use the text's first N characters")
     ap.add_argument("--ctx", type=int, default=256)
     ap.add_argument("--stride", type=int, default=96)
-    ap.add_argument("--rtol", type=float, default=1e-4)
+    ap.add_argument("--rtol", type=float, default=1e-5)
     a = ap.parse_args()
     torch.set_num_threads(1)
     text = a.text.read_text(encoding="utf-8")[:a.chars]
     with tempfile.TemporaryDirectory() as tmp:
         text_file, result_file = Path(tmp) / "text.txt", Path(tmp) / "ppl.json"
         text_file.write_text(text, encoding="utf-8")
-        subprocess.run([a.tightfit, "eval", "ppl", "--model", str(a.model), "--text", str(text_file),
-                        "--ctx", str(a.ctx), "--stride", str(a.stride), "--threads", "1",
-                        "--json", str(result_file)], check=True, stdout=subprocess.DEVNULL)
+        run = subprocess.run([a.tightfit, "eval", "ppl", "--model", str(a.model), "--text", str(text_file),
+                              "--ctx", str(a.ctx), "--stride", str(a.stride), "--threads", "1",
+                              "--json", str(result_file)], capture_output=True, text=True)
+        if run.returncode != 0:
+            print(f"FAIL tightfit eval ppl exited {run.returncode}: {run.stderr[-2000:]}")
+            return 1
         result = json.loads(result_file.read_text())["results"]
         ids = json.loads(subprocess.run([a.tightfit, "tokenize", "--model", str(a.model), "--json", "-"],
                                         input=text, check=True, capture_output=True, text=True).stdout)["ids"]
