@@ -99,13 +99,11 @@ double target_logprob(const ChoiceTokens& c, int64_t row, std::span<const float>
   return logits[c.tokens[c.start + row + 1]] - log_sum_exp(logits);
 }
 
-// The tokens every choice starts with, no further than the first row any choice needs (a
-// continuation must read the token whose logits predict its first target); 0 when a choice was
-// truncated on the left.
+// How many tokens every choice starts with, no further than the first row any choice needs (a
+// continuation must read the token whose logits predict its first target).
 size_t shared_prefix(const std::vector<ChoiceTokens>& choices) {
   size_t shared = choices.front().tokens.size();
   for (const ChoiceTokens& c : choices) {
-    if (c.start > 0) return 0;
     shared = std::min(shared, static_cast<size_t>(c.first_target - 1));
     const auto& a = choices.front().tokens;
     size_t same = 0;
@@ -121,6 +119,7 @@ std::vector<double> choice_loglikelihoods(Engine& engine, const McItem& item, bo
   std::vector<ChoiceTokens> choices;
   for (const McRequest& request : item.choices) choices.push_back(choice_tokens(engine, request));
   std::vector<double> out(choices.size(), 0.0);
+  // A choice truncated on the left (longer than the context) is scored alone.
   const bool truncated = std::any_of(choices.begin(), choices.end(), [](const ChoiceTokens& c) { return c.start > 0; });
   if (share_prefix && !truncated && !choices.empty()) {
     const size_t shared = shared_prefix(choices);
