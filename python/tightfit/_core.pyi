@@ -25,6 +25,7 @@ class ModelInfo:
     name: str
     path: str
     model_type: str
+    layout: str  # tensor names of the files: "Hugging Face", "mlx-vlm" or "mlx-lm"
     vocab_size: int
     hidden_size: int
     layers: int
