@@ -5,6 +5,9 @@
 
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
+#include <string>
+
 namespace tightfit::python {
 
 namespace py = pybind11;
@@ -14,5 +17,10 @@ void bind_values(py::module_& m);    // values.cpp: ModelInfo, Event, Usage, Tim
 void bind_stream(py::module_& m);    // request_stream.cpp: RequestStream (a RequestHandle)
 void bind_model(py::module_& m);     // model.cpp: Model (an Engine)
 void bind_tools(py::module_& m);     // checkpoint_tools.cpp: convert, inspect
+void bind_plan(py::module_& m);      // memory_plan.cpp: plan (MemoryPlan)
+
+// A byte size given as an int or a string such as "16GB" / "512MiB" (tightfit/plan.h
+// parse_byte_size); InvalidRequest (ValueError) for a bad one, TypeError for another type.
+uint64_t byte_size(const py::handle& value, const std::string& what);  // memory_plan.cpp
 
 }  // namespace tightfit::python

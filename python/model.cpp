@@ -106,15 +106,19 @@ RequestOptions options_from_kwargs(const py::kwargs& kwargs) {
 }
 
 std::unique_ptr<Model> load(const std::string& model, std::optional<int> threads,
-                            std::optional<int> kv_bits, std::optional<uint64_t> memory_limit,
-                            bool vision, std::optional<int64_t> context, std::optional<int> parallel,
-                            std::optional<int> max_queue, std::optional<int> draft_tokens,
-                            bool offline) {
+                            std::optional<int> kv_bits, std::optional<int> kv_group_size,
+                            py::object memory_limit, bool vision, std::optional<int64_t> context,
+                            std::optional<int> parallel, std::optional<int> max_queue,
+                            py::object prompt_cache, std::optional<int> prefill_chunk,
+                            std::optional<int> draft_tokens, bool offline) {
   EngineOptions options;
   options.model = model;
   if (threads) options.threads = *threads;
   if (kv_bits) options.kv_bits = *kv_bits;
-  if (memory_limit) options.memory_limit = *memory_limit;
+  if (kv_group_size) options.kv_group_size = *kv_group_size;
+  if (!memory_limit.is_none()) options.memory_limit = byte_size(memory_limit, "memory_limit");
+  if (!prompt_cache.is_none()) options.prompt_cache_bytes = byte_size(prompt_cache, "prompt_cache");
+  if (prefill_chunk) options.prefill_chunk = *prefill_chunk;
   options.vision = vision;
   if (context) options.context = *context;
   if (parallel) options.parallel = *parallel;
@@ -132,18 +136,24 @@ void bind_model(py::module_& m) {
                     "A loaded model (tightfit::Engine). Every method may be called from any "
                     "thread; requests submitted together are decoded together.")
       .def_static("load", &load, py::arg("model"), py::kw_only(), py::arg("threads") = py::none(),
-                  py::arg("kv_bits") = py::none(), py::arg("memory_limit") = py::none(),
-                  py::arg("vision") = true, py::arg("context") = py::none(),
-                  py::arg("parallel") = py::none(), py::arg("max_queue") = py::none(),
-                  py::arg("draft_tokens") = py::none(),
+                  py::arg("kv_bits") = py::none(), py::arg("kv_group_size") = py::none(),
+                  py::arg("memory_limit") = py::none(), py::arg("vision") = true,
+                  py::arg("context") = py::none(), py::arg("parallel") = py::none(),
+                  py::arg("max_queue") = py::none(), py::arg("prompt_cache") = py::none(),
+                  py::arg("prefill_chunk") = py::none(), py::arg("draft_tokens") = py::none(),
                   py::arg("offline") = false,
                   "Load a model folder or Hugging Face repo id. threads: worker threads (None: "
-                  "every core); kv_bits: KV cache precision 16, 32, 8, 4 or 2; memory_limit: "
-                  "bytes (None: physical memory less a reserve); vision=False skips the vision "
-                  "tower; context: tokens per sequence (None: the model's); parallel: sequences "
-                  "decoded together; max_queue: requests waiting beyond those (more raise "
-                  "BusyError); draft_tokens: MTP drafts per step (0: off); offline: never "
-                  "contact the Hub.")
+                  "every core); kv_bits: KV cache precision 16, 32, 8, 4 or 2; kv_group_size: "
+                  "elements per scale of a quantized (8/4/2-bit) KV cache, 32, 64 (default) or "
+                  "128; memory_limit: bytes or a size such as \"16GB\" (None: physical memory "
+                  "less a reserve); vision=False skips the vision tower; context: tokens per "
+                  "sequence (None: the model's); parallel: sequences decoded together (default "
+                  "4); max_queue: requests waiting beyond those (more raise BusyError); "
+                  "prompt_cache: bytes (or \"512MiB\") of saved prompt prefixes (default 512 "
+                  "MiB, 0: none); prefill_chunk: prompt tokens per forward batch (default 256); "
+                  "draft_tokens: only None, -1 or 0 (off) are accepted: the engine does not run "
+                  "speculative (MTP) decoding yet and refuses more with InvalidRequestError; "
+                  "offline: never contact the Hub.")
       .def("__repr__",
            [](const Model& m) {
              const ModelInfo& info = m.engine().info();

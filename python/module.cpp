@@ -10,4 +10,5 @@ PYBIND11_MODULE(_core, m) {
   tightfit::python::bind_stream(m);
   tightfit::python::bind_model(m);
   tightfit::python::bind_tools(m);
+  tightfit::python::bind_plan(m);
 }

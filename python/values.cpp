@@ -25,6 +25,7 @@ void bind_values(py::module_& m) {
       .def_readonly("name", &ModelInfo::name, "The folder name or repo id.")
       .def_readonly("path", &ModelInfo::path, "The resolved local folder.")
       .def_readonly("model_type", &ModelInfo::model_type)
+      .def_readonly("layout", &ModelInfo::layout, "tensor names of the files: \"Hugging Face\", \"mlx-vlm\" or \"mlx-lm\"")
       .def_readonly("vocab_size", &ModelInfo::vocab_size)
       .def_readonly("hidden_size", &ModelInfo::hidden_size)
       .def_readonly("layers", &ModelInfo::layers)

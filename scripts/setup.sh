@@ -21,6 +21,8 @@ PACKAGES=(
   nodejs                # the server's end-to-end tests run the official openai client (tests/node)
   # the Python module (python/) and its tests (tests/python)
   python3-dev pybind11-dev python3-pybind11 python3-numpy python3-pytest python3-pil
+  # `pip install --no-build-isolation .` into a venv (setup.py; README "Python")
+  python3-venv python3-setuptools python3-wheel
   # ARM64 cross-build of the engine's core, tested under qemu (scripts/test-aarch64.sh)
   g++-aarch64-linux-gnu qemu-user-static libhwy-dev:arm64 libgtest-dev:arm64 libpcre2-dev:arm64
   # tools/reference and tools/train (PyTorch reference, tokenizer and model training; never at run time)

@@ -186,9 +186,11 @@ McItemScore score_mc_item(const McItem& item, const std::vector<double>& loglike
 
 // Σ log p(continuation tokens | context) for each choice of `item`. The context is tokenized as
 // the harness does (a trailing space moves to the continuation, the pair is encoded together and
-// split at the context's length); each choice is one score() call of context + continuation
-// (the engine's score() starts a fresh sequence, so the context is recomputed per choice).
-std::vector<double> choice_loglikelihoods(Engine& engine, const McItem& item);
+// split at the context's length). With share_prefix, the tokens all choices start with run once
+// (Engine::score_continuations) and each choice continues from their state; without, each
+// choice is one score() call of context + continuation (the context recomputed per choice).
+// Both give the same log-likelihoods (tests/eval/mc_test.cpp).
+std::vector<double> choice_loglikelihoods(Engine& engine, const McItem& item, bool share_prefix = true);
 
 struct McResult {
   McTask task = McTask::arc;
@@ -202,7 +204,7 @@ struct McResult {
 };
 
 McResult evaluate_mc(Engine& engine, McTask task, const std::vector<McItem>& items, const Progress& progress = {},
-                     const std::atomic<bool>* cancel = nullptr);
+                     const std::atomic<bool>* cancel = nullptr, bool share_prefix = true);
 
 // ---------------------------------------------------------------------------------------------
 // Language checks of generated text.

@@ -391,6 +391,18 @@ class Engine {
                      const std::function<void(int64_t row, std::span<const float> logits)>& on_row,
                      const std::function<void(int64_t row, std::span<const float> hidden)>& hidden = {},
                      const std::atomic<bool>* cancel = nullptr) = 0;
+
+  // Scoring several continuations of one shared prefix (multiple-choice evaluation): for each
+  // c, the logits of every row of continuations[c] as score(prefix + continuations[c],
+  // prefix.size(), ...) gives them, as on_row(c, row, logits) with row 0 the continuation's
+  // first token (it predicts the continuation's second token). The prefix runs once; each
+  // continuation starts from its state. Returns false when cancelled. This default runs one
+  // score() per continuation (the prefix recomputed each time); the engine shares it.
+  using ContinuationRow = std::function<void(size_t continuation, int64_t row, std::span<const float> logits)>;
+  virtual bool score_continuations(std::span<const int32_t> prefix,
+                                   std::span<const std::vector<int32_t>> continuations,
+                                   const ContinuationRow& on_row,
+                                   const std::atomic<bool>* cancel = nullptr);
 };
 
 }  // namespace tightfit

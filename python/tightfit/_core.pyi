@@ -25,6 +25,7 @@ class ModelInfo:
     name: str
     path: str
     model_type: str
+    layout: str  # tensor names of the files: "Hugging Face", "mlx-vlm" or "mlx-lm"
     vocab_size: int
     hidden_size: int
     layers: int
@@ -104,11 +105,14 @@ class Model:
         *,
         threads: Optional[int] = None,
         kv_bits: Optional[int] = None,
-        memory_limit: Optional[int] = None,
+        kv_group_size: Optional[int] = None,
+        memory_limit: Optional[Union[int, str]] = None,
         vision: bool = True,
         context: Optional[int] = None,
         parallel: Optional[int] = None,
         max_queue: Optional[int] = None,
+        prompt_cache: Optional[Union[int, str]] = None,
+        prefill_chunk: Optional[int] = None,
         draft_tokens: Optional[int] = None,
         offline: bool = False,
     ) -> Model: ...
@@ -169,3 +173,65 @@ def convert(
 ) -> dict[str, Any]: ...
 def inspect(path: str, *, offline: bool = False) -> dict[str, Any]: ...
 def builtin_recipes() -> list[tuple[str, str]]: ...
+
+class PlanItem:
+    """One line of a memory plan."""
+    name: str
+    bytes: int
+    file_backed: bool  # mmapped weights (page cache), not anonymous memory
+
+class PlanKVWidth:
+    """The plan at one KV cache width."""
+    bits: int
+    bytes_per_token: int
+    total_at: list[int]  # plan total at each of MemoryPlan.context_columns
+    max_context: int  # largest context per sequence that fits the limit
+
+class MemoryPlan:
+    """What a model takes in memory against a memory limit. str(plan) is the table
+    `tightfit plan` prints; to_dict() its JSON."""
+    model: str
+    weights_from: str
+    items: list[PlanItem]
+    total: int
+    memory: int
+    reserve: int
+    limit: int
+    text_weight_bytes: int
+    vision_weight_bytes: int
+    fixed_bytes: int
+    kv_bytes_per_token: int
+    deltanet_bytes_per_sequence: int
+    kv_bits: int
+    context: int
+    parallel: int
+    model_context: int
+    context_columns: list[int]
+    kv_widths: list[PlanKVWidth]
+    @property
+    def fits(self) -> bool: ...
+    @property
+    def headroom(self) -> int: ...
+    def max_tokens(self) -> int: ...
+    def check_tokens(self, tokens: int) -> None:
+        """Raise OutOfMemoryError with the plan's numbers unless `tokens` cached tokens fit."""
+    def to_text(self) -> str: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+def plan(
+    model: str,
+    *,
+    recipe: str = "dynamic",
+    memory: Optional[Union[int, str]] = None,
+    reserve: Optional[Union[int, str]] = None,
+    kv_bits: int = 16,
+    kv_group_size: int = 64,
+    context: Optional[int] = None,
+    parallel: int = 1,
+    vision: bool = True,
+    prefill_chunk: int = 256,
+    prompt_cache: Union[int, str] = 0,
+    threads: Optional[int] = None,
+    count_this_process: bool = True,
+) -> MemoryPlan:
+    """The memory plan of a model folder or of a config.json + recipe (`tightfit plan`)."""

@@ -23,11 +23,14 @@ def load(
     *,
     threads: Optional[int] = None,
     kv_bits: Optional[int] = None,
-    memory_limit: Optional[int] = None,
+    kv_group_size: Optional[int] = None,
+    memory_limit: Optional[Union[int, str]] = None,
     vision: bool = True,
     context: Optional[int] = None,
     parallel: Optional[int] = None,
     max_queue: Optional[int] = None,
+    prompt_cache: Optional[Union[int, str]] = None,
+    prefill_chunk: Optional[int] = None,
     draft_tokens: Optional[int] = None,
     offline: bool = False,
 ) -> tuple[Model, Processor]:
@@ -35,22 +38,30 @@ def load(
     unless ``offline``) and return ``(model, processor)``.
 
     threads: worker threads (None: every core). kv_bits: precision of the attention KV cache,
-    16 (default), 32, 8, 4 or 2. memory_limit: bytes the model and its caches may use (None:
-    physical memory less a reserve); a model that does not fit raises OutOfMemoryError with
-    the numbers. vision=False skips a VL model's vision tower. context: tokens one sequence may
-    hold (None: the model's). parallel: sequences decoded together; max_queue:
-    requests waiting beyond those (more raise BusyError). draft_tokens: MTP drafts
-    per step (0: off; more is refused until the engine's scheduler runs speculative steps).
+    16 (default), 32, 8, 4 or 2; kv_group_size: elements per scale of a quantized (8/4/2-bit)
+    KV cache, 32, 64 (default) or 128. memory_limit: bytes, or a size such as "16GB", the model
+    and its caches may use (None: physical memory less a reserve); a model that does not fit
+    raises OutOfMemoryError with the plan's numbers (``tightfit.plan`` shows them beforehand).
+    vision=False skips a VL model's vision tower. context: tokens one sequence may hold (None:
+    the model's). parallel: sequences decoded together (default 4); max_queue: requests
+    waiting beyond those (more raise BusyError). prompt_cache: bytes (or "512MiB") of saved
+    prompt prefixes that later prompts extending them start from (default 512 MiB; 0: none).
+    prefill_chunk: prompt tokens per forward batch (default 256). draft_tokens: None, -1 or 0
+    (off) only: the engine does not run speculative (MTP) decoding yet and refuses more with
+    InvalidRequestError.
     """
     model = Model.load(
         os.fspath(path_or_repo_id),
         threads=threads,
         kv_bits=kv_bits,
+        kv_group_size=kv_group_size,
         memory_limit=memory_limit,
         vision=vision,
         context=context,
         parallel=parallel,
         max_queue=max_queue,
+        prompt_cache=prompt_cache,
+        prefill_chunk=prefill_chunk,
         draft_tokens=draft_tokens,
         offline=offline,
     )

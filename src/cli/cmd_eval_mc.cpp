@@ -25,6 +25,7 @@ struct McOptions {
   EvalModelFlags flags;
   std::string task, data;
   int64_t limit = 0;
+  bool no_shared_prefix = false;  // score each choice whole (the slower path, for comparison)
   McOptions() { flags.context = 4096; }  // the harness's items are short; a smaller KV cache
 };
 
@@ -60,7 +61,7 @@ void run_mc(const McOptions& o) {
     {
       EvalProgress progress(o.task, "items");
       r = ev::evaluate_mc(*engine, task, items, [&](int64_t d, int64_t t) { progress.update(d, t); },
-                          &InterruptScope::flag());
+                          &InterruptScope::flag(), !o.no_shared_prefix);
     }
     std::printf("%s: %lld items, acc %.2f %% ± %.2f", o.task.c_str(), static_cast<long long>(r.items), 100 * r.acc(),
                 100 * r.acc_standard_error());
@@ -85,6 +86,8 @@ void add_eval_mc_command(CLI::App& eval) {
   cmd->add_option("--data", o->data, "The task's items, one JSON object per line (docs/eval.md)")->required();
   cmd->add_option("--limit", o->limit, "Score only the first N items");
   cmd->add_option("--ctx", o->flags.context, "Tokens a sequence may hold (prompt + answer)");
+  cmd->add_flag("--no-shared-prefix", o->no_shared_prefix,
+                "Score each choice whole instead of running the choices' shared prefix once (same results, slower)");
   add_eval_output_flags(cmd, o->flags);
   cmd->callback([o] { run_mc(*o); });
 }

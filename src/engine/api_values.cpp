@@ -69,4 +69,23 @@ double generation_tokens_per_second(const Usage& usage, const Timing& timing) {
 
 Result Engine::generate(Request request) { return submit(std::move(request)).wait(); }
 
+bool Engine::score_continuations(std::span<const int32_t> prefix,
+                                 std::span<const std::vector<int32_t>> continuations,
+                                 const ContinuationRow& on_row, const std::atomic<bool>* cancel) {
+  std::vector<int32_t> tokens;
+  for (size_t c = 0; c < continuations.size(); ++c) {
+    if (continuations[c].empty())
+      throw InvalidRequest("score_continuations: continuation " + std::to_string(c) + " is empty",
+                           "continuations");
+    tokens.assign(prefix.begin(), prefix.end());
+    tokens.insert(tokens.end(), continuations[c].begin(), continuations[c].end());
+    const auto first = static_cast<int64_t>(prefix.size());
+    const bool done = score(tokens, first, [&](int64_t row, std::span<const float> logits) {
+      on_row(c, row - first, logits);
+    }, {}, cancel);
+    if (!done) return false;
+  }
+  return true;
+}
+
 }  // namespace tightfit

@@ -71,4 +71,31 @@ bool LocalEngine::score(std::span<const int32_t> tokens, int64_t first_row,
   return scheduler_->score(job);
 }
 
+bool LocalEngine::score_continuations(std::span<const int32_t> prefix,
+                                      std::span<const std::vector<int32_t>> continuations,
+                                      const ContinuationRow& on_row, const std::atomic<bool>* cancel) {
+  if (continuations.empty()) return true;
+  const auto shared = static_cast<int64_t>(prefix.size());
+  as_api_errors("prefix", [&] { context_->model().check_tokens(prefix); });
+  for (size_t c = 0; c < continuations.size(); ++c) {
+    const auto n = static_cast<int64_t>(continuations[c].size());
+    if (n == 0)
+      throw InvalidRequest("score_continuations: continuation " + std::to_string(c) + " is empty",
+                           "continuations");
+    if (shared + n > context_->context)
+      throw InvalidRequest("score_continuations: the prefix and continuation " + std::to_string(c) +
+                               " hold " + std::to_string(shared + n) +
+                               " tokens, more than the context of " + std::to_string(context_->context),
+                           "continuations");
+    as_api_errors("continuations", [&] { context_->model().check_tokens(continuations[c]); });
+  }
+  ScoreJob job;
+  job.tokens = prefix;
+  job.first_row = shared;  // no rows of the prefix itself
+  job.continuations = continuations;
+  job.on_continuation_row = &on_row;
+  job.cancel = cancel;
+  return scheduler_->score(job);
+}
+
 }  // namespace tightfit

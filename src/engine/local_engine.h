@@ -31,6 +31,9 @@ class LocalEngine final : public Engine {
              const std::function<void(int64_t, std::span<const float>)>& on_row,
              const std::function<void(int64_t, std::span<const float>)>& hidden,
              const std::atomic<bool>* cancel) override;
+  bool score_continuations(std::span<const int32_t> prefix,
+                           std::span<const std::vector<int32_t>> continuations,
+                           const ContinuationRow& on_row, const std::atomic<bool>* cancel) override;
 
  private:
   std::unique_ptr<EngineContext> context_;

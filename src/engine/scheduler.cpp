@@ -126,7 +126,12 @@ void Scheduler::run() {
         ++active_;
       }
       if (!job_ && !jobs_.empty()) {
-        const int64_t kv = static_cast<int64_t>(jobs_.front()->tokens.size());
+        // The prefix plus the longest continuation (score_continuations) share the sequence.
+        const ScoreJob& next = *jobs_.front();
+        int64_t longest = 0;
+        for (const auto& c : next.continuations)
+          longest = std::max<int64_t>(longest, static_cast<int64_t>(c.size()));
+        const int64_t kv = static_cast<int64_t>(next.tokens.size()) + longest;
         if (budget_.fits_now(kv)) {
           job_ = jobs_.front();
           jobs_.pop_front();
@@ -234,19 +239,34 @@ void Scheduler::build_batch() {
   if (job_) {
     ScoreJob& job = *job_;
     const int64_t total = static_cast<int64_t>(job.tokens.size());
-    if (job.fed == 0) {
+    if (!job.started) {
+      job.started = true;
       if (!score_sequence_)
         score_sequence_ = std::make_unique<tf::Sequence>(context_.model(), context_.kv_type,
                                                          context_.context, context_.kv_group_size);
       score_sequence_->reset();
     }
-    const int64_t n = std::min(chunk, total - job.fed);
-    const bool wanted = job.fed + n > job.first_row;
-    tf::BatchItem item = batch_item(*score_sequence_, job.tokens.subspan(job.fed, n));
-    item.logits = wanted ? tf::OutputRows::All : tf::OutputRows::None;
-    item.hidden = wanted && job.on_hidden && *job.on_hidden ? tf::OutputRows::All
-                                                            : tf::OutputRows::None;
-    items_.push_back(item);
+    if (job.fed < total) {
+      const int64_t n = std::min(chunk, total - job.fed);
+      const bool wanted = job.fed + n > job.first_row;
+      tf::BatchItem item = batch_item(*score_sequence_, job.tokens.subspan(job.fed, n));
+      item.logits = wanted ? tf::OutputRows::All : tf::OutputRows::None;
+      item.hidden = wanted && job.on_hidden && *job.on_hidden ? tf::OutputRows::All
+                                                              : tf::OutputRows::None;
+      items_.push_back(item);
+    } else {  // the next chunk of a continuation, the first one from the prefix's state
+      if (job.continuation_fed == 0) {
+        if (job.after_prefix.length < 0) job.after_prefix = score_sequence_->checkpoint();
+        else score_sequence_->restore(job.after_prefix);
+      }
+      const std::vector<int32_t>& continuation = job.continuations[job.continuation];
+      const int64_t size = static_cast<int64_t>(continuation.size());
+      const int64_t n = std::min(chunk, size - job.continuation_fed);
+      tf::BatchItem item = batch_item(
+          *score_sequence_, std::span<const int32_t>(continuation).subspan(job.continuation_fed, n));
+      item.logits = tf::OutputRows::All;
+      items_.push_back(item);
+    }
     owners_.push_back({nullptr, true});
   }
 }

@@ -37,16 +37,24 @@
 
 namespace tightfit {
 
-// A score() call: its tokens go through a scratch sequence, one chunk per scheduler step.
+// A score() or score_continuations() call: its tokens go through a scratch sequence, one chunk
+// per scheduler step. For continuations, `tokens` is the shared prefix (no rows wanted); the
+// sequence is checkpointed after it and each continuation starts from that checkpoint.
 struct ScoreJob {
   std::span<const int32_t> tokens;
   int64_t first_row = 0;
   const std::function<void(int64_t, std::span<const float>)>* on_row = nullptr;
   const std::function<void(int64_t, std::span<const float>)>* on_hidden = nullptr;
+  std::span<const std::vector<int32_t>> continuations;
+  const Engine::ContinuationRow* on_continuation_row = nullptr;
   const std::atomic<bool>* cancel = nullptr;
   // Worker side.
-  int64_t reserved = 0;  // KV tokens reserved in the memory budget while it runs
-  int64_t fed = 0;
+  int64_t reserved = 0;           // KV tokens reserved in the memory budget while it runs
+  bool started = false;           // the scratch sequence was reset for this job
+  int64_t fed = 0;                // of `tokens`
+  size_t continuation = 0;        // the continuation being fed (once `tokens` are all fed)
+  int64_t continuation_fed = 0;   // of continuations[continuation]
+  tf::SequenceCheckpoint after_prefix;
   bool done = false;
   bool completed = false;  // every row was scored (false: cancelled)
   std::exception_ptr error;
@@ -93,6 +101,7 @@ class Scheduler {
   void process(const Owner& owner, const tf::BatchItem& item, size_t output);
   void process_prefill(Slot& slot, std::span<const float> logits);
   void process_score(const tf::BatchItem& item, size_t output);
+  void process_continuation(const tf::BatchItem& item, size_t output);
   void fail(const Owner& owner, const std::string& error);
   void release(Slot& slot);
   void finish_job(ScoreJob& job);

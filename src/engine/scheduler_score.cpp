@@ -18,6 +18,8 @@ bool Scheduler::score(ScoreJob& job) {
 void Scheduler::process_score(const tf::BatchItem& item, size_t output) {
   ScoreJob& job = *job_;
   const int64_t n = item.count();
+  if (job.fed == static_cast<int64_t>(job.tokens.size()))
+    return process_continuation(item, output);
   try {
     if (item.logits == tf::OutputRows::All) {
       const std::span<const float> logits = pass_.logits(output);
@@ -37,7 +39,30 @@ void Scheduler::process_score(const tf::BatchItem& item, size_t output) {
     return;
   }
   job.fed += n;
-  if (job.fed == static_cast<int64_t>(job.tokens.size())) {
+  if (job.fed == static_cast<int64_t>(job.tokens.size()) && job.continuations.empty()) {
+    job.completed = true;
+    finish_job(job);
+  }
+}
+
+// score_continuations: each continuation's rows, fed from the prefix's checkpoint (build_batch).
+void Scheduler::process_continuation(const tf::BatchItem& item, size_t output) {
+  ScoreJob& job = *job_;
+  const int64_t n = item.count();
+  try {
+    const std::span<const float> logits = pass_.logits(output);
+    const size_t V = logits.size() / static_cast<size_t>(n);
+    for (int64_t r = 0; r < n; ++r)
+      (*job.on_continuation_row)(job.continuation, job.continuation_fed + r, logits.subspan(r * V, V));
+  } catch (...) {
+    job.error = std::current_exception();
+    finish_job(job);
+    return;
+  }
+  job.continuation_fed += n;
+  if (job.continuation_fed < static_cast<int64_t>(job.continuations[job.continuation].size())) return;
+  job.continuation_fed = 0;
+  if (++job.continuation == job.continuations.size()) {
     job.completed = true;
     finish_job(job);
   }

@@ -56,40 +56,88 @@ McItemScore score_mc_item(const McItem& item, const std::vector<double>& ll) {
   return s;
 }
 
-std::vector<double> choice_loglikelihoods(Engine& engine, const McItem& item) {
+namespace {
+
+// One choice as the model reads it: tokens[start..) less the last token; rows from first_target
+// - 1 on predict the continuation.
+struct ChoiceTokens {
+  std::vector<int32_t> tokens;
+  int64_t first_target = 0;
+  int64_t start = 0;
+};
+
+ChoiceTokens choice_tokens(const Engine& engine, const McRequest& request) {
   const ModelInfo& info = engine.info();
-  std::vector<double> out;
-  for (const McRequest& request : item.choices) {
-    std::string context = request.context, continuation = request.continuation;
-    size_t keep = context.size();
-    while (keep > 0 && (context[keep - 1] == ' ' || context[keep - 1] == '\t' || context[keep - 1] == '\n'))
-      --keep;
-    continuation = context.substr(keep) + continuation;
-    context.resize(keep);
-    const std::vector<int32_t> whole = engine.encode(context + continuation);
-    std::vector<int32_t> context_tokens = engine.encode(context);
-    if (context_tokens.size() > whole.size()) context_tokens.resize(whole.size());
-    const std::vector<int32_t> continuation_tokens(whole.begin() + context_tokens.size(), whole.end());
-    if (continuation_tokens.empty())
-      throw InvalidRequest("a choice's continuation \"" + request.continuation + "\" has no tokens of its own", "data");
-    if (context_tokens.empty()) {
-      if (info.eos_token_ids.empty()) throw InvalidRequest("an empty context needs an end-of-text token", "data");
-      context_tokens = {info.eos_token_ids.front()};
-    }
-    std::vector<int32_t> tokens = context_tokens;
-    tokens.insert(tokens.end(), continuation_tokens.begin(), continuation_tokens.end());
-    // The model reads every token but the last; row r predicts tokens[r + 1].
-    int64_t first_target = static_cast<int64_t>(context_tokens.size());
-    int64_t start = 0;
-    const int64_t limit = info.context_length + 1;
-    if (static_cast<int64_t>(tokens.size()) > limit) start = static_cast<int64_t>(tokens.size()) - limit;
-    if (first_target <= start) throw InvalidRequest("a choice's continuation is longer than the context", "data");
-    const std::span<const int32_t> input(tokens.data() + start, tokens.size() - start - 1);
-    double ll = 0;
-    engine.score(input, first_target - start - 1, [&](int64_t row, std::span<const float> logits) {
-      ll += logits[tokens[start + row + 1]] - log_sum_exp(logits);
+  std::string context = request.context, continuation = request.continuation;
+  size_t keep = context.size();
+  while (keep > 0 && (context[keep - 1] == ' ' || context[keep - 1] == '\t' || context[keep - 1] == '\n'))
+    --keep;
+  continuation = context.substr(keep) + continuation;
+  context.resize(keep);
+  const std::vector<int32_t> whole = engine.encode(context + continuation);
+  std::vector<int32_t> context_tokens = engine.encode(context);
+  if (context_tokens.size() > whole.size()) context_tokens.resize(whole.size());
+  const std::vector<int32_t> continuation_tokens(whole.begin() + context_tokens.size(), whole.end());
+  if (continuation_tokens.empty())
+    throw InvalidRequest("a choice's continuation \"" + request.continuation + "\" has no tokens of its own", "data");
+  if (context_tokens.empty()) {
+    if (info.eos_token_ids.empty()) throw InvalidRequest("an empty context needs an end-of-text token", "data");
+    context_tokens = {info.eos_token_ids.front()};
+  }
+  ChoiceTokens c;
+  c.tokens = context_tokens;
+  c.tokens.insert(c.tokens.end(), continuation_tokens.begin(), continuation_tokens.end());
+  c.first_target = static_cast<int64_t>(context_tokens.size());
+  const int64_t limit = info.context_length + 1;
+  if (static_cast<int64_t>(c.tokens.size()) > limit) c.start = static_cast<int64_t>(c.tokens.size()) - limit;
+  if (c.first_target <= c.start) throw InvalidRequest("a choice's continuation is longer than the context", "data");
+  return c;
+}
+
+// log p(tokens[row + 1]) from the logits of `row`.
+double target_logprob(const ChoiceTokens& c, int64_t row, std::span<const float> logits) {
+  return logits[c.tokens[c.start + row + 1]] - log_sum_exp(logits);
+}
+
+// How many tokens every choice starts with, no further than the first row any choice needs (a
+// continuation must read the token whose logits predict its first target).
+size_t shared_prefix(const std::vector<ChoiceTokens>& choices) {
+  size_t shared = choices.front().tokens.size();
+  for (const ChoiceTokens& c : choices) {
+    shared = std::min(shared, static_cast<size_t>(c.first_target - 1));
+    const auto& a = choices.front().tokens;
+    size_t same = 0;
+    while (same < shared && a[same] == c.tokens[same]) ++same;
+    shared = same;
+  }
+  return shared;
+}
+
+}  // namespace
+
+std::vector<double> choice_loglikelihoods(Engine& engine, const McItem& item, bool share_prefix) {
+  std::vector<ChoiceTokens> choices;
+  for (const McRequest& request : item.choices) choices.push_back(choice_tokens(engine, request));
+  std::vector<double> out(choices.size(), 0.0);
+  // A choice truncated on the left (longer than the context) is scored alone.
+  const bool truncated = std::any_of(choices.begin(), choices.end(), [](const ChoiceTokens& c) { return c.start > 0; });
+  if (share_prefix && !truncated && !choices.empty()) {
+    const size_t shared = shared_prefix(choices);
+    const std::span<const int32_t> prefix(choices.front().tokens.data(), shared);
+    std::vector<std::vector<int32_t>> continuations;
+    for (const ChoiceTokens& c : choices)  // the model reads every token but the last
+      continuations.emplace_back(c.tokens.begin() + static_cast<int64_t>(shared), c.tokens.end() - 1);
+    engine.score_continuations(prefix, continuations, [&](size_t i, int64_t row, std::span<const float> logits) {
+      const int64_t position = static_cast<int64_t>(shared) + row;
+      if (position >= choices[i].first_target - 1) out[i] += target_logprob(choices[i], position, logits);
     });
-    out.push_back(ll);
+    return out;
+  }
+  for (size_t i = 0; i < choices.size(); ++i) {
+    const ChoiceTokens& c = choices[i];
+    const std::span<const int32_t> input(c.tokens.data() + c.start, c.tokens.size() - c.start - 1);
+    engine.score(input, c.first_target - c.start - 1,
+                 [&](int64_t row, std::span<const float> logits) { out[i] += target_logprob(c, row, logits); });
   }
   return out;
 }
@@ -105,7 +153,7 @@ double McResult::acc_standard_error() const {
 }
 
 McResult evaluate_mc(Engine& engine, McTask task, const std::vector<McItem>& items, const Progress& progress,
-                     const std::atomic<bool>* cancel) {
+                     const std::atomic<bool>* cancel, bool share_prefix) {
   McResult r;
   r.task = task;
   if (progress) progress(0, static_cast<int64_t>(items.size()));
@@ -114,7 +162,7 @@ McResult evaluate_mc(Engine& engine, McTask task, const std::vector<McItem>& ite
       r.complete = false;
       break;
     }
-    McItemScore s = score_mc_item(item, choice_loglikelihoods(engine, item));
+    McItemScore s = score_mc_item(item, choice_loglikelihoods(engine, item, share_prefix));
     r.acc_sum += s.acc;
     r.acc_norm_sum += s.acc_norm;
     r.scores.push_back(std::move(s));

@@ -142,5 +142,23 @@ TEST(McScoring, LogLikelihoodsEqualScoreOfTheWholeRequest) {
   EXPECT_EQ(r.acc(), r.scores[0].acc);
 }
 
+TEST(McScoring, SharedPrefixGivesTheUnsharedLogLikelihoods) {
+  // Every task file: the choices' common tokens run once (Engine::score_continuations) or each
+  // choice is scored whole; winogrande's contexts differ per choice, the others' are equal.
+  auto engine = test::tiny_engine({.prefill_chunk = 16});
+  for (const McTask task : {McTask::arc, McTask::hellaswag, McTask::winogrande, McTask::mmlu, McTask::truthfulqa_mc2}) {
+    const std::string file = kData + "/" + to_string(task) + ".jsonl";
+    for (const std::string& line : lines(file)) {
+      const McItem item = parse_mc_item(task, line);
+      const std::vector<double> shared = choice_loglikelihoods(*engine, item, true);
+      const std::vector<double> whole = choice_loglikelihoods(*engine, item, false);
+      ASSERT_EQ(shared.size(), whole.size());
+      for (size_t i = 0; i < shared.size(); ++i)
+        EXPECT_NEAR(shared[i], whole[i], 1e-4 * std::abs(whole[i]) + 1e-4) << file << " choice " << i;
+      EXPECT_EQ(score_mc_item(item, shared).prediction, score_mc_item(item, whole).prediction) << file;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tightfit::eval
