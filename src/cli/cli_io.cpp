@@ -13,6 +13,8 @@
 #include <iterator>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/commands.h"
 #include "tokenizer/jinja_json.h"
 #include "tokenizer/tokenizer_config.h"

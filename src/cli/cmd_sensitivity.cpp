@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/cli_io.h"
 #include "cli/commands.h"
 #include "cli/model_flag.h"

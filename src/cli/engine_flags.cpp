@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/commands.h"
 #include "cli/interrupt.h"
 #include "cli/model_flag.h"
@@ -24,11 +26,15 @@ std::unique_ptr<tightfit::Engine> load_engine(const GenerationFlags& f, bool vis
       throw UsageError(e.what());
     }
   }
+  if (f.context && *f.context <= 0)
+    throw UsageError("--ctx-size must be a positive number of tokens, got " +
+                     std::to_string(*f.context));
   ResolvedModel source = resolve_model_flag(f.model);
   SigintBlockForNewThreads block;  // the worker threads must leave Ctrl-C to the main thread
   try {
     options.model = source.dir.string();
     options.threads = f.threads;
+    if (f.context) options.context = *f.context;
     options.vision = vision;
     options.parallel = 1;
     if (!prompt_cache) options.prompt_cache_bytes = 0;
