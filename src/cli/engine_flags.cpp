@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
@@ -42,10 +43,15 @@ std::unique_ptr<tightfit::Engine> load_engine(const GenerationFlags& f, bool vis
   } catch (const tightfit::ModelNotFound& e) {  // a folder without tokenizer.json
     throw ModelNotFoundError("--model " + f.model + ": " + e.what());
   } catch (const tightfit::InvalidRequest& e) {
-    throw UsageError(e.what());
+    throw_load_refusal(e);
   } catch (const tightfit::OutOfMemory& e) {  // the model alone exceeds --memory-limit
     throw BadInputError(e.what());
   }
+}
+
+void throw_load_refusal(const tightfit::InvalidRequest& e) {
+  if (e.param == "model") throw std::runtime_error(e.what());
+  throw UsageError(e.what());
 }
 
 // --draft / --no-spec as Request::draft_tokens (unset: the engine's default, off). The engine

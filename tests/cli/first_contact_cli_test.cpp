@@ -77,6 +77,34 @@ TEST(FirstContactCli, UsageErrorsSayHelpAndBadInputDoesNot) {
   EXPECT_TRUE(fs::exists(input + "/config.json"));  // refused, nothing touched
 }
 
+TEST(FirstContactCli, AModelThatCannotBeReadIsARuntimeFailureEverywhere) {
+  // A truncated weights file, then a config.json that is not JSON: exit 1 and one line without
+  // "(see --help)" in every subcommand that reads the model (the flags are right; the model is
+  // broken).
+  const std::string broken = test::fresh_dir("broken-model");
+  fs::copy(kModel, broken, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+  fs::remove(broken + "/model.safetensors");
+  test::write_file(broken + "/model.safetensors", std::string(1000, '\x10'));
+  for (const bool bad_config : {false, true}) {
+    if (bad_config) {
+      fs::copy_file(kModel + "/model.safetensors", broken + "/model.safetensors",
+                    fs::copy_options::overwrite_existing);
+      test::write_file(broken + "/config.json", "{\"model_type\": ");
+    }
+    for (const std::vector<std::string>& args : {
+             std::vector<std::string>{"generate", "--model", broken, "--prompt", "x", "-t", "1"},
+             std::vector<std::string>{"chat", "--model", broken, "-t", "1"},
+             std::vector<std::string>{"logits", "--model", broken, "--tokens", "1", "-t", "1"},
+             std::vector<std::string>{"inspect", broken},
+         }) {
+      SCOPED_TRACE(args[0] + (bad_config ? " (config.json)" : " (weights)"));
+      const CliResult r = run_cli(args, "Hi\n");
+      test::expect_one_line_error(r, 1, "tightfit: error: " + broken);
+      EXPECT_EQ(r.err.find("see --help"), std::string::npos) << r.err;
+    }
+  }
+}
+
 // --- item 5: aliases and unknown flags -------------------------------------------------------
 
 TEST(FirstContactCli, MlxAndLlamaCppSpellingsAreAliases) {
