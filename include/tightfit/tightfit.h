@@ -92,10 +92,15 @@ struct EngineOptions {
   std::string activations;
 };
 
+// The KV element type (EngineOptions::kv_type) a width in bits stands for: 32 "f32", 16 "f16",
+// 8 "q8", 4 "q4", 2 "q2"; throws InvalidRequest for any other width.
+std::string kv_type_for_bits(int bits);
+
 struct ModelInfo {
   std::string name;             // the folder name or repo id
   std::string path;             // the resolved local folder
   std::string model_type;       // config.json's model_type
+  std::string layout;           // tensor names of the files: "Hugging Face", "mlx-vlm" or "mlx-lm"
   int64_t vocab_size = 0;
   int64_t hidden_size = 0;
   int64_t layers = 0;

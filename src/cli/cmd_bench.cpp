@@ -12,7 +12,6 @@
 #include "cli/commands.h"
 #include "cli/generation_flags.h"
 #include "cli/kv_cache_flags.h"
-#include "kernels/ops_attention.h"
 #include "cli/model_flag.h"
 #include "cli/threads_flag.h"
 #include "runtime/bench.h"
@@ -74,7 +73,7 @@ void run_bench_command(const BenchArgs& a) {
     o.precision = ActivationPrecision::F32;
   else
     throw UsageError("--precision must be auto, int8 or f32");
-  o.kv_type = kv_cache_type(a.kv_cache);
+  o.kv_cache = kv_cache_type(a.kv_cache);
   o.kv_group_size = kv_group_size(a.kv_cache);
   o.progress = a.quiet ? nullptr : stderr;
 

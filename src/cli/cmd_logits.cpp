@@ -1,6 +1,5 @@
 // `tightfit logits`: write float32 logits [positions, vocab] for a token sequence as .npy, for
 // comparisons with other engines.
-#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -10,11 +9,10 @@
 #include "cli/commands.h"
 #include "cli/generation_flags.h"
 #include "cli/kv_cache_flags.h"
-#include "kernels/ops_attention.h"
 #include "cli/model_flag.h"
 #include "cli/threads_flag.h"
-#include "model/session.h"
 #include "storage/npy.h"
+#include "tightfit/logits.h"
 
 namespace tf::cli {
 
@@ -34,46 +32,35 @@ void run_logits(const LogitsOptions& o) {
   const std::vector<int32_t> tokens = parse_token_ids(o.tokens, "--tokens", /*allow_empty=*/false);
   if (o.batch <= 0) throw UsageError("--batch must be positive");
   if (!o.out.empty()) check_output_file(o.out, "--out");
-  const auto t0 = std::chrono::steady_clock::now();
-  const ResolvedModel source = resolve_model_flag(o.model_dir);
-  auto model = Model::load(source.dir.string(), o.threads);
-  const auto t1 = std::chrono::steady_clock::now();
-  SessionOptions options;
-  options.prefill_batch = o.batch;
+  tightfit::LogitsOptions options;
   options.kv_type = kv_cache_type(o.kv_cache);
   options.kv_group_size = kv_group_size(o.kv_cache);
-  Session session(*model, options);
-  const int64_t V = model->vocab_size(), T = static_cast<int64_t>(tokens.size());
-  for (const int32_t id : tokens)
-    if (id >= V)
-      throw BadInputError("--tokens: token id " + std::to_string(id) +
-                          " is outside the vocabulary (0.." + std::to_string(V - 1) + ")");
-  std::vector<float> logits;
-  logits.reserve(T * V);
-  if (o.mode == "prefill") {
-    auto l = session.prefill(tokens, true);
-    logits.assign(l.begin(), l.end());
-  } else {
-    for (int32_t id : tokens) {
-      auto l = session.decode(id);
-      logits.insert(logits.end(), l.begin(), l.end());
-    }
+  options.prefill_chunk = o.batch;
+  options.decode_steps = o.mode == "decode";
+  options.threads = o.threads;
+  options.model = resolve_model_flag(o.model_dir).dir.string();
+  tightfit::Logits l;
+  try {
+    l = tightfit::compute_logits(options, tokens);
+  } catch (const tightfit::ModelNotFound& e) {
+    throw ModelNotFoundError("--model " + o.model_dir + ": " + e.what());
+  } catch (const tightfit::InvalidRequest& e) {
+    throw BadInputError(e.param == "tokens" ? std::string("--tokens: ") + e.what()
+                                            : "--model " + o.model_dir + ": " + e.what());
   }
-  const auto t2 = std::chrono::steady_clock::now();
-  if (!o.out.empty()) write_npy(o.out, {T, V}, logits.data());
+  if (!o.out.empty()) write_npy(o.out, {l.rows, l.vocab}, l.values.data());
 
-  auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
-  std::printf("model: %s (%s layout), %d layers, vocab %lld, %d threads\n", o.model_dir.c_str(),
-              flavour_name(model->flavour()), model->text().num_hidden_layers,
-              static_cast<long long>(V), model->pool().num_threads());
+  std::printf("model: %s (%s layout), %lld layers, vocab %lld, %d threads\n", o.model_dir.c_str(),
+              l.layout.c_str(), static_cast<long long>(l.layers), static_cast<long long>(l.vocab),
+              l.threads);
   std::printf("logits: [%lld, %lld] float32, %s, load %.1f ms, forward %.1f ms%s%s\n",
-              static_cast<long long>(T), static_cast<long long>(V), o.mode.c_str(), ms(t0, t1),
-              ms(t1, t2), o.out.empty() ? "" : ", written to ", o.out.c_str());
+              static_cast<long long>(l.rows), static_cast<long long>(l.vocab), o.mode.c_str(),
+              l.load_ms, l.forward_ms, o.out.empty() ? "" : ", written to ", o.out.c_str());
   std::printf("argmax per position:");
-  for (int64_t t = 0; t < T; ++t) {
-    const float* row = logits.data() + t * V;
+  for (int64_t t = 0; t < l.rows; ++t) {
+    const float* row = l.values.data() + t * l.vocab;
     int64_t best = 0;
-    for (int64_t i = 1; i < V; ++i)
+    for (int64_t i = 1; i < l.vocab; ++i)
       if (row[i] > row[best]) best = i;
     std::printf(" %lld", static_cast<long long>(best));
   }

@@ -15,9 +15,8 @@
 #include "cli/commands.h"
 #include "cli/model_flag.h"
 #include "cli/threads_flag.h"
-#include "model/session.h"
-#include "quant/sensitivity.h"
 #include "storage/model_config.h"
+#include "tightfit/sensitivity.h"
 #include "tokenizer/tokenizer.h"
 
 namespace tf::cli {
@@ -34,10 +33,7 @@ struct SensitivityArgs {
   int64_t tokens = 512;
 };
 
-struct Sequence {
-  std::string source;
-  std::vector<int32_t> ids;
-};
+using Sequence = tightfit::CalibrationSequence;
 
 // Token ids from JSON: [ids], [[ids], …] or {"name": [ids], …} (in an object, entries that are
 // not lists — e.g. a "generator" note — are skipped).
@@ -113,7 +109,7 @@ std::vector<Sequence> load_calibration(const SensitivityArgs& a, const fs::path&
     seqs.push_back({f, std::move(ids)});
   }
   for (auto& s : seqs)
-    if (static_cast<int64_t>(s.ids.size()) > a.tokens) s.ids.resize(a.tokens);
+    if (static_cast<int64_t>(s.tokens.size()) > a.tokens) s.tokens.resize(a.tokens);
   return seqs;
 }
 
@@ -127,41 +123,36 @@ void run_sensitivity(const SensitivityArgs& a) {
   if (!a.csv_out.empty()) check_output_file(a.csv_out, "--csv");
 
   const ResolvedModel source = resolve_model_flag(a.model);
-  auto model = Model::load(source.dir.string(), a.threads);
-  if (model->config().quantization)
-    std::fprintf(stderr, "tightfit: warning: %s is already quantized: its quantized modules are "
-                 "measured on their quantized values, which says nothing about the original "
-                 "weights; measure the bf16 original\n", a.model.c_str());
   const std::vector<Sequence> seqs = load_calibration(a, source.dir);
-  for (const auto& s : seqs)
-    for (int32_t id : s.ids)
-      if (id >= model->vocab_size())
-        throw BadInputError(s.source + ": token id " + std::to_string(id) + " is outside the vocabulary (" +
-                                 std::to_string(model->vocab_size()) + ")");
-
-  SensitivityMeter meter(a.bits, a.group_size, model->pool());
-  SessionOptions options;
-  // One forward batch per sequence: every module is measured once per sequence.
-  for (const auto& s : seqs) options.prefill_batch = std::max<int64_t>(options.prefill_batch, s.ids.size());
-  options.linear_tap = [&](const std::string& module, int layer, int, const WeightMatrix& w, const float* x,
-                           int64_t rows) { meter.observe(module, layer, w, x, rows); };
-  Session session(*model, options);
-  for (const auto& s : seqs) {
-    std::fprintf(stderr, "sensitivity: %s (%zu tokens)\n", s.source.c_str(), s.ids.size());
-    session.reset();
-    session.prefill(s.ids, true);  // all logits: the head sees every position
-    meter.add_tokens(static_cast<int64_t>(s.ids.size()));
+  tightfit::SensitivityOptions options;
+  options.model = source.dir.string();
+  options.bits = a.bits;
+  options.group_size = a.group_size;
+  options.edge_layers = a.edge_layers;
+  options.threads = a.threads;
+  options.on_warning = [&](const std::string& warning) {
+    std::fprintf(stderr, "tightfit: warning: %s\n", warning.c_str());
+  };
+  options.on_sequence = [](const std::string& name, int64_t tokens) {
+    std::fprintf(stderr, "sensitivity: %s (%lld tokens)\n", name.c_str(), static_cast<long long>(tokens));
+  };
+  tightfit::SensitivityResult r;
+  try {
+    r = tightfit::measure_sensitivity(options, seqs);
+  } catch (const tightfit::ModelNotFound& e) {
+    throw ModelNotFoundError("--model " + a.model + ": " + e.what());
+  } catch (const tightfit::InvalidRequest& e) {
+    throw BadInputError(e.param == "model" ? "--model " + a.model + ": " + e.what() : e.what());
   }
-  const SensitivityReport r = meter.report(model->text().num_hidden_layers, a.edge_layers);
-  std::printf("%s", r.format_table().c_str());
+  std::printf("%s", r.table.c_str());
   if (!a.json_out.empty()) {
     std::ofstream out(a.json_out);
-    out << r.to_json().dump(2) << "\n";
+    out << r.json << "\n";
     if (!out) throw std::runtime_error(a.json_out + ": cannot write");
   }
   if (!a.csv_out.empty()) {
     std::ofstream out(a.csv_out);
-    out << r.to_csv();
+    out << r.csv;
     if (!out) throw std::runtime_error(a.csv_out + ": cannot write");
   }
 }

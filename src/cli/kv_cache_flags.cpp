@@ -4,7 +4,6 @@
 #include <stdexcept>
 
 #include "cli/commands.h"
-#include "kernels/ops_attention.h"
 
 namespace tf::cli {
 
@@ -24,21 +23,15 @@ void add_kv_cache_flags(CLI::App* cmd, KVCacheFlags& f) {
       ->capture_default_str();
 }
 
-KVType kv_cache_type(const KVCacheFlags& f) {
-  KVType type;
+std::string kv_cache_type(const KVCacheFlags& f) {
+  if (f.bits == 0) return f.type;  // CLI11 checked it is one of the names
+  std::string by_bits;
   try {
-    type = parse_kv_type(f.type);
-  } catch (const std::invalid_argument& e) {
-    throw UsageError(std::string("--kv-cache: ") + e.what());
-  }
-  if (f.bits == 0) return type;
-  KVType by_bits;
-  try {
-    by_bits = kv_type_for_bits(f.bits);
-  } catch (const std::invalid_argument& e) {
+    by_bits = tightfit::kv_type_for_bits(f.bits);
+  } catch (const tightfit::InvalidRequest& e) {
     throw UsageError(std::string("--kv-bits: ") + e.what());
   }
-  if (f.type != "f16" && by_bits != type)  // --kv-cache left at its default defers to --kv-bits
+  if (f.type != "f16" && by_bits != f.type)  // --kv-cache left at its default defers to --kv-bits
     throw UsageError("--kv-bits " + std::to_string(f.bits) + " and --kv-cache " + f.type +
                      " name different caches: give one of them");
   return by_bits;
@@ -51,8 +44,7 @@ int kv_group_size(const KVCacheFlags& f) {
 }
 
 void set_kv_cache_options(const KVCacheFlags& f, tightfit::EngineOptions& options) {
-  const KVType type = kv_cache_type(f);
-  options.kv_type = kv_type_name(type);
+  options.kv_type = kv_cache_type(f);
   options.kv_group_size = kv_group_size(f);
 }
 

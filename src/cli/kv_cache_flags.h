@@ -1,7 +1,7 @@
 // The KV cache flags of every command that runs the model: --kv-cache (a type name),
 // --kv-bits (32 | 16 | 8 | 4 | 2, the name MLX's and the API's option use) and --kv-group-size:
-// as EngineOptions for the engine-based commands (generate, chat, serve), as the cache type for
-// those that drive a model Session themselves (bench, logits).
+// as EngineOptions for the engine-based commands (generate, chat, serve, logits), as the cache
+// type's name for bench.
 #pragma once
 
 #include <cstdint>
@@ -10,10 +10,6 @@
 #include <CLI/CLI.hpp>
 
 #include "tightfit/tightfit.h"
-
-namespace tf {
-enum class KVType : uint8_t;  // kernels/ops_attention.h
-}
 
 namespace tf::cli {
 
@@ -25,9 +21,9 @@ struct KVCacheFlags {
 
 void add_kv_cache_flags(CLI::App* cmd, KVCacheFlags& flags);
 
-// The cache type the flags name; a UsageError naming the flag for a bad value or both flags
-// given with different widths.
-KVType kv_cache_type(const KVCacheFlags& flags);
+// The cache type the flags name ("f16", "q4", ...); a UsageError naming the flag for a bad value
+// or both flags given with different widths.
+std::string kv_cache_type(const KVCacheFlags& flags);
 // The group size (32, 64 or 128), or a UsageError.
 int kv_group_size(const KVCacheFlags& flags);
 // Sets EngineOptions::kv_type, kv_bits and kv_group_size from the flags (UsageErrors as above).

@@ -6,6 +6,7 @@
 #include "engine/local_engine.h"
 #include "quant/model_summary.h"
 #include "runtime/model_resolver.h"
+#include "storage/tensor_names.h"
 
 namespace tightfit {
 
@@ -89,6 +90,7 @@ ModelInfo model_info(const EngineContext& c) {
   info.name = c.loaded.source.repo_id.empty() ? c.loaded.source.dir.filename().string()
                                               : c.loaded.source.repo_id;
   info.model_type = model.config().model_type;
+  info.layout = tf::flavour_name(model.flavour());
   info.vocab_size = model.vocab_size();
   info.hidden_size = model.hidden_size();
   info.layers = model.text().num_hidden_layers;
@@ -111,6 +113,14 @@ ModelInfo model_info(const EngineContext& c) {
 }
 
 }  // namespace
+
+std::string kv_type_for_bits(int bits) {
+  try {
+    return tf::kv_type_name(tf::kv_type_for_bits(bits));
+  } catch (const std::invalid_argument& e) {
+    throw InvalidRequest(std::string("kv_bits: ") + e.what(), "kv_bits");
+  }
+}
 
 std::unique_ptr<Engine> Engine::load(EngineOptions options) {
   check_options(options);

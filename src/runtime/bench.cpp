@@ -91,6 +91,7 @@ BenchStat BenchStat::of(std::vector<double> samples) {
 }
 
 BenchReport run_bench(const BenchOptions& o) {
+  const KVType kv_type = parse_kv_type(o.kv_cache);  // std::invalid_argument for a bad name
   if (o.repeats < 1) throw std::invalid_argument("bench: repeats must be at least 1");
   BenchReport r;
   r.model_dir = o.model_dir;
@@ -100,8 +101,8 @@ BenchReport run_bench(const BenchOptions& o) {
   r.int8_fast = int8_activations_fast();
   r.int8_kernel = int8_kernel_name();
   r.precision = o.precision == ActivationPrecision::Int8 ? "int8" : "f32";
-  r.kv_type = kv_type_name(o.kv_type);
-  if (kv_quant_bits(o.kv_type) != 0) r.kv_type += " g" + std::to_string(o.kv_group_size);
+  r.kv_type = kv_type_name(kv_type);
+  if (kv_quant_bits(kv_type) != 0) r.kv_type += " g" + std::to_string(o.kv_group_size);
   r.load_before = load_average();
 
   auto t0 = Clock::now();
@@ -126,7 +127,7 @@ BenchReport run_bench(const BenchOptions& o) {
 
   SessionOptions timed;
   timed.precision = o.precision;
-  timed.kv_type = o.kv_type;
+  timed.kv_type = kv_type;
   timed.kv_group_size = o.kv_group_size;
   timed.prefill_batch = o.prefill_batch;
   // Counting sessions: the same forward pass with a tap adding up the weight bytes of every
@@ -192,7 +193,7 @@ BenchReport run_bench(const BenchOptions& o) {
       std::vector<Sequence> seqs;
       seqs.reserve(P);
       for (int p = 0; p < P; ++p) {
-        seqs.emplace_back(m, o.kv_type, depth + n + 1, o.kv_group_size);
+        seqs.emplace_back(m, kv_type, depth + n + 1, o.kv_group_size);
         seqs.back().extend_with_random_context(depth, o.seed + p);
       }
       std::vector<BatchItem> items(P);
@@ -214,7 +215,7 @@ BenchReport run_bench(const BenchOptions& o) {
       run(pass, std::min(n, 8), &per_step);
       t.weight_bytes = BenchStat::of(per_step).median;
     }
-    t.cache_bytes = P * cache_bytes_at(c, o.kv_type, o.kv_group_size, depth + n / 2);
+    t.cache_bytes = P * cache_bytes_at(c, kv_type, o.kv_group_size, depth + n / 2);
     ForwardPass pass(m, {.precision = o.precision, .linear_tap = {}});
     std::vector<double> rates;
     double wall = 0, cpu = 0;
@@ -255,7 +256,7 @@ BenchReport run_bench(const BenchOptions& o) {
           }
           t.weight_bytes = BenchStat::of(per_step).median;
         }
-        t.cache_bytes = cache_bytes_at(c, o.kv_type, o.kv_group_size, depth + n / 2);
+        t.cache_bytes = cache_bytes_at(c, kv_type, o.kv_group_size, depth + n / 2);
         Session s(m, timed);
         std::vector<double> rates;
         double wall = 0, cpu = 0;

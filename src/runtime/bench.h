@@ -43,7 +43,7 @@ struct BenchOptions {
   int threads = 0;                          // 0: one per hardware thread
   int repeats = 5;
   ActivationPrecision precision = ActivationPrecision::F32;
-  KVType kv_type = KVType::F16;             // KV cache element type (SessionOptions::kv_type)
+  std::string kv_cache = "f16";             // KV cache element type by name (parse_kv_type)
   int kv_group_size = 64;                   // quantized KV types: elements per scale and bias
   int64_t prefill_batch = 512;              // tokens per forward batch in pp
   uint64_t seed = 1;

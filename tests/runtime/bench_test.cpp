@@ -108,7 +108,7 @@ TEST(Bench, CacheBytesFollowTheKvType) {
   o.warm_page_cache = false;
   double bytes[2][2];  // [f32, f16][depth]
   for (int i = 0; i < 2; ++i) {
-    o.kv_type = i == 0 ? KVType::F32 : KVType::F16;
+    o.kv_cache = i == 0 ? "f32" : "f16";
     const BenchReport r = run_bench(o);
     ASSERT_EQ(r.tests.size(), 2u);
     EXPECT_EQ(r.kv_type, i == 0 ? "f32" : "f16");
