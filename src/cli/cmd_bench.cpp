@@ -30,7 +30,7 @@ struct BenchArgs {
   int64_t spec_draft_vocab = 0;
   int64_t batch = 512, bandwidth_mb = 1024;
   uint64_t seed = 1;
-  bool json = false, quiet = false, no_warm = false;
+  bool json = false, quiet = false, no_warm = false, snapshots = false;
 };
 
 void run_bench_command(const BenchArgs& a) {
@@ -57,6 +57,7 @@ void run_bench_command(const BenchArgs& a) {
   o.spec_drafts = a.spec_draft;
   if (a.spec_draft_vocab < 0) throw UsageError("--spec-draft-vocab must not be negative");
   o.spec_draft_vocab = a.spec_draft_vocab;
+  o.snapshots = a.snapshots;
   o.threads = a.threads;
   o.repeats = a.repeat;
   o.prefill_batch = a.batch;
@@ -119,6 +120,9 @@ void add_bench_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--spec-draft-vocab", a->spec_draft_vocab,
                   "--spec-accept tests draft over this many ids only (0: the whole vocabulary)");
+  cmd->add_flag("--snapshot", a->snapshots,
+                "also time saving and restoring a sequence's whole state (the prompt cache's "
+                "cost) at every depth");
   add_threads_flag(cmd, a->threads);
   cmd->add_option("-r,--repeat", a->repeat, "timed runs per test (median and spread reported)")
       ->capture_default_str();

@@ -8,7 +8,9 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -36,6 +38,7 @@ struct PreparedInput {
   std::vector<float> xp;  // F32: permuted copy, rows of padded_cols
   int64_t padded_cols = 0;
   std::vector<int8_t> xq;  // Int8: rounded copy, rows of padded_cols
+  std::vector<int8_t> row;  // Int8 row kernels: q8_quantize_input's scratch
   std::vector<float> deltas;
   simd::Q8Input q8;
   simd::Q8TileInput tiles;
@@ -109,8 +112,9 @@ void prepare(PreparedInput& p, int bits, ActivationPrecision precision) {
     p.padded_cols = simd::q8_padded_cols(bits, p.cols);
     p.xq.resize(static_cast<size_t>(p.tokens * p.padded_cols));
     p.deltas.resize(static_cast<size_t>(p.tokens * groups));
+    p.row.resize(static_cast<size_t>(simd::q8_quantize_row_scratch(p.padded_cols)));
     simd::q8_quantize_input(bits, p.group_size, p.x, p.tokens, p.cols, p.padded_cols, p.xq.data(),
-                            p.deltas.data());
+                            p.deltas.data(), p.row.data());
     p.q8 = {p.tokens, p.cols, p.padded_cols, groups, p.xq.data(), p.deltas.data(),
             p.group_sums.data()};
     return;
@@ -136,6 +140,21 @@ void run_rows(const PreparedJob& p, ActivationPrecision precision, int64_t begin
 
 }  // namespace
 
+// Grown, never shrunk: `inputs` holds every PreparedInput an earlier call needed (their vectors
+// keep their capacity), the first `inputs_used` belong to the current call.
+struct MatmulScratch::Buffers {
+  std::vector<PreparedJob> prepared;
+  std::vector<std::unique_ptr<PreparedInput>> inputs;
+  size_t inputs_used = 0;
+  std::vector<TileSlice> slices;
+  std::vector<Task> tasks;
+};
+
+MatmulScratch::MatmulScratch() : buffers_(std::make_unique<Buffers>()) {}
+MatmulScratch::~MatmulScratch() = default;
+MatmulScratch::MatmulScratch(MatmulScratch&&) noexcept = default;
+MatmulScratch& MatmulScratch::operator=(MatmulScratch&&) noexcept = default;
+
 void validate_weight_matrix(const WeightMatrix& w) {
   auto fail = [](const std::string& what) {
     throw std::invalid_argument("weight matrix: " + what);
@@ -156,12 +175,24 @@ void validate_weight_matrix(const WeightMatrix& w) {
   if (w.rows > 0 && (w.scales == nullptr || w.biases == nullptr)) fail("has no scales or biases");
 }
 
-void matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
-                  ActivationPrecision precision) {
-  std::vector<PreparedJob> prepared;
-  std::vector<std::unique_ptr<PreparedInput>> inputs;
-  std::vector<TileSlice> slices;
-  prepared.reserve(jobs.size());
+void matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool, ActivationPrecision precision,
+                  MatmulScratch* scratch) {
+  std::optional<MatmulScratch> local;  // only without the caller's: constructing one allocates
+  if (scratch == nullptr) scratch = &local.emplace();
+  if (scratch->in_use_) throw std::logic_error("matmul_batch: a MatmulScratch used by two calls at once");
+  scratch->in_use_ = true;
+  struct Release {
+    MatmulScratch* s;
+    ~Release() { s->in_use_ = false; }
+  } release{scratch};
+  MatmulScratch::Buffers& b = *scratch->buffers_;
+  std::vector<PreparedJob>& prepared = b.prepared;
+  std::vector<TileSlice>& slices = b.slices;
+  std::vector<Task>& tasks = b.tasks;
+  prepared.clear();
+  slices.clear();
+  tasks.clear();
+  b.inputs_used = 0;
   for (const MatmulJob& j : jobs) {
     if (j.w == nullptr) throw std::invalid_argument("matmul_batch: job without a weight matrix");
     validate_weight_matrix(*j.w);
@@ -171,17 +202,21 @@ void matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
     const int64_t layout = layout_of(w, precision, j.tokens);
     const int group = w.quantized() ? w.group_size : 0;
     PreparedInput* in = nullptr;
-    for (auto& p : inputs)
+    for (size_t i = 0; i < b.inputs_used; ++i) {
+      PreparedInput* p = b.inputs[i].get();
       if (p->x == j.x && p->tokens == j.tokens && p->cols == w.cols && p->group_size == group &&
           p->layout == layout)
-        in = p.get();
+        in = p;
+    }
     if (in == nullptr) {
-      in = inputs.emplace_back(std::make_unique<PreparedInput>()).get();
+      if (b.inputs_used == b.inputs.size()) b.inputs.push_back(std::make_unique<PreparedInput>());
+      in = b.inputs[b.inputs_used++].get();
       in->x = j.x;
       in->tokens = j.tokens;
       in->cols = w.cols;
       in->group_size = group;
       in->layout = layout;
+      in->padded_cols = 0;
       prepare(*in, w.bits, precision);
       if (is_tiles(layout))
         for (int64_t t0 = 0; t0 < j.tokens; t0 += kSliceTokens)
@@ -191,10 +226,10 @@ void matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
   }
   // Rounding the inputs of a prefill (every routed expert's tokens) is a few percent of its
   // work: on the pool, not on the calling thread alone.
-  pool.run(static_cast<int64_t>(slices.size()),
-           [&](int64_t i, int) { fill_tile_slice(slices[static_cast<size_t>(i)]); });
+  if (!slices.empty())
+    pool.run(static_cast<int64_t>(slices.size()),
+             [&slices](int64_t i, int) { fill_tile_slice(slices[static_cast<size_t>(i)]); });
   const int threads = pool.num_threads();
-  std::vector<Task> tasks;
   for (size_t i = 0; i < prepared.size(); ++i) {
     const WeightMatrix& w = *prepared[i].w;
     const int64_t work =
@@ -208,25 +243,31 @@ void matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
       per = std::max<int64_t>(per, kMinTileTaskRows);
       per = (per + 15) / 16 * 16;
     }
-    for (int64_t b = 0; b < w.rows; b += per)
-      tasks.push_back({i, b, std::min(w.rows, b + per),
-                       (std::min(w.rows, b + per) - b) * w.cols * prepared[i].in->tokens});
+    for (int64_t r = 0; r < w.rows; r += per)
+      tasks.push_back({i, r, std::min(w.rows, r + per),
+                       (std::min(w.rows, r + per) - r) * w.cols * prepared[i].in->tokens});
   }
   // Biggest tasks first (a prefill's shared expert over all tokens next to routed experts with
   // a few each), so the threads finish on small tasks together instead of one waiting for the
-  // other's last big one.
-  std::stable_sort(tasks.begin(), tasks.end(),
-                   [](const Task& a, const Task& b) { return a.cost > b.cost; });
-  pool.run(static_cast<int64_t>(tasks.size()), [&](int64_t t, int) {
-    const Task& task = tasks[t];
-    run_rows(prepared[task.job], precision, task.begin, task.end);
+  // other's last big one. Ties keep the order they were made in (job, then rows), as a stable
+  // sort would; std::sort needs no buffer.
+  std::sort(tasks.begin(), tasks.end(), [](const Task& a, const Task& b) {
+    if (a.cost != b.cost) return a.cost > b.cost;
+    return a.job != b.job ? a.job < b.job : a.begin < b.begin;
   });
+  // Through std::ref: a std::function keeps a reference_wrapper inline, while this lambda (three
+  // captures) would be copied to the heap on every call.
+  const auto run_task = [&tasks, &prepared, precision](int64_t t, int) {
+    const Task& task = tasks[static_cast<size_t>(t)];
+    run_rows(prepared[task.job], precision, task.begin, task.end);
+  };
+  pool.run(static_cast<int64_t>(tasks.size()), std::ref(run_task));
 }
 
 void matmul(const WeightMatrix& w, const float* x, int64_t tokens, float* y, ThreadPool& pool,
-            ActivationPrecision precision) {
+            ActivationPrecision precision, MatmulScratch* scratch) {
   const MatmulJob job{&w, x, tokens, y};
-  matmul_batch(std::span<const MatmulJob>(&job, 1), pool, precision);
+  matmul_batch(std::span<const MatmulJob>(&job, 1), pool, precision, scratch);
 }
 
 void matvec(const WeightMatrix& w, const float* x, float* y, ThreadPool& pool,

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
 
@@ -25,6 +26,8 @@ enum class ActivationPrecision : uint8_t {
   Int8,
 };
 
+class MatmulScratch;  // below
+
 // y[N] = W x[K]   (decode: one token)
 void matvec(const WeightMatrix& w, const float* x, float* y, ThreadPool& pool,
             ActivationPrecision precision = ActivationPrecision::F32);
@@ -32,7 +35,8 @@ void matvec(const WeightMatrix& w, const float* x, float* y, ThreadPool& pool,
 // Y[T, N] = X[T, K] · Wᵀ   (prefill: a batch of T tokens, rows of X contiguous).
 // Reads W once per call whatever T is.
 void matmul(const WeightMatrix& w, const float* x, int64_t tokens, float* y, ThreadPool& pool,
-            ActivationPrecision precision = ActivationPrecision::F32);
+            ActivationPrecision precision = ActivationPrecision::F32,
+            MatmulScratch* scratch = nullptr);
 
 // Several independent products in one pool dispatch: Y_j[T_j, N_j] = X_j · W_jᵀ. For the
 // projections that share one input (q/k/v, in_proj_qkv/z/a/b) or the experts of a token, this
@@ -43,8 +47,29 @@ struct MatmulJob {
   int64_t tokens = 1;
   float* y = nullptr;
 };
+// The buffers matmul_batch needs (prepared inputs, their rounded or permuted copies, the task
+// list), kept from call to call by a caller that runs products one call at a time — a forward
+// pass — so that once they have grown to the model's sizes a decode step allocates nothing.
+// Never used by two calls at once (std::logic_error if it is).
+class MatmulScratch {
+ public:
+  MatmulScratch();
+  ~MatmulScratch();
+  MatmulScratch(MatmulScratch&&) noexcept;
+  MatmulScratch& operator=(MatmulScratch&&) noexcept;
+  struct Buffers;  // kernels/linear.cpp
+
+ private:
+  friend void matmul_batch(std::span<const MatmulJob>, ThreadPool&, ActivationPrecision,
+                           MatmulScratch*);
+  std::unique_ptr<Buffers> buffers_;
+  bool in_use_ = false;
+};
+
+// `scratch`: buffers to reuse (nullptr: this call allocates its own).
 void matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
-                  ActivationPrecision precision = ActivationPrecision::F32);
+                  ActivationPrecision precision = ActivationPrecision::F32,
+                  MatmulScratch* scratch = nullptr);
 
 // out[count, K] = rows [row, row + count) of W as float (embedding lookup, tests, tied heads).
 void dequantize_rows(const WeightMatrix& w, int64_t row, int64_t count, float* out);

@@ -67,8 +67,11 @@ const char* float_target();
 // Bytes of quantized input per token for this matrix on the running target.
 int64_t q8_padded_cols(int bits, int64_t cols);
 // Quantizes x into `values` / `deltas` (sizes from q8_padded_cols and cols / group_size).
+// `row`: scratch of q8_quantize_row_scratch(padded_cols) bytes (the caller keeps it, so a warm
+// decode step allocates nothing).
 void q8_quantize_input(int bits, int group_size, const float* x, int64_t tokens, int64_t cols,
-                       int64_t padded_cols, int8_t* values, float* deltas);
+                       int64_t padded_cols, int8_t* values, float* deltas, int8_t* row);
+inline int64_t q8_quantize_row_scratch(int64_t padded_cols) { return padded_cols + 256; }
 void q8_affine_rows(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end,
                     float* y, int64_t y_stride);
 

@@ -49,17 +49,16 @@ int Dot128();
 inline int VnniTile(int64_t left) { return left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1; }
 
 void Q8QuantizeInput(int bits, int group_size, const float* x, int64_t tokens, int64_t cols,
-                     int64_t padded_cols, int8_t* values, float* deltas) {
+                     int64_t padded_cols, int8_t* values, float* deltas, int8_t* row) {
   const hn::ScalableTag<float> df;
   const hn::RebindToSigned<decltype(df)> di;
   const hn::Rebind<int8_t, decltype(di)> d8;
   const int64_t n = static_cast<int64_t>(hn::Lanes(df));
   const int64_t groups = cols / group_size;
   const bool blocks32 = Dot256() >= 0 || Dot128() >= 0;
-  std::vector<int8_t> row(static_cast<size_t>(padded_cols) + 256);
   for (int64_t t = 0; t < tokens; ++t) {
     const float* xt = x + t * cols;
-    int8_t* v = row.data();
+    int8_t* v = row;
     for (int64_t g = 0; g < groups; ++g) {
       const float* xg = xt + g * group_size;
       auto vmax = hn::Zero(df);
@@ -221,8 +220,9 @@ HWY_EXPORT(Q8QuantizeInput);
 int64_t q8_padded_cols(int /*bits*/, int64_t cols) { return (cols + 255) / 256 * 256; }
 
 void q8_quantize_input(int bits, int group_size, const float* x, int64_t tokens, int64_t cols,
-                       int64_t padded_cols, int8_t* values, float* deltas) {
-  HWY_DYNAMIC_DISPATCH(Q8QuantizeInput)(bits, group_size, x, tokens, cols, padded_cols, values, deltas);
+                       int64_t padded_cols, int8_t* values, float* deltas, int8_t* row) {
+  HWY_DYNAMIC_DISPATCH(Q8QuantizeInput)(bits, group_size, x, tokens, cols, padded_cols, values, deltas,
+                                        row);
 }
 
 void q8_affine_rows(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end,

@@ -12,12 +12,15 @@ namespace tf {
 struct Compute {
   ThreadPool& pool;
   ActivationPrecision precision = ActivationPrecision::F32;
+  // The caller's reused product buffers (a forward pass's: no heap allocation once warm);
+  // nullptr: each product allocates its own.
+  MatmulScratch* scratch = nullptr;
 
   void matmul(const WeightMatrix& w, const float* x, int64_t tokens, float* y) const {
-    tf::matmul(w, x, tokens, y, pool, precision);
+    tf::matmul(w, x, tokens, y, pool, precision, scratch);
   }
   // Independent products in one pool dispatch (projections sharing an input, experts).
-  void batch(std::span<const MatmulJob> jobs) const { matmul_batch(jobs, pool, precision); }
+  void batch(std::span<const MatmulJob> jobs) const { matmul_batch(jobs, pool, precision, scratch); }
 
   // fn(task, thread) for every task, on the pool when the total work (in multiply-adds) is
   // worth waking the threads for, else inline on the calling thread (thread index 0).

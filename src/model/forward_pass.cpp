@@ -95,7 +95,7 @@ void ForwardPass::layers(std::span<const BatchItem> items) {
   const Model& m = model_;
   const TextConfig& c = m.text();
   const Qwen35Weights& w = m.weights();
-  const Compute compute{m.pool(), options_.precision};
+  const Compute compute{m.pool(), options_.precision, &matmul_scratch_};
   const int64_t H = c.hidden_size;
   const int64_t T = static_cast<int64_t>(positions_.size());
 
@@ -170,7 +170,7 @@ void ForwardPass::outputs() {
     }
   }
   if (head_rows == 0) return;
-  const Compute compute{model_.pool(), options_.precision};
+  const Compute compute{model_.pool(), options_.precision, &matmul_scratch_};
   if (options_.linear_tap) {
     LinearTap tap{&options_.linear_tap, "language_model.", -1};
     tap("lm_head", w.lm_head, normed_.data(), head_rows);

@@ -99,6 +99,7 @@ class ForwardPass {
   GatedDeltaNetScratch gdn_scratch_;
   GatedAttentionScratch attn_scratch_;
   MoeScratch moe_scratch_;
+  MatmulScratch matmul_scratch_;
 };
 
 }  // namespace tf

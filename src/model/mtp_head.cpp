@@ -50,7 +50,7 @@ std::span<const float> MtpHead::run(MtpCache& cache, std::span<const int32_t> to
                                 std::to_string(H));
   g_.resize(n * H);
   if (n == 0) return g_;
-  const Compute compute{model_.pool(), options_.precision};
+  const Compute compute{model_.pool(), options_.precision, &matmul_scratch_};
   const float eps = c.rms_norm_eps;
 
   // u = fc · [RMSNorm_e(E[x]) ; RMSNorm_h(h)] (§3 step 2).
@@ -100,7 +100,7 @@ std::span<const float> MtpHead::logits(std::span<const float> g, int64_t rows) {
   const int64_t H = model_.hidden_size(), V = model_.vocab_size();
   if (static_cast<int64_t>(g.size()) < rows * H)
     throw std::invalid_argument("MtpHead::logits: fewer than " + std::to_string(rows) + " rows");
-  const Compute compute{model_.pool(), options_.precision};
+  const Compute compute{model_.pool(), options_.precision, &matmul_scratch_};
   logits_.resize(rows * V);
   if (!vocabulary_) {
     compute.matmul(model_.weights().lm_head, g.data(), rows, logits_.data());

@@ -74,6 +74,7 @@ class MtpHead {
   ForwardOptions options_;
   const DraftVocabulary* vocabulary_ = nullptr;
   std::vector<float> embedded_, concat_, residual_, normed_, branch_, g_, logits_, reduced_;
+  MatmulScratch matmul_scratch_;
   std::vector<Position3> positions_;
   GatedAttentionScratch attn_scratch_;
   MoeScratch moe_scratch_;

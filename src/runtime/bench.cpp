@@ -289,6 +289,12 @@ BenchReport run_bench(const BenchOptions& o) {
         if (P > 1) run_parallel_tg(n, depth, P);
     }
   }
+  if (o.snapshots)
+    for (int64_t depth : o.depths) {
+      r.snapshots.push_back(bench_snapshot(m, kv_type, o.kv_group_size, depth, o.repeats, o.seed));
+      if (o.progress)
+        std::fprintf(o.progress, "snapshot @ d%lld done\n", static_cast<long long>(depth));
+    }
   r.load_after = load_average();
   return r;
 }
@@ -326,6 +332,11 @@ std::string format_bench_report(const BenchReport& r) {
            fmt("%.2f", t.tok_per_s.median) + " t/s = " + fmt("%.2f×", t.speedup) +
            " the plain tg test (drafts accepted with forced probability " +
            fmt("%.2f", t.spec_acceptance) + ")";
+  for (const auto& t : r.snapshots)
+    s += "\nsnapshot @ d" + std::to_string(t.depth) + ": " + fmt("%.1f", t.bytes / 1e6) + " MB (" +
+         fmt("%.1f", t.deltanet_bytes / 1e6) + " MB DeltaNet state), save " +
+         fmt("%.2f", t.snapshot_ms.median) + " ms, restore " + fmt("%.2f", t.restore_ms.median) +
+         " ms (medians; restore " + fmt("%.1f", t.bytes / 1e6 / t.restore_ms.median) + " GB/s)";
   s += "\npp: weights MB/tok = weights read by the whole prefill / prompt tokens (each selected "
        "expert once per batch). tg: bytes one step reads, counted from the experts the router "
        "picked; roofline = bandwidth / (weights + KV cache + DeltaNet state). CPU share: CPU "
@@ -381,6 +392,15 @@ nlohmann::json bench_report_json(const BenchReport& r) {
     }
     j["tests"].push_back(x);
   }
+  j["snapshots"] = nlohmann::json::array();
+  for (const auto& t : r.snapshots)
+    j["snapshots"].push_back({{"depth", t.depth},
+                              {"bytes", t.bytes},
+                              {"deltanet_bytes", t.deltanet_bytes},
+                              {"snapshot_ms", t.snapshot_ms.samples},
+                              {"restore_ms", t.restore_ms.samples},
+                              {"snapshot_ms_median", t.snapshot_ms.median},
+                              {"restore_ms_median", t.restore_ms.median}});
   return j;
 }
 

@@ -59,6 +59,9 @@ struct BenchOptions {
   // > 0: draft over a reduced vocabulary of this many ids (model/draft_vocabulary.h; the cost
   // depends only on the count, so ids 0 … N−1 stand in for a corpus-built list).
   int64_t spec_draft_vocab = 0;
+  // Time Sequence::snapshot and load_snapshot at every depth (the prompt cache's save and
+  // restore; engine docs): a sequence filled with `depth` tokens of random context.
+  bool snapshots = false;
 };
 
 struct BenchStat {
@@ -93,6 +96,14 @@ struct BenchTest {
   double cpu_share = 0;
 };
 
+// Saving and restoring one sequence's whole state (BenchOptions::snapshots).
+struct SnapshotTiming {
+  int64_t depth = 0;
+  double bytes = 0;          // SequenceSnapshot::bytes(): DeltaNet states + KV rows
+  double deltanet_bytes = 0;  // of which the DeltaNet conv + recurrent states
+  BenchStat snapshot_ms, restore_ms;  // per repeat, in milliseconds
+};
+
 struct BenchReport {
   std::string model_dir;
   std::string cpu;           // /proc/cpuinfo model name
@@ -111,7 +122,13 @@ struct BenchReport {
   double warm_seconds = 0;   // reading the weights once (page cache)
   double load_seconds = 0;   // Model::load
   std::vector<BenchTest> tests;
+  std::vector<SnapshotTiming> snapshots;
 };
+
+// One snapshot timing (bench_snapshot.cpp): `repeats` snapshots and restores of a sequence of
+// `depth` random-context tokens.
+SnapshotTiming bench_snapshot(const Model& model, KVType kv_type, int kv_group_size,
+                              int64_t depth, int repeats, uint64_t seed);
 
 // One speculative tg test (bench_speculative.cpp): at least n tokens after `depth` tokens of
 // context at forced acceptance `acceptance`, options.repeats times after a warm-up; `tokens`

@@ -280,10 +280,11 @@ TEST(LinearInt8, SimdActivationRoundingIsBitIdenticalToReference) {
       // 5-bit weights read activations in natural order on every target (2-, 3- and 4-bit
       // may not).
       const int64_t padded = simd::q8_padded_cols(5, kCols), groups = kCols / g;
-      std::vector<int8_t> q(padded, 99), want(kCols);
+      std::vector<int8_t> q(padded, 99), want(kCols), row(simd::q8_quantize_row_scratch(padded));
       std::vector<float> d(groups), want_d(groups);
       for (int t = 0; t < 3; ++t) {  // one token at a time: no tile interleaving
-        simd::q8_quantize_input(5, g, x.data() + t * kCols, 1, kCols, padded, q.data(), d.data());
+        simd::q8_quantize_input(5, g, x.data() + t * kCols, 1, kCols, padded, q.data(), d.data(),
+                                row.data());
         reference::quantize_activations_q8(x.data() + t * kCols, kCols, g, want.data(), want_d.data());
         for (int k = 0; k < kCols; ++k) ASSERT_EQ(q[k], want[k]) << "t " << t << " k " << k;
         for (int k = kCols; k < padded; ++k) ASSERT_EQ(q[k], 0);
@@ -317,7 +318,8 @@ TEST(LinearInt8, SimdRoundsTheFloatProductNotTheExactOne) {
     const int64_t padded = simd::q8_padded_cols(5, kGroup);
     std::vector<int8_t> q(padded, 99);
     float d = 0;
-    simd::q8_quantize_input(5, kGroup, x.data(), 1, kGroup, padded, q.data(), &d);
+    std::vector<int8_t> row(simd::q8_quantize_row_scratch(padded));
+    simd::q8_quantize_input(5, kGroup, x.data(), 1, kGroup, padded, q.data(), &d, row.data());
     for (int k = 0; k < kGroup; ++k) ASSERT_EQ(q[k], want[k]) << "k " << k << " x " << x[k];
     EXPECT_EQ(d, want_d);
   });

@@ -129,6 +129,39 @@ TEST(Bench, CacheBytesFollowTheKvType) {
                                                   c.head_dim * 1);  // the one row at depth 0
 }
 
+// --snapshot: the state saved at depth D is the DeltaNet states plus D rows of KV per
+// attention layer, in the report's table and JSON.
+TEST(Bench, SnapshotTimingsCountTheStateAndTheKvRows) {
+  BenchOptions o;
+  o.model_dir = tiny_dir();
+  o.prompt_tokens = {};
+  o.gen_tokens = {};
+  o.depths = {0, 100};
+  o.threads = 1;
+  o.repeats = 2;
+  o.bandwidth_bytes = 16 << 20;
+  o.warm_page_cache = false;
+  o.kv_cache = "f32";
+  o.snapshots = true;
+  const BenchReport r = run_bench(o);
+  ASSERT_EQ(r.snapshots.size(), 2u);
+  auto model = Model::load(tiny_dir(), 1);
+  const TextConfig& c = model->text();
+  int attention_layers = 0;
+  for (int i = 0; i < c.num_hidden_layers; ++i)
+    attention_layers += c.layer_types[i] == LayerType::FullAttention;
+  EXPECT_GT(r.snapshots[0].deltanet_bytes, 0);
+  EXPECT_EQ(r.snapshots[0].bytes, r.snapshots[0].deltanet_bytes);  // no KV rows at depth 0
+  EXPECT_DOUBLE_EQ(r.snapshots[1].bytes - r.snapshots[1].deltanet_bytes,
+                   100.0 * attention_layers * 2 * c.num_key_value_heads * c.head_dim * 4);
+  for (const auto& t : r.snapshots) {
+    EXPECT_EQ(t.snapshot_ms.samples.size(), 2u);
+    EXPECT_GE(t.restore_ms.median, 0);
+  }
+  EXPECT_NE(format_bench_report(r).find("snapshot @ d100"), std::string::npos);
+  EXPECT_EQ(bench_report_json(r)["snapshots"].size(), 2u);
+}
+
 TEST(Bench, MedianAndSpread) {
   const BenchStat s = BenchStat::of({3.0, 1.0, 2.0, 10.0});
   EXPECT_DOUBLE_EQ(s.median, 2.5);

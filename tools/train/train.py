@@ -13,11 +13,9 @@ objective) + aux_loss_weight * the routers' load-balancing loss. One CPU thread.
 Log lines go to CKPT_DIR/train.log (JSON per line): step, loss, mtp, aux, lr, tokens/s, and every
 eval_every steps the held-out loss of a fixed set of test windows.
 
-Three phases: `steps` steps on the whole mixture (warm-up, cosine from lr to min_lr_ratio * lr),
-then `task_steps` steps in which `task_fraction` of each batch's rows are windows of the generated
-tasks only (no Brown), with a cosine from task_lr to task_lr / 10, then (optional) `refine_steps`
-more with `refine_task_fraction` task rows and a cosine from refine_lr to refine_lr / 10 — added
-after the first two phases had run, and continued from their checkpoint with --resume.
+Two phases: `steps` steps on the whole mixture (warm-up, cosine from lr to min_lr_ratio * lr), then
+`task_steps` steps in which `task_fraction` of each batch's rows are windows of the generated
+tasks only (no Brown), with a cosine from task_lr to task_lr / 10.
 """
 
 from __future__ import annotations
@@ -203,14 +201,10 @@ def main() -> int:
     t0 = time.time()
     model.train()
     task_ids = tokenise_split(a.data, tok, "train", a.work, tasks_only=True)
-    phase2_end = t["steps"] + t.get("task_steps", 0)
-    total = phase2_end + t.get("refine_steps", 0)
+    total = t["steps"] + t.get("task_steps", 0)
     while step < total and (a.max_steps is None or step < a.max_steps):
         lr = t["lr"] * min(1.0, (step + 1) / t["warmup_steps"])
-        if step >= phase2_end:      # phase 3: more task-weighted steps, a second cosine from refine_lr
-            frac = (step - phase2_end) / max(1, t["refine_steps"])
-            lr = t["refine_lr"] * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
-        elif step >= t["steps"]:    # phase 2: task-weighted data, its own cosine from task_lr
+        if step >= t["steps"]:      # phase 2: task-weighted data, its own cosine from task_lr
             frac = (step - t["steps"]) / max(1, t["task_steps"])
             lr = t["task_lr"] * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
         elif step >= t["warmup_steps"]:
@@ -221,8 +215,7 @@ def main() -> int:
         rng = np.random.default_rng([t["seed"], step])
         ids = batch(train_ids, rng, B, T)
         if step >= t["steps"]:      # replace task_fraction of the rows by windows of the task stream
-            fraction = t["refine_task_fraction"] if step >= phase2_end else t["task_fraction"]
-            n_task = int(round(fraction * B))
+            n_task = int(round(t["task_fraction"] * B))
             ids[:n_task] = batch(task_ids, rng, n_task, T)
         ts = time.time()
         main_loss, mtp_loss = losses(model, ids)
@@ -237,10 +230,10 @@ def main() -> int:
         rec = {"step": step, "loss": round(float(main_loss), 4), "mtp": round(float(mtp_loss), 4),
                "aux": round(float(aux), 4), "gnorm": round(float(gn), 3), "lr": round(lr, 6),
                "tok_s": round(B * T / dt, 1), "elapsed": round(time.time() - t0, 1)}
-        if step % t["eval_every"] == 0 or step in (t["steps"], phase2_end, total):
+        if step % t["eval_every"] == 0 or step in (t["steps"], total):
             rec.update(evaluate(model, eval_windows))
         emit(rec)
-        if time.time() - last_ckpt > t["checkpoint_every_s"] or step in (t["steps"], phase2_end, total):
+        if time.time() - last_ckpt > t["checkpoint_every_s"] or step in (t["steps"], total):
             tmp = a.work / "ckpt.pt.tmp"
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step}, tmp)
             shutil.move(tmp, ckpt)
