@@ -14,8 +14,10 @@ PACKAGES=(
   libicu-dev            # tokenizer Unicode normalization (NFC) and character properties
   libcpp-httplib-dev    # HTTP server / local test servers
   libcurl4-openssl-dev  # model download from the Hugging Face Hub
-  libstb-dev            # image decoding
+  libpng-dev libturbojpeg0-dev  # image decoding: PNG (libpng), JPEG (libjpeg-turbo)
+  libstb-dev            # tests write PNG files with stb_image_write
   libedit-dev           # line editing and history at the chat prompt
+  clang libclang-rt-dev  # the sanitizer build and libFuzzer targets (scripts/test-sanitizers.sh, tests/fuzz)
   nodejs                # the server's end-to-end tests run the official openai client (tests/node)
   # the Python module (python/) and its tests (tests/python)
   python3-dev pybind11-dev python3-pybind11 python3-numpy python3-pytest python3-pil

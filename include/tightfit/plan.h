@@ -1,7 +1,8 @@
 // tightfit's memory plan, public API: what a model takes in memory before it runs — weights by
 // role, the vision tower, runtime buffers, the KV cache at a context, the Gated DeltaNet state
-// per sequence, the prompt cache and the process — against a memory limit, and the largest
-// context that fits per KV cache width. `tightfit plan` prints it; the engine checks requests
+// per sequence and the process — against a memory limit, and the largest context that fits per
+// KV cache width. The prompt cache is elastic (it uses what the KV caches leave, up to its
+// budget), so it is shown but not counted. `tightfit plan` prints it; the engine checks requests
 // against it (a request that cannot fit is refused with tightfit::OutOfMemory, never an OOM
 // kill); the Python module wraps it. Works from a model folder (the checkpoint's headers, no
 // weights read) or from a config.json and a quantization recipe before converting.
@@ -28,7 +29,7 @@ struct PlanOptions {
   int parallel = 1;                // sequences held at once
   bool vision = true;              // count the vision tower (when the model has one)
   int prefill_chunk = 256;         // prompt tokens per forward batch
-  uint64_t prompt_cache_bytes = 0;  // saved prefix states the engine may keep
+  uint64_t prompt_cache_bytes = 0;  // saved prefix states the engine may keep (elastic)
   int threads = 0;                 // worker threads (0 = every core)
   // Count this process's resident memory now as the process term, and the runtime's measured
   // constant (true for a plan made by the process that will run the model, or by `tightfit
@@ -57,6 +58,9 @@ struct MemoryPlan {
   uint64_t memory = 0, reserve = 0, limit = 0;  // limit = memory − reserve
   uint64_t text_weight_bytes = 0, vision_weight_bytes = 0;
   uint64_t fixed_bytes = 0;  // everything but the KV cache
+  // The prompt cache's budget: it uses at most this of the headroom and gives it back when
+  // sequences need it (not in `items` or `total`).
+  uint64_t prompt_cache_bytes = 0;
   uint64_t kv_bytes_per_token = 0;
   uint64_t deltanet_bytes_per_sequence = 0;
   int kv_bits = 16;

@@ -77,13 +77,18 @@ struct EngineOptions {
   bool vision = true;           // false: skip the vision tower of a VL model (text only)
   int parallel = 4;             // sequences decoded together at most; more requests queue
   int max_queue = 64;           // requests waiting beyond `parallel`; more → Busy
-  int64_t context = 0;          // tokens a sequence may hold; 0 = the model's context length
+  // Tokens a sequence may hold; 0 = the model's context length, or fewer when the memory limit
+  // holds fewer (ModelInfo::memory_tokens).
+  int64_t context = 0;
   int kv_bits = 16;             // KV cache of the attention layers: 16 (f16), 32 (f32), 8, 4, 2
   int kv_group_size = 64;       // group size of the quantized KV cache
   // The KV element type by name ("f16", "bf16", "f32", "q8", "q4", "q2"); overrides kv_bits
   // when not empty.
   std::string kv_type;
   uint64_t memory_limit = 0;    // bytes; 0 = physical memory (or the cgroup limit) − a reserve
+  // Lock the mmapped weights in memory (mlock(2)) so the OS never drops their pages; load
+  // throws OutOfMemory naming RLIMIT_MEMLOCK (`ulimit -l`) when the system refuses.
+  bool mlock = false;
   uint64_t prompt_cache_bytes = 512ull << 20;  // saved prefix states kept (LRU); 0 = no cache
   int prefill_chunk = 256;      // prompt tokens per forward batch (bounds activation memory)
   int draft_tokens = -1;        // MTP drafts per step; -1 = default (off), 0 = off, > 0 not yet
@@ -113,6 +118,12 @@ struct ModelInfo {
   std::string activations;      // "int8 (avx512-vnni)", "f32", ...
   int threads = 0;              // worker threads of the thread pool
   std::string kv_type;          // "f16", "bf16", "f32", ...
+  // The memory plan requests are checked against (include/tightfit/plan.h, docs/engine.md).
+  uint64_t memory_limit = 0;        // bytes the engine may take
+  uint64_t memory_fixed = 0;        // of which weights, buffers, sequence state, process
+  uint64_t kv_bytes_per_token = 0;  // KV cache one held token takes
+  int64_t memory_tokens = 0;        // KV tokens the rest holds, over all sequences
+  bool weights_locked = false;      // EngineOptions::mlock took effect
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -169,6 +180,23 @@ struct SamplingParams {
   std::vector<std::pair<int32_t, float>> logit_bias;
 };
 
+// Structured output (OpenAI's response_format): the answer (after any <think> block) is
+// sampled so that it is JSON of the given shape, token by token, and ends when the value is
+// complete. json_schema enforces the subset of JSON Schema in README.md ("Structured output");
+// a schema using another keyword is refused (InvalidRequest naming the keyword).
+struct ResponseFormat {
+  enum class Type { text, json_object, json_schema } type = Type::text;
+  std::string schema;  // json_schema: the schema, as JSON text
+};
+
+// Whether the answer calls a tool (OpenAI's and Anthropic's tool_choice). required / function
+// make the answer start with the Qwen3.5 tool-call block `<tool_call>\n<function=NAME>` (any
+// of Request::tools' names / this one), then generation is free; none bans <tool_call>.
+struct ToolChoice {
+  enum class Mode { automatic, none, required, function } mode = Mode::automatic;
+  std::string function;  // Mode::function: one of Request::tools' function names
+};
+
 struct Request {
   // The prompt: exactly one of these three.
   std::vector<Message> messages;         // rendered with the model's chat template
@@ -182,6 +210,9 @@ struct Request {
   std::string tools;                     // JSON array of OpenAI tool definitions; empty = none
   std::optional<bool> enable_thinking;   // unset: the template's default
   std::string template_kwargs;           // JSON object of more template variables; empty = none
+  ToolChoice tool_choice;                // enforced by constrained sampling (see ToolChoice)
+
+  ResponseFormat response_format;        // constrained sampling (see ResponseFormat)
 
   SamplingParams sampling;
   std::optional<int> max_tokens;         // unset: what fits (model default, capped)
@@ -316,6 +347,7 @@ struct EngineStats {
   int64_t generated_tokens_total = 0;
   int64_t prompt_cache_hits = 0;
   uint64_t prompt_cache_bytes = 0;
+  int64_t kv_reserved_tokens = 0;  // KV tokens the running requests hold room for (memory plan)
   uint64_t resident_memory_bytes = 0;
   double busy_seconds = 0;         // time spent in forward passes
 };

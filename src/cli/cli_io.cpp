@@ -13,8 +13,12 @@
 #include <iterator>
 #include <stdexcept>
 
+<<<<<<< HEAD
 #include <nlohmann/json.hpp>
 
+=======
+#include "base/json_read.h"
+>>>>>>> main
 #include "cli/commands.h"
 #include "tokenizer/jinja_json.h"
 #include "tokenizer/tokenizer_config.h"
@@ -83,10 +87,11 @@ void for_each_jsonl_line(const std::string& path,
 }
 
 nlohmann::ordered_json parse_json(const std::string& text, const std::string& what) {
+  // base/json_read's reader (its nesting limit) with the CLI's exit code for bad input.
   try {
-    return nlohmann::ordered_json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw BadInputError(what + " is not valid JSON: " + e.what());
+    return tf::parse_ordered_json(text, what);
+  } catch (const std::runtime_error& e) {
+    throw BadInputError(e.what());
   }
 }
 

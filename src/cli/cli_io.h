@@ -35,8 +35,8 @@ std::string read_input(const std::string& path);
 void for_each_jsonl_line(const std::string& path,
                          const std::function<void(const std::string& line, size_t line_number)>& on_line);
 
-// `text` parsed as JSON (keys in file order); a parse error is a BadInputError "WHAT is not
-// valid JSON: …".
+// `text` parsed as JSON (keys in file order) by base/json_read.h, with its nesting limit; a parse
+// error is a BadInputError "WHAT: not valid JSON: …" (or "WHAT: JSON nested deeper than …").
 nlohmann::ordered_json parse_json(const std::string& text, const std::string& what);
 
 // One-line JSON with Python's spacing (", " and ": "), non-ASCII text left as is.

@@ -14,6 +14,7 @@
 #include "cli/model_flag.h"
 #include "cli/threads_flag.h"
 #include "quant/converter.h"
+#include "runtime/memory_plan.h"
 
 namespace tf::cli {
 
@@ -77,7 +78,8 @@ void run_convert(const ConvertArgs& a) {
     r = convert_checkpoint(o);
     print_warnings(r.plan);
   }
-  std::printf("%s", format_convert_report(r, o.recipe).c_str());
+  const LoadMemoryEstimate memory = load_memory_estimate(r.config, r.plan, 4096);
+  std::printf("%s", format_convert_report(r, o.recipe, memory).c_str());
   for (const auto& w : r.summary.warnings) std::fprintf(stderr, "tightfit: warning: %s\n", w.c_str());
   if (!a.dry_run) {
     for (const auto& s : r.skipped_files) std::printf("not copied: %s\n", s.c_str());
@@ -86,7 +88,7 @@ void run_convert(const ConvertArgs& a) {
   }
   if (!a.report_json.empty()) {
     std::ofstream out(a.report_json);
-    out << convert_report_json(r, o.recipe, a.dry_run).dump(2) << "\n";
+    out << convert_report_json(r, o.recipe, a.dry_run, memory).dump(2) << "\n";
     if (!out) throw std::runtime_error(a.report_json + ": cannot write");
   }
 }

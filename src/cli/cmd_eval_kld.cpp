@@ -3,6 +3,9 @@
 //   eval kld --model Q --reference R --text FILE [--save-logits F]   reference run live
 //   eval kld --reference R --text FILE --save-logits F               reference only, saved
 //   eval kld --model Q --reference-logits F                          reference from the file
+// --kv-bits / --kv-cache / --kv-group-size set the KV cache of the model under test (the
+// reference keeps f16): `eval kld --model M --reference M --text T --kv-bits 4` measures what a
+// 4-bit KV cache costs (README "Quantized KV cache").
 // The reference runs first and keeps its top-k logits per position (a few hundred bytes each),
 // then is unloaded before the model loads, so the two never share memory.
 #include <cmath>
@@ -25,6 +28,7 @@ namespace ev = tightfit::eval;
 
 struct KldOptions {
   EvalModelFlags flags;
+  KVCacheFlags kv;  // the model under test's KV cache
   std::string reference, text, save_logits, reference_logits;
   int64_t context = 2048;
   int64_t stride = 0;
@@ -40,6 +44,8 @@ void check_flags(const KldOptions& o) {
   if (o.flags.model.empty() && o.save_logits.empty())
     throw UsageError("give --model (the model to compare), or --save-logits to only save the reference");
   if (o.top_k < 1) throw UsageError("--top-k must be at least 1");
+  kv_cache_type(o.kv);  // a bad --kv-bits / --kv-cache pair is found before the reference runs
+  kv_group_size(o.kv);
 }
 
 std::string token_bytes(const std::vector<int32_t>& tokens) {
@@ -97,7 +103,7 @@ void run_kld(const KldOptions& o) {
   }
   if (o.flags.model.empty()) return;
 
-  auto engine = load_eval_engine(o.flags.model, o.flags.threads, reference.windows.context);
+  auto engine = load_eval_engine(o.flags.model, o.flags.threads, reference.windows.context, o.kv);
   with_cli_errors([&] {
     if (!text.empty() && engine->encode(text) != reference.tokens)
       throw tightfit::InvalidRequest("the model's tokenizer splits the text differently from the reference's: "
@@ -133,6 +139,7 @@ void add_eval_kld_command(CLI::App& eval) {
   cmd->add_option("--top-k", o->top_k, "Reference logits kept per position");
   cmd->add_option("--ctx", o->context, "Tokens per window")->check(CLI::Range(int64_t{2}, int64_t{1} << 20));
   cmd->add_option("--stride", o->stride, "Tokens between window starts (default: ctx / 2)");
+  add_kv_cache_flags(cmd, o->kv);  // of --model; the reference keeps f16
   add_eval_output_flags(cmd, o->flags);
   cmd->callback([o] { run_kld(*o); });
 }

@@ -9,8 +9,12 @@
 #include <string>
 #include <vector>
 
+<<<<<<< HEAD
 #include <nlohmann/json.hpp>
 
+=======
+#include "base/json_read.h"
+>>>>>>> main
 #include "cli/cli_io.h"
 #include "cli/commands.h"
 #include "cli/model_flag.h"
@@ -38,12 +42,11 @@ using Sequence = tightfit::CalibrationSequence;
 // Token ids from JSON: [ids], [[ids], …] or {"name": [ids], …} (in an object, entries that are
 // not lists — e.g. a "generator" note — are skipped).
 std::vector<Sequence> sequences_from_json(const std::string& path) {
-  std::ifstream in(path);
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw BadInputError(path + ": not valid JSON: " + e.what());
+    j = read_json_file(path);
+  } catch (const std::runtime_error& e) {
+    throw BadInputError(e.what());
   }
   std::vector<Sequence> out;
   auto add = [&](const std::string& name, const nlohmann::json& v) {

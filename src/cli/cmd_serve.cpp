@@ -16,6 +16,8 @@
 
 #include "base/json_read.h"
 #include "cli/commands.h"
+#include "cli/engine_flags.h"
+#include "cli/memory_limit_flag.h"
 #include "cli/model_flag.h"
 #include "cli/threads_flag.h"
 #include "server/server.h"
@@ -59,7 +61,8 @@ void add_flags(CLI::App* cmd, ServeFlags& f) {
   cmd->add_option("--max-body", f.server.max_body_bytes, "Largest request body in bytes (413 beyond)")
       ->capture_default_str();
   cmd->add_option("--ctx-size,-c,--context", f.engine.context,
-                  "Tokens a sequence may hold (0 = the model's context length)");
+                  "Tokens a sequence may hold (0 = the model's context length, or what fits "
+                  "--memory-limit when less)");
   cmd->add_option("--prompt-cache-mb", f.prompt_cache_mb,
                   "Memory for saved conversation prefixes (0 = no prompt cache)")
       ->capture_default_str();
@@ -73,6 +76,7 @@ void add_flags(CLI::App* cmd, ServeFlags& f) {
   cmd->add_option("--memory-limit", f.memory_limit,
                   "Memory the server may take, e.g. 12GB (default: this machine's memory or cgroup "
                   "limit minus 3.5 GB, at most a quarter); requests that cannot fit are answered 400");
+  add_mlock_flag(cmd, f.engine.mlock);
   cmd->add_flag("--no-vision", f.no_vision, "Skip the vision tower of a VL model (text only)");
   cmd->add_flag("--offline", f.engine.offline, "Never contact the Hugging Face Hub");
   add_threads_flag(cmd, f.engine.threads);
@@ -174,6 +178,7 @@ void run_serve(ServeFlags& f) {
     std::fprintf(stderr, "tightfit serve: ready: %s (%lld layers, context %lld, %s)\n",
                  info.name.c_str(), static_cast<long long>(info.layers),
                  static_cast<long long>(info.context_length), info.activations.c_str());
+    std::fprintf(stderr, "tightfit serve: %s\n", memory_line(info).c_str());
     return engine;
   });
   SignalWatcher signals([&http] { http.stop(); });

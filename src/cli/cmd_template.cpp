@@ -59,7 +59,7 @@ void render_jsonl(const ChatTemplate& tmpl, const TokenizerConfig* config, const
   for_each_jsonl_line(o.jsonl, [&](const std::string& line, size_t) {
     ordered_json result;
     try {
-      const ChatRequest request = with_defaults(ChatRequest::from_json(ordered_json::parse(line)), defaults);
+      const ChatRequest request = with_defaults(ChatRequest::from_json(parse_json(line, "--jsonl line")), defaults);
       result["rendered"] = tmpl.render(request, config);
     } catch (const std::exception& e) {  // the template's own message for raise_exception
       result = ordered_json::object();

@@ -11,7 +11,9 @@
 #include "cli/model_flag.h"
 #include "tightfit/plan.h"
 #include "runtime/generation_stats.h"
+#include "quant/model_summary.h"
 #include "runtime/hub_cache.h"
+#include "runtime/peak_memory.h"
 #include "runtime/reasoning_split.h"
 
 namespace tf::cli {
@@ -38,13 +40,19 @@ std::unique_ptr<tightfit::Engine> load_engine(const GenerationFlags& f, bool vis
     if (f.context) options.context = *f.context;
     options.vision = vision;
     options.parallel = 1;
+    options.mlock = f.mlock;
     if (!prompt_cache) options.prompt_cache_bytes = 0;
     return tightfit::Engine::load(std::move(options));
   } catch (const tightfit::ModelNotFound& e) {  // a folder without tokenizer.json
     throw ModelNotFoundError("--model " + f.model + ": " + e.what());
   } catch (const tightfit::InvalidRequest& e) {
+<<<<<<< HEAD
     throw_load_refusal(e);
   } catch (const tightfit::OutOfMemory& e) {  // the model alone exceeds --memory-limit
+=======
+    throw UsageError(e.what());
+  } catch (const tightfit::OutOfMemory& e) {  // the model alone exceeds --memory-limit; --mlock
+>>>>>>> main
     throw BadInputError(e.what());
   }
 }
@@ -120,6 +128,16 @@ void print_engine_settings(const tightfit::Engine& engine, const GenerationFlags
                s.temperature, s.top_p, s.top_k, s.min_p, s.repetition_penalty,
                s.presence_penalty, s.frequency_penalty,
                s.seed ? (", seed " + std::to_string(*s.seed)).c_str() : "");
+  std::fprintf(stderr, "%s\n", memory_line(info).c_str());
+}
+
+std::string memory_line(const tightfit::ModelInfo& info) {
+  return "memory: limit " + format_bytes(info.memory_limit) + ", model and buffers " +
+         format_bytes(info.memory_fixed) + ", KV " + format_bytes(info.kv_bytes_per_token) +
+         "/token (" + info.kv_type + "): " +
+         with_commas(static_cast<uint64_t>(std::max<int64_t>(info.memory_tokens, 0))) +
+         " tokens fit; context " + with_commas(static_cast<uint64_t>(info.context_length)) +
+         " tokens" + (info.weights_locked ? "; weights locked in memory" : "");
 }
 
 std::string flag_message(const tightfit::InvalidRequest& e) {

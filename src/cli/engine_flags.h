@@ -35,6 +35,11 @@ tightfit::Request request_from_flags(const GenerationFlags& flags);
 // request runs with (generation_config.json's, overridden by the flags), on stderr.
 void print_engine_settings(const tightfit::Engine& engine, const GenerationFlags& flags);
 
+// "memory: limit 12.5 GB, model and buffers 11.2 GB, KV 5.8 KB/token (q4): 225,694 tokens
+// fit; context 225,694 tokens": the memory plan the engine checks requests against; the
+// default context and --max-tokens are what fits (docs/engine.md "Memory").
+std::string memory_line(const tightfit::ModelInfo& info);
+
 // The message of a refused request with the request's field names replaced by the flags that
 // set them (max_image_pixels → --max-pixels).
 std::string flag_message(const tightfit::InvalidRequest& e);

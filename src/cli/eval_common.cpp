@@ -17,8 +17,10 @@ void add_eval_output_flags(CLI::App* cmd, EvalModelFlags& flags) {
   cmd->add_option("--json", flags.json, "Write the result as JSON to this file");
 }
 
-std::unique_ptr<tightfit::Engine> load_eval_engine(const std::string& model, int threads, int64_t context) {
+std::unique_ptr<tightfit::Engine> load_eval_engine(const std::string& model, int threads, int64_t context,
+                                                   const KVCacheFlags& kv) {
   tightfit::EngineOptions o;
+  set_kv_cache_options(kv, o);
   o.model = model;
   o.threads = threads;
   o.vision = false;

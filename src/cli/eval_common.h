@@ -10,6 +10,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/kv_cache_flags.h"
 #include "tightfit/eval.h"
 #include "tightfit/tightfit.h"
 
@@ -27,8 +28,9 @@ struct EvalModelFlags {
 void add_eval_output_flags(CLI::App* cmd, EvalModelFlags& flags);
 
 // Loads `model` for evaluation: one sequence, no prompt cache, no speculative drafts, sequences
-// of `context` tokens (0: the model's).
-std::unique_ptr<tightfit::Engine> load_eval_engine(const std::string& model, int threads, int64_t context);
+// of `context` tokens (0: the model's), the KV cache `kv` names (default: f16).
+std::unique_ptr<tightfit::Engine> load_eval_engine(const std::string& model, int threads, int64_t context,
+                                                   const KVCacheFlags& kv = {});
 
 // The whole file; a missing or unreadable file is bad input naming `flag`.
 std::string read_data_file(const std::string& path, const std::string& flag);

@@ -3,8 +3,12 @@
 #include <cstdio>
 #include <stdexcept>
 
+<<<<<<< HEAD
 #include <nlohmann/json.hpp>
 
+=======
+#include "base/json_read.h"
+>>>>>>> main
 #include "cli/commands.h"
 #include "cli/memory_limit_flag.h"
 #include "cli/interrupt.h"
@@ -72,6 +76,7 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags& f) {
                   "not yet available through the engine)");
   add_kv_cache_flags(cmd, f.kv_cache);
   add_memory_limit_flag(cmd, f.memory_limit);
+  add_mlock_flag(cmd, f.mlock);
   add_image_flags(cmd, f.image);
 }
 
@@ -84,9 +89,9 @@ nlohmann::ordered_json template_kwargs(const GenerationFlags& f) {
   if (f.chat_template_args.empty()) return nlohmann::ordered_json::object();
   nlohmann::ordered_json j;
   try {
-    j = nlohmann::ordered_json::parse(f.chat_template_args);
-  } catch (const nlohmann::json::parse_error&) {
-    throw UsageError("--chat-template-args is not valid JSON: " + f.chat_template_args);
+    j = parse_ordered_json(f.chat_template_args, "--chat-template-args");
+  } catch (const std::runtime_error& e) {
+    throw UsageError(e.what());
   }
   if (!j.is_object())
     throw UsageError("--chat-template-args must be a JSON object, e.g. '{\"enable_thinking\": false}'");

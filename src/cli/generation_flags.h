@@ -34,6 +34,7 @@ struct GenerationFlags {
   bool quiet = false;
   KVCacheFlags kv_cache;                  // --kv-cache, --kv-bits, --kv-group-size
   std::string memory_limit;               // --memory-limit (cli/memory_limit_flag.h)
+  bool mlock = false;                     // --mlock (cli/memory_limit_flag.h)
   ImageFlags image;                       // --image, --max-pixels, --resize-shape
   std::optional<int> draft;               // --draft N (speculative decoding with the MTP head)
   bool no_spec = false;                   // --no-spec

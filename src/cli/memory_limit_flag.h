@@ -2,7 +2,7 @@
 // minus a reserve), EngineOptions::memory_limit of generate and chat. The engine checks its
 // memory plan (include/tightfit/plan.h) when it loads and for each request's prompt +
 // max_tokens; a run that cannot fit is refused with the plan's numbers (one line, exit code 2)
-// instead of being killed by the OS half-way (issue 14).
+// instead of being killed by the OS half-way (issue 14). --mlock: EngineOptions::mlock.
 #pragma once
 
 #include <string>
@@ -12,5 +12,6 @@
 namespace tf::cli {
 
 void add_memory_limit_flag(CLI::App* cmd, std::string& limit);
+void add_mlock_flag(CLI::App* cmd, bool& mlock);
 
 }  // namespace tf::cli

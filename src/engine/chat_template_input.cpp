@@ -2,6 +2,7 @@
 
 #include <string_view>
 
+#include "base/json_read.h"
 #include "tokenizer/jinja_error.h"
 
 namespace tightfit {
@@ -12,9 +13,9 @@ namespace {
 
 ordered_json parse_json_field(const std::string& text, const std::string& param) {
   try {
-    return ordered_json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    throw InvalidRequest(param + " is not valid JSON: " + e.what(), param);
+    return tf::parse_ordered_json(text, param);
+  } catch (const std::runtime_error& e) {
+    throw InvalidRequest(e.what(), param);
   }
 }
 

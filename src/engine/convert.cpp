@@ -9,6 +9,7 @@
 
 #include "engine/api_errors-inl.h"
 #include "quant/converter.h"
+#include "runtime/memory_plan.h"
 #include "runtime/model_resolver.h"
 #include "storage/model_config.h"
 
@@ -53,7 +54,9 @@ std::string convert(const ConvertOptions& options) {
     const tf::ConvertOptions c = converter_options(options);
     const tf::ConvertResult result =
         options.dry_run ? tf::plan_folder(c) : tf::convert_checkpoint(c);
-    return tf::convert_report_json(result, c.recipe, options.dry_run).dump();
+    return tf::convert_report_json(result, c.recipe, options.dry_run,
+                                   tf::load_memory_estimate(result.config, result.plan, 4096))
+        .dump();
   });
 }
 

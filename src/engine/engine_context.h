@@ -4,11 +4,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 #include "kernels/linear.h"
 #include "kernels/ops_attention.h"
 #include "runtime/loaded_model.h"
+#include "runtime/token_mask.h"
 #include "tightfit/plan.h"
 #include "tightfit/tightfit.h"
 
@@ -20,10 +23,14 @@ struct EngineContext {
   tf::KVType kv_type = tf::KVType::F16;
   int kv_group_size = 64;             // quantized KV types: elements per scale and bias
   // The memory plan at Engine::load (include/tightfit/plan.h): submit refuses a request whose
-  // prompt + max_tokens cannot fit its limit (OutOfMemory) instead of an OOM kill half-way.
+  // prompt + max_tokens cannot fit its limit (OutOfMemory) instead of an OOM kill half-way; the
+  // scheduler admits requests while their KV fits beside the running ones
+  // (engine/memory_budget.h).
   MemoryPlan plan;
+  int64_t memory_tokens = 0;          // KV tokens the limit holds (plan.max_tokens())
   tf::ActivationPrecision precision = tf::ActivationPrecision::F32;
   int64_t context = 0;                // tokens a sequence holds (Sequence capacity)
+  bool context_from_memory = false;   // the default context was cut to memory_tokens
   std::vector<int32_t> eos_token_ids;
   int32_t sampled_vocab = 0;          // ids the sampler may pick (real tokenizer ids)
   std::vector<int32_t> think_end;     // "</think>\n\n": what a thinking budget feeds
@@ -31,6 +38,19 @@ struct EngineContext {
 
   const tf::Model& model() const { return *loaded.model; }
   const tf::tokenizer::Tokenizer& tokenizer() const { return loaded.tokenizer->tokenizer; }
+
+  // The vocabulary as bytes for constrained sampling, built by the first request that needs
+  // it (about 0.15 s of CPU for 248K tokens; requests without a constraint never pay it).
+  const tf::TokenMask& token_mask() const {
+    std::call_once(token_mask_once_, [&] {
+      token_mask_ = std::make_unique<const tf::TokenMask>(tokenizer(), sampled_vocab);
+    });
+    return *token_mask_;
+  }
+
+ private:
+  mutable std::once_flag token_mask_once_;
+  mutable std::unique_ptr<const tf::TokenMask> token_mask_;
 };
 
 // Runs `f`, turning the lower layers' exceptions into the API's kinds: tf::ModelNotFoundError →

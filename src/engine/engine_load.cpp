@@ -4,8 +4,10 @@
 
 #include "engine/engine_context.h"
 #include "engine/local_engine.h"
+#include "base/out_of_memory_error.h"
 #include "quant/model_summary.h"
 #include "runtime/model_resolver.h"
+#include "storage/memory_lock.h"
 #include "storage/tensor_names.h"
 
 namespace tightfit {
@@ -105,6 +107,11 @@ ModelInfo model_info(const EngineContext& c) {
   info.eos_token_ids = c.eos_token_ids;
   info.threads = model.pool().num_threads();
   info.kv_type = tf::kv_type_name(c.kv_type);
+  info.memory_limit = c.plan.limit;
+  info.memory_fixed = c.plan.fixed_bytes;
+  info.kv_bytes_per_token = c.plan.kv_bytes_per_token;
+  info.memory_tokens = c.memory_tokens;
+  info.weights_locked = c.options.mlock;
   if (c.precision == tf::ActivationPrecision::F32)
     info.activations = "f32";
   else
@@ -144,10 +151,23 @@ std::unique_ptr<Engine> Engine::load(EngineOptions options) {
                                  tf::ModelLoadOptions{.vision = options.vision});
   });
   const tf::Model& model = context->model();
+  if (options.mlock) {
+    try {
+      tf::lock_in_memory(model.checkpoint());
+    } catch (const tf::OutOfMemoryError& e) {  // RLIMIT_MEMLOCK
+      throw OutOfMemory(e.what());
+    }
+  }
   const int64_t model_context = model.text().max_position_embeddings > 0
                                     ? model.text().max_position_embeddings
                                     : tf::Sequence::kDefaultCapacity;
-  context->context = options.context > 0 ? options.context : model_context;
+  // The default context is what fits: the model's, or the tokens the memory limit holds when
+  // fewer (issue 14), so a default request never needs more than the limit.
+  context->memory_tokens = context->plan.max_tokens();
+  context->context_from_memory = options.context == 0 && context->memory_tokens < model_context;
+  context->context = options.context > 0
+                         ? options.context
+                         : std::max<int64_t>(1, std::min(model_context, context->memory_tokens));
   context->eos_token_ids = context->loaded.eos_token_ids();
   context->sampled_vocab = static_cast<int32_t>(std::min<int64_t>(
       model.vocab_size(), static_cast<int64_t>(context->tokenizer().id_space())));

@@ -16,8 +16,8 @@ RequestHandle LocalEngine::submit(Request request) {
   PreparedRequest prepared = prepare_request(*context_, request);
   // The tokens this request's sequence will hold at most, against the memory plan's limit
   // (OutOfMemory with the plan's numbers): refused now rather than killed by the OS half-way.
-  context_->plan.check_tokens(
-      std::min(context_->context, prepared.prompt_tokens + prepared.stop.max_tokens));
+  // One that fits alone but not beside the running requests waits in the queue (scheduler.h).
+  context_->plan.check_tokens(prepared.kv_tokens);
   auto state = std::make_shared<RequestState>();
   scheduler_->enqueue(state, std::move(prepared));
   return RequestHandle(std::move(state));
@@ -52,6 +52,7 @@ bool LocalEngine::score(std::span<const int32_t> tokens, int64_t first_row,
                         const std::atomic<bool>* cancel) {
   const int64_t n = static_cast<int64_t>(tokens.size());
   if (n == 0) throw InvalidRequest("score: no tokens", "tokens");
+  context_->plan.check_tokens(n);  // its scratch sequence holds n tokens
   if (n > context_->context)
     throw InvalidRequest("score: " + std::to_string(n) + " tokens, more than the context of " +
                              std::to_string(context_->context),

@@ -118,6 +118,7 @@ MemoryPlan plan_memory(const PlanOptions& o) {
   out.text_weight_bytes = p.text_weight_bytes;
   out.vision_weight_bytes = p.vision_weight_bytes;
   out.fixed_bytes = p.fixed_bytes;
+  out.prompt_cache_bytes = p.prompt_cache_bytes;
   out.kv_bytes_per_token = p.kv_bytes_per_token;
   out.deltanet_bytes_per_sequence = p.deltanet_bytes_per_sequence;
   out.kv_bits = o.kv_bits;
@@ -149,6 +150,13 @@ std::string MemoryPlan::to_text() const {
                     .c_str(),
                 fits() ? "" : "  DOES NOT FIT");
   s += line;
+  if (prompt_cache_bytes) {
+    std::snprintf(line, sizeof line,
+                  "prompt cache: up to %s of the headroom (elastic: its least recently used "
+                  "entries go when sequences need the room)\n\n",
+                  size(prompt_cache_bytes).c_str());
+    s += line;
+  }
   std::snprintf(line, sizeof line,
                 "text weights %s, vision tower %s; KV %.2f KB/token (%d-bit), DeltaNet state %s "
                 "per sequence\n\n",
@@ -195,6 +203,7 @@ std::string MemoryPlan::to_json() const {
   j["text_weight_bytes"] = text_weight_bytes;
   j["vision_weight_bytes"] = vision_weight_bytes;
   j["fixed_bytes"] = fixed_bytes;
+  j["prompt_cache_bytes"] = prompt_cache_bytes;
   j["kv_bits"] = kv_bits;
   j["kv_bytes_per_token"] = kv_bytes_per_token;
   j["deltanet_bytes_per_sequence"] = deltanet_bytes_per_sequence;

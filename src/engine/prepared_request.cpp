@@ -117,6 +117,10 @@ void add_images(const EngineContext& context, const Request& r, PreparedRequest&
       throw InvalidRequest(name + ": " + e.what(), r.messages.empty() ? "images" : "messages");
     }
   }
+  // A context cut to what fits the memory limit: a prompt past it is a memory refusal, with
+  // the plan's numbers.
+  if (context.context_from_memory && p.prompt_tokens >= context.context)
+    context.plan.check_tokens(p.prompt_tokens + 1);
   if (p.prompt_tokens >= context.context)
     throw InvalidRequest("the prompt with its images has " + std::to_string(p.prompt_tokens) +
                              " tokens (images: " + each + ") and fills the context of " +
@@ -194,6 +198,10 @@ PreparedRequest prepare_request(const EngineContext& context, const Request& r) 
   if (p.ids.empty()) throw InvalidRequest("the prompt is empty: nothing to generate from", field);
   p.prompt_tokens = static_cast<int64_t>(p.ids.size());
   add_images(context, r, p);
+  // A context cut to what fits the memory limit: a prompt past it is a memory refusal, with
+  // the plan's numbers.
+  if (context.context_from_memory && p.prompt_tokens >= context.context)
+    context.plan.check_tokens(p.prompt_tokens + 1);
   if (p.prompt_tokens >= context.context)
     throw InvalidRequest("the prompt has " + std::to_string(p.prompt_tokens) +
                              " tokens and fills the context of " +
@@ -207,11 +215,14 @@ PreparedRequest prepare_request(const EngineContext& context, const Request& r) 
                              std::to_string(*r.max_tokens),
                          "max_tokens");
   // An explicit budget is not cut to the room left, so running out of context is reported as
-  // such (context_full); the default never runs past the context.
-  p.stop.max_tokens = r.max_tokens ? *r.max_tokens
-                                   : tf::default_max_tokens(std::nullopt,
-                                                            context.loaded.defaults.max_new_tokens,
-                                                            context.context, p.prompt_tokens);
+  // such (context_full); the default never runs past the context or what the memory limit
+  // holds (issue 14: a request left at the defaults is never refused for memory).
+  p.stop.max_tokens =
+      r.max_tokens ? *r.max_tokens
+                   : tf::default_max_tokens(std::nullopt, context.loaded.defaults.max_new_tokens,
+                                            std::min(context.context, context.memory_tokens),
+                                            p.prompt_tokens);
+  p.kv_tokens = std::min<int64_t>(context.context, p.prompt_tokens + p.stop.max_tokens);
   for (const std::string& s : r.stop)
     if (s.empty()) throw InvalidRequest("stop: a stop string cannot be empty", "stop");
   p.stop.stop_strings = r.stop;
@@ -220,6 +231,7 @@ PreparedRequest prepare_request(const EngineContext& context, const Request& r) 
   if (r.thinking_budget && *r.thinking_budget < 0)
     throw InvalidRequest("thinking_budget must be >= 0", "thinking_budget");
   p.thinking_budget = r.thinking_budget;
+  p.constraint = make_output_constraint(context, r);
   if (r.logprobs < -1 || r.logprobs > kMaxTopLogprobs)
     throw InvalidRequest("logprobs must be -1 (none), 0 (the chosen token's) or up to " +
                              std::to_string(kMaxTopLogprobs) + " alternatives",

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/engine_context.h"
+#include "engine/output_constraint.h"
 #include "runtime/image_file.h"
 #include "runtime/image_preprocessor.h"
 #include "runtime/sampler_config.h"
@@ -35,7 +36,11 @@ struct PreparedRequest {
   size_t stable_point = 0;
   tf::SamplerConfig sampler;
   tf::StopConfig stop;               // max_tokens: the request's budget
+  // KV tokens the request's sequence may hold: prompt + max_tokens, at most the context. The
+  // memory plan must hold them alone (submit) and beside the running requests' (admission).
+  int64_t kv_tokens = 0;
   std::optional<int> thinking_budget;
+  OutputConstraint constraint;       // response_format / tool_choice
   int logprobs = -1;
   bool use_prompt_cache = true;
   Clock::time_point submitted;

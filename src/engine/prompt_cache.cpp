@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 namespace tightfit {
 
 namespace {
@@ -49,30 +53,51 @@ std::shared_ptr<const tf::SequenceSnapshot> PromptCache::lookup(std::span<const 
   return best->state;
 }
 
-bool PromptCache::wants(std::span<const int32_t> prefix) const {
-  if (max_bytes_ == 0 || prefix.empty()) return false;
+bool PromptCache::wants(std::span<const int32_t> prefix, uint64_t bytes, uint64_t room) const {
+  if (max_bytes_ == 0 || prefix.empty() || bytes > std::min(max_bytes_, room)) return false;
   std::lock_guard lock(mutex_);
   return std::none_of(entries_.begin(), entries_.end(), [&](const Entry& e) {
     return std::equal(e.tokens.begin(), e.tokens.end(), prefix.begin(), prefix.end());
   });
 }
 
-void PromptCache::save(std::vector<int32_t> prefix, tf::SequenceSnapshot snapshot) {
-  const uint64_t size = snapshot.bytes() + prefix.size() * sizeof(int32_t);
-  if (size > max_bytes_) return;
-  std::lock_guard lock(mutex_);
-  while (bytes_ + size > max_bytes_ && !entries_.empty()) {
+size_t PromptCache::evict_to(uint64_t bytes) {
+  size_t evicted = 0;
+  while (bytes_ > bytes && !entries_.empty()) {
     auto oldest = std::min_element(entries_.begin(), entries_.end(),
                                    [](const Entry& a, const Entry& b) {
                                      return a.last_used < b.last_used;
                                    });
     bytes_ -= oldest->bytes;
     entries_.erase(oldest);
+    ++evicted;
   }
+  return evicted;
+}
+
+void PromptCache::save(std::vector<int32_t> prefix, tf::SequenceSnapshot snapshot, uint64_t room) {
+  const uint64_t size = snapshot.bytes() + prefix.size() * sizeof(int32_t);
+  const uint64_t limit = std::min(max_bytes_, room);
+  if (size > limit) return;
+  std::lock_guard lock(mutex_);
+  evict_to(limit - size);
   entries_.push_back({std::move(prefix),
                       std::make_shared<const tf::SequenceSnapshot>(std::move(snapshot)), size,
                       ++clock_});
   bytes_ += size;
+}
+
+void PromptCache::fit(uint64_t room) {
+  size_t evicted;
+  {
+    std::lock_guard lock(mutex_);
+    evicted = evict_to(std::min(max_bytes_, room));
+  }
+#if defined(__GLIBC__)
+  // Snapshots below glibc's mmap threshold live on the heap, whose freed pages stay resident
+  // until trimmed: the room was promised to a sequence, so hand it back now (malloc_trim(3)).
+  if (evicted) malloc_trim(0);
+#endif
 }
 
 uint64_t PromptCache::bytes() const {

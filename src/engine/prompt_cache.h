@@ -1,8 +1,9 @@
 // The prompt cache: sequence states saved at token prefixes of earlier prompts (the stable
 // point of a chat prompt, the end of a prompt), so a request that extends one (the next turn of
 // a conversation, the same system prompt) loads the longest saved prefix into its slot and
-// prefills only the rest. Bounded in bytes; the least recently used entries go first. Each
-// entry is a SequenceSnapshot (model/sequence.h): it fits any slot.
+// prefills only the rest. Bounded in bytes by its budget and, under a memory limit, by the room
+// the running sequences leave (engine/memory_budget.h): the least recently used entries go
+// first. Each entry is a SequenceSnapshot (model/sequence.h): it fits any slot.
 #pragma once
 
 #include <cstdint>
@@ -33,11 +34,15 @@ class PromptCache {
   // one token must be left to prefill: its logits start the generation); null when none.
   std::shared_ptr<const tf::SequenceSnapshot> lookup(std::span<const int32_t> tokens);
 
-  // Whether saving a prefix of this many tokens is worth a snapshot (enabled, not held yet).
-  bool wants(std::span<const int32_t> prefix) const;
+  // Whether saving a prefix is worth a snapshot of about `bytes`: enabled, not held yet, and
+  // within `room` (the bytes the cache may hold now, MemoryBudget::prompt_cache_room).
+  bool wants(std::span<const int32_t> prefix, uint64_t bytes, uint64_t room) const;
   // Keeps `snapshot` as the state after `prefix`, evicting the least recently used entries to
-  // stay within the byte limit (a snapshot larger than the limit is not kept).
-  void save(std::vector<int32_t> prefix, tf::SequenceSnapshot snapshot);
+  // stay within the budget and `room` (a snapshot larger than either is not kept).
+  void save(std::vector<int32_t> prefix, tf::SequenceSnapshot snapshot, uint64_t room);
+  // Evicts the least recently used entries until the cache holds at most `room` bytes, and
+  // returns their memory to the system: a sequence admitted under a memory limit needs it.
+  void fit(uint64_t room);
 
   uint64_t bytes() const;
   size_t entries() const;
@@ -49,6 +54,8 @@ class PromptCache {
     uint64_t bytes = 0;
     uint64_t last_used = 0;
   };
+  size_t evict_to(uint64_t bytes);  // with mutex_ held: entries evicted
+
   const uint64_t max_bytes_;
   mutable std::mutex mutex_;
   std::vector<Entry> entries_;

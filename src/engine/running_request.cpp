@@ -35,6 +35,7 @@ RunningRequest::RunningRequest(const EngineContext& context, std::shared_ptr<Req
       prepared_(std::move(prepared)),
       sampler_(as_api_errors("sampling",
                              [&] { return tf::Sampler(prepared_.sampler, context.sampled_vocab); })),
+      constrained_(context, prepared_.constraint, prepared_.starts_in_reasoning),
       stops_(as_api_errors("max_tokens", [&] { return tf::StopConditions(prepared_.stop); })),
       decoder_(context.tokenizer(), /*skip_special_tokens=*/true),
       splitter_({.starts_in_reasoning = prepared_.starts_in_reasoning, .show_reasoning = true}),
@@ -107,8 +108,9 @@ bool RunningRequest::advance(std::span<const float> logits, bool room_for_next) 
     token = forced_.front();
     forced_.pop_front();
   } else {
-    token = sampler_.sample(logits, history_);
+    token = sampler_.sample(constrained_.mask(logits), history_);
   }
+  const bool value_complete = constrained_.accept(token);
   history_.push_back(token);
   ++usage_.completion_tokens;
   if (splitter_.in_reasoning()) ++usage_.reasoning_tokens;
@@ -123,6 +125,10 @@ bool RunningRequest::advance(std::span<const float> logits, bool room_for_next) 
   timing_.generation_seconds = seconds(first_token_, now);
   if (step.stop != tf::StopReason::none) {
     finish(api_reason(step.stop));
+    return false;
+  }
+  if (value_complete) {  // the constrained JSON answer is whole: the turn ends as at an EOS
+    finish(StopReason::eos);
     return false;
   }
   if (prepared_.thinking_budget && !budget_spent_ && splitter_.in_reasoning() &&

@@ -2,7 +2,8 @@
 // per-token pipeline of the generation loop (runtime/generator.h) driven one step at a time
 // from the logits the batched forward produced for it: sample (its own Sampler and seed) →
 // logprobs → stop checks → streaming decode → stop-string filter → reasoning / answer split →
-// events. A thinking budget closes the thought by feeding "</think>\n\n" instead of sampling
+// events. Constrained sampling (engine/output_constraint.h) masks the logits before the sampler
+// and ends a JSON answer when its value is complete. A thinking budget closes the thought by feeding "</think>\n\n" instead of sampling
 // (llama.cpp's reasoning budget does the same).
 #pragma once
 
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "engine/engine_context.h"
+#include "engine/output_constraint.h"
 #include "engine/prepared_request.h"
 #include "engine/request_state.h"
 #include "runtime/multimodal_prompt.h"
@@ -73,6 +75,7 @@ class RunningRequest {
   std::shared_ptr<RequestState> state_;
   PreparedRequest prepared_;
   tf::Sampler sampler_;
+  ConstrainedSampling constrained_;
   tf::StopConditions stops_;
   tf::tokenizer::StreamingDecoder decoder_;
   tf::ReasoningSplitter splitter_;

@@ -43,6 +43,7 @@ Scheduler::Scheduler(const EngineContext& context)
       pass_(context.model(), forward_options(context)),
       cache_(context.options.prompt_cache_bytes),
       slots_(static_cast<size_t>(context.options.parallel)),
+      budget_(context.plan, context.options.prompt_cache_bytes),
       thread_([this] { run(); }) {}
 
 Scheduler::~Scheduler() {
@@ -71,51 +72,74 @@ void Scheduler::enqueue(std::shared_ptr<RequestState> state, PreparedRequest pre
   wake_.notify_all();
 }
 
-bool Scheduler::score(ScoreJob& job) {
-  std::unique_lock lock(mutex_);
-  if (stopping_) return false;
-  jobs_.push_back(&job);
-  wake_.notify_all();
-  job_done_.wait(lock, [&] { return job.done; });
-  if (job.error) std::rethrow_exception(job.error);
-  return job.completed;
-}
-
 EngineStats Scheduler::stats() const {
   std::lock_guard lock(mutex_);
   EngineStats s = stats_;
   s.requests_active = active_;
   s.requests_queued = static_cast<int64_t>(queue_.size());
   s.prompt_cache_bytes = cache_.bytes();
+  s.kv_reserved_tokens = budget_.reserved_tokens();
   s.resident_memory_bytes = tf::current_rss_bytes();
   return s;
+}
+
+bool Scheduler::has_work() const {
+  if (active_ > 0 || job_) return true;
+  const auto job_tokens = [&] { return static_cast<int64_t>(jobs_.front()->tokens.size()); };
+  if (!jobs_.empty() && budget_.fits_now(job_tokens())) return true;
+  return !queue_.empty() && active_ < static_cast<int>(slots_.size()) &&
+         budget_.fits_now(queue_.front().prepared.kv_tokens);
 }
 
 void Scheduler::run() {
   for (;;) {
     std::vector<std::pair<Slot*, Queued>> admitted;
+    std::vector<Queued> dropped;  // cancelled while queued
+    bool reserved = false;
+    uint64_t cache_room = 0;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] {
-        return stopping_ || active_ > 0 || job_ || !jobs_.empty() ||
-               (!queue_.empty() && active_ < static_cast<int>(slots_.size()));
-      });
+      wake_.wait(lock, [&] { return stopping_ || has_work(); });
       if (stopping_) break;
+      // A cancelled request waiting for room must not hold up the ones behind it.
+      std::erase_if(queue_, [&](Queued& q) {
+        if (!q.state->cancelled()) return false;
+        dropped.push_back(std::move(q));
+        return true;
+      });
       for (Slot& slot : slots_) {
         if (queue_.empty()) break;
         if (slot.request) continue;
         bool taken = false;
         for (auto& [s, q] : admitted) taken |= s == &slot;
         if (taken) continue;
+        // In order: the head of the queue waits until its KV fits beside the running requests'
+        // (alone it fits: submit checked), and the requests behind it wait with it, so a long
+        // request is never overtaken for good by short ones.
+        const int64_t kv = queue_.front().prepared.kv_tokens;
+        if (!budget_.fits_now(kv)) break;
+        budget_.reserve(kv);
+        slot.reserved = kv;
+        reserved = true;
         admitted.emplace_back(&slot, std::move(queue_.front()));
         queue_.pop_front();
         ++active_;
       }
       if (!job_ && !jobs_.empty()) {
-        job_ = jobs_.front();
-        jobs_.pop_front();
+        const int64_t kv = static_cast<int64_t>(jobs_.front()->tokens.size());
+        if (budget_.fits_now(kv)) {
+          job_ = jobs_.front();
+          jobs_.pop_front();
+          budget_.reserve(kv);
+          job_->reserved = kv;
+          reserved = true;
+        }
       }
+      cache_room = budget_.prompt_cache_room();
     }
+    for (Queued& q : dropped) push_done(*q.state, StopReason::cancelled);
+    // The prompt cache gives back what the new reservations took, before their sequences grow.
+    if (reserved) cache_.fit(cache_room);
     for (auto& [slot, queued] : admitted) start(*slot, std::move(queued));
     step();
   }
@@ -288,40 +312,22 @@ void Scheduler::process_prefill(Slot& slot, std::span<const float> logits) {
   r.prefilled = sequence.length();
   const std::span<const int32_t> prefix = std::span<const int32_t>(r.cache_key).first(r.prefilled);
   const bool at_stable = r.prefilled == r.stable_point;
-  if (r.prepared().use_prompt_cache && (at_stable || !r.prefilling()) && cache_.wants(prefix))
-    cache_.save({prefix.begin(), prefix.end()}, sequence.snapshot());
+  if (r.prepared().use_prompt_cache && (at_stable || !r.prefilling())) {
+    // The snapshot's size (model/sequence.h) before taking it: KV rows, DeltaNet state, key.
+    const uint64_t bytes = sequence.kv_cache_bytes() + context_.plan.deltanet_bytes_per_sequence +
+                           prefix.size_bytes();
+    uint64_t room;
+    {
+      std::lock_guard lock(mutex_);
+      room = budget_.prompt_cache_room();
+    }
+    if (cache_.wants(prefix, bytes, room))
+      cache_.save({prefix.begin(), prefix.end()}, sequence.snapshot(), room);
+  }
   if (r.prefilling()) return;
   if (r.multimodal) sequence.set_rope_delta(r.multimodal->rope_delta);
   r.prompt_done();
   if (!r.advance(logits, sequence.length() < sequence.capacity())) release(slot);
-}
-
-void Scheduler::process_score(const tf::BatchItem& item, size_t output) {
-  ScoreJob& job = *job_;
-  const int64_t n = item.count();
-  try {
-    if (item.logits == tf::OutputRows::All) {
-      const std::span<const float> logits = pass_.logits(output);
-      const std::span<const float> hidden = pass_.hidden(output);
-      const size_t V = logits.size() / static_cast<size_t>(n);
-      const size_t H = hidden.size() / static_cast<size_t>(n);
-      for (int64_t r = 0; r < n; ++r) {
-        const int64_t row = job.fed + r;
-        if (row < job.first_row) continue;
-        if (job.on_row && *job.on_row) (*job.on_row)(row, logits.subspan(r * V, V));
-        if (!hidden.empty()) (*job.on_hidden)(row, hidden.subspan(r * H, H));
-      }
-    }
-  } catch (...) {
-    job.error = std::current_exception();
-    finish_job(job);
-    return;
-  }
-  job.fed += n;
-  if (job.fed == static_cast<int64_t>(job.tokens.size())) {
-    job.completed = true;
-    finish_job(job);
-  }
 }
 
 void Scheduler::fail(const Owner& owner, const std::string& error) {
@@ -336,21 +342,17 @@ void Scheduler::fail(const Owner& owner, const std::string& error) {
 
 void Scheduler::release(Slot& slot) {
   std::unique_ptr<RunningRequest> request = std::move(slot.request);
+  // The sequence's memory goes back now, not when the slot is next used: the budget counts it
+  // free from here on.
+  if (slot.sequence) slot.sequence->reset();
   {
     std::lock_guard lock(mutex_);
     --active_;
+    budget_.release(slot.reserved);
+    slot.reserved = 0;
     if (request) stats_.generated_tokens_total += request->generated();
   }
   if (request && request->finished()) request->state().push(request->take_done());
-}
-
-void Scheduler::finish_job(ScoreJob& job) {
-  {
-    std::lock_guard lock(mutex_);
-    job.done = true;
-    if (job_ == &job) job_ = nullptr;
-  }
-  job_done_.notify_all();
 }
 
 void Scheduler::shut_down() {

@@ -1,7 +1,9 @@
 // The engine's worker: one thread that owns the forward pass and up to EngineOptions::parallel
 // sequences (slots, allocated once and reused), and runs continuous batching:
 //
-//   loop:  admit queued requests into free slots (images encoded, prompt cache restored)
+//   loop:  admit queued requests into free slots, in order, while their KV reservations fit the
+//          memory limit beside the running ones (engine/memory_budget.h); the prompt cache
+//          gives back what the new reservations need (images encoded, prompt cache restored)
 //          drop cancelled requests
 //          one forward batch = the next token of every generating request
 //                            + one prefill chunk (≤ prefill_chunk tokens) of one prompt
@@ -26,6 +28,7 @@
 #include <vector>
 
 #include "engine/engine_context.h"
+#include "engine/memory_budget.h"
 #include "engine/prepared_request.h"
 #include "engine/prompt_cache.h"
 #include "engine/request_state.h"
@@ -42,6 +45,7 @@ struct ScoreJob {
   const std::function<void(int64_t, std::span<const float>)>* on_hidden = nullptr;
   const std::atomic<bool>* cancel = nullptr;
   // Worker side.
+  int64_t reserved = 0;  // KV tokens reserved in the memory budget while it runs
   int64_t fed = 0;
   bool done = false;
   bool completed = false;  // every row was scored (false: cancelled)
@@ -65,6 +69,7 @@ class Scheduler {
     std::unique_ptr<tf::Sequence> sequence;
     std::unique_ptr<RunningRequest> request;
     uint64_t admitted = 0;  // admission order: the oldest prompt is prefilled first
+    int64_t reserved = 0;   // KV tokens reserved in the memory budget
     int32_t feed = 0;       // the token fed in this step
   };
   struct Queued {
@@ -78,6 +83,9 @@ class Scheduler {
   };
 
   void run();
+  // With mutex_ held: whether the worker has something to do (a request to admit whose
+  // reservation fits, a score job to start, or running work).
+  bool has_work() const;
   void start(Slot& slot, Queued queued);
   void step();
   void build_batch();
@@ -107,6 +115,7 @@ class Scheduler {
   std::deque<Queued> queue_;
   std::deque<ScoreJob*> jobs_;
   int active_ = 0;                     // occupied slots
+  MemoryBudget budget_;                // KV reservations of the running requests and jobs
   bool stopping_ = false;
   EngineStats stats_;
   std::thread thread_;  // last: starts once everything above exists

@@ -38,31 +38,8 @@ std::string gb(uint64_t bytes) {
 
 }  // namespace
 
-LoadMemoryEstimate estimate_load_memory(const ModelConfig& config, const ConvertPlan& plan, int context) {
-  LoadMemoryEstimate m;
-  m.context = context;
-  for (const auto& t : plan.tensors) {
-    uint64_t bytes = 0;
-    for (const auto& s : t.outputs(plan.dtype)) bytes += s.nbytes();
-    if (t.role == TensorRole::Vision) m.vision_weights += bytes;
-    else if (t.role != TensorRole::Mtp) m.text_weights += bytes;
-  }
-  // Per-sequence state in float32 (model/session.h): K and V per attention layer and token; conv
-  // window and the recurrent matrix per DeltaNet layer.
-  const TextConfig& c = config.text;
-  const uint64_t conv_dim = 2ull * c.linear_num_key_heads * c.linear_key_head_dim +
-                            uint64_t{1} * c.linear_num_value_heads * c.linear_value_head_dim;
-  for (LayerType type : c.layer_types) {
-    if (type == LayerType::FullAttention)
-      m.state += 2ull * c.num_key_value_heads * c.head_dim * 4 * context;
-    else
-      m.state += 4ull * (uint64_t{1} * c.linear_num_value_heads * c.linear_key_head_dim * c.linear_value_head_dim +
-                         conv_dim * (c.linear_conv_kernel_dim - 1));
-  }
-  return m;
-}
-
-std::string format_convert_report(const ConvertResult& r, const Recipe& recipe) {
+std::string format_convert_report(const ConvertResult& r, const Recipe& recipe,
+                                  const LoadMemoryEstimate& m) {
   const ConvertPlan& p = r.plan;
   std::string out = "recipe " + recipe.name + " (first matching rule wins):\n";
   const int group = recipe.group_size;
@@ -77,16 +54,16 @@ std::string format_convert_report(const ConvertResult& r, const Recipe& recipe) 
   out += "output: " + human_bytes(bytes) + " of tensors (" + std::to_string(p.output_specs().size()) +
          " tensors" + (p.has_vision ? ", vision tower included" : ", text only") +
          (p.has_mtp ? ", MTP head kept" : "") + ")\n";
-  const LoadMemoryEstimate m = estimate_load_memory(r.config, p, 4096);
   out += "expected peak memory at load: " + gb(m.text_weights + m.state) + " = text weights " +
          gb(m.text_weights) + " + per-sequence state at " + std::to_string(m.context) + " tokens " +
-         gb(m.state);
+         gb(m.state) + " (" + m.kv_type + " KV; `tightfit plan` for the whole budget)";
   if (m.vision_weights) out += " (+ " + gb(m.vision_weights) + " when the vision tower is loaded)";
   out += "\n";
   return out;
 }
 
-nlohmann::json convert_report_json(const ConvertResult& r, const Recipe& recipe, bool dry_run) {
+nlohmann::json convert_report_json(const ConvertResult& r, const Recipe& recipe, bool dry_run,
+                                   const LoadMemoryEstimate& m) {
   nlohmann::json j = summary_to_json(r.summary);
   j["recipe"] = recipe.to_json();
   j["rule_modules"] = r.plan.rule_modules;
@@ -98,9 +75,8 @@ nlohmann::json convert_report_json(const ConvertResult& r, const Recipe& recipe,
   j["has_mtp"] = r.plan.has_mtp;
   j["plan_warnings"] = r.plan.warnings;
   j["dropped"] = r.plan.dropped;
-  const LoadMemoryEstimate m = estimate_load_memory(r.config, r.plan, 4096);
   j["load_memory"] = {{"text_weights", m.text_weights}, {"vision_weights", m.vision_weights},
-                      {"state", m.state}, {"context", m.context}};
+                      {"state", m.state}, {"context", m.context}, {"kv_type", m.kv_type}};
   if (!dry_run) {
     j["files"] = r.files;
     j["skipped_files"] = r.skipped_files;

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/input_error.h"
+#include "base/json_read.h"
 #include "kernels/thread_pool.h"
 #include "quant/convert_stream.h"
 #include "quant/hf_shape_plan.h"
@@ -30,13 +31,8 @@ namespace {
 
 nlohmann::json read_config_json(const std::string& dir) {
   const std::string path = (fs::path(dir) / "config.json").string();
-  std::ifstream in(path);
-  if (!in) throw InputError(path + ": cannot open (is --hf a Hugging Face model folder?)");
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(path + ": not valid JSON: " + e.what());
-  }
+  if (!fs::exists(path)) throw InputError(path + ": cannot open (is --hf a Hugging Face model folder?)");
+  return read_json_file(path);
 }
 
 bool has_safetensors(const std::string& dir) {

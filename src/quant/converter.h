@@ -66,24 +66,26 @@ ConvertResult plan_folder(const ConvertOptions& options);
 ConvertResult convert_checkpoint(const ConvertOptions& options);
 
 // What loading the output costs: its weights (text; the vision tower only when an engine loads
-// it) plus per-sequence state (KV cache of the attention layers, DeltaNet conv + recurrent state
-// in float32) for `context` tokens.
+// it) plus one sequence's state (KV cache of the attention layers, DeltaNet conv + recurrent
+// state) for `context` tokens. Computed by runtime/memory_plan.h (load_memory_estimate), where
+// the size formulas are written down, and handed to the report.
 struct LoadMemoryEstimate {
   uint64_t text_weights = 0;
   uint64_t vision_weights = 0;
   uint64_t state = 0;
   int context = 0;
+  std::string kv_type;  // of the KV cache counted in `state` ("f16", the engine's default)
   uint64_t total() const { return text_weights + vision_weights + state; }
 };
-LoadMemoryEstimate estimate_load_memory(const ModelConfig& config, const ConvertPlan& plan,
-                                        int context);
 
 // The end-of-run report: recipe rules and what they decided, the per-role table (parameters,
 // bits, bytes), totals, MLX bits per weight, output size and expected memory at load.
-std::string format_convert_report(const ConvertResult& result, const Recipe& recipe);
+std::string format_convert_report(const ConvertResult& result, const Recipe& recipe,
+                                  const LoadMemoryEstimate& memory);
 
 // The same as JSON (`convert --report-json`, tightfit::convert): the summary (summary_to_json)
 // plus the recipe, plan, expected memory at load and, after a real run, the files written.
-nlohmann::json convert_report_json(const ConvertResult& result, const Recipe& recipe, bool dry_run);
+nlohmann::json convert_report_json(const ConvertResult& result, const Recipe& recipe, bool dry_run,
+                                   const LoadMemoryEstimate& memory);
 
 }  // namespace tf

@@ -1,7 +1,7 @@
-// Reading an image file into 8-bit RGB (spec §4.1 "convert to RGB"): PNG and JPEG only, through
-// stb_image's decoders for those two (the formats images reach a chat model in; every other
-// decoder is left out because each is attack surface). Transparent pixels are composited over
-// white, as transformers' convert_to_rgb does; grey images are replicated to three channels.
+// Reading an image file into 8-bit RGB (spec §4.1 "convert to RGB"): PNG through libpng and JPEG
+// through libjpeg-turbo (the formats images reach a chat model in; every other decoder is left
+// out because each is attack surface). Transparent pixels are composited over white, as
+// transformers' convert_to_rgb does; grey images are replicated to three channels.
 #pragma once
 
 #include <cstdint>
@@ -21,8 +21,9 @@ struct RgbImage {
 };
 
 // Images with more pixels than this are refused before they are decoded: 8192 × 8192, four times
-// the Qwen processors' max_pixels (16.7M), is 256 MiB decoded as RGBA plus 192 MiB of RGB; the
-// model would shrink it to at most max_pixels anyway.
+// the Qwen processors' max_pixels (ImagePreprocessorConfig's default, 16.7M; the preprocessor
+// asserts the relation), is 256 MiB decoded as RGBA plus 192 MiB of RGB; the model would shrink
+// it to at most max_pixels anyway.
 inline constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
 
 // Decodes `path`. Throws std::runtime_error naming the file when it cannot be read, is not a PNG

@@ -32,6 +32,8 @@ struct ImagePreprocessorConfig {
   // key when a value is malformed or disagrees with the vision config.
   static ImagePreprocessorConfig load(const std::filesystem::path& dir, const VisionConfig& vision);
 };
+// image_file.h refuses images past kMaxImagePixels before decoding: four times this default.
+static_assert(kMaxImagePixels == 4 * ImagePreprocessorConfig{}.max_pixels);
 
 struct ImagePatches {
   ImageGrid grid;              // (1, resized height / patch, resized width / patch)

@@ -108,6 +108,22 @@ ModelSummary weights_of_config(const ModelConfig& config, const std::string& rec
   return summarize_model(plan.output_specs(), plan.quantization ? &*plan.quantization : nullptr);
 }
 
+LoadMemoryEstimate load_memory_estimate(const ModelConfig& config, const ConvertPlan& plan,
+                                        int context, KVType kv_type) {
+  LoadMemoryEstimate m;
+  m.context = context;
+  m.kv_type = kv_type_name(kv_type);
+  for (const auto& t : plan.tensors) {
+    uint64_t bytes = 0;
+    for (const auto& s : t.outputs(plan.dtype)) bytes += s.nbytes();
+    if (t.role == TensorRole::Vision) m.vision_weights += bytes;
+    else if (t.role != TensorRole::Mtp) m.text_weights += bytes;
+  }
+  m.state = kv_bytes_per_token(config.text, kv_type, 64) * static_cast<uint64_t>(context) +
+            deltanet_state_bytes(config.text);
+  return m;
+}
+
 uint64_t available_memory_total() {
   const uint64_t physical = read_number("/proc/meminfo", "MemTotal:") * 1024;
   uint64_t cgroup = read_number("/sys/fs/cgroup/memory.max");
@@ -127,6 +143,7 @@ MemoryPlan plan_memory(const ModelConfig& config, const ModelSummary& weights,
   p.model_context = c.max_position_embeddings;
   p.context = o.context > 0 ? o.context : c.max_position_embeddings;
   p.parallel = std::max(o.parallel, 1);
+  p.prompt_cache_bytes = o.prompt_cache_bytes;
   p.memory_total = o.memory_total ? o.memory_total : available_memory_total();
   p.reserve_bytes = o.reserve_bytes >= 0 ? static_cast<uint64_t>(o.reserve_bytes)
                                          : default_reserve(p.memory_total);
@@ -158,7 +175,6 @@ MemoryPlan plan_memory(const ModelConfig& config, const ModelSummary& weights,
   p.deltanet_bytes_per_sequence = deltanet_state_bytes(c);
   add("DeltaNet state (× " + std::to_string(p.parallel) + " sequences)",
       p.deltanet_bytes_per_sequence * p.parallel, false);
-  add("prompt cache budget", o.prompt_cache_bytes, false);
   add("process (binary, libraries, allocator)", o.process_base_bytes, false);
   add("runtime (code paged in, tokenizer, model objects)", o.count_runtime ? kRuntimeBytes : 0,
       false);

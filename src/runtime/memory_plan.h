@@ -1,7 +1,9 @@
 // The memory a run of a model takes, written down once (issue 14): weights by role, the vision
 // tower, the runtime buffers of a forward batch, the KV cache per token, the Gated DeltaNet state
-// per sequence, the prompt-cache budget and the process itself; and the largest context that
-// fits a memory limit per KV width. `tightfit plan`, the guard that refuses requests which cannot
+// per sequence and the process itself; and the largest context that fits a memory limit per KV
+// width. The prompt cache is elastic: it keeps saved prefixes in what the KV caches leave of the
+// limit, up to its budget, and gives them back when a sequence needs the room
+// (engine/memory_budget.h), so it is not part of what must fit. `tightfit plan`, the guard that refuses requests which cannot
 // fit (runtime/memory_guard.h), `bench`'s bytes per step and the public plan API
 // (include/tightfit/plan.h) all read these formulas.
 //
@@ -16,6 +18,8 @@
 #include <vector>
 
 #include "kernels/ops_attention.h"
+#include "quant/convert_plan.h"
+#include "quant/converter.h"
 #include "quant/model_summary.h"
 #include "storage/model_config.h"
 
@@ -61,7 +65,7 @@ struct MemoryPlanOptions {
   int64_t prefill_chunk = 256;  // tokens per forward batch
   int threads = 1;
   bool vision = true;         // count the vision tower (when the weights have one)
-  uint64_t prompt_cache_bytes = 0;  // saved prefix states kept (engine's LRU budget)
+  uint64_t prompt_cache_bytes = 0;  // the prompt cache's most (elastic: not counted in the total)
   uint64_t process_base_bytes = 0;  // the process before loading (binary, libraries, allocator)
   bool count_runtime = true;        // add kRuntimeBytes (false: a plan of the model alone)
   uint64_t memory_total = 0;  // bytes of memory the process may use (0: this machine's)
@@ -95,6 +99,9 @@ struct MemoryPlan {
   std::vector<KVWidthFit> widths;        // f16, q8, q4, q2
   // Everything but the KV cache: what is held whatever the context.
   uint64_t fixed_bytes = 0;
+  // The prompt cache's budget: it takes at most this much of the headroom, and less when the
+  // KV caches need it (elastic, so neither in the lines nor in the total).
+  uint64_t prompt_cache_bytes = 0;
 
   bool fits() const { return total_bytes <= limit_bytes; }
   int64_t headroom() const {
@@ -109,6 +116,12 @@ ModelSummary weights_of_config(const ModelConfig& config, const std::string& rec
 
 MemoryPlan plan_memory(const ModelConfig& config, const ModelSummary& weights,
                        const MemoryPlanOptions& options);
+
+// Convert's report of what loading its output costs (quant/converter.h): the planned tensors'
+// bytes (text, vision; the MTP head is not loaded by default) and one sequence's KV (`kv_type`)
+// and DeltaNet state at `context` tokens, from the formulas above.
+LoadMemoryEstimate load_memory_estimate(const ModelConfig& config, const ConvertPlan& plan,
+                                        int context, KVType kv_type = KVType::F16);
 
 // Memory this process may use: the cgroup limit (memory.max, v2 or v1) when lower than physical
 // memory (MemTotal), else physical memory. 0 when neither can be read.

@@ -29,13 +29,6 @@ json stop_sequence(const tightfit::Event& done) {
   return done.stop == tightfit::StopReason::stop_string ? json(done.stop_string) : json(nullptr);
 }
 
-json usage(const tightfit::Usage& usage) {
-  return {{"input_tokens", usage.prompt_tokens - usage.cached_tokens},
-          {"output_tokens", usage.completion_tokens},
-          {"cache_read_input_tokens", usage.cached_tokens},
-          {"cache_creation_input_tokens", 0}};
-}
-
 json tool_input(const std::string& arguments) {
   try {
     return tf::parse_json(arguments, "tool arguments");
@@ -119,7 +112,7 @@ void stream_message(ServerState& state, const ParsedRequest& parsed,
                       {{"type", "message_delta"},
                        {"delta", {{"stop_reason", stop_reason(result.done, splitter.tool_calls())},
                                   {"stop_sequence", stop_sequence(result.done)}}},
-                       {"usage", usage(result.done.usage)}}));
+                       {"usage", usage_json(result.done.usage, UsageShape::anthropic)}}));
   out.write(sse_event("message_stop", {{"type", "message_stop"}}));
 }
 
@@ -158,7 +151,7 @@ void whole_message(ServerState& state, const ParsedRequest& parsed,
                          {"model", ids.model}, {"content", content},
                          {"stop_reason", stop_reason(result.done, splitter.tool_calls())},
                          {"stop_sequence", stop_sequence(result.done)},
-                         {"usage", usage(result.done.usage)}};
+                         {"usage", usage_json(result.done.usage, UsageShape::anthropic)}};
   out.write(body.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 

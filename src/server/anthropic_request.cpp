@@ -127,6 +127,32 @@ Json openai_tools(const Json& tools) {
 
 }  // namespace
 
+namespace {
+
+// tool_choice: {"type": "auto"} | {"type": "any"} | {"type": "tool", "name"} | {"type": "none"}
+// (https://docs.anthropic.com/en/docs/build-with-claude/tool-use), the same choices as OpenAI's
+// auto / required / a named function / none.
+tightfit::ToolChoice read_tool_choice(const Json& body) {
+  using Mode = tightfit::ToolChoice::Mode;
+  tightfit::ToolChoice choice;
+  const Json* value = object_field(body, "tool_choice", "tool_choice");
+  if (!value) return choice;
+  const std::string type = string_field(*value, "type", "tool_choice.type").value_or("auto");
+  if (type == "auto") choice.mode = Mode::automatic;
+  else if (type == "any") choice.mode = Mode::required;
+  else if (type == "none") choice.mode = Mode::none;
+  else if (type == "tool") choice.mode = Mode::function;
+  else throw bad_request("'tool_choice.type' must be 'auto', 'any', 'tool' or 'none'", "tool_choice.type");
+  if (choice.mode == Mode::function) {
+    const std::optional<std::string> name = string_field(*value, "name", "tool_choice.name");
+    if (!name) throw bad_request("'tool_choice' of type 'tool' needs the tool's 'name'", "tool_choice.name");
+    choice.function = *name;
+  }
+  return choice;
+}
+
+}  // namespace
+
 ParsedRequest parse_anthropic_request(const Json& body, const ServerOptions& options) {
   if (!body.is_object()) throw bad_request("the request body must be a JSON object");
   const RequestDefaults& defaults = options.defaults;
@@ -144,11 +170,11 @@ ParsedRequest parse_anthropic_request(const Json& body, const ServerOptions& opt
   for (size_t i = 0; i < messages->size(); ++i)
     read_message((*messages)[i], param_index("messages", i), images, request.messages);
 
+  request.tool_choice = read_tool_choice(body);
   if (const Json* tools = find_field(body, "tools")) {
     Json converted = openai_tools(*tools);
     check_tools(converted, "tools");
-    const Json* choice = object_field(body, "tool_choice", "tool_choice");
-    const bool none = choice && string_field(*choice, "type", "tool_choice.type").value_or("") == "none";
+    const bool none = request.tool_choice.mode == tightfit::ToolChoice::Mode::none;
     if (!none && !converted.empty()) {
       request.tools = converted.dump();
       parsed.tools = std::move(converted);

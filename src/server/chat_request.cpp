@@ -139,6 +139,38 @@ std::string tool_arguments_text(const Json& arguments, const std::string& param)
   return parsed.dump();
 }
 
+namespace {
+
+// tool_choice: "auto" | "none" | "required" | {"type": "function", "function": {"name"}}.
+// The engine checks that a named function is one of the tools.
+tightfit::ToolChoice read_tool_choice(const Json& body) {
+  using Mode = tightfit::ToolChoice::Mode;
+  tightfit::ToolChoice choice;
+  const Json* value = find_field(body, "tool_choice");
+  if (!value) return choice;
+  if (value->is_string()) {
+    const std::string mode = value->get<std::string>();
+    if (mode == "auto") choice.mode = Mode::automatic;
+    else if (mode == "none") choice.mode = Mode::none;
+    else if (mode == "required") choice.mode = Mode::required;
+    else throw bad_request("'tool_choice' must be 'auto', 'none', 'required' or a function", "tool_choice");
+    return choice;
+  }
+  if (!value->is_object()) throw bad_request("'tool_choice' must be a string or an object", "tool_choice");
+  const Json* function = object_field(*value, "function", "tool_choice.function");
+  const std::optional<std::string> name =
+      function ? string_field(*function, "name", "tool_choice.function.name") : std::nullopt;
+  if (string_field(*value, "type", "tool_choice.type").value_or("function") != "function" || !name)
+    throw bad_request("'tool_choice' as an object must be {\"type\": \"function\", \"function\": "
+                      "{\"name\": ...}}",
+                      "tool_choice");
+  choice.mode = Mode::function;
+  choice.function = *name;
+  return choice;
+}
+
+}  // namespace
+
 ParsedRequest parse_chat_request(const Json& raw_body, const ServerOptions& options) {
   if (!raw_body.is_object()) throw bad_request("the request body must be a JSON object");
   const Json body = merge_extra_body(raw_body);
@@ -157,20 +189,18 @@ ParsedRequest parse_chat_request(const Json& raw_body, const ServerOptions& opti
   if (!defaults.system.empty() && request.messages.front().role != "system")
     request.messages.insert(request.messages.begin(), Message::text("system", defaults.system));
 
+  request.tool_choice = read_tool_choice(body);
   if (const Json* tools = find_field(body, "tools")) {
     check_tools(*tools, "tools");
-    const Json* choice = find_field(body, "tool_choice");
-    if (choice && !choice->is_string() && !choice->is_object())
-      throw bad_request("'tool_choice' must be a string or an object", "tool_choice");
-    // tool_choice "none" hides the tools from the model; "auto", "required" and a named
-    // function all show them (the choice itself is not enforced).
-    if (!(choice && choice->is_string() && choice->get<std::string>() == "none") && !tools->empty()) {
+    // tool_choice "none" hides the tools from the model (and the engine bans <tool_call>).
+    if (request.tool_choice.mode != tightfit::ToolChoice::Mode::none && !tools->empty()) {
       request.tools = tools->dump();
       parsed.tools = *tools;
     }
   }
 
   check_unsupported(body);
+  read_response_format(body, request);
   read_sampling(body, defaults, request.sampling);
   request.ignore_eos = read_ignore_eos(body);
   request.max_tokens = read_max_tokens(body, defaults);

@@ -41,6 +41,7 @@ ParsedRequest parse_completion_request(const Json& raw_body, const ServerOptions
     throw bad_request("'best_of' must be 1", "best_of");
 
   check_unsupported(body);
+  read_response_format(body, request);
   read_sampling(body, options.defaults, request.sampling);
   request.ignore_eos = read_ignore_eos(body);
   request.max_tokens = read_max_tokens(body, options.defaults);

@@ -32,7 +32,8 @@ std::string prometheus_text(const std::optional<tightfit::EngineStats>& engine,
          static_cast<double>(s.requests_total));
   metric(out, "requests_active", "gauge", "Requests being decoded now.",
          static_cast<double>(s.requests_active));
-  metric(out, "requests_queued", "gauge", "Requests waiting for a free sequence slot.",
+  metric(out, "requests_queued", "gauge",
+         "Requests waiting for a free sequence slot or for room in the memory limit.",
          static_cast<double>(s.requests_queued));
   metric(out, "requests_refused_total", "counter", "Requests refused because the queue was full.",
          static_cast<double>(s.requests_refused));
@@ -46,6 +47,9 @@ std::string prometheus_text(const std::optional<tightfit::EngineStats>& engine,
          static_cast<double>(s.prompt_cache_hits));
   metric(out, "prompt_cache_bytes", "gauge", "Memory held by the prompt cache.",
          static_cast<double>(s.prompt_cache_bytes));
+  metric(out, "kv_reserved_tokens", "gauge",
+         "KV cache tokens the running requests hold room for (prompt + max_tokens each).",
+         static_cast<double>(s.kv_reserved_tokens));
   metric(out, "resident_memory_bytes", "gauge", "Resident memory of the process.",
          static_cast<double>(s.resident_memory_bytes));
   metric(out, "busy_seconds_total", "counter", "Time spent in forward passes.", s.busy_seconds);

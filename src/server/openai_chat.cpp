@@ -65,12 +65,8 @@ void stream_chat(ServerState& state, const ParsedRequest& parsed,
     return;
   }
   out.write(sse_data(chunk(ids, nlohmann::json::object(), finish_reason(result.done, splitter.tool_calls()))));
-  if (parsed.include_usage) {
-    nlohmann::json usage_chunk = chunk(ids, nullptr, nullptr);
-    usage_chunk["choices"] = nlohmann::json::array();
-    usage_chunk["usage"] = usage_json(result.done.usage);
-    out.write(sse_data(usage_chunk));
-  }
+  if (parsed.include_usage)
+    out.write(sse_data(usage_chunk(chunk(ids, nullptr, nullptr), result.done.usage)));
   out.write(kSseDone);
 }
 

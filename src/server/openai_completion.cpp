@@ -68,12 +68,8 @@ void produce_completion(ServerState& state, const ParsedRequest& parsed,
     out.write(sse_data(error));
   } else {
     out.write(sse_data(completion_object(ids, "", finish_reason(result.done, 0), nullptr)));
-    if (parsed.include_usage) {
-      nlohmann::json usage_chunk = completion_object(ids, "", nullptr, nullptr);
-      usage_chunk["choices"] = nlohmann::json::array();
-      usage_chunk["usage"] = usage_json(result.done.usage);
-      out.write(sse_data(usage_chunk));
-    }
+    if (parsed.include_usage)
+      out.write(sse_data(usage_chunk(completion_object(ids, "", nullptr, nullptr), result.done.usage)));
   }
   out.write(kSseDone);
 }

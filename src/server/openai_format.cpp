@@ -28,12 +28,23 @@ std::string finish_reason(const tightfit::Event& done, int tool_calls) {
   }
 }
 
-nlohmann::json usage_json(const tightfit::Usage& usage) {
+nlohmann::json usage_json(const tightfit::Usage& usage, UsageShape shape) {
+  if (shape == UsageShape::anthropic)
+    return {{"input_tokens", usage.prompt_tokens - usage.cached_tokens},
+            {"output_tokens", usage.completion_tokens},
+            {"cache_read_input_tokens", usage.cached_tokens},
+            {"cache_creation_input_tokens", 0}};
   return {{"prompt_tokens", usage.prompt_tokens},
           {"completion_tokens", usage.completion_tokens},
           {"total_tokens", usage.prompt_tokens + usage.completion_tokens},
           {"prompt_tokens_details", {{"cached_tokens", usage.cached_tokens}}},
           {"completion_tokens_details", {{"reasoning_tokens", usage.reasoning_tokens}}}};
+}
+
+nlohmann::json usage_chunk(nlohmann::json chunk, const tightfit::Usage& usage) {
+  chunk["choices"] = nlohmann::json::array();
+  chunk["usage"] = usage_json(usage);
+  return chunk;
 }
 
 namespace {

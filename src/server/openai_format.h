@@ -19,9 +19,16 @@ int64_t unix_time();
 
 // "stop", "length" or "tool_calls".
 std::string finish_reason(const tightfit::Event& done, int tool_calls);
-// {prompt_tokens, completion_tokens, total_tokens, prompt_tokens_details: {cached_tokens},
-//  completion_tokens_details: {reasoning_tokens}}
-nlohmann::json usage_json(const tightfit::Usage& usage);
+// A response's usage block, in one of the two APIs' shapes:
+//   openai: {prompt_tokens, completion_tokens, total_tokens, prompt_tokens_details:
+//            {cached_tokens}, completion_tokens_details: {reasoning_tokens}}
+//   anthropic: {input_tokens (uncached), output_tokens, cache_read_input_tokens,
+//               cache_creation_input_tokens}
+enum class UsageShape { openai, anthropic };
+nlohmann::json usage_json(const tightfit::Usage& usage, UsageShape shape = UsageShape::openai);
+// The last chunk of an OpenAI stream with stream_options.include_usage: `chunk` (an object of
+// the stream) with no choices and the usage.
+nlohmann::json usage_chunk(nlohmann::json chunk, const tightfit::Usage& usage);
 // {"content": [{token, logprob, bytes, top_logprobs: [...]}]}
 nlohmann::json chat_logprobs_json(const std::vector<tightfit::TokenLogprob>& logprobs,
                                   const tightfit::Engine& engine);

@@ -126,14 +126,30 @@ void read_template_inputs(const Json& body, const RequestDefaults& defaults,
 void check_unsupported(const Json& body) {
   if (auto n = integer_field(body, "n", "n", 1, INT_MAX); n && *n != 1)
     throw bad_request("'n' must be 1: one choice per request is supported", "n");
-  if (const Json* format = object_field(body, "response_format", "response_format")) {
-    const std::string type =
-        string_field(*format, "type", "response_format.type").value_or("text");
-    if (type != "text")
-      throw bad_request("response_format '" + type +
-                            "' is not supported: tightfit does not constrain sampling to JSON; "
-                            "ask for JSON in the prompt and use type 'text'",
-                        "response_format");
+}
+
+void read_response_format(const Json& body, tightfit::Request& request) {
+  const Json* format = object_field(body, "response_format", "response_format");
+  if (!format) return;
+  using Type = tightfit::ResponseFormat::Type;
+  const std::string type = string_field(*format, "type", "response_format.type").value_or("text");
+  if (type == "text") {
+    request.response_format.type = Type::text;
+  } else if (type == "json_object") {
+    request.response_format.type = Type::json_object;
+  } else if (type == "json_schema") {
+    const Json* spec = object_field(*format, "json_schema", "response_format.json_schema");
+    const Json* schema = spec ? find_field(*spec, "schema") : nullptr;
+    if (!schema || !(schema->is_object() || schema->is_boolean()))
+      throw bad_request("response_format.json_schema.schema must be a JSON Schema object",
+                        "response_format.json_schema.schema");
+    check_json_value_nesting(*schema, "response_format.json_schema.schema");
+    request.response_format.type = Type::json_schema;
+    request.response_format.schema = schema->dump();
+  } else {
+    throw bad_request("response_format.type must be 'text', 'json_object' or 'json_schema', not '" +
+                          type + "'",
+                      "response_format.type");
   }
 }
 

@@ -29,8 +29,10 @@ std::optional<int> read_max_tokens(const Json& body, const RequestDefaults& defa
 // --reasoning-budget.
 void read_template_inputs(const Json& body, const RequestDefaults& defaults,
                           tightfit::Request& request);
-// n (only 1), response_format (only text: json_object / json_schema are not enforced, so they
-// are refused rather than silently ignored).
+// n (only 1; more choices per request are refused).
 void check_unsupported(const Json& body);
+// response_format: {"type": "text" | "json_object" | "json_schema", "json_schema": {"schema"}}
+// (OpenAI's structured outputs); the engine enforces it by constrained sampling.
+void read_response_format(const Json& body, tightfit::Request& request);
 
 }  // namespace tf::server

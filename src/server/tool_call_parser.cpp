@@ -133,7 +133,9 @@ std::optional<std::vector<ParsedToolCall>> parse_tool_call_block(std::string_vie
       arguments[arg] = typed_value(std::string(value), parameter_schema(tools, name, arg));
       body = trim(body.substr(next));
     }
-    calls.push_back({name, arguments.dump()});
+    // A model can write any bytes, invalid UTF-8 included (a multi-byte character cut short):
+    // replaced by U+FFFD, as the answer's text is, where dump() would throw.
+    calls.push_back({name, arguments.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
   }
   if (calls.empty()) return std::nullopt;
   return calls;

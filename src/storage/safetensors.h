@@ -22,6 +22,7 @@ class SafetensorsFile {
 
   const std::string& path() const { return path_; }
   size_t file_size() const { return size_; }
+  const uint8_t* mapped_data() const { return map_; }  // the whole file, mapped read-only
   // nullptr when absent.
   const TensorView* find(const std::string& name) const;
   // All tensors in file order (by data offset).

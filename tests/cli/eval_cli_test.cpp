@@ -82,6 +82,19 @@ TEST(EvalCli, KldAgainstItselfLiveAndFromSavedLogits) {
   const std::string flipped = test::write_file(test::scratch("flip.tftopk"), bytes);
   test::expect_one_line_error(run_cli({"eval", "kld", "--model", kModel, "--reference-logits", flipped}), 2,
                               "checksum");
+
+  // --kv-bits sets the KV cache of the model under test (the reference keeps f16): a 2-bit cache
+  // diverges, and the result says which cache it measured.
+  const std::string q2 = test::scratch("q2.json");
+  const CliResult c = run_cli({"eval", "kld", "--model", kModel, "--reference-logits", saved, "--kv-bits", "2",
+                               "--json", q2, "--threads", "1"});
+  ASSERT_EQ(c.code, 0) << c.err;
+  const json z = read_json(q2);
+  EXPECT_GT(z["results"]["kld_mean"].get<double>(), 1e-5);
+  EXPECT_EQ(z["model"]["kv_type"], "q2") << z.dump();
+  test::expect_one_line_error(run_cli({"eval", "kld", "--model", kModel, "--reference-logits", saved, "--kv-bits",
+                                       "3"}),
+                              2, "--kv-bits");
 }
 
 TEST(EvalCli, KldUsageErrors) {

@@ -126,7 +126,7 @@ TEST(TemplateCli, ErrorsAreOneLineWithExitCodes) {
                         "broken.jinja line 2, column 11: unexpected '}'");
 
   const std::string bad_json = write_temp("bad.json", "[{\"role\": ");
-  expect_one_line_error(run_template("--model " + model + " --messages " + bad_json), 2, "bad.json is not valid JSON");
+  expect_one_line_error(run_template("--model " + model + " --messages " + bad_json), 2, "bad.json: not valid JSON");
 
   // In --jsonl mode a bad line becomes an {"error": ...} line; the others still render.
   const CliResult r = run_template("--model " + model + " --jsonl -",

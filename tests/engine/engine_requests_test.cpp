@@ -97,6 +97,30 @@ TEST(EngineRequests, InvalidRequestsAreRefusedBeforeQueueingNamingTheField) {
   EXPECT_EQ(refused_param(*engine, greedy_request("hi", 2)), "(accepted)");
 }
 
+TEST(EngineRequests, DeeplyNestedJsonFieldsAreRefusedNamingTheField) {
+  // A million levels would overflow the stack in the template's value conversion; base/json_read
+  // refuses anything past 128 before parsing (issue 20).
+  auto engine = tiny_engine({.context = 64});
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  Request tools = test::chat_request({Message::text("user", "hi")}, 4);
+  tools.tools = deep;
+  EXPECT_EQ(refused_param(*engine, tools), "tools");
+  Request kwargs = test::chat_request({Message::text("user", "hi")}, 4);
+  kwargs.template_kwargs = "{\"x\": " + deep + "}";
+  EXPECT_EQ(refused_param(*engine, kwargs), "template_kwargs");
+  Request args = test::chat_request({Message::text("user", "hi")}, 4);
+  Message call = Message::text("assistant", "");
+  call.tool_calls.push_back({"call_1", "get_weather", "{\"x\": " + deep + "}"});
+  args.messages.push_back(call);
+  args.messages.push_back(Message::text("user", "and?"));
+  EXPECT_EQ(refused_param(*engine, args), "messages[1].tool_calls[0].arguments");
+  try {
+    engine->submit(tools);
+  } catch (const InvalidRequest& e) {
+    EXPECT_NE(std::string(e.what()).find("nested deeper than 128"), std::string::npos) << e.what();
+  }
+}
+
 TEST(EngineRequests, ToolCallsAndToolMessagesReachTheTemplate) {
   auto engine = tiny_engine();
   Request r;

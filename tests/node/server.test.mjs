@@ -131,6 +131,37 @@ test('tools in the request and tool calls in the history', async () => {
   assert.ok(r.usage.prompt_tokens > 50, 'the tools preamble and the history are in the prompt');
 });
 
+test('response_format json_object: the answer parses as a JSON object', async () => {
+  // Random weights: a long enough budget; a cut answer must still be a JSON prefix.
+  for (const seed of [1, 2, 3]) {
+    const r = await text.client.chat.completions.create({
+      model: 'x', messages: user('A JSON object, please.'), max_tokens: 96, seed, temperature: 1,
+      response_format: { type: 'json_object' }, chat_template_kwargs: { enable_thinking: false } });
+    const content = r.choices[0].message.content;
+    if (r.choices[0].finish_reason === 'stop') {
+      const value = JSON.parse(content);
+      assert.equal(typeof value, 'object', content);
+      assert.ok(value !== null && !Array.isArray(value), content);
+    } else {
+      assert.equal(r.choices[0].finish_reason, 'length');
+      assert.match(content.trimStart(), /^\{/, content);
+    }
+  }
+});
+
+test('tool_choice required: the answer is a tool call', async () => {
+  const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object',
+    properties: { city: { type: 'string' } } } } }];
+  // The call's start is forced; a bias on </tool_call> (id 505 + 1 in the tiny vocabulary) makes
+  // the random model close it soon after.
+  const r = await text.client.chat.completions.create({
+    model: 'x', messages: user('Weather in Oslo?'), max_tokens: 64, seed: 4, temperature: 1, tools,
+    tool_choice: 'required', logit_bias: { 506: 12 }, chat_template_kwargs: { enable_thinking: false } });
+  assert.equal(r.choices[0].finish_reason, 'tool_calls', JSON.stringify(r.choices[0].message));
+  assert.equal(r.choices[0].message.tool_calls[0].function.name, 'get_weather');
+  assert.equal(typeof JSON.parse(r.choices[0].message.tool_calls[0].function.arguments), 'object');
+});
+
 test('errors come back as 4xx in OpenAI shape and the server keeps serving', async () => {
   const expectError = async (params, status, param) => {
     await assert.rejects(text.client.chat.completions.create(params), (e) => {
@@ -145,7 +176,10 @@ test('errors come back as 4xx in OpenAI shape and the server keeps serving', asy
   await expectError({ model: 'x', messages: [{ role: 'wizard', content: 'x' }] }, 400, 'messages[0].role');
   await expectError({ model: 'x', messages: user('x'), temperature: 'hot' }, 400, 'temperature');
   await expectError({ model: 'x', messages: user('x'), n: 2 }, 400, 'n');
-  await expectError({ model: 'x', messages: user('x'), response_format: { type: 'json_object' } }, 400, 'response_format');
+  await expectError({ model: 'x', messages: user('x'), response_format: { type: 'json_schema', json_schema: { name: 's',
+    schema: { type: 'object', properties: { a: { type: 'string', format: 'email' } } } } } }, 400, 'response_format');
+  await expectError({ model: 'x', messages: user('x'), tool_choice: { type: 'function', function: { name: 'nope' } },
+    tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object' } } }] }, 400, 'tool_choice');
   await expectError({ model: 'x', messages: user('x'.repeat(300000)) }, 413);
   await expectError({ model: 'x', messages: user('word '.repeat(8000)) }, 400);  // longer than --ctx-size 2048
   await expectError({ model: 'x', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] }] }, 400);

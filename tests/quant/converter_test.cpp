@@ -253,7 +253,8 @@ TEST(Converter, DryRunPlansFromConfigAloneOrHeaders) {
   EXPECT_NEAR(r.summary.bits_per_weight(), 2.749, 5e-4);
   o.plan.text_only = true;
   EXPECT_NEAR(plan_folder(o).summary.bits_per_weight(), 2.579, 5e-4);
-  const std::string report = format_convert_report(plan_folder(o), o.recipe);
+  const std::string report =
+      format_convert_report(plan_folder(o), o.recipe, {.state = 1, .context = 4096, .kv_type = "f16"});
   EXPECT_NE(report.find("2.579"), std::string::npos) << report;
   EXPECT_NE(report.find("routed_experts"), std::string::npos);
   EXPECT_NE(report.find("expected peak memory at load"), std::string::npos);

@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include "runtime/image_file.h"
+#include "runtime/png_test_header.h"
 
 namespace tf {
 namespace {
@@ -22,14 +25,12 @@ std::string error_of(const std::vector<uint8_t>& bytes) {
 
 std::vector<uint8_t> bytes_of(const std::string& s) { return {s.begin(), s.end()}; }
 
-// A PNG signature and IHDR chunk for a w × h RGB image, with no pixel data after it.
-std::vector<uint8_t> png_header(uint32_t w, uint32_t h) {
-  std::vector<uint8_t> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R'};
-  for (uint32_t v : {w, h})
-    for (int s = 24; s >= 0; s -= 8) png.push_back(static_cast<uint8_t>(v >> s));
-  for (uint8_t b : {8, 2, 0, 0, 0, 0, 0, 0, 0}) png.push_back(b);
-  return png;
+std::string test_read(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
+
+std::vector<uint8_t> png_header(uint32_t w, uint32_t h) { return test::png_header_only(w, h); }
 
 TEST(ImageHostile, OnlyPngAndJpegAreDecoded) {
   // The 21-byte 16-bit PPM (stb read out of bounds) and 26-byte TGA declaring
@@ -46,8 +47,28 @@ TEST(ImageHostile, OnlyPngAndJpegAreDecoded) {
 
 TEST(ImageHostile, HeaderClaimingMorePixelsThanTheFileHoldsIsRefused) {
   const std::string message = error_of(png_header(4000, 4000));  // under kMaxImagePixels, 33 bytes
+  EXPECT_EQ(png_header(1, 1).size(), 33u);
   EXPECT_NE(message.find("more than a 33-byte file can hold"), std::string::npos) << message;
   EXPECT_NE(error_of(png_header(9000, 9000)).find("too large"), std::string::npos);
+}
+
+TEST(ImageHostile, JpegWithHuffmanCountsPast256IsAnError) {
+  // Sixteen code-length counts that sum to 2040 (a table holds at most 256 symbols): stb_image
+  // 2.27, which tightfit used before, writes past its 257-entry size table on this file.
+  const std::string bytes = test_read(std::string(TIGHTFIT_TEST_DATA) + "/../fuzz/corpus/image/jpeg_huffman_counts_sum_2040");
+  ASSERT_GT(bytes.size(), 2000u);
+  const std::string message = error_of(bytes_of(bytes));
+  EXPECT_NE(message.find("x.img: not a readable JPEG image: Bogus Huffman table definition"), std::string::npos)
+      << message;
+}
+
+TEST(ImageHostile, TruncatedFilesAreErrorsNotGreyPixels) {
+  for (const std::string name : {"rgb_420.jpg", "palette_trns.png", "rgba_interlaced.png"}) {
+    const std::string bytes = test_read(std::string(TIGHTFIT_TEST_DATA) + "/image-decode/" + name);
+    ASSERT_GT(bytes.size(), 100u) << name;
+    const std::string message = error_of(bytes_of(bytes.substr(0, bytes.size() * 2 / 3)));
+    EXPECT_NE(message.find("corrupt or truncated"), std::string::npos) << name << ": " << message;
+  }
 }
 
 TEST(ImageHostile, RealImagesStillDecode) {

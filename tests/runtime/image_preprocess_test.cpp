@@ -1,4 +1,4 @@
-// Image input (spec §4.1–4.2): decoding with stb, smart resize, Pillow-exact bicubic
+// Image input (spec §4.1–4.2): decoding (libpng / libjpeg-turbo), smart resize, Pillow-exact bicubic
 // resampling (tests/data/image-resize, made with Pillow 9.4 by scripts/make_image_resize_cases.py)
 // and the patch vectors of the VL fixture's images against its reference pixel_values.
 #include <gtest/gtest.h>
@@ -16,6 +16,7 @@
 #include "runtime/image_file.h"
 #include "runtime/image_preprocessor.h"
 #include "runtime/image_resize.h"
+#include "runtime/png_test_header.h"
 #include "storage/model_config.h"
 #include "storage/npy.h"
 
@@ -165,11 +166,7 @@ TEST(ImageFile, ErrorsNameTheFile) {
 
 TEST(ImageFile, RefusesHugeImagesFromTheHeader) {
   // A PNG header claiming 17000 × 17000 pixels (more than kMaxImagePixels) and no pixel data.
-  std::vector<uint8_t> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13,
-                              'I',  'H', 'D', 'R'};
-  for (uint32_t v : {17000u, 17000u})
-    for (int s = 24; s >= 0; s -= 8) png.push_back(static_cast<uint8_t>(v >> s));
-  for (uint8_t b : {8, 2, 0, 0, 0, 0, 0, 0, 0}) png.push_back(b);  // depth, RGB, ..., CRC
+  const std::vector<uint8_t> png = test::png_header_only(17000, 17000);
   try {
     decode_image(png, "huge.png");
     FAIL();

@@ -109,6 +109,47 @@ TEST(ChatRequest, ToolsAndToolHistory) {
   EXPECT_TRUE(none.tools.empty());
 }
 
+TEST(ChatRequest, ResponseFormatAndToolChoice) {
+  using Mode = tightfit::ToolChoice::Mode;
+  const ParsedRequest schema = parse_chat_request(json::parse(R"({"messages": [{"role": "user", "content": "x"}],
+    "response_format": {"type": "json_schema", "json_schema": {"name": "p", "strict": true,
+                        "schema": {"type": "object", "properties": {"a": {"enum": [1, 2]}}}}}})"), {});
+  EXPECT_EQ(schema.request.response_format.type, tightfit::ResponseFormat::Type::json_schema);
+  EXPECT_EQ(json::parse(schema.request.response_format.schema)["properties"]["a"]["enum"], json::parse("[1, 2]"));
+  const ParsedRequest object = parse_chat_request(json::parse(R"({"messages": [{"role": "user", "content": "x"}],
+    "extra_body": {"response_format": {"type": "json_object"}}})"), {});
+  EXPECT_EQ(object.request.response_format.type, tightfit::ResponseFormat::Type::json_object);
+
+  const std::string tools = R"("tools": [{"type": "function", "function": {"name": "w"}}])";
+  const ParsedRequest required = parse_chat_request(json::parse(R"({"messages": [{"role": "user", "content": "x"}], )" +
+                                                                tools + R"(, "tool_choice": "required"})"), {});
+  EXPECT_EQ(required.request.tool_choice.mode, Mode::required);
+  EXPECT_FALSE(required.request.tools.empty());
+  const ParsedRequest named = parse_chat_request(json::parse(R"({"messages": [{"role": "user", "content": "x"}], )" +
+      tools + R"(, "tool_choice": {"type": "function", "function": {"name": "w"}}})"), {});
+  EXPECT_EQ(named.request.tool_choice.mode, Mode::function);
+  EXPECT_EQ(named.request.tool_choice.function, "w");
+
+  // Anthropic's any / tool / none are the same choices.
+  const std::string anthropic_tools = R"("tools": [{"name": "w", "input_schema": {"type": "object"}}])";
+  auto anthropic = [&](const std::string& choice) {
+    return parse_anthropic_request(json::parse(R"({"max_tokens": 8, "messages": [{"role": "user", "content": "x"}], )" +
+                                               anthropic_tools + R"(, "tool_choice": )" + choice + "}"),
+                                   {})
+        .request;
+  };
+  EXPECT_EQ(anthropic(R"({"type": "any"})").tool_choice.mode, Mode::required);
+  const tightfit::Request tool = anthropic(R"({"type": "tool", "name": "w"})");
+  EXPECT_EQ(tool.tool_choice.mode, Mode::function);
+  EXPECT_EQ(tool.tool_choice.function, "w");
+  const tightfit::Request none = anthropic(R"({"type": "none"})");
+  EXPECT_EQ(none.tool_choice.mode, Mode::none);
+  EXPECT_TRUE(none.tools.empty());
+  EXPECT_EQ(anthropic(R"({"type": "auto"})").tool_choice.mode, Mode::automatic);
+  EXPECT_THROW(anthropic(R"({"type": "tool"})"), ApiError);
+  EXPECT_THROW(anthropic(R"({"type": "sometimes"})"), ApiError);
+}
+
 TEST(ChatRequest, ImagesFromDataUrlsOnlyUnlessAllowed) {
   const std::string png = "iVBORw0KGgo=";  // the PNG signature, base64
   const ParsedRequest p = parse_chat_request(json::parse(R"({"messages": [{"role": "user", "content": [
@@ -179,7 +220,12 @@ TEST(ChatRequest, MalformedRequestsAre400sNamingTheField) {
       {R"({"messages": [{"role": "user", "content": "x"}], "stream": "yes"})", "stream"},
       {R"({"messages": [{"role": "user", "content": "x"}], "stop": [1]})", "stop[0]"},
       {R"({"messages": [{"role": "user", "content": "x"}], "n": 2})", "n"},
-      {R"({"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_object"}})", "response_format"},
+      {R"({"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "xml"}})", "response_format.type"},
+      {R"({"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_schema"}})", "response_format.json_schema.schema"},
+      {R"({"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_schema", "json_schema": {"schema": 3}}})", "response_format.json_schema.schema"},
+      {R"({"messages": [{"role": "user", "content": "x"}], "tool_choice": "sometimes"})", "tool_choice"},
+      {R"({"messages": [{"role": "user", "content": "x"}], "tool_choice": {"type": "function"}})", "tool_choice"},
+      {R"({"messages": [{"role": "user", "content": "x"}], "tool_choice": 1})", "tool_choice"},
       {R"({"messages": [{"role": "user", "content": "x"}], "tools": {}})", "tools"},
       {R"({"messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function"}]})", "tools[0].function.name"},
       {R"({"messages": [{"role": "user", "content": "x"}], "chat_template_kwargs": []})", "chat_template_kwargs"},

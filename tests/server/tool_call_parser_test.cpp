@@ -146,6 +146,15 @@ TEST(ToolCallParser, ABlockReopenedBeforeClosingIsText) {
   EXPECT_TRUE(pieces[1].is_tool_call);
 }
 
+TEST(ToolCallParser, InvalidUtf8InAValueBecomesTheReplacementCharacter) {
+  // Found by fuzz_tool_calls: the arguments' dump() threw on the byte 0xFF and ended the server.
+  const auto pieces = run({"<tool_call>\n<function=get_weather>\n<parameter=city>\nPar\xFFis\n</parameter>\n"
+                           "</function>\n</tool_call>"});
+  ASSERT_EQ(pieces.size(), 1u);
+  ASSERT_TRUE(pieces[0].is_tool_call);
+  EXPECT_EQ(pieces[0].call.arguments, "{\"city\":\"Par\xEF\xBF\xBDis\"}");
+}
+
 TEST(ToolCallParser, WithoutToolsEverythingIsText) {
   const auto pieces = run({kCall}, json::array());
   ASSERT_EQ(pieces.size(), 1u);

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Builds tightfit with clang, AddressSanitizer and UndefinedBehaviorSanitizer (the fuzz build,
+# -DTIGHTFIT_FUZZ=ON), runs the unit tests of the layers that parse untrusted input under the
+# sanitizers, then each libFuzzer target for a short time from its seed corpus. CI runs it through
+# ctest (Sanitizers.UnitTestsAndFuzzSmoke); README "Reliability" says how to fuzz longer.
+# Usage: scripts/test-sanitizers.sh [BUILD_DIR] [SECONDS_PER_FUZZ_TARGET]
+#   defaults: build-asan, 20 (FUZZ_SECONDS in the environment also sets it)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build="${1:-build-asan}"
+seconds="${2:-${FUZZ_SECONDS:-20}}"
+start=$SECONDS
+launcher=()
+if command -v ccache > /dev/null; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+fi
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang -DTIGHTFIT_FUZZ=ON \
+  -DTIGHTFIT_BUILD_BENCH=OFF -DTIGHTFIT_PYTHON=OFF "${launcher[@]}" > /dev/null
+
+# The layers whose unit tests run under the sanitizers: base (JSON, regex), storage (safetensors,
+# config), tokenizer (tokenizer.json, Jinja), server (requests, tool calls) and the regression
+# corpus of every fuzz target (which covers recipes and images too).
+test_areas=(base storage tokenizer server fuzz)
+fuzz_targets=(safetensors_header model_config tokenizer_json chat_template recipe image server_request tool_calls)
+targets=()
+for area in "${test_areas[@]}"; do targets+=("test_$area"); done
+for t in "${fuzz_targets[@]}"; do targets+=("fuzz_$t"); done
+cmake --build "$build" --target "${targets[@]}"
+echo "== built in $((SECONDS - start)) s"
+
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:allocator_may_return_null=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+for area in "${test_areas[@]}"; do
+  echo "== test_$area under ASan + UBSan"
+  "$build/tests/test_$area" --gtest_brief=1
+done
+
+# Seeds: each target's regression corpus and, for some, small real files from tests/data; new
+# inputs libFuzzer writes go to a scratch folder, never into the repository.
+seeds_for() {
+  case "$1" in
+    chat_template) echo "tests/data/jinja/templates tests/data/chat-template" ;;
+    model_config) echo "tests/data/configs" ;;
+    image) echo "tests/data/image-resize tests/data/image-decode" ;;
+    *) echo "" ;;
+  esac
+}
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+for t in "${fuzz_targets[@]}"; do
+  echo "== fuzz_$t for ${seconds}s"
+  mkdir -p "$scratch/$t"
+  status=0
+  # shellcheck disable=SC2046
+  "$build/tests/fuzz_$t" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=3072 -max_len=16384 \
+    -artifact_prefix="$scratch/$t/" -print_final_stats=1 "$scratch/$t" "tests/fuzz/corpus/$t" \
+    $(seeds_for "$t") > "$scratch/$t.log" 2>&1 || status=$?
+  grep -E '^stat::number_of_executed_runs' "$scratch/$t.log" || true
+  if [ "$status" -ne 0 ]; then
+    echo "fuzz_$t failed (exit $status); the end of its log:"
+    tail -n 40 "$scratch/$t.log"
+    ls "$scratch/$t"/crash-* "$scratch/$t"/timeout-* "$scratch/$t"/oom-* 2> /dev/null || true
+    exit 1
+  fi
+done
+echo "sanitizer tests and fuzz smoke run passed in $((SECONDS - start)) s"
