@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include <pybind11/numpy.h>
+#include <nlohmann/json.hpp>
 
 namespace tightfit::python {
 

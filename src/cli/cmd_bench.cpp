@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/cli_io.h"
 #include "cli/commands.h"
 #include "cli/generation_flags.h"

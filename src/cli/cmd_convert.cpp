@@ -6,6 +6,8 @@
 #include <fstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/cli_io.h"
 #include "cli/commands.h"
 #include "cli/interrupt.h"

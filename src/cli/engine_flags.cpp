@@ -2,6 +2,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/interrupt.h"
@@ -26,11 +29,15 @@ std::unique_ptr<tightfit::Engine> load_engine(const GenerationFlags& f, bool vis
       throw UsageError(e.what());
     }
   }
+  if (f.context && *f.context <= 0)
+    throw UsageError("--ctx-size must be a positive number of tokens, got " +
+                     std::to_string(*f.context));
   ResolvedModel source = resolve_model_flag(f.model);
   SigintBlockForNewThreads block;  // the worker threads must leave Ctrl-C to the main thread
   try {
     options.model = source.dir.string();
     options.threads = f.threads;
+    if (f.context) options.context = *f.context;
     options.vision = vision;
     options.parallel = 1;
     options.mlock = f.mlock;
@@ -39,10 +46,20 @@ std::unique_ptr<tightfit::Engine> load_engine(const GenerationFlags& f, bool vis
   } catch (const tightfit::ModelNotFound& e) {  // a folder without tokenizer.json
     throw ModelNotFoundError("--model " + f.model + ": " + e.what());
   } catch (const tightfit::InvalidRequest& e) {
+<<<<<<< HEAD
+    throw_load_refusal(e);
+  } catch (const tightfit::OutOfMemory& e) {  // the model alone exceeds --memory-limit
+=======
     throw UsageError(e.what());
   } catch (const tightfit::OutOfMemory& e) {  // the model alone exceeds --memory-limit; --mlock
+>>>>>>> main
     throw BadInputError(e.what());
   }
+}
+
+void throw_load_refusal(const tightfit::InvalidRequest& e) {
+  if (e.param == "model") throw std::runtime_error(e.what());
+  throw UsageError(e.what());
 }
 
 // --draft / --no-spec as Request::draft_tokens (unset: the engine's default, off). The engine

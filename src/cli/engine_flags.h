@@ -20,6 +20,12 @@ namespace tf::cli {
 std::unique_ptr<tightfit::Engine> load_engine(const GenerationFlags& flags, bool vision,
                                               bool prompt_cache);
 
+// An engine's refusal to load (Engine::load, plan_memory) as the CLI reports it, the same in
+// every subcommand: a model whose own files cannot be read (InvalidRequest::param "model":
+// config.json, safetensors headers) is a runtime failure, exit code 1, as `inspect` and `logits`
+// report it; any other field was set by a flag: a usage error ("(see --help)").
+[[noreturn]] void throw_load_refusal(const tightfit::InvalidRequest& e);
+
 // The request fields the flags set: sampling, max tokens, stops, loop guard, thinking and
 // template arguments (the prompt is the caller's). Bad values are UsageErrors naming the flag,
 // found before the model loads.

@@ -3,7 +3,12 @@
 #include <cstdio>
 #include <stdexcept>
 
+<<<<<<< HEAD
+#include <nlohmann/json.hpp>
+
+=======
 #include "base/json_read.h"
+>>>>>>> main
 #include "cli/commands.h"
 #include "cli/memory_limit_flag.h"
 #include "cli/interrupt.h"
@@ -31,6 +36,9 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags& f) {
   optional_option(cmd, "--max-tokens,-n", f.max_tokens,
                   "Most tokens to generate (default: the smallest of generation_config.json's "
                   "max_new_tokens, 4096 and the context left)");
+  optional_option(cmd, "--ctx-size,-c,--context", f.context,
+                  "Tokens the conversation may hold, prompt and answer (default: the model's "
+                  "context length)");
   SamplerOverrides& s = f.sampling;
   optional_option(cmd, "--temp,--temperature", s.temperature, "Sampling temperature (0 = greedy)");
   optional_option(cmd, "--top-p", s.top_p, "Nucleus sampling mass (1 = off)");

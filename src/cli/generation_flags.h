@@ -9,7 +9,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include "cli/image_flags.h"
 #include "cli/kv_cache_flags.h"
@@ -22,6 +22,7 @@ struct GenerationFlags {
   int threads = 0;
   std::string system;
   std::optional<int> max_tokens;
+  std::optional<int64_t> context;         // --ctx-size / -c (llama.cpp's spelling)
   SamplerOverrides sampling;
   std::string logit_bias;                 // "ID:BIAS,..."
   std::vector<std::string> stop;          // --stop x y, or repeated

@@ -5,6 +5,8 @@
 
 #include <iostream>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/api_errors-inl.h"
 #include "quant/converter.h"
 #include "runtime/memory_plan.h"

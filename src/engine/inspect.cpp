@@ -3,6 +3,8 @@
 
 #include <filesystem>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/api_errors-inl.h"
 #include "quant/checkpoint_description.h"
 #include "runtime/model_resolver.h"

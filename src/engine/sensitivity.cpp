@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/api_errors-inl.h"
 #include "model/session.h"
 #include "quant/sensitivity.h"

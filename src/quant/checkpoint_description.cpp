@@ -3,6 +3,8 @@
 
 #include <filesystem>
 
+#include <nlohmann/json.hpp>
+
 #include "quant/tensor_roles.h"
 
 namespace tf {
@@ -86,6 +88,11 @@ nlohmann::json describe_checkpoint_json(const std::string& named, const Checkpoi
                              {"spatial_merge_size", v.spatial_merge_size}};
   }
   return j;
+}
+
+nlohmann::json describe_checkpoint_json(const std::string& named, const CheckpointDescription& d) {
+  return describe_checkpoint_json(named, *d.checkpoint, d.config ? &*d.config : nullptr, d.summary,
+                                  d.layout);
 }
 
 }  // namespace tf

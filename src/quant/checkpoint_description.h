@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include "quant/model_summary.h"
 #include "storage/model_config.h"
@@ -41,10 +41,6 @@ CheckpointDescription describe_checkpoint(const std::string& path);
 nlohmann::json describe_checkpoint_json(const std::string& named, const Checkpoint& ck,
                                         const ModelConfig* config, const ModelSummary& s,
                                         const LayoutEvidence& e);
-inline nlohmann::json describe_checkpoint_json(const std::string& named,
-                                               const CheckpointDescription& d) {
-  return describe_checkpoint_json(named, *d.checkpoint, d.config ? &*d.config : nullptr, d.summary,
-                                  d.layout);
-}
+nlohmann::json describe_checkpoint_json(const std::string& named, const CheckpointDescription& d);
 
 }  // namespace tf

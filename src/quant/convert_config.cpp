@@ -7,6 +7,8 @@
 // fallbacks, e.g. mlx-vlm's skip of vision modules), and mlx-lm's own AWQ writer does the same.
 #include "quant/convert_plan.h"
 
+#include <nlohmann/json.hpp>
+
 namespace tf {
 
 using nlohmann::json;

@@ -3,6 +3,8 @@
 #include <set>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
 #include "quant/convert_plan.h"
 #include "quant/hf_shape_plan.h"
 #include "storage/tensor_names.h"

@@ -1,6 +1,8 @@
 // The report `convert` prints at the end (and for --dry-run): rules, role table, bpw, memory.
 #include <cstdio>
 
+#include <nlohmann/json.hpp>
+
 #include "quant/converter.h"
 
 namespace tf {

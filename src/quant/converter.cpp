@@ -10,6 +10,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
 #include "base/input_error.h"
 #include "base/json_read.h"
 #include "kernels/thread_pool.h"

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
 #include "base/input_error.h"
 #include "quant/cancelled.h"
 #include "quant/model_files.h"

@@ -11,6 +11,8 @@
 #include <set>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
 #include "base/json_read.h"
 #include "base/input_error.h"
 #include "storage/model_config.h"  // is_valid_affine_bits, is_valid_group_size

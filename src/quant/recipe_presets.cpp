@@ -4,6 +4,8 @@
 // rule optional: a preset serves checkpoints with or without vision, MTP, dense or MoE MLPs.
 #include "quant/recipe.h"
 
+#include <nlohmann/json.hpp>
+
 namespace tf {
 
 namespace {

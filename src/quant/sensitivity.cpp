@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include <nlohmann/json.hpp>
+
 #include "kernels/linear.h"
 #include "quant/parallel_rows.h"
 

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
 #include "base/input_error.h"
 #include "kernels/thread_pool.h"
 #include "quant/convert_progress.h"

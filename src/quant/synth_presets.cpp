@@ -13,6 +13,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
 #include "base/input_error.h"
 #include "base/json_read.h"
 

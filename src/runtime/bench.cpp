@@ -11,6 +11,7 @@
 #include <thread>
 
 #include <sys/resource.h>
+#include <nlohmann/json.hpp>
 
 #include "kernels/memory_bandwidth.h"
 #include "model/forward_pass.h"

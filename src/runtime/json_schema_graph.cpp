@@ -5,6 +5,8 @@
 #include <set>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
 namespace tf {
 
 namespace {

@@ -1,5 +1,7 @@
 #include "server/api_error.h"
 
+#include <nlohmann/json.hpp>
+
 namespace tf::server {
 
 ApiError bad_request(const std::string& message, const std::string& param) {

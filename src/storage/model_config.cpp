@@ -6,6 +6,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
 #include "base/json_read.h"
 #include "storage/tensor_names.h"
 

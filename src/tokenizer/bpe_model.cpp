@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "tokenizer/json_fields.h"
+#include "tokenizer/tokenizer_json_reader.h"
 #include "tokenizer/utf8.h"
 
 namespace tf::tokenizer {

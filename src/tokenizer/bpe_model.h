@@ -13,12 +13,13 @@
 #include <unordered_map>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include "tokenizer/merge_table.h"
-#include "tokenizer/tokenizer_json_reader.h"
 
 namespace tf::tokenizer {
+
+struct BpeTables;  // tokenizer_json_reader.h
 
 using TokenId = int32_t;
 

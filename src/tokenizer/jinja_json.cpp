@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
 #include "tokenizer/jinja_limits.h"
 #include "tokenizer/utf8.h"
 

@@ -1,5 +1,7 @@
 #include "tokenizer/jinja_template.h"
 
+#include <nlohmann/json.hpp>
+
 #include "base/json_read.h"
 #include "tokenizer/jinja_builtins.h"
 #include "tokenizer/jinja_interpreter.h"

@@ -4,6 +4,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
 #include "base/json_read.h"
 
 namespace tf::tokenizer {

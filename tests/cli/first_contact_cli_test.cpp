@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -76,6 +77,34 @@ TEST(FirstContactCli, UsageErrorsSayHelpAndBadInputDoesNot) {
   EXPECT_TRUE(fs::exists(input + "/config.json"));  // refused, nothing touched
 }
 
+TEST(FirstContactCli, AModelThatCannotBeReadIsARuntimeFailureEverywhere) {
+  // A truncated weights file, then a config.json that is not JSON: exit 1 and one line without
+  // "(see --help)" in every subcommand that reads the model (the flags are right; the model is
+  // broken).
+  const std::string broken = test::fresh_dir("broken-model");
+  fs::copy(kModel, broken, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+  fs::remove(broken + "/model.safetensors");
+  test::write_file(broken + "/model.safetensors", std::string(1000, '\x10'));
+  for (const bool bad_config : {false, true}) {
+    if (bad_config) {
+      fs::copy_file(kModel + "/model.safetensors", broken + "/model.safetensors",
+                    fs::copy_options::overwrite_existing);
+      test::write_file(broken + "/config.json", "{\"model_type\": ");
+    }
+    for (const std::vector<std::string>& args : {
+             std::vector<std::string>{"generate", "--model", broken, "--prompt", "x", "-t", "1"},
+             std::vector<std::string>{"chat", "--model", broken, "-t", "1"},
+             std::vector<std::string>{"logits", "--model", broken, "--tokens", "1", "-t", "1"},
+             std::vector<std::string>{"inspect", broken},
+         }) {
+      SCOPED_TRACE(args[0] + (bad_config ? " (config.json)" : " (weights)"));
+      const CliResult r = run_cli(args, "Hi\n");
+      test::expect_one_line_error(r, 1, "tightfit: error: " + broken);
+      EXPECT_EQ(r.err.find("see --help"), std::string::npos) << r.err;
+    }
+  }
+}
+
 // --- item 5: aliases and unknown flags -------------------------------------------------------
 
 TEST(FirstContactCli, MlxAndLlamaCppSpellingsAreAliases) {
@@ -99,6 +128,23 @@ TEST(FirstContactCli, MlxAndLlamaCppSpellingsAreAliases) {
   ASSERT_EQ(raw.code, 0) << raw.err;
   EXPECT_EQ(ignore.out, raw.out);
   EXPECT_EQ(ignore.code, 0) << ignore.err;
+}
+
+TEST(FirstContactCli, ContextSizeAsLlamaCppSpellsIt) {
+  // -c / --ctx-size / --context bound the conversation, as `llama-cli -c` does.
+  const std::vector<std::string> base = {"generate", "--model", kModel, "--prompt", "Hi", "-n", "2",
+                                         "-t", "1", "--seed", "1"};
+  for (const char* flag : {"-c", "--ctx-size", "--context"}) {
+    SCOPED_TRACE(flag);
+    test::expect_one_line_error(run_cli(with(base, {flag, "8"})), 2, "fills the context of 8 tokens");
+    const CliResult roomy = run_cli(with(base, {flag, "64"}));
+    EXPECT_EQ(roomy.code, 0) << roomy.err;
+    EXPECT_EQ(roomy.out, run_cli(base).out);
+  }
+  for (const char* bad : {"0", "-5"})
+    test::expect_one_line_error(run_cli(with(base, {"-c", bad})), 2,
+                                std::string("--ctx-size must be a positive number of tokens, got ") + bad);
+  test::expect_one_line_error(run_cli({"chat", "--model", kModel, "-c", "0"}, "Hi\n"), 2, "--ctx-size");
 }
 
 TEST(FirstContactCli, SeveralImagesAfterOneFlag) {
@@ -216,6 +262,16 @@ TEST(FirstContactCli, ReasoningCutShortIsClosedOrExplained) {
   EXPECT_EQ(piped.out.rfind("<think>\n", 0), 0u) << piped.out;
   ASSERT_GE(piped.out.size(), 10u);
   EXPECT_EQ(piped.out.substr(piped.out.size() - 10), "\n</think>\n") << piped.out;
+
+  // Ctrl-C inside the reasoning: closed as well, and exit code 130.
+  test::ChildProcess child({"generate", "--model", kModel, "--prompt", "Why?", "--max-tokens",
+                            "4000", "--no-loop-guard", "--seed", "1", "-t", "1", "--logit-bias",
+                            kNoThinkEnd});
+  ASSERT_TRUE(child.read_past(std::string("<think>\n").size(), 60)) << child.err();
+  child.signal_child(SIGINT);
+  EXPECT_EQ(child.finish(), 130) << child.err();
+  ASSERT_GE(child.out().size(), 10u);
+  EXPECT_EQ(child.out().substr(child.out().size() - 10), "\n</think>\n") << child.out();
 
   const CliResult hidden = run_cli(with(args, {"--hide-thinking"}));
   ASSERT_EQ(hidden.code, 0) << hidden.err;

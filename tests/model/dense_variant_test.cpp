@@ -3,6 +3,7 @@
 // equal a one-expert top-1 MoE with that expert and a zeroed shared expert; a tied model must
 // equal an untied one whose lm_head is a copy of the embedding.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "model_test_util.h"
 #include "test_checkpoints.h"

@@ -10,7 +10,6 @@
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "model/session.h"
 #include "storage/npy.h"
@@ -19,11 +18,8 @@ namespace tf::test {
 
 inline std::string tiny_dir() { return std::string(TIGHTFIT_TEST_DATA) + "/tiny-qwen35moe-a"; }
 
-inline std::vector<int32_t> fixture_tokens(const std::string& key) {
-  std::ifstream in(tiny_dir() + "/tokens.json");
-  const auto j = nlohmann::json::parse(in);
-  return j.at(key).get<std::vector<int32_t>>();
-}
+// The token list `key` of the fixture's tokens.json (model_test_util.cpp).
+std::vector<int32_t> fixture_tokens(const std::string& key);
 
 // Test fixture base that loads the tiny fixture model (2 threads) once per test suite, for the
 // suite's tests to share as `model_`. Base: ::testing::Test or a TestWithParam<...>.

@@ -7,6 +7,8 @@
 
 #include <map>
 
+#include <nlohmann/json.hpp>
+
 #include "model/mtp_head.h"
 #include "model_test_util.h"
 #include "quant/converter.h"

@@ -6,6 +6,8 @@
 #include <random>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
 #include "quant/mlx_affine.h"
 #include "storage/safetensors.h"
 #include "storage/safetensors_writer.h"

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "model_test_util.h"
 
 namespace tf {

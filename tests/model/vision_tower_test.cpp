@@ -14,6 +14,8 @@
 #include <cstring>
 #include <map>
 
+#include <nlohmann/json.hpp>
+
 #include "model/model.h"
 #include "model/session.h"
 #include "model/vision_tower.h"

@@ -4,6 +4,8 @@
 
 #include <filesystem>
 
+#include <nlohmann/json.hpp>
+
 #include "model_test_util.h"
 #include "test_checkpoints.h"
 

@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include <nlohmann/json.hpp>
+
 #include "quant/convert_plan.h"
 #include "quant/hf_shape_plan.h"
 #include "quant/model_summary.h"

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <functional>
 
+#include <nlohmann/json.hpp>
+
 #include "mlx_layout_check.h"
 #include "quant/converter.h"
 #include "quant/hf_shape_plan.h"

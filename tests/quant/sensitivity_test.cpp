@@ -4,6 +4,8 @@
 #include <cmath>
 #include <random>
 
+#include <nlohmann/json.hpp>
+
 #include "quant/mlx_affine.h"
 #include "quant/sensitivity.h"
 

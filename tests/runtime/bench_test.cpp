@@ -5,6 +5,8 @@
 
 #include <cmath>
 
+#include <nlohmann/json.hpp>
+
 #include "model/session.h"
 #include "runtime/bench.h"
 

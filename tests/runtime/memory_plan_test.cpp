@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "base/json_read.h"
 #include "quant/convert_plan.h"
 #include "quant/converter.h"

@@ -11,6 +11,8 @@
 #include <random>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 #include "base/input_error.h"
 #include "kernels/linear.h"
 #include "model/session.h"

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "base/json_read.h"
 #include "storage/model_config.h"
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "storage/safetensors.h"
 #include "storage/safetensors_writer.h"
