@@ -13,12 +13,9 @@
 #include <iterator>
 #include <stdexcept>
 
-<<<<<<< HEAD
 #include <nlohmann/json.hpp>
 
-=======
 #include "base/json_read.h"
->>>>>>> main
 #include "cli/commands.h"
 #include "tokenizer/jinja_json.h"
 #include "tokenizer/tokenizer_config.h"

@@ -9,12 +9,9 @@
 #include <string>
 #include <vector>
 
-<<<<<<< HEAD
 #include <nlohmann/json.hpp>
 
-=======
 #include "base/json_read.h"
->>>>>>> main
 #include "cli/cli_io.h"
 #include "cli/commands.h"
 #include "cli/model_flag.h"

@@ -46,13 +46,8 @@ std::unique_ptr<tightfit::Engine> load_engine(const GenerationFlags& f, bool vis
   } catch (const tightfit::ModelNotFound& e) {  // a folder without tokenizer.json
     throw ModelNotFoundError("--model " + f.model + ": " + e.what());
   } catch (const tightfit::InvalidRequest& e) {
-<<<<<<< HEAD
     throw_load_refusal(e);
-  } catch (const tightfit::OutOfMemory& e) {  // the model alone exceeds --memory-limit
-=======
-    throw UsageError(e.what());
   } catch (const tightfit::OutOfMemory& e) {  // the model alone exceeds --memory-limit; --mlock
->>>>>>> main
     throw BadInputError(e.what());
   }
 }

@@ -3,12 +3,9 @@
 #include <cstdio>
 #include <stdexcept>
 
-<<<<<<< HEAD
 #include <nlohmann/json.hpp>
 
-=======
 #include "base/json_read.h"
->>>>>>> main
 #include "cli/commands.h"
 #include "cli/memory_limit_flag.h"
 #include "cli/interrupt.h"
