@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/engine_flags.h"
 #include "tightfit/plan.h"
 
 namespace tf::cli {
@@ -38,7 +39,7 @@ void run_plan_command(const PlanArgs& a) {
     const tightfit::MemoryPlan plan = tightfit::plan_memory(o);
     std::printf("%s\n", a.json ? plan.to_json().c_str() : plan.to_text().c_str());
   } catch (const tightfit::InvalidRequest& e) {
-    throw UsageError(e.what());
+    throw_load_refusal(e);  // unreadable model files: exit 1; a flag's value: usage error
   } catch (const tightfit::Error& e) {  // no such model: bad input
     throw BadInputError(e.what());
   }

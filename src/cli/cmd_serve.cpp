@@ -189,6 +189,7 @@ void run_serve(ServeFlags& f) {
   } catch (const tightfit::ModelNotFound& e) {
     throw BadInputError(e.what());
   } catch (const tightfit::InvalidRequest& e) {
+    if (e.param == "model") throw std::runtime_error(e.what());  // unreadable model: exit 1
     throw BadInputError(e.what());
   } catch (const tightfit::OutOfMemory& e) {  // the model alone exceeds --memory-limit
     throw BadInputError(e.what());

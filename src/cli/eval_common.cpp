@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "cli/commands.h"
+#include "cli/engine_flags.h"
 #include "quant/cancelled.h"
 
 namespace tf::cli {
@@ -29,7 +30,13 @@ std::unique_ptr<tightfit::Engine> load_eval_engine(const std::string& model, int
   o.prompt_cache_bytes = 0;
   o.draft_tokens = 0;
   std::unique_ptr<tightfit::Engine> engine;
-  with_cli_errors([&] { engine = tightfit::Engine::load(std::move(o)); });
+  try {
+    engine = tightfit::Engine::load(std::move(o));
+  } catch (const tightfit::InvalidRequest& e) {
+    throw_load_refusal(e);  // a model that cannot be read is a runtime failure, as in generate
+  } catch (const tightfit::ModelNotFound& e) {
+    throw BadInputError(e.what());
+  }
   return engine;
 }
 

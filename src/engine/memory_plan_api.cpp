@@ -81,19 +81,23 @@ MemoryPlan plan_memory(const PlanOptions& o) {
   out.model = o.model;
   tf::ModelConfig config;
   tf::ModelSummary weights;
+  // The model's own files (param "model": front ends report them as unreadable input) apart
+  // from the recipe the caller named (param "recipe").
+  const char* reading = "model";
   try {
     config = tf::ModelConfig::from_json(tf::read_json_file(config_file), config_file.string());
     if (has_weights) {
       weights = tf::weights_of_checkpoint(dir.string());
       out.weights_from = "checkpoint";
     } else {
+      reading = "recipe";
       weights = tf::weights_of_config(config, o.recipe);
       out.weights_from = "config + recipe " + (o.recipe.empty() ? "dynamic" : o.recipe);
     }
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    throw InvalidRequest(e.what(), "model");
+    throw InvalidRequest(e.what(), reading);
   }
   tf::MemoryPlanOptions po;
   po.kv_type = kv_type;

@@ -203,6 +203,13 @@ TEST(PlanCli, BadInputIsOneLineExitTwo) {
                               "nope");
   test::expect_one_line_error(run_cli({"plan", "--model", kModel, "--kv-bits", "3"}), 2,
                               "--kv-bits");
+  // A model whose own config.json is broken is a runtime failure (exit 1), as in every
+  // subcommand that reads a model (README "Exit codes").
+  const std::string broken = test::fresh_dir("plan-broken");
+  test::write_file(broken + "/config.json", "{\"text_config\": ");
+  const CliResult r = run_cli({"plan", "--model", broken});
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_EQ(r.err.find("see --help"), std::string::npos) << r.err;
 }
 
 }  // namespace
