@@ -4,10 +4,9 @@
 #include <chrono>
 #include <stdexcept>
 
-#include "engine/api_errors-inl.h"
+#include "engine/bare_model.h"
 #include "kernels/ops_attention.h"
 #include "model/session.h"
-#include "runtime/model_resolver.h"
 #include "storage/tensor_names.h"
 
 namespace tightfit {
@@ -25,12 +24,7 @@ Logits compute_logits(const LogitsOptions& o, std::span<const int32_t> tokens) {
     throw InvalidRequest(std::string("kv_type: ") + e.what(), "kv_type");
   }
   const auto t0 = std::chrono::steady_clock::now();
-  tf::HubSettings hub = tf::hub_settings_from_env();
-  hub.offline = hub.offline || o.offline;
-  const tf::ResolvedModel source = as_api_errors(
-      "model", [&] { return tf::resolve_model(o.model, hub, tf::DownloadOptions{}); });
-  const auto model = as_api_errors(
-      "model", [&] { return tf::Model::load(source.dir.string(), o.threads); });
+  const auto model = load_bare_model(o.model, o.threads, o.offline);
   Logits out;
   out.vocab = model->vocab_size();
   out.rows = static_cast<int64_t>(tokens.size());

@@ -6,10 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/api_errors-inl.h"
+#include "engine/bare_model.h"
 #include "model/session.h"
 #include "quant/sensitivity.h"
-#include "runtime/model_resolver.h"
 
 namespace tightfit {
 
@@ -21,12 +20,7 @@ SensitivityResult measure_sensitivity(const SensitivityOptions& o,
     throw InvalidRequest("group_size must be 32, 64 or 128", "group_size");
   if (o.threads < 0) throw InvalidRequest("threads must be >= 0 (0 = every core)", "threads");
   if (sequences.empty()) throw InvalidRequest("no calibration sequences", "sequences");
-  tf::HubSettings hub = tf::hub_settings_from_env();
-  hub.offline = hub.offline || o.offline;
-  const tf::ResolvedModel source = as_api_errors(
-      "model", [&] { return tf::resolve_model(o.model, hub, tf::DownloadOptions{}); });
-  const auto model = as_api_errors(
-      "model", [&] { return tf::Model::load(source.dir.string(), o.threads); });
+  const auto model = load_bare_model(o.model, o.threads, o.offline);
   if (model->config().quantization && o.on_warning)
     o.on_warning(o.model + " is already quantized: its quantized modules are measured on their "
                  "quantized values, which says nothing about the original weights; measure the "
