@@ -17,50 +17,15 @@ Needs numpy and Pillow (Debian: python3-numpy python3-pil); only run when the ca
 
 import json
 import os
-import struct
-import zlib
 
 import numpy as np
 import PIL
 from PIL import Image
 
+from image_case_files import chunk, png_bytes, smooth_image
+
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data",
                    "image-decode")
-
-
-def smooth_image(seed, width, height, channels=3):
-    """Smooth seeded content plus noise (as scripts/make_image_resize_cases.py)."""
-    r = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float64)
-    img = np.zeros((height, width, channels))
-    for c in range(channels):
-        acc = np.full((height, width), 127.5)
-        for _ in range(4):
-            fx, fy = r.uniform(-2.5, 2.5), r.uniform(-2.5, 2.5)
-            acc += r.uniform(15, 45) * np.cos(
-                2 * np.pi * (fx * xx / width + fy * yy / height) + r.uniform(0, 2 * np.pi))
-        img[..., c] = acc + r.normal(0, 4, (height, width))
-    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
-
-
-def chunk(tag, data):
-    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-
-
-def png_bytes(width, height, bit_depth, color_type, rows, extra=b"", interlace=0):
-    """rows(y0, dy, x0, dx) -> list of packed scanlines of that sub-image (filter byte added)."""
-    if interlace:
-        passes = [(0, 8, 0, 8), (0, 8, 4, 8), (4, 8, 0, 4), (0, 4, 2, 4), (2, 4, 0, 2), (0, 2, 1, 2), (1, 2, 0, 1)]
-    else:
-        passes = [(0, 1, 0, 1)]
-    raw = b""
-    for y0, dy, x0, dx in passes:
-        if x0 >= width or y0 >= height:
-            continue
-        raw += b"".join(b"\x00" + line for line in rows(y0, dy, x0, dx))
-    return (b"\x89PNG\r\n\x1a\n" +
-            chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, interlace)) +
-            extra + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
 
 
 def over_white(rgb, alpha):

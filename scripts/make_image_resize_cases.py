@@ -3,20 +3,20 @@
 makes of them, the reference for tightfit's image resampling (src/runtime/image_resize.h).
 
 Needs numpy and Pillow (Debian: python3-numpy python3-pil); only run when the cases change —
-the tests read the files, not this script. The test images come from the shared vision
-reference tool's seeded generator, re-implemented here so the script stands alone.
+the tests read the files, not this script. The test images come from the vision reference
+tool's seeded generator (scripts/image_case_files.py).
 
     /usr/bin/python3 scripts/make_image_resize_cases.py
 """
 
 import json
 import os
-import struct
-import zlib
 
 import numpy as np
 import PIL
 from PIL import Image
+
+from image_case_files import rgb_png_bytes, smooth_image
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data",
                    "image-resize")
@@ -34,41 +34,13 @@ CASES = {
 }
 
 
-def make_test_image(seed, width, height):
-    """Smooth seeded content plus noise (the vision reference tool's generator)."""
-    r = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float64)
-    img = np.zeros((height, width, 3))
-    for c in range(3):
-        acc = np.full((height, width), 127.5)
-        for _ in range(4):
-            fx, fy = r.uniform(-2.5, 2.5), r.uniform(-2.5, 2.5)
-            acc += r.uniform(15, 45) * np.cos(
-                2 * np.pi * (fx * xx / width + fy * yy / height) + r.uniform(0, 2 * np.pi))
-        img[..., c] = acc + r.normal(0, 4, (height, width))
-    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
-
-
-def write_png(path, rgb):
-    h, w, _ = rgb.shape
-    raw = b"".join(b"\x00" + rgb[y].tobytes() for y in range(h))
-
-    def chunk(tag, data):
-        return (struct.pack(">I", len(data)) + tag + data +
-                struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF))
-
-    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-    png += chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
-    with open(path, "wb") as f:
-        f.write(png)
-
-
 def main():
     os.makedirs(OUT, exist_ok=True)
     index = {"pillow": PIL.__version__, "resample": "BICUBIC", "cases": {}}
     for name, (seed, w, h, tw, th) in CASES.items():
-        src = make_test_image(seed, w, h)
-        write_png(os.path.join(OUT, name + ".png"), src)
+        src = smooth_image(seed, w, h)
+        with open(os.path.join(OUT, name + ".png"), "wb") as f:
+            f.write(rgb_png_bytes(src))
         out = np.asarray(Image.fromarray(src, "RGB").resize((tw, th), Image.BICUBIC))
         np.save(os.path.join(OUT, name + ".npy"), out.astype(np.float32))  # [th, tw, 3]
         index["cases"][name] = {"width": tw, "height": th, "source": [w, h], "seed": seed}
