@@ -3,6 +3,7 @@
 #include "storage/model_config.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <stdexcept>
 
@@ -100,9 +101,9 @@ class Fields {
       const int64_t x = v->get<int64_t>();
       if (x >= INT32_MIN && x <= INT32_MAX) return static_cast<int>(x);
     } else if (v->is_number_float()) {
+      // In range first: converting a double outside int64's range (1e300) is undefined.
       const double x = v->get<double>();
-      if (x == static_cast<double>(static_cast<int64_t>(x)) && x >= INT32_MIN && x <= INT32_MAX)
-        return static_cast<int>(x);
+      if (x >= INT32_MIN && x <= INT32_MAX && x == std::trunc(x)) return static_cast<int>(x);
     }
     bad_type(key, "an integer", *v);
   }

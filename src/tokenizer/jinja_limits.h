@@ -13,6 +13,16 @@
 
 namespace tf::jinja {
 
+// A fuzz build (-DTIGHTFIT_FUZZ=ON defines FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION, as OSS-Fuzz
+// builds do) divides the limits on loop iterations, string bytes and list items by 64: the same
+// checks and error paths run, and the fuzzer spends its time on new inputs instead of a million
+// iterations or 64 MiB strings per input near a limit (tests/fuzz, README "Reliability").
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+inline constexpr int kFuzzBuildDivisor = 64;
+#else
+inline constexpr int kFuzzBuildDivisor = 1;
+#endif
+
 struct TemplateLimits {
   // Nesting in the source: blocks inside blocks, and parentheses, brackets, operators and
   // filters inside an expression (`((((x))))`, `a+b+c+…`). The parser and the syntax tree's
@@ -27,13 +37,13 @@ struct TemplateLimits {
   // may wrap them a few more times.
   static constexpr int kValueNesting = 2 * kMaxJsonDepth;
   // Bytes of any one string the template builds, and of the rendered text.
-  static constexpr size_t kStringBytes = size_t{64} << 20;
+  static constexpr size_t kStringBytes = (size_t{64} << 20) / kFuzzBuildDivisor;
   // Items of any one list the template builds.
-  static constexpr size_t kListItems = size_t{1} << 22;
+  static constexpr size_t kListItems = (size_t{1} << 22) / kFuzzBuildDivisor;
   // Iterations of all for loops together in one render: about 0.5 s of work, far below the
   // render-time backstop even on a loaded machine (a chat template loops once per message and
   // tool, a few thousand times at most).
-  static constexpr int64_t kLoopIterations = 1'000'000;
+  static constexpr int64_t kLoopIterations = 1'000'000 / kFuzzBuildDivisor;
   // Items of one range(): transformers' sandbox (Jinja2's MAX_RANGE).
   static constexpr int64_t kRangeItems = 100'000;
   // Wall-clock time of one render: the backstop for whatever the limits above let through.

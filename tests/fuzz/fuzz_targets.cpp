@@ -1,11 +1,10 @@
 #include "fuzz/fuzz_targets.h"
 
+#include <sys/mman.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <filesystem>
 #include <string_view>
 
 #include "base/json_read.h"
@@ -36,13 +35,11 @@ void guarded(F body) {
 }  // namespace
 
 void safetensors_header(const uint8_t* data, size_t size) {
-  // The reader maps a file; one per process, rewritten for every input.
-  static const std::string path =
-      (std::filesystem::temp_directory_path() / ("tightfit-fuzz-" + std::to_string(getpid()) + ".safetensors")).string();
-  if (std::FILE* f = std::fopen(path.c_str(), "wb")) {
-    std::fwrite(data, 1, size, f);
-    std::fclose(f);
-  }
+  // The reader opens and maps a file by path: one in memory per process (memfd, opened again
+  // through /proc), rewritten for every input — no disk writes, several times faster than /tmp.
+  static const int fd = memfd_create("tightfit-fuzz.safetensors", MFD_CLOEXEC);
+  static const std::string path = "/proc/self/fd/" + std::to_string(fd);
+  if (fd < 0 || ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != static_cast<ssize_t>(size)) std::abort();
   guarded([&] { SafetensorsFile::open(path); });
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -64,6 +65,19 @@ TEST(ModelConfigHostile, EveryDimensionIsBounded) {
   j["text_config"]["eos_token_id"] = json::array();
   for (int i = 0; i < 5000; ++i) j["text_config"]["eos_token_id"].push_back(1);
   EXPECT_NE(error_of(j).find("5000 entries"), std::string::npos) << error_of(j);
+}
+
+TEST(ModelConfigHostile, FloatsOutsideTheIntegersAreRejected) {
+  // Found by fuzz_model_config under UBSan: 1e300 was converted to int64 before the range check
+  // (undefined behaviour). Integral floats in range stay accepted.
+  for (double value : {1e300, -1e300, 3e9, 4.5, std::nan("")}) {
+    json j = real_config();
+    j["vision_config"]["depth"] = value;
+    EXPECT_NE(error_of(j).find("\"vision_config.depth\" must be an integer"), std::string::npos) << error_of(j);
+  }
+  json j = real_config();
+  j["vision_config"]["depth"] = 27.0;
+  EXPECT_EQ(error_of(j), "(accepted)");
 }
 
 TEST(ModelConfigHostile, RealConfigsStayWithinTheBounds) {
