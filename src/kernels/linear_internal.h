@@ -104,10 +104,11 @@ void q8_neon_rows(Q8Dot128 dot, const WeightMatrix& w, const Q8Input& in, int64_
                   int64_t row_end, float* y, int64_t y_stride);
 
 // ---- int8 activations, batches of tokens (linear_q8_tiles.cpp) -------------------------------
-// Same math as the Int8 row kernels, with 16 rows per vector (AVX-512 VNNI only). The input is
+// Same math as the Int8 row kernels, with 16 rows per vector (AVX-512 VNNI), or 4 rows per
+// vector (ARM sdot) or 2 × 2 rows × tokens (ARM i8mm; linear_q8_tiles_neon.cpp). The input is
 // rounded exactly as reference::quantize_activations_q8, one row per token, in natural order
-// for every bit width but 2 (whose kernel reads the codes in planes order: each 16 bytes
-// 4 × 4-transposed), so an input serves the matrices of the bit width it was quantized for.
+// for every bit width but 2 on x86 (whose kernel reads the codes in planes order: each 16
+// bytes 4 × 4-transposed), so an input serves the matrices of the bit width it was quantized for.
 struct Q8TileInput {
   int64_t tokens = 0;
   int64_t stride = 0;                 // bytes per token row of `values` (q8_tiles_stride)
@@ -124,5 +125,17 @@ void q8_tiles_quantize(int bits, const float* x, int64_t tokens, int64_t cols, i
                        int8_t* values, float* deltas);
 void q8_tiles_rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin,
                    int64_t row_end, float* y, int64_t y_stride);
+
+// ---- int8 activations, batches of tokens on 128-bit ARM (linear_q8_tiles_neon.cpp) --------
+// What q8_tiles_* run on ARM: each token's bytes in natural order for every bit width.
+enum class Q8Tile128 : uint8_t {
+  DotProd,  // FEAT_DotProd: sdot by element, 4 rows × 4 codes
+  I8mm,     // FEAT_I8MM: usmmla, 2 rows × 2 tokens × 8 codes
+};
+bool q8_tile128_supported(Q8Tile128 kind);
+void q8_neon_tiles_quantize(const float* x, int64_t tokens, int64_t cols, int group_size,
+                            int64_t stride, int8_t* values, float* deltas);
+void q8_neon_tiles_rows(Q8Tile128 kind, const WeightMatrix& w, const Q8TileInput& in,
+                        int64_t row_begin, int64_t row_end, float* y, int64_t y_stride);
 
 }  // namespace tf::simd

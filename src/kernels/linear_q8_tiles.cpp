@@ -10,8 +10,9 @@
 // token. The rows' codes are "transposed" into that layout per block of 16 rows (unpack 64
 // codes per row as bytes, then a 16 × 16 dword transpose), which a batch of ≥ 4 tokens repays.
 //
-// x86-64 only, chosen at run time (AVX-512 F/BW/VBMI + VNNI); elsewhere q8_tiles_fast() is false
-// and linear.cpp keeps the row kernels.
+// x86-64: chosen at run time (AVX-512 F/BW/VBMI + VNNI). ARM64: the sdot / i8mm tile kernels of
+// linear_q8_tiles_neon.cpp, dispatched from here. Elsewhere q8_tiles_fast() is false and
+// linear.cpp keeps the row kernels.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -340,7 +341,31 @@ void q8_tiles_rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_beg
   }
 }
 
-#else  // not x86-64: never chosen (q8_tiles_fast() is false)
+#elif defined(__aarch64__)  // linear_q8_tiles_neon.cpp
+
+namespace {
+// usmmla where the CPU has it (twice sdot's products per instruction), else sdot.
+Q8Tile128 best_tile128() {
+  static const Q8Tile128 kind =
+      q8_tile128_supported(Q8Tile128::I8mm) ? Q8Tile128::I8mm : Q8Tile128::DotProd;
+  return kind;
+}
+}  // namespace
+
+// Beside the sdot row kernel only: on ARM, q8_fast() holds exactly when the running Highway
+// target is NEON on a CPU with the dot-product extension (linear_q8.cpp).
+bool q8_tiles_fast() { return q8_fast() && q8_tile128_supported(Q8Tile128::DotProd); }
+int64_t q8_tiles_stride(int64_t cols) { return (cols + 63) / 64 * 64; }
+void q8_tiles_quantize(int, const float* x, int64_t tokens, int64_t cols, int group_size,
+                       int8_t* values, float* deltas) {
+  q8_neon_tiles_quantize(x, tokens, cols, group_size, q8_tiles_stride(cols), values, deltas);
+}
+void q8_tiles_rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin,
+                   int64_t row_end, float* y, int64_t y_stride) {
+  q8_neon_tiles_rows(best_tile128(), w, in, row_begin, row_end, y, y_stride);
+}
+
+#else  // neither: never chosen (q8_tiles_fast() is false)
 
 bool q8_tiles_fast() { return false; }
 int64_t q8_tiles_stride(int64_t cols) { return (cols + 63) / 64 * 64; }

@@ -1,18 +1,22 @@
-// The batched Int8 kernel (linear_q8_tiles.cpp: 16 rows per vector, AVX-512 VNNI) against
-// reference::matmul_q8 at the real expert and projection shapes, with token counts around its
+// The batched Int8 kernels (linear_q8_tiles.cpp: 16 rows per vector, AVX-512 VNNI;
+// linear_q8_tiles_neon.cpp: ARM sdot and i8mm) against reference::matmul_q8 at the real expert and projection shapes, with token counts around its
 // 8-token tiles and its kQ8TileMinTokens threshold, and row ranges that split 16-row blocks;
 // 2-bit rows whose length is not a whole number of the planes layout's 256-code chunks.
 // On CPUs without VNNI the same calls run the row kernels, which must agree just the same:
 // every test runs on every SIMD target this CPU supports (AVX3_DL, AVX3, AVX2, SSE4 on an
 // AVX-512 VNNI machine), so the 256-bit kernels of AVX2-only CPUs are checked here too.
+// Dispatch picks one ARM tile kernel per CPU (i8mm where present), so every variant is also
+// called directly (Q8TileKernels), as Q8RowKernels does for the row kernels.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
 
 #include "kernels/linear.h"
 #include "kernels/affine_test_matrix.h"
+#include "kernels/linear_internal.h"
 #include "kernels/simd_targets.h"
 #include "storage/dtype.h"
 
@@ -92,6 +96,74 @@ TEST(LinearQ8Tiles, BatchSharingInputsAcrossLayoutsMatchesTheReference) {
     }
     EXPECT_EQ(y2, y2b);  // the same product twice in one batch
   });
+}
+
+}  // namespace
+}  // namespace tf
+
+namespace tf {
+namespace {
+
+struct TileVariant {
+  const char* name;
+  bool supported;
+  simd::Q8Tile128 kind;
+};
+
+// Every ARM tile kernel this CPU runs, called directly on inputs rounded by the ARM tile
+// quantizer (which must equal the reference's rounding byte for byte), with token counts that
+// leave every remainder of its 4-token (sdot) and 2 × 2-token (i8mm) steps, rows that end
+// inside an 8-row block and ranges split between two calls, every width and group size.
+TEST(Q8TileKernels, EveryArmVariantMatchesTheReference) {
+  const TileVariant variants[] = {
+      {"NEON sdot tiles", simd::q8_tile128_supported(simd::Q8Tile128::DotProd), simd::Q8Tile128::DotProd},
+      {"NEON i8mm tiles", simd::q8_tile128_supported(simd::Q8Tile128::I8mm), simd::Q8Tile128::I8mm},
+  };
+  int ran = 0;
+  for (const TileVariant& v : variants) {
+    if (!v.supported) continue;
+    ++ran;
+    SCOPED_TRACE(v.name);
+    for (int bits : {2, 3, 4, 5, 6, 8})
+      for (int group : {32, 64, 128}) {
+        const int64_t rows = 21, cols = group == 128 ? 640 : 352;
+        const Affine a = random_affine(rows, cols, bits, group, static_cast<uint32_t>(bits * 131 + group));
+        for (int64_t tokens : {1, 2, 3, 4, 5, 7, 9}) {
+          SCOPED_TRACE(testing::Message() << bits << "-bit g" << group << ", " << tokens << " tokens");
+          std::mt19937 rng(static_cast<uint32_t>(tokens * 7 + bits));
+          std::normal_distribution<float> n(0.0f, 1.0f);
+          std::vector<float> x(static_cast<size_t>(tokens * cols));
+          for (auto& e : x) e = n(rng);
+          const int64_t stride = simd::q8_tiles_stride(cols), groups = cols / group;
+          std::vector<int8_t> xq(static_cast<size_t>(tokens * stride), 99), rq(static_cast<size_t>(cols));
+          std::vector<float> d(static_cast<size_t>(tokens * groups)), rd(static_cast<size_t>(groups));
+          std::vector<float> gs(d.size(), 0.0f);
+          simd::q8_neon_tiles_quantize(x.data(), tokens, cols, group, stride, xq.data(), d.data());
+          for (int64_t t = 0; t < tokens; ++t) {
+            reference::quantize_activations_q8(x.data() + t * cols, cols, group, rq.data(), rd.data());
+            ASSERT_TRUE(std::equal(rq.begin(), rq.end(), xq.begin() + t * stride)) << "token " << t;
+            ASSERT_TRUE(std::all_of(xq.begin() + t * stride + cols, xq.begin() + (t + 1) * stride,
+                                    [](int8_t b) { return b == 0; }));
+            ASSERT_TRUE(std::equal(rd.begin(), rd.end(), d.begin() + t * groups));
+            for (int64_t g = 0; g < groups; ++g)
+              for (int k = 0; k < group; ++k) gs[t * groups + g] += x[t * cols + g * group + k];
+          }
+          const simd::Q8TileInput in{tokens, stride, xq.data(), d.data(), gs.data()};
+          std::vector<float> y(static_cast<size_t>(tokens * rows), NAN), ref(y.size());
+          simd::q8_neon_tiles_rows(v.kind, a.w, in, 0, 11, y.data(), rows);  // two tasks' ranges
+          simd::q8_neon_tiles_rows(v.kind, a.w, in, 11, rows, y.data(), rows);
+          reference::matmul_q8(a.w, x.data(), tokens, ref.data());
+          double worst = 0, scale = 0;
+          for (size_t i = 0; i < y.size(); ++i) {
+            ASSERT_FALSE(std::isnan(y[i])) << "output " << i << " not written";
+            worst = std::max(worst, std::abs(double(y[i]) - ref[i]));
+            scale = std::max(scale, std::abs(double(ref[i])));
+          }
+          ASSERT_LT(worst, 1e-5 * scale + 1e-6);  // exact integer dots; float epilogue order
+        }
+      }
+  }
+  if (ran == 0) GTEST_SKIP() << "no ARM64 CPU with the dot-product extension: no tile variant to run";
 }
 
 }  // namespace
