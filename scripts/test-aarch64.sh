@@ -23,4 +23,3 @@ cmake --build "$build" --target test_kernels test_model
 # cmake/aarch64-linux-gnu.cmake for why not the cross package's.
 ctest --test-dir "$build" --output-on-failure -j2 --timeout 600 -L '^kernels$'
 ctest --test-dir "$build" --output-on-failure -j2 --timeout 600 -L '^model$' -R 'FixtureLogits\.'
-

@@ -91,6 +91,8 @@ enum class Q8Dot256 : uint8_t {
 bool q8_dot256_supported(Q8Dot256 dot);
 void q8_avx2_rows(Q8Dot256 dot, const WeightMatrix& w, const Q8Input& in, int64_t row_begin,
                   int64_t row_end, float* y, int64_t y_stride);
+// A packed row's codes as bytes in the 32-code block order (AVX2 instructions).
+void q8_avx2_unpack_row(int bits, const uint8_t* row, int64_t cols, uint8_t* codes);
 
 // ---- int8 activations, 128-bit ARM (linear_q8_neon.cpp) -----------------------------------
 // The row kernels of the NEON target: the same Q8Input, each token's bytes in the 32-code
@@ -137,5 +139,14 @@ void q8_neon_tiles_quantize(const float* x, int64_t tokens, int64_t cols, int gr
                             int64_t stride, int8_t* values, float* deltas);
 void q8_neon_tiles_rows(Q8Tile128 kind, const WeightMatrix& w, const Q8TileInput& in,
                         int64_t row_begin, int64_t row_end, float* y, int64_t y_stride);
+
+// ---- int8 activations, batches of tokens on 256-bit x86 with AVX-VNNI (linear_q8_tiles_avx2.cpp)
+// What q8_tiles_* run on the AVX2 target of a CPU with AVX-VNNI: each token's bytes in the
+// 32-code block order (q8_arrange_blocks32), as the 256-bit row kernels read them.
+bool q8_avx_vnni_tiles_supported();
+void q8_avx_vnni_tiles_quantize(int bits, const float* x, int64_t tokens, int64_t cols,
+                                int group_size, int64_t stride, int8_t* values, float* deltas);
+void q8_avx_vnni_tiles_rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin,
+                            int64_t row_end, float* y, int64_t y_stride);
 
 }  // namespace tf::simd

@@ -1,12 +1,13 @@
 // The batched Int8 kernels (linear_q8_tiles.cpp: 16 rows per vector, AVX-512 VNNI;
-// linear_q8_tiles_neon.cpp: ARM sdot and i8mm) against reference::matmul_q8 at the real expert and projection shapes, with token counts around its
-// 8-token tiles and its kQ8TileMinTokens threshold, and row ranges that split 16-row blocks;
+// linear_q8_tiles_avx2.cpp: 8 rows, AVX-VNNI; linear_q8_tiles_neon.cpp: ARM sdot and i8mm)
+// against reference::matmul_q8 at the real expert and projection shapes, with token counts
+// around the 8-token tiles and its kQ8TileMinTokens threshold, and row ranges that split 16-row blocks;
 // 2-bit rows whose length is not a whole number of the planes layout's 256-code chunks.
-// On CPUs without VNNI the same calls run the row kernels, which must agree just the same:
+// On CPUs without any of these the same calls run the row kernels, which must agree just the same:
 // every test runs on every SIMD target this CPU supports (AVX3_DL, AVX3, AVX2, SSE4 on an
 // AVX-512 VNNI machine), so the 256-bit kernels of AVX2-only CPUs are checked here too.
-// Dispatch picks one ARM tile kernel per CPU (i8mm where present), so every variant is also
-// called directly (Q8TileKernels), as Q8RowKernels does for the row kernels.
+// Dispatch picks one tile kernel per CPU (i8mm where present on ARM), so the 256-bit and ARM
+// variants are also called directly (Q8TileKernels), as Q8RowKernels does for the row kernels.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -107,26 +108,50 @@ namespace {
 struct TileVariant {
   const char* name;
   bool supported;
-  simd::Q8Tile128 kind;
+  // The variant's own rounding of the input (into rows of `stride` bytes) and its kernel.
+  void (*quantize)(int bits, const float* x, int64_t tokens, int64_t cols, int group_size,
+                   int64_t stride, int8_t* values, float* deltas);
+  void (*rows)(const WeightMatrix& w, const simd::Q8TileInput& in, int64_t row_begin,
+               int64_t row_end, float* y, int64_t y_stride);
+  bool blocks32;  // the input bytes are in the 32-code block order (else natural)
 };
 
-// Every ARM tile kernel this CPU runs, called directly on inputs rounded by the ARM tile
-// quantizer (which must equal the reference's rounding byte for byte), with token counts that
-// leave every remainder of its 4-token (sdot) and 2 × 2-token (i8mm) steps, rows that end
-// inside an 8-row block and ranges split between two calls, every width and group size.
-TEST(Q8TileKernels, EveryArmVariantMatchesTheReference) {
-  const TileVariant variants[] = {
-      {"NEON sdot tiles", simd::q8_tile128_supported(simd::Q8Tile128::DotProd), simd::Q8Tile128::DotProd},
-      {"NEON i8mm tiles", simd::q8_tile128_supported(simd::Q8Tile128::I8mm), simd::Q8Tile128::I8mm},
+std::vector<TileVariant> tile_variants() {
+  using simd::Q8Tile128;
+  const auto neon_quantize = [](int, const float* x, int64_t tokens, int64_t cols, int group,
+                                int64_t stride, int8_t* values, float* deltas) {
+    simd::q8_neon_tiles_quantize(x, tokens, cols, group, stride, values, deltas);
   };
+  return {
+      {"NEON sdot tiles", simd::q8_tile128_supported(Q8Tile128::DotProd), neon_quantize,
+       [](const WeightMatrix& w, const simd::Q8TileInput& in, int64_t b, int64_t e, float* y, int64_t s) {
+         simd::q8_neon_tiles_rows(Q8Tile128::DotProd, w, in, b, e, y, s);
+       },
+       false},
+      {"NEON i8mm tiles", simd::q8_tile128_supported(Q8Tile128::I8mm), neon_quantize,
+       [](const WeightMatrix& w, const simd::Q8TileInput& in, int64_t b, int64_t e, float* y, int64_t s) {
+         simd::q8_neon_tiles_rows(Q8Tile128::I8mm, w, in, b, e, y, s);
+       },
+       false},
+      {"AVX-VNNI tiles", simd::q8_avx_vnni_tiles_supported(), simd::q8_avx_vnni_tiles_quantize,
+       simd::q8_avx_vnni_tiles_rows, true},
+  };
+}
+
+// Every tile kernel variant but the AVX-512 one (which for_each_target above reaches through
+// dispatch) called directly on inputs rounded by its own quantizer — which must equal the
+// reference's rounding byte for byte, in its byte order — with token counts that leave every
+// remainder of its token steps (4; 2 × 2 for i8mm), rows that end inside an 8-row block and
+// ranges split between two calls, every width and group size.
+TEST(Q8TileKernels, EveryVariantMatchesTheReference) {
   int ran = 0;
-  for (const TileVariant& v : variants) {
+  for (const TileVariant& v : tile_variants()) {
     if (!v.supported) continue;
     ++ran;
     SCOPED_TRACE(v.name);
     for (int bits : {2, 3, 4, 5, 6, 8})
       for (int group : {32, 64, 128}) {
-        const int64_t rows = 21, cols = group == 128 ? 640 : 352;
+        const int64_t rows = 21, cols = group == 128 ? 640 : 320;  // whole groups, not whole 256-code chunks
         const Affine a = random_affine(rows, cols, bits, group, static_cast<uint32_t>(bits * 131 + group));
         for (int64_t tokens : {1, 2, 3, 4, 5, 7, 9}) {
           SCOPED_TRACE(testing::Message() << bits << "-bit g" << group << ", " << tokens << " tokens");
@@ -135,23 +160,23 @@ TEST(Q8TileKernels, EveryArmVariantMatchesTheReference) {
           std::vector<float> x(static_cast<size_t>(tokens * cols));
           for (auto& e : x) e = n(rng);
           const int64_t stride = simd::q8_tiles_stride(cols), groups = cols / group;
-          std::vector<int8_t> xq(static_cast<size_t>(tokens * stride), 99), rq(static_cast<size_t>(cols));
+          std::vector<int8_t> xq(static_cast<size_t>(tokens * stride), 99), rq(static_cast<size_t>(stride));
           std::vector<float> d(static_cast<size_t>(tokens * groups)), rd(static_cast<size_t>(groups));
           std::vector<float> gs(d.size(), 0.0f);
-          simd::q8_neon_tiles_quantize(x.data(), tokens, cols, group, stride, xq.data(), d.data());
+          v.quantize(bits, x.data(), tokens, cols, group, stride, xq.data(), d.data());
           for (int64_t t = 0; t < tokens; ++t) {
+            std::fill(rq.begin(), rq.end(), int8_t{0});
             reference::quantize_activations_q8(x.data() + t * cols, cols, group, rq.data(), rd.data());
+            if (v.blocks32) simd::q8_arrange_blocks32(bits, rq.data(), stride);
             ASSERT_TRUE(std::equal(rq.begin(), rq.end(), xq.begin() + t * stride)) << "token " << t;
-            ASSERT_TRUE(std::all_of(xq.begin() + t * stride + cols, xq.begin() + (t + 1) * stride,
-                                    [](int8_t b) { return b == 0; }));
             ASSERT_TRUE(std::equal(rd.begin(), rd.end(), d.begin() + t * groups));
             for (int64_t g = 0; g < groups; ++g)
               for (int k = 0; k < group; ++k) gs[t * groups + g] += x[t * cols + g * group + k];
           }
           const simd::Q8TileInput in{tokens, stride, xq.data(), d.data(), gs.data()};
           std::vector<float> y(static_cast<size_t>(tokens * rows), NAN), ref(y.size());
-          simd::q8_neon_tiles_rows(v.kind, a.w, in, 0, 11, y.data(), rows);  // two tasks' ranges
-          simd::q8_neon_tiles_rows(v.kind, a.w, in, 11, rows, y.data(), rows);
+          v.rows(a.w, in, 0, 11, y.data(), rows);  // two tasks' ranges
+          v.rows(a.w, in, 11, rows, y.data(), rows);
           reference::matmul_q8(a.w, x.data(), tokens, ref.data());
           double worst = 0, scale = 0;
           for (size_t i = 0; i < y.size(); ++i) {
@@ -163,7 +188,7 @@ TEST(Q8TileKernels, EveryArmVariantMatchesTheReference) {
         }
       }
   }
-  if (ran == 0) GTEST_SKIP() << "no ARM64 CPU with the dot-product extension: no tile variant to run";
+  if (ran == 0) GTEST_SKIP() << "no AVX-VNNI or ARM64 dot-product CPU: no tile variant to run";
 }
 
 }  // namespace
