@@ -20,6 +20,6 @@ cmake --build "$build" --target test_kernels
 # element-wise ops. Tests that start a multi-threaded ThreadPool hang under qemu-user here (the
 # pool's workers never see the next batch; see the README's note under "Portable kernels"),
 # so the model tests and the pool-based kernel tests are left out until that is understood.
-tests='Q8RowKernels|AttendGroup|KVConversions|Lengths/DeltaRule|Shapes/DeltaRuleSimd|Ops'
+tests='Q8RowKernels|Q8SmallBatch|AttendGroup|KVConversions|Lengths/DeltaRule|Shapes/DeltaRuleSimd|Ops'
 ctest --test-dir "$build" --output-on-failure -j2 --timeout 600 \
   -R "^(${tests})\.|^LinearInt8\.(ActivationRounding|SimdActivationRoundingIsBitIdenticalToReference|SimdRoundsTheFloatProductNotTheExactOne|DenseWeightsUseFloat)$"

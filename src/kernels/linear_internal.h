@@ -6,10 +6,26 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/weight_matrix.h"
 
 namespace tf::simd {
+
+// f(std::integral_constant<int, bits>{}) for an MLX affine bit width (2, 3, 4, 5, 6, 8; checked
+// by validate_weight_matrix before any kernel runs): the one switch from a matrix's width to
+// the kernels templated on it.
+template <class F>
+decltype(auto) with_affine_bits(int bits, F&& f) {
+  switch (bits) {
+    case 2: return f(std::integral_constant<int, 2>{});
+    case 3: return f(std::integral_constant<int, 3>{});
+    case 4: return f(std::integral_constant<int, 4>{});
+    case 5: return f(std::integral_constant<int, 5>{});
+    case 6: return f(std::integral_constant<int, 6>{});
+    default: return f(std::integral_constant<int, 8>{});
+  }
+}
 
 // ---- float activations (linear_simd.cpp, linear_dense.cpp) -----------------------------------
 // A quantized row is consumed a "block" at a time: one vector of u32 lanes, each lane holding

@@ -197,4 +197,8 @@ TF_Q8_ATTR void RowTokens(const uint8_t* row, const Q8Input& in, int64_t t0, con
   }
 }
 
+// Tokens per tile: 16 ymm registers hold two float accumulators and an int one per token of
+// a tile of 4 (measured against larger tiles: bench/RESULTS.md, "Small batches").
+#define TF_Q8_TOKEN_TILE 4
 #include "kernels/linear_q8_rows-inl.h"
+#undef TF_Q8_TOKEN_TILE

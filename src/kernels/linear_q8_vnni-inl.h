@@ -187,24 +187,19 @@ TF_VNNI HWY_INLINE void RowTokensPlanes(const uint8_t* row, const Q8Input& in, i
   }
 }
 
-template <int kBits, int kGroup>
+// One row against a tile of tt ≤ kTokenTile tokens (tt ≤ kTT), each block unpacked once for
+// all of them.
+template <int kBits, int kGroup, int kTT = kTokenTile>
 TF_VNNI HWY_INLINE void RowTile(int tt, const uint8_t* row, const Q8Input& in, int64_t t0,
                                 __m512i spread, __m512i shifts, const float* sd, int64_t stride,
                                 const float* b, float* dots) {
-  if constexpr (kBits == 2 || kBits == 4) {
-    switch (tt) {
-      case 8: return RowTokensPlanes<kBits, 8, kGroup>(row, in, t0, sd, stride, b, dots);
-      case 4: return RowTokensPlanes<kBits, 4, kGroup>(row, in, t0, sd, stride, b, dots);
-      case 2: return RowTokensPlanes<kBits, 2, kGroup>(row, in, t0, sd, stride, b, dots);
-      default: return RowTokensPlanes<kBits, 1, kGroup>(row, in, t0, sd, stride, b, dots);
-    }
-  }
-  switch (tt) {
-    case 8: return RowTokensVnni<kBits, 8, kGroup>(row, in, t0, spread, shifts, sd, stride, b, dots);
-    case 4: return RowTokensVnni<kBits, 4, kGroup>(row, in, t0, spread, shifts, sd, stride, b, dots);
-    case 2: return RowTokensVnni<kBits, 2, kGroup>(row, in, t0, spread, shifts, sd, stride, b, dots);
-    default: return RowTokensVnni<kBits, 1, kGroup>(row, in, t0, spread, shifts, sd, stride, b, dots);
-  }
+  if constexpr (kTT > 1)
+    if (tt < kTT)
+      return RowTile<kBits, kGroup, kTT - 1>(tt, row, in, t0, spread, shifts, sd, stride, b, dots);
+  if constexpr (kBits == 2 || kBits == 4)
+    RowTokensPlanes<kBits, kTT, kGroup>(row, in, t0, sd, stride, b, dots);
+  else
+    RowTokensVnni<kBits, kTT, kGroup>(row, in, t0, spread, shifts, sd, stride, b, dots);
 }
 
 template <int kBits>
@@ -265,13 +260,6 @@ TF_VNNI void RowsVnniT(const WeightMatrix& w, const Q8Input& in, int64_t row_beg
 
 void RowsVnni(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end,
               float* y, int64_t y_stride) {
-  switch (w.bits) {
-    case 2: return RowsVnniT<2>(w, in, row_begin, row_end, y, y_stride);
-    case 3: return RowsVnniT<3>(w, in, row_begin, row_end, y, y_stride);
-    case 4: return RowsVnniT<4>(w, in, row_begin, row_end, y, y_stride);
-    case 5: return RowsVnniT<5>(w, in, row_begin, row_end, y, y_stride);
-    case 6: return RowsVnniT<6>(w, in, row_begin, row_end, y, y_stride);
-    default: return RowsVnniT<8>(w, in, row_begin, row_end, y, y_stride);
-  }
+  with_affine_bits(w.bits, [&](auto bits) { RowsVnniT<decltype(bits)::value>(w, in, row_begin, row_end, y, y_stride); });
 }
 #undef TF_VNNI
