@@ -180,7 +180,7 @@ void shapes(benchmark::internal::Benchmark* b) {
       {2048, 512, 2},   // a routed expert's down
       {4096, 2048, 4}};
   for (const auto& m : mats)
-    for (int64_t t : {1, 2, 3, 4, 5, 6, 8, 12, 16}) b->Args({m[0], m[1], m[2], t});
+    for (int64_t t : {1, 2, 3, 4, 5, 6, 8, 10, 12, 16}) b->Args({m[0], m[1], m[2], t});
 }
 
 BENCHMARK(BM_Rows)->Apply(shapes)->Iterations(1)->UseRealTime();

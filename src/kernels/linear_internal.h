@@ -131,9 +131,18 @@ struct Q8TileInput {
   const float* deltas = nullptr;      // [tokens][groups]
   const float* group_sums = nullptr;  // [tokens][groups]
 };
-// Fewest tokens for which the tile kernel beats the row kernel (it unpacks every row once per
-// call; the row kernel once per token tile).
-inline constexpr int64_t kQ8TileMinTokens = 4;
+// Fewest tokens for which the tile kernel beats the row kernels, by row length (measured with
+// bench/q8_small_batch_bench.cpp: bench/RESULTS.md, "Small batches"). The tile kernel repacks
+// every 16-row block (on its own about 2.5 one-token row passes) and then pays little per
+// token; the row kernels read every token's activations and convert every group's sum per
+// token (0.4–0.8 of a one-token pass each) and take up to 8 tokens per pass; on short rows
+// their per-row setup, which the tile kernel shares among 16 rows, tips it earlier.
+inline constexpr int64_t kQ8TileMinTokens = 12;
+inline constexpr int64_t kQ8ShortRowCols = 512;  // an expert's down projection at 35B-A3B
+inline constexpr int64_t kQ8TileMinTokensShortRows = 4;
+inline int64_t q8_tiles_min_tokens(int64_t cols) {
+  return cols <= kQ8ShortRowCols ? kQ8TileMinTokensShortRows : kQ8TileMinTokens;
+}
 bool q8_tiles_fast();
 int64_t q8_tiles_stride(int64_t cols);
 void q8_tiles_quantize(int bits, const float* x, int64_t tokens, int64_t cols, int group_size,

@@ -64,7 +64,7 @@ TF_VNNI HWY_INLINE void RowTokensVnni(const uint8_t* row, const Q8Input& in, int
   const int64_t units = pairs ? (in.cols + 63) / 64 : in.groups;
 
   // Adds unit u's contribution for every token to acc[0..kTT).
-  auto unit = [&](int64_t u, __m512* acc) TF_VNNI {
+  auto unit = [&](int64_t u, __m512* acc) TF_VNNI __attribute__((always_inline)) {
     __m512i dot[kTT];
     #pragma GCC unroll 8
     for (int i = 0; i < kTT; ++i) dot[i] = _mm512_setzero_si512();
@@ -86,29 +86,17 @@ TF_VNNI HWY_INLINE void RowTokensVnni(const uint8_t* row, const Q8Input& in, int
     }
   };
 
+  // Two accumulator chains per token (even and odd units), so the multiply-add latency of one
+  // unit overlaps the next; the same two for every tile size, so a token's sum is bit-identical
+  // whichever tile it runs in (batched decode == each sequence alone).
   __m512 a0[kTT], a1[kTT];
   #pragma GCC unroll 8
   for (int i = 0; i < kTT; ++i) a0[i] = a1[i] = _mm512_setzero_ps();
   int64_t u = 0;
-  if constexpr (kTT <= 2) {
-    // Few tokens: four independent chains, or the convert → FMA latency serialises the units.
-    __m512 a2[kTT], a3[kTT];
-    #pragma GCC unroll 8
-    for (int i = 0; i < kTT; ++i) a2[i] = a3[i] = _mm512_setzero_ps();
-    for (; u + 4 <= units; u += 4) {
-      unit(u, a0);
-      unit(u + 1, a1);
-      unit(u + 2, a2);
-      unit(u + 3, a3);
-    }
-    #pragma GCC unroll 8
-    for (int i = 0; i < kTT; ++i) a0[i] = _mm512_add_ps(a0[i], a2[i]), a1[i] = _mm512_add_ps(a1[i], a3[i]);
+  for (; u + 2 <= units; u += 2) {
+    unit(u, a0);
+    unit(u + 1, a1);
   }
-  if constexpr (kTT <= 2)
-    for (; u + 2 <= units; u += 2) {
-      unit(u, a0);
-      unit(u + 1, a1);
-    }
   for (; u < units; ++u) unit(u, a0);
   #pragma GCC unroll 8
   for (int i = 0; i < kTT; ++i) {
@@ -142,7 +130,7 @@ TF_VNNI HWY_INLINE void RowTokensPlanes(const uint8_t* row, const Q8Input& in, i
   const int64_t chunks = (in.cols + kChunk - 1) / kChunk;
   const int8_t* x0 = in.values + t0 * in.padded_cols;
 
-  auto chunk = [&](int64_t c, __m512* acc) TF_VNNI {
+  auto chunk = [&](int64_t c, __m512* acc) TF_VNNI __attribute__((always_inline)) {
     const int64_t left = row_bytes - 64 * c;
     const __mmask64 m = left >= 64 ? ~__mmask64{0} : (__mmask64{1} << left) - 1;
     const __m512i raw = _mm512_maskz_loadu_epi8(m, row + 64 * c);
@@ -168,17 +156,15 @@ TF_VNNI HWY_INLINE void RowTokensPlanes(const uint8_t* row, const Q8Input& in, i
     }
   };
 
-  // Two chains per token while registers allow (the convert → FMA latency), one for big tiles.
-  constexpr int kChains = kTT <= 2 ? 2 : 1;
+  // Two chains per token for every tile size, as in RowTokensVnni.
   __m512 a0[kTT], a1[kTT];
   #pragma GCC unroll 8
   for (int i = 0; i < kTT; ++i) a0[i] = a1[i] = _mm512_setzero_ps();
   int64_t c = 0;
-  if constexpr (kChains == 2)
-    for (; c + 2 <= chunks; c += 2) {
-      chunk(c, a0);
-      chunk(c + 1, a1);
-    }
+  for (; c + 2 <= chunks; c += 2) {
+    chunk(c, a0);
+    chunk(c + 1, a1);
+  }
   for (; c < chunks; ++c) chunk(c, a0);
   #pragma GCC unroll 8
   for (int i = 0; i < kTT; ++i) {

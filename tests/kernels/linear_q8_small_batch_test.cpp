@@ -71,54 +71,54 @@ TEST(Q8SmallBatch, EveryTokenCountMatchesTheReferenceOnEveryTarget) {
 }
 
 // A sequence's outputs must not depend on the batch it ran in (the engine's batched == alone
-// guarantee): each token of a tile against the same token through the kernels alone.
-TEST(Q8SmallBatch, EachTokenOfABatchMatchesItAlone) {
+// guarantee, bit for bit below the tile kernel's threshold): each token of a tile against the
+// same token through the kernels alone. Every tile size sums a token's groups in the same order.
+TEST(Q8SmallBatch, EachTokenOfABatchIsBitIdenticalToItAlone) {
   const int64_t rows = 37, cols = 1024;
-  for (int bits : {2, 3, 4}) {
-    const test::Affine a = test::random_affine(rows, cols, bits, 64, static_cast<uint32_t>(bits));
-    for (int64_t tokens : {2, 3, 4, 5, 7, 8, 11}) {
-      const std::vector<float> x = random_tokens(tokens, cols, static_cast<uint32_t>(100 + tokens));
-      test::for_each_target([&] {
-        SCOPED_TRACE(testing::Message() << bits << "-bit, " << tokens << " tokens");
-        const std::vector<float> y = row_kernels(a.w, x.data(), tokens);
-        for (int64_t t = 0; t < tokens; ++t) {
-          const std::vector<float> alone = row_kernels(a.w, x.data() + t * cols, 1);
-          // The integer dots are the same; a tile may sum the groups' float terms in another
-          // order (fewer accumulator chains per token), as the engine's 1e-5 allows.
-          double worst = 0, scale = 0;
-          for (int64_t r = 0; r < rows; ++r) {
-            worst = std::max(worst, std::abs(double(y[t * rows + r]) - alone[r]));
-            scale = std::max(scale, std::abs(double(alone[r])));
+  for (int bits : {2, 3, 4, 8}) {
+    for (int group : {32, 64}) {
+      const test::Affine a = test::random_affine(rows, cols, bits, group, static_cast<uint32_t>(bits));
+      for (int64_t tokens : {2, 3, 4, 5, 7, 8, 11}) {
+        const std::vector<float> x = random_tokens(tokens, cols, static_cast<uint32_t>(100 + tokens));
+        test::for_each_target([&] {
+          SCOPED_TRACE(testing::Message() << bits << "-bit g" << group << ", " << tokens << " tokens");
+          const std::vector<float> y = row_kernels(a.w, x.data(), tokens);
+          for (int64_t t = 0; t < tokens; ++t) {
+            const std::vector<float> alone = row_kernels(a.w, x.data() + t * cols, 1);
+            for (int64_t r = 0; r < rows; ++r)
+              ASSERT_EQ(y[t * rows + r], alone[r]) << "token " << t << " row " << r;
           }
-          ASSERT_LT(worst, 1e-5 * scale) << "token " << t;
-        }
-      });
+        });
+      }
     }
   }
 }
 
-// Through matmul's dispatch (row kernels below kQ8TileMinTokens, the tile kernel from there on
-// where it exists), one thread: the same answers on both sides of the threshold.
-TEST(Q8SmallBatch, MatmulAroundTheTileThresholdMatchesTheReference) {
+// Through matmul's dispatch (row kernels below q8_tiles_min_tokens, the tile kernel from there
+// on where it exists), one thread: the same answers on both sides of both thresholds.
+TEST(Q8SmallBatch, MatmulAroundTheTileThresholdsMatchesTheReference) {
   ThreadPool pool(1);
-  const int64_t rows = 70, cols = 768;
-  for (int bits : {2, 3}) {
-    const test::Affine a = test::random_affine(rows, cols, bits, 64, static_cast<uint32_t>(9 + bits));
-    for (int64_t tokens = 1; tokens <= simd::kQ8TileMinTokens + 2; ++tokens) {
-      const std::vector<float> x = random_tokens(tokens, cols, static_cast<uint32_t>(tokens * 3));
-      std::vector<float> ref(static_cast<size_t>(tokens * rows));
-      reference::matmul_q8(a.w, x.data(), tokens, ref.data());
-      test::for_each_target([&] {
-        SCOPED_TRACE(testing::Message() << bits << "-bit, " << tokens << " tokens");
-        std::vector<float> y(ref.size(), NAN);
-        matmul(a.w, x.data(), tokens, y.data(), pool, ActivationPrecision::Int8);
-        double worst = 0, scale = 0;
-        for (size_t i = 0; i < y.size(); ++i) {
-          worst = std::max(worst, std::abs(double(y[i]) - ref[i]));
-          scale = std::max(scale, std::abs(double(ref[i])));
-        }
-        ASSERT_LT(worst, 1e-5 * scale + 1e-6);
-      });
+  const int64_t rows = 70;
+  for (int64_t cols : {simd::kQ8ShortRowCols, int64_t{768}}) {
+    for (int bits : {2, 3}) {
+      const test::Affine a = test::random_affine(rows, cols, bits, 64, static_cast<uint32_t>(9 + bits));
+      for (int64_t tokens = 1; tokens <= simd::q8_tiles_min_tokens(cols) + 2; ++tokens) {
+        const std::vector<float> x = random_tokens(tokens, cols, static_cast<uint32_t>(tokens * 3));
+        std::vector<float> ref(static_cast<size_t>(tokens * rows));
+        reference::matmul_q8(a.w, x.data(), tokens, ref.data());
+        test::for_each_target([&] {
+          SCOPED_TRACE(testing::Message() << bits << "-bit, " << cols << " columns, " << tokens
+                                          << " tokens");
+          std::vector<float> y(ref.size(), NAN);
+          matmul(a.w, x.data(), tokens, y.data(), pool, ActivationPrecision::Int8);
+          double worst = 0, scale = 0;
+          for (size_t i = 0; i < y.size(); ++i) {
+            worst = std::max(worst, std::abs(double(y[i]) - ref[i]));
+            scale = std::max(scale, std::abs(double(ref[i])));
+          }
+          ASSERT_LT(worst, 1e-5 * scale + 1e-6);
+        });
+      }
     }
   }
 }
