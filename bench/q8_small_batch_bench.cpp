@@ -164,7 +164,7 @@ void run(benchmark::State& state, int kind, bool hot) {
   state.counters["us_per_call"] = tn * 1e6;
   state.counters["x_one_token"] = tn / t1;
   state.counters["GB/s"] = static_cast<double>(set.copies[0].total_bytes()) / tn / 1e9;
-  state.SetLabel(simd::q8_kernel_name());
+  state.SetLabel(int8_kernel_name());  // (linear.cpp: also links its TIGHTFIT_SIMD_TARGET hook)
 }
 
 void BM_Rows(benchmark::State& state) { run(state, 0, false); }
