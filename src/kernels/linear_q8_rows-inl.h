@@ -104,5 +104,7 @@ TF_Q8_ATTR void RowsT(const WeightMatrix& w, const Q8Input& in, int64_t row_begi
 
 void Rows(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end, float* y,
           int64_t y_stride) {
-  with_affine_bits(w.bits, [&](auto bits) { RowsT<decltype(bits)::value>(w, in, row_begin, row_end, y, y_stride); });
+  with_affine_bits(w.bits, [&](auto bits) {
+    RowsT<decltype(bits)::value>(w, in, row_begin, row_end, y, y_stride);
+  });
 }

@@ -330,7 +330,9 @@ void q8_tiles_quantize(int bits, const float* x, int64_t tokens, int64_t cols, i
 
 void q8_tiles_rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin,
                    int64_t row_end, float* y, int64_t y_stride) {
-  with_affine_bits(w.bits, [&](auto bits) { RowsT<decltype(bits)::value>(w, in, row_begin, row_end, y, y_stride); });
+  with_affine_bits(w.bits, [&](auto bits) {
+    RowsT<decltype(bits)::value>(w, in, row_begin, row_end, y, y_stride);
+  });
 }
 
 #else  // not x86-64: never chosen (q8_tiles_fast() is false)

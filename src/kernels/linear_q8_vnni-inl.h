@@ -246,6 +246,8 @@ TF_VNNI void RowsVnniT(const WeightMatrix& w, const Q8Input& in, int64_t row_beg
 
 void RowsVnni(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end,
               float* y, int64_t y_stride) {
-  with_affine_bits(w.bits, [&](auto bits) { RowsVnniT<decltype(bits)::value>(w, in, row_begin, row_end, y, y_stride); });
+  with_affine_bits(w.bits, [&](auto bits) {
+    RowsVnniT<decltype(bits)::value>(w, in, row_begin, row_end, y, y_stride);
+  });
 }
 #undef TF_VNNI
