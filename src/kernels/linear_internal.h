@@ -107,6 +107,8 @@ enum class Q8Dot256 : uint8_t {
 bool q8_dot256_supported(Q8Dot256 dot);
 void q8_avx2_rows(Q8Dot256 dot, const WeightMatrix& w, const Q8Input& in, int64_t row_begin,
                   int64_t row_end, float* y, int64_t y_stride);
+// A packed row's codes as bytes in the 32-code block order (AVX2 instructions).
+void q8_avx2_unpack_row(int bits, const uint8_t* row, int64_t cols, uint8_t* codes);
 
 // ---- int8 activations, 128-bit ARM (linear_q8_neon.cpp) -----------------------------------
 // The row kernels of the NEON target: the same Q8Input, each token's bytes in the 32-code
@@ -120,10 +122,11 @@ void q8_neon_rows(Q8Dot128 dot, const WeightMatrix& w, const Q8Input& in, int64_
                   int64_t row_end, float* y, int64_t y_stride);
 
 // ---- int8 activations, batches of tokens (linear_q8_tiles.cpp) -------------------------------
-// Same math as the Int8 row kernels, with 16 rows per vector (AVX-512 VNNI only). The input is
+// Same math as the Int8 row kernels, with 16 rows per vector (AVX-512 VNNI), or 4 rows per
+// vector (ARM sdot) or 2 × 2 rows × tokens (ARM i8mm; linear_q8_tiles_neon.cpp). The input is
 // rounded exactly as reference::quantize_activations_q8, one row per token, in natural order
-// for every bit width but 2 (whose kernel reads the codes in planes order: each 16 bytes
-// 4 × 4-transposed), so an input serves the matrices of the bit width it was quantized for.
+// for every bit width but 2 on x86 (whose kernel reads the codes in planes order: each 16
+// bytes 4 × 4-transposed), so an input serves the matrices of the bit width it was quantized for.
 struct Q8TileInput {
   int64_t tokens = 0;
   int64_t stride = 0;                 // bytes per token row of `values` (q8_tiles_stride)
@@ -131,17 +134,18 @@ struct Q8TileInput {
   const float* deltas = nullptr;      // [tokens][groups]
   const float* group_sums = nullptr;  // [tokens][groups]
 };
-// Fewest tokens for which the tile kernel beats the row kernels, by row length (measured with
-// bench/q8_small_batch_bench.cpp: bench/RESULTS.md, "Small batches"). The tile kernel repacks
+// Fewest tokens for which a tile kernel beats the row kernels. The 512-bit tile kernel repacks
 // every 16-row block (on its own about 2.5 one-token row passes) and then pays little per
-// token; the row kernels read every token's activations and convert every group's sum per
-// token (0.4–0.8 of a one-token pass each) and take up to 8 tokens per pass; on short rows
-// their per-row setup, which the tile kernel shares among 16 rows, tips it earlier.
-inline constexpr int64_t kQ8TileMinTokens = 12;
-inline constexpr int64_t kQ8ShortRowCols = 512;  // an expert's down projection at 35B-A3B
-inline constexpr int64_t kQ8TileMinTokensShortRows = 4;
+// token, while the VNNI row kernels take up to 8 tokens per pass at 0.3–0.7 of a one-token pass
+// each: it takes over from 12 tokens on rows longer than 512 columns, from 4 on shorter ones
+// (an expert's down projection, where the row kernels' per-row setup weighs more) — measured
+// with bench/q8_small_batch_bench.cpp (bench/RESULTS.md, "Small batches"). The 256-bit x86 and
+// NEON tile kernels (row kernels of at most 4 tokens per pass there) keep 4.
+inline constexpr int64_t kQ8TileMinTokens = 4;
+inline constexpr int64_t kQ8ShortRowCols = 512;
+inline constexpr int64_t kQ8TileMinTokensVnniLongRows = 12;
 inline int64_t q8_tiles_min_tokens(int64_t cols) {
-  return cols <= kQ8ShortRowCols ? kQ8TileMinTokensShortRows : kQ8TileMinTokens;
+  return q8_vnni512() && cols > kQ8ShortRowCols ? kQ8TileMinTokensVnniLongRows : kQ8TileMinTokens;
 }
 bool q8_tiles_fast();
 int64_t q8_tiles_stride(int64_t cols);
@@ -149,5 +153,26 @@ void q8_tiles_quantize(int bits, const float* x, int64_t tokens, int64_t cols, i
                        int8_t* values, float* deltas);
 void q8_tiles_rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin,
                    int64_t row_end, float* y, int64_t y_stride);
+
+// ---- int8 activations, batches of tokens on 128-bit ARM (linear_q8_tiles_neon.cpp) --------
+// What q8_tiles_* run on ARM: each token's bytes in natural order for every bit width.
+enum class Q8Tile128 : uint8_t {
+  DotProd,  // FEAT_DotProd: sdot by element, 4 rows × 4 codes
+  I8mm,     // FEAT_I8MM: usmmla, 2 rows × 2 tokens × 8 codes
+};
+bool q8_tile128_supported(Q8Tile128 kind);
+void q8_neon_tiles_quantize(const float* x, int64_t tokens, int64_t cols, int group_size,
+                            int64_t stride, int8_t* values, float* deltas);
+void q8_neon_tiles_rows(Q8Tile128 kind, const WeightMatrix& w, const Q8TileInput& in,
+                        int64_t row_begin, int64_t row_end, float* y, int64_t y_stride);
+
+// ---- int8 activations, batches of tokens on 256-bit x86 with AVX-VNNI (linear_q8_tiles_avx2.cpp)
+// What q8_tiles_* run on the AVX2 target of a CPU with AVX-VNNI: each token's bytes in the
+// 32-code block order (q8_arrange_blocks32), as the 256-bit row kernels read them.
+bool q8_avx_vnni_tiles_supported();
+void q8_avx_vnni_tiles_quantize(int bits, const float* x, int64_t tokens, int64_t cols,
+                                int group_size, int64_t stride, int8_t* values, float* deltas);
+void q8_avx_vnni_tiles_rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin,
+                            int64_t row_end, float* y, int64_t y_stride);
 
 }  // namespace tf::simd
