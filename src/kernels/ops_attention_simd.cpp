@@ -28,6 +28,8 @@
 #include "storage/dtype.h"
 
 #include "kernels/hwy_targets.h"  // before any hwy/ header
+#include "kernels/x86_features.h"
+#define HWY_WANT_AVX3_DL  // Highway 1.0.3 compiles AVX3_DL (Ice Lake and later) only on request
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/ops_attention_simd.cpp"
@@ -361,15 +363,31 @@ HWY_INLINE void Accumulate(const BlockScores& w, const Format& f, const Rows& ro
   }
 }
 
-// One block of rows for one tile of NH heads: scores, online softmax step, weighted values.
-// prefetch_n > 0: also request this block's values and the next block's keys (prefetch_n rows).
+#if HWY_TARGET == HWY_AVX3_DL
+#include "kernels/ops_attention_vnni-inl.h"
+#endif
+
+// One block of rows for one tile of NH heads (tile number `tile` of the call): scores, online
+// softmax step, weighted values. prefetch_n > 0: also request this block's values and the next
+// block's keys (prefetch_n rows).
 template <int NH, class Format>
 HWY_INLINE void Block(const float* q, const Format& f, const Rows& rows, int64_t p0, int64_t n,
-                      int dim, float scale, float* acc, float* m, float* l, int64_t prefetch_n) {
+                      int dim, float scale, float* acc, float* m, float* l, int64_t prefetch_n,
+                      int tile) {
   HWY_ALIGN BlockScores s;
   // The lanes of heads past NH are computed with and never used: keep them finite.
   if constexpr (NH != kHeadTile) std::fill(&s[0][0], &s[0][0] + kBlock * kHeadTile, 0.0f);
+#if HWY_TARGET == HWY_AVX3_DL
+  if constexpr (std::is_same_v<Format, QuantRowInt8<8>> || std::is_same_v<Format, QuantRowInt8<4>> ||
+                std::is_same_v<Format, QuantRowInt8<2>>) {
+    ScoresInt8(f.tiles[tile], f, rows, p0, n, dim, scale, s, prefetch_n > 0);
+  } else {
+    Scores<NH>(q, dim, f, rows, p0, n, scale, s, prefetch_n > 0);
+  }
+#else
+  (void)tile;
   Scores<NH>(q, dim, f, rows, p0, n, scale, s, prefetch_n > 0);
+#endif
   SoftmaxStep<NH>(s, n, dim, m, l, acc);
   Accumulate<NH>(s, f, rows, p0, n, dim, acc, prefetch_n);
 }
@@ -389,15 +407,16 @@ void PartialT(const float* q, int heads, const Format& f, const Rows& rows, int6
       // The first head tile of a block prefetches for all of them.
       const int64_t pf = h0 == 0 ? next_n : 0;
       float *mh = m + h0, *lh = l + h0;
+      const int tile = h0 / kHeadTile;
       switch (std::min(kHeadTile, heads - h0)) {
-        case 8: Block<8>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf); break;
-        case 7: Block<7>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf); break;
-        case 6: Block<6>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf); break;
-        case 5: Block<5>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf); break;
-        case 4: Block<4>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf); break;
-        case 3: Block<3>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf); break;
-        case 2: Block<2>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf); break;
-        default: Block<1>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf); break;
+        case 8: Block<8>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf, tile); break;
+        case 7: Block<7>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf, tile); break;
+        case 6: Block<6>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf, tile); break;
+        case 5: Block<5>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf, tile); break;
+        case 4: Block<4>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf, tile); break;
+        case 3: Block<3>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf, tile); break;
+        case 2: Block<2>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf, tile); break;
+        default: Block<1>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf, tile); break;
       }
     }
   }
@@ -409,20 +428,70 @@ int Log2(int x) {
   return k;
 }
 
+// Whether this target runs the Int8 key scores (ops_attention_vnni-inl.h).
+bool AttendHaveVnni() {
+#if HWY_TARGET == HWY_AVX3_DL
+  return tf::simd::x86_features().avx512vnni;
+#else
+  return false;
+#endif
+}
+
+// The quantized format of these rows on this target, or false where the kernel cannot run them.
 template <int kBits>
-bool QuantPartial(const float* q, int heads, const KVRows& kv, const Rows& rows, int64_t begin,
-                  int64_t end, int dim, float scale, float* acc, float* m, float* l) {
+bool QuantFormat(const KVRows& kv, QuantRow<kBits>* f) {
   const int L = static_cast<int>(hn::Lanes(DF()));
   const int plane = kv.group_size * kBits / 8;
   // A vector never straddles planes, a column step of Accumulate never straddles groups.
   if (!kv_quant_row_valid(kBits, kv.stride, kv.group_size) || plane % L != 0 ||
       kv.group_size % (kPair * L) != 0)
     return false;
-  const QuantRow<kBits> f{Log2(kv.group_size), Log2(plane),
-                          static_cast<int>(kv.stride / kv.group_size),
-                          static_cast<size_t>(kv.stride) * kBits / 8};
+  *f = QuantRow<kBits>{Log2(kv.group_size), Log2(plane),
+                       static_cast<int>(kv.stride / kv.group_size),
+                       static_cast<size_t>(kv.stride) * kBits / 8};
+  return true;
+}
+
+// attend_group_int8_keys on this target (given that the float kernel can run the rows).
+bool Int8KeysFor(int heads, const KVRows& kv, int dim) {
+  return AttendHaveVnni() && kv_quant_bits(kv.type) != 0 && dim <= 256 && dim % kv.group_size == 0 &&
+         heads <= 8 * 16;
+}
+
+template <int kBits>
+bool QuantPartial(const float* q, int heads, const KVRows& kv, const Rows& rows, int64_t begin,
+                  int64_t end, int dim, float scale, float* acc, float* m, float* l) {
+  QuantRow<kBits> f;
+  if (!QuantFormat(kv, &f)) return false;
+#if HWY_TARGET == HWY_AVX3_DL
+  if (Int8KeysFor(heads, kv, dim)) {
+    Int8Tile tiles[kInt8MaxTiles];
+    for (int h0 = 0; h0 < heads; h0 += kHeadTile)
+      PrepareInt8Tile(q + static_cast<int64_t>(h0) * dim, std::min(kHeadTile, heads - h0), dim,
+                      kv.group_size, tiles[h0 / kHeadTile]);
+    QuantRowInt8<kBits> fi;
+    static_cast<QuantRow<kBits>&>(fi) = f;
+    fi.tiles = tiles;
+    PartialT(q, heads, fi, rows, begin, end, dim, scale, acc, m, l);
+    return true;
+  }
+#endif
   PartialT(q, heads, f, rows, begin, end, dim, scale, acc, m, l);
   return true;
+}
+
+// attend_group_int8_keys: the conditions of AttendGroupPartial and QuantFormat, then Int8KeysFor.
+bool Int8Keys(int heads, const KVRows& kv, int dim) {
+  const int L = static_cast<int>(hn::Lanes(DF()));
+  if (dim % L != 0 || kBlock % L != 0) return false;
+  bool ok = false;
+  switch (kv.type) {
+    case KVType::Q8: { QuantRow<8> f; ok = QuantFormat(kv, &f); break; }
+    case KVType::Q4: { QuantRow<4> f; ok = QuantFormat(kv, &f); break; }
+    case KVType::Q2: { QuantRow<2> f; ok = QuantFormat(kv, &f); break; }
+    default: break;
+  }
+  return ok && Int8KeysFor(heads, kv, dim);
 }
 
 bool AttendGroupPartial(const float* q, int heads, const KVRows& kv, int64_t begin, int64_t end,
@@ -460,6 +529,7 @@ namespace tf {
 
 namespace simd {
 HWY_EXPORT(AttendGroupPartial);
+HWY_EXPORT(Int8Keys);
 // Dispatched from inside tf::simd: where only one target is compiled (NEON without SVE),
 // HWY_DYNAMIC_DISPATCH becomes a static call to N_<TARGET>::AttendGroupPartial in this namespace.
 bool DispatchAttendGroupPartial(const float* q, int heads, const KVRows& kv, int64_t begin,
@@ -468,7 +538,14 @@ bool DispatchAttendGroupPartial(const float* q, int heads, const KVRows& kv, int
   return HWY_DYNAMIC_DISPATCH(AttendGroupPartial)(q, heads, kv, begin, end, dim, scale, acc, max,
                                                   sum);
 }
+bool DispatchInt8Keys(int heads, const KVRows& kv, int dim) {
+  return HWY_DYNAMIC_DISPATCH(Int8Keys)(heads, kv, dim);
+}
 }  // namespace simd
+
+bool attend_group_int8_keys(int heads, const KVRows& kv, int dim) {
+  return simd::DispatchInt8Keys(heads, kv, dim);
+}
 
 namespace {
 // The reference over [begin, end) in partial form: softmax weights relative to the range's max.
