@@ -100,7 +100,11 @@ void quantize_query_group(const float* q, int n, int8_t* qi, float* d, float* su
     total += q[e];
   }
   const float inv = m > 0.0f ? 127.0f / m : 0.0f;
-  for (int e = 0; e < n; ++e) qi[e] = static_cast<int8_t>(std::nearbyint(q[e] * inv));
+  for (int e = 0; e < n; ++e) {
+    // A NaN element (its sum carries it into the scores) must not reach the int8 cast.
+    const float r = std::nearbyint(q[e] * inv);
+    qi[e] = std::isnan(r) ? int8_t{0} : static_cast<int8_t>(std::clamp(r, -127.0f, 127.0f));
+  }
   *d = m / 127.0f;
   *sum = total;
 }
