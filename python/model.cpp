@@ -110,7 +110,7 @@ std::unique_ptr<Model> load(const std::string& model, std::optional<int> threads
                             py::object memory_limit, bool vision, std::optional<int64_t> context,
                             std::optional<int> parallel, std::optional<int> max_queue,
                             py::object prompt_cache, std::optional<int> prefill_chunk,
-                            std::optional<int> draft_tokens, bool offline) {
+                            std::optional<int> draft_tokens, bool offline, bool mlock) {
   EngineOptions options;
   options.model = model;
   if (threads) options.threads = *threads;
@@ -125,6 +125,7 @@ std::unique_ptr<Model> load(const std::string& model, std::optional<int> threads
   if (max_queue) options.max_queue = *max_queue;
   if (draft_tokens) options.draft_tokens = *draft_tokens;
   options.offline = offline;
+  options.mlock = mlock;
   py::gil_scoped_release release;  // reading (or downloading) the weights takes a while
   return std::make_unique<Model>(Engine::load(std::move(options)));
 }
@@ -141,7 +142,7 @@ void bind_model(py::module_& m) {
                   py::arg("context") = py::none(), py::arg("parallel") = py::none(),
                   py::arg("max_queue") = py::none(), py::arg("prompt_cache") = py::none(),
                   py::arg("prefill_chunk") = py::none(), py::arg("draft_tokens") = py::none(),
-                  py::arg("offline") = false,
+                  py::arg("offline") = false, py::arg("mlock") = false,
                   "Load a model folder or Hugging Face repo id. threads: worker threads (None: "
                   "every core); kv_bits: KV cache precision 16, 32, 8, 4 or 2; kv_group_size: "
                   "elements per scale of a quantized (8/4/2-bit) KV cache, 32, 64 (default) or "
@@ -153,7 +154,9 @@ void bind_model(py::module_& m) {
                   "MiB, 0: none); prefill_chunk: prompt tokens per forward batch (default 256); "
                   "draft_tokens: only None, -1 or 0 (off) are accepted: the engine does not run "
                   "speculative (MTP) decoding yet and refuses more with InvalidRequestError; "
-                  "offline: never contact the Hub.")
+                  "offline: never contact the Hub; mlock: lock the weights in memory (mlock(2)) "
+                  "so the OS never drops their pages (info.weights_locked says whether it "
+                  "took effect).")
       .def("__repr__",
            [](const Model& m) {
              const ModelInfo& info = m.engine().info();

@@ -38,6 +38,11 @@ class ModelInfo:
     activations: str
     threads: int
     kv_type: str
+    memory_limit: int
+    memory_fixed: int
+    kv_bytes_per_token: int
+    memory_tokens: int
+    weights_locked: bool
 
 class Usage:
     prompt_tokens: int
@@ -115,6 +120,7 @@ class Model:
         prefill_chunk: Optional[int] = None,
         draft_tokens: Optional[int] = None,
         offline: bool = False,
+        mlock: bool = False,
     ) -> Model: ...
     def stats(self) -> EngineStats: ...
     def submit(

@@ -33,6 +33,7 @@ def load(
     prefill_chunk: Optional[int] = None,
     draft_tokens: Optional[int] = None,
     offline: bool = False,
+    mlock: bool = False,
 ) -> tuple[Model, Processor]:
     """Load a model folder or Hugging Face repo id ("owner/name", downloaded to the Hub cache
     unless ``offline``) and return ``(model, processor)``.
@@ -48,7 +49,8 @@ def load(
     prompt prefixes that later prompts extending them start from (default 512 MiB; 0: none).
     prefill_chunk: prompt tokens per forward batch (default 256). draft_tokens: None, -1 or 0
     (off) only: the engine does not run speculative (MTP) decoding yet and refuses more with
-    InvalidRequestError.
+    InvalidRequestError. mlock: lock the weights in memory (mlock(2)) so the OS never drops
+    their pages; ``model.info.weights_locked`` says whether it took effect (RLIMIT_MEMLOCK).
     """
     model = Model.load(
         os.fspath(path_or_repo_id),
@@ -64,6 +66,7 @@ def load(
         prefill_chunk=prefill_chunk,
         draft_tokens=draft_tokens,
         offline=offline,
+        mlock=mlock,
     )
     return model, Processor(model)
 
