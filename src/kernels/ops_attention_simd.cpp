@@ -2,20 +2,24 @@
 // (GQA, 8 per kv head in Qwen3.5-35B-A3B) attend together, so each cached key and value row is
 // read from memory once per token instead of once per head — at a 32K context the cache is
 // 16–32 MB per kv head and layer, far beyond the caches, and decode time at long context is
-// the time to stream it. One pass over the rows with an online softmax (running max m and sum l
-// per head; when a block raises m, the accumulated output and l are scaled by e^{m_old − m_new}),
-// in blocks of kBlock rows that stay in L1 while a tile of heads uses them. Rows may be stored as
-// f32, f16 or bf16 and are widened to float in registers (Highway PromoteTo), so the arithmetic
-// is the reference's float32 arithmetic in another order; quantized rows (q8 / q4 / q2,
-// kernels/kv_quant.h) are dequantized in registers as they are read — there is no float copy of
-// the cache, and a decode step streams only the packed bytes. Highway SIMD picked at run time; dims
-// that are not a multiple of the vector length run the reference.
+// the time to stream it, or on few cores the time of its multiply-adds (docs/kernels.md, "Quantized
+// KV cache", says what the kernel does per row to keep them few). One pass over the rows with an
+// online softmax (running max m and sum l per head; when a block raises m, the accumulated output
+// and l are scaled by e^{m_old − m_new}), in blocks of kBlock rows that stay in L1 while a tile
+// of kHeadTile heads uses them; a block's scores are key-major (s[row][head]), so the softmax
+// runs across heads and the Int8 key scores of ops_attention_vnni-inl.h store a row at once.
+// Rows may be stored as f32, f16 or bf16 and are widened to float in registers (Highway
+// PromoteTo), so the arithmetic is the reference's float32 arithmetic in another order; quantized
+// rows (q8 / q4 / q2, kernels/kv_quant.h) are dequantized in registers as they are read — there
+// is no float copy of the cache, and a decode step streams only the packed bytes. Highway SIMD
+// picked at run time; dims that are not a multiple of the vector length run the reference.
 //
 // What was measured (32K context, 10 layers × 2 kv heads, 2 threads of a quiet Xeon): software
 // prefetch of the next rows is worth ~30 % (without it 84–116 ms per token in f16 instead of
-// 63–91); a T1 hint is the same as T0, a non-temporal one twice as slow. Summing four scores
-// with shared shuffles and 4-vector value steps on AVX-512 changed nothing measurable, so the
-// simpler form stayed: the kernel waits on memory, not on arithmetic.
+// 63–91); a T1 hint is the same as T0, a non-temporal one twice as slow. There the kernel waited
+// on memory. On two shared Zen 5 cores it waits on arithmetic instead (bench/RESULTS.md,
+// "Attention at depth"): the 8-head tile, per-group scales and Int8 key scores made q8 / q4
+// 1.14–1.23× as fast at 32K.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
