@@ -11,7 +11,10 @@
 // in, tokenizer, small objects) that the plan adds for a run.
 #include <gtest/gtest.h>
 
-#include <malloc.h>
+#include <unistd.h>
+#if __has_include(<malloc.h>)
+#include <malloc.h>  // malloc_trim (glibc)
+#endif
 
 #include <filesystem>
 #include <fstream>
