@@ -8,7 +8,10 @@
 // the high-water mark is reset to the current RSS (Linux: "5" to /proc/self/clear_refs), and the
 // engine's share is the peak afterwards minus the RSS before loading. It is compared with the
 // plan of the model alone (no process term) plus the runtime constant kRuntimeBytes (code paged
-// in, tokenizer, small objects) that the plan adds for a run.
+// in, tokenizer, small objects) that the plan adds for a run. Measured in a fresh process (as
+// ctest runs it): 86.2–86.6 MB against 92.3 MB planned — the plan counts every expert's weights,
+// and random tokens through the synthetic router leave some of them unread; a process that ran
+// other engines first has more code paged in already and measures ~2 MB less.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -46,9 +49,10 @@ bool reset_peak_rss() {
   return tf::peak_rss_bytes() <= tf::current_rss_bytes() + (256u << 10);
 }
 
-// A synthetic model whose weights (34 MB: 8 layers, 64 experts of width 256, hidden 256, two
-// full-attention layers) and f32 KV cache (1 kB per token) outweigh what a run adds besides
-// them, with the tiny tokenizer.
+// A synthetic model whose weights (68 MB: 16 layers, 64 experts of width 256, hidden 256, four
+// full-attention layers) and f32 KV cache (2 kB per token) outweigh what a run adds besides them
+// (code paged in, tokenizer: ~2 MB that moves with what the process ran before), with the tiny
+// tokenizer.
 std::string synthetic_model(const fs::path& dir) {
   std::ifstream in(std::string(TIGHTFIT_TEST_DATA) + "/tiny-qwen35moe-a/config.json");
   nlohmann::json config = nlohmann::json::parse(in);
@@ -58,9 +62,9 @@ std::string synthetic_model(const fs::path& dir) {
   t["num_experts"] = 64;
   t["moe_intermediate_size"] = 256;
   t["shared_expert_intermediate_size"] = 256;
-  t["num_hidden_layers"] = 8;
+  t["num_hidden_layers"] = 16;
   t["layer_types"] = nlohmann::json::array();
-  for (int i = 0; i < 8; ++i)
+  for (int i = 0; i < 16; ++i)
     t["layer_types"].push_back(i % 4 == 3 ? "full_attention" : "linear_attention");
   tf::SynthOptions o;
   o.out_dir = (dir / "model").string();
@@ -127,8 +131,11 @@ TEST(EnginePeakMemory, ThreeSequencesAtOnceStayWithinTenPercentOfThePlan) {
   const double kv = static_cast<double>(plan.kv_bytes_per_token) * kSequences * p.context / 1e6;
   std::printf("[ %d sequences × %lld tokens: measured %.1f MB, planned %.1f MB (KV %.1f MB) ]\n",
               kSequences, static_cast<long long>(p.context), measured, planned, kv);
-  EXPECT_GT(plan.text_weight_bytes / 1e6, 30.0);
-  EXPECT_GT(kv, 8.0);  // the sequences' caches are a real share of the total
+  for (const PlanItem& item : plan.items)
+    std::printf("    %-40s %8.2f MB%s\n", item.name.c_str(), item.bytes / 1e6,
+                item.file_backed ? " (page cache)" : "");
+  EXPECT_GT(plan.text_weight_bytes / 1e6, 60.0);
+  EXPECT_GT(kv, 16.0);  // the sequences' caches are a real share of the total
   EXPECT_NEAR(planned, measured, 0.10 * measured);
   fs::remove_all(dir);
 }
