@@ -244,18 +244,24 @@ HWY_INLINE void Scores(const float* q, int dim, const Format& f, const Rows& row
 }
 
 // Online softmax step of NH heads over one block: s[p][h] becomes e^{s − m_new}; l and each
-// head's output acc[h][dim] are rescaled if its max grew. Vectors run across the heads.
+// head's output acc[h][dim] are rescaled if its max grew. Vectors run across the heads; with
+// 16 lanes (AVX-512) one vector holds two rows' 8 heads, so the exponentials run at full width.
 template <int NH>
 HWY_INLINE void SoftmaxStep(BlockScores& s, int64_t n, int dim, float* m, float* l, float* acc) {
-  const hn::CappedTag<float, kHeadTile> dh;
+  HWY_ALIGN float bm[2 * kHeadTile], sum[2 * kHeadTile];
+  constexpr bool kTwoRows = hn::MaxLanes(DF()) == 2 * kHeadTile;
+  const hn::CappedTag<float, kTwoRows ? 2 * kHeadTile : kHeadTile> dh;
   const int LH = static_cast<int>(hn::Lanes(dh));
-  HWY_ALIGN float bm[kHeadTile], sum[kHeadTile];
-  for (int h0 = 0; h0 < NH; h0 += LH) {
+  const int64_t rows = kTwoRows ? (n + 1) / 2 * 2 : n;  // rows the vectors cover
+  if (kTwoRows && rows > n) std::fill(s[n], s[n] + kHeadTile, -1e30f);  // e^{-1e30 − m} = 0
+  const int64_t step = kTwoRows ? 2 : 1;
+  for (int h0 = 0; h0 < (kTwoRows ? kHeadTile : NH); h0 += LH) {
     auto vm = hn::LoadU(dh, s[0] + h0);
-    for (int64_t p = 1; p < n; ++p) vm = hn::Max(vm, hn::LoadU(dh, s[p] + h0));
+    for (int64_t p = step; p < rows; p += step) vm = hn::Max(vm, hn::LoadU(dh, s[p] + h0));
     hn::StoreU(vm, dh, bm + h0);
   }
   for (int h = 0; h < NH; ++h) {
+    if (kTwoRows) bm[h] = std::max(bm[h], bm[kHeadTile + h]);
     if (bm[h] > m[h]) {
       if (m[h] != -INFINITY) {  // before the first block acc and l are still zero
         const float f = std::exp(m[h] - bm[h]);
@@ -269,18 +275,19 @@ HWY_INLINE void SoftmaxStep(BlockScores& s, int64_t n, int dim, float* m, float*
       m[h] = bm[h];
     }
     bm[h] = m[h];
+    if (kTwoRows) bm[kHeadTile + h] = m[h];
   }
-  for (int h0 = 0; h0 < NH; h0 += LH) {
+  for (int h0 = 0; h0 < (kTwoRows ? kHeadTile : NH); h0 += LH) {
     const auto vm = hn::LoadU(dh, bm + h0);
     auto vs = hn::Zero(dh);
-    for (int64_t p = 0; p < n; ++p) {
+    for (int64_t p = 0; p < rows; p += step) {
       const auto e = hn::Exp(dh, hn::Sub(hn::LoadU(dh, s[p] + h0), vm));
       hn::StoreU(e, dh, s[p] + h0);
       vs = hn::Add(vs, e);
     }
     hn::StoreU(vs, dh, sum + h0);
   }
-  for (int h = 0; h < NH; ++h) l[h] += sum[h];
+  for (int h = 0; h < NH; ++h) l[h] += kTwoRows ? sum[h] + sum[kHeadTile + h] : sum[h];
 }
 
 // The weights of one group of columns for value rows p < n: ws[p][h] = w[p][h] · s_{p,g} and
