@@ -19,7 +19,7 @@
 // 63–91); a T1 hint is the same as T0, a non-temporal one twice as slow. There the kernel waited
 // on memory. On two shared Zen 5 cores it waits on arithmetic instead (bench/RESULTS.md,
 // "Attention at depth"): the 8-head tile, per-group scales and Int8 key scores made q8 / q4
-// 1.14–1.28× as fast at 32K (f16 0.91–0.98×, not explained yet).
+// 1.26–1.41× as fast at 32K with both cores (f16 unchanged within the spread).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
