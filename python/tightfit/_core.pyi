@@ -39,12 +39,20 @@ class ModelInfo:
     threads: int
     kv_type: str
 
+class SpeculativeUsage:
+    steps: int
+    drafts_proposed: int
+    drafts_accepted: int
+    proposed_at: list[int]
+    accepted_at: list[int]
+
 class Usage:
     prompt_tokens: int
     cached_tokens: int
     completion_tokens: int
     reasoning_tokens: int
     images: int
+    speculative: SpeculativeUsage
 
 class Timing:
     queued_seconds: float
@@ -52,8 +60,6 @@ class Timing:
     prompt_seconds: float
     generation_seconds: float
     time_to_first_token: float
-    drafts_proposed: int
-    drafts_accepted: int
     peak_memory_bytes: int
 
 class TokenLogprob:
@@ -114,6 +120,7 @@ class Model:
         prompt_cache: Optional[Union[int, str]] = None,
         prefill_chunk: Optional[int] = None,
         draft_tokens: Optional[int] = None,
+        draft_vocab: Optional[int] = None,
         offline: bool = False,
     ) -> Model: ...
     def stats(self) -> EngineStats: ...
@@ -142,6 +149,7 @@ class Model:
         ignore_eos: bool = False,
         use_prompt_cache: bool = True,
         loop_guard: bool = True,
+        draft_tokens: Optional[int] = None,
     ) -> RequestStream: ...
     def apply_chat_template(
         self,
