@@ -117,7 +117,8 @@ void apply_flags(ServeFlags& f) {
   if (f.server.port < 0 || f.server.port > 65535) throw UsageError("--port must be 0..65535");
   if (f.engine.parallel < 1) throw UsageError("--parallel must be at least 1");
   if (f.engine.max_queue < 0) throw UsageError("--max-queue must be 0 or more");
-  if (f.engine.draft_tokens < 0) throw UsageError("--draft must be 0 or more");
+  // Unset it stays -1 (the engine's default: off).
+  if (f.engine.draft_tokens < -1) throw UsageError("--draft must be 0 or more");
   if (f.engine.draft_vocab < 0) throw UsageError("--draft-vocab must be 0 or more");
   if (!f.chat_template_args.empty()) {
     nlohmann::json args;
