@@ -1,10 +1,12 @@
 // bench/serve_load: a bounded loopback load test of `tightfit serve`.
 //   node bench/serve_load.mjs [--url http://127.0.0.1:8080] [--clients 8] [--seconds 60]
-//                             [--max-tokens 32] [--api-key K]
+//                             [--max-tokens 32] [--system-words 150] [--api-key K]
 // Each client holds a conversation: a fresh first turn (a prompt-cache miss), then turns that
 // extend it (hits), restarting every 4 turns; all streamed with usage. Prints requests answered /
 // refused (503) / failed, latency percentiles, aggregate generated tok/s, and time to first
 // token with and without a prompt-cache hit (usage.prompt_tokens_details.cached_tokens > 0).
+// The system prompt carries --system-words words of instructions, as an agent's does, so that a
+// hit has a prefix worth skipping.
 // Needs only Node's fetch (no packages).
 const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, arg, i, all) =>
   (arg.startsWith('--') ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []));
@@ -12,6 +14,9 @@ const url = args.url ?? 'http://127.0.0.1:8080';
 const clients = Number(args.clients ?? 8);
 const seconds = Number(args.seconds ?? 60);
 const maxTokens = Number(args['max-tokens'] ?? 32);
+const systemWords = Number(args['system-words'] ?? 150);
+const instructions = Array.from({ length: Math.ceil(systemWords / 5) },
+  (_, i) => `Rule ${i + 1}: answer briefly.`).join(' ').split(' ').slice(0, systemWords).join(' ');
 const headers = { 'Content-Type': 'application/json' };
 if (args['api-key']) headers.Authorization = `Bearer ${args['api-key']}`;
 
@@ -51,7 +56,7 @@ async function client(id, deadline) {
   let messages = [];
   let turn = 0;
   while (performance.now() < deadline) {
-    if (turn++ % 4 === 0) messages = [{ role: 'system', content: `You are load-test client ${id}.` }];
+    if (turn++ % 4 === 0) messages = [{ role: 'system', content: `You are load-test client ${id}. ${instructions}` }];
     messages.push({ role: 'user', content: `Client ${id}, question ${turn}: tell me something.` });
     try {
       const r = await ask(messages);
@@ -78,7 +83,8 @@ const ms = (v) => (Number.isNaN(v) ? '-' : `${v.toFixed(0)} ms`);
 const start = performance.now();
 await Promise.all(Array.from({ length: clients }, (_, i) => client(i, start + seconds * 1000)));
 const wall = (performance.now() - start) / 1000;
-console.log(`serve_load: ${clients} clients, ${seconds} s, max_tokens ${maxTokens}, ${url}`);
+console.log(`serve_load: ${clients} clients, ${seconds} s, max_tokens ${maxTokens}, ` +
+            `system prompt ${systemWords} words, ${url}`);
 console.log(`requests: answered ${stats.answered}, refused ${stats.refused} (503), failed ${stats.failed}`);
 for (const [message, count] of stats.errors) console.log(`  failure x${count}: ${message}`);
 console.log(`latency: p50 ${ms(pct(stats.latency, 50))}, p90 ${ms(pct(stats.latency, 90))}, p99 ${ms(pct(stats.latency, 99))}`);

@@ -112,7 +112,7 @@ std::unique_ptr<Model> load(const std::string& model, std::optional<int> threads
                             std::optional<int> parallel, std::optional<int> max_queue,
                             py::object prompt_cache, std::optional<int> prefill_chunk,
                             std::optional<int> draft_tokens, std::optional<int64_t> draft_vocab,
-                            bool offline) {
+                            bool offline, bool mlock) {
   EngineOptions options;
   options.model = model;
   if (threads) options.threads = *threads;
@@ -128,6 +128,7 @@ std::unique_ptr<Model> load(const std::string& model, std::optional<int> threads
   if (draft_tokens) options.draft_tokens = *draft_tokens;
   if (draft_vocab) options.draft_vocab = *draft_vocab;
   options.offline = offline;
+  options.mlock = mlock;
   py::gil_scoped_release release;  // reading (or downloading) the weights takes a while
   return std::make_unique<Model>(Engine::load(std::move(options)));
 }
@@ -145,6 +146,7 @@ void bind_model(py::module_& m) {
                   py::arg("max_queue") = py::none(), py::arg("prompt_cache") = py::none(),
                   py::arg("prefill_chunk") = py::none(), py::arg("draft_tokens") = py::none(),
                   py::arg("draft_vocab") = py::none(), py::arg("offline") = false,
+                  py::arg("mlock") = false,
                   "Load a model folder or Hugging Face repo id. threads: worker threads (None: "
                   "every core); kv_bits: KV cache precision 16, 32, 8, 4 or 2; kv_group_size: "
                   "elements per scale of a quantized (8/4/2-bit) KV cache, 32, 64 (default) or "
@@ -158,7 +160,9 @@ void bind_model(py::module_& m) {
                   "per step for requests that do not say (None or 0: off; a model without a "
                   "head raises InvalidRequestError); draft_vocab: draft over the N most "
                   "frequent tokens of the model's draft_vocab.txt only; "
-                  "offline: never contact the Hub.")
+                  "offline: never contact the Hub; mlock: lock the weights in memory (mlock(2)) "
+                  "so the OS never drops their pages (info.weights_locked says whether it "
+                  "took effect).")
       .def("__repr__",
            [](const Model& m) {
              const ModelInfo& info = m.engine().info();

@@ -39,6 +39,15 @@ void bind_values(py::module_& m) {
       .def_readonly("activations", &ModelInfo::activations)
       .def_readonly("threads", &ModelInfo::threads)
       .def_readonly("kv_type", &ModelInfo::kv_type)
+      .def_readonly("memory_limit", &ModelInfo::memory_limit, "Bytes the engine may take.")
+      .def_readonly("memory_fixed", &ModelInfo::memory_fixed,
+                    "Of which weights, buffers, sequence state and the process.")
+      .def_readonly("kv_bytes_per_token", &ModelInfo::kv_bytes_per_token,
+                    "KV cache one held token takes.")
+      .def_readonly("memory_tokens", &ModelInfo::memory_tokens,
+                    "KV tokens the rest of the limit holds, over all sequences.")
+      .def_readonly("weights_locked", &ModelInfo::weights_locked,
+                    "load(mlock=True) locked the weights in memory.")
       .def("__repr__", [](const ModelInfo& i) {
         return "<tightfit.ModelInfo " + i.name + ": " + i.model_type + ", " +
                std::to_string(i.layers) + " layers, vocab " + std::to_string(i.vocab_size) +

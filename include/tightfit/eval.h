@@ -156,7 +156,9 @@ ReferenceLogits read_reference_logits(const std::string& path);
 // log-likelihood of each choice's continuation given its context; acc takes the argmax, acc_norm
 // the argmax of log-likelihood / characters of the choice (docs/eval.md "Multiple choice").
 
-enum class McTask { arc, hellaswag, winogrande, mmlu, truthfulqa_mc2 };
+// custom: your own prompts, {"context", "choices", "answer"} (docs/eval.md), for a model trained
+// on another format than the harness's (the tiny trained model's "Q: …\nA:").
+enum class McTask { arc, hellaswag, winogrande, mmlu, truthfulqa_mc2, custom };
 McTask mc_task_named(const std::string& name);  // "arc", ...; throws InvalidRequest
 const char* to_string(McTask task);
 

@@ -38,6 +38,11 @@ class ModelInfo:
     activations: str
     threads: int
     kv_type: str
+    memory_limit: int
+    memory_fixed: int
+    kv_bytes_per_token: int
+    memory_tokens: int
+    weights_locked: bool
 
 class SpeculativeUsage:
     steps: int
@@ -122,6 +127,7 @@ class Model:
         draft_tokens: Optional[int] = None,
         draft_vocab: Optional[int] = None,
         offline: bool = False,
+        mlock: bool = False,
     ) -> Model: ...
     def stats(self) -> EngineStats: ...
     def submit(

@@ -34,6 +34,7 @@ def load(
     draft_tokens: Optional[int] = None,
     draft_vocab: Optional[int] = None,
     offline: bool = False,
+    mlock: bool = False,
 ) -> tuple[Model, Processor]:
     """Load a model folder or Hugging Face repo id ("owner/name", downloaded to the Hub cache
     unless ``offline``) and return ``(model, processor)``.
@@ -51,6 +52,8 @@ def load(
     speculative decoding with the model's MTP head, tokens drafted per step for requests that
     do not pass their own ``draft_tokens`` (None or 0: off; the output is the same either way);
     draft_vocab: draft over the N most frequent tokens of the model's draft_vocab.txt only.
+    mlock: lock the weights in memory (mlock(2)) so the OS never drops their pages;
+    ``model.info.weights_locked`` says whether it took effect (RLIMIT_MEMLOCK).
     """
     model = Model.load(
         os.fspath(path_or_repo_id),
@@ -67,6 +70,7 @@ def load(
         draft_tokens=draft_tokens,
         draft_vocab=draft_vocab,
         offline=offline,
+        mlock=mlock,
     )
     return model, Processor(model)
 

@@ -1,4 +1,4 @@
-// `tightfit eval mc --model M --task arc|hellaswag|winogrande|mmlu|truthfulqa-mc2 --data F.jsonl`:
+// `tightfit eval mc --model M --task arc|hellaswag|winogrande|mmlu|truthfulqa-mc2|custom --data F.jsonl`:
 // multiple-choice accuracy scored as lm-evaluation-harness scores the task (docs/eval.md
 // "Multiple choice"; the formats are in src/eval/mc_tasks.cpp). The whole file is checked before
 // the model loads: a bad line is reported as FILE:LINE.
@@ -82,7 +82,7 @@ void add_eval_mc_command(CLI::App& eval) {
   auto o = std::make_shared<McOptions>();
   auto* cmd = eval.add_subcommand("mc", "Multiple-choice accuracy, scored as lm-evaluation-harness does");
   cmd->add_option("--model,-m", o->flags.model, "Model folder or Hugging Face repo id")->required();
-  cmd->add_option("--task", o->task, "arc, hellaswag, winogrande, mmlu or truthfulqa-mc2")->required();
+  cmd->add_option("--task", o->task, "arc, hellaswag, winogrande, mmlu, truthfulqa-mc2 or custom (docs/eval.md)")->required();
   cmd->add_option("--data", o->data, "The task's items, one JSON object per line (docs/eval.md)")->required();
   cmd->add_option("--limit", o->limit, "Score only the first N items");
   cmd->add_option("--ctx", o->flags.context, "Tokens a sequence may hold (prompt + answer)");

@@ -33,7 +33,10 @@ struct ServeFlags {
   std::string chat_template_args;
   std::optional<int> reasoning_budget;
   bool no_vision = false;
-  uint64_t prompt_cache_mb = 512;
+  // As llama-server's --cache-ram default: several conversations' states at 35B-A3B shapes
+  // (each ~70 MB of DeltaNet state plus its KV rows, saved twice per turn). The cache is
+  // elastic: it only uses what the memory budget leaves after the running sequences.
+  uint64_t prompt_cache_mb = 8192;
   std::string memory_limit;  // --memory-limit: "" = this machine's memory − a reserve
   bool ignored = false;
 };
@@ -64,7 +67,8 @@ void add_flags(CLI::App* cmd, ServeFlags& f) {
                   "Tokens a sequence may hold (0 = the model's context length, or what fits "
                   "--memory-limit when less)");
   cmd->add_option("--prompt-cache-mb", f.prompt_cache_mb,
-                  "Memory for saved conversation prefixes (0 = no prompt cache)")
+                  "Most memory for saved conversation prefixes, used only while the memory limit leaves "
+                  "room (0 = no prompt cache)")
       ->capture_default_str();
   cmd->add_option("--kv-bits", f.engine.kv_bits, "KV cache of the attention layers: 16, 32, 8, 4 or 2")
       ->check(CLI::IsMember({32, 16, 8, 4, 2}))

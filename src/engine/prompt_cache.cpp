@@ -61,7 +61,7 @@ bool PromptCache::wants(std::span<const int32_t> prefix, uint64_t bytes, uint64_
   });
 }
 
-size_t PromptCache::evict_to(uint64_t bytes) {
+size_t PromptCache::evict_to(uint64_t bytes, std::shared_ptr<tf::SequenceSnapshot>* spare) {
   size_t evicted = 0;
   while (bytes_ > bytes && !entries_.empty()) {
     auto oldest = std::min_element(entries_.begin(), entries_.end(),
@@ -69,21 +69,30 @@ size_t PromptCache::evict_to(uint64_t bytes) {
                                      return a.last_used < b.last_used;
                                    });
     bytes_ -= oldest->bytes;
+    if (spare && !*spare && oldest->state.use_count() == 1) *spare = std::move(oldest->state);
     entries_.erase(oldest);
     ++evicted;
   }
   return evicted;
 }
 
-void PromptCache::save(std::vector<int32_t> prefix, tf::SequenceSnapshot snapshot, uint64_t room) {
-  const uint64_t size = snapshot.bytes() + prefix.size() * sizeof(int32_t);
+void PromptCache::save(std::vector<int32_t> prefix, const tf::Sequence& sequence,
+                       uint64_t bytes, uint64_t room) {
   const uint64_t limit = std::min(max_bytes_, room);
+  if (bytes > limit) return;
+  std::shared_ptr<tf::SequenceSnapshot> state;
+  {
+    std::lock_guard lock(mutex_);
+    evict_to(limit - bytes, &state);
+  }
+  // The copy runs without the lock: stats readers on other threads need not wait for it.
+  if (!state) state = std::make_shared<tf::SequenceSnapshot>();
+  sequence.snapshot_into(*state);
+  const uint64_t size = state->bytes() + prefix.size() * sizeof(int32_t);
   if (size > limit) return;
   std::lock_guard lock(mutex_);
   evict_to(limit - size);
-  entries_.push_back({std::move(prefix),
-                      std::make_shared<const tf::SequenceSnapshot>(std::move(snapshot)), size,
-                      ++clock_});
+  entries_.push_back({std::move(prefix), std::move(state), size, ++clock_});
   bytes_ += size;
 }
 

@@ -37,9 +37,13 @@ class PromptCache {
   // Whether saving a prefix is worth a snapshot of about `bytes`: enabled, not held yet, and
   // within `room` (the bytes the cache may hold now, MemoryBudget::prompt_cache_room).
   bool wants(std::span<const int32_t> prefix, uint64_t bytes, uint64_t room) const;
-  // Keeps `snapshot` as the state after `prefix`, evicting the least recently used entries to
-  // stay within the budget and `room` (a snapshot larger than either is not kept).
-  void save(std::vector<int32_t> prefix, tf::SequenceSnapshot snapshot, uint64_t room);
+  // Keeps a snapshot of `sequence` as the state after `prefix` (its tokens so far; `bytes`:
+  // the snapshot's size as wants() was asked), evicting the least recently used entries to
+  // stay within the budget and `room` (a snapshot larger than either is not kept). The
+  // storage of an evicted snapshot that no request still holds is reused, so a save into a
+  // full cache costs one copy of the state rather than fresh memory's page faults.
+  void save(std::vector<int32_t> prefix, const tf::Sequence& sequence, uint64_t bytes,
+            uint64_t room);
   // Evicts the least recently used entries until the cache holds at most `room` bytes, and
   // returns their memory to the system: a sequence admitted under a memory limit needs it.
   void fit(uint64_t room);
@@ -50,11 +54,13 @@ class PromptCache {
  private:
   struct Entry {
     std::vector<int32_t> tokens;
-    std::shared_ptr<const tf::SequenceSnapshot> state;
+    std::shared_ptr<tf::SequenceSnapshot> state;
     uint64_t bytes = 0;
     uint64_t last_used = 0;
   };
-  size_t evict_to(uint64_t bytes);  // with mutex_ held: entries evicted
+  // With mutex_ held: evicts down to `bytes`, returns the number evicted; the first evicted
+  // snapshot nobody else holds is moved to `*spare` when given and empty.
+  size_t evict_to(uint64_t bytes, std::shared_ptr<tf::SequenceSnapshot>* spare = nullptr);
 
   const uint64_t max_bytes_;
   mutable std::mutex mutex_;

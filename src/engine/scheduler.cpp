@@ -359,7 +359,7 @@ void Scheduler::process_prefill(Slot& slot, std::span<const float> logits) {
       room = budget_.prompt_cache_room();
     }
     if (cache_.wants(prefix, bytes, room))
-      cache_.save({prefix.begin(), prefix.end()}, sequence.snapshot(), room);
+      cache_.save({prefix.begin(), prefix.end()}, sequence, bytes, room);
   }
   if (r.prefilling()) return;
   if (r.multimodal) sequence.set_rope_delta(r.multimodal->rope_delta);

@@ -13,6 +13,8 @@
 //                              {subject}.\n\n"
 //   truthfulqa/truthfulqa_mc2.yaml        six fixed Q/A pairs, then "Q: {{question}}\nA:",
 //                              choices mc2_targets.choices, labels mc2_targets.labels
+// and one shape of our own, `custom`: {"context", "choices", "answer"}, the context as given —
+// a generic multiple-choice task, as the harness's YAML tasks with output_type multiple_choice.
 // The continuation is " " + choice (the harness's default target_delimiter).
 #include <string>
 
@@ -221,12 +223,22 @@ McItem truthfulqa_mc2(const json& j) {
   return item;
 }
 
+McItem custom(const json& j) {
+  McItem item = with_shared_context(string_field(j, "context", "context"),
+                                    strings_field(j, "choices", "choices"),
+                                    index_field(j, "answer", "answer"));
+  if (item.choices.size() < 2) throw field_error("choices", "must hold at least 2 choices");
+  check_gold(item, "answer");
+  return item;
+}
+
 }  // namespace
 
 McTask mc_task_named(const std::string& name) {
-  for (McTask t : {McTask::arc, McTask::hellaswag, McTask::winogrande, McTask::mmlu, McTask::truthfulqa_mc2})
+  for (McTask t : {McTask::arc, McTask::hellaswag, McTask::winogrande, McTask::mmlu, McTask::truthfulqa_mc2,
+                   McTask::custom})
     if (name == to_string(t)) return t;
-  throw InvalidRequest("unknown task \"" + name + "\": arc, hellaswag, winogrande, mmlu or truthfulqa-mc2", "task");
+  throw InvalidRequest("unknown task \"" + name + "\": arc, hellaswag, winogrande, mmlu, truthfulqa-mc2 or custom", "task");
 }
 
 const char* to_string(McTask task) {
@@ -236,6 +248,7 @@ const char* to_string(McTask task) {
     case McTask::winogrande: return "winogrande";
     case McTask::mmlu: return "mmlu";
     case McTask::truthfulqa_mc2: return "truthfulqa-mc2";
+    case McTask::custom: return "custom";
   }
   return "?";
 }
@@ -254,6 +267,7 @@ McItem parse_mc_item(McTask task, const std::string& json_line) {
     case McTask::winogrande: return winogrande(j);
     case McTask::mmlu: return mmlu(j);
     case McTask::truthfulqa_mc2: return truthfulqa_mc2(j);
+    case McTask::custom: return custom(j);
   }
   throw InvalidRequest("unknown task", "task");
 }

@@ -98,6 +98,10 @@ class Sequence {
   // another KV type or layer layout, std::length_error when it is longer than the capacity.
   SequenceSnapshot snapshot() const;
   void load_snapshot(const SequenceSnapshot& snapshot);
+  // snapshot() into `out`, reusing its buffers (a snapshot of this model that is no longer
+  // needed, e.g. one the prompt cache evicted): one copy of the state and no fresh pages to
+  // fault in, where a new snapshot costs several times that (bench --snapshot).
+  void snapshot_into(SequenceSnapshot& out) const;
 
   // Speculative decoding (sequence_rewind.cpp): after a forward batch that fed this sequence
   // with keep_states, returns it to `length` (rewind_floor() ≤ length ≤ length()) — the state

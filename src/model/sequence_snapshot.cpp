@@ -20,14 +20,30 @@ size_t SequenceSnapshot::bytes() const {
 
 SequenceSnapshot Sequence::snapshot() const {
   SequenceSnapshot s;
+  snapshot_into(s);
+  return s;
+}
+
+void Sequence::snapshot_into(SequenceSnapshot& s) const {
   s.length = length_;
   s.rope_delta = rope_delta_;
   s.kv_type = kv_type_;
-  s.gdn = gdn_;
+  // Vector copy-assignment reuses the destination's capacity where it suffices.
+  if (s.gdn.size() == gdn_.size()) {
+    for (size_t i = 0; i < gdn_.size(); ++i) {
+      s.gdn[i].conv = gdn_[i].conv;
+      s.gdn[i].recurrent = gdn_[i].recurrent;
+    }
+  } else {
+    s.gdn = gdn_;
+  }
   s.kv.resize(kv_.size());
   for (size_t i = 0; i < kv_.size(); ++i) {
     const KVCache& cache = kv_[i];
-    if (cache.heads == 0) continue;
+    if (cache.heads == 0) {
+      s.kv[i].clear();
+      continue;
+    }
     const size_t head_bytes = static_cast<size_t>(length_) * cache.head_row_bytes();
     std::vector<uint8_t>& out = s.kv[i];
     out.resize(2 * static_cast<size_t>(cache.heads) * head_bytes);
@@ -37,7 +53,6 @@ SequenceSnapshot Sequence::snapshot() const {
     for (int64_t g = 0; g < cache.heads; ++g, to += head_bytes)
       std::copy_n(cache.values(g), head_bytes, to);
   }
-  return s;
 }
 
 void Sequence::load_snapshot(const SequenceSnapshot& s) {

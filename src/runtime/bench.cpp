@@ -335,7 +335,9 @@ std::string format_bench_report(const BenchReport& r) {
   for (const auto& t : r.snapshots)
     s += "\nsnapshot @ d" + std::to_string(t.depth) + ": " + fmt("%.1f", t.bytes / 1e6) + " MB (" +
          fmt("%.1f", t.deltanet_bytes / 1e6) + " MB DeltaNet state), save " +
-         fmt("%.2f", t.snapshot_ms.median) + " ms, restore " + fmt("%.2f", t.restore_ms.median) +
+         fmt("%.2f", t.snapshot_ms.median) + " ms (into reused buffers " +
+         fmt("%.2f", t.recycled_snapshot_ms.median) + " ms), restore " +
+         fmt("%.2f", t.restore_ms.median) +
          " ms (medians; restore " + fmt("%.1f", t.bytes / 1e6 / t.restore_ms.median) + " GB/s)";
   s += "\npp: weights MB/tok = weights read by the whole prefill / prompt tokens (each selected "
        "expert once per batch). tg: bytes one step reads, counted from the experts the router "
@@ -398,8 +400,10 @@ nlohmann::json bench_report_json(const BenchReport& r) {
                               {"bytes", t.bytes},
                               {"deltanet_bytes", t.deltanet_bytes},
                               {"snapshot_ms", t.snapshot_ms.samples},
+                              {"recycled_snapshot_ms", t.recycled_snapshot_ms.samples},
                               {"restore_ms", t.restore_ms.samples},
                               {"snapshot_ms_median", t.snapshot_ms.median},
+                              {"recycled_snapshot_ms_median", t.recycled_snapshot_ms.median},
                               {"restore_ms_median", t.restore_ms.median}});
   return j;
 }

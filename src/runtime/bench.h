@@ -101,7 +101,10 @@ struct SnapshotTiming {
   int64_t depth = 0;
   double bytes = 0;          // SequenceSnapshot::bytes(): DeltaNet states + KV rows
   double deltanet_bytes = 0;  // of which the DeltaNet conv + recurrent states
-  BenchStat snapshot_ms, restore_ms;  // per repeat, in milliseconds
+  // Per repeat, in milliseconds: a save into new memory, a save into the buffers of an
+  // earlier snapshot (Sequence::snapshot_into, as the prompt cache reuses evicted entries),
+  // and a restore.
+  BenchStat snapshot_ms, recycled_snapshot_ms, restore_ms;
 };
 
 struct BenchReport {

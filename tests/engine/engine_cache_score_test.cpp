@@ -65,6 +65,21 @@ TEST(EnginePromptCache, ByteLimitEvictsTheLeastRecentlyUsed) {
   EXPECT_EQ(engine->generate(test::greedy_request("The quick brown fox jumps", 2)).usage.cached_tokens, 0);
 }
 
+TEST(EnginePromptCache, AStateSavedIntoAnEvictedEntrysBuffersRestoresExactly) {
+  auto probe = tiny_engine();
+  probe->generate(test::greedy_request("The quick brown fox", 2));
+  const uint64_t one = probe->stats().prompt_cache_bytes;
+  // Room for about one entry: saving the second prompt evicts the first and reuses its storage
+  // (PromptCache::save), which held a longer state than the one written into it.
+  auto engine = tiny_engine({.prompt_cache_bytes = one * 3 / 2});
+  engine->generate(test::greedy_request("The quick brown fox jumps over the lazy dog", 2));
+  engine->generate(test::greedy_request("Once upon a", 2));
+  const Result hit = engine->generate(test::greedy_request("Once upon a time there was", 8));
+  EXPECT_GT(hit.usage.cached_tokens, 0);
+  auto fresh = tiny_engine({.prompt_cache_bytes = 0});
+  EXPECT_EQ(hit.tokens, fresh->generate(test::greedy_request("Once upon a time there was", 8)).tokens);
+}
+
 TEST(EngineScore, LogitsAndHiddenStatesEqualSessionPrefill) {
   auto engine = tiny_engine({.prefill_chunk = 5});
   const std::vector<int32_t> tokens = engine->encode("The quick brown fox jumps over the lazy dog");

@@ -74,6 +74,19 @@ TEST(McFormats, TruthfulQaMc2) {
   EXPECT_NE(c.find("Barcelona, Spain.\n\nQ: What happens if you swallow chewing gum?\nA:"), std::string::npos);
 }
 
+TEST(McFormats, CustomUsesTheContextAsGiven) {
+  const McItem item = parse_mc_item(McTask::custom, R"({"context": "Q: Capital of France?\nA:", "choices": ["Rome", "Paris"], "answer": 1})");
+  ASSERT_EQ(item.choices.size(), 2u);
+  EXPECT_EQ(item.choices[0].context, "Q: Capital of France?\nA:");
+  EXPECT_EQ(item.choices[1].continuation, " Paris");
+  EXPECT_EQ(item.gold, 1);
+  EXPECT_EQ(mc_task_named("custom"), McTask::custom);
+  EXPECT_STREQ(to_string(McTask::custom), "custom");
+  EXPECT_THROW(parse_mc_item(McTask::custom, R"({"context": "q", "choices": ["a", "b"], "answer": 2})"), InvalidRequest);
+  EXPECT_THROW(parse_mc_item(McTask::custom, R"({"context": "q", "choices": ["a"], "answer": 0})"), InvalidRequest);
+  EXPECT_THROW(parse_mc_item(McTask::custom, R"({"choices": ["a", "b"], "answer": 0})"), InvalidRequest);
+}
+
 TEST(McFormats, BadRowsNameTheField) {
   try {
     parse_mc_item(McTask::arc, R"({"question": "q", "choices": {"text": ["a"], "label": ["A"]}})");

@@ -51,6 +51,34 @@ TEST_F(SequenceSnapshotTest, ALoadedSnapshotContinuesLikeTheSequenceItCameFrom) 
   }
 }
 
+TEST_F(SequenceSnapshotTest, SnapshotIntoReusesTheBuffersOfAnEarlierOne) {
+  ForwardPass pass(*model_, {});
+  const auto continuation = random_tokens(5, 18);
+  // A longer earlier snapshot (as an evicted prompt-cache entry) is overwritten in place.
+  Sequence longer(*model_, KVType::F16, 128);
+  feed(pass, longer, random_tokens(60, 16));
+  SequenceSnapshot reused = longer.snapshot();
+  std::vector<const void*> buffers;
+  for (const GatedDeltaNetState& s : reused.gdn) buffers.push_back(s.recurrent.data());
+  for (const std::vector<uint8_t>& rows : reused.kv) buffers.push_back(rows.data());
+
+  Sequence source(*model_, KVType::F16, 128);
+  feed(pass, source, random_tokens(30, 17));
+  source.snapshot_into(reused);
+  const SequenceSnapshot fresh = source.snapshot();
+  EXPECT_EQ(reused.length, 30);
+  EXPECT_EQ(reused.bytes(), fresh.bytes());
+  EXPECT_EQ(reused.kv, fresh.kv);
+  size_t b = 0;
+  for (const GatedDeltaNetState& s : reused.gdn) EXPECT_EQ(s.recurrent.data(), buffers[b++]);
+  for (const std::vector<uint8_t>& rows : reused.kv) EXPECT_EQ(rows.data(), buffers[b++]);
+
+  const std::vector<float> expected = feed(pass, source, continuation);
+  Sequence other(*model_, KVType::F16, 128);
+  other.load_snapshot(reused);
+  EXPECT_EQ(feed(pass, other, continuation), expected);
+}
+
 TEST_F(SequenceSnapshotTest, RefusesAnotherKVTypeOrTooSmallACapacity) {
   ForwardPass pass(*model_, {});
   Sequence source(*model_, KVType::F32, 128);

@@ -1,6 +1,6 @@
 """tightfit.load's engine options: kv_group_size, prompt_cache, prefill_chunk, context,
-parallel, sizes as strings, and the refusals (bad group size, draft_tokens > 0 without an MTP
-head)."""
+parallel, sizes as strings, mlock and the memory plan in info, and the refusals (bad group
+size, draft_tokens > 0 without an MTP head)."""
 
 import numpy as np
 import pytest
@@ -72,3 +72,19 @@ def test_draft_tokens_needs_an_mtp_head():
     with pytest.raises(tightfit.InvalidRequestError) as e:
         model.submit(prompt="hi", max_tokens=2, draft_tokens=2)
     assert e.value.param == "draft_tokens"
+
+
+def test_memory_plan_fields_and_mlock():
+    model, _ = tightfit.load(TEXT_MODEL, threads=THREADS, memory_limit="8GB", mlock=True)
+    info = model.info
+    assert info.memory_limit == 8 * 10**9 or info.memory_limit == 8 << 30
+    assert 0 < info.memory_fixed < info.memory_limit
+    assert info.kv_bytes_per_token > 0
+    # What the limit leaves after the fixed part holds memory_tokens KV tokens.
+    left = info.memory_limit - info.memory_fixed
+    assert info.memory_tokens == left // info.kv_bytes_per_token or \
+        abs(info.memory_tokens * info.kv_bytes_per_token - left) <= info.kv_bytes_per_token
+    # mlock may be refused by RLIMIT_MEMLOCK; either way it is reported, not an error.
+    assert isinstance(info.weights_locked, bool)
+    plain, _ = tightfit.load(TEXT_MODEL, threads=THREADS)
+    assert plain.info.weights_locked is False

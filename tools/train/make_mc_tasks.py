@@ -4,6 +4,11 @@ items in lm-evaluation-harness's dataset shapes, for `tightfit eval mc` (docs/ev
 
   data/eval/tiny-qwen35-facts-arc.jsonl   arc shape:  question, choices.text/label, answerKey
   data/eval/tiny-qwen35-facts-mmlu.jsonl  mmlu shape: question, choices[4], answer, subject
+  data/eval/tiny-qwen35-facts.jsonl       custom shape: context "Q: {question}\nA:" (the format
+                                          the model was trained on), choices[4], answer
+
+The harness's shapes wrap the question in their own prompts, which this model never saw (it
+scores near chance there); the custom shape asks in its own format.
 
 Each item is one fact; its three wrong choices are answers of other facts of the same kind,
 drawn with a fixed seed, and the right choice's position is drawn too. Deterministic:
@@ -46,8 +51,11 @@ def main() -> int:
     a = ap.parse_args()
     labels = ["A", "B", "C", "D"]
     with (a.out / "tiny-qwen35-facts-arc.jsonl").open("w") as arc, \
-         (a.out / "tiny-qwen35-facts-mmlu.jsonl").open("w") as mmlu:
+         (a.out / "tiny-qwen35-facts-mmlu.jsonl").open("w") as mmlu, \
+         (a.out / "tiny-qwen35-facts.jsonl").open("w") as custom:
         for it in items(a.seed):
+            custom.write(json.dumps({"id": it["id"], "context": f"Q: {it['question']}\nA:",
+                                     "choices": it["choices"], "answer": it["gold"]}) + "\n")
             arc.write(json.dumps({"id": it["id"], "question": it["question"],
                                   "choices": {"text": it["choices"], "label": labels},
                                   "answerKey": labels[it["gold"]]}) + "\n")
