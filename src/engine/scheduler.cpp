@@ -211,7 +211,15 @@ void Scheduler::build_batch() {
       continue;
     }
     if (slot.request->speculating()) {  // the last token and its drafts: k + 1 rows
-      tf::BatchItem item = batch_item(*slot.sequence, slot.request->propose());
+      std::span<const int32_t> rows;
+      try {
+        rows = slot.request->propose();  // runs the MTP head
+      } catch (const std::exception& e) {
+        slot.request->finish(StopReason::error, e.what());
+        release(slot);
+        continue;
+      }
+      tf::BatchItem item = batch_item(*slot.sequence, rows);
       item.logits = tf::OutputRows::All;
       item.hidden = tf::OutputRows::All;
       item.keep_states = true;  // the rewind to the accepted prefix needs every row's state
