@@ -13,6 +13,12 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64-static;-cpu;max;-L;/usr/aarch64-linux-gnu)
+# The programs run against the arm64 multiarch glibc (libc6:arm64, in /lib/aarch64-linux-gnu,
+# which the linked arm64 libraries come with), loader included: `-L /`. Not the cross package's
+# /usr/aarch64-linux-gnu, whose ld-linux-aarch64.so.1 is another glibc build (2.36-8cross1
+# against libc6:arm64's 2.36-9+deb12uN on Debian 12): that loader, with libc.so.6 found through
+# the multiarch path, hangs every pthread_create before its clone system call — which looked
+# like a thread-pool bug until a bare std::thread hung the same way.
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64-static;-cpu;max;-L;/)
 # pkg-config (PCRE2) reads the arm64 .pc files.
 set(ENV{PKG_CONFIG_LIBDIR} "/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig")

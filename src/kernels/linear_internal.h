@@ -91,6 +91,8 @@ enum class Q8Dot256 : uint8_t {
 bool q8_dot256_supported(Q8Dot256 dot);
 void q8_avx2_rows(Q8Dot256 dot, const WeightMatrix& w, const Q8Input& in, int64_t row_begin,
                   int64_t row_end, float* y, int64_t y_stride);
+// A packed row's codes as bytes in the 32-code block order (AVX2 instructions).
+void q8_avx2_unpack_row(int bits, const uint8_t* row, int64_t cols, uint8_t* codes);
 
 // ---- int8 activations, 128-bit ARM (linear_q8_neon.cpp) -----------------------------------
 // The row kernels of the NEON target: the same Q8Input, each token's bytes in the 32-code
@@ -104,10 +106,11 @@ void q8_neon_rows(Q8Dot128 dot, const WeightMatrix& w, const Q8Input& in, int64_
                   int64_t row_end, float* y, int64_t y_stride);
 
 // ---- int8 activations, batches of tokens (linear_q8_tiles.cpp) -------------------------------
-// Same math as the Int8 row kernels, with 16 rows per vector (AVX-512 VNNI only). The input is
+// Same math as the Int8 row kernels, with 16 rows per vector (AVX-512 VNNI), or 4 rows per
+// vector (ARM sdot) or 2 × 2 rows × tokens (ARM i8mm; linear_q8_tiles_neon.cpp). The input is
 // rounded exactly as reference::quantize_activations_q8, one row per token, in natural order
-// for every bit width but 2 (whose kernel reads the codes in planes order: each 16 bytes
-// 4 × 4-transposed), so an input serves the matrices of the bit width it was quantized for.
+// for every bit width but 2 on x86 (whose kernel reads the codes in planes order: each 16
+// bytes 4 × 4-transposed), so an input serves the matrices of the bit width it was quantized for.
 struct Q8TileInput {
   int64_t tokens = 0;
   int64_t stride = 0;                 // bytes per token row of `values` (q8_tiles_stride)
@@ -124,5 +127,26 @@ void q8_tiles_quantize(int bits, const float* x, int64_t tokens, int64_t cols, i
                        int8_t* values, float* deltas);
 void q8_tiles_rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin,
                    int64_t row_end, float* y, int64_t y_stride);
+
+// ---- int8 activations, batches of tokens on 128-bit ARM (linear_q8_tiles_neon.cpp) --------
+// What q8_tiles_* run on ARM: each token's bytes in natural order for every bit width.
+enum class Q8Tile128 : uint8_t {
+  DotProd,  // FEAT_DotProd: sdot by element, 4 rows × 4 codes
+  I8mm,     // FEAT_I8MM: usmmla, 2 rows × 2 tokens × 8 codes
+};
+bool q8_tile128_supported(Q8Tile128 kind);
+void q8_neon_tiles_quantize(const float* x, int64_t tokens, int64_t cols, int group_size,
+                            int64_t stride, int8_t* values, float* deltas);
+void q8_neon_tiles_rows(Q8Tile128 kind, const WeightMatrix& w, const Q8TileInput& in,
+                        int64_t row_begin, int64_t row_end, float* y, int64_t y_stride);
+
+// ---- int8 activations, batches of tokens on 256-bit x86 with AVX-VNNI (linear_q8_tiles_avx2.cpp)
+// What q8_tiles_* run on the AVX2 target of a CPU with AVX-VNNI: each token's bytes in the
+// 32-code block order (q8_arrange_blocks32), as the 256-bit row kernels read them.
+bool q8_avx_vnni_tiles_supported();
+void q8_avx_vnni_tiles_quantize(int bits, const float* x, int64_t tokens, int64_t cols,
+                                int group_size, int64_t stride, int8_t* values, float* deltas);
+void q8_avx_vnni_tiles_rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin,
+                            int64_t row_end, float* y, int64_t y_stride);
 
 }  // namespace tf::simd

@@ -76,11 +76,24 @@ void q8_avx2_rows(Q8Dot256 dot, const WeightMatrix& w, const Q8Input& in, int64_
   }
 }
 
+// The row kernels' unpack, shared with the 256-bit tile kernel (linear_q8_tiles_avx2.cpp).
+void q8_avx2_unpack_row(int bits, const uint8_t* row, int64_t cols, uint8_t* codes) {
+  switch (bits) {
+    case 2: return q8_maddubs::UnpackRow<2>(row, cols, codes);
+    case 3: return q8_maddubs::UnpackRow<3>(row, cols, codes);
+    case 4: return q8_maddubs::UnpackRow<4>(row, cols, codes);
+    case 5: return q8_maddubs::UnpackRow<5>(row, cols, codes);
+    case 6: return q8_maddubs::UnpackRow<6>(row, cols, codes);
+    default: return q8_maddubs::UnpackRow<8>(row, cols, codes);
+  }
+}
+
 }  // namespace tf::simd
 
 #else  // not x86-64: never called (no x86 target runs there)
 
 namespace tf::simd {
+void q8_avx2_unpack_row(int, const uint8_t*, int64_t, uint8_t*) {}
 bool q8_dot256_supported(Q8Dot256) { return false; }
 void q8_avx2_rows(Q8Dot256, const WeightMatrix&, const Q8Input&, int64_t, int64_t, float*, int64_t) {}
 }  // namespace tf::simd

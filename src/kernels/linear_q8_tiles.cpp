@@ -10,8 +10,10 @@
 // token. The rows' codes are "transposed" into that layout per block of 16 rows (unpack 64
 // codes per row as bytes, then a 16 × 16 dword transpose), which a batch of ≥ 4 tokens repays.
 //
-// x86-64 only, chosen at run time (AVX-512 F/BW/VBMI + VNNI); elsewhere q8_tiles_fast() is false
-// and linear.cpp keeps the row kernels.
+// x86-64: chosen at run time (AVX-512 F/BW/VBMI + VNNI; on the AVX2 target with AVX-VNNI the
+// 256-bit tiles of linear_q8_tiles_avx2.cpp, dispatched from here). ARM64: the sdot / i8mm tile kernels of
+// linear_q8_tiles_neon.cpp, dispatched from here. Elsewhere q8_tiles_fast() is false and
+// linear.cpp keeps the row kernels.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -306,19 +308,28 @@ TF_TILES_TARGET void RowsT(const WeightMatrix& w, const Q8TileInput& in, int64_t
 
 }  // namespace
 
-bool q8_tiles_fast() {
+namespace {
+// The AVX-512 VNNI tiles beside the 512-bit row kernels; on a run whose Highway target is AVX2
+// or AVX3 (q8_fast() without q8_vnni512(): a 256-bit row kernel), the AVX-VNNI tiles of
+// linear_q8_tiles_avx2.cpp where the CPU has AVX-VNNI. A run (or test) that limits Highway to a
+// lower target gets that target's kernels throughout.
+bool tiles512() {
   const tf::simd::X86Features& cpu = tf::simd::x86_features();
   const bool have = cpu.avx512f && cpu.avx512bw && cpu.avx512vl && cpu.avx512vbmi && cpu.avx512vnni;
-  // Only beside the 512-bit row kernels: a run (or test) that limits Highway to a lower
-  // target gets that target's kernels throughout.
   return have && q8_vnni512();
 }
+bool tiles256() { return !q8_vnni512() && q8_fast() && q8_avx_vnni_tiles_supported(); }
+}  // namespace
+
+bool q8_tiles_fast() { return tiles512() || tiles256(); }
 
 int64_t q8_tiles_stride(int64_t cols) { return (cols + 63) / 64 * 64; }
 
 void q8_tiles_quantize(int bits, const float* x, int64_t tokens, int64_t cols, int group_size,
                        int8_t* values, float* deltas) {
   const int64_t stride = q8_tiles_stride(cols);
+  if (!tiles512())
+    return q8_avx_vnni_tiles_quantize(bits, x, tokens, cols, group_size, stride, values, deltas);
   const int64_t groups = cols / group_size;
   for (int64_t t = 0; t < tokens; ++t) {
     int8_t* q = values + t * stride;
@@ -330,6 +341,7 @@ void q8_tiles_quantize(int bits, const float* x, int64_t tokens, int64_t cols, i
 
 void q8_tiles_rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin,
                    int64_t row_end, float* y, int64_t y_stride) {
+  if (!tiles512()) return q8_avx_vnni_tiles_rows(w, in, row_begin, row_end, y, y_stride);
   switch (w.bits) {
     case 2: return RowsT<2>(w, in, row_begin, row_end, y, y_stride);
     case 3: return RowsT<3>(w, in, row_begin, row_end, y, y_stride);
@@ -340,7 +352,31 @@ void q8_tiles_rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_beg
   }
 }
 
-#else  // not x86-64: never chosen (q8_tiles_fast() is false)
+#elif defined(__aarch64__)  // linear_q8_tiles_neon.cpp
+
+namespace {
+// usmmla where the CPU has it (twice sdot's products per instruction), else sdot.
+Q8Tile128 best_tile128() {
+  static const Q8Tile128 kind =
+      q8_tile128_supported(Q8Tile128::I8mm) ? Q8Tile128::I8mm : Q8Tile128::DotProd;
+  return kind;
+}
+}  // namespace
+
+// Beside the sdot row kernel only: on ARM, q8_fast() holds exactly when the running Highway
+// target is NEON on a CPU with the dot-product extension (linear_q8.cpp).
+bool q8_tiles_fast() { return q8_fast() && q8_tile128_supported(Q8Tile128::DotProd); }
+int64_t q8_tiles_stride(int64_t cols) { return (cols + 63) / 64 * 64; }
+void q8_tiles_quantize(int, const float* x, int64_t tokens, int64_t cols, int group_size,
+                       int8_t* values, float* deltas) {
+  q8_neon_tiles_quantize(x, tokens, cols, group_size, q8_tiles_stride(cols), values, deltas);
+}
+void q8_tiles_rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin,
+                   int64_t row_end, float* y, int64_t y_stride) {
+  q8_neon_tiles_rows(best_tile128(), w, in, row_begin, row_end, y, y_stride);
+}
+
+#else  // neither: never chosen (q8_tiles_fast() is false)
 
 bool q8_tiles_fast() { return false; }
 int64_t q8_tiles_stride(int64_t cols) { return (cols + 63) / 64 * 64; }

@@ -80,8 +80,8 @@ void ThreadPool::worker_loop(int index) {
       std::unique_lock<std::mutex> lock(mutex_);
       sleepers_.fetch_add(1);
       // Pairs with the fence in run_batch (a store-then-load on each side, Dekker style): the
-      // acquire loads in has_work alone may read an old ticket on a weakly ordered CPU (found
-      // under qemu-aarch64, where the pool slept forever).
+      // acquire loads in has_work alone may read an old ticket on a weakly ordered CPU such as
+      // ARM, and neither side would then see the other.
       std::atomic_thread_fence(std::memory_order_seq_cst);
       wake_.wait(lock, has_work);
       sleepers_.fetch_sub(1);

@@ -1,18 +1,23 @@
-// The batched Int8 kernel (linear_q8_tiles.cpp: 16 rows per vector, AVX-512 VNNI) against
-// reference::matmul_q8 at the real expert and projection shapes, with token counts around its
-// 8-token tiles and its kQ8TileMinTokens threshold, and row ranges that split 16-row blocks;
+// The batched Int8 kernels (linear_q8_tiles.cpp: 16 rows per vector, AVX-512 VNNI;
+// linear_q8_tiles_avx2.cpp: 8 rows, AVX-VNNI; linear_q8_tiles_neon.cpp: ARM sdot and i8mm)
+// against reference::matmul_q8 at the real expert and projection shapes, with token counts
+// around the 8-token tiles and its kQ8TileMinTokens threshold, and row ranges that split 16-row blocks;
 // 2-bit rows whose length is not a whole number of the planes layout's 256-code chunks.
-// On CPUs without VNNI the same calls run the row kernels, which must agree just the same:
+// On CPUs without any of these the same calls run the row kernels, which must agree just the same:
 // every test runs on every SIMD target this CPU supports (AVX3_DL, AVX3, AVX2, SSE4 on an
 // AVX-512 VNNI machine), so the 256-bit kernels of AVX2-only CPUs are checked here too.
+// Dispatch picks one tile kernel per CPU (i8mm where present on ARM), so the 256-bit and ARM
+// variants are also called directly (Q8TileKernels), as Q8RowKernels does for the row kernels.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
 
 #include "kernels/linear.h"
 #include "kernels/affine_test_matrix.h"
+#include "kernels/linear_internal.h"
 #include "kernels/simd_targets.h"
 #include "storage/dtype.h"
 
@@ -92,6 +97,98 @@ TEST(LinearQ8Tiles, BatchSharingInputsAcrossLayoutsMatchesTheReference) {
     }
     EXPECT_EQ(y2, y2b);  // the same product twice in one batch
   });
+}
+
+}  // namespace
+}  // namespace tf
+
+namespace tf {
+namespace {
+
+struct TileVariant {
+  const char* name;
+  bool supported;
+  // The variant's own rounding of the input (into rows of `stride` bytes) and its kernel.
+  void (*quantize)(int bits, const float* x, int64_t tokens, int64_t cols, int group_size,
+                   int64_t stride, int8_t* values, float* deltas);
+  void (*rows)(const WeightMatrix& w, const simd::Q8TileInput& in, int64_t row_begin,
+               int64_t row_end, float* y, int64_t y_stride);
+  bool blocks32;  // the input bytes are in the 32-code block order (else natural)
+};
+
+std::vector<TileVariant> tile_variants() {
+  using simd::Q8Tile128;
+  const auto neon_quantize = [](int, const float* x, int64_t tokens, int64_t cols, int group,
+                                int64_t stride, int8_t* values, float* deltas) {
+    simd::q8_neon_tiles_quantize(x, tokens, cols, group, stride, values, deltas);
+  };
+  return {
+      {"NEON sdot tiles", simd::q8_tile128_supported(Q8Tile128::DotProd), neon_quantize,
+       [](const WeightMatrix& w, const simd::Q8TileInput& in, int64_t b, int64_t e, float* y, int64_t s) {
+         simd::q8_neon_tiles_rows(Q8Tile128::DotProd, w, in, b, e, y, s);
+       },
+       false},
+      {"NEON i8mm tiles", simd::q8_tile128_supported(Q8Tile128::I8mm), neon_quantize,
+       [](const WeightMatrix& w, const simd::Q8TileInput& in, int64_t b, int64_t e, float* y, int64_t s) {
+         simd::q8_neon_tiles_rows(Q8Tile128::I8mm, w, in, b, e, y, s);
+       },
+       false},
+      {"AVX-VNNI tiles", simd::q8_avx_vnni_tiles_supported(), simd::q8_avx_vnni_tiles_quantize,
+       simd::q8_avx_vnni_tiles_rows, true},
+  };
+}
+
+// Every tile kernel variant but the AVX-512 one (which for_each_target above reaches through
+// dispatch) called directly on inputs rounded by its own quantizer — which must equal the
+// reference's rounding byte for byte, in its byte order — with token counts that leave every
+// remainder of its token steps (4; 2 × 2 for i8mm), rows that end inside an 8-row block and
+// ranges split between two calls, every width and group size.
+TEST(Q8TileKernels, EveryVariantMatchesTheReference) {
+  int ran = 0;
+  for (const TileVariant& v : tile_variants()) {
+    if (!v.supported) continue;
+    ++ran;
+    SCOPED_TRACE(v.name);
+    for (int bits : {2, 3, 4, 5, 6, 8})
+      for (int group : {32, 64, 128}) {
+        const int64_t rows = 21, cols = group == 128 ? 640 : 320;  // whole groups, not whole 256-code chunks
+        const Affine a = random_affine(rows, cols, bits, group, static_cast<uint32_t>(bits * 131 + group));
+        for (int64_t tokens : {1, 2, 3, 4, 5, 7, 9}) {
+          SCOPED_TRACE(testing::Message() << bits << "-bit g" << group << ", " << tokens << " tokens");
+          std::mt19937 rng(static_cast<uint32_t>(tokens * 7 + bits));
+          std::normal_distribution<float> n(0.0f, 1.0f);
+          std::vector<float> x(static_cast<size_t>(tokens * cols));
+          for (auto& e : x) e = n(rng);
+          const int64_t stride = simd::q8_tiles_stride(cols), groups = cols / group;
+          std::vector<int8_t> xq(static_cast<size_t>(tokens * stride), 99), rq(static_cast<size_t>(stride));
+          std::vector<float> d(static_cast<size_t>(tokens * groups)), rd(static_cast<size_t>(groups));
+          std::vector<float> gs(d.size(), 0.0f);
+          v.quantize(bits, x.data(), tokens, cols, group, stride, xq.data(), d.data());
+          for (int64_t t = 0; t < tokens; ++t) {
+            std::fill(rq.begin(), rq.end(), int8_t{0});
+            reference::quantize_activations_q8(x.data() + t * cols, cols, group, rq.data(), rd.data());
+            if (v.blocks32) simd::q8_arrange_blocks32(bits, rq.data(), stride);
+            ASSERT_TRUE(std::equal(rq.begin(), rq.end(), xq.begin() + t * stride)) << "token " << t;
+            ASSERT_TRUE(std::equal(rd.begin(), rd.end(), d.begin() + t * groups));
+            for (int64_t g = 0; g < groups; ++g)
+              for (int k = 0; k < group; ++k) gs[t * groups + g] += x[t * cols + g * group + k];
+          }
+          const simd::Q8TileInput in{tokens, stride, xq.data(), d.data(), gs.data()};
+          std::vector<float> y(static_cast<size_t>(tokens * rows), NAN), ref(y.size());
+          v.rows(a.w, in, 0, 11, y.data(), rows);  // two tasks' ranges
+          v.rows(a.w, in, 11, rows, y.data(), rows);
+          reference::matmul_q8(a.w, x.data(), tokens, ref.data());
+          double worst = 0, scale = 0;
+          for (size_t i = 0; i < y.size(); ++i) {
+            ASSERT_FALSE(std::isnan(y[i])) << "output " << i << " not written";
+            worst = std::max(worst, std::abs(double(y[i]) - ref[i]));
+            scale = std::max(scale, std::abs(double(ref[i])));
+          }
+          ASSERT_LT(worst, 1e-5 * scale + 1e-6);  // exact integer dots; float epilogue order
+        }
+      }
+  }
+  if (ran == 0) GTEST_SKIP() << "no AVX-VNNI or ARM64 dot-product CPU: no tile variant to run";
 }
 
 }  // namespace
