@@ -93,6 +93,7 @@ RequestOptions options_from_kwargs(const py::kwargs& kwargs) {
     else if (name == "enable_thinking") o.enable_thinking = value.cast<bool>();
     else if (name == "tools") o.tools = py::reinterpret_borrow<py::object>(value);
     else if (name == "thinking_budget") o.thinking_budget = value.cast<int>();
+    else if (name == "draft_tokens") o.draft_tokens = value.cast<int>();
     else if (name == "logprobs") o.logprobs = value.cast<int>();
     else if (name == "ignore_eos") o.ignore_eos = value.cast<bool>();
     else if (name == "use_prompt_cache") o.use_prompt_cache = value.cast<bool>();
@@ -110,7 +111,8 @@ std::unique_ptr<Model> load(const std::string& model, std::optional<int> threads
                             py::object memory_limit, bool vision, std::optional<int64_t> context,
                             std::optional<int> parallel, std::optional<int> max_queue,
                             py::object prompt_cache, std::optional<int> prefill_chunk,
-                            std::optional<int> draft_tokens, bool offline, bool mlock) {
+                            std::optional<int> draft_tokens, std::optional<int64_t> draft_vocab,
+                            bool offline, bool mlock) {
   EngineOptions options;
   options.model = model;
   if (threads) options.threads = *threads;
@@ -124,6 +126,7 @@ std::unique_ptr<Model> load(const std::string& model, std::optional<int> threads
   if (parallel) options.parallel = *parallel;
   if (max_queue) options.max_queue = *max_queue;
   if (draft_tokens) options.draft_tokens = *draft_tokens;
+  if (draft_vocab) options.draft_vocab = *draft_vocab;
   options.offline = offline;
   options.mlock = mlock;
   py::gil_scoped_release release;  // reading (or downloading) the weights takes a while
@@ -142,7 +145,8 @@ void bind_model(py::module_& m) {
                   py::arg("context") = py::none(), py::arg("parallel") = py::none(),
                   py::arg("max_queue") = py::none(), py::arg("prompt_cache") = py::none(),
                   py::arg("prefill_chunk") = py::none(), py::arg("draft_tokens") = py::none(),
-                  py::arg("offline") = false, py::arg("mlock") = false,
+                  py::arg("draft_vocab") = py::none(), py::arg("offline") = false,
+                  py::arg("mlock") = false,
                   "Load a model folder or Hugging Face repo id. threads: worker threads (None: "
                   "every core); kv_bits: KV cache precision 16, 32, 8, 4 or 2; kv_group_size: "
                   "elements per scale of a quantized (8/4/2-bit) KV cache, 32, 64 (default) or "
@@ -152,8 +156,10 @@ void bind_model(py::module_& m) {
                   "4); max_queue: requests waiting beyond those (more raise BusyError); "
                   "prompt_cache: bytes (or \"512MiB\") of saved prompt prefixes (default 512 "
                   "MiB, 0: none); prefill_chunk: prompt tokens per forward batch (default 256); "
-                  "draft_tokens: only None, -1 or 0 (off) are accepted: the engine does not run "
-                  "speculative (MTP) decoding yet and refuses more with InvalidRequestError; "
+                  "draft_tokens: speculative decoding with the model's MTP head, tokens drafted "
+                  "per step for requests that do not say (None or 0: off; a model without a "
+                  "head raises InvalidRequestError); draft_vocab: draft over the N most "
+                  "frequent tokens of the model's draft_vocab.txt only; "
                   "offline: never contact the Hub; mlock: lock the weights in memory (mlock(2)) "
                   "so the OS never drops their pages (info.weights_locked says whether it "
                   "took effect).")
@@ -188,13 +194,16 @@ void bind_model(py::module_& m) {
           "temperature=None, top_p=None, top_k=None, min_p=None, presence_penalty=None, "
           "frequency_penalty=None, repetition_penalty=None, repetition_context_size=None, "
           "seed=None, stop=[], enable_thinking=None, tools=None, thinking_budget=None, "
-          "logprobs=-1, ignore_eos=False, use_prompt_cache=True, loop_guard=True)\n\n"
+          "logprobs=-1, ignore_eos=False, use_prompt_cache=True, loop_guard=True, "
+          "draft_tokens=None)\n\n"
           "Queue a request and return its RequestStream. The prompt is chat `messages` (a list "
           "of {'role', 'content'} dicts; content may hold {'type': 'image', 'image': ...} "
           "parts), a raw `prompt` string (no template) or `prompt_tokens`; `images` go with a "
           "raw prompt, one <|image_pad|> placeholder each. Unset sampling parameters take the "
           "model's generation_config.json defaults. loop_guard=False lets an output that "
-          "repeats itself run on.")
+          "repeats itself run on. draft_tokens: speculative decoding with the model's MTP "
+          "head, tokens drafted per step (None: the model's load setting; 0: off); the output "
+          "is the same, usage.speculative counts the drafts.")
       .def(
           "apply_chat_template",
           [](const Model& m, py::object messages, bool add_generation_prompt,

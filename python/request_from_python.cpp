@@ -149,6 +149,7 @@ void apply_options(const RequestOptions& o, Request& request) {
                         : py::module_::import("json").attr("dumps")(o.tools).cast<std::string>();
   }
   request.thinking_budget = o.thinking_budget;
+  request.draft_tokens = o.draft_tokens;
   request.logprobs = o.logprobs;
   request.ignore_eos = o.ignore_eos;
   request.use_prompt_cache = o.use_prompt_cache;

@@ -37,6 +37,7 @@ struct RequestOptions {
   std::optional<bool> enable_thinking;
   py::object tools = py::none();  // a list of OpenAI tool definitions, or a JSON string
   std::optional<int> thinking_budget;
+  std::optional<int> draft_tokens;
   int logprobs = -1;
   bool ignore_eos = false;
   bool use_prompt_cache = true;

@@ -54,13 +54,25 @@ void bind_values(py::module_& m) {
                (i.has_vision ? ", vision" : "") + ">";
       });
 
+  py::class_<SpeculativeUsage>(m, "SpeculativeUsage",
+                               "Speculative decoding's counters of one request (0 when it did "
+                               "not speculate).")
+      .def_readonly("steps", &SpeculativeUsage::steps, "Draft + verify steps.")
+      .def_readonly("drafts_proposed", &SpeculativeUsage::drafts_proposed)
+      .def_readonly("drafts_accepted", &SpeculativeUsage::drafts_accepted)
+      .def_readonly("proposed_at", &SpeculativeUsage::proposed_at,
+                    "Drafts proposed per position in a step (index 0: the first draft).")
+      .def_readonly("accepted_at", &SpeculativeUsage::accepted_at,
+                    "Drafts accepted per position in a step.");
+
   py::class_<Usage>(m, "Usage", "Token counts of one request.")
       .def_readonly("prompt_tokens", &Usage::prompt_tokens)
       .def_readonly("cached_tokens", &Usage::cached_tokens,
                     "Of the prompt, restored from the prompt cache.")
       .def_readonly("completion_tokens", &Usage::completion_tokens)
       .def_readonly("reasoning_tokens", &Usage::reasoning_tokens)
-      .def_readonly("images", &Usage::images);
+      .def_readonly("images", &Usage::images)
+      .def_readonly("speculative", &Usage::speculative);
 
   py::class_<Timing>(m, "Timing", "Where one request's time went.")
       .def_readonly("queued_seconds", &Timing::queued_seconds)
@@ -68,8 +80,6 @@ void bind_values(py::module_& m) {
       .def_readonly("prompt_seconds", &Timing::prompt_seconds)
       .def_readonly("generation_seconds", &Timing::generation_seconds)
       .def_readonly("time_to_first_token", &Timing::time_to_first_token)
-      .def_readonly("drafts_proposed", &Timing::drafts_proposed)
-      .def_readonly("drafts_accepted", &Timing::drafts_accepted)
       .def_readonly("peak_memory_bytes", &Timing::peak_memory_bytes);
 
   py::class_<TokenLogprob>(m, "TokenLogprob")

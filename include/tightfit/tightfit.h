@@ -91,7 +91,15 @@ struct EngineOptions {
   bool mlock = false;
   uint64_t prompt_cache_bytes = 512ull << 20;  // saved prefix states kept (LRU); 0 = no cache
   int prefill_chunk = 256;      // prompt tokens per forward batch (bounds activation memory)
-  int draft_tokens = -1;        // MTP drafts per step; -1 = default (off), 0 = off, > 0 not yet
+  // Speculative decoding with the model's MTP head (docs/engine.md "Speculative decoding"):
+  // tokens drafted per step for requests that leave Request::draft_tokens unset; -1 = the
+  // default (off: on a 2-core CPU it does not pay yet, bench/RESULTS.md), 0 = off. > 0 needs a
+  // model with an MTP head (ModelInfo::has_mtp; load throws InvalidRequest otherwise).
+  int draft_tokens = -1;
+  // > 0: draft over the N most frequent tokens of the model folder's draft_vocab.txt (made by
+  // `tightfit draft-vocab`) instead of the whole vocabulary; verification is unchanged, so the
+  // output is too. 0 = the whole vocabulary.
+  int64_t draft_vocab = 0;
   bool offline = false;         // never contact the Hugging Face Hub
   // "f32" forces float activations (the reference path); empty = fastest for this CPU.
   std::string activations;
@@ -220,7 +228,11 @@ struct Request {
   bool ignore_eos = false;
   std::optional<int> thinking_budget;    // close the thought after this many tokens
   int logprobs = -1;                     // -1: none; 0: the chosen token's; n: also the top n
-  std::optional<int> draft_tokens;       // MTP drafts; unset = engine default, 0 = off, > 0 refused
+  // Speculative decoding: tokens the MTP head drafts per step (unset = EngineOptions::
+  // draft_tokens, 0 = off; > 0 needs ModelInfo::has_mtp). The output is the same either way
+  // (greedy token for token, sampling in distribution). A request with images, response_format,
+  // a tool_choice that constrains, or a thinking_budget decodes one token at a time instead.
+  std::optional<int> draft_tokens;
   bool use_prompt_cache = true;
   // Stop when the output becomes one n-gram repeated over and over (low-bit models can loop).
   bool loop_guard = true;
@@ -254,12 +266,22 @@ struct TokenLogprob {
   std::vector<std::pair<int32_t, float>> top;     // the most likely tokens, best first
 };
 
+// Speculative decoding's counters for one request (all 0 when it did not speculate).
+struct SpeculativeUsage {
+  int64_t steps = 0;              // draft + verify steps (each emits 1 + its accepted drafts)
+  int64_t drafts_proposed = 0;
+  int64_t drafts_accepted = 0;
+  // Per draft position (index 0 = the first draft of a step): proposed and accepted.
+  std::vector<int64_t> proposed_at, accepted_at;
+};
+
 struct Usage {
   int64_t prompt_tokens = 0;      // the whole prompt
   int64_t cached_tokens = 0;      // of which restored from the prompt cache
   int64_t completion_tokens = 0;  // generated tokens (an EOS included)
   int64_t reasoning_tokens = 0;   // of which inside the <think> block
   int64_t images = 0;
+  SpeculativeUsage speculative;
 };
 
 struct Timing {
@@ -268,8 +290,6 @@ struct Timing {
   double prompt_seconds = 0;      // prefill of the uncached prompt tokens
   double generation_seconds = 0;  // first → last generated token
   double time_to_first_token = 0; // submitted → first generated token
-  int64_t drafts_proposed = 0;    // speculative decoding
-  int64_t drafts_accepted = 0;
   uint64_t peak_memory_bytes = 0; // the process's peak RSS so far
 };
 

@@ -44,12 +44,20 @@ class ModelInfo:
     memory_tokens: int
     weights_locked: bool
 
+class SpeculativeUsage:
+    steps: int
+    drafts_proposed: int
+    drafts_accepted: int
+    proposed_at: list[int]
+    accepted_at: list[int]
+
 class Usage:
     prompt_tokens: int
     cached_tokens: int
     completion_tokens: int
     reasoning_tokens: int
     images: int
+    speculative: SpeculativeUsage
 
 class Timing:
     queued_seconds: float
@@ -57,8 +65,6 @@ class Timing:
     prompt_seconds: float
     generation_seconds: float
     time_to_first_token: float
-    drafts_proposed: int
-    drafts_accepted: int
     peak_memory_bytes: int
 
 class TokenLogprob:
@@ -119,6 +125,7 @@ class Model:
         prompt_cache: Optional[Union[int, str]] = None,
         prefill_chunk: Optional[int] = None,
         draft_tokens: Optional[int] = None,
+        draft_vocab: Optional[int] = None,
         offline: bool = False,
         mlock: bool = False,
     ) -> Model: ...
@@ -148,6 +155,7 @@ class Model:
         ignore_eos: bool = False,
         use_prompt_cache: bool = True,
         loop_guard: bool = True,
+        draft_tokens: Optional[int] = None,
     ) -> RequestStream: ...
     def apply_chat_template(
         self,

@@ -32,6 +32,7 @@ def load(
     prompt_cache: Optional[Union[int, str]] = None,
     prefill_chunk: Optional[int] = None,
     draft_tokens: Optional[int] = None,
+    draft_vocab: Optional[int] = None,
     offline: bool = False,
     mlock: bool = False,
 ) -> tuple[Model, Processor]:
@@ -47,10 +48,12 @@ def load(
     the model's). parallel: sequences decoded together (default 4); max_queue: requests
     waiting beyond those (more raise BusyError). prompt_cache: bytes (or "512MiB") of saved
     prompt prefixes that later prompts extending them start from (default 512 MiB; 0: none).
-    prefill_chunk: prompt tokens per forward batch (default 256). draft_tokens: None, -1 or 0
-    (off) only: the engine does not run speculative (MTP) decoding yet and refuses more with
-    InvalidRequestError. mlock: lock the weights in memory (mlock(2)) so the OS never drops
-    their pages; ``model.info.weights_locked`` says whether it took effect (RLIMIT_MEMLOCK).
+    prefill_chunk: prompt tokens per forward batch (default 256). draft_tokens:
+    speculative decoding with the model's MTP head, tokens drafted per step for requests that
+    do not pass their own ``draft_tokens`` (None or 0: off; the output is the same either way);
+    draft_vocab: draft over the N most frequent tokens of the model's draft_vocab.txt only.
+    mlock: lock the weights in memory (mlock(2)) so the OS never drops their pages;
+    ``model.info.weights_locked`` says whether it took effect (RLIMIT_MEMLOCK).
     """
     model = Model.load(
         os.fspath(path_or_repo_id),
@@ -65,6 +68,7 @@ def load(
         prompt_cache=prompt_cache,
         prefill_chunk=prefill_chunk,
         draft_tokens=draft_tokens,
+        draft_vocab=draft_vocab,
         offline=offline,
         mlock=mlock,
     )
@@ -88,6 +92,8 @@ class GenerationResult:
     prompt_tps: float = 0.0  # uncached prompt tokens per second
     generation_tps: float = 0.0
     peak_memory: float = 0.0  # the process's peak resident memory, GB (as mlx-vlm reports it)
+    drafts_proposed: int = 0  # speculative decoding (draft_tokens): usage.speculative has more
+    drafts_accepted: int = 0
 
     @staticmethod
     def from_event(event: Event) -> "GenerationResult":
@@ -107,6 +113,8 @@ class GenerationResult:
             prompt_tps=event.prompt_tps,
             generation_tps=event.generation_tps,
             peak_memory=timing.peak_memory_bytes / 1e9,
+            drafts_proposed=usage.speculative.drafts_proposed,
+            drafts_accepted=usage.speculative.drafts_accepted,
         )
 
 

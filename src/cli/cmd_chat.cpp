@@ -155,21 +155,6 @@ void run_chat(const GenerationFlags& flags) {
   std::vector<tightfit::Image> images = as_images(read_images(flags.image));
   const std::unique_ptr<tightfit::Engine> engine = load_engine(flags, /*vision=*/true, /*prompt_cache=*/true);
   if (flags.verbose) print_engine_settings(*engine, flags);
-  if (flags.draft && *flags.draft > 0) {
-    // The engine would refuse every turn (no MTP head, or drafts not yet available through it):
-    // ask it once with a one-token request, before the first turn, and exit with its reason.
-    tightfit::Request probe = request_from_flags(flags);
-    probe.prompt = " ";
-    probe.max_tokens = 1;
-    probe.use_prompt_cache = false;
-    try {
-      tightfit::RequestHandle accepted = engine->submit(std::move(probe));
-      accepted.cancel();
-      accepted.wait();  // its slot is free again before the first turn
-    } catch (const tightfit::InvalidRequest& e) {
-      throw BadInputError(flag_message(e));
-    }
-  }
   if (!images.empty()) {
     if (!engine->info().has_vision)
       throw BadInputError("--image: " + engine->info().path +

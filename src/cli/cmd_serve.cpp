@@ -81,6 +81,12 @@ void add_flags(CLI::App* cmd, ServeFlags& f) {
                   "Memory the server may take, e.g. 12GB (default: this machine's memory or cgroup "
                   "limit minus 3.5 GB, at most a quarter); requests that cannot fit are answered 400");
   add_mlock_flag(cmd, f.engine.mlock);
+  cmd->add_option("--draft", f.engine.draft_tokens,
+                  "Speculative decoding: tokens the model's MTP head drafts per step for requests "
+                  "that do not set draft_tokens (0 = off, the default)");
+  cmd->add_option("--draft-vocab", f.engine.draft_vocab,
+                  "Draft over the N most frequent tokens of the model's draft_vocab.txt only "
+                  "(made by `tightfit draft-vocab`)");
   cmd->add_flag("--no-vision", f.no_vision, "Skip the vision tower of a VL model (text only)");
   cmd->add_flag("--offline", f.engine.offline, "Never contact the Hugging Face Hub");
   add_threads_flag(cmd, f.engine.threads);
@@ -115,6 +121,9 @@ void apply_flags(ServeFlags& f) {
   if (f.server.port < 0 || f.server.port > 65535) throw UsageError("--port must be 0..65535");
   if (f.engine.parallel < 1) throw UsageError("--parallel must be at least 1");
   if (f.engine.max_queue < 0) throw UsageError("--max-queue must be 0 or more");
+  // Unset it stays -1 (the engine's default: off).
+  if (f.engine.draft_tokens < -1) throw UsageError("--draft must be 0 or more");
+  if (f.engine.draft_vocab < 0) throw UsageError("--draft-vocab must be 0 or more");
   if (!f.chat_template_args.empty()) {
     nlohmann::json args;
     try {

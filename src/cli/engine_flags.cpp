@@ -38,6 +38,9 @@ std::unique_ptr<tightfit::Engine> load_engine(const GenerationFlags& f, bool vis
     options.model = source.dir.string();
     options.threads = f.threads;
     if (f.context) options.context = *f.context;
+    // --draft N is also the engine's default, so a model without an MTP head is refused at load.
+    if (f.draft && !f.no_spec) options.draft_tokens = *f.draft;
+    if (f.draft_vocab) options.draft_vocab = *f.draft_vocab;
     options.vision = vision;
     options.parallel = 1;
     options.mlock = f.mlock;
@@ -54,11 +57,16 @@ std::unique_ptr<tightfit::Engine> load_engine(const GenerationFlags& f, bool vis
 
 void throw_load_refusal(const tightfit::InvalidRequest& e) {
   if (e.param == "model") throw std::runtime_error(e.what());
-  throw UsageError(e.what());
+  // The draft vocabulary's messages name its file (draft_vocab.txt): only their lead is the field.
+  const std::string lead = "draft_vocab:";
+  if (e.param == "draft_vocab" && std::string_view(e.what()).starts_with(lead))
+    throw UsageError("--draft-vocab:" + std::string(e.what()).substr(lead.size()));
+  throw UsageError(flag_message(e));
 }
 
 // --draft / --no-spec as Request::draft_tokens (unset: the engine's default, off). The engine
-// checks the model's MTP head and whether it can speculate (prepared_request.cpp).
+// checks the model's MTP head (Engine::load, load_engine passes --draft on) and falls back to
+// plain steps where a feature needs them (docs/engine.md "Speculative decoding").
 static std::optional<int> draft_tokens(const GenerationFlags& f) {
   if (f.no_spec && f.draft) throw UsageError("--draft and --no-spec contradict each other: give one");
   if (f.draft && *f.draft < 0)
@@ -67,8 +75,8 @@ static std::optional<int> draft_tokens(const GenerationFlags& f) {
     if (*f.draft_vocab <= 0)
       throw UsageError("--draft-vocab must be a positive number of tokens, got " +
                        std::to_string(*f.draft_vocab));
-    throw UsageError("--draft-vocab: speculative decoding is not yet available through the "
-                     "engine that generate and chat run on; drop --draft-vocab");
+    if (f.no_spec || !f.draft || *f.draft == 0)
+      throw UsageError("--draft-vocab needs --draft N (speculative decoding) to draft with");
   }
   if (f.no_spec) return 0;
   return f.draft;
@@ -213,6 +221,12 @@ std::string stats_line(const tightfit::Result& r) {
   s.peak_rss_bytes = r.timing.peak_memory_bytes;
   s.images = r.usage.images;
   s.vision_seconds = r.timing.vision_seconds;
+  const tightfit::SpeculativeUsage& spec = r.usage.speculative;
+  s.speculative.steps = spec.steps;
+  s.speculative.drafts_proposed = spec.drafts_proposed;
+  s.speculative.drafts_accepted = spec.drafts_accepted;
+  s.speculative.proposed_at = spec.proposed_at;
+  s.speculative.accepted_at = spec.accepted_at;
   return format_stats(s);
 }
 

@@ -66,11 +66,11 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags& f) {
   cmd->add_flag("--quiet,-q", f.quiet, "Do not print the stats line");
   optional_option(cmd, "--draft", f.draft,
                   "Speculative decoding: tokens the model's MTP head drafts per step (0 = off, "
-                  "the default; more is not yet available through the engine)");
+                  "the default; the output is the same either way)");
   cmd->add_flag("--no-spec", f.no_spec, "Decode one token at a time (no speculative decoding)");
   optional_option(cmd, "--draft-vocab", f.draft_vocab,
-                  "Draft over the N most frequent tokens only (made by `tightfit draft-vocab`; "
-                  "not yet available through the engine)");
+                  "Draft over the N most frequent tokens of the model's draft_vocab.txt only "
+                  "(made by `tightfit draft-vocab`)");
   add_kv_cache_flags(cmd, f.kv_cache);
   add_memory_limit_flag(cmd, f.memory_limit);
   add_mlock_flag(cmd, f.mlock);

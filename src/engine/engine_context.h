@@ -10,6 +10,7 @@
 
 #include "kernels/linear.h"
 #include "kernels/ops_attention.h"
+#include "model/draft_vocabulary.h"
 #include "runtime/loaded_model.h"
 #include "runtime/token_mask.h"
 #include "tightfit/plan.h"
@@ -34,6 +35,8 @@ struct EngineContext {
   std::vector<int32_t> eos_token_ids;
   int32_t sampled_vocab = 0;          // ids the sampler may pick (real tokenizer ids)
   std::vector<int32_t> think_end;     // "</think>\n\n": what a thinking budget feeds
+  // EngineOptions::draft_vocab's reduced draft vocabulary; null: draft over every token.
+  std::shared_ptr<const tf::DraftVocabulary> draft_vocabulary;
   ModelInfo info;
 
   const tf::Model& model() const { return *loaded.model; }

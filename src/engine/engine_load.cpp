@@ -28,10 +28,38 @@ void check_options(const EngineOptions& o) {
                          "kv_group_size");
   if (o.draft_tokens < -1)
     throw InvalidRequest("draft_tokens must be -1 (default: off), 0 (off) or more", "draft_tokens");
-  if (o.draft_tokens > 0)  // the scheduler runs no speculative steps yet (prepared_request.cpp)
-    throw InvalidRequest("draft_tokens: speculative decoding is not yet available through the "
-                         "engine; leave draft_tokens at -1 or 0",
+  if (o.draft_vocab < 0)
+    throw InvalidRequest("draft_vocab must be >= 0 (0 = the whole vocabulary)", "draft_vocab");
+}
+
+// Speculative decoding needs the MTP head; a reduced draft vocabulary is read from the model
+// folder (model/draft_vocabulary.h).
+void load_speculative(EngineContext& c, const EngineOptions& o) {
+  const tf::Model& model = c.model();
+  const char* keep = " (convert it with --keep-mtp)";
+  if (o.draft_tokens > 0 && !model.mtp())
+    throw InvalidRequest("draft_tokens: " + c.loaded.source.dir.string() +
+                             " has no multi-token-prediction head (mtp.*)" + keep +
+                             ": set draft_tokens to 0",
                          "draft_tokens");
+  if (o.draft_vocab == 0) return;
+  if (!model.mtp())
+    throw InvalidRequest("draft_vocab: " + c.loaded.source.dir.string() +
+                             " has no multi-token-prediction head (mtp.*)" + keep +
+                             ": it cannot draft",
+                         "draft_vocab");
+  const std::filesystem::path path = c.loaded.source.dir / tf::DraftVocabulary::kFileName;
+  if (!std::filesystem::exists(path))
+    throw InvalidRequest("draft_vocab: " + path.string() +
+                             " does not exist: make it with `tightfit draft-vocab --model " +
+                             c.loaded.source.dir.string() + " --corpus FILE`",
+                         "draft_vocab");
+  try {
+    c.draft_vocabulary = std::make_shared<const tf::DraftVocabulary>(
+        model, tf::DraftVocabulary::read_ids(path.string()), o.draft_vocab);
+  } catch (const std::exception& e) {  // an unreadable list or an id outside the vocabulary
+    throw InvalidRequest(std::string("draft_vocab: ") + e.what(), "draft_vocab");
+  }
 }
 
 tf::KVType kv_type(const EngineOptions& o) {
@@ -172,6 +200,7 @@ std::unique_ptr<Engine> Engine::load(EngineOptions options) {
   context->sampled_vocab = static_cast<int32_t>(std::min<int64_t>(
       model.vocab_size(), static_cast<int64_t>(context->tokenizer().id_space())));
   context->think_end = context->tokenizer().encode("</think>\n\n");
+  load_speculative(*context, options);
   context->options = std::move(options);
   context->info = model_info(*context);
   return std::make_unique<LocalEngine>(std::move(context));

@@ -168,6 +168,27 @@ tf::SamplerConfig sampler_config(const EngineContext& context, const SamplingPar
   return config;
 }
 
+// The drafts per step the request runs with (docs/engine.md "Speculative decoding"): the request's or the
+// engine's, 0 where a feature needs every token sampled one at a time (docs/engine.md).
+int draft_tokens(const EngineContext& context, const Request& r, const PreparedRequest& p) {
+  if (r.draft_tokens && *r.draft_tokens < 0)
+    throw InvalidRequest("draft_tokens must be >= 0 (0 = off)", "draft_tokens");
+  if (r.draft_tokens && *r.draft_tokens > kMaxDraftTokens)
+    throw InvalidRequest("draft_tokens must be at most " + std::to_string(kMaxDraftTokens) +
+                             ", got " + std::to_string(*r.draft_tokens),
+                         "draft_tokens");
+  const int k = r.draft_tokens ? *r.draft_tokens : std::max(0, context.options.draft_tokens);
+  if (k == 0) return 0;
+  if (!context.model().mtp())  // only a request can get here: Engine::load checks its option
+    throw InvalidRequest("draft_tokens: the model has no multi-token-prediction head (mtp.*); "
+                         "convert it with --keep-mtp, or set draft_tokens to 0",
+                         "draft_tokens");
+  // The head drafts from token embeddings (no image features); constrained sampling and a
+  // thinking budget decide tokens one at a time (a mask per token, a forced "</think>").
+  if (!p.images.empty() || p.constraint.active() || p.thinking_budget) return 0;
+  return k;
+}
+
 }  // namespace
 
 std::string render_messages(const EngineContext& context, const Request& request,
@@ -237,20 +258,8 @@ PreparedRequest prepare_request(const EngineContext& context, const Request& r) 
                              std::to_string(kMaxTopLogprobs) + " alternatives",
                          "logprobs");
   p.logprobs = r.logprobs;
-  if (r.draft_tokens && *r.draft_tokens < 0)
-    throw InvalidRequest("draft_tokens must be >= 0", "draft_tokens");
-  // Engine::load refuses EngineOptions::draft_tokens > 0, so only the request can ask for drafts.
-  if (r.draft_tokens && *r.draft_tokens > 0) {
-    if (!context.model().mtp())
-      throw InvalidRequest("draft_tokens: the model has no multi-token-prediction head (mtp.*); "
-                           "convert it with --keep-mtp, or set draft_tokens to 0",
-                           "draft_tokens");
-    // The speculative loop (runtime/speculative_decoding.h) is reachable through the runtime's
-    // Generator; the batching scheduler does not run its propose / verify / accept phases yet.
-    throw InvalidRequest("draft_tokens: speculative decoding is not yet available through the "
-                         "engine; set draft_tokens to 0",
-                         "draft_tokens");
-  }
+  p.draft_tokens = draft_tokens(context, r, p);
+  p.kv_tokens = std::min<int64_t>(context.context, p.kv_tokens + p.draft_tokens);
   p.use_prompt_cache = r.use_prompt_cache;
   return p;
 }

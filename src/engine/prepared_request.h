@@ -24,6 +24,9 @@ using Clock = std::chrono::steady_clock;
 
 // Top alternatives a request may ask for per token (OpenAI's top_logprobs limit).
 inline constexpr int kMaxTopLogprobs = 20;
+// Drafts per speculative step a request may ask for (acceptance falls with each position: more
+// only costs verify rows, docs/model.md §10.5).
+inline constexpr int kMaxDraftTokens = 16;
 
 struct PreparedRequest {
   std::vector<int32_t> ids;          // the prompt, one image token per image
@@ -42,6 +45,9 @@ struct PreparedRequest {
   std::optional<int> thinking_budget;
   OutputConstraint constraint;       // response_format / tool_choice
   int logprobs = -1;
+  // Speculative decoding: drafts per step (0 = plain decoding), Request::draft_tokens resolved
+  // against the engine's default and the features that need plain steps (prepare_request).
+  int draft_tokens = 0;
   bool use_prompt_cache = true;
   Clock::time_point submitted;
 };

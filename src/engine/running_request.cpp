@@ -98,17 +98,57 @@ void RunningRequest::emit(const std::vector<tf::TextPiece>& pieces) {
 }
 
 bool RunningRequest::advance(std::span<const float> logits, bool room_for_next) {
-  const Clock::time_point now = Clock::now();
-  if (usage_.completion_tokens == 0) {
-    first_token_ = now;
-    timing_.time_to_first_token = seconds(prepared_.submitted, now);
-  }
   int32_t token;
   if (!forced_.empty()) {
     token = forced_.front();
     forced_.pop_front();
   } else {
     token = sampler_.sample(constrained_.mask(logits), history_);
+  }
+  return commit(token, logits, room_for_next);
+}
+
+void RunningRequest::speculate_on(tf::Sequence& sequence, const tf::ForwardOptions& forward) {
+  tf::SpeculativeOptions options;
+  options.drafts = prepared_.draft_tokens;
+  options.draft_vocabulary = context_.draft_vocabulary;
+  speculative_ = std::make_unique<tf::SpeculativeDecoder>(sequence, forward, std::move(options));
+}
+
+void RunningRequest::observe_prefill(std::span<const int32_t> tokens,
+                                     std::span<const float> hidden) {
+  speculative_->observe_prefill(tokens, hidden);
+}
+
+std::span<const int32_t> RunningRequest::propose() {
+  // A step emits up to drafts + 1 tokens: no drafts past the budget.
+  const int64_t left = prepared_.stop.max_tokens - usage_.completion_tokens;
+  const int most = static_cast<int>(std::clamp<int64_t>(left - 1, 0, prepared_.draft_tokens));
+  return speculative_->propose(next_token_, sampler_, history_, most);
+}
+
+bool RunningRequest::advance_speculative(std::span<const float> logits,
+                                         std::span<const float> hidden, int64_t length,
+                                         int64_t capacity) {
+  const std::vector<int32_t> emitted = speculative_->accept(logits, hidden, sampler_, history_);
+  const size_t V = static_cast<size_t>(context_.model().vocab_size());
+  const int64_t n = static_cast<int64_t>(emitted.size());
+  // Token i was chosen from verify row i; a plain step would then hold length − n + i + 1.
+  for (int64_t i = 0; i < n; ++i) {
+    const bool room = length - n + i + 1 < capacity;
+    if (!commit(emitted[i], logits.subspan(static_cast<size_t>(i) * V, V), room)) {
+      if (i + 1 < n) speculative_->keep_emitted(i + 1);  // the sequence ends where it stopped
+      return false;
+    }
+  }
+  return true;
+}
+
+bool RunningRequest::commit(int32_t token, std::span<const float> logits, bool room_for_next) {
+  const Clock::time_point now = Clock::now();
+  if (usage_.completion_tokens == 0) {
+    first_token_ = now;
+    timing_.time_to_first_token = seconds(prepared_.submitted, now);
   }
   const bool value_complete = constrained_.accept(token);
   history_.push_back(token);
@@ -162,6 +202,15 @@ void RunningRequest::finish(StopReason reason, const std::string& error) {
   done.tokens = std::move(pending_tokens_);
   done.logprobs = std::move(pending_logprobs_);
   done.usage = usage_;
+  if (speculative_) {
+    const tf::SpeculativeStats& spec = speculative_->stats();
+    SpeculativeUsage& u = done.usage.speculative;
+    u.steps = spec.steps;
+    u.drafts_proposed = spec.drafts_proposed;
+    u.drafts_accepted = spec.drafts_accepted;
+    u.proposed_at = spec.proposed_at;
+    u.accepted_at = spec.accepted_at;
+  }
   done.timing = timing_;
 }
 

@@ -5,6 +5,11 @@
 // events. Constrained sampling (engine/output_constraint.h) masks the logits before the sampler
 // and ends a JSON answer when its value is complete. A thinking budget closes the thought by feeding "</think>\n\n" instead of sampling
 // (llama.cpp's reasoning budget does the same).
+//
+// With speculative decoding (PreparedRequest::draft_tokens > 0, docs/engine.md "Speculative
+// decoding") a step feeds the last token and the MTP head's drafts (propose) and commits the
+// accepted drafts and the bonus token (advance_speculative), each through the same per-token
+// pipeline as a plain step, so stop strings, max_tokens, logprobs and events are exact.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +26,7 @@
 #include "engine/request_state.h"
 #include "runtime/multimodal_prompt.h"
 #include "runtime/reasoning_split.h"
+#include "runtime/speculative_decoding.h"
 #include "runtime/sampler.h"
 #include "runtime/stop_conditions.h"
 #include "tokenizer/streaming_decoder.h"
@@ -59,6 +65,22 @@ class RunningRequest {
   int32_t next_token() const { return next_token_; }
   int64_t generated() const { return usage_.completion_tokens; }
 
+  // Speculative decoding, set up by the scheduler on the slot's sequence (which must outlive
+  // this request) when PreparedRequest::draft_tokens > 0.
+  void speculate_on(tf::Sequence& sequence, const tf::ForwardOptions& forward);
+  bool speculating() const { return speculative_ != nullptr; }
+  // A prompt chunk was fed with the final hidden state of every row: the head reads them.
+  void observe_prefill(std::span<const int32_t> tokens, std::span<const float> hidden);
+  // This step's rows: next_token() and the drafts after it (no more than the tokens still
+  // wanted). Feed them in one forward with logits and hidden states of every row and
+  // keep_states (tf::BatchItem).
+  std::span<const int32_t> propose();
+  // That forward's outputs: keeps the accepted prefix in the sequence (rewind, no re-run) and
+  // commits the accepted drafts and the bonus token as advance() commits one. `length` and
+  // `capacity`: the sequence's after the forward. Returns as advance() does.
+  bool advance_speculative(std::span<const float> logits, std::span<const float> hidden,
+                           int64_t length, int64_t capacity);
+
   // Ends the request: flushes held-back text and makes the done event, which the scheduler
   // pushes (take_done) once its counters include this request, so that a consumer who saw the
   // done event also sees the engine's stats updated.
@@ -67,6 +89,9 @@ class RunningRequest {
   Event take_done() { return std::move(done_); }
 
  private:
+  // The chosen token through stop checks, logprobs and the text pipeline (`logits`: the row it
+  // was chosen from). Returns as advance() does.
+  bool commit(int32_t token, std::span<const float> logits, bool room_for_next);
   TokenLogprob logprob_of(std::span<const float> logits, int32_t token) const;
   void emit(const std::vector<tf::TextPiece>& pieces);
   void emit_text(std::string_view text) { if (!text.empty()) emit(splitter_.push(text)); }
@@ -84,6 +109,7 @@ class RunningRequest {
   bool budget_spent_ = false;
   std::vector<int32_t> pending_tokens_;  // not yet attached to an event
   std::vector<TokenLogprob> pending_logprobs_;
+  std::unique_ptr<tf::SpeculativeDecoder> speculative_;
   int32_t next_token_ = 0;
   bool finished_ = false;
   Event done_;

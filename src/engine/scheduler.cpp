@@ -177,6 +177,7 @@ void Scheduler::start(Slot& slot, Queued queued) {
       slot.sequence = std::make_unique<tf::Sequence>(model, context_.kv_type, context_.context,
                                                        context_.kv_group_size);
     slot.sequence->reset();
+    if (p.draft_tokens > 0) r->speculate_on(*slot.sequence, pass_.options());
     if (p.use_prompt_cache) {
       if (auto saved = cache_.lookup(r->cache_key)) {
         slot.sequence->load_snapshot(*saved);
@@ -209,8 +210,24 @@ void Scheduler::build_batch() {
       if (!prefill || slot.admitted < prefill->admitted) prefill = &slot;
       continue;
     }
-    slot.feed = slot.request->next_token();
-    items_.push_back(batch_item(*slot.sequence, {&slot.feed, 1}));
+    if (slot.request->speculating()) {  // the last token and its drafts: k + 1 rows
+      std::span<const int32_t> rows;
+      try {
+        rows = slot.request->propose();  // runs the MTP head
+      } catch (const std::exception& e) {
+        slot.request->finish(StopReason::error, e.what());
+        release(slot);
+        continue;
+      }
+      tf::BatchItem item = batch_item(*slot.sequence, rows);
+      item.logits = tf::OutputRows::All;
+      item.hidden = tf::OutputRows::All;
+      item.keep_states = true;  // the rewind to the accepted prefix needs every row's state
+      items_.push_back(item);
+    } else {
+      slot.feed = slot.request->next_token();
+      items_.push_back(batch_item(*slot.sequence, {&slot.feed, 1}));
+    }
     owners_.push_back({&slot, false});
   }
   const int64_t chunk = context_.options.prefill_chunk;
@@ -233,6 +250,7 @@ void Scheduler::build_batch() {
       item.tokens = std::span<const int32_t>(r.ids).subspan(r.prefilled, n);
     }
     item.logits = r.prefilled + n == total ? tf::OutputRows::Last : tf::OutputRows::None;
+    if (r.speculating()) item.hidden = tf::OutputRows::All;  // the MTP head reads the prompt
     items_.push_back(item);
     owners_.push_back({prefill, true});
   }
@@ -315,11 +333,18 @@ void Scheduler::process(const Owner& owner, const tf::BatchItem& item, size_t ou
   Slot& slot = *owner.slot;
   try {
     if (owner.prefill) {
+      if (slot.request->speculating())
+        slot.request->observe_prefill(item.tokens, pass_.hidden(output));
       process_prefill(slot, pass_.logits(output));
       return;
     }
-    const bool room = slot.sequence->length() < slot.sequence->capacity();
-    if (!slot.request->advance(pass_.logits(output), room)) release(slot);
+    const tf::Sequence& sequence = *slot.sequence;
+    const bool going_on =
+        slot.request->speculating()
+            ? slot.request->advance_speculative(pass_.logits(output), pass_.hidden(output),
+                                                sequence.length(), sequence.capacity())
+            : slot.request->advance(pass_.logits(output), sequence.length() < sequence.capacity());
+    if (!going_on) release(slot);
   } catch (const std::exception& e) {
     slot.request->finish(StopReason::error, e.what());
     release(slot);

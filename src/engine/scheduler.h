@@ -5,7 +5,8 @@
 //          memory limit beside the running ones (engine/memory_budget.h); the prompt cache
 //          gives back what the new reservations need (images encoded, prompt cache restored)
 //          drop cancelled requests
-//          one forward batch = the next token of every generating request
+//          one forward batch = the next token of every generating request (a speculative
+//                              one: that token and its MTP drafts, k + 1 rows)
 //                            + one prefill chunk (≤ prefill_chunk tokens) of one prompt
 //                            + one chunk of a score() job, if any
 //          per request: sample, stop checks, stream events (engine/running_request.h);

@@ -93,4 +93,38 @@ void dequantize_kv_row(int bits, int group, const uint8_t* src, int64_t n, float
   }
 }
 
+void quantize_query_group(const float* q, int n, int8_t* qi, float* d, float* sum) {
+  float m = 0.0f, total = 0.0f;
+  for (int e = 0; e < n; ++e) {
+    m = std::max(m, std::fabs(q[e]));
+    total += q[e];
+  }
+  const float inv = m > 0.0f ? 127.0f / m : 0.0f;
+  for (int e = 0; e < n; ++e) {
+    // A NaN element (its sum carries it into the scores) must not reach the int8 cast.
+    const float r = std::nearbyint(q[e] * inv);
+    qi[e] = std::isnan(r) ? int8_t{0} : static_cast<int8_t>(std::clamp(r, -127.0f, 127.0f));
+  }
+  *d = m / 127.0f;
+  *sum = total;
+}
+
+float int8_query_key_dot(int bits, int group, const int8_t* qi, const float* d, const float* sum,
+                         const uint8_t* key, int64_t stride, int dim) {
+  const int plane = group * bits / 8;
+  const int mask = (1 << bits) - 1;
+  const auto* scales = reinterpret_cast<const uint16_t*>(key + static_cast<size_t>(stride) * bits / 8);
+  const uint16_t* biases = scales + stride / group;
+  float score = 0.0f;
+  for (int g = 0; g < dim / group; ++g) {
+    const uint8_t* gc = key + g * plane;
+    int32_t dot = 0;
+    for (int e = 0; e < group; ++e)
+      dot += qi[g * group + e] * ((gc[e % plane] >> (bits * (e / plane))) & mask);
+    score += bf16_to_f32(scales[g]) * (d[g] * static_cast<float>(dot));
+    score += bf16_to_f32(biases[g]) * sum[g];
+  }
+  return score;
+}
+
 }  // namespace tf

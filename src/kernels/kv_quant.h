@@ -32,4 +32,17 @@ void quantize_kv_row(int bits, int group, const float* src, int64_t n, uint8_t* 
 // dst[0..n) = s·q + β of each element (scalar reference of the attention kernels' reads).
 void dequantize_kv_row(int bits, int group, const uint8_t* src, int64_t n, float* dst);
 
+// The query side of Int8 key dot products (attend_group on targets with Int8 dots, ops_attention.h).
+// One group of n query elements becomes int8 symmetric like llama.cpp's q8_0 — qi = round-to-even
+// of q·(127/m), d = m/127 with m = max|q| (all zero when m = 0) — plus the float sum of the
+// elements, so that against a key row k_e = s_g·c_e + β_g (codes c, this header's layout)
+//   q·k ≈ Σ_g s_g · (d_g · Σ_{e∈g} qi_e c_e) + β_g · Σ_{e∈g} q_e.
+// The integer sums are exact; only the query's rounding (≤ d/2 an element) is new error.
+void quantize_query_group(const float* q, int n, int8_t* qi, float* d, float* sum);
+// That dot for one key row of `dim` elements (dim a multiple of group), the scalar reference of
+// the SIMD kernels: qi, d and sum hold dim, dim/group and dim/group entries (group by group, as
+// quantize_query_group writes them), accumulated group by group in that order.
+float int8_query_key_dot(int bits, int group, const int8_t* qi, const float* d, const float* sum,
+                         const uint8_t* key, int64_t stride, int dim);
+
 }  // namespace tf

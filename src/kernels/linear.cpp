@@ -45,7 +45,7 @@ struct PreparedInput {
 };
 
 // Layouts of Int8 inputs for the 16-rows-per-vector kernel (linear_q8_tiles.cpp): batches of
-// at least kQ8TileMinTokens tokens on CPUs with AVX-512 VNNI; 2-bit matrices read their
+// at least q8_tiles_min_tokens(cols) tokens on CPUs with AVX-512 VNNI; 2-bit matrices read their
 // activations in planes order (kTiles2), every other width in natural order.
 constexpr int64_t kTiles = -2, kTiles2 = -3;
 
@@ -69,7 +69,7 @@ int64_t layout_of(const WeightMatrix& w, ActivationPrecision precision, int64_t 
   if (precision != ActivationPrecision::Int8) return simd::block_codes(w.bits);
   // The row kernels' byte order depends on the bit width (2-, 3- and 4-bit codes unpack
   // into different orders, and the activations follow): one layout per width.
-  if (tokens < simd::kQ8TileMinTokens || !simd::q8_tiles_fast()) return -16 - w.bits;
+  if (tokens < simd::q8_tiles_min_tokens(w.cols) || !simd::q8_tiles_fast()) return -16 - w.bits;
   return w.bits == 2 ? kTiles2 : kTiles;
 }
 

@@ -6,10 +6,26 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/weight_matrix.h"
 
 namespace tf::simd {
+
+// f(std::integral_constant<int, bits>{}) for an MLX affine bit width (2, 3, 4, 5, 6, 8; checked
+// by validate_weight_matrix before any kernel runs): the one switch from a matrix's width to
+// the kernels templated on it.
+template <class F>
+decltype(auto) with_affine_bits(int bits, F&& f) {
+  switch (bits) {
+    case 2: return f(std::integral_constant<int, 2>{});
+    case 3: return f(std::integral_constant<int, 3>{});
+    case 4: return f(std::integral_constant<int, 4>{});
+    case 5: return f(std::integral_constant<int, 5>{});
+    case 6: return f(std::integral_constant<int, 6>{});
+    default: return f(std::integral_constant<int, 8>{});
+  }
+}
 
 // ---- float activations (linear_simd.cpp, linear_dense.cpp) -----------------------------------
 // A quantized row is consumed a "block" at a time: one vector of u32 lanes, each lane holding
@@ -118,9 +134,19 @@ struct Q8TileInput {
   const float* deltas = nullptr;      // [tokens][groups]
   const float* group_sums = nullptr;  // [tokens][groups]
 };
-// Fewest tokens for which the tile kernel beats the row kernel (it unpacks every row once per
-// call; the row kernel once per token tile).
+// Fewest tokens for which a tile kernel beats the row kernels. The 512-bit tile kernel repacks
+// every 16-row block (on its own about 2.5 one-token row passes) and then pays little per
+// token, while the VNNI row kernels take up to 8 tokens per pass at 0.3–0.7 of a one-token pass
+// each: it takes over from 12 tokens on rows longer than 512 columns, from 4 on shorter ones
+// (an expert's down projection, where the row kernels' per-row setup weighs more) — measured
+// with bench/q8_small_batch_bench.cpp (bench/RESULTS.md, "Small batches"). The 256-bit x86 and
+// NEON tile kernels (row kernels of at most 4 tokens per pass there) keep 4.
 inline constexpr int64_t kQ8TileMinTokens = 4;
+inline constexpr int64_t kQ8ShortRowCols = 512;
+inline constexpr int64_t kQ8TileMinTokensVnniLongRows = 12;
+inline int64_t q8_tiles_min_tokens(int64_t cols) {
+  return q8_vnni512() && cols > kQ8ShortRowCols ? kQ8TileMinTokensVnniLongRows : kQ8TileMinTokens;
+}
 bool q8_tiles_fast();
 int64_t q8_tiles_stride(int64_t cols);
 void q8_tiles_quantize(int bits, const float* x, int64_t tokens, int64_t cols, int group_size,

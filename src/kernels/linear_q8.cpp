@@ -44,9 +44,14 @@ namespace hn = hwy::HWY_NAMESPACE;
 bool HaveVnni();
 int Dot256();
 int Dot128();
-// Tokens the VNNI kernels take together: 8, then 4, 2, 1 for the rest.
+// Tokens the VNNI kernels take together: every token of a batch of up to 8 in one tile (each
+// weight block unpacked once for all of them), larger batches in equal tiles of at most 8
+// (9 → 5 + 4, not 8 + 1: a tile of one pays the unpack for one token).
 [[maybe_unused]] constexpr int kTokenTile = 8;
-inline int VnniTile(int64_t left) { return left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1; }
+inline int VnniTile(int64_t left) {
+  const int64_t tiles = (left + kTokenTile - 1) / kTokenTile;
+  return static_cast<int>((left + tiles - 1) / tiles);
+}
 
 void Q8QuantizeInput(int bits, int group_size, const float* x, int64_t tokens, int64_t cols,
                      int64_t padded_cols, int8_t* values, float* deltas, int8_t* row) {

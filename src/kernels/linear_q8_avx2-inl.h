@@ -197,4 +197,9 @@ TF_Q8_ATTR void RowTokens(const uint8_t* row, const Q8Input& in, int64_t t0, con
   }
 }
 
+// Tokens per tile: 16 ymm registers hold two float accumulators and an int one per token of
+// a tile of 4; a tile of 8 spills from 6 tokens on (q8_small_batch_bench, L3-hot 3-bit
+// 8192 x 2048, AVX2 target: 6 tokens 2.3 → 3.3 ms, 8 tokens 2.8 → 3.9 ms; bench/RESULTS.md).
+#define TF_Q8_TOKEN_TILE 4
 #include "kernels/linear_q8_rows-inl.h"
+#undef TF_Q8_TOKEN_TILE

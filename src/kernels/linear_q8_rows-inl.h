@@ -1,17 +1,23 @@
 // The schedule every 32-code-block Int8 row kernel shares (linear_q8_avx2-inl.h for x86,
-// linear_q8_neon-inl.h for ARM): token tiles of 4, 2, 1; decode streams each packed row once
-// with software prefetch; prefill unpacks a tile of rows to bytes first. Included at the end of
-// each, inside its namespace; it calls that namespace's RowTokens, ScaleRow and UnpackRow
-// (all marked TF_Q8_ATTR).
+// linear_q8_neon-inl.h for ARM): a few tokens (a decode step of several sequences, a verify
+// pass) in one token tile, each block unpacked once for all of them; decode streams each packed
+// row once with software prefetch; prefill unpacks a tile of rows to bytes first. Included at
+// the end of each, inside its namespace, after TF_Q8_TOKEN_TILE (the most tokens per tile that
+// target's registers hold); it calls that namespace's RowTokens, ScaleRow and UnpackRow (all
+// marked TF_Q8_ATTR).
 
-template <int kBits, bool kBytes, int kGroup>
-TF_Q8_ATTR void RowTile(int tt, const uint8_t* row, const Q8Input& in, int64_t t0, const float* sd,
-                        int64_t stride, const float* b, float* out) {
-  switch (tt) {
-    case 4: return RowTokens<kBits, kBytes, 4, kGroup>(row, in, t0, sd, stride, b, out);
-    case 2: return RowTokens<kBits, kBytes, 2, kGroup>(row, in, t0, sd, stride, b, out);
-    default: return RowTokens<kBits, kBytes, 1, kGroup>(row, in, t0, sd, stride, b, out);
-  }
+// Most tokens a row is read for at once (each block unpacked once for all of them).
+constexpr int kMaxTokenTile = TF_Q8_TOKEN_TILE;
+
+// One row against a tile of tt ≤ kTT tokens.
+template <int kBits, bool kBytes, int kGroup, int kTT = kMaxTokenTile>
+TF_Q8_ATTR inline __attribute__((always_inline)) void RowTile(int tt, const uint8_t* row,
+                                                              const Q8Input& in, int64_t t0,
+                                                              const float* sd, int64_t stride,
+                                                              const float* b, float* out) {
+  if constexpr (kTT > 1)
+    if (tt < kTT) return RowTile<kBits, kBytes, kGroup, kTT - 1>(tt, row, in, t0, sd, stride, b, out);
+  RowTokens<kBits, kBytes, kTT, kGroup>(row, in, t0, sd, stride, b, out);
 }
 
 template <int kBits, bool kBytes>
@@ -25,8 +31,12 @@ TF_Q8_ATTR void RowTileAnyGroup(int group, int tt, const uint8_t* row, const Q8I
   }
 }
 
-inline int TokenTile(int64_t left) { return left >= 4 ? 4 : left >= 2 ? 2 : 1; }
-constexpr int kMaxTokenTile = 4;
+// Every token of a batch of up to kMaxTokenTile in one tile; larger batches in equal tiles
+// (a tile of one token would pay a row's unpack for one token).
+inline int TokenTile(int64_t left) {
+  const int64_t tiles = (left + kMaxTokenTile - 1) / kMaxTokenTile;
+  return static_cast<int>((left + tiles - 1) / tiles);
+}
 constexpr size_t kRowTileBytes = 128 * 1024;   // packed weights per row tile (decode)
 constexpr size_t kUnpackedTileBytes = 64 * 1024;  // unpacked codes per row tile (prefill)
 constexpr int64_t kPrefetchRows = 4;
@@ -94,12 +104,7 @@ TF_Q8_ATTR void RowsT(const WeightMatrix& w, const Q8Input& in, int64_t row_begi
 
 void Rows(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end, float* y,
           int64_t y_stride) {
-  switch (w.bits) {
-    case 2: return RowsT<2>(w, in, row_begin, row_end, y, y_stride);
-    case 3: return RowsT<3>(w, in, row_begin, row_end, y, y_stride);
-    case 4: return RowsT<4>(w, in, row_begin, row_end, y, y_stride);
-    case 5: return RowsT<5>(w, in, row_begin, row_end, y, y_stride);
-    case 6: return RowsT<6>(w, in, row_begin, row_end, y, y_stride);
-    default: return RowsT<8>(w, in, row_begin, row_end, y, y_stride);
-  }
+  with_affine_bits(w.bits, [&](auto bits) {
+    RowsT<decltype(bits)::value>(w, in, row_begin, row_end, y, y_stride);
+  });
 }

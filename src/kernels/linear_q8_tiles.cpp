@@ -342,14 +342,9 @@ void q8_tiles_quantize(int bits, const float* x, int64_t tokens, int64_t cols, i
 void q8_tiles_rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin,
                    int64_t row_end, float* y, int64_t y_stride) {
   if (!tiles512()) return q8_avx_vnni_tiles_rows(w, in, row_begin, row_end, y, y_stride);
-  switch (w.bits) {
-    case 2: return RowsT<2>(w, in, row_begin, row_end, y, y_stride);
-    case 3: return RowsT<3>(w, in, row_begin, row_end, y, y_stride);
-    case 4: return RowsT<4>(w, in, row_begin, row_end, y, y_stride);
-    case 5: return RowsT<5>(w, in, row_begin, row_end, y, y_stride);
-    case 6: return RowsT<6>(w, in, row_begin, row_end, y, y_stride);
-    default: return RowsT<8>(w, in, row_begin, row_end, y, y_stride);
-  }
+  with_affine_bits(w.bits, [&](auto bits) {
+    RowsT<decltype(bits)::value>(w, in, row_begin, row_end, y, y_stride);
+  });
 }
 
 #elif defined(__aarch64__)  // linear_q8_tiles_neon.cpp

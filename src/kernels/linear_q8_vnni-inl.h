@@ -64,7 +64,7 @@ TF_VNNI HWY_INLINE void RowTokensVnni(const uint8_t* row, const Q8Input& in, int
   const int64_t units = pairs ? (in.cols + 63) / 64 : in.groups;
 
   // Adds unit u's contribution for every token to acc[0..kTT).
-  auto unit = [&](int64_t u, __m512* acc) TF_VNNI {
+  auto unit = [&](int64_t u, __m512* acc) TF_VNNI __attribute__((always_inline)) {
     __m512i dot[kTT];
     #pragma GCC unroll 8
     for (int i = 0; i < kTT; ++i) dot[i] = _mm512_setzero_si512();
@@ -86,29 +86,17 @@ TF_VNNI HWY_INLINE void RowTokensVnni(const uint8_t* row, const Q8Input& in, int
     }
   };
 
+  // Two accumulator chains per token (even and odd units), so the multiply-add latency of one
+  // unit overlaps the next; the same two for every tile size, so a token's sum is bit-identical
+  // whichever tile it runs in (batched decode == each sequence alone).
   __m512 a0[kTT], a1[kTT];
   #pragma GCC unroll 8
   for (int i = 0; i < kTT; ++i) a0[i] = a1[i] = _mm512_setzero_ps();
   int64_t u = 0;
-  if constexpr (kTT <= 2) {
-    // Few tokens: four independent chains, or the convert → FMA latency serialises the units.
-    __m512 a2[kTT], a3[kTT];
-    #pragma GCC unroll 8
-    for (int i = 0; i < kTT; ++i) a2[i] = a3[i] = _mm512_setzero_ps();
-    for (; u + 4 <= units; u += 4) {
-      unit(u, a0);
-      unit(u + 1, a1);
-      unit(u + 2, a2);
-      unit(u + 3, a3);
-    }
-    #pragma GCC unroll 8
-    for (int i = 0; i < kTT; ++i) a0[i] = _mm512_add_ps(a0[i], a2[i]), a1[i] = _mm512_add_ps(a1[i], a3[i]);
+  for (; u + 2 <= units; u += 2) {
+    unit(u, a0);
+    unit(u + 1, a1);
   }
-  if constexpr (kTT <= 2)
-    for (; u + 2 <= units; u += 2) {
-      unit(u, a0);
-      unit(u + 1, a1);
-    }
   for (; u < units; ++u) unit(u, a0);
   #pragma GCC unroll 8
   for (int i = 0; i < kTT; ++i) {
@@ -142,7 +130,7 @@ TF_VNNI HWY_INLINE void RowTokensPlanes(const uint8_t* row, const Q8Input& in, i
   const int64_t chunks = (in.cols + kChunk - 1) / kChunk;
   const int8_t* x0 = in.values + t0 * in.padded_cols;
 
-  auto chunk = [&](int64_t c, __m512* acc) TF_VNNI {
+  auto chunk = [&](int64_t c, __m512* acc) TF_VNNI __attribute__((always_inline)) {
     const int64_t left = row_bytes - 64 * c;
     const __mmask64 m = left >= 64 ? ~__mmask64{0} : (__mmask64{1} << left) - 1;
     const __m512i raw = _mm512_maskz_loadu_epi8(m, row + 64 * c);
@@ -168,17 +156,15 @@ TF_VNNI HWY_INLINE void RowTokensPlanes(const uint8_t* row, const Q8Input& in, i
     }
   };
 
-  // Two chains per token while registers allow (the convert → FMA latency), one for big tiles.
-  constexpr int kChains = kTT <= 2 ? 2 : 1;
+  // Two chains per token for every tile size, as in RowTokensVnni.
   __m512 a0[kTT], a1[kTT];
   #pragma GCC unroll 8
   for (int i = 0; i < kTT; ++i) a0[i] = a1[i] = _mm512_setzero_ps();
   int64_t c = 0;
-  if constexpr (kChains == 2)
-    for (; c + 2 <= chunks; c += 2) {
-      chunk(c, a0);
-      chunk(c + 1, a1);
-    }
+  for (; c + 2 <= chunks; c += 2) {
+    chunk(c, a0);
+    chunk(c + 1, a1);
+  }
   for (; c < chunks; ++c) chunk(c, a0);
   #pragma GCC unroll 8
   for (int i = 0; i < kTT; ++i) {
@@ -187,24 +173,19 @@ TF_VNNI HWY_INLINE void RowTokensPlanes(const uint8_t* row, const Q8Input& in, i
   }
 }
 
-template <int kBits, int kGroup>
+// One row against a tile of tt ≤ kTokenTile tokens (tt ≤ kTT), each block unpacked once for
+// all of them.
+template <int kBits, int kGroup, int kTT = kTokenTile>
 TF_VNNI HWY_INLINE void RowTile(int tt, const uint8_t* row, const Q8Input& in, int64_t t0,
                                 __m512i spread, __m512i shifts, const float* sd, int64_t stride,
                                 const float* b, float* dots) {
-  if constexpr (kBits == 2 || kBits == 4) {
-    switch (tt) {
-      case 8: return RowTokensPlanes<kBits, 8, kGroup>(row, in, t0, sd, stride, b, dots);
-      case 4: return RowTokensPlanes<kBits, 4, kGroup>(row, in, t0, sd, stride, b, dots);
-      case 2: return RowTokensPlanes<kBits, 2, kGroup>(row, in, t0, sd, stride, b, dots);
-      default: return RowTokensPlanes<kBits, 1, kGroup>(row, in, t0, sd, stride, b, dots);
-    }
-  }
-  switch (tt) {
-    case 8: return RowTokensVnni<kBits, 8, kGroup>(row, in, t0, spread, shifts, sd, stride, b, dots);
-    case 4: return RowTokensVnni<kBits, 4, kGroup>(row, in, t0, spread, shifts, sd, stride, b, dots);
-    case 2: return RowTokensVnni<kBits, 2, kGroup>(row, in, t0, spread, shifts, sd, stride, b, dots);
-    default: return RowTokensVnni<kBits, 1, kGroup>(row, in, t0, spread, shifts, sd, stride, b, dots);
-  }
+  if constexpr (kTT > 1)
+    if (tt < kTT)
+      return RowTile<kBits, kGroup, kTT - 1>(tt, row, in, t0, spread, shifts, sd, stride, b, dots);
+  if constexpr (kBits == 2 || kBits == 4)
+    RowTokensPlanes<kBits, kTT, kGroup>(row, in, t0, sd, stride, b, dots);
+  else
+    RowTokensVnni<kBits, kTT, kGroup>(row, in, t0, spread, shifts, sd, stride, b, dots);
 }
 
 template <int kBits>
@@ -265,13 +246,8 @@ TF_VNNI void RowsVnniT(const WeightMatrix& w, const Q8Input& in, int64_t row_beg
 
 void RowsVnni(const WeightMatrix& w, const Q8Input& in, int64_t row_begin, int64_t row_end,
               float* y, int64_t y_stride) {
-  switch (w.bits) {
-    case 2: return RowsVnniT<2>(w, in, row_begin, row_end, y, y_stride);
-    case 3: return RowsVnniT<3>(w, in, row_begin, row_end, y, y_stride);
-    case 4: return RowsVnniT<4>(w, in, row_begin, row_end, y, y_stride);
-    case 5: return RowsVnniT<5>(w, in, row_begin, row_end, y, y_stride);
-    case 6: return RowsVnniT<6>(w, in, row_begin, row_end, y, y_stride);
-    default: return RowsVnniT<8>(w, in, row_begin, row_end, y, y_stride);
-  }
+  with_affine_bits(w.bits, [&](auto bits) {
+    RowsVnniT<decltype(bits)::value>(w, in, row_begin, row_end, y, y_stride);
+  });
 }
 #undef TF_VNNI

@@ -143,6 +143,30 @@ void attend_reference(const float* q, int heads, const KVRows& kv, int64_t count
            out + h * dim);
 }
 
+void attend_reference_int8_query(const float* q, int heads, const KVRows& kv, int64_t count,
+                                 int dim, float scale, float* out) {
+  const int bits = kv_quant_bits(kv.type), group = kv.group_size, groups = dim / group;
+  std::vector<int8_t> qi(static_cast<size_t>(dim));
+  std::vector<float> d(static_cast<size_t>(groups)), sum(d.size()), scores(count),
+      values(static_cast<size_t>(count * kv.stride));
+  for (int64_t p = 0; p < count; ++p)
+    load_kv_row(kv.type, static_cast<const uint8_t*>(kv.values) + p * kv.row_bytes(), kv.stride,
+                values.data() + p * kv.stride, group);
+  for (int h = 0; h < heads; ++h) {
+    for (int g = 0; g < groups; ++g)
+      quantize_query_group(q + h * dim + g * group, group, qi.data() + g * group, &d[g], &sum[g]);
+    for (int64_t p = 0; p < count; ++p)
+      scores[p] = scale * int8_query_key_dot(bits, group, qi.data(), d.data(), sum.data(),
+                                             static_cast<const uint8_t*>(kv.keys) +
+                                                 p * kv.row_bytes(),
+                                             kv.stride, dim);
+    softmax_inplace(scores.data(), count);
+    float* o = out + h * dim;
+    for (int i = 0; i < dim; ++i) o[i] = 0.0f;
+    for (int64_t p = 0; p < count; ++p) axpy(scores[p], values.data() + p * kv.stride, o, dim);
+  }
+}
+
 void merge_attend_partials(int parts, int heads, int dim, const float* acc, const float* max,
                            const float* sum, float* out) {
   for (int h = 0; h < heads; ++h) {

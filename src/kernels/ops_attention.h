@@ -72,12 +72,24 @@ void attend(const float* q, const float* keys, const float* values, int64_t coun
 void attend_reference(const float* q, int heads, const KVRows& kv, int64_t count, int dim,
                       float scale, float* out);
 
+// Reference of the Int8 key path (quantized rows only): each head's query quantized per group
+// of kv.group_size (quantize_query_group, kernels/kv_quant.h), scores from integer dots with
+// the key codes (int8_query_key_dot), then softmax and float values as attend_reference.
+void attend_reference_int8_query(const float* q, int heads, const KVRows& kv, int64_t count,
+                                 int dim, float scale, float* out);
+// Whether attend_group / attend_group_partial score these rows with Int8 dot products on the
+// target dispatch picks now (then they equal attend_reference_int8_query up to float rounding,
+// else attend_reference): quantized rows, a CPU with Int8 dot instructions (AVX-512 VNNI),
+// dim ≤ 256 and a multiple of the group, at most 128 heads.
+bool attend_group_int8_keys(int heads, const KVRows& kv, int dim);
+
 // The `heads` query heads that share one kv head (GQA) attend together over rows [0, count):
 // q and out are [heads][dim]. Equal to attend_reference up to float rounding, but each key and
 // value row is read once for all heads, in blocks that stay in L1 while every head uses them,
 // with an online softmax (running max and sum per head, so one pass over the rows). SIMD
 // (ops_attention_simd.cpp, picked at run time); dims that are not a multiple of the vector
-// length run the reference.
+// length run the reference. Quantized keys are scored with Int8 dot products where the CPU
+// has them (attend_group_int8_keys).
 void attend_group(const float* q, int heads, const KVRows& kv, int64_t count, int dim, float scale,
                   float* out);
 

@@ -2,20 +2,24 @@
 // (GQA, 8 per kv head in Qwen3.5-35B-A3B) attend together, so each cached key and value row is
 // read from memory once per token instead of once per head — at a 32K context the cache is
 // 16–32 MB per kv head and layer, far beyond the caches, and decode time at long context is
-// the time to stream it. One pass over the rows with an online softmax (running max m and sum l
-// per head; when a block raises m, the accumulated output and l are scaled by e^{m_old − m_new}),
-// in blocks of kBlock rows that stay in L1 while a tile of heads uses them. Rows may be stored as
-// f32, f16 or bf16 and are widened to float in registers (Highway PromoteTo), so the arithmetic
-// is the reference's float32 arithmetic in another order; quantized rows (q8 / q4 / q2,
-// kernels/kv_quant.h) are dequantized in registers as they are read — there is no float copy of
-// the cache, and a decode step streams only the packed bytes. Highway SIMD picked at run time; dims
-// that are not a multiple of the vector length run the reference.
+// the time to stream it, or on few cores the time of its multiply-adds (docs/kernels.md, "Quantized
+// KV cache", says what the kernel does per row to keep them few). One pass over the rows with an
+// online softmax (running max m and sum l per head; when a block raises m, the accumulated output
+// and l are scaled by e^{m_old − m_new}), in blocks of kBlock rows that stay in L1 while a tile
+// of kHeadTile heads uses them; a block's scores are key-major (s[row][head]), so the softmax
+// runs across heads and the Int8 key scores of ops_attention_vnni-inl.h store a row at once.
+// Rows may be stored as f32, f16 or bf16 and are widened to float in registers (Highway
+// PromoteTo), so the arithmetic is the reference's float32 arithmetic in another order; quantized
+// rows (q8 / q4 / q2, kernels/kv_quant.h) are dequantized in registers as they are read — there
+// is no float copy of the cache, and a decode step streams only the packed bytes. Highway SIMD
+// picked at run time; dims that are not a multiple of the vector length run the reference.
 //
 // What was measured (32K context, 10 layers × 2 kv heads, 2 threads of a quiet Xeon): software
 // prefetch of the next rows is worth ~30 % (without it 84–116 ms per token in f16 instead of
-// 63–91); a T1 hint is the same as T0, a non-temporal one twice as slow. Summing four scores
-// with shared shuffles and 4-vector value steps on AVX-512 changed nothing measurable, so the
-// simpler form stayed: the kernel waits on memory, not on arithmetic.
+// 63–91); a T1 hint is the same as T0, a non-temporal one twice as slow. There the kernel waited
+// on memory. On two shared Zen 5 cores it waits on arithmetic instead (bench/RESULTS.md,
+// "Attention at depth"): the 8-head tile, per-group scales and Int8 key scores made q8 / q4
+// 1.26–1.41× as fast at 32K with both cores (f16 unchanged within the spread).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -28,6 +32,8 @@
 #include "storage/dtype.h"
 
 #include "kernels/hwy_targets.h"  // before any hwy/ header
+#include "kernels/x86_features.h"
+#define HWY_WANT_AVX3_DL  // Highway 1.0.3 compiles AVX3_DL (Ice Lake and later) only on request
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/ops_attention_simd.cpp"
@@ -45,20 +51,41 @@ using DF = hn::ScalableTag<float>;
 using VF = hn::Vec<DF>;
 
 constexpr int64_t kBlock = 32;  // rows per block: 32 × 256 × (2 + 2) bytes of f16 K + V = 32 KB
-constexpr int kHeadTile = 4;    // heads per register tile: 4 heads × 2 rows (or 2 vectors) = 8
-                                // accumulators, which fits 16-register targets too
+constexpr int kHeadTile = 8;    // heads per register tile: the 8 query heads of a Qwen3.5 kv
+                                // head, so each row is widened (or dequantized) once for all
+// Rows (scores) or column vectors (values) per step beside the kHeadTile heads: targets with 32
+// vector registers (AVX-512, NEON) hold 8 heads × 2 sums, those with 16 (SSE4, AVX2) 8 × 1.
+#if HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_SSSE3 || \
+    HWY_TARGET == HWY_EMU128 || HWY_TARGET == HWY_SCALAR
+constexpr int kPair = 1;
+#else
+constexpr int kPair = 2;
+#endif
 
-// How a kernel reads a cached row (a byte pointer): Load(d, row, c) is the float vector of
-// elements [c, c + L). Float rows widen in registers (Highway PromoteTo).
+// The scale and bias of one group of a quantized row, broadcast (float rows: unused).
+struct Affine {
+  VF scale, bias;
+};
+
+// How a kernel reads a cached row (a byte pointer). Codes(d, row, c) is the float vector of
+// elements [c, c + L) before the group's affine map; Group(d, row, c) the scale and bias of the
+// group holding element c (read once per group, not per vector); Load = both applied. Float rows
+// widen in registers (Highway PromoteTo) and have no groups.
 template <typename T>
 struct FloatRow {
-  HWY_INLINE VF Load(DF d, const uint8_t* row, int c) const {
+  static constexpr bool kAffine = false;
+  int GroupSize(int dim) const { return dim; }
+  HWY_INLINE Affine Group(DF d, const uint8_t*, int) const { return {hn::Zero(d), hn::Zero(d)}; }
+  HWY_INLINE VF Codes(DF d, const uint8_t* row, int c) const {
     const T* p = reinterpret_cast<const T*>(row) + c;
     if constexpr (std::is_same_v<T, float>) {
       return hn::LoadU(d, p);
     } else {
       return hn::PromoteTo(d, hn::LoadU(hn::Rebind<T, DF>(), p));
     }
+  }
+  HWY_INLINE VF Load(DF d, const uint8_t* row, int c, const Affine&) const {
+    return Codes(d, row, c);
   }
 };
 
@@ -68,12 +95,28 @@ struct FloatRow {
 // of L, so a vector never straddles planes or groups.
 template <int kBits>
 struct QuantRow {
+  static constexpr bool kAffine = true;
   int group_shift;  // log2 G
   int plane_shift;  // log2 P, P = G·b/8
   int groups;       // groups of the row: the bias of group g is groups after its scale
   size_t scales_at;  // bytes of codes before the bf16 scales
 
-  HWY_INLINE VF Load(DF d, const uint8_t* row, int c) const {
+  int GroupSize(int) const { return 1 << group_shift; }
+  HWY_INLINE float Scale(const uint8_t* row, int g) const {
+    uint16_t b;
+    std::memcpy(&b, row + scales_at + 2 * g, 2);
+    return bf16_to_f32(b);
+  }
+  HWY_INLINE float Bias(const uint8_t* row, int g) const {
+    uint16_t b;
+    std::memcpy(&b, row + scales_at + 2 * (groups + g), 2);
+    return bf16_to_f32(b);
+  }
+  HWY_INLINE Affine Group(DF d, const uint8_t* row, int c) const {
+    const int g = c >> group_shift;
+    return {hn::Set(d, Scale(row, g)), hn::Set(d, Bias(row, g))};
+  }
+  HWY_INLINE VF Codes(DF d, const uint8_t* row, int c) const {
     using DI = hn::RebindToSigned<DF>;
     const DI di;
     const int g = c >> group_shift;
@@ -84,11 +127,10 @@ struct QuantRow {
       q = hn::And(hn::ShiftRightSame(q, kBits * (e >> plane_shift)),
                   hn::Set(di, (1 << kBits) - 1));
     }
-    uint16_t sb[2];
-    std::memcpy(&sb[0], row + scales_at + 2 * g, 2);
-    std::memcpy(&sb[1], row + scales_at + 2 * (groups + g), 2);
-    return hn::MulAdd(hn::ConvertTo(d, q), hn::Set(d, bf16_to_f32(sb[0])),
-                      hn::Set(d, bf16_to_f32(sb[1])));
+    return hn::ConvertTo(d, q);
+  }
+  HWY_INLINE VF Load(DF d, const uint8_t* row, int c, const Affine& a) const {
+    return hn::MulAdd(Codes(d, row, c), a.scale, a.bias);
   }
 };
 
@@ -106,139 +148,258 @@ HWY_INLINE void PrefetchBytes(const uint8_t* row, size_t from, size_t to) {
   for (size_t off = from; off < to; off += 64) hwy::Prefetch(row + off);
 }
 
-// s[h][p] = scale · q_h · k_{p0+p} for NH heads and p < n, two keys at a time: each key vector is
-// widened once for all NH heads, and 2·NH independent sums hide the FMA latency. When
-// prefetch_values is set, the block's value rows (same row indices) are requested meanwhile, so
-// they arrive while the scores are computed: the hardware prefetchers alone stall at every 4 KiB
-// page of a long cache.
+// Scores and weights of a block for a tile of heads, key-major: s[p][h].
+using BlockScores = float[kBlock][kHeadTile];
+
+#if HWY_TARGET != HWY_SCALAR
+// The sum of the 128-bit blocks of v (a vector of 4 floats).
+template <class D>
+HWY_INLINE auto SumBlocks(D d, hn::Vec<D> v) {
+  if constexpr (hn::MaxLanes(D()) > 4) {
+    const hn::Half<D> dh;
+    return SumBlocks(dh, hn::Add(hn::LowerHalf(dh, v), hn::UpperHalf(dh, v)));
+  } else {
+    (void)d;
+    return v;
+  }
+}
+
+// Lane j < 4 of the result is the sum of all lanes of v[j]: a transposition by interleaving,
+// ~3 operations a vector instead of a reduction tree each.
+HWY_INLINE auto SumsOf4(VF a, VF b, VF c, VF e) {
+  const DF d;
+  const hn::Repartition<uint64_t, DF> d64;
+  const VF ab = hn::Add(hn::InterleaveLower(a, b), hn::InterleaveUpper(d, a, b));
+  const VF ce = hn::Add(hn::InterleaveLower(c, e), hn::InterleaveUpper(d, c, e));
+  const auto ab64 = hn::BitCast(d64, ab), ce64 = hn::BitCast(d64, ce);
+  const VF abce = hn::Add(hn::BitCast(d, hn::InterleaveLower(ab64, ce64)),
+                          hn::BitCast(d, hn::InterleaveUpper(d64, ab64, ce64)));
+  return SumBlocks(d, abce);
+}
+#endif
+
+// s[p + j][h] = scale · Σ a[h][j] for the NH heads of K keys.
+template <int NH, int K>
+HWY_INLINE void StoreScores(VF (&a)[NH][K], float scale, float* s) {
+  const DF d;
+  HWY_UNROLL(2) for (int j = 0; j < K; ++j) {
+    int h = 0;
+#if HWY_TARGET != HWY_SCALAR
+    if constexpr (hn::MaxLanes(DF()) >= 4) {
+      for (; h + 4 <= NH; h += 4) {
+        const auto v = SumsOf4(a[h][j], a[h + 1][j], a[h + 2][j], a[h + 3][j]);
+        const hn::DFromV<decltype(v)> d4;
+        hn::StoreU(hn::Mul(v, hn::Set(d4, scale)), d4, s + j * kHeadTile + h);
+      }
+    }
+#endif
+    for (; h < NH; ++h) s[j * kHeadTile + h] = scale * hn::GetLane(hn::SumOfLanes(d, a[h][j]));
+  }
+}
+
+// s[p][h] = scale · q_h · k_{p0+p} for NH heads and p < n, K keys at a time: each key vector is
+// widened once for all NH heads (a quantized key's scale and bias are read once per group), and
+// K·NH independent sums hide the FMA latency. When prefetch_values is set, the block's value rows
+// (same row indices) are requested meanwhile, so they arrive while the scores are computed: the
+// hardware prefetchers alone stall at every 4 KiB page of a long cache.
+template <int NH, int K, class Format>
+HWY_INLINE int64_t ScoreKeys(const float* q, int dim, const Format& f, const Rows& rows,
+                             int64_t p0, int64_t p, int64_t n, float scale, BlockScores& s,
+                             bool prefetch_values) {
+  const DF d;
+  const int L = static_cast<int>(hn::Lanes(d));
+  const int G = f.GroupSize(dim);
+  for (; p + K <= n; p += K) {
+    const uint8_t* k[K];
+    HWY_UNROLL(2) for (int j = 0; j < K; ++j) {
+      k[j] = rows.key(p0 + p + j);
+      if (prefetch_values) PrefetchBytes(rows.value(p0 + p + j), 0, rows.row_bytes);
+    }
+    VF a[NH][K];
+    HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h)
+      HWY_UNROLL(2) for (int j = 0; j < K; ++j) a[h][j] = hn::Zero(d);
+    for (int g0 = 0; g0 < dim; g0 += G) {
+      Affine af[K];
+      HWY_UNROLL(2) for (int j = 0; j < K; ++j) af[j] = f.Group(d, k[j], g0);
+      const int g1 = std::min(g0 + G, dim);
+      for (int i = g0; i < g1; i += L) {
+        VF x[K];
+        HWY_UNROLL(2) for (int j = 0; j < K; ++j) x[j] = f.Load(d, k[j], i, af[j]);
+        HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) {
+          const VF qv = hn::LoadU(d, q + h * dim + i);
+          HWY_UNROLL(2) for (int j = 0; j < K; ++j) a[h][j] = hn::MulAdd(qv, x[j], a[h][j]);
+        }
+      }
+    }
+    StoreScores<NH, K>(a, scale, s[p]);
+  }
+  return p;
+}
+
 template <int NH, class Format>
 HWY_INLINE void Scores(const float* q, int dim, const Format& f, const Rows& rows, int64_t p0,
-                       int64_t n, float scale, float (*s)[kBlock], bool prefetch_values) {
-  const DF d;
-  const int L = static_cast<int>(hn::Lanes(d));
-  int64_t p = 0;
-  for (; p + 2 <= n; p += 2) {
-    const uint8_t* k0 = rows.key(p0 + p);
-    const uint8_t* k1 = rows.key(p0 + p + 1);
-    if (prefetch_values) {
-      PrefetchBytes(rows.value(p0 + p), 0, rows.row_bytes);
-      PrefetchBytes(rows.value(p0 + p + 1), 0, rows.row_bytes);
-    }
-    VF a[NH][2];
-    HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) a[h][0] = a[h][1] = hn::Zero(d);
-    for (int i = 0; i < dim; i += L) {
-      const VF x0 = f.Load(d, k0, i), x1 = f.Load(d, k1, i);
-      HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) {
-        const VF qv = hn::LoadU(d, q + h * dim + i);
-        a[h][0] = hn::MulAdd(qv, x0, a[h][0]);
-        a[h][1] = hn::MulAdd(qv, x1, a[h][1]);
+                       int64_t n, float scale, BlockScores& s, bool prefetch_values) {
+  int64_t p = ScoreKeys<NH, kPair>(q, dim, f, rows, p0, 0, n, scale, s, prefetch_values);
+  if constexpr (kPair > 1) ScoreKeys<NH, 1>(q, dim, f, rows, p0, p, n, scale, s, prefetch_values);
+}
+
+// Online softmax step of NH heads over one block: s[p][h] becomes e^{s − m_new}; l and each
+// head's output acc[h][dim] are rescaled if its max grew. Vectors run across the heads; with
+// 16 lanes (AVX-512) one vector holds two rows' 8 heads, so the exponentials run at full width.
+template <int NH>
+HWY_INLINE void SoftmaxStep(BlockScores& s, int64_t n, int dim, float* m, float* l, float* acc) {
+  HWY_ALIGN float bm[2 * kHeadTile], sum[2 * kHeadTile];
+  constexpr bool kTwoRows = hn::MaxLanes(DF()) == 2 * kHeadTile;
+  const hn::CappedTag<float, kTwoRows ? 2 * kHeadTile : kHeadTile> dh;
+  const int LH = static_cast<int>(hn::Lanes(dh));
+  const int64_t rows = kTwoRows ? (n + 1) / 2 * 2 : n;  // rows the vectors cover
+  if (kTwoRows && rows > n) std::fill(s[n], s[n] + kHeadTile, -1e30f);  // e^{-1e30 − m} = 0
+  const int64_t step = kTwoRows ? 2 : 1;
+  for (int h0 = 0; h0 < (kTwoRows ? kHeadTile : NH); h0 += LH) {
+    auto vm = hn::LoadU(dh, s[0] + h0);
+    for (int64_t p = step; p < rows; p += step) vm = hn::Max(vm, hn::LoadU(dh, s[p] + h0));
+    hn::StoreU(vm, dh, bm + h0);
+  }
+  for (int h = 0; h < NH; ++h) {
+    if (kTwoRows) bm[h] = std::max(bm[h], bm[kHeadTile + h]);
+    if (bm[h] > m[h]) {
+      if (m[h] != -INFINITY) {  // before the first block acc and l are still zero
+        const float f = std::exp(m[h] - bm[h]);
+        l[h] *= f;
+        const DF d;
+        const VF vf = hn::Set(d, f);
+        float* ah = acc + h * dim;
+        for (int i = 0; i < dim; i += static_cast<int>(hn::Lanes(d)))
+          hn::StoreU(hn::Mul(hn::LoadU(d, ah + i), vf), d, ah + i);
       }
+      m[h] = bm[h];
     }
-    HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) {
-      s[h][p] = scale * hn::GetLane(hn::SumOfLanes(d, a[h][0]));
-      s[h][p + 1] = scale * hn::GetLane(hn::SumOfLanes(d, a[h][1]));
-    }
+    bm[h] = m[h];
+    if (kTwoRows) bm[kHeadTile + h] = m[h];
   }
-  if (p < n) {
-    const uint8_t* k0 = rows.key(p0 + p);
-    VF a[NH];
-    HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) a[h] = hn::Zero(d);
-    for (int i = 0; i < dim; i += L) {
-      const VF x0 = f.Load(d, k0, i);
-      HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h)
-        a[h] = hn::MulAdd(hn::LoadU(d, q + h * dim + i), x0, a[h]);
+  for (int h0 = 0; h0 < (kTwoRows ? kHeadTile : NH); h0 += LH) {
+    const auto vm = hn::LoadU(dh, bm + h0);
+    auto vs = hn::Zero(dh);
+    for (int64_t p = 0; p < rows; p += step) {
+      const auto e = hn::Exp(dh, hn::Sub(hn::LoadU(dh, s[p] + h0), vm));
+      hn::StoreU(e, dh, s[p] + h0);
+      vs = hn::Add(vs, e);
     }
-    HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h)
-      s[h][p] = scale * hn::GetLane(hn::SumOfLanes(d, a[h]));
+    hn::StoreU(vs, dh, sum + h0);
   }
+  for (int h = 0; h < NH; ++h) l[h] += kTwoRows ? sum[h] + sum[kHeadTile + h] : sum[h];
 }
 
-// Online softmax step of one head over one block: s[0..n) becomes e^{s − m_new} (padded to a
-// whole number of vectors), l and the head's output acc[dim] are rescaled if the max grew.
-HWY_INLINE void SoftmaxStep(float* s, int64_t n, int dim, float& m, float& l, float* acc) {
-  const DF d;
-  const int64_t L = static_cast<int64_t>(hn::Lanes(d));
-  float bm = s[0];
-  for (int64_t p = 1; p < n; ++p) bm = std::max(bm, s[p]);
-  if (bm > m) {
-    if (m != -INFINITY) {  // before the first block acc and l are still zero
-      const float f = std::exp(m - bm);
-      l *= f;
-      const VF vf = hn::Set(d, f);
-      for (int i = 0; i < dim; i += static_cast<int>(L))
-        hn::StoreU(hn::Mul(hn::LoadU(d, acc + i), vf), d, acc + i);
-    }
-    m = bm;
-  }
-  const int64_t padded = (n + L - 1) / L * L;  // ≤ kBlock: kBlock is a multiple of L
-  for (int64_t p = n; p < padded; ++p) s[p] = -1e30f;  // e^{-1e30 − m} = 0
-  const VF vm = hn::Set(d, m);
-  VF sum = hn::Zero(d);
-  for (int64_t p = 0; p < padded; p += L) {
-    const VF e = hn::Exp(d, hn::Sub(hn::LoadU(d, s + p), vm));
-    hn::StoreU(e, d, s + p);
-    sum = hn::Add(sum, e);
-  }
-  l += hn::GetLane(hn::SumOfLanes(d, sum));
-}
-
-// acc_h[dim] += Σ_{p<n} w[h][p] · v_{p0+p} for NH heads, two vectors of columns at a time: each
-// value vector is widened once for all NH heads. Meanwhile the key rows of the next block
-// (next_n rows from p0 + n; 0: none) are requested, a slice of each row per column step.
+// The weights of one group of columns for value rows p < n: ws[p][h] = w[p][h] · s_{p,g} and
+// bias[h] = Σ_p w[p][h] β_{p,g}, so that Σ_p w_p (s_p q_p + β_p) = Σ_p ws_p q_p + bias — the
+// codes of a value row are only converted, the affine map is paid per row and group, not per
+// element. Float rows: ws = w, no bias.
 template <int NH, class Format>
-HWY_INLINE void Accumulate(const float (*w)[kBlock], const Format& f, const Rows& rows,
-                           int64_t p0, int64_t n, int dim, float* acc, int64_t next_n) {
-  const DF d;
-  const int L = static_cast<int>(hn::Lanes(d));
-  const size_t rb = rows.row_bytes;
-  int c = 0;
-  for (; c + 2 * L <= dim; c += 2 * L) {
-    VF a[NH][2];
-    HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) {
-      a[h][0] = hn::LoadU(d, acc + h * dim + c);
-      a[h][1] = hn::LoadU(d, acc + h * dim + c + L);
-    }
-    // This column step's share of each next key row (the last step takes the rest: a quantized
-    // row's scales follow its codes).
-    const size_t from = rb * c / dim;
-    const size_t to = c + 4 * L > dim ? rb : rb * (c + 2 * L) / dim;
-    for (int64_t p = 0; p < n; ++p) {
-      if (p < next_n)  // spread between the loads: a burst of prefetches stalls
-        PrefetchBytes(rows.key(p0 + n + p), from, to);
-      const uint8_t* v = rows.value(p0 + p);
-      const VF x0 = f.Load(d, v, c), x1 = f.Load(d, v, c + L);
-      HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) {
-        const VF wv = hn::Set(d, w[h][p]);
-        a[h][0] = hn::MulAdd(wv, x0, a[h][0]);
-        a[h][1] = hn::MulAdd(wv, x1, a[h][1]);
+HWY_INLINE const BlockScores& GroupWeights(const BlockScores& w, const Format& f,
+                                           const Rows& rows, int64_t p0, int64_t n, int c,
+                                           BlockScores& ws, float* bias) {
+  if constexpr (!Format::kAffine) {
+    return w;
+  } else {
+    const hn::CappedTag<float, kHeadTile> dh;
+    const int LH = static_cast<int>(hn::Lanes(dh));
+    const int g = c >> f.group_shift;
+    for (int h0 = 0; h0 < NH; h0 += LH) {
+      auto vb = hn::Zero(dh);
+      for (int64_t p = 0; p < n; ++p) {
+        const uint8_t* v = rows.value(p0 + p);
+        const auto wv = hn::LoadU(dh, w[p] + h0);
+        hn::StoreU(hn::Mul(wv, hn::Set(dh, f.Scale(v, g))), dh, ws[p] + h0);
+        vb = hn::MulAdd(wv, hn::Set(dh, f.Bias(v, g)), vb);
       }
+      hn::StoreU(vb, dh, bias + h0);
     }
-    HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) {
-      hn::StoreU(a[h][0], d, acc + h * dim + c);
-      hn::StoreU(a[h][1], d, acc + h * dim + c + L);
-    }
-  }
-  if (c < dim) {  // one vector left (dim is an odd number of vectors)
-    VF a[NH];
-    HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) a[h] = hn::LoadU(d, acc + h * dim + c);
-    for (int64_t p = 0; p < n; ++p) {
-      const VF x0 = f.Load(d, rows.value(p0 + p), c);
-      HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h)
-        a[h] = hn::MulAdd(hn::Set(d, w[h][p]), x0, a[h]);
-    }
-    HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) hn::StoreU(a[h], d, acc + h * dim + c);
+    return ws;
   }
 }
 
-// One block of rows for one tile of NH heads: scores, online softmax step, weighted values.
-// prefetch_n > 0: also request this block's values and the next block's keys (prefetch_n rows).
+// acc_h[c, c + W·L) += Σ_{p<n} ws[p][h] · codes_{p0+p} (+ bias[h] for quantized rows) for NH
+// heads: each value vector is widened once for all NH heads, and the W·NH sums stay in
+// registers. Meanwhile bytes [from, to) of the next block's key rows (next_n of them from
+// p0 + n) are requested, spread between the loads: a burst of prefetches stalls.
+template <int NH, int W, class Format>
+HWY_INLINE void AccumulateColumns(const BlockScores& ws, const float* bias, const Format& f,
+                                  const Rows& rows, int64_t p0, int64_t n, int c, int dim,
+                                  float* acc, int64_t next_n, size_t from, size_t to) {
+  const DF d;
+  const int L = static_cast<int>(hn::Lanes(d));
+  VF a[NH][W];
+  HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) {
+    HWY_UNROLL(2) for (int j = 0; j < W; ++j) {
+      a[h][j] = hn::LoadU(d, acc + h * dim + c + j * L);
+      if constexpr (Format::kAffine) a[h][j] = hn::Add(a[h][j], hn::Set(d, bias[h]));
+    }
+  }
+  for (int64_t p = 0; p < n; ++p) {
+    if (p < next_n) PrefetchBytes(rows.key(p0 + n + p), from, to);
+    const uint8_t* v = rows.value(p0 + p);
+    VF x[W];
+    HWY_UNROLL(2) for (int j = 0; j < W; ++j) x[j] = f.Codes(d, v, c + j * L);
+    HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) {
+      const VF wv = hn::Set(d, ws[p][h]);
+      HWY_UNROLL(2) for (int j = 0; j < W; ++j) a[h][j] = hn::MulAdd(wv, x[j], a[h][j]);
+    }
+  }
+  HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h)
+    HWY_UNROLL(2) for (int j = 0; j < W; ++j) hn::StoreU(a[h][j], d, acc + h * dim + c + j * L);
+}
+
+// acc_h[dim] += Σ_{p<n} w[p][h] · v_{p0+p} for NH heads, kPair vectors of columns at a time.
+// Meanwhile the key rows of the next block (next_n rows from p0 + n; 0: none) are requested, a
+// slice of each row per column step (the last step takes the rest: a quantized row's scales
+// follow its codes).
+template <int NH, class Format>
+HWY_INLINE void Accumulate(const BlockScores& w, const Format& f, const Rows& rows, int64_t p0,
+                           int64_t n, int dim, float* acc, int64_t next_n) {
+  const int L = static_cast<int>(hn::Lanes(DF()));
+  const int G = f.GroupSize(dim);
+  const size_t rb = rows.row_bytes;
+  HWY_ALIGN BlockScores ws_storage;
+  HWY_ALIGN float bias[kHeadTile] = {};
+  const BlockScores* ws = &w;
+  for (int c = 0; c < dim; c += kPair * L) {
+    if (c % G == 0) ws = &GroupWeights<NH>(w, f, rows, p0, n, c, ws_storage, bias);
+    const size_t from = rb * c / dim;
+    const size_t to = c + kPair * L >= dim ? rb : rb * (c + kPair * L) / dim;
+    if (c + kPair * L <= dim) {
+      AccumulateColumns<NH, kPair>(*ws, bias, f, rows, p0, n, c, dim, acc, next_n, from, to);
+    } else {  // one vector left (dim is an odd number of vectors)
+      AccumulateColumns<NH, 1>(*ws, bias, f, rows, p0, n, c, dim, acc, next_n, from, to);
+    }
+  }
+}
+
+#if HWY_TARGET == HWY_AVX3_DL
+#include "kernels/ops_attention_vnni-inl.h"
+#endif
+
+// One block of rows for one tile of NH heads (tile number `tile` of the call): scores, online
+// softmax step, weighted values. prefetch_n > 0: also request this block's values and the next
+// block's keys (prefetch_n rows).
 template <int NH, class Format>
 HWY_INLINE void Block(const float* q, const Format& f, const Rows& rows, int64_t p0, int64_t n,
-                      int dim, float scale, float* acc, float* m, float* l, int64_t prefetch_n) {
-  HWY_ALIGN float s[kHeadTile][kBlock];
+                      int dim, float scale, float* acc, float* m, float* l, int64_t prefetch_n,
+                      int tile) {
+  HWY_ALIGN BlockScores s;
+  // The lanes of heads past NH are computed with and never used: keep them finite.
+  if constexpr (NH != kHeadTile) std::fill(&s[0][0], &s[0][0] + kBlock * kHeadTile, 0.0f);
+#if HWY_TARGET == HWY_AVX3_DL
+  if constexpr (std::is_same_v<Format, QuantRowInt8<8>> || std::is_same_v<Format, QuantRowInt8<4>> ||
+                std::is_same_v<Format, QuantRowInt8<2>>) {
+    ScoresInt8(f.tiles[tile], f, rows, p0, n, dim, scale, s, prefetch_n > 0);
+  } else {
+    Scores<NH>(q, dim, f, rows, p0, n, scale, s, prefetch_n > 0);
+  }
+#else
+  (void)tile;
   Scores<NH>(q, dim, f, rows, p0, n, scale, s, prefetch_n > 0);
-  HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h)
-    SoftmaxStep(s[h], n, dim, m[h], l[h], acc + h * dim);
+#endif
+  SoftmaxStep<NH>(s, n, dim, m, l, acc);
   Accumulate<NH>(s, f, rows, p0, n, dim, acc, prefetch_n);
 }
 
@@ -257,11 +418,16 @@ void PartialT(const float* q, int heads, const Format& f, const Rows& rows, int6
       // The first head tile of a block prefetches for all of them.
       const int64_t pf = h0 == 0 ? next_n : 0;
       float *mh = m + h0, *lh = l + h0;
+      const int tile = h0 / kHeadTile;
       switch (std::min(kHeadTile, heads - h0)) {
-        case 4: Block<4>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf); break;
-        case 3: Block<3>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf); break;
-        case 2: Block<2>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf); break;
-        default: Block<1>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf); break;
+        case 8: Block<8>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf, tile); break;
+        case 7: Block<7>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf, tile); break;
+        case 6: Block<6>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf, tile); break;
+        case 5: Block<5>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf, tile); break;
+        case 4: Block<4>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf, tile); break;
+        case 3: Block<3>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf, tile); break;
+        case 2: Block<2>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf, tile); break;
+        default: Block<1>(qh, f, rows, p0, n, dim, scale, ah, mh, lh, pf, tile); break;
       }
     }
   }
@@ -273,17 +439,70 @@ int Log2(int x) {
   return k;
 }
 
+// Whether this target runs the Int8 key scores (ops_attention_vnni-inl.h).
+bool AttendHaveVnni() {
+#if HWY_TARGET == HWY_AVX3_DL
+  return tf::simd::x86_features().avx512vnni;
+#else
+  return false;
+#endif
+}
+
+// The quantized format of these rows on this target, or false where the kernel cannot run them.
+template <int kBits>
+bool QuantFormat(const KVRows& kv, QuantRow<kBits>* f) {
+  const int L = static_cast<int>(hn::Lanes(DF()));
+  const int plane = kv.group_size * kBits / 8;
+  // A vector never straddles planes, a column step of Accumulate never straddles groups.
+  if (!kv_quant_row_valid(kBits, kv.stride, kv.group_size) || plane % L != 0 ||
+      kv.group_size % (kPair * L) != 0)
+    return false;
+  *f = QuantRow<kBits>{Log2(kv.group_size), Log2(plane),
+                       static_cast<int>(kv.stride / kv.group_size),
+                       static_cast<size_t>(kv.stride) * kBits / 8};
+  return true;
+}
+
+// attend_group_int8_keys on this target (given that the float kernel can run the rows).
+bool Int8KeysFor(int heads, const KVRows& kv, int dim) {
+  return AttendHaveVnni() && kv_quant_bits(kv.type) != 0 && dim <= 256 && dim % kv.group_size == 0 &&
+         heads <= 8 * 16;
+}
+
 template <int kBits>
 bool QuantPartial(const float* q, int heads, const KVRows& kv, const Rows& rows, int64_t begin,
                   int64_t end, int dim, float scale, float* acc, float* m, float* l) {
-  const int L = static_cast<int>(hn::Lanes(DF()));
-  const int plane = kv.group_size * kBits / 8;
-  if (!kv_quant_row_valid(kBits, kv.stride, kv.group_size) || plane % L != 0) return false;
-  const QuantRow<kBits> f{Log2(kv.group_size), Log2(plane),
-                          static_cast<int>(kv.stride / kv.group_size),
-                          static_cast<size_t>(kv.stride) * kBits / 8};
+  QuantRow<kBits> f;
+  if (!QuantFormat(kv, &f)) return false;
+#if HWY_TARGET == HWY_AVX3_DL
+  if (Int8KeysFor(heads, kv, dim)) {
+    Int8Tile tiles[kInt8MaxTiles];
+    for (int h0 = 0; h0 < heads; h0 += kHeadTile)
+      PrepareInt8Tile(q + static_cast<int64_t>(h0) * dim, std::min(kHeadTile, heads - h0), dim,
+                      kv.group_size, tiles[h0 / kHeadTile]);
+    QuantRowInt8<kBits> fi;
+    static_cast<QuantRow<kBits>&>(fi) = f;
+    fi.tiles = tiles;
+    PartialT(q, heads, fi, rows, begin, end, dim, scale, acc, m, l);
+    return true;
+  }
+#endif
   PartialT(q, heads, f, rows, begin, end, dim, scale, acc, m, l);
   return true;
+}
+
+// attend_group_int8_keys: the conditions of AttendGroupPartial and QuantFormat, then Int8KeysFor.
+bool Int8Keys(int heads, const KVRows& kv, int dim) {
+  const int L = static_cast<int>(hn::Lanes(DF()));
+  if (dim % L != 0 || kBlock % L != 0) return false;
+  bool ok = false;
+  switch (kv.type) {
+    case KVType::Q8: { QuantRow<8> f; ok = QuantFormat(kv, &f); break; }
+    case KVType::Q4: { QuantRow<4> f; ok = QuantFormat(kv, &f); break; }
+    case KVType::Q2: { QuantRow<2> f; ok = QuantFormat(kv, &f); break; }
+    default: break;
+  }
+  return ok && Int8KeysFor(heads, kv, dim);
 }
 
 bool AttendGroupPartial(const float* q, int heads, const KVRows& kv, int64_t begin, int64_t end,
@@ -321,6 +540,7 @@ namespace tf {
 
 namespace simd {
 HWY_EXPORT(AttendGroupPartial);
+HWY_EXPORT(Int8Keys);
 // Dispatched from inside tf::simd: where only one target is compiled (NEON without SVE),
 // HWY_DYNAMIC_DISPATCH becomes a static call to N_<TARGET>::AttendGroupPartial in this namespace.
 bool DispatchAttendGroupPartial(const float* q, int heads, const KVRows& kv, int64_t begin,
@@ -329,7 +549,14 @@ bool DispatchAttendGroupPartial(const float* q, int heads, const KVRows& kv, int
   return HWY_DYNAMIC_DISPATCH(AttendGroupPartial)(q, heads, kv, begin, end, dim, scale, acc, max,
                                                   sum);
 }
+bool DispatchInt8Keys(int heads, const KVRows& kv, int dim) {
+  return HWY_DYNAMIC_DISPATCH(Int8Keys)(heads, kv, dim);
+}
 }  // namespace simd
+
+bool attend_group_int8_keys(int heads, const KVRows& kv, int dim) {
+  return simd::DispatchInt8Keys(heads, kv, dim);
+}
 
 namespace {
 // The reference over [begin, end) in partial form: softmax weights relative to the range's max.

@@ -100,16 +100,6 @@ GenerationResult Generator::run_impl(std::span<const int32_t> prompt,
     if (!text.empty()) emit_pieces(splitter.push(text));
   };
 
-  // Speculative decoding for text prompts when asked for and the model has an MTP head.
-  if (!multimodal && params_.draft_tokens > 0 && session_.model().mtp() && !speculative_) {
-    SpeculativeOptions options;
-    options.drafts = params_.draft_tokens;
-    options.draft_vocabulary = params_.draft_vocabulary;
-    speculative_ = std::make_unique<SpeculativeDecoder>(session_, options);
-  }
-  SpeculativeDecoder* const speculative = multimodal ? nullptr : speculative_.get();
-  const SpeculativeStats stats_before = speculative ? speculative->stats() : SpeculativeStats{};
-
   // Prefill what the session does not hold yet.
   const Clock::time_point t0 = Clock::now();
   std::span<const float> logits;
@@ -124,8 +114,6 @@ GenerationResult Generator::run_impl(std::span<const int32_t> prompt,
       logits = session_.prefill_embeddings(
           std::span<const float>(multimodal->embeddings).subspan(pos * H, n * H),
           std::span<const Position3>(multimodal->positions).subspan(pos, n));
-    } else if (speculative) {
-      logits = speculative->prefill(prompt.subspan(pos, n), pos + n == total);
     } else {
       logits = session_.prefill(prompt.subspan(pos, n));
     }
@@ -164,25 +152,14 @@ GenerationResult Generator::run_impl(std::span<const int32_t> prompt,
     int32_t token = sampler_.sample(logits, history);
     bool stopped = commit(token);
     while (!stopped && !cancelled_now()) {
-      if (speculative) {
-        // A step commits 1 … k + 1 tokens; a stop inside them keeps only those before it.
-        const std::vector<int32_t> emitted = speculative->step(token, sampler_, history);
-        for (size_t i = 0; i < emitted.size() && !stopped; ++i) {
-          token = emitted[i];
-          stopped = commit(token);
-          if (stopped) speculative->keep_emitted(static_cast<int64_t>(i) + 1);
-        }
-      } else {
-        logits = session_.decode(token);
-        token = sampler_.sample(logits, history);
-        stopped = commit(token);
-      }
+      logits = session_.decode(token);
+      token = sampler_.sample(logits, history);
+      stopped = commit(token);
     }
   }
   emit_pieces(splitter.finish());
 
   r.stats.generated_tokens = static_cast<int64_t>(r.tokens.size());
-  if (speculative) r.stats.speculative = speculative->stats().since(stats_before);
   r.stats.generation_seconds = seconds(t1, Clock::now());
   r.stats.peak_rss_bytes = peak_rss_bytes();
   r.reasoning = splitter.reasoning();

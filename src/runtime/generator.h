@@ -28,7 +28,6 @@
 #include "runtime/multimodal_prompt.h"
 #include "runtime/reasoning_split.h"
 #include "runtime/sampler.h"
-#include "runtime/speculative_decoding.h"
 #include "runtime/stop_conditions.h"
 #include "tokenizer/tokenizer.h"
 
@@ -49,15 +48,6 @@ struct GenerationParams {
   // Added tokens flagged special (<|im_start|>, ...) are not printed; non-special added tokens
   // such as <think> and <tool_call> are text and stay.
   bool skip_special_tokens = true;
-  // Speculative decoding with the model's MTP head (runtime/speculative_decoding.h): tokens
-  // drafted per step; 0 = off (the default: on the 2-vCPU reference machine a verify forward of
-  // k + 1 tokens costs 1.5–2.4 decode steps, bench/RESULTS.md "MTP speculative decoding"; k = 2
-  // is vLLM's and mlx-vlm's choice for this head, docs/model.md §10.5). Ignored (plain
-  // decoding) for prompts with images and for models without a head. Output is the same either
-  // way: greedy token for token, sampling in distribution.
-  int draft_tokens = 0;
-  // Optional reduced draft vocabulary (model/draft_vocabulary.h); verification is unchanged.
-  std::shared_ptr<const DraftVocabulary> draft_vocabulary;
 };
 
 // The --max-tokens a run gets when none is asked for: the smallest of the model's own default
@@ -119,9 +109,6 @@ class Generator {
   const tokenizer::Tokenizer& tokenizer_;
   GenerationParams params_;
   Sampler sampler_;
-  // Made at the first text-only run when params_.draft_tokens > 0 and the model has a head;
-  // kept across runs (its cache follows the session, like a chat's reused prefix).
-  std::unique_ptr<SpeculativeDecoder> speculative_;
 };
 
 }  // namespace tf

@@ -103,7 +103,8 @@ int32_t SpeculativeDecoder::choose_draft(std::span<const float> g, Sampler& samp
 }
 
 std::span<const int32_t> SpeculativeDecoder::propose(int32_t token, Sampler& sampler,
-                                                     std::span<const int32_t> history) {
+                                                     std::span<const int32_t> history,
+                                                     int max_drafts) {
   const int64_t H = model_.hidden_size();
   const int64_t start = sequence_.length();
   const bool sampling = !sampler.config().greedy() && !options_.forced_acceptance;
@@ -116,14 +117,17 @@ std::span<const int32_t> SpeculativeDecoder::propose(int32_t token, Sampler& sam
   if (!can_draft) forget_pending();
   // Near the end of the sequence's capacity fewer drafts fit in the verify batch.
   const int64_t room = sequence_.capacity() - start - 1;
-  const int k = can_draft ? static_cast<int>(std::min<int64_t>(options_.drafts, room)) : 0;
+  const int64_t most = std::min<int64_t>({options_.drafts, room, max_drafts});
+  const int k = can_draft ? static_cast<int>(std::max<int64_t>(most, 0)) : 0;
   verify_tokens_.assign(1, token);
   draft_history_.assign(history.begin(), history.end());
   q_.resize(k);
-  if (k > 0) {
+  if (can_draft) {  // the head's rows stay complete even in a step without drafts
     pending_tokens_.push_back(token);
     const auto g = catch_up_head();
     g_last_.assign(g.begin(), g.end());
+  }
+  if (k > 0) {
     const int64_t committed_rows = cache_.rows();
     for (int j = 0; j < k; ++j) {
       const int32_t d = choose_draft(g_last_, sampler, draft_history_, sampling ? &q_[j] : nullptr);

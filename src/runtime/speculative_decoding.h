@@ -49,6 +49,8 @@ struct SpeculativeOptions {
 
 class SpeculativeDecoder {
  public:
+  static constexpr int kNoCap = 1 << 30;
+
   // The session's model must have an MTP head (std::invalid_argument otherwise). The session
   // must outlive the decoder; the head's cache uses the session's KV type and capacity.
   SpeculativeDecoder(Session& session, SpeculativeOptions options);
@@ -79,8 +81,9 @@ class SpeculativeDecoder {
   //  - accept: that forward's logits and hidden rows; rewinds the sequence and returns what
   //    step() returns.
   void observe_prefill(std::span<const int32_t> tokens, std::span<const float> hidden);
+  //    `max_drafts` caps k for this step (the tokens the caller still wants, less the bonus).
   std::span<const int32_t> propose(int32_t token, Sampler& sampler,
-                                   std::span<const int32_t> history);
+                                   std::span<const int32_t> history, int max_drafts = kNoCap);
   std::vector<int32_t> accept(std::span<const float> logits, std::span<const float> hidden,
                               Sampler& sampler, std::span<const int32_t> history);
 

@@ -8,18 +8,6 @@ double SpeculativeStats::acceptance_rate() const {
   return drafts_proposed > 0 ? static_cast<double>(drafts_accepted) / drafts_proposed : 0.0;
 }
 
-SpeculativeStats SpeculativeStats::since(const SpeculativeStats& earlier) const {
-  SpeculativeStats d = *this;
-  d.steps -= earlier.steps;
-  d.drafts_proposed -= earlier.drafts_proposed;
-  d.drafts_accepted -= earlier.drafts_accepted;
-  for (size_t j = 0; j < d.proposed_at.size() && j < earlier.proposed_at.size(); ++j) {
-    d.proposed_at[j] -= earlier.proposed_at[j];
-    d.accepted_at[j] -= earlier.accepted_at[j];
-  }
-  return d;
-}
-
 double SpeculativeStats::tokens_per_step() const {
   return steps > 0 ? static_cast<double>(drafts_accepted + steps) / steps : 0.0;
 }

@@ -16,8 +16,6 @@ struct SpeculativeStats {
   std::vector<int64_t> proposed_at, accepted_at;
 
   double acceptance_rate() const;
-  // What was added since `earlier` (a snapshot of the same counters).
-  SpeculativeStats since(const SpeculativeStats& earlier) const;
   // Tokens emitted per verify step (accepted drafts + the bonus token).
   double tokens_per_step() const;
   // "drafts: 120 proposed, 84 accepted (70.0 %; by position 81 % 59 %), 2.40 tokens/step"

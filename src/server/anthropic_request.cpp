@@ -183,6 +183,7 @@ ParsedRequest parse_anthropic_request(const Json& body, const ServerOptions& opt
 
   read_sampling(body, defaults, request.sampling);
   request.max_tokens = read_max_tokens(body, defaults);
+  request.draft_tokens = read_draft_tokens(body);
   request.stop = read_stop(body, "stop_sequences");
   read_template_inputs(body, defaults, request);
   // thinking: {"type": "enabled", "budget_tokens": N} | {"type": "disabled"}

@@ -203,6 +203,7 @@ ParsedRequest parse_chat_request(const Json& raw_body, const ServerOptions& opti
   read_response_format(body, request);
   read_sampling(body, defaults, request.sampling);
   request.ignore_eos = read_ignore_eos(body);
+  request.draft_tokens = read_draft_tokens(body);
   request.max_tokens = read_max_tokens(body, defaults);
   request.stop = read_stop(body, "stop");
   read_template_inputs(body, defaults, request);

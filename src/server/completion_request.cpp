@@ -44,6 +44,7 @@ ParsedRequest parse_completion_request(const Json& raw_body, const ServerOptions
   read_response_format(body, request);
   read_sampling(body, options.defaults, request.sampling);
   request.ignore_eos = read_ignore_eos(body);
+  request.draft_tokens = read_draft_tokens(body);
   request.max_tokens = read_max_tokens(body, options.defaults);
   request.stop = read_stop(body, "stop");
   parsed.stream = bool_field(body, "stream", "stream").value_or(false);

@@ -29,16 +29,27 @@ std::string finish_reason(const tightfit::Event& done, int tool_calls) {
 }
 
 nlohmann::json usage_json(const tightfit::Usage& usage, UsageShape shape) {
+  nlohmann::json out;
   if (shape == UsageShape::anthropic)
-    return {{"input_tokens", usage.prompt_tokens - usage.cached_tokens},
-            {"output_tokens", usage.completion_tokens},
-            {"cache_read_input_tokens", usage.cached_tokens},
-            {"cache_creation_input_tokens", 0}};
-  return {{"prompt_tokens", usage.prompt_tokens},
-          {"completion_tokens", usage.completion_tokens},
-          {"total_tokens", usage.prompt_tokens + usage.completion_tokens},
-          {"prompt_tokens_details", {{"cached_tokens", usage.cached_tokens}}},
-          {"completion_tokens_details", {{"reasoning_tokens", usage.reasoning_tokens}}}};
+    out = {{"input_tokens", usage.prompt_tokens - usage.cached_tokens},
+           {"output_tokens", usage.completion_tokens},
+           {"cache_read_input_tokens", usage.cached_tokens},
+           {"cache_creation_input_tokens", 0}};
+  else
+    out = {{"prompt_tokens", usage.prompt_tokens},
+           {"completion_tokens", usage.completion_tokens},
+           {"total_tokens", usage.prompt_tokens + usage.completion_tokens},
+           {"prompt_tokens_details", {{"cached_tokens", usage.cached_tokens}}},
+           {"completion_tokens_details", {{"reasoning_tokens", usage.reasoning_tokens}}}};
+  // tightfit's extension, only when the request ran speculative steps.
+  const tightfit::SpeculativeUsage& spec = usage.speculative;
+  if (spec.steps > 0)
+    out["speculative"] = {{"steps", spec.steps},
+                          {"drafts_proposed", spec.drafts_proposed},
+                          {"drafts_accepted", spec.drafts_accepted},
+                          {"proposed_per_position", spec.proposed_at},
+                          {"accepted_per_position", spec.accepted_at}};
+  return out;
 }
 
 nlohmann::json usage_chunk(nlohmann::json chunk, const tightfit::Usage& usage) {

@@ -24,6 +24,8 @@ std::string finish_reason(const tightfit::Event& done, int tool_calls);
 //            {cached_tokens}, completion_tokens_details: {reasoning_tokens}}
 //   anthropic: {input_tokens (uncached), output_tokens, cache_read_input_tokens,
 //               cache_creation_input_tokens}
+// plus, in both, `speculative`: {steps, drafts_proposed, drafts_accepted,
+// proposed_per_position, accepted_per_position} when the request ran speculative steps.
 enum class UsageShape { openai, anthropic };
 nlohmann::json usage_json(const tightfit::Usage& usage, UsageShape shape = UsageShape::openai);
 // The last chunk of an OpenAI stream with stream_options.include_usage: `chunk` (an object of

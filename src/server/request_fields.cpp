@@ -94,6 +94,12 @@ bool read_ignore_eos(const Json& body) {
   return bool_field(body, "ignore_eos", "ignore_eos").value_or(false);
 }
 
+std::optional<int> read_draft_tokens(const Json& body) {
+  if (auto k = integer_field(body, "draft_tokens", "draft_tokens", 0, INT_MAX))
+    return static_cast<int>(*k);  // the engine refuses too many, naming its limit
+  return std::nullopt;
+}
+
 std::optional<int> read_max_tokens(const Json& body, const RequestDefaults& defaults) {
   for (const char* key : {"max_completion_tokens", "max_tokens"}) {
     if (auto value = integer_field(body, key, key, 1, INT_MAX)) return static_cast<int>(*value);

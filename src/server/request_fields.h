@@ -22,6 +22,10 @@ void read_sampling(const Json& body, const RequestDefaults& defaults,
 std::vector<std::string> read_stop(const Json& body, const char* key);
 // ignore_eos (vLLM / llama-server): generate to the token budget.
 bool read_ignore_eos(const Json& body);
+
+// tightfit's extension `draft_tokens` (speculative decoding with the model's MTP head, per
+// request; absent: the server's --draft): Request::draft_tokens.
+std::optional<int> read_draft_tokens(const Json& body);
 // max_completion_tokens, else max_tokens, else the server's --max-tokens.
 std::optional<int> read_max_tokens(const Json& body, const RequestDefaults& defaults);
 // chat_template_kwargs over --chat-template-args; `enable_thinking` (there or top level) becomes

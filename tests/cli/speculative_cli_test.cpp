@@ -1,8 +1,8 @@
-// Speculative decoding on the command line. `generate` runs on the public Engine, whose
-// scheduler runs no speculative steps yet: `--draft N` (N > 0) and `--draft-vocab` are refused
-// with exit code 2 saying so, `--draft 0` and `--no-spec` print the plain output; `--draft` on a
-// model without an MTP head, or with --no-spec, is refused too; `draft-vocab` writes its list;
-// `bench --spec-accept` needs a head and runs on one.
+// Speculative decoding on the command line: `--draft N` prints the plain greedy output and a
+// stats line with the drafts per position (generate and chat); `--draft 0` and `--no-spec` print
+// the plain output without it; `draft-vocab` writes the list `--draft-vocab N` drafts over;
+// `--draft` on a model without an MTP head, with --no-spec, or negative is refused, and so is
+// `--draft-vocab` without its list; `bench --spec-accept` needs a head and runs on one.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -54,36 +54,43 @@ TEST(SpeculativeCli, DraftZeroAndNoSpecPrintThePlainOutput) {
   EXPECT_EQ(plain.err.find("drafts: "), std::string::npos) << plain.err;
 }
 
-TEST(SpeculativeCli, DraftIsNotYetAvailableThroughTheEngine) {
+TEST(SpeculativeCli, DraftPrintsThePlainOutputAndTheDraftStats) {
   const std::string model = mtp_model();
-  const CliResult spec = run_cli({"generate", "--model", model, "--threads", "1", "--prompt",
-                                  "hello there", "--raw", "--max-tokens", "4", "--draft", "3"});
-  EXPECT_EQ(spec.code, 2);
-  EXPECT_TRUE(spec.out.empty()) << spec.out;
-  EXPECT_NE(spec.err.find("not yet available through the engine"), std::string::npos)
-      << spec.err;
-  EXPECT_NE(spec.err.find("--draft"), std::string::npos) << spec.err;  // named by its flag
+  const std::vector<std::string> base = {"generate", "--model", model, "--threads", "1",
+                                         "--prompt", "hello there", "--raw", "--temp", "0",
+                                         "--max-tokens", "40"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_cli(args);
+  };
+  const CliResult plain = with({"--no-spec"});
+  const CliResult spec = with({"--draft", "3"});
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  ASSERT_EQ(spec.code, 0) << spec.err;
+  EXPECT_EQ(spec.out, plain.out);
+  // The stats line: "drafts: N proposed, M accepted (x %; by position a % b % c %), t tokens/step".
+  EXPECT_NE(spec.err.find("drafts: "), std::string::npos) << spec.err;
+  EXPECT_NE(spec.err.find("by position"), std::string::npos) << spec.err;
+  EXPECT_NE(spec.err.find("tokens/step"), std::string::npos) << spec.err;
 
-  // chat says so before the first turn instead of refusing every turn.
+  // chat speculates every turn.
   const CliResult chat = run_cli({"chat", "--model", model, "--threads", "1", "--max-tokens",
-                                  "4", "--draft", "2"},
+                                  "6", "--temp", "0", "--draft", "2"},
                                  "hello\n");
-  EXPECT_EQ(chat.code, 2);
-  EXPECT_NE(chat.err.find("not yet available through the engine"), std::string::npos)
-      << chat.err;
+  EXPECT_EQ(chat.code, 0) << chat.err;
+  EXPECT_NE(chat.err.find("drafts: "), std::string::npos) << chat.err;
 
-  // `draft-vocab` still builds the list; `--draft-vocab` is refused like `--draft`.
+  // `draft-vocab` builds the list that `--draft-vocab` drafts over; the output is unchanged.
   const std::string corpus = model + "/corpus.txt";
   std::ofstream(corpus) << "hello there, general kenobi\n\nthe quick brown fox\n";
   const CliResult built = run_cli({"draft-vocab", "--model", model, "--corpus", corpus,
                                    "--size", "64"});
   ASSERT_EQ(built.code, 0) << built.err;
   EXPECT_TRUE(fs::exists(model + "/draft_vocab.txt"));
-  const CliResult reduced = run_cli({"generate", "--model", model, "--prompt", "x", "--draft",
-                                     "2", "--draft-vocab", "64"});
-  EXPECT_EQ(reduced.code, 2);
-  EXPECT_NE(reduced.err.find("not yet available through the engine"), std::string::npos)
-      << reduced.err;
+  const CliResult reduced = with({"--draft", "2", "--draft-vocab", "64"});
+  ASSERT_EQ(reduced.code, 0) << reduced.err;
+  EXPECT_EQ(reduced.out, plain.out);
 }
 
 TEST(SpeculativeCli, BadCombinationsAreRefused) {
@@ -101,7 +108,12 @@ TEST(SpeculativeCli, BadCombinationsAreRefused) {
   const CliResult no_list = run_cli({"generate", "--model", model, "--prompt", "x", "--draft",
                                      "2", "--draft-vocab", "10"});
   EXPECT_EQ(no_list.code, 2);
-  EXPECT_NE(no_list.err.find("draft-vocab"), std::string::npos) << no_list.err;
+  EXPECT_NE(no_list.err.find("--draft-vocab: "), std::string::npos) << no_list.err;
+  EXPECT_NE(no_list.err.find("tightfit draft-vocab"), std::string::npos) << no_list.err;
+  const CliResult vocab_alone = run_cli({"generate", "--model", model, "--prompt", "x",
+                                         "--draft-vocab", "10"});
+  EXPECT_EQ(vocab_alone.code, 2);
+  EXPECT_NE(vocab_alone.err.find("needs --draft"), std::string::npos) << vocab_alone.err;
   const CliResult empty_corpus = run_cli({"draft-vocab", "--model", model, "--corpus",
                                           model + "/missing.txt"});
   EXPECT_EQ(empty_corpus.code, 2);

@@ -61,7 +61,7 @@ TEST(Q8RowKernels, EveryVariantMatchesTheReference) {
       for (int group : {32, 64, 128}) {
         const int64_t rows = 21, cols = group == 128 ? 640 : 352;  // not whole 256-code chunks
         const test::Affine a = test::random_affine(rows, cols, bits, group, static_cast<uint32_t>(bits * 131 + group));
-        for (int64_t tokens : {1, 2, 3, 5, 9}) {
+        for (int64_t tokens : {1, 2, 3, 4, 5, 6, 7, 8, 9, 13}) {
           SCOPED_TRACE(testing::Message() << bits << "-bit g" << group << ", " << tokens << " tokens");
           std::mt19937 rng(static_cast<uint32_t>(tokens * 7 + bits));
           std::normal_distribution<float> n(0.0f, 1.0f);

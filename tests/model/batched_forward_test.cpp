@@ -235,10 +235,11 @@ INSTANTIATE_TEST_SUITE_P(Kernels, BatchedForwardTest,
                          ::testing::Values(Variant{"bf16", false}, Variant{"q4", true}),
                          [](const auto& info) { return std::string(info.param.name); });
 
-// Int8 activations round every row on its own, and below kQ8TileMinTokens (4) rows a product
-// runs the same row kernel whatever the row count: batched decode of 2 and 3 sequences is then
+// Int8 activations round every row on its own, and below q8_tiles_min_tokens (4 rows for rows
+// of ≤ 512 columns, as in this model) a product runs the same row kernel whatever the row count,
+// every token summed in the same order: batched decode of 2 and 3 sequences is then
 // bit-identical to decoding each alone (f16 cache included: same bits in, same bits out).
-// From 4 rows on the tile kernel takes over; its sums differ from the row kernel's in the last
+// From there on the tile kernel takes over; its sums differ from the row kernel's in the last
 // bits (≤ 4e-6 per product), and on this random model the int8 rounding of the next input plus
 // top-2 routing flips blow that up (0.66 relative L2 between a 4-token prefill and 4 decode
 // steps of one sequence, with or without batching), so no tolerance is checked there.

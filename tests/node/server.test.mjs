@@ -287,3 +287,38 @@ test('an image part on the vision model', async () => {
     assert.equal((await stopServer(vl)).code, 0);
   }
 });
+
+test('speculative decoding: draft_tokens per request inside the batch, usage.speculative', async () => {
+  // The trained model keeps its MTP head; --draft 2 is the default for requests that do not say.
+  const spec = await startServer('models/tiny-qwen35', ['--draft', '2', '--parallel', '2']);
+  try {
+    const ask = (extra) => spec.client.completions.create({
+      model: 'x', prompt: 'The jury said that the city', max_tokens: 40, temperature: 0,
+      ignore_eos: true, ...extra });
+    const alone = await ask({ draft_tokens: 0 });
+    assert.equal(alone.usage.speculative, undefined, 'no speculative block without drafts');
+    // One speculative and one plain request decoded together: each equals its output alone.
+    const [drafted, plain] = await Promise.all([ask({ draft_tokens: 3 }), ask({ draft_tokens: 0 })]);
+    assert.equal(drafted.choices[0].text, alone.choices[0].text);
+    assert.equal(plain.choices[0].text, alone.choices[0].text);
+    assert.equal(drafted.usage.completion_tokens, 40);
+    const s = drafted.usage.speculative;
+    assert.ok(s.steps > 0 && s.drafts_accepted > 0, JSON.stringify(s));
+    assert.equal(s.proposed_per_position.length, 3);
+    assert.equal(s.accepted_per_position.reduce((a, b) => a + b, 0), s.drafts_accepted);
+    assert.equal(drafted.usage.total_tokens, drafted.usage.prompt_tokens + 40, 'OpenAI fields intact');
+    // The server's --draft applies when the request does not say; chat streams report it too.
+    const byDefault = await ask({});
+    assert.equal(byDefault.usage.speculative.proposed_per_position.length, 2);
+    const stream = await spec.client.chat.completions.create({
+      model: 'x', messages: user('What is 23 + 58?'), max_tokens: 20, temperature: 0,
+      draft_tokens: 2, stream: true, stream_options: { include_usage: true } });
+    let last;
+    for await (const chunk of stream) last = chunk;
+    assert.ok(last.usage.speculative.steps > 0);
+    // Too many drafts: a 400 naming the field.
+    await assert.rejects(ask({ draft_tokens: 17 }), (e) => e.status === 400 && String(e.message).includes('draft_tokens'));
+  } finally {
+    assert.equal((await stopServer(spec)).code, 0);
+  }
+});

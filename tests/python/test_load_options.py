@@ -1,6 +1,6 @@
 """tightfit.load's engine options: kv_group_size, prompt_cache, prefill_chunk, context,
 parallel, sizes as strings, mlock and the memory plan in info, and the refusals (bad group
-size, draft_tokens > 0)."""
+size, draft_tokens > 0 without an MTP head)."""
 
 import numpy as np
 import pytest
@@ -61,13 +61,17 @@ def test_context_parallel_and_prefill_chunk():
         model.logits(ids * 10)  # more tokens than the context
 
 
-def test_draft_tokens_is_refused_until_the_engine_runs_drafts():
+def test_draft_tokens_needs_an_mtp_head():
     for off in (None, -1, 0):
         model, _ = tightfit.load(TEXT_MODEL, threads=THREADS, draft_tokens=off)
-        assert model.info.name
+        assert model.info.name and not model.info.has_mtp
     with pytest.raises(tightfit.InvalidRequestError) as e:
         tightfit.load(TEXT_MODEL, threads=THREADS, draft_tokens=2)
-    assert e.value.param == "draft_tokens" and "not yet available" in str(e.value)
+    assert e.value.param == "draft_tokens" and "multi-token-prediction head" in str(e.value)
+    model, _ = tightfit.load(TEXT_MODEL, threads=THREADS)
+    with pytest.raises(tightfit.InvalidRequestError) as e:
+        model.submit(prompt="hi", max_tokens=2, draft_tokens=2)
+    assert e.value.param == "draft_tokens"
 
 
 def test_memory_plan_fields_and_mlock():

@@ -5,6 +5,7 @@
 
 #include "server/api_error.h"
 #include "server/image_source.h"
+#include "server/openai_format.h"
 #include "server/parsed_request.h"
 
 namespace tf::server {
@@ -290,6 +291,37 @@ TEST(AnthropicRequest, BlocksMapOntoChatMessages) {
                           R"({"messages": [{"role": "user", "content": "x"}], "thinking": {"type": "maybe"}})"}) {
     EXPECT_THROW(parse_anthropic_request(json::parse(bad), {}), ApiError) << bad;
   }
+}
+
+// tightfit's extension draft_tokens (speculative decoding) in all three request shapes; the
+// speculative counters appear in usage only when the request ran speculative steps.
+TEST(SpeculativeFields, DraftTokensAreReadAndUsageCarriesTheCounters) {
+  const std::string messages = R"("messages": [{"role": "user", "content": "x"}])";
+  EXPECT_EQ(parse_chat_request(json::parse("{" + messages + R"(, "draft_tokens": 3})"), {})
+                .request.draft_tokens, 3);
+  EXPECT_FALSE(parse_chat_request(json::parse("{" + messages + "}"), {}).request.draft_tokens);
+  EXPECT_EQ(parse_completion_request(json::parse(R"({"prompt": "x", "draft_tokens": 0})"), {})
+                .request.draft_tokens, 0);
+  EXPECT_EQ(parse_anthropic_request(json::parse(R"({"max_tokens": 8, "draft_tokens": 2, )" +
+                                                messages + "}"), {})
+                .request.draft_tokens, 2);
+  for (const char* bad : {"-1", "\"2\"", "1.5"}) {
+    const ApiError e = chat_error("{" + messages + R"(, "draft_tokens": )" + bad + "}");
+    EXPECT_EQ(e.status, 400) << bad;
+    EXPECT_EQ(e.param, "draft_tokens") << bad;
+  }
+
+  tightfit::Usage usage;
+  usage.prompt_tokens = 5;
+  usage.completion_tokens = 9;
+  EXPECT_FALSE(usage_json(usage).contains("speculative"));
+  usage.speculative = {.steps = 4, .drafts_proposed = 8, .drafts_accepted = 5,
+                       .proposed_at = {4, 4}, .accepted_at = {3, 2}};
+  const json openai = usage_json(usage);
+  EXPECT_EQ(openai["total_tokens"], 14);  // OpenAI's fields unchanged
+  EXPECT_EQ(openai["speculative"]["drafts_accepted"], 5);
+  EXPECT_EQ(openai["speculative"]["accepted_per_position"], json::parse("[3, 2]"));
+  EXPECT_EQ(usage_json(usage, UsageShape::anthropic)["speculative"]["steps"], 4);
 }
 
 TEST(Base64, DecodesWithAndWithoutPaddingAndRejectsJunk) {

@@ -1,0 +1,194 @@
+// Cost of a forward of a few tokens through one quantized matrix, per Int8 kernel: the row
+// kernels (linear_q8*.cpp: each weight block unpacked once per token tile and dotted against
+// every token of the tile) against the 16-rows-per-vector tile kernel (linear_q8_tiles.cpp,
+// AVX-512 VNNI), for T = 1 … 16 tokens. What it is for: choosing kQ8TileMinTokens and seeing
+// what a verify pass of k + 1 tokens or a step of N sequences costs against one decode token.
+//
+//   ./build/bench/q8_small_batch_bench --benchmark_filter='Rows|Tiles'
+//
+// One thread, the kernel called directly (no pool), matrices cycled from DRAM as in decode
+// (≥ 1 GiB of copies), timed in the thread's CPU time (a shared machine's preemptions do not
+// count; its contention for memory still does). Counters: us_per_call; x_one_token = this call's time over the same
+// kernel's time for one token (same shape, same run); kernel runs on whatever target Highway
+// picked (TIGHTFIT_SIMD_TARGET=AVX2 for the 256-bit kernels).
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <ctime>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "kernels/linear.h"
+#include "kernels/linear_internal.h"
+#include "kernels/memory_bandwidth.h"
+#include "kernels/hwy_targets.h"  // before any hwy/ header
+#include "hwy/targets.h"
+
+namespace tf {
+namespace {
+
+constexpr size_t kWorkingSet = size_t{1} << 30;
+
+struct MatrixSet {
+  std::unique_ptr<uint8_t[]> codes, params;
+  std::vector<WeightMatrix> copies;
+};
+
+MatrixSet build_set(int64_t rows, int64_t cols, int bits, int group) {
+  WeightMatrix w;
+  w.format = WeightMatrix::Format::Affine;
+  w.dtype = DType::BF16;
+  w.bits = bits;
+  w.group_size = group;
+  w.rows = rows;
+  w.cols = cols;
+  const size_t code_bytes = w.row_bytes() * rows;
+  const size_t param_bytes = static_cast<size_t>(rows * w.groups_per_row()) * 2;
+  const size_t count = std::max<size_t>(2, kWorkingSet / w.total_bytes() + 1);
+  MatrixSet s;
+  s.codes.reset(new uint8_t[code_bytes * count]);
+  s.params.reset(new uint8_t[2 * param_bytes * count]);
+  std::mt19937_64 rng(rows * 31 + cols + bits);
+  for (size_t i = 0; i + 8 <= code_bytes * count; i += 8) {
+    const uint64_t v = rng();
+    std::memcpy(s.codes.get() + i, &v, 8);
+  }
+  std::uniform_real_distribution<float> u(-0.02f, 0.02f);
+  for (size_t i = 0; i < param_bytes * count; ++i) store_float(s.params.get(), DType::BF16, i, u(rng));
+  for (size_t c = 0; c < count; ++c) {
+    WeightMatrix m = w;
+    m.data = s.codes.get() + c * code_bytes;
+    m.scales = s.params.get() + 2 * c * param_bytes;
+    m.biases = m.scales + param_bytes;
+    s.copies.push_back(m);
+  }
+  return s;
+}
+
+const MatrixSet& make_set(int64_t rows, int64_t cols, int bits) {
+  static MatrixSet last;
+  static std::vector<int64_t> key;
+  const std::vector<int64_t> want = {rows, cols, bits};
+  if (key != want) {
+    last = MatrixSet();
+    last = build_set(rows, cols, bits, 64);
+    key = want;
+  }
+  return last;
+}
+
+// The inputs of T tokens in the layouts both kernels read (as linear.cpp prepares them).
+struct Inputs {
+  std::vector<float> x, group_sums, deltas, tile_deltas;
+  std::vector<int8_t> values, row_scratch, tile_values;
+  simd::Q8Input rows;
+  simd::Q8TileInput tiles;
+};
+
+Inputs make_inputs(int64_t tokens, int64_t cols, int bits) {
+  Inputs in;
+  const int group = 64;
+  const int64_t groups = cols / group;
+  in.x.resize(static_cast<size_t>(tokens * cols));
+  std::mt19937 rng(3);
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  for (auto& v : in.x) v = n(rng);
+  in.group_sums.resize(static_cast<size_t>(tokens * groups + 64));
+  simd::group_sums(in.x.data(), tokens, cols, group, in.group_sums.data());
+  const int64_t padded = simd::q8_padded_cols(bits, cols);
+  in.values.resize(static_cast<size_t>(tokens * padded));
+  in.deltas.resize(static_cast<size_t>(tokens * groups));
+  in.row_scratch.resize(static_cast<size_t>(simd::q8_quantize_row_scratch(padded)));
+  simd::q8_quantize_input(bits, group, in.x.data(), tokens, cols, padded, in.values.data(),
+                          in.deltas.data(), in.row_scratch.data());
+  in.rows = {tokens, cols, padded, groups, in.values.data(), in.deltas.data(), in.group_sums.data()};
+  const int64_t stride = simd::q8_tiles_stride(cols);
+  in.tile_values.resize(static_cast<size_t>(tokens * stride));
+  in.tile_deltas.resize(static_cast<size_t>(tokens * groups));
+  if (simd::q8_tiles_fast())
+    simd::q8_tiles_quantize(bits, in.x.data(), tokens, cols, group, in.tile_values.data(),
+                            in.tile_deltas.data());
+  in.tiles = {tokens, stride, in.tile_values.data(), in.tile_deltas.data(), in.group_sums.data()};
+  return in;
+}
+
+// CPU seconds of this thread: on a shared machine, time it was not running does not count.
+double thread_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// CPU seconds per call of one kernel on T tokens, the matrix cycled from DRAM.
+// hot: the same copy every call (from L2 where it fits: the kernel's compute alone).
+template <class Kernel>
+double time_calls(const MatrixSet& set, int64_t tokens, Kernel&& kernel, int calls, bool hot) {
+  std::vector<float> y(static_cast<size_t>(tokens * set.copies[0].rows));
+  const size_t copies = hot ? 1 : set.copies.size();
+  size_t next = 0;
+  for (int i = 0; i < 3; ++i) kernel(set.copies[next++ % copies], y.data());
+  const double start = thread_seconds();
+  for (int i = 0; i < calls; ++i) kernel(set.copies[next++ % copies], y.data());
+  benchmark::DoNotOptimize(y.data());
+  return (thread_seconds() - start) / calls;
+}
+
+// args: rows, cols, bits, tokens; kind 0 = row kernels, 1 = tile kernel
+void run(benchmark::State& state, int kind, bool hot) {
+  const int64_t rows = state.range(0), cols = state.range(1), tokens = state.range(3);
+  const int bits = static_cast<int>(state.range(2));
+  if (kind == 1 && !simd::q8_tiles_fast()) {
+    state.SkipWithError("no tile kernel on this target");
+    return;
+  }
+  const MatrixSet& set = make_set(rows, cols, bits);
+  const Inputs one = make_inputs(1, cols, bits), many = make_inputs(tokens, cols, bits);
+  auto kernel_for = [&](const Inputs& in) {
+    return [&in, kind](const WeightMatrix& w, float* y) {
+      if (kind == 0)
+        simd::q8_affine_rows(w, in.rows, 0, w.rows, y, w.rows);
+      else
+        simd::q8_tiles_rows(w, in.tiles, 0, w.rows, y, w.rows);
+    };
+  };
+  const int calls = std::max<int>(4, static_cast<int>(1e9 / (rows * cols)));
+  double t1 = 0, tn = 0;
+  for (auto _ : state) {
+    // Alternating, so a change in the machine's load moves both.
+    t1 = time_calls(set, 1, kernel_for(one), calls, hot);
+    tn = time_calls(set, tokens, kernel_for(many), calls, hot);
+  }
+  state.counters["us_per_call"] = tn * 1e6;
+  state.counters["x_one_token"] = tn / t1;
+  state.counters["GB/s"] = static_cast<double>(set.copies[0].total_bytes()) / tn / 1e9;
+  state.SetLabel(int8_kernel_name());  // (linear.cpp: also links its TIGHTFIT_SIMD_TARGET hook)
+}
+
+void BM_Rows(benchmark::State& state) { run(state, 0, false); }
+void BM_Tiles(benchmark::State& state) { run(state, 1, false); }
+void BM_RowsHot(benchmark::State& state) { run(state, 0, true); }
+void BM_TilesHot(benchmark::State& state) { run(state, 1, true); }
+
+void shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"rows", "cols", "bits", "tokens"});
+  const std::vector<std::array<int64_t, 3>> mats = {
+      {8192, 2048, 3},  // DeltaNet in_proj_qkv (dense, 3-bit in the dynamic recipe)
+      {512, 2048, 2},   // a routed expert's gate / up
+      {2048, 512, 2},   // a routed expert's down
+      {4096, 2048, 4}};
+  for (const auto& m : mats)
+    for (int64_t t : {1, 2, 3, 4, 5, 6, 8, 10, 12, 16}) b->Args({m[0], m[1], m[2], t});
+}
+
+BENCHMARK(BM_Rows)->Apply(shapes)->Iterations(1)->UseRealTime();
+BENCHMARK(BM_Tiles)->Apply(shapes)->Iterations(1)->UseRealTime();
+BENCHMARK(BM_RowsHot)->Apply(shapes)->Iterations(1)->UseRealTime();
+BENCHMARK(BM_TilesHot)->Apply(shapes)->Iterations(1)->UseRealTime();
+
+}  // namespace
+}  // namespace tf
+
+BENCHMARK_MAIN();
