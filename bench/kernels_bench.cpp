@@ -19,12 +19,14 @@
 #include <vector>
 
 #include "kernels/linear.h"
+#include "random_matrix_set.h"
 #include "kernels/memory_bandwidth.h"
 
 namespace tf {
 namespace {
 
-constexpr size_t kWorkingSet = size_t{1} << 30;
+using bench::build_set;
+using bench::MatrixSet;
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -42,44 +44,6 @@ double read_bandwidth(int threads) {
   auto it = cache.find(threads);
   if (it != cache.end()) return it->second;
   return cache[threads] = measure_read_bandwidth(pool_for(threads), size_t{2} << 30, 5);
-}
-
-// A pool of copies of one quantized shape: codes are random bytes, scales and biases small
-// random bf16 (no denormals, no NaN).
-struct MatrixSet {
-  std::unique_ptr<uint8_t[]> codes, params;
-  std::vector<WeightMatrix> copies;
-};
-
-MatrixSet build_set(int64_t rows, int64_t cols, int bits, int group) {
-  WeightMatrix w;
-  w.format = WeightMatrix::Format::Affine;
-  w.dtype = DType::BF16;
-  w.bits = bits;
-  w.group_size = group;
-  w.rows = rows;
-  w.cols = cols;
-  const size_t code_bytes = w.row_bytes() * rows;
-  const size_t param_bytes = static_cast<size_t>(rows * w.groups_per_row()) * 2;
-  const size_t count = std::max<size_t>(2, kWorkingSet / w.total_bytes() + 1);
-  MatrixSet s;
-  s.codes.reset(new uint8_t[code_bytes * count]);
-  s.params.reset(new uint8_t[2 * param_bytes * count]);
-  std::mt19937_64 rng(rows * 31 + cols + bits);
-  for (size_t i = 0; i + 8 <= code_bytes * count; i += 8) {
-    const uint64_t v = rng();
-    std::memcpy(s.codes.get() + i, &v, 8);
-  }
-  std::uniform_real_distribution<float> u(-0.02f, 0.02f);
-  for (size_t i = 0; i < param_bytes * count; ++i) store_float(s.params.get(), DType::BF16, i, u(rng));
-  for (size_t c = 0; c < count; ++c) {
-    WeightMatrix m = w;
-    m.data = s.codes.get() + c * code_bytes;
-    m.scales = s.params.get() + 2 * c * param_bytes;
-    m.biases = m.scales + param_bytes;
-    s.copies.push_back(m);
-  }
-  return s;
 }
 
 // Google Benchmark calls a benchmark several times while it sizes the run: keep the last set.
