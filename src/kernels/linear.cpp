@@ -44,9 +44,10 @@ struct PreparedInput {
   simd::Q8TileInput tiles;
 };
 
-// Layouts of Int8 inputs for the 16-rows-per-vector kernel (linear_q8_tiles.cpp): batches of
-// at least q8_tiles_min_tokens(cols) tokens on CPUs with AVX-512 VNNI; 2-bit matrices read their
-// activations in planes order (kTiles2), every other width in natural order.
+// Layouts of Int8 inputs for the tile kernels (linear_q8_tiles*.cpp: AVX-512 VNNI, AVX-VNNI,
+// NEON sdot / i8mm), used for batches of at least q8_tiles_min_tokens(cols) tokens on CPUs that
+// have one; 2-bit matrices read their activations in planes order (kTiles2), every other width
+// in natural order.
 constexpr int64_t kTiles = -2, kTiles2 = -3;
 
 struct PreparedJob {

@@ -9,7 +9,8 @@
 //  - smull + sadalp on any ARMv8 CPU: products in int16 (|q·x| ≤ 127·127), pairs added into
 //    int32.
 // The integer sums are exact either way, so every target gives reference::matmul_q8's dots.
-// i8mm (smmla: a 2×8 by 8×2 int8 matrix product) would serve prefill; not used yet.
+// Prefill batches use the tile kernels instead (linear_q8_tiles_neon.cpp: sdot, or i8mm's
+// usmmla where the CPU has it).
 // Highway 1.0.3 (Debian 12) has no int8 dot-product ops, hence intrinsics.
 #include "kernels/linear.h"
 #include "kernels/linear_internal.h"
