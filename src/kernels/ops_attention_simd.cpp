@@ -62,9 +62,13 @@ constexpr int kPair = 1;
 constexpr int kPair = 2;
 #endif
 
-// The scale and bias of one group of a quantized row, broadcast (float rows: unused).
+// The scale and bias of one group of a quantized row, broadcast (float rows: unused). The
+// constructors carry the target's attributes: GCC compiles an implicit one without them, and
+// on NEON it then may not inline Highway's vector constructor (a build error).
 struct Affine {
   VF scale, bias;
+  HWY_ATTR Affine() {}
+  HWY_ATTR Affine(VF s, VF b) : scale(s), bias(b) {}
 };
 
 // How a kernel reads a cached row (a byte pointer). Codes(d, row, c) is the float vector of
