@@ -111,7 +111,7 @@ void ForwardPass::layers(std::span<const BatchItem> items) {
 
   // Decoder layer (spec §3.3): h += Mixer(norm_in(h)); h += FFN(norm_post(h)). Only the mixers
   // see sequences; everything else is row by row over the whole batch.
-  LinearTap tap{&options_.linear_tap};
+  LinearTap tap{.fn = &options_.linear_tap, .prefix = {}, .layer = -1};
   const LinearTap* tap_or_null = options_.linear_tap ? &tap : nullptr;
   for (int i = 0; i < c.num_hidden_layers; ++i) {
     const LayerWeights& lw = w.layers[i];
