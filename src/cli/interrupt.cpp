@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <csignal>
 
+#include <poll.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -63,6 +64,34 @@ SigintBlockForNewThreads::~SigintBlockForNewThreads() {
   pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
 }
 
+ssize_t read_stdin_unless_interrupted(void* buffer, size_t size) {
+  sigset_t sigint, during_wait;
+  sigemptyset(&sigint);
+  sigaddset(&sigint, SIGINT);
+  sigset_t previous;
+  pthread_sigmask(SIG_BLOCK, &sigint, &previous);
+  during_wait = previous;
+  sigdelset(&during_wait, SIGINT);
+  ssize_t n = -1;
+  for (;;) {
+    if (InterruptScope::interrupted()) {
+      errno = EINTR;
+      break;
+    }
+    pollfd p{STDIN_FILENO, POLLIN, 0};
+    if (ppoll(&p, 1, nullptr, &during_wait) < 0) {
+      if (errno == EINTR) continue;  // the handler ran: the flag says whether it was SIGINT
+      break;
+    }
+    n = ::read(STDIN_FILENO, buffer, size);  // readable (or closed): does not block
+    if (n >= 0 || errno != EINTR) break;
+  }
+  const int saved = errno;
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  errno = saved;
+  return n;
+}
+
 LineReader::Status LineReader::read(std::string& line) {
   for (;;) {
     const size_t newline = buffer_.find('\n');
@@ -78,10 +107,8 @@ LineReader::Status LineReader::read(std::string& line) {
       buffer_.clear();
       return Status::line;
     }
-    // A Ctrl-C that came before the read would not interrupt it.
-    if (InterruptScope::interrupted()) return Status::interrupted;
     char chunk[4096];
-    const ssize_t n = ::read(STDIN_FILENO, chunk, sizeof chunk);
+    const ssize_t n = read_stdin_unless_interrupted(chunk, sizeof chunk);
     if (n > 0) {
       buffer_.append(chunk, static_cast<size_t>(n));
     } else if (n == 0) {

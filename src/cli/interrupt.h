@@ -6,6 +6,7 @@
 #pragma once
 
 #include <signal.h>
+#include <sys/types.h>
 
 #include <atomic>
 #include <string>
@@ -56,6 +57,13 @@ class SigintBlockForNewThreads {
   SigintBlockForNewThreads(const SigintBlockForNewThreads&) = delete;
   SigintBlockForNewThreads& operator=(const SigintBlockForNewThreads&) = delete;
 };
+
+// read(2) of standard input that a Ctrl-C interrupts however it is timed: -1 with errno EINTR
+// once InterruptScope::interrupted(), else read(2)'s result. SIGINT stays blocked between the
+// check of the flag and the wait, and ppoll(2) unblocks it atomically for the wait, so a Ctrl-C
+// landing just before the wait (after the prompt is printed, say) still ends it rather than
+// leaving the read blocked with the flag set.
+ssize_t read_stdin_unless_interrupted(void* buffer, size_t size);
 
 // Reads lines from standard input with read(2), so a Ctrl-C at the prompt is seen at once
 // (std::getline would retry or fail silently).

@@ -17,7 +17,7 @@ namespace {
 // One byte from stdin: 1 read, 0 end of input, -1 interrupted by Ctrl-C or a read error.
 int read_byte(unsigned char& byte) {
   for (;;) {
-    const ssize_t n = ::read(STDIN_FILENO, &byte, 1);
+    const ssize_t n = read_stdin_unless_interrupted(&byte, 1);
     if (n == 1) return 1;
     if (n == 0) return 0;
     if (errno != EINTR || InterruptScope::interrupted()) return -1;
