@@ -90,12 +90,23 @@ class TerminalSession {
     return true;
   }
 
-  // Reads until the program ends; its exit code (-1 if a signal ended it).
+  // Reads until the program ends; its exit code (-1 if a signal ended it, -2 if it was still
+  // running 60 s after its output stopped: killed, so a hang fails here instead of at CTest's
+  // timeout).
   int finish() {
     while (pump(60'000)) {
     }
     int status = 0;
-    waitpid(pid_, &status, 0);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (waitpid(pid_, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, &status, 0);
+        exited_ = true;
+        return -2;
+      }
+      usleep(10'000);
+    }
     exited_ = true;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
