@@ -32,16 +32,17 @@ std::string mtp_model() {
   return dir;
 }
 
+// `generate` of a fixed raw prompt, greedy, 40 tokens, with `extra` flags added.
+CliResult greedy_generate(const std::string& model, const std::vector<std::string>& extra) {
+  std::vector<std::string> args = {"generate", "--model", model, "--threads", "1", "--prompt",
+                                   "hello there", "--raw", "--temp", "0", "--max-tokens", "40"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return run_cli(args);
+}
+
 TEST(SpeculativeCli, DraftZeroAndNoSpecPrintThePlainOutput) {
   const std::string model = mtp_model();
-  const std::vector<std::string> base = {"generate", "--model", model, "--threads", "1",
-                                         "--prompt", "hello there", "--raw", "--temp", "0",
-                                         "--max-tokens", "40"};
-  auto with = [&](std::vector<std::string> extra) {
-    std::vector<std::string> args = base;
-    args.insert(args.end(), extra.begin(), extra.end());
-    return run_cli(args);
-  };
+  auto with = [&](const std::vector<std::string>& extra) { return greedy_generate(model, extra); };
   const CliResult plain = with({});
   const CliResult no_spec = with({"--no-spec"});
   const CliResult zero = with({"--draft", "0"});
@@ -56,14 +57,7 @@ TEST(SpeculativeCli, DraftZeroAndNoSpecPrintThePlainOutput) {
 
 TEST(SpeculativeCli, DraftPrintsThePlainOutputAndTheDraftStats) {
   const std::string model = mtp_model();
-  const std::vector<std::string> base = {"generate", "--model", model, "--threads", "1",
-                                         "--prompt", "hello there", "--raw", "--temp", "0",
-                                         "--max-tokens", "40"};
-  auto with = [&](std::vector<std::string> extra) {
-    std::vector<std::string> args = base;
-    args.insert(args.end(), extra.begin(), extra.end());
-    return run_cli(args);
-  };
+  auto with = [&](const std::vector<std::string>& extra) { return greedy_generate(model, extra); };
   const CliResult plain = with({"--no-spec"});
   const CliResult spec = with({"--draft", "3"});
   ASSERT_EQ(plain.code, 0) << plain.err;
