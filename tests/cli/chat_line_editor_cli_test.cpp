@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <pty.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -83,9 +84,17 @@ class TerminalSession {
     }
   }
 
-  // Types `keys` at the next prompt.
+  // Types `keys` at the next prompt, once the line editor has put the terminal in raw mode.
+  // libedit prints the prompt first and switches modes just before its first read: keys typed in
+  // between meet the kernel's line discipline, which erases one byte of a multi-byte character
+  // on backspace and turns Enter into a newline — as a person typing ahead would see.
   bool at_prompt_type(const std::string& keys) {
     if (!wait_for("> ")) return false;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    for (termios mode{}; tcgetattr(master_, &mode) == 0 && (mode.c_lflag & ICANON);) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      usleep(1'000);
+    }
     type(keys);
     return true;
   }
