@@ -1,6 +1,8 @@
 #include "tokenizer/jinja_interpreter.h"
 
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include "tokenizer/jinja_builtins.h"
@@ -46,6 +48,8 @@ Interpreter::Interpreter(const std::string& template_name, std::shared_ptr<Scope
                     std::chrono::duration<double>(TemplateLimits::kRenderSeconds))) {}
 
 Interpreter::Nesting::Nesting(Interpreter& in) : in_(in) {
+  // Reading the clock costs ~20 ns, an evaluation far more: every 256th is plenty.
+  if ((++in_.evaluations_ & 255) == 0) in_.check_deadline();
   if (++in_.nesting_ > TemplateLimits::kRenderNesting) {
     --in_.nesting_;
     throw std::runtime_error("maximum recursion depth exceeded (statements, expressions and macro calls nested " +
@@ -56,11 +60,17 @@ Interpreter::Nesting::Nesting(Interpreter& in) : in_(in) {
 void Interpreter::count_iteration() {
   if (++iterations_ > TemplateLimits::kLoopIterations)
     throw std::runtime_error("the template ran more than " + std::to_string(TemplateLimits::kLoopIterations) +
-                             " loop iterations");
-  // Checking the clock costs ~20 ns; once per 1024 iterations is plenty.
-  if ((iterations_ & 1023) == 0 && std::chrono::steady_clock::now() > deadline_)
-    throw std::runtime_error("rendering took longer than " +
-                             std::to_string(static_cast<int>(TemplateLimits::kRenderSeconds)) + " seconds");
+                             " loop iterations and macro calls");
+  // An empty loop body evaluates nothing: the clock is read here too, every 1024 iterations.
+  if ((iterations_ & 1023) == 0) check_deadline();
+}
+
+void Interpreter::check_deadline() const {
+  if (std::chrono::steady_clock::now() > deadline_) {
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%g", TemplateLimits::kRenderSeconds);
+    throw std::runtime_error(std::string("rendering took longer than ") + seconds + " seconds");
+  }
 }
 
 void Interpreter::append_output(const std::string& text) {
@@ -251,6 +261,7 @@ void Interpreter::exec_macro_definition(const Stmt& s) {
 }
 
 Value Interpreter::call_macro(const Stmt& macro, const std::shared_ptr<Scope>& closure, Args& args) {
+  count_iteration();  // a macro that calls itself twice per level loops without a for
   auto frame = std::make_shared<Scope>(Scope{{}, closure});
   const size_t n = macro.params.size();
   List varargs;

@@ -52,7 +52,9 @@ class Interpreter {
   void append_output(const std::string& text);
 
   // Counts one level of statement / expression / macro nesting while alive; throws past
-  // TemplateLimits::kRenderNesting.
+  // TemplateLimits::kRenderNesting, and past kRenderSeconds (the clock is read every 256
+  // statements and expressions: work that runs no loop, such as a macro that calls itself twice
+  // per level, meets the deadline too).
   class Nesting {
    public:
     explicit Nesting(Interpreter& in);
@@ -63,14 +65,17 @@ class Interpreter {
    private:
     Interpreter& in_;
   };
-  // One more loop iteration: throws past TemplateLimits::kLoopIterations or kRenderSeconds.
+  // One more loop iteration or macro call: throws past TemplateLimits::kLoopIterations or kRenderSeconds.
   void count_iteration();
+  // Throws once the render has run past TemplateLimits::kRenderSeconds.
+  void check_deadline() const;
 
   const std::string& name_;
   std::shared_ptr<Scope> scope_;
   std::string* out_ = nullptr;
   int nesting_ = 0;
   int64_t iterations_ = 0;
+  int64_t evaluations_ = 0;  // statements and expressions entered
   std::chrono::steady_clock::time_point deadline_;
 };
 

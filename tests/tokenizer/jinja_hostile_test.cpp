@@ -160,5 +160,22 @@ TEST(JinjaHostile, NestedLoopsHitTheIterationLimit) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
 }
 
+TEST(JinjaHostile, AMacroCallingItselfTwicePerLevelHitsTheLimit) {
+  // 2^40 calls, 40 levels deep: no for loop, no deep nesting; found by fuzzing's neighbour.
+  EXPECT_ERROR_HAS("{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(40) }}",
+                   "loop iterations and macro calls");
+}
+
+TEST(JinjaHostile, LoopsWithCostlyBodiesMeetTheDeadline) {
+  // Found by fuzzing (tests/fuzz/corpus/chat_template/range_in_every_iteration): 100,000
+  // iterations that each build and search a 100,000-item range stay under the iteration limit;
+  // the clock, read every 1,024 iterations before, ended such a render only after minutes.
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_ERROR_HAS("{% for i in range(100000) %}{% set x = i in range(100000) %}{% endfor %}",
+                   "rendering took longer than");
+  EXPECT_LT(std::chrono::steady_clock::now() - start,
+            std::chrono::duration<double>(TemplateLimits::kRenderSeconds + 5));
+}
+
 }  // namespace
 }  // namespace tf::jinja
