@@ -17,6 +17,16 @@
 
 #define TF_ATTN_VNNI __attribute__((target(HWY_TARGET_STR ",avx512vnni")))
 
+// acc + Σ₄ u·q per int32 lane (u unsigned bytes, q signed), as vpdpbusd in its EVEX encoding
+// (AVX-512 VNNI + VL). Not _mm256_dpbusd_epi32: Highway 1.0.3's AVX3_DL target string enables
+// "avxvnni" — the separate 256-bit AVX-VNNI of Alder Lake and Zen 5 — so GCC encodes that
+// intrinsic with VEX, an illegal instruction on AVX-512 VNNI CPUs without AVX-VNNI (Ice Lake,
+// Zen 4). scripts/check-vex-vnni.sh keeps such encodings out of the AVX3_DL code.
+TF_ATTN_VNNI HWY_INLINE __m256i DpbusdEvex(__m256i acc, __m256i u, __m256i q) {
+  asm("%{evex%} vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(q));
+  return acc;
+}
+
 constexpr int kInt8MaxDim = 256;  // head sizes the tiles hold (Qwen3.5: 256)
 constexpr int kInt8MaxTiles = 16;  // head tiles (128 heads: a prefill query block of 16 tokens
                                    // × 8 heads); more heads run the float kernel
@@ -68,7 +78,7 @@ TF_ATTN_VNNI HWY_INLINE void DwordInt8(const Int8Tile& t, const uint8_t* const (
     HWY_UNROLL(4) for (int r = 0; r < R; ++r) {
       __m256i u = kb[r];
       if constexpr (kBits < 8) u = _mm256_and_si256(_mm256_srli_epi32(u, kBits * plane), mask);
-      acc[r][a] = _mm256_dpbusd_epi32(acc[r][a], u, qv);
+      acc[r][a] = DpbusdEvex(acc[r][a], u, qv);
     }
   }
 }
