@@ -26,10 +26,10 @@ std::vector<tf::ImageFeatures> image_shapes(const tf::Model& model, const Prepar
   return shapes;
 }
 
-double encode_images_after(const tf::Model& model, const PreparedRequest& p,
-                           std::span<const int32_t> expanded_ids, int32_t image_token,
-                           int64_t kept, std::vector<tf::ImageFeatures>& features) {
-  const auto start = std::chrono::steady_clock::now();
+PendingImages::PendingImages(const tf::Model& model, const PreparedRequest& p,
+                             std::span<const int32_t> expanded_ids, int32_t image_token,
+                             int64_t kept, std::vector<tf::ImageFeatures>& features)
+    : model_(model), prepared_(p), features_(features) {
   size_t image = 0;
   for (size_t i = 0; i < expanded_ids.size() && image < features.size();) {
     if (expanded_ids[i] != image_token) {
@@ -37,15 +37,26 @@ double encode_images_after(const tf::Model& model, const PreparedRequest& p,
       continue;
     }
     const int64_t end = static_cast<int64_t>(i) + features[image].tokens;
-    if (end > kept) {
-      tf::ImageFeatures encoded = tf::encode_image(model, p.image_config, p.images[image]);
-      if (encoded.tokens != features[image].tokens || !(encoded.grid == features[image].grid))
-        throw std::logic_error("image " + std::to_string(image + 1) +
-                               ": the vision tower's grid differs from the planned one");
-      features[image] = std::move(encoded);
-    }
+    if (end > kept) todo_.push_back(image);
     i = static_cast<size_t>(end);
     ++image;
+  }
+}
+
+double PendingImages::run_stage() {
+  if (done()) throw std::logic_error("PendingImages::run_stage: every image is encoded");
+  const auto start = std::chrono::steady_clock::now();
+  const size_t image = todo_[next_];
+  if (!current_) current_.emplace(model_, prepared_.image_config, prepared_.images[image]);
+  current_->run_stage();
+  if (current_->done()) {
+    tf::ImageFeatures encoded = current_->take();
+    current_.reset();
+    if (encoded.tokens != features_[image].tokens || !(encoded.grid == features_[image].grid))
+      throw std::logic_error("image " + std::to_string(image + 1) +
+                             ": the vision tower's grid differs from the planned one");
+    features_[image] = std::move(encoded);
+    ++next_;
   }
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }

@@ -23,6 +23,7 @@
 #include "engine/engine_context.h"
 #include "engine/output_constraint.h"
 #include "engine/prepared_request.h"
+#include "engine/prompt_images.h"
 #include "engine/request_state.h"
 #include "runtime/multimodal_prompt.h"
 #include "runtime/reasoning_split.h"
@@ -52,6 +53,11 @@ class RunningRequest {
   int64_t prefilled = 0;  // prompt tokens in the sequence (restored or fed)
   int64_t cached = 0;     // of which restored from the prompt cache
   bool prefilling() const { return prefilled < static_cast<int64_t>(ids.size()); }
+  // With images: their features (zero until encoded) and, while some still go through the
+  // vision tower a stage per scheduler step, that work; `multimodal` is built once it is done.
+  std::vector<tf::ImageFeatures> images;
+  std::optional<PendingImages> pending_images;
+  bool encoding_images() const { return pending_images.has_value(); }
 
   // Timing marks.
   void started();

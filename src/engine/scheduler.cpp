@@ -165,7 +165,8 @@ void Scheduler::start(Slot& slot, Queued queued) {
     const tf::Model& model = context_.model();
     const int32_t image_token = static_cast<int32_t>(model.config().image_token_id);
     r->stable_point = static_cast<int64_t>(p.stable_point);
-    std::vector<tf::ImageFeatures> images = image_shapes(model, p);
+    r->images = image_shapes(model, p);
+    const std::vector<tf::ImageFeatures>& images = r->images;
     if (!images.empty()) {
       r->ids = tf::expand_image_tokens(p.ids, image_token, images);
       // The stable point moves by the tokens the images before it expanded to.
@@ -188,9 +189,8 @@ void Scheduler::start(Slot& slot, Queued queued) {
       }
     }
     if (!images.empty()) {  // only the images past the restored prefix go through the tower
-      r->add_vision_seconds(
-          encode_images_after(model, p, r->ids, image_token, r->prefilled, images));
-      r->multimodal = tf::build_multimodal_prompt(model, p.ids, images);
+      r->pending_images.emplace(model, p, r->ids, image_token, r->prefilled, r->images);
+      if (r->pending_images->done()) images_encoded(*r);
     }
     slot.request = std::move(r);
     slot.admitted = ++admissions_;
@@ -200,12 +200,47 @@ void Scheduler::start(Slot& slot, Queued queued) {
   }
 }
 
+void Scheduler::images_encoded(RunningRequest& r) {
+  r.pending_images.reset();
+  r.multimodal = tf::build_multimodal_prompt(context_.model(), r.prepared().ids, r.images);
+  r.images = {};
+}
+
+void Scheduler::run_vision_stages() {
+  // The earliest admitted request whose images are not encoded yet.
+  Slot* encoding = nullptr;
+  for (Slot& slot : slots_)
+    if (slot.request && slot.request->encoding_images() &&
+        (!encoding || slot.admitted < encoding->admitted))
+      encoding = &slot;
+  if (!encoding) return;
+  // One stage, then this step's forward for the other sequences; with nothing else to run, the
+  // stages follow each other directly until a request arrives (admitted at the next step).
+  bool others = job_ != nullptr;
+  for (const Slot& slot : slots_) others |= slot.request && !slot.request->encoding_images();
+  const auto arrivals = [&] {
+    std::lock_guard lock(mutex_);
+    return !queue_.empty() || !jobs_.empty();
+  };
+  RunningRequest& r = *encoding->request;
+  try {
+    do {
+      r.add_vision_seconds(r.pending_images->run_stage());
+    } while (!others && !r.pending_images->done() && !r.state().cancelled() && !arrivals());
+    if (r.pending_images->done()) images_encoded(r);
+  } catch (const std::exception& e) {
+    r.finish(StopReason::error, e.what());
+    release(*encoding);
+  }
+}
+
 void Scheduler::build_batch() {
   items_.clear();
   owners_.clear();
   Slot* prefill = nullptr;
   for (Slot& slot : slots_) {
     if (!slot.request) continue;
+    if (slot.request->encoding_images()) continue;  // run_vision_stages
     if (slot.request->prefilling()) {
       if (!prefill || slot.admitted < prefill->admitted) prefill = &slot;
       continue;
@@ -300,6 +335,7 @@ void Scheduler::step() {
     job_->completed = false;
     finish_job(*job_);
   }
+  run_vision_stages();
   build_batch();
   if (items_.empty()) return;
   const Clock::time_point t0 = Clock::now();

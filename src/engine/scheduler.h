@@ -97,6 +97,10 @@ class Scheduler {
   bool has_work() const;
   void start(Slot& slot, Queued queued);
   void step();
+  // One vision-tower stage of the earliest request whose images are not encoded yet (all of
+  // them when no other work waits), so that image requests do not stall the other sequences.
+  void run_vision_stages();
+  void images_encoded(RunningRequest& r);
   void build_batch();
   // After the forward: item's outputs are the pass's output `output`.
   void process(const Owner& owner, const tf::BatchItem& item, size_t output);

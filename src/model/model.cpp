@@ -63,7 +63,7 @@ void Model::embed(std::span<const int32_t> tokens, float* out) const {
 
 namespace tf {
 
-std::vector<float> Model::encode_image(std::span<const float> patches, ImageGrid grid) const {
+VisionEncoding Model::start_image_encoding(std::vector<float> patches, ImageGrid grid) const {
   if (!vision_)
     throw std::logic_error(!vision_error_.empty()
                                ? "the model's vision tower cannot be used: " + vision_error_
@@ -76,12 +76,20 @@ std::vector<float> Model::encode_image(std::span<const float> patches, ImageGrid
     throw std::invalid_argument("encode_image: " + std::to_string(patches.size()) +
                                 " values for " + std::to_string(grid.patches()) +
                                 " patches of " + std::to_string(dim));
-  std::vector<float> out(grid.merged_tokens(v.spatial_merge_size) * v.out_hidden_size);
+  return VisionEncoding(*vision_, v, std::move(patches), grid);
+}
+
+void Model::run_stage(VisionEncoding& encoding) const {
   // Dense vision weights always run in float32; quantized ones too (the tower is small next to
   // the text model and runs once per image).
   const Compute compute{*pool_, ActivationPrecision::F32};
-  vision_forward(*vision_, v, patches.data(), grid, out.data(), compute);
-  return out;
+  encoding.step(compute);
+}
+
+std::vector<float> Model::encode_image(std::span<const float> patches, ImageGrid grid) const {
+  VisionEncoding encoding = start_image_encoding({patches.begin(), patches.end()}, grid);
+  while (!encoding.done()) run_stage(encoding);
+  return std::move(encoding.output());
 }
 
 }  // namespace tf

@@ -15,6 +15,7 @@
 #include "model/qwen35_weights.h"
 #include "model/rope.h"
 #include "model/vision_positions.h"
+#include "model/vision_tower.h"
 #include "model/vision_weights.h"
 #include "storage/model_config.h"
 #include "storage/safetensors.h"
@@ -75,6 +76,10 @@ class Model {
   // ([grid.patches()][C·T·P·P], merge-block order, HF (C, T, row, col) order within a vector).
   // Throws std::logic_error when the model has no vision tower.
   std::vector<float> encode_image(std::span<const float> patches, ImageGrid grid) const;
+  // The same a stage at a time (model/vision_tower.h): start, then run_stage until done(); the
+  // embeddings are then in output(). The model must outlive the encoding.
+  VisionEncoding start_image_encoding(std::vector<float> patches, ImageGrid grid) const;
+  void run_stage(VisionEncoding& encoding) const;
 
  private:
   std::unique_ptr<Checkpoint> checkpoint_;

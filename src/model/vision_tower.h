@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "model/compute.h"
 #include "model/vision_positions.h"
@@ -28,6 +29,40 @@ using VisionTraceFn =
 
 // Patch vector length C·T·P·P of a config.
 int64_t vision_patch_dim(const VisionConfig& config);
+
+// One image through the tower a stage at a time — the patch embedding, each block, the merger —
+// so that a scheduler serving several sequences can run their decode steps between the stages
+// of a large image instead of stalling them for the whole tower (engine/scheduler.cpp). Holds
+// the image's activations between stages; the weights and config must outlive it.
+class VisionEncoding {
+ public:
+  // patches: as vision_forward's. Throws std::invalid_argument for an empty grid or one that is
+  // not a multiple of the merge size.
+  VisionEncoding(const VisionWeights& weights, const VisionConfig& config,
+                 std::vector<float> patches, ImageGrid grid);
+
+  int stages() const { return static_cast<int>(weights_->blocks.size()) + 2; }
+  int stages_done() const { return stage_; }
+  bool done() const { return stage_ == stages(); }
+  // Runs the next stage; the last one leaves the embeddings in output().
+  void step(const Compute& compute, const VisionTraceFn& trace = {});
+  // [grid.merged_tokens(merge)][out_hidden_size], once done().
+  std::vector<float>& output() { return out_; }
+
+ private:
+  void embed_patches(const Compute& compute, const VisionTraceFn& trace);
+  void block(size_t j, const Compute& compute, const VisionTraceFn& trace);
+  void merge(const Compute& compute, const VisionTraceFn& trace);
+
+  const VisionWeights* weights_;
+  const VisionConfig* config_;
+  ImageGrid grid_;
+  int stage_ = 0;
+  std::vector<float> patches_;       // freed after the patch embedding
+  std::vector<float> x_, y_;         // [patches][hidden]: the residual stream and a scratch row
+  std::vector<float> cos_, sin_;     // rotary angles per patch of one temporal group
+  std::vector<float> out_;
+};
 
 // patches: [grid.patches()][vision_patch_dim], merge-block order, each vector in the HF
 // (channel, temporal, row, col) order whatever the checkpoint's layout (spec §4.2).

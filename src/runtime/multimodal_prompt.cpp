@@ -8,18 +8,38 @@
 
 namespace tf {
 
-ImageFeatures encode_image(const Model& model, const ImagePreprocessorConfig& config,
-                           const RgbImage& image) {
-  const VisionConfig* v = model.vision_config();
-  if (!v)
+namespace {
+
+ImagePatches preprocess_for(const Model& model, const ImagePreprocessorConfig& config,
+                            const RgbImage& image) {
+  if (!model.vision_config())
     throw std::logic_error("this model has no vision tower (config.json has no vision_config, "
                            "or the checkpoint no vision tensors): it cannot take images");
-  const ImagePatches patches = preprocess_image(image, config);
-  ImageFeatures f;
-  f.grid = patches.grid;
-  f.tokens = patches.grid.merged_tokens(v->spatial_merge_size);
-  f.embeddings = model.encode_image(patches.values, patches.grid);
-  return f;
+  return preprocess_image(image, config);
+}
+
+}  // namespace
+
+ImageEncoding::ImageEncoding(const Model& model, const ImagePreprocessorConfig& config,
+                             const RgbImage& image)
+    : ImageEncoding(model, preprocess_for(model, config, image)) {}
+
+ImageEncoding::ImageEncoding(const Model& model, ImagePatches patches)
+    : model_(&model),
+      features_{patches.grid, patches.grid.merged_tokens(model.vision_config()->spatial_merge_size), {}},
+      tower_(model.start_image_encoding(std::move(patches.values), patches.grid)) {}
+
+ImageFeatures ImageEncoding::take() {
+  if (!done()) throw std::logic_error("ImageEncoding::take: the image is not encoded yet");
+  features_.embeddings = std::move(tower_.output());
+  return std::move(features_);
+}
+
+ImageFeatures encode_image(const Model& model, const ImagePreprocessorConfig& config,
+                           const RgbImage& image) {
+  ImageEncoding encoding(model, config, image);
+  while (!encoding.done()) encoding.run_stage();
+  return encoding.take();
 }
 
 int64_t image_token_count(const Model& model, const ImagePreprocessorConfig& config,

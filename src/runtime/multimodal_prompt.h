@@ -36,6 +36,25 @@ ImageFeatures encode_image_file(const Model& model, const ImagePreprocessorConfi
 ImageFeatures encode_image(const Model& model, const ImagePreprocessorConfig& config,
                            const RgbImage& image);
 
+// encode_image a stage of the vision tower at a time (Model::run_stage), for a scheduler that
+// interleaves an image's encoding with other sequences' decode steps. The constructor
+// preprocesses the image and throws as encode_image does; the model must outlive it.
+class ImageEncoding {
+ public:
+  ImageEncoding(const Model& model, const ImagePreprocessorConfig& config, const RgbImage& image);
+  bool done() const { return tower_.done(); }
+  void run_stage() { model_->run_stage(tower_); }
+  // The features, once done().
+  ImageFeatures take();
+
+ private:
+  ImageEncoding(const Model& model, ImagePatches patches);
+
+  const Model* model_;
+  ImageFeatures features_;  // grid and tokens; the embeddings come from the tower
+  VisionEncoding tower_;
+};
+
 // The tokens `image` will take in the prompt: its smart-resized size in merged patches. Cheap
 // (no resampling, no vision tower), so a prompt can be checked against the context before the
 // expensive part. Throws std::invalid_argument like preprocess_image, std::logic_error when the

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <random>
 #include <thread>
 
 #include "engine_test_util.h"
@@ -329,6 +330,31 @@ TEST(EngineImages, APromptCacheEntryHoldsItsImagesNotJustTheirPlaceholders) {
   // Another image in the same place: only the text before it can come from the cache.
   const Result other = engine->generate(turn(kImg96, true));
   EXPECT_LT(other.usage.cached_tokens, 5);
+}
+
+TEST(EngineImages, OtherRequestsRunWhileAnImageGoesThroughTheTower) {
+  // The tower runs a stage (patch embedding, one block, the merger) per scheduler step, beside
+  // the other sequences' tokens: a short text request submitted with a many-image one finishes
+  // while the images are still being encoded. Before, the whole tower ran first (seconds for a
+  // real model's tower), and every other sequence waited.
+  auto engine = Engine::load({.model = kVlModel, .threads = 2});
+  Request images = test::greedy_request("Hi", 1);
+  std::mt19937 rng(7);
+  std::vector<uint8_t> pixels(512 * 512 * 3);
+  for (auto& p : pixels) p = static_cast<uint8_t>(rng());
+  for (int i = 0; i < 8; ++i) {  // 8 × (2 blocks + 2) stages, 256 tokens each
+    images.prompt.insert(0, "<|vision_start|><|image_pad|><|vision_end|>");
+    images.images.push_back(Image::from_rgb(512, 512, pixels));
+  }
+  RequestHandle with_images = engine->submit(images);
+  const Result text = engine->generate(test::greedy_request("Hello", 3));
+  EXPECT_EQ(text.stop, StopReason::max_tokens) << text.error;
+  // The image request has not produced its token yet (its tower has ~25 stages left).
+  EXPECT_FALSE(with_images.next_for(std::chrono::milliseconds(0)).has_value());
+  const Result done = with_images.wait();
+  EXPECT_EQ(done.stop, StopReason::max_tokens) << done.error;
+  EXPECT_EQ(done.usage.images, 8);
+  EXPECT_GT(done.timing.vision_seconds, 0.0);
 }
 
 TEST(EngineImages, ATextOnlyModelRefusesImages) {
