@@ -230,8 +230,8 @@ struct Request {
   int logprobs = -1;                     // -1: none; 0: the chosen token's; n: also the top n
   // Speculative decoding: tokens the MTP head drafts per step (unset = EngineOptions::
   // draft_tokens, 0 = off; > 0 needs ModelInfo::has_mtp). The output is the same either way
-  // (greedy token for token, sampling in distribution). A request with images, response_format,
-  // a tool_choice that constrains, or a thinking_budget decodes one token at a time instead.
+  // (greedy token for token, sampling in distribution), also with images, response_format, a
+  // tool_choice that constrains, or a thinking_budget (docs/engine.md "Speculative decoding").
   std::optional<int> draft_tokens;
   bool use_prompt_cache = true;
   // Stop when the output becomes one n-gram repeated over and over (low-bit models can loop).
