@@ -6,7 +6,10 @@
 //  - speculative greedy == plain greedy decoding for long outputs;
 //  - after partial acceptance the state equals that of a sequence fed only the committed tokens;
 //  - with temperature > 0 the first speculative token has the distribution plain sampling gives
-//    it (chi-square over many seeds, top-k 8 so the categories are few).
+//    it (chi-square over many seeds, top-k 8 so the categories are few), also under StepRules
+//    that mask per position (constrained sampling's shape);
+//  - StepRules (mask and forced tokens per position) give plain decoding's greedy output;
+//  - a multimodal prompt's embeddings and 3-D positions are what the head reads.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -430,6 +433,60 @@ TEST(SpeculativeDecoding, StepRulesMaskAndForceAsPlainDecodingDoes) {
     // Each step masks each drafted position once and each verify row it reaches once more.
     EXPECT_LE(rules.masks, 2 * (k + 1) * spec.stats().steps + 1);
   }
+}
+
+TEST(SpeculativeDecoding, SamplingUnderStepRulesKeepsTheMaskedDistribution) {
+  const auto model = Model::load(fixture("copy"), 1);
+  const auto prompt = read_json(fixture("tokens.json")).at("prompt").get<std::vector<int32_t>>();
+  SamplerConfig config;
+  config.temperature = 1.0f;
+  config.top_k = 8;
+  // The exact distribution plain sampling under the rules gives the token after prompt + x.
+  Session plain(*model, exact());
+  std::vector<int32_t> history = prompt;
+  history.push_back(Sampler(greedy(), 512).sample(plain.prefill(prompt), prompt));
+  TestRules reference_rules;
+  reference_rules.last = history.back();
+  reference_rules.count = 1;  // no forced token in this step's positions
+  reference_rules.restart(0);
+  const std::vector<double> p = Sampler(config, 512).distribution(
+      reference_rules.mask(0, plain.decode(history.back()), true), history);
+
+  constexpr int kRuns = 1000;
+  std::map<int32_t, int> counts;
+  int accepted = 0;
+  for (int seed = 0; seed < kRuns; ++seed) {
+    Session session(*model, exact());
+    SpeculativeDecoder spec(session, {.drafts = 2});
+    TestRules rules;
+    rules.last = history.back();
+    rules.count = 1;
+    spec.set_rules(&rules);
+    config.seed = seed;
+    Sampler sampler(config, 512);
+    spec.prefill(prompt, true);
+    const auto emitted = spec.step(history.back(), sampler, history);
+    for (size_t i = 0; i < emitted.size(); ++i)  // every token obeys the rules
+      EXPECT_FALSE(TestRules::refused(i == 0 ? history.back() : emitted[i - 1], emitted[i]));
+    counts[emitted.front()] += 1;
+    accepted += emitted.size() > 1;
+  }
+  EXPECT_GT(accepted, kRuns / 10);
+  EXPECT_LT(accepted, kRuns);
+  double chi2 = 0;
+  int categories = 0;
+  for (int32_t id = 0; id < 512; ++id) {
+    const double expected = p[id] * kRuns;
+    const int seen = counts.count(id) ? counts[id] : 0;
+    if (expected == 0) {
+      EXPECT_EQ(seen, 0) << "token " << id << " has probability 0";
+      continue;
+    }
+    chi2 += (seen - expected) * (seen - expected) / expected;
+    ++categories;
+  }
+  ASSERT_LE(categories, 8);
+  EXPECT_LT(chi2, 24.3) << categories << " categories";  // 99.9 % quantile, 7 d.o.f.
 }
 
 TEST(SpeculativeDecoding, PrefillEmbeddingsAndPositionsAreWhatTheHeadReads) {
