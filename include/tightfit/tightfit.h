@@ -94,7 +94,8 @@ struct EngineOptions {
   // Speculative decoding with the model's MTP head (docs/engine.md "Speculative decoding"):
   // tokens drafted per step for requests that leave Request::draft_tokens unset; -1 = the
   // default (off: on a 2-core CPU it does not pay yet, bench/RESULTS.md), 0 = off. > 0 needs a
-  // model with an MTP head (ModelInfo::has_mtp; load throws InvalidRequest otherwise).
+  // model with an MTP head (ModelInfo::has_mtp; load throws InvalidRequest otherwise); the
+  // memory plan then counts the head's KV cache and each sequence's verify buffers.
   int draft_tokens = -1;
   // > 0: draft over the N most frequent tokens of the model folder's draft_vocab.txt (made by
   // `tightfit draft-vocab`) instead of the whole vocabulary; verification is unchanged, so the
