@@ -25,7 +25,7 @@ std::string size_text(uint64_t bytes) {
 MemoryPlan plan(const std::string& model, const std::string& recipe, py::object memory,
                 py::object reserve, int kv_bits, int kv_group_size, std::optional<int64_t> context,
                 int parallel, bool vision, int prefill_chunk, py::object prompt_cache,
-                std::optional<int> threads, bool count_this_process) {
+                std::optional<int> threads, bool count_this_process, int draft_tokens) {
   PlanOptions o;
   o.model = model;
   o.recipe = recipe;
@@ -40,6 +40,7 @@ MemoryPlan plan(const std::string& model, const std::string& recipe, py::object 
   o.prompt_cache_bytes = byte_size(prompt_cache, "prompt_cache");
   o.threads = threads.value_or(0);
   o.count_this_process = count_this_process;
+  o.draft_tokens = draft_tokens;
   py::gil_scoped_release release;  // reads the checkpoint's headers
   return plan_memory(o);
 }
@@ -94,6 +95,12 @@ void bind_plan(py::module_& m) {
       .def_readonly("fixed_bytes", &MemoryPlan::fixed_bytes, "everything but the KV cache")
       .def_readonly("kv_bytes_per_token", &MemoryPlan::kv_bytes_per_token)
       .def_readonly("deltanet_bytes_per_sequence", &MemoryPlan::deltanet_bytes_per_sequence)
+      .def_readonly("draft_tokens", &MemoryPlan::draft_tokens,
+                    "speculative decoding's drafts per step counted (0: none, or no MTP head)")
+      .def_readonly("mtp_kv_bytes_per_token", &MemoryPlan::mtp_kv_bytes_per_token,
+                    "the MTP head's KV per token (part of kv_bytes_per_token)")
+      .def_readonly("speculative_bytes_per_sequence", &MemoryPlan::speculative_bytes_per_sequence,
+                    "a drafting sequence's verify and draft buffers (part of fixed_bytes)")
       .def_readonly("kv_bits", &MemoryPlan::kv_bits)
       .def_readonly("context", &MemoryPlan::context)
       .def_readonly("parallel", &MemoryPlan::parallel)
@@ -124,6 +131,7 @@ void bind_plan(py::module_& m) {
         py::arg("kv_group_size") = 64, py::arg("context") = py::none(), py::arg("parallel") = 1,
         py::arg("vision") = true, py::arg("prefill_chunk") = 256, py::arg("prompt_cache") = 0,
         py::arg("threads") = py::none(), py::arg("count_this_process") = true,
+        py::arg("draft_tokens") = 0,
         "The memory plan of a model (what `tightfit plan` prints) as a MemoryPlan: weights by "
         "role, the vision tower, runtime buffers, the KV cache at `context` tokens x `parallel` "
         "sequences, the DeltaNet state and the prompt cache, against a limit of `memory` less "
@@ -131,7 +139,8 @@ void bind_plan(py::module_& m) {
         "context per KV width. `model` is a model folder (sizes from its safetensors headers, no "
         "weights read) or a config.json / a folder with only config.json (sizes planned through "
         "`recipe`, before converting). Sizes are bytes or strings such as \"16GB\" / \"512MiB\". "
-        "count_this_process=False leaves out this process's own memory. Raises "
+        "count_this_process=False leaves out this process's own memory; draft_tokens=N counts "
+        "speculative decoding's MTP head KV and buffers (models with an MTP head). Raises "
         "ModelNotFoundError or InvalidRequestError.");
 }
 

@@ -31,6 +31,10 @@ struct PlanOptions {
   int prefill_chunk = 256;         // prompt tokens per forward batch
   uint64_t prompt_cache_bytes = 0;  // saved prefix states the engine may keep (elastic)
   int threads = 0;                 // worker threads (0 = every core)
+  // Speculative decoding's drafts per step (0 = off). On a model with an MTP head the head's
+  // one-layer KV cache joins the KV per token and each sequence's verify and draft buffers
+  // join the fixed part.
+  int draft_tokens = 0;
   // Count this process's resident memory now as the process term, and the runtime's measured
   // constant (true for a plan made by the process that will run the model, or by `tightfit
   // plan` for a `tightfit` run; false: the model's own memory only).
@@ -63,6 +67,12 @@ struct MemoryPlan {
   uint64_t prompt_cache_bytes = 0;
   uint64_t kv_bytes_per_token = 0;
   uint64_t deltanet_bytes_per_sequence = 0;
+  // Speculative decoding (PlanOptions::draft_tokens on a model with an MTP head; else 0): the
+  // head's KV per token (part of kv_bytes_per_token) and a sequence's verify and draft buffers
+  // (part of fixed_bytes, once per parallel sequence).
+  int draft_tokens = 0;
+  uint64_t mtp_kv_bytes_per_token = 0;
+  uint64_t speculative_bytes_per_sequence = 0;
   int kv_bits = 16;
   int64_t context = 0;
   int parallel = 1;

@@ -94,7 +94,8 @@ struct EngineOptions {
   // Speculative decoding with the model's MTP head (docs/engine.md "Speculative decoding"):
   // tokens drafted per step for requests that leave Request::draft_tokens unset; -1 = the
   // default (off: on a 2-core CPU it does not pay yet, bench/RESULTS.md), 0 = off. > 0 needs a
-  // model with an MTP head (ModelInfo::has_mtp; load throws InvalidRequest otherwise).
+  // model with an MTP head (ModelInfo::has_mtp; load throws InvalidRequest otherwise); the
+  // memory plan then counts the head's KV cache and each sequence's verify buffers.
   int draft_tokens = -1;
   // > 0: draft over the N most frequent tokens of the model folder's draft_vocab.txt (made by
   // `tightfit draft-vocab`) instead of the whole vocabulary; verification is unchanged, so the
@@ -230,8 +231,8 @@ struct Request {
   int logprobs = -1;                     // -1: none; 0: the chosen token's; n: also the top n
   // Speculative decoding: tokens the MTP head drafts per step (unset = EngineOptions::
   // draft_tokens, 0 = off; > 0 needs ModelInfo::has_mtp). The output is the same either way
-  // (greedy token for token, sampling in distribution). A request with images, response_format,
-  // a tool_choice that constrains, or a thinking_budget decodes one token at a time instead.
+  // (greedy token for token, sampling in distribution), also with images, response_format, a
+  // tool_choice that constrains, or a thinking_budget (docs/engine.md "Speculative decoding").
   std::optional<int> draft_tokens;
   bool use_prompt_cache = true;
   // Stop when the output becomes one n-gram repeated over and over (low-bit models can loop).

@@ -216,6 +216,9 @@ class MemoryPlan:
     fixed_bytes: int
     kv_bytes_per_token: int
     deltanet_bytes_per_sequence: int
+    draft_tokens: int
+    mtp_kv_bytes_per_token: int
+    speculative_bytes_per_sequence: int
     kv_bits: int
     context: int
     parallel: int
@@ -247,5 +250,6 @@ def plan(
     prompt_cache: Union[int, str] = 0,
     threads: Optional[int] = None,
     count_this_process: bool = True,
+    draft_tokens: int = 0,
 ) -> MemoryPlan:
     """The memory plan of a model folder or of a config.json + recipe (`tightfit plan`)."""

@@ -14,7 +14,7 @@ namespace {
 
 struct PlanArgs {
   std::string model, recipe = "dynamic", memory, reserve;
-  int kv_bits = 16, kv_group_size = 64, parallel = 1, prefill_chunk = 256;
+  int kv_bits = 16, kv_group_size = 64, parallel = 1, prefill_chunk = 256, draft = 0;
   int64_t context = 0;
   std::string prompt_cache = "0";
   bool no_vision = false, json = false;
@@ -31,6 +31,7 @@ void run_plan_command(const PlanArgs& a) {
   o.parallel = a.parallel;
   o.prefill_chunk = a.prefill_chunk;
   o.vision = !a.no_vision;
+  o.draft_tokens = a.draft;
   try {
     if (!a.memory.empty()) o.memory = tightfit::parse_byte_size(a.memory, "--memory");
     if (!a.reserve.empty())
@@ -76,6 +77,11 @@ void add_plan_command(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--prompt-cache", a->prompt_cache, "prompt-cache budget, e.g. 512MiB")
+      ->capture_default_str();
+  cmd->add_option("--draft", a->draft,
+                  "speculative decoding's drafts per step: counts the MTP head's KV cache and "
+                  "buffers (model folders with an MTP head)")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_flag("--no-vision", a->no_vision, "text only: do not count the vision tower");
   cmd->add_flag("--json", a->json, "print the plan as JSON");

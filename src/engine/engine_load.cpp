@@ -97,6 +97,7 @@ MemoryPlan plan_for(const EngineOptions& o, const std::string& model_dir, tf::KV
   p.prefill_chunk = o.prefill_chunk;
   p.prompt_cache_bytes = o.prompt_cache_bytes;
   p.threads = o.threads;
+  p.draft_tokens = std::max(o.draft_tokens, 0);  // requests that ask for more add the rest
   if (o.memory_limit > 0) {
     p.memory = o.memory_limit;
     p.reserve = 0;

@@ -63,6 +63,7 @@ MemoryPlan plan_memory(const PlanOptions& o) {
   if (o.parallel < 1) throw InvalidRequest("parallel must be at least 1", "parallel");
   if (o.context < 0) throw InvalidRequest("context must not be negative", "context");
   if (o.prefill_chunk < 1) throw InvalidRequest("prefill_chunk must be positive", "prefill_chunk");
+  if (o.draft_tokens < 0) throw InvalidRequest("draft_tokens must be >= 0 (0 = off)", "draft_tokens");
 
   fs::path path(o.model);
   std::error_code ec;
@@ -112,6 +113,7 @@ MemoryPlan plan_memory(const PlanOptions& o) {
   po.count_runtime = o.count_this_process;
   po.memory_total = o.memory;
   po.reserve_bytes = o.reserve;
+  po.draft_tokens = o.draft_tokens;
   const tf::MemoryPlan p = tf::plan_memory(config, weights, po);
 
   for (const auto& l : p.lines) out.items.push_back({l.name, l.bytes, l.file_backed});
@@ -125,6 +127,9 @@ MemoryPlan plan_memory(const PlanOptions& o) {
   out.prompt_cache_bytes = p.prompt_cache_bytes;
   out.kv_bytes_per_token = p.kv_bytes_per_token;
   out.deltanet_bytes_per_sequence = p.deltanet_bytes_per_sequence;
+  out.draft_tokens = p.draft_tokens;
+  out.mtp_kv_bytes_per_token = p.mtp_kv_bytes_per_token;
+  out.speculative_bytes_per_sequence = p.speculative_bytes_per_sequence;
   out.kv_bits = o.kv_bits;
   out.context = p.context;
   out.parallel = p.parallel;
@@ -168,6 +173,14 @@ std::string MemoryPlan::to_text() const {
                 static_cast<double>(kv_bytes_per_token) / 1e3, kv_bits,
                 mb(deltanet_bytes_per_sequence).c_str());
   s += line;
+  if (draft_tokens > 0) {
+    std::snprintf(line, sizeof line,
+                  "speculative decoding, %d drafts per step: MTP head KV %.2f KB/token (in the KV "
+                  "per token), %s verify and draft buffers per sequence\n\n",
+                  draft_tokens, static_cast<double>(mtp_kv_bytes_per_token) / 1e3,
+                  mb(speculative_bytes_per_sequence).c_str());
+    s += line;
+  }
   // Per KV width: total at each context column and the largest context that fits.
   std::string header = "  KV width   per token";
   for (int64_t n : context_columns) {
@@ -211,6 +224,9 @@ std::string MemoryPlan::to_json() const {
   j["kv_bits"] = kv_bits;
   j["kv_bytes_per_token"] = kv_bytes_per_token;
   j["deltanet_bytes_per_sequence"] = deltanet_bytes_per_sequence;
+  j["draft_tokens"] = draft_tokens;
+  j["mtp_kv_bytes_per_token"] = mtp_kv_bytes_per_token;
+  j["speculative_bytes_per_sequence"] = speculative_bytes_per_sequence;
   j["context"] = context;
   j["parallel"] = parallel;
   j["model_context"] = model_context;

@@ -90,55 +90,108 @@ OutputConstraint make_output_constraint(const EngineContext& context, const Requ
 
 ConstrainedSampling::ConstrainedSampling(const EngineContext& context, OutputConstraint constraint,
                                          bool starts_in_reasoning)
-    : context_(context), constraint_(std::move(constraint)), waiting_for_answer_(starts_in_reasoning) {
+    : context_(context), constraint_(std::move(constraint)) {
   if (!constraint_.graph) return;
-  if (!waiting_for_answer_) state_.emplace(constraint_.graph);
+  state_.waiting_for_answer = starts_in_reasoning;
+  if (!starts_in_reasoning) state_.json.emplace(constraint_.graph);
+}
+
+bool ConstrainedSampling::is_eos(int32_t token) const {
+  return std::find(context_.eos_token_ids.begin(), context_.eos_token_ids.end(), token) !=
+         context_.eos_token_ids.end();
 }
 
 std::span<const float> ConstrainedSampling::mask(std::span<const float> logits) {
-  if (!state_ && constraint_.banned.empty()) return logits;
+  return mask(state_, allowed_, false, logits, true);
+}
+
+std::span<const float> ConstrainedSampling::mask(const State& state, std::vector<uint8_t>& allowed,
+                                                 bool ready, std::span<const float> logits,
+                                                 bool required) {
+  if (!state.json && constraint_.banned.empty()) return logits;
   constexpr float kRefused = -std::numeric_limits<float>::infinity();
   masked_.assign(logits.begin(), logits.end());
   for (int32_t id : constraint_.banned) masked_[static_cast<size_t>(id)] = kRefused;
-  if (!state_) return masked_;
+  if (!state.json) return masked_;
   const tf::TokenMask& vocabulary = context_.token_mask();
-  vocabulary.allowed(*state_, /*allow_added=*/!constraint_.json, allowed_);
-  const bool may_end = constraint_.json && state_->accepting();
-  for (int32_t id : context_.eos_token_ids)
-    if (id >= 0 && id < vocabulary.vocab_size()) allowed_[static_cast<size_t>(id)] = may_end;
+  if (!ready) {
+    vocabulary.allowed(*state.json, /*allow_added=*/!constraint_.json, allowed);
+    const bool may_end = constraint_.json && state.json->accepting();
+    for (int32_t id : context_.eos_token_ids)
+      if (id >= 0 && id < vocabulary.vocab_size()) allowed[static_cast<size_t>(id)] = may_end;
+  }
   bool any = false;
-  for (size_t t = 0; t < allowed_.size(); ++t) {
-    if (!allowed_[t]) masked_[t] = kRefused;
+  for (size_t t = 0; t < allowed.size(); ++t) {
+    if (!allowed[t]) masked_[t] = kRefused;
     else any |= std::isfinite(masked_[t]);
   }
-  if (!any)
-    throw std::runtime_error(constraint_.json
-                                 ? "constrained sampling: no token continues the JSON answer"
-                                 : "constrained sampling: no token starts the tool call");
-  return masked_;
+  if (any) return masked_;
+  if (!required) return {};
+  throw std::runtime_error(constraint_.json
+                               ? "constrained sampling: no token continues the JSON answer"
+                               : "constrained sampling: no token starts the tool call");
 }
 
-bool ConstrainedSampling::accept(int32_t token) {
+bool ConstrainedSampling::accept(int32_t token) { return advance(state_, token); }
+
+bool ConstrainedSampling::advance(State& state, int32_t token) const {
   if (!constraint_.graph) return false;
-  if (waiting_for_answer_) {
+  if (state.waiting_for_answer) {
     if (!context_.think_end.empty() && token == context_.think_end.front()) {
-      waiting_for_answer_ = false;
-      state_.emplace(constraint_.graph);
+      state.waiting_for_answer = false;
+      state.json.emplace(constraint_.graph);
     }
     return false;
   }
-  if (!state_) return false;
-  if (std::find(context_.eos_token_ids.begin(), context_.eos_token_ids.end(), token) !=
-      context_.eos_token_ids.end())
-    return false;
+  if (!state.json) return false;
+  if (is_eos(token)) return false;
   const tf::TokenMask& vocabulary = context_.token_mask();
-  if (token < 0 || token >= vocabulary.vocab_size() || !state_->advance(vocabulary.bytes(token)))
+  if (token < 0 || token >= vocabulary.vocab_size() || !state.json->advance(vocabulary.bytes(token)))
     throw std::runtime_error("constrained sampling: token " + std::to_string(token) +
                              " does not continue the constrained answer");
-  if (!state_->complete()) return false;
+  if (!state.json->complete()) return false;
   if (constraint_.json) return true;
-  state_.reset();  // the tool call has begun: the rest is free
+  state.json.reset();  // the tool call has begun: the rest is free
   return false;
+}
+
+void ConstrainedSampling::fork(int drafts) {
+  if (!constraint_.active()) return;
+  if (forks_.size() < static_cast<size_t>(drafts) + 1) forks_.resize(static_cast<size_t>(drafts) + 1);
+  Fork& first = forks_[0];
+  first.state = state_;  // copy-assignment reuses the fork's buffers once they have grown
+  first.ended = false;
+  // The committed state's tokens are not known here (plain steps mask into allowed_).
+  first.allowed_ready = false;
+}
+
+std::span<const float> ConstrainedSampling::fork_mask(int j, std::span<const float> logits,
+                                                      bool required) {
+  if (!constraint_.active()) return logits;
+  Fork& f = forks_.at(static_cast<size_t>(j));
+  // Past the end of the text (a complete value, an EOS): plain decoding never chooses a token
+  // here, and what a step chooses here is dropped.
+  if (f.ended) return logits;
+  const std::span<const float> out = mask(f.state, f.allowed, f.allowed_ready, logits, required);
+  f.allowed_ready = f.state.json.has_value();
+  return out;
+}
+
+bool ConstrainedSampling::fork_advance(int j, int32_t token) {
+  if (!constraint_.active()) return true;
+  const Fork& from = forks_.at(static_cast<size_t>(j));
+  Fork& to = forks_.at(static_cast<size_t>(j) + 1);
+  to.state = from.state;
+  to.allowed_ready = false;
+  // An EOS leaves the state as it is, as in accept (with ignore_eos the text goes on).
+  to.ended = from.ended;
+  if (to.ended) return false;
+  try {
+    to.ended = advance(to.state, token);
+  } catch (const std::runtime_error&) {
+    to.ended = true;  // a forced token the constraint refuses: plain decoding throws there
+  }
+  return !to.ended;
 }
 
 }  // namespace tightfit

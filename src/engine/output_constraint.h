@@ -46,13 +46,44 @@ class ConstrainedSampling {
   // is complete: the answer ends here.
   bool accept(int32_t token);
 
+  // Speculative decoding (tf::StepRules, runtime/speculative_decoding.h): the constraint along
+  // a step's drafts, leaving the committed state alone. Position 0 is the committed state,
+  // position j the state after the drafts d_1 … d_j. fork(drafts) restarts positions 0 …
+  // drafts; fork_mask masks with position j's state (its allowed tokens are found once per step
+  // and reused by the draft and the verify row); fork_advance makes position j + 1 and returns
+  // false when nothing should be drafted after `token` (a complete JSON value, a token the
+  // constraint refuses). The buffers are kept from step to step.
+  void fork(int drafts);
+  std::span<const float> fork_mask(int j, std::span<const float> logits, bool required);
+  bool fork_advance(int j, int32_t token);
+
  private:
+  // The constraint's state at one point of the output.
+  struct State {
+    std::optional<tf::JsonConstraint> json;  // while the answer is constrained
+    bool waiting_for_answer = false;         // inside the thought: nothing constrained yet
+  };
+  struct Fork {
+    State state;
+    bool ended = false;         // the text ends before this position: nothing to mask
+    bool allowed_ready = false;  // `allowed` holds this position's tokens
+    std::vector<uint8_t> allowed;
+  };
+  // `logits` masked by `state` (allowed: its tokens, found unless `ready`); empty when nothing
+  // can come and !required.
+  std::span<const float> mask(const State& state, std::vector<uint8_t>& allowed, bool ready,
+                              std::span<const float> logits, bool required);
+  // Advances `state` by `token`; returns true when the JSON value is complete. Throws
+  // std::runtime_error when the constraint refuses the token.
+  bool advance(State& state, int32_t token) const;
+  bool is_eos(int32_t token) const;
+
   const EngineContext& context_;
   OutputConstraint constraint_;
-  std::optional<tf::JsonConstraint> state_;  // while the answer is constrained
-  bool waiting_for_answer_;                  // inside the thought: nothing constrained yet
+  State state_;
   std::vector<uint8_t> allowed_;
   std::vector<float> masked_;
+  std::vector<Fork> forks_;
 };
 
 }  // namespace tightfit

@@ -4,6 +4,7 @@
 
 #include "engine/chat_template_input.h"
 #include "runtime/generator.h"
+#include "runtime/memory_plan.h"
 #include "runtime/multimodal_prompt.h"
 #include "runtime/reasoning_split.h"
 
@@ -168,9 +169,9 @@ tf::SamplerConfig sampler_config(const EngineContext& context, const SamplingPar
   return config;
 }
 
-// The drafts per step the request runs with (docs/engine.md "Speculative decoding"): the request's or the
-// engine's, 0 where a feature needs every token sampled one at a time (docs/engine.md).
-int draft_tokens(const EngineContext& context, const Request& r, const PreparedRequest& p) {
+// The drafts per step the request runs with (docs/engine.md "Speculative decoding"): the
+// request's or the engine's. Images, constrained output and a thinking budget speculate too.
+int draft_tokens(const EngineContext& context, const Request& r) {
   if (r.draft_tokens && *r.draft_tokens < 0)
     throw InvalidRequest("draft_tokens must be >= 0 (0 = off)", "draft_tokens");
   if (r.draft_tokens && *r.draft_tokens > kMaxDraftTokens)
@@ -183,10 +184,25 @@ int draft_tokens(const EngineContext& context, const Request& r, const PreparedR
     throw InvalidRequest("draft_tokens: the model has no multi-token-prediction head (mtp.*); "
                          "convert it with --keep-mtp, or set draft_tokens to 0",
                          "draft_tokens");
-  // The head drafts from token embeddings (no image features); constrained sampling and a
-  // thinking budget decide tokens one at a time (a mask per token, a forced "</think>").
-  if (!p.images.empty() || p.constraint.active() || p.thinking_budget) return 0;
   return k;
+}
+
+// KV tokens a speculating request reserves beyond its own (docs/engine.md "Memory"): what the
+// engine's plan did not count of the MTP head's KV cache (for its `kv_tokens`) and of a
+// sequence's verify and draft buffers — the plan counts both at EngineOptions::draft_tokens —
+// in tokens of the plan's KV, so that the budget holds the request's whole memory.
+int64_t speculation_tokens(const EngineContext& context, int drafts, int64_t kv_tokens) {
+  const MemoryPlan& plan = context.plan;
+  if (drafts <= plan.draft_tokens || plan.kv_bytes_per_token == 0) return 0;
+  const tf::TextConfig& c = context.model().text();
+  const int64_t chunk = std::min<int64_t>(context.options.prefill_chunk, context.context);
+  uint64_t bytes = tf::speculative_bytes_per_sequence(c, drafts, chunk) -
+                   std::min(plan.speculative_bytes_per_sequence,
+                            tf::speculative_bytes_per_sequence(c, drafts, chunk));
+  if (plan.mtp_kv_bytes_per_token == 0)
+    bytes += tf::mtp_kv_bytes_per_token(c, context.kv_type, context.kv_group_size) *
+             static_cast<uint64_t>(kv_tokens);
+  return static_cast<int64_t>((bytes + plan.kv_bytes_per_token - 1) / plan.kv_bytes_per_token);
 }
 
 }  // namespace
@@ -258,8 +274,9 @@ PreparedRequest prepare_request(const EngineContext& context, const Request& r) 
                              std::to_string(kMaxTopLogprobs) + " alternatives",
                          "logprobs");
   p.logprobs = r.logprobs;
-  p.draft_tokens = draft_tokens(context, r, p);
+  p.draft_tokens = draft_tokens(context, r);
   p.kv_tokens = std::min<int64_t>(context.context, p.kv_tokens + p.draft_tokens);
+  p.kv_tokens += speculation_tokens(context, p.draft_tokens, p.kv_tokens);
   p.use_prompt_cache = r.use_prompt_cache;
   return p;
 }

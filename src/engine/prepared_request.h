@@ -39,8 +39,10 @@ struct PreparedRequest {
   size_t stable_point = 0;
   tf::SamplerConfig sampler;
   tf::StopConfig stop;               // max_tokens: the request's budget
-  // KV tokens the request's sequence may hold: prompt + max_tokens, at most the context. The
-  // memory plan must hold them alone (submit) and beside the running requests' (admission).
+  // KV tokens the request's sequence may hold: prompt + max_tokens, at most the context (plus,
+  // when it speculates beyond what the engine's plan counted, the MTP head's KV and buffers in
+  // tokens of the plan's KV). The memory plan must hold them alone (submit) and beside the
+  // running requests' (admission).
   int64_t kv_tokens = 0;
   std::optional<int> thinking_budget;
   OutputConstraint constraint;       // response_format / tool_choice

@@ -98,13 +98,8 @@ void RunningRequest::emit(const std::vector<tf::TextPiece>& pieces) {
 }
 
 bool RunningRequest::advance(std::span<const float> logits, bool room_for_next) {
-  int32_t token;
-  if (!forced_.empty()) {
-    token = forced_.front();
-    forced_.pop_front();
-  } else {
-    token = sampler_.sample(constrained_.mask(logits), history_);
-  }
+  const int32_t token =
+      forced_.empty() ? sampler_.sample(constrained_.mask(logits), history_) : forced_.front();
   return commit(token, logits, room_for_next);
 }
 
@@ -113,18 +108,34 @@ void RunningRequest::speculate_on(tf::Sequence& sequence, const tf::ForwardOptio
   options.drafts = prepared_.draft_tokens;
   options.draft_vocabulary = context_.draft_vocabulary;
   speculative_ = std::make_unique<tf::SpeculativeDecoder>(sequence, forward, std::move(options));
+  speculative_->set_rules(&step_rules_);
 }
 
-void RunningRequest::observe_prefill(std::span<const int32_t> tokens,
-                                     std::span<const float> hidden) {
-  speculative_->observe_prefill(tokens, hidden);
+void RunningRequest::observe_prefill(const tf::BatchItem& item, std::span<const float> hidden) {
+  // A multimodal chunk is fed as embeddings: its ids (image tokens at image rows) are `ids`'.
+  const std::span<const int32_t> tokens =
+      item.tokens.empty() ? std::span<const int32_t>(ids).subspan(prefilled, item.count())
+                          : item.tokens;
+  speculative_->observe_prefill(tokens, hidden, item.embeddings, item.positions);
+}
+
+int64_t RunningRequest::drafts_before_budget() const {
+  if (!prepared_.thinking_budget || budget_spent_) return prepared_.draft_tokens;
+  // Still thinking, or the output may still open a thought (nothing but blanks so far): each
+  // token may count against the budget, and the one that reaches it must end the step, so
+  // that the forced "</think>" is the next step's first token, as in plain decoding.
+  const bool may_think = splitter_.in_reasoning() ||
+                         (splitter_.reasoning().empty() && splitter_.answer().empty());
+  if (!may_think) return prepared_.draft_tokens;
+  return *prepared_.thinking_budget - usage_.reasoning_tokens - 1;
 }
 
 std::span<const int32_t> RunningRequest::propose() {
   // A step emits up to drafts + 1 tokens: no drafts past the budget.
   const int64_t left = prepared_.stop.max_tokens - usage_.completion_tokens;
-  const int most = static_cast<int>(std::clamp<int64_t>(left - 1, 0, prepared_.draft_tokens));
-  return speculative_->propose(next_token_, sampler_, history_, most);
+  const int64_t most = std::min(left - 1, drafts_before_budget());
+  return speculative_->propose(next_token_, sampler_, history_,
+                               static_cast<int>(std::clamp<int64_t>(most, 0, prepared_.draft_tokens)));
 }
 
 bool RunningRequest::advance_speculative(std::span<const float> logits,
@@ -146,6 +157,7 @@ bool RunningRequest::advance_speculative(std::span<const float> logits,
 
 bool RunningRequest::commit(int32_t token, std::span<const float> logits, bool room_for_next) {
   const Clock::time_point now = Clock::now();
+  if (!forced_.empty()) forced_.pop_front();  // the token is the forced one (advance, StepRules)
   if (usage_.completion_tokens == 0) {
     first_token_ = now;
     timing_.time_to_first_token = seconds(prepared_.submitted, now);

@@ -75,10 +75,12 @@ class RunningRequest {
   // this request) when PreparedRequest::draft_tokens > 0.
   void speculate_on(tf::Sequence& sequence, const tf::ForwardOptions& forward);
   bool speculating() const { return speculative_ != nullptr; }
-  // A prompt chunk was fed with the final hidden state of every row: the head reads them.
-  void observe_prefill(std::span<const int32_t> tokens, std::span<const float> hidden);
+  // A prompt chunk (`item`, rows prefilled … of `ids`) was fed with the final hidden state of
+  // every row: the head reads them (with the chunk's embeddings and positions, images included).
+  void observe_prefill(const tf::BatchItem& item, std::span<const float> hidden);
   // This step's rows: next_token() and the drafts after it (no more than the tokens still
-  // wanted). Feed them in one forward with logits and hidden states of every row and
+  // wanted, none past a thinking budget's end; drafts the output constraint refuses are never
+  // proposed, and forced tokens are drafted as they are). Feed them in one forward with logits and hidden states of every row and
   // keep_states (tf::BatchItem).
   std::span<const int32_t> propose();
   // That forward's outputs: keeps the accepted prefix in the sequence (rewind, no re-run) and
@@ -99,6 +101,9 @@ class RunningRequest {
   // was chosen from). Returns as advance() does.
   bool commit(int32_t token, std::span<const float> logits, bool room_for_next);
   TokenLogprob logprob_of(std::span<const float> logits, int32_t token) const;
+  // Drafts this step may hold under the thinking budget: the budget's forced "</think>" comes
+  // where plain decoding puts it, never inside a step's drafts.
+  int64_t drafts_before_budget() const;
   void emit(const std::vector<tf::TextPiece>& pieces);
   void emit_text(std::string_view text) { if (!text.empty()) emit(splitter_.push(text)); }
 
@@ -115,6 +120,23 @@ class RunningRequest {
   bool budget_spent_ = false;
   std::vector<int32_t> pending_tokens_;  // not yet attached to an event
   std::vector<TokenLogprob> pending_logprobs_;
+  // The speculative step's view of the constraint and the forced tokens (tf::StepRules).
+  class DraftRules final : public tf::StepRules {
+   public:
+    explicit DraftRules(RunningRequest& r) : r_(r) {}
+    void restart(int drafts) override { r_.constrained_.fork(drafts); }
+    int32_t forced(int j) const override {
+      return static_cast<size_t>(j) < r_.forced_.size() ? r_.forced_[static_cast<size_t>(j)] : -1;
+    }
+    std::span<const float> mask(int j, std::span<const float> logits, bool required) override {
+      return r_.constrained_.fork_mask(j, logits, required);
+    }
+    bool advance(int j, int32_t token) override { return r_.constrained_.fork_advance(j, token); }
+
+   private:
+    RunningRequest& r_;
+  };
+  DraftRules step_rules_{*this};
   std::unique_ptr<tf::SpeculativeDecoder> speculative_;
   int32_t next_token_ = 0;
   bool finished_ = false;

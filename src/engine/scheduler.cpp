@@ -370,7 +370,7 @@ void Scheduler::process(const Owner& owner, const tf::BatchItem& item, size_t ou
   try {
     if (owner.prefill) {
       if (slot.request->speculating())
-        slot.request->observe_prefill(item.tokens, pass_.hidden(output));
+        slot.request->observe_prefill(item, pass_.hidden(output));
       process_prefill(slot, pass_.logits(output));
       return;
     }

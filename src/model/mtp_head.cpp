@@ -42,23 +42,42 @@ MtpHead::MtpHead(const Model& model, ForwardOptions options)
 
 std::span<const float> MtpHead::run(MtpCache& cache, std::span<const int32_t> tokens,
                                     std::span<const float> hidden, int64_t first_position) {
+  text_positions_.resize(tokens.size());
+  for (size_t t = 0; t < tokens.size(); ++t)
+    text_positions_[t] = Position3::text(first_position + static_cast<int64_t>(t));
+  return run(cache, tokens, {}, hidden, text_positions_);
+}
+
+std::span<const float> MtpHead::run(MtpCache& cache, std::span<const int32_t> tokens,
+                                    std::span<const float> embeddings,
+                                    std::span<const float> hidden,
+                                    std::span<const Position3> positions) {
   const TextConfig& c = model_.text();
   const int64_t H = c.hidden_size, n = static_cast<int64_t>(tokens.size());
   if (static_cast<int64_t>(hidden.size()) != n * H)
     throw std::invalid_argument("MtpHead::run: " + std::to_string(hidden.size()) +
                                 " hidden floats for " + std::to_string(n) + " tokens of width " +
                                 std::to_string(H));
+  if (!embeddings.empty() && static_cast<int64_t>(embeddings.size()) != n * H)
+    throw std::invalid_argument("MtpHead::run: " + std::to_string(embeddings.size()) +
+                                " embedding floats for " + std::to_string(n) + " rows");
+  if (static_cast<int64_t>(positions.size()) != n)
+    throw std::invalid_argument("MtpHead::run: one rotary position per row");
   g_.resize(n * H);
   if (n == 0) return g_;
   const Compute compute{model_.pool(), options_.precision, &matmul_scratch_};
   const float eps = c.rms_norm_eps;
 
   // u = fc · [RMSNorm_e(E[x]) ; RMSNorm_h(h)] (§3 step 2).
-  embedded_.resize(n * H);
-  model_.embed(tokens, embedded_.data());
+  const float* embedded = embeddings.data();
+  if (embeddings.empty()) {
+    embedded_.resize(n * H);
+    model_.embed(tokens, embedded_.data());
+    embedded = embedded_.data();
+  }
   concat_.resize(n * 2 * H);
   for (int64_t t = 0; t < n; ++t) {
-    rms_norm(embedded_.data() + t * H, w_.pre_fc_norm_embedding.data(), H, eps,
+    rms_norm(embedded + t * H, w_.pre_fc_norm_embedding.data(), H, eps,
              concat_.data() + t * 2 * H);
     rms_norm(hidden.data() + t * H, w_.pre_fc_norm_hidden.data(), H, eps,
              concat_.data() + t * 2 * H + H);
@@ -76,12 +95,10 @@ std::span<const float> MtpHead::run(MtpCache& cache, std::span<const int32_t> to
   auto add_branch = [&] {
     for (int64_t i = 0; i < n * H; ++i) residual_[i] += branch_[i];
   };
-  positions_.resize(n);
-  for (int64_t t = 0; t < n; ++t) positions_[t] = Position3::text(first_position + t);
   const LayerWeights& lw = w_.layer;
   norm_rows(lw.input_norm, normed_.data());
   const GatedAttentionRows rows[] = {{0, n, &cache.kv_}};
-  gated_attention_forward(lw.attn, c, model_.rope(), normed_.data(), n, positions_.data(), rows,
+  gated_attention_forward(lw.attn, c, model_.rope(), normed_.data(), n, positions.data(), rows,
                           branch_.data(), attn_scratch_, compute);
   add_branch();
   norm_rows(lw.post_norm, normed_.data());

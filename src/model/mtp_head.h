@@ -56,6 +56,14 @@ class MtpHead {
   // next call.
   std::span<const float> run(MtpCache& cache, std::span<const int32_t> tokens,
                              std::span<const float> hidden, int64_t first_position);
+  // The same with the rows' inputs given as they reach the main model: `embeddings`
+  // ([rows][hidden]; empty: E[tokens]) and one rotary position per row. A multimodal prompt's
+  // rows take the embeddings with image features spliced in and the main model's 3-D
+  // positions, as vLLM's Qwen3.5 MTP drafter does (`Qwen3_5MTP.embed_input_ids` merges the
+  // image features; its positions are M-RoPE triples, docs/engine.md "Speculative decoding").
+  std::span<const float> run(MtpCache& cache, std::span<const int32_t> tokens,
+                             std::span<const float> embeddings, std::span<const float> hidden,
+                             std::span<const Position3> positions);
 
   // Draft logits [rows][vocab] of `rows` rows of g (an output of run). Over the draft
   // vocabulary when one is set (−inf elsewhere). Valid until the next call.
@@ -75,7 +83,7 @@ class MtpHead {
   const DraftVocabulary* vocabulary_ = nullptr;
   std::vector<float> embedded_, concat_, residual_, normed_, branch_, g_, logits_, reduced_;
   MatmulScratch matmul_scratch_;
-  std::vector<Position3> positions_;
+  std::vector<Position3> text_positions_;
   GatedAttentionScratch attn_scratch_;
   MoeScratch moe_scratch_;
 };

@@ -52,6 +52,35 @@ uint64_t kv_bytes_per_token(const TextConfig& c, KVType type, int group_size) {
   return static_cast<uint64_t>(attention_layers(c)) * 2 * c.num_key_value_heads * row;
 }
 
+uint64_t mtp_kv_bytes_per_token(const TextConfig& c, KVType type, int group_size) {
+  const size_t row = kv_row_bytes(type, c.head_dim, kv_group_for(group_size, c.head_dim));
+  return 2ull * c.num_key_value_heads * row;
+}
+
+uint64_t speculative_bytes_per_sequence(const TextConfig& c, int drafts, int64_t chunk) {
+  if (drafts <= 0) return 0;
+  const uint64_t rows = static_cast<uint64_t>(drafts) + 1, H = c.hidden_size;
+  // Per DeltaNet layer (GatedDeltaNetHistory): the raw conv rows after the old window and the
+  // recurrent state before every verify row.
+  const int linear = c.num_hidden_layers - attention_layers(c);
+  const uint64_t recurrent = static_cast<uint64_t>(c.linear_num_value_heads) *
+                             c.linear_key_head_dim * c.linear_value_head_dim;
+  const uint64_t history =
+      static_cast<uint64_t>(linear) *
+      ((c.linear_conv_kernel_dim - 1 + rows) * deltanet_conv_dim(c) + rows * recurrent);
+  // The verify rows' outputs past the first: logits and hidden state.
+  const uint64_t verify = (rows - 1) * (c.vocab_size + H);
+  // The head (model/mtp_head.cpp): embeddings, concat (2H), residual, normed, branch and g of
+  // `chunk` rows; its attention and MoE scratch as a main attention layer's; one logits row.
+  const uint64_t T = static_cast<uint64_t>(std::max<int64_t>(chunk, rows));
+  const ActivationBytes layer = activation_bytes(c, static_cast<int64_t>(T), 1, 1);
+  const uint64_t q = static_cast<uint64_t>(c.num_attention_heads) * c.head_dim;
+  const uint64_t kv = static_cast<uint64_t>(c.num_key_value_heads) * c.head_dim;
+  const uint64_t attention = T * (q * (c.attn_output_gate ? 2 : 1) + 2 * kv + 2 * q);
+  const uint64_t head = 7 * T * H + attention + c.vocab_size + H;
+  return (history + verify + head) * kFloat + layer.moe;
+}
+
 uint64_t deltanet_state_bytes(const TextConfig& c) {
   const int linear = c.num_hidden_layers - attention_layers(c);
   const uint64_t recurrent = static_cast<uint64_t>(c.linear_num_value_heads) *
@@ -167,6 +196,8 @@ MemoryPlan plan_memory(const ModelConfig& config, const ModelSummary& weights,
   add("weights: vision tower", p.vision_weight_bytes, true);
 
   const int64_t chunk = std::min<int64_t>(o.prefill_chunk, std::max<int64_t>(p.context, 1));
+  // Speculative decoding needs the MTP head: counted only when the weights hold it.
+  const bool speculates = o.draft_tokens > 0 && weights.role(TensorRole::Mtp).bytes > 0;
   const ActivationBytes act = activation_bytes(c, chunk, p.parallel, o.threads);
   add("activations: residual stream (" + std::to_string(chunk) + " tokens)", act.residual, false);
   add("activations: attention / DeltaNet", act.attention, false);
@@ -175,14 +206,28 @@ MemoryPlan plan_memory(const ModelConfig& config, const ModelSummary& weights,
   p.deltanet_bytes_per_sequence = deltanet_state_bytes(c);
   add("DeltaNet state (× " + std::to_string(p.parallel) + " sequences)",
       p.deltanet_bytes_per_sequence * p.parallel, false);
+  if (speculates) {
+    p.draft_tokens = o.draft_tokens;
+    p.speculative_bytes_per_sequence = speculative_bytes_per_sequence(c, o.draft_tokens, chunk);
+    add("speculative decoding (" + std::to_string(o.draft_tokens) + " drafts × " +
+            std::to_string(p.parallel) + " sequences: verify states, MTP head buffers)",
+        p.speculative_bytes_per_sequence * p.parallel, false);
+  }
   add("process (binary, libraries, allocator)", o.process_base_bytes, false);
   add("runtime (code paged in, tokenizer, model objects)", o.count_runtime ? kRuntimeBytes : 0,
       false);
   for (const MemoryPlanLine& l : p.lines) p.fixed_bytes += l.bytes;
 
-  p.kv_bytes_per_token = kv_bytes_per_token(c, o.kv_type, o.kv_group_size);
+  // The head's one-layer KV cache grows with its sequence like the main ones.
+  auto per_token = [&](KVType t) {
+    return kv_bytes_per_token(c, t, o.kv_group_size) +
+           (speculates ? mtp_kv_bytes_per_token(c, t, o.kv_group_size) : 0);
+  };
+  p.mtp_kv_bytes_per_token = speculates ? mtp_kv_bytes_per_token(c, o.kv_type, o.kv_group_size) : 0;
+  p.kv_bytes_per_token = per_token(o.kv_type);
   add(std::string("KV cache (") + kv_type_name(o.kv_type) + ", " + std::to_string(p.context) +
-          " tokens × " + std::to_string(p.parallel) + ")",
+          " tokens × " + std::to_string(p.parallel) + (speculates ? ", with the MTP head's" : "") +
+          ")",
       p.kv_bytes_per_token * static_cast<uint64_t>(p.context) * p.parallel, false);
   for (const MemoryPlanLine& l : p.lines) p.total_bytes += l.bytes;
 
@@ -190,7 +235,7 @@ MemoryPlan plan_memory(const ModelConfig& config, const ModelSummary& weights,
   for (KVType t : {KVType::F16, KVType::Q8, KVType::Q4, KVType::Q2}) {
     KVWidthFit w;
     w.type = t;
-    w.bytes_per_token = kv_bytes_per_token(c, t, o.kv_group_size);
+    w.bytes_per_token = per_token(t);
     for (int64_t n : p.context_columns)
       w.total_at.push_back(p.fixed_bytes + w.bytes_per_token * static_cast<uint64_t>(n) * p.parallel);
     if (p.limit_bytes > p.fixed_bytes) {

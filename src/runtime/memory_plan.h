@@ -31,6 +31,15 @@ namespace tf {
 // full-attention layer, rows of `type` (kv_row_bytes; quantized: the group as the cache uses it,
 // kv_group_for).
 uint64_t kv_bytes_per_token(const TextConfig& c, KVType type, int group_size);
+// KV cache bytes one token adds to the MTP head's own cache when a sequence speculates: one
+// full-attention layer's keys and values (docs/model.md §10.4; 2 KiB/token in f16 at 35B-A3B).
+uint64_t mtp_kv_bytes_per_token(const TextConfig& c, KVType type, int group_size);
+// What a sequence that speculates with `drafts` drafts per step holds beside its KV caches
+// (runtime/speculative_decoding.h): the DeltaNet states recorded for the drafts + 1 verify rows
+// (keep_states: Sequence::rewind takes the accepted prefix's), the verify rows' logits and
+// hidden states beyond the one row a plain step has, and the MTP head's buffers for a catch-up
+// of `chunk` rows (a prompt chunk) and one row of draft logits.
+uint64_t speculative_bytes_per_sequence(const TextConfig& c, int drafts, int64_t chunk);
 // Gated DeltaNet state of one sequence (fixed, whatever its length): per linear-attention layer
 // the float32 recurrent state Hv·Dk·Dv and the conv window (K − 1)·conv_dim.
 uint64_t deltanet_state_bytes(const TextConfig& c);
@@ -68,6 +77,9 @@ struct MemoryPlanOptions {
   uint64_t prompt_cache_bytes = 0;  // the prompt cache's most (elastic: not counted in the total)
   uint64_t process_base_bytes = 0;  // the process before loading (binary, libraries, allocator)
   bool count_runtime = true;        // add kRuntimeBytes (false: a plan of the model alone)
+  // Speculative decoding's drafts per step (0: off). With an MTP head in the weights, the
+  // head's KV joins every token's KV and each sequence holds speculative_bytes_per_sequence.
+  int draft_tokens = 0;
   uint64_t memory_total = 0;  // bytes of memory the process may use (0: this machine's)
   int64_t reserve_bytes = -1; // left for the OS and other programs (−1: default_reserve)
 };
@@ -89,6 +101,11 @@ struct MemoryPlan {
   std::vector<MemoryPlanLine> lines;
   uint64_t text_weight_bytes = 0, vision_weight_bytes = 0;
   uint64_t kv_bytes_per_token = 0, deltanet_bytes_per_sequence = 0;
+  // Speculative decoding (MemoryPlanOptions::draft_tokens on a model with an MTP head; else 0):
+  // the head's KV per token (included in kv_bytes_per_token) and each sequence's scratch
+  // (included in fixed_bytes).
+  int draft_tokens = 0;
+  uint64_t mtp_kv_bytes_per_token = 0, speculative_bytes_per_sequence = 0;
   int64_t context = 0;  // per sequence
   int parallel = 1;
   uint64_t total_bytes = 0;   // sum of lines

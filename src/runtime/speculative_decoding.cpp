@@ -42,45 +42,65 @@ void SpeculativeDecoder::run_main(std::span<const int32_t> tokens, bool logits_a
 
 void SpeculativeDecoder::forget_pending() {
   pending_hidden_.clear();
+  pending_rotary_.clear();
   pending_tokens_.clear();
+  pending_embeddings_.clear();
 }
 
 std::span<const float> SpeculativeDecoder::catch_up_head() {
   const int64_t H = model_.hidden_size();
   const int64_t pairs = static_cast<int64_t>(pending_tokens_.size());
-  const auto g = head_.run(cache_, pending_tokens_,
+  const auto g = head_.run(cache_, pending_tokens_, pending_embeddings_,
                            std::span<const float>(pending_hidden_).subspan(0, pairs * H),
-                           pending_position_);
+                           std::span<const Position3>(pending_rotary_).first(pairs));
   for (int64_t i = 0; i < pairs; ++i) cache_positions_.push_back(pending_position_ + i);
   // The last hidden row waits for the token that follows it.
   pending_hidden_.erase(pending_hidden_.begin(), pending_hidden_.begin() + pairs * H);
+  pending_rotary_.erase(pending_rotary_.begin(), pending_rotary_.begin() + pairs);
   pending_tokens_.clear();
+  pending_embeddings_.clear();
   pending_position_ += pairs;
   return g.subspan((pairs - 1) * H, H);
 }
 
 void SpeculativeDecoder::observe_prefill(std::span<const int32_t> tokens,
-                                         std::span<const float> hidden) {
-  const int64_t H = model_.hidden_size();
-  const int64_t start = sequence_.length() - static_cast<int64_t>(tokens.size());
-  if (static_cast<int64_t>(hidden.size()) != static_cast<int64_t>(tokens.size()) * H)
-    throw std::invalid_argument("SpeculativeDecoder::observe_prefill: one hidden row per token");
+                                         std::span<const float> hidden,
+                                         std::span<const float> embeddings,
+                                         std::span<const Position3> positions) {
+  const int64_t H = model_.hidden_size(), n = static_cast<int64_t>(tokens.size());
+  const int64_t start = sequence_.length() - n;
+  if (static_cast<int64_t>(hidden.size()) != n * H ||
+      (!embeddings.empty() && static_cast<int64_t>(embeddings.size()) != n * H) ||
+      (!positions.empty() && static_cast<int64_t>(positions.size()) != n))
+    throw std::invalid_argument("SpeculativeDecoder::observe_prefill: one hidden row (and "
+                                "embedding and position, when given) per token");
   // Head rows are valid for positions t with x_{t+1} in what the sequence held before these
   // tokens (≤ start − 2); pending rows only if they end right before the new tokens (else the
   // sequence was cut or fed elsewhere since).
-  const int64_t pending_rows = static_cast<int64_t>(pending_hidden_.size()) / H;
+  const int64_t pending_rows = static_cast<int64_t>(pending_rotary_.size());
   if (pending_rows == 0 || pending_position_ + pending_rows != start) forget_pending();
   while (!cache_positions_.empty() && cache_positions_.back() >= start - 1) {
     cache_positions_.pop_back();
   }
   cache_.truncate(static_cast<int64_t>(cache_positions_.size()));
   if (tokens.empty()) return;
+  size_t skip = 0;
   if (pending_hidden_.empty()) {
     pending_position_ = start;  // x_start has no hidden state before it here
-    tokens = tokens.subspan(1);
+    skip = 1;
   }
   pending_hidden_.insert(pending_hidden_.end(), hidden.begin(), hidden.end());
-  pending_tokens_.insert(pending_tokens_.end(), tokens.begin(), tokens.end());
+  for (int64_t i = 0; i < n; ++i)
+    pending_rotary_.push_back(positions.empty() ? text_position(start + i) : positions[i]);
+  if (!embeddings.empty() && pending_embeddings_.empty() && !pending_tokens_.empty()) {
+    // Tokens of an earlier step wait beside this chunk's embeddings: embed them too.
+    pending_embeddings_.resize(pending_tokens_.size() * H);
+    model_.embed(pending_tokens_, pending_embeddings_.data());
+  }
+  pending_tokens_.insert(pending_tokens_.end(), tokens.begin() + skip, tokens.end());
+  if (!embeddings.empty())
+    pending_embeddings_.insert(pending_embeddings_.end(), embeddings.begin() + skip * H,
+                               embeddings.end());
   if (!pending_tokens_.empty()) catch_up_head();
 }
 
@@ -92,10 +112,9 @@ std::span<const float> SpeculativeDecoder::prefill(std::span<const int32_t> toke
   return last ? session_->forward_pass().logits(0) : std::span<const float>();
 }
 
-int32_t SpeculativeDecoder::choose_draft(std::span<const float> g, Sampler& sampler,
+int32_t SpeculativeDecoder::choose_draft(std::span<const float> logits, Sampler& sampler,
                                          std::span<const int32_t> history,
                                          std::vector<double>* q) {
-  const auto logits = head_.logits(g, 1);
   if (!q || sampler.config().greedy() || options_.forced_acceptance)
     return sampler.sample(logits, history);
   *q = sampler.distribution(logits, history);
@@ -105,14 +124,13 @@ int32_t SpeculativeDecoder::choose_draft(std::span<const float> g, Sampler& samp
 std::span<const int32_t> SpeculativeDecoder::propose(int32_t token, Sampler& sampler,
                                                      std::span<const int32_t> history,
                                                      int max_drafts) {
-  const int64_t H = model_.hidden_size();
   const int64_t start = sequence_.length();
   const bool sampling = !sampler.config().greedy() && !options_.forced_acceptance;
 
   // 1. Draft (§5 step 1): commit the head rows of the new pairs, the last one's output gives
   //    d_1; d_2 … d_k come from recursive rows that are dropped afterwards. Without the main
   //    hidden state of the previous position (nothing fed through prefill / step) no draft.
-  const int64_t pending_rows = static_cast<int64_t>(pending_hidden_.size()) / H;
+  const int64_t pending_rows = static_cast<int64_t>(pending_rotary_.size());
   const bool can_draft = pending_rows > 0 && pending_position_ + pending_rows == start;
   if (!can_draft) forget_pending();
   // Near the end of the sequence's capacity fewer drafts fit in the verify batch.
@@ -122,6 +140,7 @@ std::span<const int32_t> SpeculativeDecoder::propose(int32_t token, Sampler& sam
   verify_tokens_.assign(1, token);
   draft_history_.assign(history.begin(), history.end());
   q_.resize(k);
+  if (rules_) rules_->restart(k);
   if (can_draft) {  // the head's rows stay complete even in a step without drafts
     pending_tokens_.push_back(token);
     const auto g = catch_up_head();
@@ -130,12 +149,22 @@ std::span<const int32_t> SpeculativeDecoder::propose(int32_t token, Sampler& sam
   if (k > 0) {
     const int64_t committed_rows = cache_.rows();
     for (int j = 0; j < k; ++j) {
-      const int32_t d = choose_draft(g_last_, sampler, draft_history_, sampling ? &q_[j] : nullptr);
+      // A forced token is the draft (verified for free); else the head's choice among the
+      // tokens the rules allow here — none allowed: no draft from here on.
+      int32_t d = rules_ ? rules_->forced(j) : -1;
+      if (d < 0) {
+        std::span<const float> logits = head_.logits(g_last_, 1);
+        if (rules_) logits = rules_->mask(j, logits, /*required=*/false);
+        if (logits.empty()) break;
+        d = choose_draft(logits, sampler, draft_history_, sampling ? &q_[j] : nullptr);
+      }
       verify_tokens_.push_back(d);
       draft_history_.push_back(d);
+      if (rules_ && !rules_->advance(j, d)) break;
       if (j + 1 < k) {
-        const auto next = head_.run(cache_, std::span<const int32_t>(&d, 1), g_last_,
-                                    start - 1 + j + 1);
+        const Position3 position = text_position(start + j);
+        const auto next = head_.run(cache_, std::span<const int32_t>(&d, 1), {}, g_last_,
+                                    std::span<const Position3>(&position, 1));
         g_last_.assign(next.begin(), next.end());
       }
     }
@@ -164,11 +193,18 @@ std::vector<int32_t> SpeculativeDecoder::accept(std::span<const float> logits,
   std::vector<int32_t> emitted;
   int a = 0;
   for (;; ++a) {
+    const int32_t forced = rules_ ? rules_->forced(a) : -1;
     if (a == k) {  // every draft accepted: the bonus token from the last row
-      emitted.push_back(sampler.sample(row(a), draft_history_));
+      emitted.push_back(forced >= 0 ? forced : sampler.sample(verify_row(a, row(a)), draft_history_));
       break;
     }
     const int32_t d = verify_tokens_[a + 1];
+    if (forced >= 0) {  // plain decoding takes it too: the draft (= forced) is accepted
+      emitted.push_back(forced);
+      if (forced != d) break;
+      draft_history_.push_back(d);
+      continue;
+    }
     if (options_.forced_acceptance) {
       const double u = static_cast<double>(forced_rng_() >> 11) * 0x1.0p-53;
       if (u < *options_.forced_acceptance) {
@@ -176,18 +212,18 @@ std::vector<int32_t> SpeculativeDecoder::accept(std::span<const float> logits,
         draft_history_.push_back(d);
         continue;
       }
-      emitted.push_back(sampler.sample(row(a), draft_history_));
+      emitted.push_back(sampler.sample(verify_row(a, row(a)), draft_history_));
       break;
     }
     if (!sampling) {
-      const int32_t y = sampler.sample(row(a), draft_history_);
+      const int32_t y = sampler.sample(verify_row(a, row(a)), draft_history_);
       emitted.push_back(y);
       if (y != d) break;
       draft_history_.push_back(y);
       continue;
     }
     // min(1, p/q) acceptance; on rejection a draw from norm(max(0, p − q)).
-    std::vector<double> p = sampler.distribution(row(a), draft_history_);
+    std::vector<double> p = sampler.distribution(verify_row(a, row(a)), draft_history_);
     const std::vector<double>& q = q_[a];
     if (sampler.uniform() * q[d] < p[d]) {
       emitted.push_back(d);
@@ -214,7 +250,10 @@ std::vector<int32_t> SpeculativeDecoder::accept(std::span<const float> logits,
   //    follow them (the last one's token is the next step's `token`).
   pending_position_ = start;
   pending_hidden_ = step_hidden_;
+  pending_rotary_.clear();
+  for (int i = 0; i <= a; ++i) pending_rotary_.push_back(text_position(start + i));
   pending_tokens_.assign(emitted.begin(), emitted.end() - 1);
+  pending_embeddings_.clear();
 
   stats_.steps += 1;
   stats_.drafts_proposed += k;
@@ -241,6 +280,7 @@ void SpeculativeDecoder::keep_emitted(int64_t count) {
   sequence_.rewind(step_start_ + count);
   pending_position_ = step_start_;
   pending_hidden_.assign(step_hidden_.begin(), step_hidden_.begin() + count * H);
+  pending_rotary_.resize(count);
   pending_tokens_.assign(step_tokens_.begin(), step_tokens_.begin() + count - 1);
   step_emitted_ = count;
 }

@@ -11,6 +11,11 @@
 //    norm(max(0, p_i − q_i)) and the step ends (Leviathan et al. 2023, Chen et al. 2023): every
 //    emitted token has exactly the distribution plain sampling gives it.
 //
+// Rules that mask or force tokens per position (StepRules: constrained output, a thinking
+// budget) are asked while drafting and while verifying, so the output stays plain decoding's.
+// A multimodal prompt's rows reach the head as the main model took them (image features, 3-D
+// positions), as vLLM's Qwen3.5 MTP drafter reads them.
+//
 // The head's cache follows the exact rule of §5 step 5: its row t is always built from the
 // verified main hidden state h_t and the committed token x_{t+1}; rows written by recursive
 // drafts are dropped after each step.
@@ -34,6 +39,29 @@
 #include "runtime/speculative_stats.h"
 
 namespace tf {
+
+// What decides a step's tokens besides the logits, position by position (the engine's
+// constrained sampling and thinking budget, engine/running_request.h). Position 0 is the token
+// after the last committed one, position j the token after the drafts d_1 … d_j. The decoder
+// asks the same rules while drafting (so no draft the rules refuse is proposed) and while
+// verifying (so verify row j is chosen exactly as plain decoding chooses the token after
+// d_1 … d_j): the output is plain decoding's, greedy token for token, sampled in distribution.
+class StepRules {
+ public:
+  virtual ~StepRules() = default;
+  // A new step from the committed state, with positions 0 … `drafts` (propose calls it).
+  virtual void restart(int drafts) = 0;
+  // The token position j takes whatever the logits say (a thinking budget's "</think>"), or −1.
+  virtual int32_t forced(int j) const = 0;
+  // The logits to choose position j's token from: `logits` itself when nothing is refused,
+  // else a copy with the refused tokens at −inf, valid until the next call. When no token with
+  // a finite logit may come: throws std::runtime_error if `required` (a verify row, as plain
+  // decoding throws), else returns an empty span (no draft there).
+  virtual std::span<const float> mask(int j, std::span<const float> logits, bool required) = 0;
+  // Position j took `token`: prepares position j + 1. False when no draft should follow it
+  // (the answer ends with it).
+  virtual bool advance(int j, int32_t token) = 0;
+};
 
 struct SpeculativeOptions {
   int drafts = 2;  // k: tokens drafted per step (≥ 1)
@@ -80,12 +108,21 @@ class SpeculativeDecoder {
   //    the sequence in one forward with logits and hidden states of every row and keep_states.
   //  - accept: that forward's logits and hidden rows; rewinds the sequence and returns what
   //    step() returns.
-  void observe_prefill(std::span<const int32_t> tokens, std::span<const float> hidden);
+  //    A multimodal prompt's chunk also gives the rows as the main model took them: its
+  //    `embeddings` (image features spliced in; the head reads them in place of E[token], as
+  //    vLLM does) and 3-D rotary `positions` (empty: text positions).
+  void observe_prefill(std::span<const int32_t> tokens, std::span<const float> hidden,
+                       std::span<const float> embeddings = {},
+                       std::span<const Position3> positions = {});
   //    `max_drafts` caps k for this step (the tokens the caller still wants, less the bonus).
   std::span<const int32_t> propose(int32_t token, Sampler& sampler,
                                    std::span<const int32_t> history, int max_drafts = kNoCap);
   std::vector<int32_t> accept(std::span<const float> logits, std::span<const float> hidden,
                               Sampler& sampler, std::span<const int32_t> history);
+
+  // Rules that mask or force tokens per position (nullptr: none). They must outlive their use;
+  // propose and accept of one step must see the same rules.
+  void set_rules(StepRules* rules) { rules_ = rules; }
 
   // The caller keeps only the first `count` (≥ 1) tokens the last step returned (a stop
   // condition fired inside them): the sequence is rewound to hold all but the last kept one.
@@ -105,9 +142,17 @@ class SpeculativeDecoder {
   void run_main(std::span<const int32_t> tokens, bool logits_all, bool keep_states);
   // Commits head rows for the pending (hidden, token) pairs and returns the g of the last one.
   std::span<const float> catch_up_head();
-  // Draft token from the head's last g row; fills q (its distribution) when sampling.
-  int32_t choose_draft(std::span<const float> g, Sampler& sampler,
+  // Draft token from the head's (masked) logits; fills q (its distribution) when sampling.
+  int32_t choose_draft(std::span<const float> logits, Sampler& sampler,
                        std::span<const int32_t> history, std::vector<double>* q);
+  // Verify row j as the rules let the sampler see it.
+  std::span<const float> verify_row(int j, std::span<const float> row) const {
+    return rules_ ? rules_->mask(j, row, /*required=*/true) : row;
+  }
+  // The rotary position of a text row at sequence index `index` (after the prompt's images).
+  Position3 text_position(int64_t index) const {
+    return Position3::text(index + sequence_.rope_delta());
+  }
   void forget_pending();
 
   const Model& model_;
@@ -118,11 +163,15 @@ class SpeculativeDecoder {
   MtpCache cache_;
   std::vector<int64_t> cache_positions_;  // rotary position of every head row
 
-  // Head inputs not yet committed: main hidden rows for positions pending_position_ … and the
-  // tokens that follow them (one fewer until the next token is known).
+  // Head inputs not yet committed: main hidden rows for sequence indices pending_position_ …
+  // with their rotary positions, and the tokens that follow them (one fewer until the next
+  // token is known) — with their embeddings when a multimodal prompt gave them (else empty).
   std::vector<float> pending_hidden_;
+  std::vector<Position3> pending_rotary_;
   std::vector<int32_t> pending_tokens_;
+  std::vector<float> pending_embeddings_;
   int64_t pending_position_ = 0;
+  StepRules* rules_ = nullptr;
 
   int64_t step_start_ = 0;      // sequence length before the last verify
   int64_t step_emitted_ = 0;    // tokens the last step returned

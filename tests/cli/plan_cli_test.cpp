@@ -194,6 +194,24 @@ TEST(PlanCli, GuardRefusesARunThatCannotFit) {
       "--memory-limit");
 }
 
+TEST(PlanCli, DraftCountsTheMtpHeadOnAModelThatHasOne) {
+  const std::string mtp = std::string(TIGHTFIT_TEST_DATA) + "/tiny-qwen35moe-mtp/copy";
+  const nlohmann::json off = plan_json({"--model", mtp, "--context", "1000", "--memory", "1GB"});
+  const nlohmann::json on =
+      plan_json({"--model", mtp, "--context", "1000", "--memory", "1GB", "--draft", "2"});
+  EXPECT_EQ(off.at("draft_tokens"), 0);
+  EXPECT_EQ(on.at("draft_tokens"), 2);
+  // The head's layer: 2 kv heads × 32 × K and V × 2 bytes (f16) per token.
+  EXPECT_EQ(on.at("mtp_kv_bytes_per_token").get<uint64_t>(), 256u);
+  EXPECT_EQ(on.at("kv_bytes_per_token").get<uint64_t>(),
+            off.at("kv_bytes_per_token").get<uint64_t>() + 256);
+  EXPECT_GT(on.at("speculative_bytes_per_sequence").get<uint64_t>(), 0u);
+  const CliResult text = run_cli({"plan", "--model", mtp, "--draft", "2", "--memory", "1GB"});
+  EXPECT_NE(text.out.find("speculative decoding"), std::string::npos) << text.out;
+  // A model without a head: nothing to count.
+  EXPECT_EQ(plan_json({"--model", kModel, "--draft", "2"}).at("mtp_kv_bytes_per_token"), 0);
+}
+
 TEST(PlanCli, BadInputIsOneLineExitTwo) {
   test::expect_one_line_error(run_cli({"plan", "--model", "/nonexistent/model"}), 2,
                               "/nonexistent/model");

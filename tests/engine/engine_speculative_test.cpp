@@ -7,7 +7,8 @@
 //  - max_tokens is exact when a step accepts several tokens, a stop string inside a step's
 //    tokens ends the output where plain decoding ends it, logprobs equal plain ones;
 //  - cancelling a speculative request mid-generation ends it, the engine goes on;
-//  - usage.speculative counts drafts per position; features that need plain steps fall back;
+//  - usage.speculative counts drafts per position (constrained output, thinking budgets and
+//    images: engine_speculative_features_test.cpp);
 //  - a model without a head, or bad values, are refused naming the field.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -19,11 +20,13 @@
 #include <string>
 
 #include "engine_test_util.h"
+#include "speculative_test_util.h"
 
 namespace tightfit {
 namespace {
 
 namespace fs = std::filesystem;
+using test::copy_model;
 using test::greedy_request;
 using test::tiny_engine;
 
@@ -31,22 +34,6 @@ const std::string kData = std::string(TIGHTFIT_TEST_DATA);
 
 // models/tiny-qwen35: the trained model, which keeps its MTP head.
 std::string trained_model() { return kData + "/../../models/tiny-qwen35"; }
-
-// The MTP fixture's "copy" weights with the tiny 512-id tokenizer of models/tiny-random, plus
-// `extra_files` (name → text) in a folder of its own.
-std::string copy_model(const std::string& name,
-                       const std::vector<std::pair<std::string, std::string>>& extra_files = {}) {
-  const fs::path dir = fs::temp_directory_path() / ("tightfit-engine-spec-" + name + "-" +
-                                                    std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  for (const char* f : {"config.json", "model.safetensors"})
-    fs::copy_file(kData + "/tiny-qwen35moe-mtp/copy/" + f, dir / f);
-  for (const char* f : {"tokenizer.json", "tokenizer_config.json", "generation_config.json"})
-    fs::copy_file(fs::canonical(test::tiny_random_dir() + "/" + f), dir / f);
-  for (const auto& [file, text] : extra_files) std::ofstream(dir / file) << text;
-  return dir.string();
-}
 
 std::unique_ptr<Engine> trained_engine(EngineOptions o = {}) {
   o.model = trained_model();
@@ -279,34 +266,6 @@ TEST(EngineSpeculative, EngineDefaultAppliesToRequestsThatDoNotSay) {
   EXPECT_EQ(by_default.tokens, off.tokens);
   EXPECT_EQ(by_default.usage.speculative.proposed_at.size(), 2u);
   EXPECT_EQ(off.usage.speculative.steps, 0);
-}
-
-TEST(EngineSpeculative, ConstrainedAndThinkingBudgetRequestsRunPlainSteps) {
-  auto engine = trained_engine();
-  Request json;
-  json.messages = {Message::text("user", "Give me a JSON object.")};
-  json.enable_thinking = false;
-  json.max_tokens = 30;
-  json.sampling.temperature = 0;
-  json.response_format.type = ResponseFormat::Type::json_object;
-  Request json_spec = json;
-  json_spec.draft_tokens = 3;
-  const Result a = engine->generate(json);
-  const Result b = engine->generate(json_spec);
-  EXPECT_EQ(a.tokens, b.tokens);
-  EXPECT_EQ(b.usage.speculative.steps, 0);
-
-  Request budget;
-  budget.messages = {Message::text("user", "What is 2 + 2?")};
-  budget.max_tokens = 30;
-  budget.sampling.temperature = 0;
-  budget.thinking_budget = 4;
-  Request budget_spec = budget;
-  budget_spec.draft_tokens = 3;
-  const Result c = engine->generate(budget);
-  const Result d = engine->generate(budget_spec);
-  EXPECT_EQ(c.tokens, d.tokens);
-  EXPECT_EQ(d.usage.speculative.steps, 0);
 }
 
 TEST(EngineSpeculative, AReducedDraftVocabularyLeavesTheOutputUnchanged) {

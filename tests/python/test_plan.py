@@ -103,3 +103,15 @@ def test_errors():
         tightfit.plan(str(TEXT_MODEL), memory=-1)
     with pytest.raises(TypeError):
         tightfit.plan(str(TEXT_MODEL), memory=1.5)
+
+
+def test_draft_tokens_count_the_mtp_head():
+    trained = str(TEXT_MODEL.parent / "tiny-qwen35")
+    off = tightfit.plan(trained, memory="1GB", context=1000, count_this_process=False)
+    on = tightfit.plan(trained, memory="1GB", context=1000, count_this_process=False,
+                       draft_tokens=2)
+    assert off.draft_tokens == 0 and off.mtp_kv_bytes_per_token == 0
+    assert on.draft_tokens == 2 and on.mtp_kv_bytes_per_token > 0
+    assert on.kv_bytes_per_token == off.kv_bytes_per_token + on.mtp_kv_bytes_per_token
+    assert on.fixed_bytes == off.fixed_bytes + on.speculative_bytes_per_sequence
+    assert "speculative decoding" in str(on)

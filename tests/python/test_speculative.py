@@ -52,3 +52,14 @@ def test_the_load_default_and_generate_report_the_drafts():
         last = chunk
     assert last.finish_reason is not None
     assert last.drafts_proposed > 0 and 0 <= last.drafts_accepted <= last.drafts_proposed
+
+
+def test_a_thinking_budget_speculates_with_the_same_output():
+    model, _ = tightfit.load(TRAINED, threads=THREADS)
+    prompt = "<|im_start|>user\nWhat is 2 + 2?<|im_end|>\n<|im_start|>assistant\n<think>\n"
+    for budget in (1, 4):
+        plain = Run(model.submit(prompt=prompt, max_tokens=30, temperature=0, thinking_budget=budget))
+        spec = Run(model.submit(prompt=prompt, max_tokens=30, temperature=0, thinking_budget=budget,
+                                draft_tokens=3))
+        assert spec.tokens == plain.tokens and spec.text == plain.text
+        assert spec.usage.speculative.steps > 0

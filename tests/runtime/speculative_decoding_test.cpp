@@ -6,12 +6,16 @@
 //  - speculative greedy == plain greedy decoding for long outputs;
 //  - after partial acceptance the state equals that of a sequence fed only the committed tokens;
 //  - with temperature > 0 the first speculative token has the distribution plain sampling gives
-//    it (chi-square over many seeds, top-k 8 so the categories are few).
+//    it (chi-square over many seeds, top-k 8 so the categories are few), also under StepRules
+//    that mask per position (constrained sampling's shape);
+//  - StepRules (mask and forced tokens per position) give plain decoding's greedy output;
+//  - a multimodal prompt's embeddings and 3-D positions are what the head reads.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -341,6 +345,201 @@ TEST(SpeculativeDecoding, TwoSequencesVerifyInOneBatch) {
   // accept without the matching verify batch is a logic error.
   EXPECT_THROW(specs[0]->accept(pass.logits(1), pass.hidden(1), samplers[0], history[0]),
                std::logic_error);
+}
+
+}  // namespace
+}  // namespace tf
+
+namespace tf {
+namespace {
+
+// Rules whose mask depends on the token before each position (like a grammar's state) and that
+// force token 42 as every 7th output token (like a thinking budget's "</think>").
+class TestRules : public StepRules {
+ public:
+  int32_t last = 0;    // the last committed token (position 0's predecessor)
+  int64_t count = 0;   // tokens output before position 0
+  int64_t masks = 0;
+
+  static bool refused(int32_t before, int32_t token) { return (token + before) % 5 == 0; }
+  static bool forced_at(int64_t index) { return index % 7 == 6; }
+
+  void restart(int drafts) override { before_.assign(static_cast<size_t>(drafts) + 1, last); }
+  int32_t forced(int j) const override { return forced_at(count + j) ? 42 : -1; }
+  std::span<const float> mask(int j, std::span<const float> logits, bool) override {
+    ++masks;
+    masked_.assign(logits.begin(), logits.end());
+    for (size_t t = 0; t < masked_.size(); ++t)
+      if (refused(before_.at(static_cast<size_t>(j)), static_cast<int32_t>(t)))
+        masked_[t] = -std::numeric_limits<float>::infinity();
+    return masked_;
+  }
+  bool advance(int j, int32_t token) override {
+    before_.at(static_cast<size_t>(j) + 1) = token;
+    return true;
+  }
+
+ private:
+  std::vector<int32_t> before_;
+  std::vector<float> masked_;
+};
+
+TEST(SpeculativeDecoding, StepRulesMaskAndForceAsPlainDecodingDoes) {
+  const auto model = Model::load(fixture("copy"), 2);
+  const auto prompt = read_json(fixture("tokens.json")).at("prompt").get<std::vector<int32_t>>();
+  constexpr int kNew = 120;
+  // Plain greedy decoding under the rules.
+  std::vector<int32_t> want;
+  {
+    Session session(*model, exact());
+    Sampler sampler(greedy(), 512);
+    auto logits = session.prefill(prompt);
+    int32_t before = prompt.back();
+    for (int i = 0; i < kNew; ++i) {
+      std::vector<float> masked(logits.begin(), logits.end());
+      for (size_t t = 0; t < masked.size(); ++t)
+        if (TestRules::refused(before, static_cast<int32_t>(t)))
+          masked[t] = -std::numeric_limits<float>::infinity();
+      const int32_t token = TestRules::forced_at(i) ? 42 : sampler.sample(masked, want);
+      want.push_back(token);
+      before = token;
+      logits = session.decode(token);
+    }
+  }
+  for (int k : {1, 3, 5}) {
+    SCOPED_TRACE("k = " + std::to_string(k));
+    Session session(*model, exact());
+    SpeculativeDecoder spec(session, {.drafts = k});
+    TestRules rules;
+    spec.set_rules(&rules);
+    Sampler sampler(greedy(), 512);
+    std::vector<int32_t> history = prompt, output;
+    rules.last = prompt.back();
+    // The first token comes from the prefill's logits, under position 0's rules.
+    rules.restart(0);
+    output.push_back(sampler.sample(rules.mask(0, spec.prefill(prompt, true), true), history));
+    history.push_back(output.back());
+    while (static_cast<int>(output.size()) < kNew) {
+      rules.last = output.back();
+      rules.count = static_cast<int64_t>(output.size());
+      for (int32_t t : spec.step(history.back(), sampler, history)) {
+        output.push_back(t);
+        history.push_back(t);
+      }
+    }
+    output.resize(kNew);
+    EXPECT_EQ(output, want);
+    EXPECT_GT(spec.stats().drafts_accepted, spec.stats().drafts_proposed / 3);
+    // Each step masks each drafted position once and each verify row it reaches once more.
+    EXPECT_LE(rules.masks, 2 * (k + 1) * spec.stats().steps + 1);
+  }
+}
+
+TEST(SpeculativeDecoding, SamplingUnderStepRulesKeepsTheMaskedDistribution) {
+  const auto model = Model::load(fixture("copy"), 1);
+  const auto prompt = read_json(fixture("tokens.json")).at("prompt").get<std::vector<int32_t>>();
+  SamplerConfig config;
+  config.temperature = 1.0f;
+  config.top_k = 8;
+  // The exact distribution plain sampling under the rules gives the token after prompt + x.
+  Session plain(*model, exact());
+  std::vector<int32_t> history = prompt;
+  history.push_back(Sampler(greedy(), 512).sample(plain.prefill(prompt), prompt));
+  TestRules reference_rules;
+  reference_rules.last = history.back();
+  reference_rules.count = 1;  // no forced token in this step's positions
+  reference_rules.restart(0);
+  const std::vector<double> p = Sampler(config, 512).distribution(
+      reference_rules.mask(0, plain.decode(history.back()), true), history);
+
+  constexpr int kRuns = 1000;
+  std::map<int32_t, int> counts;
+  int accepted = 0;
+  for (int seed = 0; seed < kRuns; ++seed) {
+    Session session(*model, exact());
+    SpeculativeDecoder spec(session, {.drafts = 2});
+    TestRules rules;
+    rules.last = history.back();
+    rules.count = 1;
+    spec.set_rules(&rules);
+    config.seed = seed;
+    Sampler sampler(config, 512);
+    spec.prefill(prompt, true);
+    const auto emitted = spec.step(history.back(), sampler, history);
+    for (size_t i = 0; i < emitted.size(); ++i)  // every token obeys the rules
+      EXPECT_FALSE(TestRules::refused(i == 0 ? history.back() : emitted[i - 1], emitted[i]));
+    counts[emitted.front()] += 1;
+    accepted += emitted.size() > 1;
+  }
+  EXPECT_GT(accepted, kRuns / 10);
+  EXPECT_LT(accepted, kRuns);
+  double chi2 = 0;
+  int categories = 0;
+  for (int32_t id = 0; id < 512; ++id) {
+    const double expected = p[id] * kRuns;
+    const int seen = counts.count(id) ? counts[id] : 0;
+    if (expected == 0) {
+      EXPECT_EQ(seen, 0) << "token " << id << " has probability 0";
+      continue;
+    }
+    chi2 += (seen - expected) * (seen - expected) / expected;
+    ++categories;
+  }
+  ASSERT_LE(categories, 8);
+  EXPECT_LT(chi2, 24.3) << categories << " categories";  // 99.9 % quantile, 7 d.o.f.
+}
+
+TEST(SpeculativeDecoding, PrefillEmbeddingsAndPositionsAreWhatTheHeadReads) {
+  const auto model = Model::load(fixture("copy"), 2);
+  const auto prompt = read_json(fixture("tokens.json")).at("seq16").get<std::vector<int32_t>>();
+  const int64_t H = model->hidden_size(), n = static_cast<int64_t>(prompt.size());
+  std::vector<float> embeddings(static_cast<size_t>(n * H));
+  model->embed(prompt, embeddings.data());
+  // The drafts after a prompt fed as ids, as its own embeddings with text positions, and as
+  // embeddings changed at three rows (an image's features) or with shifted 3-D positions.
+  auto drafts_after = [&](std::span<const float> emb, std::span<const Position3> positions) {
+    ForwardPass pass(*model, {.precision = ActivationPrecision::F32});
+    Sequence sequence(*model, KVType::F32, 512);
+    SpeculativeDecoder spec(sequence, pass.options(), {.drafts = 3});
+    BatchItem item;
+    item.sequence = &sequence;
+    if (emb.empty()) item.tokens = prompt;
+    else {
+      item.embeddings = emb;
+      item.positions = positions;
+    }
+    item.hidden = OutputRows::All;
+    pass.run(std::span<const BatchItem>(&item, 1));
+    spec.observe_prefill(prompt, pass.hidden(0), emb, positions);
+    Sampler sampler(greedy(), 512);
+    const int32_t next = sampler.sample(pass.logits(0), prompt);
+    const auto rows = spec.propose(next, sampler, prompt);
+    return std::vector<int32_t>(rows.begin(), rows.end());
+  };
+  std::vector<Position3> text(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) text[static_cast<size_t>(i)] = Position3::text(i);
+  const auto by_ids = drafts_after({}, {});
+  EXPECT_EQ(drafts_after(embeddings, text), by_ids);
+  // The head itself: rows given as embeddings equal to E[ids] are the rows of the ids; rows
+  // changed from row 4 on (an image's features, its 3-D positions) change g from row 4 on only.
+  MtpHead head(*model, {.precision = ActivationPrecision::F32});
+  const std::vector<float>& hidden = embeddings;  // any rows of the right width
+  auto g_of = [&](std::span<const float> emb, std::span<const Position3> positions) {
+    MtpCache cache(*model, KVType::F32, 64);
+    const auto g = emb.empty() && positions.empty() ? head.run(cache, prompt, hidden, 0)
+                                                   : head.run(cache, prompt, emb, hidden, positions);
+    return std::vector<float>(g.begin(), g.end());
+  };
+  const std::vector<float> g_ids = g_of({}, {});
+  EXPECT_EQ(g_of(embeddings, text), g_ids);
+  std::vector<float> image = embeddings;
+  for (int64_t i = 4 * H; i < 7 * H; ++i) image[static_cast<size_t>(i)] *= -3.0f;
+  std::vector<Position3> grid = text;
+  for (int64_t i = 4; i < n; ++i) grid[static_cast<size_t>(i)] = {i, i + 5, i - 2};
+  for (const auto& g : {g_of(image, text), g_of(embeddings, grid)}) {
+    EXPECT_TRUE(std::equal(g.begin(), g.begin() + 4 * H, g_ids.begin()));
+    EXPECT_FALSE(std::equal(g.begin() + 4 * H, g.begin() + 5 * H, g_ids.begin() + 4 * H));
+  }
 }
 
 }  // namespace
