@@ -74,16 +74,15 @@ TF_Q8_ATTR void UnpackRow(const uint8_t* row, int64_t cols, uint8_t* codes) {
 
 #define TF_Q8_INLINE TF_Q8_ATTR inline __attribute__((always_inline))
 
-// One group of kGroup codes of kR rows against kTT tokens:
-// f[r·kTT + i] += (Σ_k q_{r,k} · x_q[i][k]) · sd[r][i·sd_stride + g]. Each 32-code block is
-// unpacked once and consumed at once by every token, and each token's activation vector once
-// by every row (no array of codes: GCC spills one to the stack); every loop has a constant trip
-// count, unrolled, so the accumulators stay in registers.
-template <int kBits, bool kBytes, int kR, int kTT, int kGroup>
-TF_Q8_INLINE void GroupDots(const uint8_t* const* row, int64_t g, const int8_t* const* x,
-                            const float* const* sd, int64_t sd_stride, __m256* f) {
+// One group of kGroup codes against kTT tokens: f[i] += (Σ_k q_k · x_q[i][k]) · sd_i. Each 32-code
+// block is unpacked once and consumed at once by every token (no array of codes: GCC spills
+// one to the stack), and every loop has a constant trip count, unrolled, so the accumulators
+// stay in registers.
+template <int kBits, bool kBytes, int kTT, int kGroup>
+TF_Q8_INLINE void GroupDots(const uint8_t* row, int64_t g, const int8_t* const* x,
+                            const float* sd, int64_t sd_stride, __m256* f) {
   constexpr int kB = kGroup / 32;
-  __m256i acc[kR * kTT];
+  __m256i acc[kTT];
 #if TF_Q8_DOT == 0
   // Pairs of products summed in int16 (≤ 2·(2^b − 1)·127 each): as many blocks as cannot
   // overflow are added in int16 before vpmaddwd widens them. 8-bit codes would saturate
@@ -91,43 +90,29 @@ TF_Q8_INLINE void GroupDots(const uint8_t* const* row, int64_t g, const int8_t* 
   constexpr int kPairMax = 2 * ((1 << (kBits == 8 ? 4 : kBits)) - 1) * 127;
   constexpr int kRun = 32767 / kPairMax;
   const __m256i ones = _mm256_set1_epi16(1);
-  __m256i s16[kR * kTT];
+  __m256i s16[kTT];
 #pragma GCC unroll 4
   for (int k = 0; k < kB; ++k) {
-    __m256i c[kR];
-#pragma GCC unroll 2
-    for (int r = 0; r < kR; ++r) c[r] = Codes32<kBits, kBytes>(row[r], g * kB + k);
+    const __m256i c = Codes32<kBits, kBytes>(row, g * kB + k);
     if constexpr (kBits == 8) {
-      __m256i lo[kR], hi[kR];
-#pragma GCC unroll 2
-      for (int r = 0; r < kR; ++r) {
-        lo[r] = _mm256_and_si256(c[r], _mm256_set1_epi8(15));
-        hi[r] = _mm256_and_si256(_mm256_srli_epi16(c[r], 4), _mm256_set1_epi8(15));
-      }
+      const __m256i lo = _mm256_and_si256(c, _mm256_set1_epi8(15));
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(c, 4), _mm256_set1_epi8(15));
 #pragma GCC unroll 4
       for (int i = 0; i < kTT; ++i) {
         const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i] + g * kGroup + 32 * k));
-#pragma GCC unroll 2
-        for (int r = 0; r < kR; ++r) {
-          const __m256i l = _mm256_madd_epi16(_mm256_maddubs_epi16(lo[r], xv), ones);
-          const __m256i h = _mm256_madd_epi16(_mm256_maddubs_epi16(hi[r], xv), _mm256_set1_epi16(16));
-          const int j = r * kTT + i;
-          acc[j] = k == 0 ? _mm256_add_epi32(l, h) : _mm256_add_epi32(acc[j], _mm256_add_epi32(l, h));
-        }
+        const __m256i l = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, xv), ones);
+        const __m256i h = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, xv), _mm256_set1_epi16(16));
+        acc[i] = k == 0 ? _mm256_add_epi32(l, h) : _mm256_add_epi32(acc[i], _mm256_add_epi32(l, h));
       }
     } else {
 #pragma GCC unroll 4
       for (int i = 0; i < kTT; ++i) {
-        const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i] + g * kGroup + 32 * k));
-#pragma GCC unroll 2
-        for (int r = 0; r < kR; ++r) {
-          const int j = r * kTT + i;
-          const __m256i p = _mm256_maddubs_epi16(c[r], xv);
-          s16[j] = k % kRun == 0 ? p : _mm256_add_epi16(s16[j], p);
-          if (k % kRun == kRun - 1 || k == kB - 1) {  // widen the run
-            const __m256i w = _mm256_madd_epi16(s16[j], ones);
-            acc[j] = k < kRun ? w : _mm256_add_epi32(acc[j], w);
-          }
+        const __m256i p = _mm256_maddubs_epi16(
+            c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i] + g * kGroup + 32 * k)));
+        s16[i] = k % kRun == 0 ? p : _mm256_add_epi16(s16[i], p);
+        if (k % kRun == kRun - 1 || k == kB - 1) {  // widen the run
+          const __m256i w = _mm256_madd_epi16(s16[i], ones);
+          acc[i] = k < kRun ? w : _mm256_add_epi32(acc[i], w);
         }
       }
     }
@@ -135,31 +120,22 @@ TF_Q8_INLINE void GroupDots(const uint8_t* const* row, int64_t g, const int8_t* 
 #else
 #pragma GCC unroll 4
   for (int k = 0; k < kB; ++k) {
-    __m256i c[kR];
-#pragma GCC unroll 2
-    for (int r = 0; r < kR; ++r) c[r] = Codes32<kBits, kBytes>(row[r], g * kB + k);
+    const __m256i c = Codes32<kBits, kBytes>(row, g * kB + k);
 #pragma GCC unroll 4
     for (int i = 0; i < kTT; ++i) {
       const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i] + g * kGroup + 32 * k));
-#pragma GCC unroll 2
-      for (int r = 0; r < kR; ++r) {
-        const int j = r * kTT + i;
-        const __m256i a = k == 0 ? _mm256_setzero_si256() : acc[j];
+      const __m256i a = k == 0 ? _mm256_setzero_si256() : acc[i];
 #if TF_Q8_DOT == 1
-        acc[j] = _mm256_dpbusd_avx_epi32(a, c[r], xv);
+      acc[i] = _mm256_dpbusd_avx_epi32(a, c, xv);
 #else
-        acc[j] = _mm256_dpbusd_epi32(a, c[r], xv);
+      acc[i] = _mm256_dpbusd_epi32(a, c, xv);
 #endif
-      }
     }
   }
 #endif
-#pragma GCC unroll 2
-  for (int r = 0; r < kR; ++r)
 #pragma GCC unroll 4
-    for (int i = 0; i < kTT; ++i)
-      f[r * kTT + i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[r * kTT + i]),
-                                       _mm256_broadcast_ss(sd[r] + i * sd_stride + g), f[r * kTT + i]);
+  for (int i = 0; i < kTT; ++i)
+    f[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[i]), _mm256_broadcast_ss(sd + i * sd_stride + g), f[i]);
 }
 
 TF_Q8_ATTR inline float HorizontalSum(__m256 v) {
@@ -198,56 +174,27 @@ TF_Q8_ATTR inline __m256 BiasLanes(const float* b, const float* gs, int64_t coun
   return _mm256_add_ps(acc, _mm256_setr_ps(tail, 0, 0, 0, 0, 0, 0, 0));
 }
 
-// kR rows against kTT tokens starting at t0: out[r·kTT + i] = y[t0 + i][row r]. Rows are
-// packed, or unpacked bytes when kBytes. sd[r][i·sd_stride + g] = s_{r,g} · d_{t0+i,g};
-// b[r][g] = β_{r,g}.
-template <int kBits, bool kBytes, int kR, int kTT, int kGroup>
-TF_Q8_INLINE void RowsTokens(const uint8_t* const* row, const Q8Input& in, int64_t t0,
-                             const float* const* sd, int64_t sd_stride, const float* const* b,
-                             float* out) {
+// One row against kTT tokens starting at t0: out[i] = y[t0 + i][row]. `row` is packed, or
+// unpacked bytes when kBytes. sd[i·sd_stride + g] = s_g · d_{t0+i,g}; b[g] = β_g.
+template <int kBits, bool kBytes, int kTT, int kGroup>
+TF_Q8_ATTR void RowTokens(const uint8_t* row, const Q8Input& in, int64_t t0, const float* sd,
+                          int64_t sd_stride, const float* b, float* out) {
   const int8_t* x[kTT];
   for (int i = 0; i < kTT; ++i) x[i] = in.values + (t0 + i) * in.padded_cols;
   // Two accumulator chains per token (even and odd groups), so the convert → multiply-add
   // latency of one group overlaps the next group's dots.
-  constexpr int kN = kR * kTT;
-  __m256 f0[kN], f1[kN];
-#pragma GCC unroll 8
-  for (int j = 0; j < kN; ++j) f0[j] = f1[j] = _mm256_setzero_ps();
+  __m256 f0[kTT], f1[kTT];
+#pragma GCC unroll 4
+  for (int i = 0; i < kTT; ++i) f0[i] = f1[i] = _mm256_setzero_ps();
   int64_t g = 0;
   for (; g + 2 <= in.groups; g += 2) {
-    GroupDots<kBits, kBytes, kR, kTT, kGroup>(row, g, x, sd, sd_stride, f0);
-    GroupDots<kBits, kBytes, kR, kTT, kGroup>(row, g + 1, x, sd, sd_stride, f1);
+    GroupDots<kBits, kBytes, kTT, kGroup>(row, g, x, sd, sd_stride, f0);
+    GroupDots<kBits, kBytes, kTT, kGroup>(row, g + 1, x, sd, sd_stride, f1);
   }
-  if (g < in.groups) GroupDots<kBits, kBytes, kR, kTT, kGroup>(row, g, x, sd, sd_stride, f0);
-  for (int r = 0; r < kR; ++r)
-    for (int i = 0; i < kTT; ++i) {
-      const __m256 bias = BiasLanes(b[r], in.group_sums + (t0 + i) * in.groups, in.groups);
-      out[r * kTT + i] = HorizontalSum(_mm256_add_ps(_mm256_add_ps(f0[r * kTT + i], f1[r * kTT + i]), bias));
-    }
-}
-
-// One row against kTT tokens starting at t0: out[i] = y[t0 + i][row].
-template <int kBits, bool kBytes, int kTT, int kGroup>
-TF_Q8_ATTR void RowTokens(const uint8_t* row, const Q8Input& in, int64_t t0, const float* sd,
-                          int64_t sd_stride, const float* b, float* out) {
-  RowsTokens<kBits, kBytes, 1, kTT, kGroup>(&row, in, t0, &sd, sd_stride, &b, out);
-}
-
-// Two rows against kTT tokens: each activation vector is loaded once for both rows, and the
-// two rows' dot products are independent chains (decode runs one token: a single row's chain
-// left the CPU's vector ports idle).
-template <int kBits, bool kBytes, int kTT, int kGroup>
-TF_Q8_ATTR void RowPairTokens(const uint8_t* row0, const uint8_t* row1, const Q8Input& in,
-                              int64_t t0, const float* sd0, const float* sd1, int64_t sd_stride,
-                              const float* b0, const float* b1, float* out0, float* out1) {
-  const uint8_t* row[2] = {row0, row1};
-  const float* sd[2] = {sd0, sd1};
-  const float* b[2] = {b0, b1};
-  float out[2 * kTT];
-  RowsTokens<kBits, kBytes, 2, kTT, kGroup>(row, in, t0, sd, sd_stride, b, out);
+  if (g < in.groups) GroupDots<kBits, kBytes, kTT, kGroup>(row, g, x, sd, sd_stride, f0);
   for (int i = 0; i < kTT; ++i) {
-    out0[i] = out[i];
-    out1[i] = out[kTT + i];
+    const __m256 bias = BiasLanes(b, in.group_sums + (t0 + i) * in.groups, in.groups);
+    out[i] = HorizontalSum(_mm256_add_ps(_mm256_add_ps(f0[i], f1[i]), bias));
   }
 }
 
@@ -255,7 +202,5 @@ TF_Q8_ATTR void RowPairTokens(const uint8_t* row0, const uint8_t* row1, const Q8
 // a tile of 4; a tile of 8 spills from 6 tokens on (q8_small_batch_bench, L3-hot 3-bit
 // 8192 x 2048, AVX2 target: 6 tokens 2.3 → 3.3 ms, 8 tokens 2.8 → 3.9 ms; bench/RESULTS.md).
 #define TF_Q8_TOKEN_TILE 4
-#define TF_Q8_ROW_PAIR_TOKENS 1
 #include "kernels/linear_q8_rows-inl.h"
-#undef TF_Q8_ROW_PAIR_TOKENS
 #undef TF_Q8_TOKEN_TILE

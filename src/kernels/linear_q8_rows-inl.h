@@ -31,37 +31,6 @@ TF_Q8_ATTR void RowTileAnyGroup(int group, int tt, const uint8_t* row, const Q8I
   }
 }
 
-#ifdef TF_Q8_ROW_PAIR_TOKENS
-// Two rows against a tile of tt ≤ TF_Q8_ROW_PAIR_TOKENS tokens (targets that define it and
-// RowPairTokens: each activation vector serves both rows).
-template <int kBits, bool kBytes, int kGroup, int kTT = TF_Q8_ROW_PAIR_TOKENS>
-TF_Q8_ATTR inline __attribute__((always_inline)) void RowPairTile(
-    int tt, const uint8_t* row0, const uint8_t* row1, const Q8Input& in, int64_t t0,
-    const float* sd0, const float* sd1, int64_t stride, const float* b0, const float* b1,
-    float* out0, float* out1) {
-  if constexpr (kTT > 1)
-    if (tt < kTT)
-      return RowPairTile<kBits, kBytes, kGroup, kTT - 1>(tt, row0, row1, in, t0, sd0, sd1, stride,
-                                                         b0, b1, out0, out1);
-  RowPairTokens<kBits, kBytes, kTT, kGroup>(row0, row1, in, t0, sd0, sd1, stride, b0, b1, out0, out1);
-}
-
-template <int kBits, bool kBytes>
-TF_Q8_ATTR void RowPairTileAnyGroup(int group, int tt, const uint8_t* row0, const uint8_t* row1,
-                                    const Q8Input& in, int64_t t0, const float* sd0,
-                                    const float* sd1, int64_t stride, const float* b0,
-                                    const float* b1, float* out0, float* out1) {
-  switch (group) {
-    case 32: return RowPairTile<kBits, kBytes, 32>(tt, row0, row1, in, t0, sd0, sd1, stride, b0, b1, out0, out1);
-    case 64: return RowPairTile<kBits, kBytes, 64>(tt, row0, row1, in, t0, sd0, sd1, stride, b0, b1, out0, out1);
-    default: return RowPairTile<kBits, kBytes, 128>(tt, row0, row1, in, t0, sd0, sd1, stride, b0, b1, out0, out1);
-  }
-}
-constexpr int kRowPairTokens = TF_Q8_ROW_PAIR_TOKENS;
-#else
-constexpr int kRowPairTokens = 0;
-#endif
-
 // Every token of a batch of up to kMaxTokenTile in one tile; larger batches in equal tiles
 // (a tile of one token would pay a row's unpack for one token).
 inline int TokenTile(int64_t left) {
@@ -82,19 +51,14 @@ TF_Q8_ATTR void RowsT(const WeightMatrix& w, const Q8Input& in, int64_t row_begi
                       float* y, int64_t y_stride) {
   const int64_t groups = in.groups;
   const int64_t stride = groups;
-  // Per row of a pass (two rows where the target reads row pairs): the tokens' factors
-  // s_g · d_g, then the row's biases.
-  constexpr int64_t kRowFloats = kMaxTokenTile + 1;
-  alignas(64) float stack[2 * kRowFloats * kStackGroups];
+  alignas(64) float stack[(kMaxTokenTile + 1) * kStackGroups];
   std::vector<float> heap;
   float* sd = stack;
   if (groups > kStackGroups) {
-    heap.resize(static_cast<size_t>(2 * kRowFloats * stride));
+    heap.resize(static_cast<size_t>((kMaxTokenTile + 1) * stride));
     sd = heap.data();
   }
   float* b = sd + kMaxTokenTile * stride;
-  float* sd1 = sd + kRowFloats * stride;
-  float* b1 = sd1 + kMaxTokenTile * stride;
   const bool unpack_first = kBits == 5 || kBits == 6 || in.tokens > kMaxTokenTile;
   const size_t row_bytes = w.row_bytes();
   const size_t srow = static_cast<size_t>(groups) * dtype_size(w.dtype);
@@ -120,44 +84,19 @@ TF_Q8_ATTR void RowsT(const WeightMatrix& w, const Q8Input& in, int64_t row_begi
                          unpacked.data() + (r - r0) * w.cols);
     for (int64_t t0 = 0; t0 < in.tokens;) {
       const int tt = TokenTile(in.tokens - t0);
-      // Two rows per pass where the target has a pair kernel for this many tokens.
-      const bool pairs = tt <= kRowPairTokens;
-      for (int64_t r = r0; r < r1;) {
-        const int64_t nr = pairs && r + 1 < r1 ? 2 : 1;
+      for (int64_t r = r0; r < r1; ++r) {
         const uint8_t* row = packed_row(r);
         // Decode streams each row once: fetch a few rows ahead (the hardware prefetchers stop
         // at every 4 KiB page of the mapped file).
-        for (int64_t a = r + kPrefetchRows; !unpack_first && a < std::min(row_end, r + kPrefetchRows + nr); ++a) {
-          const uint8_t* ahead = w.data + static_cast<size_t>(a) * row_bytes;
+        if (!unpack_first && r + kPrefetchRows < row_end) {
+          const uint8_t* ahead = w.data + static_cast<size_t>(r + kPrefetchRows) * row_bytes;
           for (size_t off = 0; off < row_bytes; off += 64) __builtin_prefetch(ahead + off);
-          __builtin_prefetch(w.scales + a * srow);
-          __builtin_prefetch(w.biases + a * srow);
+          __builtin_prefetch(w.scales + (r + kPrefetchRows) * srow);
+          __builtin_prefetch(w.biases + (r + kPrefetchRows) * srow);
         }
         for (int i = 0; i < tt; ++i)
           ScaleRow(w.scales + r * srow, w.dtype, groups, in.deltas + (t0 + i) * groups, sd + i * stride);
         ScaleRow(w.biases + r * srow, w.dtype, groups, nullptr, b);
-#ifdef TF_Q8_ROW_PAIR_TOKENS
-        if (nr == 2) {
-          for (int i = 0; i < tt; ++i)
-            ScaleRow(w.scales + (r + 1) * srow, w.dtype, groups, in.deltas + (t0 + i) * groups,
-                     sd1 + i * stride);
-          ScaleRow(w.biases + (r + 1) * srow, w.dtype, groups, nullptr, b1);
-          float dots0[kRowPairTokens], dots1[kRowPairTokens];
-          if (unpack_first)
-            RowPairTileAnyGroup<kBits, true>(w.group_size, tt, unpacked.data() + (r - r0) * w.cols,
-                                             unpacked.data() + (r + 1 - r0) * w.cols, in, t0, sd,
-                                             sd1, stride, b, b1, dots0, dots1);
-          else if constexpr (kBits != 5 && kBits != 6)
-            RowPairTileAnyGroup<kBits, false>(w.group_size, tt, row, packed_row(r + 1), in, t0, sd,
-                                              sd1, stride, b, b1, dots0, dots1);
-          for (int i = 0; i < tt; ++i) {
-            y[(t0 + i) * y_stride + r] = dots0[i];
-            y[(t0 + i) * y_stride + r + 1] = dots1[i];
-          }
-          r += 2;
-          continue;
-        }
-#endif
         float dots[kMaxTokenTile];
         if (unpack_first)
           RowTileAnyGroup<kBits, true>(w.group_size, tt, unpacked.data() + (r - r0) * w.cols, in,
@@ -165,7 +104,6 @@ TF_Q8_ATTR void RowsT(const WeightMatrix& w, const Q8Input& in, int64_t row_begi
         else if constexpr (kBits != 5 && kBits != 6)
           RowTileAnyGroup<kBits, false>(w.group_size, tt, row, in, t0, sd, stride, b, dots);
         for (int i = 0; i < tt; ++i) y[(t0 + i) * y_stride + r] = dots[i];
-        ++r;
       }
       t0 += tt;
     }
