@@ -177,7 +177,7 @@ TF_Q8_ATTR inline __m256 BiasLanes(const float* b, const float* gs, int64_t coun
 // One row against kTT tokens starting at t0: out[i] = y[t0 + i][row]. `row` is packed, or
 // unpacked bytes when kBytes. sd[i·sd_stride + g] = s_g · d_{t0+i,g}; b[g] = β_g.
 template <int kBits, bool kBytes, int kTT, int kGroup>
-TF_Q8_ATTR void RowTokens(const uint8_t* row, const Q8Input& in, int64_t t0, const float* sd,
+TF_Q8_INLINE void RowTokens(const uint8_t* row, const Q8Input& in, int64_t t0, const float* sd,
                           int64_t sd_stride, const float* b, float* out) {
   const int8_t* x[kTT];
   for (int i = 0; i < kTT; ++i) x[i] = in.values + (t0 + i) * in.padded_cols;
