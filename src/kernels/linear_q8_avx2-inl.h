@@ -145,22 +145,32 @@ TF_Q8_ATTR inline float HorizontalSum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-// Row scales (or biases) as float, times a per-group factor when `mul` is given.
-TF_Q8_ATTR void ScaleRow(const uint8_t* src, DType dt, int64_t count, const float* mul, float* dst) {
+// Row scales (or biases) of one dtype as float, times a per-group factor when `mul` is given.
+template <DType kDt>
+TF_Q8_INLINE void ScaleRowAs(const uint8_t* src, int64_t count, const float* mul, float* dst) {
   int64_t i = 0;
   for (; i + 8 <= count; i += 8) {
     __m256 v;
-    if (dt == DType::BF16)
+    if constexpr (kDt == DType::BF16)
       v = _mm256_castsi256_ps(_mm256_slli_epi32(
           _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * i))), 16));
-    else if (dt == DType::F16)
+    else if constexpr (kDt == DType::F16)
       v = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * i)));
     else
       v = _mm256_loadu_ps(reinterpret_cast<const float*>(src) + i);
     if (mul) v = _mm256_mul_ps(v, _mm256_loadu_ps(mul + i));
     _mm256_storeu_ps(dst + i, v);
   }
-  for (; i < count; ++i) dst[i] = load_float(src, dt, i) * (mul ? mul[i] : 1.0f);
+  for (; i < count; ++i) dst[i] = load_float(src, kDt, i) * (mul ? mul[i] : 1.0f);
+}
+
+// Inlined into each row's loop, the dtype branch taken once per call instead of per vector.
+TF_Q8_INLINE void ScaleRow(const uint8_t* src, DType dt, int64_t count, const float* mul, float* dst) {
+  switch (dt) {
+    case DType::BF16: return ScaleRowAs<DType::BF16>(src, count, mul, dst);
+    case DType::F16: return ScaleRowAs<DType::F16>(src, count, mul, dst);
+    default: return ScaleRowAs<DType::F32>(src, count, mul, dst);
+  }
 }
 
 // Σ_g β_g · Σx_g.
