@@ -4,7 +4,7 @@
 // row once with software prefetch; prefill unpacks a tile of rows to bytes first. Included at
 // the end of each, inside its namespace, after TF_Q8_TOKEN_TILE (the most tokens per tile that
 // target's registers hold); it calls that namespace's RowTokens, ScaleRow and UnpackRow (all
-// marked TF_Q8_ATTR).
+// compiled with TF_Q8_ATTR) and reads its kRowSlack (bytes its unpack may read past a row).
 
 // Most tokens a row is read for at once (each block unpacked once for all of them).
 constexpr int kMaxTokenTile = TF_Q8_TOKEN_TILE;
