@@ -167,6 +167,7 @@ BENCHMARK(BM_MatvecHot)
     ->ArgNames({"rows", "cols", "bits", "threads", "int8"})
     ->Args({512, 2048, 2, 1, 0})->Args({512, 2048, 2, 1, 1})
     ->Args({512, 2048, 3, 1, 0})->Args({512, 2048, 3, 1, 1})
+    ->Args({2048, 512, 2, 1, 1})->Args({2048, 512, 3, 1, 1})  // expert down projection: short rows
     ->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Matmul)->Apply(matmul_args)->UseRealTime()->Unit(benchmark::kMillisecond);
 

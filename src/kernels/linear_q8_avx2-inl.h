@@ -9,9 +9,14 @@
 
 namespace {
 
-// Codes 32·blk .. 32·blk + 31 of a row as 32 bytes in this bit width's block order. Reads only
-// the block's own 4·b bytes (rows of an mmapped file end anywhere). kBytes: the row was
-// unpacked already (UnpackRow), one byte per code.
+// Bytes the unpack may read past a row's last block (3-bit: 16 for a block of 12). Rows of an
+// mmapped file end anywhere, so the schedule (linear_q8_rows-inl.h) copies a matrix's last row
+// into a buffer with this much room after it.
+constexpr size_t kRowSlack = 4;
+
+// Codes 32·blk .. 32·blk + 31 of a row as 32 bytes in this bit width's block order. Reads the
+// block's own 4·b bytes and, 3-bit, up to kRowSlack after them. kBytes: the row was unpacked
+// already (UnpackRow), one byte per code.
 template <int kBits, bool kBytes>
 TF_Q8_ATTR inline __attribute__((always_inline)) __m256i Codes32(const uint8_t* row, int64_t blk) {
   if constexpr (kBytes) {
@@ -29,30 +34,21 @@ TF_Q8_ATTR inline __attribute__((always_inline)) __m256i Codes32(const uint8_t* 
     return _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)),
                             _mm256_set1_epi8(15));
   } else if constexpr (kBits == 3) {
-    // 12 bytes: codes 0-15 in bytes 0-5 (low half from the qword at 0), codes 16-31 in bytes
-    // 6-11 (high half from the qword at 4, so they sit at 2-7). Per half, 16-bit word i takes
-    // the two bytes holding code 2i (E) or 2i + 1 (O); a multiply shifts each code by its own
-    // bit offset s = 3k mod 8: E·2^(8−s) puts code 2i in the word's high byte, the high half
-    // of O·2^(16−s) puts code 2i + 1 in the low byte (odd codes never have s = 0). Byte p of
-    // the result is code p ^ 1.
-    int64_t lo, hi;
-    std::memcpy(&lo, row + 12 * blk, 8);
-    std::memcpy(&hi, row + 12 * blk + 4, 8);
-    const __m256i v = _mm256_blend_epi32(_mm256_set1_epi64x(lo), _mm256_set1_epi64x(hi), 0xf0);
-    // Byte offsets of code k: (3k) >> 3, from 0 in the low half and from 2 in the high half.
-    const __m256i even = _mm256_setr_epi8(0, 1, 0, 1, 1, 2, 2, 3, 3, 4, 3, 4, 4, 5, 5, 6,
-                                          2, 3, 2, 3, 3, 4, 4, 5, 5, 6, 5, 6, 6, 7, 7, 8);
-    const __m256i odd = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 3, 4, 4, 5, 4, 5, 5, 6,
-                                         2, 3, 3, 4, 3, 4, 4, 5, 5, 6, 6, 7, 6, 7, 7, 8);
-    // s(2i) = 0, 6, 4, 2, 0, 6, 4, 2 and s(2i + 1) = 3, 1, 7, 5, 3, 1, 7, 5.
-    const __m256i e_mul = _mm256_setr_epi16(256, 4, 16, 64, 256, 4, 16, 64, 256, 4, 16, 64, 256, 4, 16, 64);
-    constexpr short k15 = -32768;  // 2^15 as the unsigned multiplier's bit pattern
-    const __m256i o_mul = _mm256_setr_epi16(8192, k15, 512, 2048, 8192, k15, 512, 2048, 8192, k15,
-                                            512, 2048, 8192, k15, 512, 2048);
-    const __m256i e = _mm256_mullo_epi16(_mm256_shuffle_epi8(v, even), e_mul);
-    const __m256i o = _mm256_mulhi_epu16(_mm256_shuffle_epi8(v, odd), o_mul);
-    return _mm256_or_si256(_mm256_and_si256(e, _mm256_set1_epi16(0x0700)),
-                           _mm256_and_si256(o, _mm256_set1_epi16(0x0007)));
+    // 12 bytes (16 loaded: the caller leaves kRowSlack readable bytes after every row) in both
+    // halves; the low half unpacks codes 0-15 (bytes 0-5), the high half codes 16-31 (bytes
+    // 6-11). 16-bit word i takes the two bytes holding codes 2i and 2i + 1 (bits 6i … 6i + 5,
+    // from bit t = 6i mod 8 of the word); one multiply by 2^(8−t) puts code 2i at bits 8-10 and
+    // code 2i + 1 at bits 11-13, and a shift by 11 brings the latter down to bits 0-2. Byte p of
+    // the result is code p ^ 1. One shuffle and one multiply per block (two of each before).
+    const __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 12 * blk)));
+    // Byte offsets (6i) >> 3 of word i: from 0 in the low half, from 6 in the high half.
+    const __m256i window = _mm256_setr_epi8(0, 1, 0, 1, 1, 2, 2, 3, 3, 4, 3, 4, 4, 5, 5, 6,
+                                            6, 7, 6, 7, 7, 8, 8, 9, 9, 10, 9, 10, 10, 11, 11, 12);
+    // t = 0, 6, 4, 2, 0, 6, 4, 2
+    const __m256i mul = _mm256_setr_epi16(256, 4, 16, 64, 256, 4, 16, 64, 256, 4, 16, 64, 256, 4, 16, 64);
+    const __m256i m = _mm256_mullo_epi16(_mm256_shuffle_epi8(v, window), mul);
+    return _mm256_or_si256(_mm256_and_si256(m, _mm256_set1_epi16(0x0700)),
+                           _mm256_and_si256(_mm256_srli_epi16(m, 11), _mm256_set1_epi16(0x0007)));
   } else {
     static_assert(kBits == 8, "5- and 6-bit rows are read unpacked");
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 32 * blk));
@@ -66,8 +62,13 @@ TF_Q8_ATTR void UnpackRow(const uint8_t* row, int64_t cols, uint8_t* codes) {
   if constexpr (kBits == 5 || kBits == 6) {
     unpack_code_bytes(row, kBits, cols, codes);
   } else {
-    for (int64_t blk = 0; blk < cols / 32; ++blk)
+    const int64_t blocks = cols / 32;
+    for (int64_t blk = 0; blk + 1 < blocks; ++blk)
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes + 32 * blk), Codes32<kBits, false>(row, blk));
+    // The last block from a copy with room after it (this row may end the mapped tensor).
+    uint8_t last[4 * kBits + kRowSlack] = {};
+    std::memcpy(last, row + 4 * kBits * (blocks - 1), 4 * kBits);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes + 32 * (blocks - 1)), Codes32<kBits, false>(last, 0));
   }
 }
 
@@ -144,22 +145,32 @@ TF_Q8_ATTR inline float HorizontalSum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-// Row scales (or biases) as float, times a per-group factor when `mul` is given.
-TF_Q8_ATTR void ScaleRow(const uint8_t* src, DType dt, int64_t count, const float* mul, float* dst) {
+// Row scales (or biases) of one dtype as float, times a per-group factor when `mul` is given.
+template <DType kDt>
+TF_Q8_INLINE void ScaleRowAs(const uint8_t* src, int64_t count, const float* mul, float* dst) {
   int64_t i = 0;
   for (; i + 8 <= count; i += 8) {
     __m256 v;
-    if (dt == DType::BF16)
+    if constexpr (kDt == DType::BF16)
       v = _mm256_castsi256_ps(_mm256_slli_epi32(
           _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * i))), 16));
-    else if (dt == DType::F16)
+    else if constexpr (kDt == DType::F16)
       v = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * i)));
     else
       v = _mm256_loadu_ps(reinterpret_cast<const float*>(src) + i);
     if (mul) v = _mm256_mul_ps(v, _mm256_loadu_ps(mul + i));
     _mm256_storeu_ps(dst + i, v);
   }
-  for (; i < count; ++i) dst[i] = load_float(src, dt, i) * (mul ? mul[i] : 1.0f);
+  for (; i < count; ++i) dst[i] = load_float(src, kDt, i) * (mul ? mul[i] : 1.0f);
+}
+
+// Inlined into each row's loop, the dtype branch taken once per call instead of per vector.
+TF_Q8_INLINE void ScaleRow(const uint8_t* src, DType dt, int64_t count, const float* mul, float* dst) {
+  switch (dt) {
+    case DType::BF16: return ScaleRowAs<DType::BF16>(src, count, mul, dst);
+    case DType::F16: return ScaleRowAs<DType::F16>(src, count, mul, dst);
+    default: return ScaleRowAs<DType::F32>(src, count, mul, dst);
+  }
 }
 
 // Σ_g β_g · Σx_g.
@@ -176,7 +187,7 @@ TF_Q8_ATTR inline __m256 BiasLanes(const float* b, const float* gs, int64_t coun
 // One row against kTT tokens starting at t0: out[i] = y[t0 + i][row]. `row` is packed, or
 // unpacked bytes when kBytes. sd[i·sd_stride + g] = s_g · d_{t0+i,g}; b[g] = β_g.
 template <int kBits, bool kBytes, int kTT, int kGroup>
-TF_Q8_ATTR void RowTokens(const uint8_t* row, const Q8Input& in, int64_t t0, const float* sd,
+TF_Q8_INLINE void RowTokens(const uint8_t* row, const Q8Input& in, int64_t t0, const float* sd,
                           int64_t sd_stride, const float* b, float* out) {
   const int8_t* x[kTT];
   for (int i = 0; i < kTT; ++i) x[i] = in.values + (t0 + i) * in.padded_cols;

@@ -14,8 +14,8 @@
 // Unpacking MLX's LSB-first bitstream into bytes is the kernel's other half. Instead of putting
 // codes back in natural order, each bit width keeps the order its cheapest unpack produces and
 // the activations are stored in that order once per call: the 32-code block order of
-// linear_q8_block_order.cpp (2-bit: shift plane m of 8 bytes; 3-bit: pairs of codes from one
-// multiply each; 4-bit: low, then high nibbles of 16 bytes; 5-, 6-, 8-bit natural, 5/6-bit rows
+// linear_q8_block_order.cpp (2-bit: shift plane m of 8 bytes; 3-bit: the two codes of each
+// 16-bit word from one multiply and a shift; 4-bit: low, then high nibbles of 16 bytes; 5-, 6-, 8-bit natural, 5/6-bit rows
 // unpacked per row first, a slower path for widths no recipe uses on the hot path).
 // Highway 1.0.3 (Debian 12) has no int8 dot-product ops, hence intrinsics; the three variants
 // are one source (linear_q8_avx2-inl.h) compiled three times with their target attributes.

@@ -10,6 +10,9 @@
 
 namespace {
 
+// Codes32 reads only a block's own bytes: rows need no room after them (linear_q8_rows-inl.h).
+constexpr size_t kRowSlack = 0;
+
 struct Block32 {
   int8x16_t lo, hi;  // positions 0-15 and 16-31 of the block order
 };

@@ -5,8 +5,12 @@
 // unchecked; their inputs are built here as linear.cpp builds them (rounded per token, in the
 // 32-code block order, float group sums).
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -51,6 +55,47 @@ std::vector<Variant> variants() {
   };
 }
 
+// Random activations of `tokens` tokens, rounded as linear.cpp rounds them for these row
+// kernels (per token, in the 32-code block order) beside their float group sums.
+struct RoundedInput {
+  std::vector<float> x, d, gs;
+  std::vector<int8_t> xq;
+  simd::Q8Input in;
+};
+
+RoundedInput round_input(int bits, int group, int64_t cols, int64_t tokens, uint32_t seed) {
+  RoundedInput r;
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  r.x.resize(static_cast<size_t>(tokens * cols));
+  for (auto& e : r.x) e = n(rng);
+  const int64_t groups = cols / group, padded = simd::q8_padded_cols(bits, cols);
+  r.xq.assign(static_cast<size_t>(tokens * padded), 0);
+  r.d.resize(static_cast<size_t>(tokens * groups));
+  r.gs.assign(r.d.size() + 64, 0.0f);
+  for (int64_t t = 0; t < tokens; ++t) {
+    reference::quantize_activations_q8(r.x.data() + t * cols, cols, group, r.xq.data() + t * padded,
+                                       r.d.data() + t * groups);
+    simd::q8_arrange_blocks32(bits, r.xq.data() + t * padded, padded);
+    for (int64_t g = 0; g < groups; ++g)
+      for (int k = 0; k < group; ++k) r.gs[t * groups + g] += r.x[t * cols + g * group + k];
+  }
+  r.in = {tokens, cols, padded, groups, r.xq.data(), r.d.data(), r.gs.data()};
+  return r;
+}
+
+// Worst |y − reference| over the largest |reference|, plus a floor.
+void expect_matches_reference(const WeightMatrix& w, const RoundedInput& r, const std::vector<float>& y) {
+  std::vector<float> ref(y.size());
+  reference::matmul_q8(w, r.x.data(), r.in.tokens, ref.data());
+  double worst = 0, scale = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    worst = std::max(worst, std::abs(double(y[i]) - ref[i]));
+    scale = std::max(scale, std::abs(double(ref[i])));
+  }
+  ASSERT_LT(worst, 1e-5 * scale + 1e-6);  // exact integer dots; float epilogue order
+}
+
 TEST(Q8RowKernels, EveryVariantMatchesTheReference) {
   int ran = 0;
   for (const Variant& v : variants()) {
@@ -64,34 +109,47 @@ TEST(Q8RowKernels, EveryVariantMatchesTheReference) {
         const test::Affine a = test::random_affine(rows, cols, bits, group, static_cast<uint32_t>(bits * 131 + group));
         for (int64_t tokens : {1, 2, 3, 4, 5, 6, 7, 8, 9, 13}) {
           SCOPED_TRACE(testing::Message() << bits << "-bit g" << group << ", " << tokens << " tokens");
-          std::mt19937 rng(static_cast<uint32_t>(tokens * 7 + bits));
-          std::normal_distribution<float> n(0.0f, 1.0f);
-          std::vector<float> x(static_cast<size_t>(tokens * cols));
-          for (auto& e : x) e = n(rng);
-          const int64_t groups = cols / group, padded = simd::q8_padded_cols(bits, cols);
-          std::vector<int8_t> xq(static_cast<size_t>(tokens * padded), 0);
-          std::vector<float> d(static_cast<size_t>(tokens * groups)), gs(d.size() + 64, 0.0f);
-          for (int64_t t = 0; t < tokens; ++t) {
-            reference::quantize_activations_q8(x.data() + t * cols, cols, group, xq.data() + t * padded,
-                                               d.data() + t * groups);
-            simd::q8_arrange_blocks32(bits, xq.data() + t * padded, padded);
-            for (int64_t g = 0; g < groups; ++g)
-              for (int k = 0; k < group; ++k) gs[t * groups + g] += x[t * cols + g * group + k];
-          }
-          const simd::Q8Input in{tokens, cols, padded, groups, xq.data(), d.data(), gs.data()};
-          std::vector<float> y(static_cast<size_t>(tokens * rows), NAN), ref(y.size());
-          v.rows(a.w, in, 0, 8, y.data(), rows);  // two row ranges, as two tasks would
-          v.rows(a.w, in, 8, rows, y.data(), rows);
-          reference::matmul_q8(a.w, x.data(), tokens, ref.data());
-          double worst = 0, scale = 0;
-          for (size_t i = 0; i < y.size(); ++i) {
-            worst = std::max(worst, std::abs(double(y[i]) - ref[i]));
-            scale = std::max(scale, std::abs(double(ref[i])));
-          }
-          ASSERT_LT(worst, 1e-5 * scale + 1e-6);  // exact integer dots; float epilogue order
+          const RoundedInput r = round_input(bits, group, cols, tokens, static_cast<uint32_t>(tokens * 7 + bits));
+          std::vector<float> y(static_cast<size_t>(tokens * rows), NAN);
+          v.rows(a.w, r.in, 0, 8, y.data(), rows);  // two row ranges, as two tasks would
+          v.rows(a.w, r.in, 8, rows, y.data(), rows);
+          expect_matches_reference(a.w, r, y);
         }
       }
   }
+  if (ran == 0) GTEST_SKIP() << "no x86-64 AVX2 or ARM64 CPU: no row-kernel variant to run";
+}
+
+// A mapped tensor may end at the end of a page: the kernels' unpack reads 16 bytes for a
+// 12-byte block of 3-bit codes, so a matrix whose codes end right before an unreadable page
+// must still be read only within its bytes (decode reads rows in place; prefill unpacks them).
+TEST(Q8RowKernels, ReadNothingPastAMatrixThatEndsAPage) {
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  void* map = mmap(nullptr, 3 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(map, MAP_FAILED);
+  uint8_t* guard = static_cast<uint8_t*>(map) + 2 * page;
+  ASSERT_EQ(mprotect(guard, page, PROT_NONE), 0);
+  int ran = 0;
+  for (const Variant& v : variants()) {
+    if (!v.supported) continue;
+    ++ran;
+    SCOPED_TRACE(v.name);
+    for (int bits : {2, 3, 4, 8}) {
+      const int64_t rows = 5, cols = 256;
+      test::Affine a = test::random_affine(rows, cols, bits, 64, static_cast<uint32_t>(bits));
+      uint8_t* end_of_page = guard - a.data.size();  // the codes end where the guard page starts
+      std::memcpy(end_of_page, a.data.data(), a.data.size());
+      a.w.data = end_of_page;
+      for (int64_t tokens : {1, 8}) {
+        SCOPED_TRACE(testing::Message() << bits << "-bit, " << tokens << " tokens");
+        const RoundedInput r = round_input(bits, 64, cols, tokens, static_cast<uint32_t>(tokens + bits));
+        std::vector<float> y(static_cast<size_t>(tokens * rows), NAN);
+        v.rows(a.w, r.in, 0, rows, y.data(), rows);
+        expect_matches_reference(a.w, r, y);
+      }
+    }
+  }
+  munmap(map, 3 * page);
   if (ran == 0) GTEST_SKIP() << "no x86-64 AVX2 or ARM64 CPU: no row-kernel variant to run";
 }
 
