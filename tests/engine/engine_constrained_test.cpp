@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine_test_util.h"
+#include "expect_conforming.h"
 #include "runtime/json_constraint.h"
 
 namespace tightfit {
@@ -29,17 +30,6 @@ Request sampled_chat(const std::string& text, uint64_t seed, int max_tokens) {
   return r;
 }
 
-// The answer under the graph: complete when the turn stopped, a valid prefix when cut.
-void expect_conforming(const Result& result, std::shared_ptr<const tf::JsonSchemaGraph> graph) {
-  tf::JsonConstraint c(std::move(graph));
-  ASSERT_TRUE(c.advance(result.text)) << result.text;
-  if (result.stop == StopReason::eos) {
-    EXPECT_TRUE(c.complete()) << result.text;
-    EXPECT_NO_THROW((void)nlohmann::json::parse(result.text)) << result.text;
-  } else {
-    EXPECT_EQ(result.stop, StopReason::max_tokens) << result.text;
-  }
-}
 
 TEST(EngineConstrained, JsonObjectAnswersAreJson) {
   auto engine = tiny_engine();
@@ -49,7 +39,7 @@ TEST(EngineConstrained, JsonObjectAnswersAreJson) {
     Request r = sampled_chat("Give me a JSON object.", seed, 96);
     r.response_format.type = ResponseFormat::Type::json_object;
     const Result result = engine->generate(r);
-    expect_conforming(result, graph);
+    test::expect_conforming(result, graph);
     if (result.stop == StopReason::eos) {
       ++complete;
       EXPECT_TRUE(nlohmann::json::parse(result.text).is_object()) << result.text;

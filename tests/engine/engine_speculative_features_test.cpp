@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine_test_util.h"
+#include "expect_conforming.h"
 #include "runtime/json_constraint.h"
 #include "runtime/json_schema_graph.h"
 #include "speculative_test_util.h"
@@ -68,16 +69,8 @@ Result expect_same_as_plain(Engine& engine, Request r, int k, const std::string&
 
 // The answer under the schema: complete JSON when the turn stopped, a valid prefix when cut.
 void expect_conforming(const Result& result, const std::string& schema) {
-  auto graph = std::make_shared<const tf::JsonSchemaGraph>(
-      tf::compile_json_schema(nlohmann::json::parse(schema)));
-  tf::JsonConstraint c(graph);
-  ASSERT_TRUE(c.advance(result.text)) << result.text;
-  if (result.stop == StopReason::eos) {
-    EXPECT_TRUE(c.complete()) << result.text;
-    EXPECT_NO_THROW((void)nlohmann::json::parse(result.text)) << result.text;
-  } else {
-    EXPECT_EQ(result.stop, StopReason::max_tokens) << result.text;
-  }
+  test::expect_conforming(result, std::make_shared<const tf::JsonSchemaGraph>(
+                                      tf::compile_json_schema(nlohmann::json::parse(schema))));
 }
 
 TEST(EngineSpeculativeFeatures, ConstrainedOutputSpeculatesAndEqualsPlainGreedy) {
