@@ -550,8 +550,16 @@ HWY_EXPORT(Int8Keys);
 bool DispatchAttendGroupPartial(const float* q, int heads, const KVRows& kv, int64_t begin,
                                 int64_t end, int dim, float scale, float* acc, float* max,
                                 float* sum) {
-  return HWY_DYNAMIC_DISPATCH(AttendGroupPartial)(q, heads, kv, begin, end, dim, scale, acc, max,
-                                                  sum);
+  if (HWY_DYNAMIC_DISPATCH(AttendGroupPartial)(q, heads, kv, begin, end, dim, scale, acc, max, sum))
+    return true;
+#if HWY_ARCH_X86 && (HWY_TARGETS & HWY_AVX2)
+  // A row layout too fine for 16-lane vectors (2-bit codes in groups of 32: 8-byte planes) still
+  // fits AVX2's 8 lanes: better than the scalar reference on an AVX-512 CPU.
+  if ((hwy::SupportedTargets() & HWY_AVX2) != 0 &&
+      N_AVX2::AttendGroupPartial(q, heads, kv, begin, end, dim, scale, acc, max, sum))
+    return true;
+#endif
+  return false;
 }
 bool DispatchInt8Keys(int heads, const KVRows& kv, int dim) {
   return HWY_DYNAMIC_DISPATCH(Int8Keys)(heads, kv, dim);
