@@ -192,9 +192,12 @@ std::vector<AnswerPiece> ToolCallParser::feed(std::string_view text) {
       emit_text(std::string_view(held_).substr(0, open), out);
       held_.erase(0, open + kOpen.size());
       inside_ = true;
+      searched_ = 0;
     }
-    const size_t close = held_.find(kClose);
-    const size_t reopen = held_.find(kOpen);
+    // Only the new text (and a tag it may complete) is searched: a block streamed a token at a
+    // time is scanned once, not once per token.
+    const size_t close = held_.find(kClose, searched_);
+    const size_t reopen = held_.find(kOpen, searched_);
     if (reopen < close) {
       // A new block opened before this one closed: this one was malformed.
       emit_text(std::string(kOpen) + held_.substr(0, reopen), out);
@@ -202,7 +205,11 @@ std::vector<AnswerPiece> ToolCallParser::feed(std::string_view text) {
       inside_ = false;
       continue;
     }
-    if (close == std::string::npos) return out;
+    if (close == std::string::npos) {
+      const size_t longest_tag = std::max(kOpen.size(), kClose.size());
+      searched_ = held_.size() >= longest_tag ? held_.size() - (longest_tag - 1) : 0;
+      return out;
+    }
     emit_block(std::string_view(held_).substr(0, close), /*closed=*/true, out);
     held_.erase(0, close + kClose.size());
     inside_ = false;

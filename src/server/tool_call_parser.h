@@ -55,6 +55,7 @@ class ToolCallParser {
   bool enabled_;
   bool inside_ = false;   // after a <tool_call>, before its </tool_call>
   std::string held_;      // text not yet given out
+  size_t searched_ = 0;   // inside_: no tag starts in held_[0, searched_)
 };
 
 // The calls in the text between <tool_call> and </tool_call>; std::nullopt when malformed.

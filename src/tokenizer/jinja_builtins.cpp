@@ -280,7 +280,7 @@ bool apply_test(Interpreter& in, const std::string& name, const Value& input, Ar
 const Dict& builtin_globals() {
   static const Dict globals = [] {
   Dict g;
-  g.set("range", Value::function("range", [](Interpreter&, Args& a) -> Value {
+  g.set("range", Value::function("range", [](Interpreter& in, Args& a) -> Value {
     if (!a.keyword.empty()) throw std::runtime_error("range() takes no keyword arguments");
     std::vector<int64_t> n;
     for (const Value& v : a.positional) {
@@ -290,13 +290,20 @@ const Dict& builtin_globals() {
     if (n.empty() || n.size() > 3) throw std::runtime_error("range expected 1 to 3 arguments");
     const int64_t start = n.size() == 1 ? 0 : n[0], stop = n.size() == 1 ? n[0] : n[1], step = n.size() == 3 ? n[2] : 1;
     if (step == 0) throw std::runtime_error("range() arg 3 must not be zero");
+    // The length first (128 bits: no overflow), so a range too big is refused before it is built
+    // and the list is allocated once.
+    const __int128 span = step > 0 ? static_cast<__int128>(stop) - start : static_cast<__int128>(start) - stop;
+    const __int128 magnitude = step > 0 ? static_cast<__int128>(step) : -static_cast<__int128>(step);
+    const __int128 count = span <= 0 ? 0 : (span + magnitude - 1) / magnitude;
+    if (count > TemplateLimits::kRangeItems)
+      throw std::runtime_error("Range too big. The sandbox blocks ranges larger than MAX_RANGE (" +
+                               std::to_string(TemplateLimits::kRangeItems) + ").");
+    // Building the list is work like a loop's (a template that builds a 100,000-item range in
+    // every iteration of a loop would otherwise be limited by the clock alone).
+    in.count_steps(static_cast<int64_t>(count));
     List out;
-    for (__int128 i = start; step > 0 ? i < stop : i > stop; i += step) {  // 128 bits: no overflow
-      if (static_cast<int64_t>(out.size()) >= TemplateLimits::kRangeItems)
-        throw std::runtime_error("Range too big. The sandbox blocks ranges larger than MAX_RANGE (" +
-                                 std::to_string(TemplateLimits::kRangeItems) + ").");
-      out.push_back(Value(static_cast<int64_t>(i)));
-    }
+    out.reserve(static_cast<size_t>(count));
+    for (__int128 k = 0; k < count; ++k) out.push_back(Value(static_cast<int64_t>(start + k * step)));
     return Value(std::move(out));
   }));
   auto kwargs_dict = [](Args& a, const char* fn) {

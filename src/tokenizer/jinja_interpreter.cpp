@@ -57,12 +57,14 @@ Interpreter::Nesting::Nesting(Interpreter& in) : in_(in) {
   }
 }
 
-void Interpreter::count_iteration() {
-  if (++iterations_ > TemplateLimits::kLoopIterations)
+void Interpreter::count_steps(int64_t n) {
+  const int64_t before = iterations_;
+  iterations_ += n;  // n ≤ kRangeItems: no overflow
+  if (iterations_ > TemplateLimits::kLoopIterations)
     throw std::runtime_error("the template ran more than " + std::to_string(TemplateLimits::kLoopIterations) +
-                             " loop iterations and macro calls");
-  // An empty loop body evaluates nothing: the clock is read here too, every 1024 iterations.
-  if ((iterations_ & 1023) == 0) check_deadline();
+                             " loop iterations and macro calls (each item of a range() counts as one)");
+  // An empty loop body evaluates nothing: the clock is read here too, every 1024 steps.
+  if ((before >> 10) != (iterations_ >> 10)) check_deadline();
 }
 
 void Interpreter::check_deadline() const {

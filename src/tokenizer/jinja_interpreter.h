@@ -31,6 +31,9 @@ class Interpreter {
   Value call(const Value& callee, Args& args);
   // Throws the Jinja2 UndefinedError for using `v` (which is undefined).
   [[noreturn]] static void undefined_error(const Value& v);
+  // `n` more steps of work: loop iterations, macro calls, items of a range(). Throws past
+  // TemplateLimits::kLoopIterations or kRenderSeconds.
+  void count_steps(int64_t n);
 
  private:
   enum class Flow { kNormal, kBreak, kContinue };
@@ -65,8 +68,8 @@ class Interpreter {
    private:
     Interpreter& in_;
   };
-  // One more loop iteration or macro call: throws past TemplateLimits::kLoopIterations or kRenderSeconds.
-  void count_iteration();
+  // One more loop iteration or macro call.
+  void count_iteration() { count_steps(1); }
   // Throws once the render has run past TemplateLimits::kRenderSeconds.
   void check_deadline() const;
 

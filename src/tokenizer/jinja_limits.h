@@ -14,13 +14,17 @@
 namespace tf::jinja {
 
 // A fuzz build (-DTIGHTFIT_FUZZ=ON defines FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION, as OSS-Fuzz
-// builds do) divides the limits on loop iterations, string bytes and list items by 64: the same
-// checks and error paths run, and the fuzzer spends its time on new inputs instead of a million
-// iterations or 64 MiB strings per input near a limit (tests/fuzz, README "Reliability").
+// builds do) divides the limits on string bytes and list items by 64 and on loop iterations by
+// 1024: the same checks and error paths run, and the fuzzer spends its time on new inputs instead
+// of a million iterations or 64 MiB strings per input near a limit (tests/fuzz, README
+// "Reliability"). Loops most of all: a grown corpus is full of loops that run to the limit, and
+// at 1/64 of it (15,625 iterations) they were most of the fuzzer's time, 3 ms per input.
 #ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
 inline constexpr int kFuzzBuildDivisor = 64;
+inline constexpr int kFuzzBuildLoopDivisor = 1024;
 #else
 inline constexpr int kFuzzBuildDivisor = 1;
+inline constexpr int kFuzzBuildLoopDivisor = 1;
 #endif
 
 struct TemplateLimits {
@@ -40,10 +44,11 @@ struct TemplateLimits {
   static constexpr size_t kStringBytes = (size_t{64} << 20) / kFuzzBuildDivisor;
   // Items of any one list the template builds.
   static constexpr size_t kListItems = (size_t{1} << 22) / kFuzzBuildDivisor;
-  // Iterations of all for loops and macro calls together in one render: about 0.5 s of work,
+  // Iterations of all for loops, macro calls and items of range() together in one render
+  // (Interpreter::count_steps): about 0.5 s of work,
   // far below the render-time backstop even on a loaded machine (a chat template loops once per
   // message and tool, and calls a macro a few times per message, a few thousand times at most).
-  static constexpr int64_t kLoopIterations = 1'000'000 / kFuzzBuildDivisor;
+  static constexpr int64_t kLoopIterations = 1'000'000 / kFuzzBuildLoopDivisor;
   // Items of one range(): transformers' sandbox (Jinja2's MAX_RANGE).
   static constexpr int64_t kRangeItems = 100'000;
   // Wall-clock time of one render: the backstop for whatever the limits above let through

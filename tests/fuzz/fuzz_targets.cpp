@@ -108,20 +108,44 @@ void server_request(const uint8_t* data, size_t size) {
   });
 }
 
-void tool_calls(const uint8_t* data, size_t size) {
-  if (size == 0) return;
-  // The first byte is the chunk length the output arrives in (1..256 bytes).
-  const size_t chunk = static_cast<size_t>(data[0]) + 1;
-  const std::string_view output = text_of(data + 1, size - 1);
+// What a parser makes of `output` fed `chunk` bytes at a time: text pieces merged, each call as
+// name and arguments, in order.
+std::vector<std::string> tool_call_outcome(std::string_view output, size_t chunk) {
   static const nlohmann::json tools = nlohmann::json::parse(R"([{"type": "function", "function": {
     "name": "f", "parameters": {"type": "object", "properties": {"n": {"type": "integer"},
     "o": {"type": "object"}, "b": {"type": "boolean"}, "s": {"type": "string"}}}}}])");
   server::ToolCallParser parser(tools);
-  std::string text;
-  for (size_t at = 0; at < output.size(); at += chunk)
-    for (const server::AnswerPiece& piece : parser.feed(output.substr(at, chunk))) text += piece.text;
-  for (const server::AnswerPiece& piece : parser.finish()) text += piece.text;
-  if (text.size() > output.size()) std::abort();  // text only ever comes from the output
+  std::vector<std::string> outcome;
+  bool last_is_text = false;
+  auto take = [&](const std::vector<server::AnswerPiece>& pieces) {
+    for (const server::AnswerPiece& piece : pieces) {
+      if (piece.is_tool_call) {
+        outcome.push_back("call " + piece.call.name + " " + piece.call.arguments);
+      } else if (last_is_text) {
+        outcome.back() += piece.text;
+      } else {
+        outcome.push_back("text " + piece.text);
+      }
+      last_is_text = !piece.is_tool_call;
+    }
+  };
+  for (size_t at = 0; at < output.size(); at += chunk) take(parser.feed(output.substr(at, chunk)));
+  take(parser.finish());
+  return outcome;
+}
+
+void tool_calls(const uint8_t* data, size_t size) {
+  if (size == 0) return;
+  // The first byte is the chunk length the output arrives in (1..256 bytes): the outcome must
+  // not depend on it, and text only ever comes from the output.
+  const size_t chunk = static_cast<size_t>(data[0]) + 1;
+  const std::string_view output = text_of(data + 1, size - 1);
+  const std::vector<std::string> streamed = tool_call_outcome(output, chunk);
+  if (streamed != tool_call_outcome(output, output.size() + 1)) std::abort();
+  size_t text = 0;
+  for (const std::string& piece : streamed)
+    if (piece.starts_with("text ")) text += piece.size() - 5;
+  if (text > output.size()) std::abort();
 }
 
 const std::vector<Target>& targets() {

@@ -146,6 +146,26 @@ TEST(ToolCallParser, ABlockReopenedBeforeClosingIsText) {
   EXPECT_TRUE(pieces[1].is_tool_call);
 }
 
+TEST(ToolCallParser, AReopenedBlockSplitAnywhereGivesTheSameResult) {
+  // The parser searches only the text that arrived since its last search: a tag split across
+  // feeds must still be found, whichever of the two tags comes first.
+  const std::string text = "x <tool_call>junk </tool_" + kCall + " y " + kCall;
+  const auto whole = run({text});
+  ASSERT_EQ(whole.size(), 4u);
+  EXPECT_EQ(whole[0].text, "x <tool_call>junk </tool_");
+  EXPECT_EQ(whole[2].text, " y ");
+  for (size_t cut = 1; cut < text.size(); ++cut) {
+    std::vector<std::string> chunks;
+    for (size_t at = 0; at < text.size(); at += cut) chunks.push_back(text.substr(at, cut));
+    const auto pieces = run(chunks);
+    ASSERT_EQ(pieces.size(), 4u) << "chunks of " << cut;
+    EXPECT_EQ(pieces[0].text, whole[0].text) << cut;
+    EXPECT_EQ(pieces[1].call.arguments, whole[1].call.arguments) << cut;
+    EXPECT_EQ(pieces[2].text, whole[2].text) << cut;
+    EXPECT_EQ(pieces[3].call.arguments, whole[3].call.arguments) << cut;
+  }
+}
+
 TEST(ToolCallParser, InvalidUtf8InAValueBecomesTheReplacementCharacter) {
   // Found by fuzz_tool_calls: the arguments' dump() threw on the byte 0xFF and ended the server.
   const auto pieces = run({"<tool_call>\n<function=get_weather>\n<parameter=city>\nPar\xFFis\n</parameter>\n"

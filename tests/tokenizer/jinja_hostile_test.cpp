@@ -133,7 +133,7 @@ TEST(JinjaHostile, DeeplyNestedJsonInMessageContentIsRejected) {
 }
 
 TEST(JinjaHostile, DeeplyNestedValuesBuiltByATemplateAreAnError) {
-  EXPECT_ERROR_HAS("{% set ns = namespace(x=[]) %}{% for i in range(100000) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x }}",
+  EXPECT_ERROR_HAS("{% set ns = namespace(x=[]) %}{% for i in range(500) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x }}",
                    "nested deeper than");
   EXPECT_ERROR_HAS("{% set ns = namespace() %}{% set ns.me = ns %}{{ ns }}", "cannot hold a namespace");
 }
@@ -148,7 +148,8 @@ TEST(JinjaHostile, HugeStringsAndListsAreAnError) {
   EXPECT_ERROR_HAS("{{ ('a' * 1000000)|replace('a', 'b' * 1000) }}", "MiB");
   EXPECT_ERROR_HAS("{% set ns = namespace(s='ab') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
                    "MiB");
-  EXPECT_ERROR_HAS("{% for i in range(100000) %}{{ 'x' * 1000 }}{% endfor %}", "MiB");
+  // Past the string limit before the loop limit, also in a fuzz build (lower limits).
+  EXPECT_ERROR_HAS("{% for i in range(500) %}{{ 'x' * 200000 }}{% endfor %}", "MiB");
   EXPECT_EQ(render("{{ ('ab' * 3) ~ ([1] * 2)|string }}"), "ababab[1, 1]");
 }
 
@@ -166,12 +167,22 @@ TEST(JinjaHostile, AMacroCallingItselfTwicePerLevelHitsTheLimit) {
                    "loop iterations and macro calls");
 }
 
-TEST(JinjaHostile, LoopsWithCostlyBodiesMeetTheDeadline) {
+TEST(JinjaHostile, RangesCountAsLoopIterations) {
   // Found by fuzzing (tests/fuzz/corpus/chat_template/range_in_every_iteration): 100,000
-  // iterations that each build and search a 100,000-item range stay under the iteration limit;
-  // the clock, read every 1,024 iterations before, ended such a render only after minutes.
-  const auto start = std::chrono::steady_clock::now();
+  // iterations that each built and searched a 100,000-item range stayed under the iteration
+  // limit and ran until the clock stopped them. The items of a range() count as iterations.
   EXPECT_ERROR_HAS("{% for i in range(100000) %}{% set x = i in range(100000) %}{% endfor %}",
+                   "each item of a range() counts as one");
+  EXPECT_EQ(render("{% for i in range(3) %}{{ i in range(2) }}{% endfor %}"), "TrueTrueFalse");
+}
+
+TEST(JinjaHostile, LoopsWithCostlyBodiesMeetTheDeadline) {
+  // A loop of 60,000 iterations that each sort a 6,000-item list: under every count, ended by
+  // the clock (read every 256 evaluations) within a second of it; a fuzz build's lower limits
+  // end the loop after 976 iterations, still past its shorter deadline.
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_ERROR_HAS("{% set big = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3] * 600 %}"
+                   "{% for i in big * 10 %}{% set x = big|sort %}{% endfor %}",
                    "rendering took longer than");
   EXPECT_LT(std::chrono::steady_clock::now() - start,
             std::chrono::duration<double>(TemplateLimits::kRenderSeconds + 5));
