@@ -6,6 +6,8 @@
 //
 //   ./build/bench/q8_small_batch_bench --benchmark_filter='Rows|Tiles'
 //
+// Rows16: the 2-bit kernel on rows interleaved once in blocks of 16 (linear_q8_rows16.cpp).
+//
 // One thread, the kernel called directly (no pool), matrices cycled from DRAM as in decode
 // (≥ 1 GiB of copies), timed in the thread's CPU time (a shared machine's preemptions do not
 // count; its contention for memory still does). Counters: us_per_call; x_one_token = this call's time over the same
@@ -42,6 +44,33 @@ const MatrixSet& make_set(int64_t rows, int64_t cols, int bits) {
     last = MatrixSet();
     last = build_set(rows, cols, bits, 64);
     key = want;
+  }
+  return last;
+}
+
+// The same copies with their rows interleaved in blocks of 16 (linear_q8_rows16.cpp).
+const MatrixSet& make_rows16_set(const MatrixSet& set) {
+  static MatrixSet last;
+  static const MatrixSet* from = nullptr;
+  static WeightMatrix shape;
+  const WeightMatrix& w = set.copies[0];
+  if (from != &set || shape.rows != w.rows || shape.cols != w.cols || shape.bits != w.bits) {
+    last = MatrixSet();
+    const size_t code_bytes = w.row_bytes() * w.rows;
+    const size_t param_bytes = static_cast<size_t>(w.rows * w.groups_per_row()) * dtype_size(w.dtype);
+    last.codes.reset(new uint8_t[code_bytes * set.copies.size()]);
+    last.params.reset(new uint8_t[2 * param_bytes * set.copies.size()]);
+    for (size_t c = 0; c < set.copies.size(); ++c) {
+      WeightMatrix m = set.copies[c];
+      m.data = last.codes.get() + c * code_bytes;
+      m.scales = last.params.get() + 2 * c * param_bytes;
+      m.biases = m.scales + param_bytes;
+      simd::q8_rows16_interleave(set.copies[c], const_cast<uint8_t*>(m.data),
+                                 const_cast<uint8_t*>(m.scales), const_cast<uint8_t*>(m.biases));
+      last.copies.push_back(m);
+    }
+    from = &set;
+    shape = w;
   }
   return last;
 }
@@ -102,33 +131,44 @@ double time_calls(const MatrixSet& set, int64_t tokens, Kernel&& kernel, int cal
   return (thread_seconds() - start) / calls;
 }
 
-// args: rows, cols, bits, tokens; kind 0 = row kernels, 1 = tile kernel
+// args: rows, cols, bits, tokens; kind 0 = row kernels, 1 = tile kernel, 2 = the rows
+// interleaved in blocks of 16 (2-bit). x_one_token: against the same kernel at one token;
+// x_rows_one_token: against the row kernels at one token (today's decode), same run.
 void run(benchmark::State& state, int kind, bool hot) {
   const int64_t rows = state.range(0), cols = state.range(1), tokens = state.range(3);
   const int bits = static_cast<int>(state.range(2));
-  if (kind == 1 && !simd::q8_tiles_fast()) {
+  if (kind != 0 && !simd::q8_tiles_fast()) {
     state.SkipWithError("no tile kernel on this target");
     return;
   }
   const MatrixSet& set = make_set(rows, cols, bits);
+  if (kind == 2 && (!simd::q8_rows16_supported() || !simd::q8_rows16_layout_fits(set.copies[0]))) {
+    state.SkipWithError("no 16-row interleaved kernel for this matrix or target");
+    return;
+  }
+  const MatrixSet& kernel_set = kind == 2 ? make_rows16_set(set) : set;
   const Inputs one = make_inputs(1, cols, bits), many = make_inputs(tokens, cols, bits);
-  auto kernel_for = [&](const Inputs& in) {
-    return [&in, kind](const WeightMatrix& w, float* y) {
-      if (kind == 0)
+  auto kernel_for = [&](const Inputs& in, int k) {
+    return [&in, k](const WeightMatrix& w, float* y) {
+      if (k == 0)
         simd::q8_affine_rows(w, in.rows, 0, w.rows, y, w.rows);
-      else
+      else if (k == 1)
         simd::q8_tiles_rows(w, in.tiles, 0, w.rows, y, w.rows);
+      else
+        simd::q8_rows16_rows(w, in.tiles, 0, w.rows, y, w.rows);
     };
   };
   const int calls = std::max<int>(4, static_cast<int>(1e9 / (rows * cols)));
-  double t1 = 0, tn = 0;
+  double t1 = 0, tn = 0, rows1 = 0;
   for (auto _ : state) {
-    // Alternating, so a change in the machine's load moves both.
-    t1 = time_calls(set, 1, kernel_for(one), calls, hot);
-    tn = time_calls(set, tokens, kernel_for(many), calls, hot);
+    // Alternating, so a change in the machine's load moves all three.
+    rows1 = time_calls(set, 1, kernel_for(one, 0), calls, hot);
+    t1 = time_calls(kernel_set, 1, kernel_for(one, kind), calls, hot);
+    tn = time_calls(kernel_set, tokens, kernel_for(many, kind), calls, hot);
   }
   state.counters["us_per_call"] = tn * 1e6;
   state.counters["x_one_token"] = tn / t1;
+  state.counters["x_rows_one_token"] = tn / rows1;
   state.counters["GB/s"] = static_cast<double>(set.copies[0].total_bytes()) / tn / 1e9;
   state.SetLabel(int8_kernel_name());  // (linear.cpp: also links its TIGHTFIT_SIMD_TARGET hook)
 }
@@ -137,6 +177,8 @@ void BM_Rows(benchmark::State& state) { run(state, 0, false); }
 void BM_Tiles(benchmark::State& state) { run(state, 1, false); }
 void BM_RowsHot(benchmark::State& state) { run(state, 0, true); }
 void BM_TilesHot(benchmark::State& state) { run(state, 1, true); }
+void BM_Rows16(benchmark::State& state) { run(state, 2, false); }
+void BM_Rows16Hot(benchmark::State& state) { run(state, 2, true); }
 
 void shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"rows", "cols", "bits", "tokens"});
@@ -153,6 +195,8 @@ BENCHMARK(BM_Rows)->Apply(shapes)->Iterations(1)->UseRealTime();
 BENCHMARK(BM_Tiles)->Apply(shapes)->Iterations(1)->UseRealTime();
 BENCHMARK(BM_RowsHot)->Apply(shapes)->Iterations(1)->UseRealTime();
 BENCHMARK(BM_TilesHot)->Apply(shapes)->Iterations(1)->UseRealTime();
+BENCHMARK(BM_Rows16)->Apply(shapes)->Iterations(1)->UseRealTime();
+BENCHMARK(BM_Rows16Hot)->Apply(shapes)->Iterations(1)->UseRealTime();
 
 }  // namespace
 }  // namespace tf

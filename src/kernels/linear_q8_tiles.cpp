@@ -33,6 +33,8 @@ namespace tf::simd {
 #if TF_TILES_X86
 namespace {
 
+#include "kernels/linear_q8_tiles_x86-inl.h"
+
 // Bit-identical to reference::quantize_activations_q8 (same float max, 127/m, product,
 // round-half-even, clamp to ±127).
 TF_TILES_TARGET void QuantizeToken(const float* x, int64_t cols, int group_size, int8_t* q,
@@ -54,38 +56,6 @@ TF_TILES_TARGET void QuantizeToken(const float* x, int64_t cols, int group_size,
       const __m512i v = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(r), lo), hi);
       _mm_storeu_si128(reinterpret_cast<__m128i*>(q + g * group_size + j), _mm512_cvtepi32_epi8(v));
     }
-  }
-}
-
-// In-place transpose of a 16 × 16 matrix of dwords held in 16 vectors.
-TF_TILES_TARGET inline void Transpose16(__m512i r[16]) {
-  __m512i t[16];
-  #pragma GCC unroll 16
-  for (int i = 0; i < 16; i += 2) {
-    t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
-    t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
-  }
-  #pragma GCC unroll 16
-  for (int i = 0; i < 16; i += 4) {
-    r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
-    r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
-    r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
-    r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
-  }
-  // Now vector i (of block b = i/4) holds, per 128-bit lane L, row-pairs… mix 128-bit lanes.
-  #pragma GCC unroll 16
-  for (int i = 0; i < 4; ++i) {
-    t[i] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0x88);       // lanes 0,2 of a | 0,2 of b
-    t[i + 4] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0xdd);   // lanes 1,3 | 1,3
-    t[i + 8] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0x88);
-    t[i + 12] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0xdd);
-  }
-  #pragma GCC unroll 16
-  for (int i = 0; i < 4; ++i) {
-    r[i] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0x88);
-    r[i + 8] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0xdd);
-    r[i + 4] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0x88);
-    r[i + 12] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0xdd);
   }
 }
 
@@ -201,18 +171,6 @@ TF_TILES_TARGET void PermutePlanes2(int8_t* q, int64_t bytes) {
   const __m512i perm = _mm512_load_si512(idx);
   for (int64_t i = 0; i < bytes; i += 64)
     _mm512_storeu_si512(q + i, _mm512_shuffle_epi8(_mm512_loadu_si512(q + i), perm));
-}
-
-// acc += codes · (the 4 bytes at x, broadcast to every lane): one vpdpbusd with an embedded
-// broadcast, one fused instruction. In asm because GCC 12 compiles _mm512_dpbusd_epi32 on an
-// array of accumulators with a broadcast and two register copies around each one (4
-// instructions per product instead of 1).
-TF_TILES_TARGET inline __m512i DotBroadcast(__m512i acc, __m512i codes, const int8_t* x) {
-  using Bytes4 = int32_t __attribute__((may_alias));  // the asm reads 4 of the int8 bytes
-  __asm__("vpdpbusd %2%{1to16%}, %1, %0"
-          : "+v"(acc)
-          : "v"(codes), "m"(*reinterpret_cast<const Bytes4*>(x)));
-  return acc;
 }
 
 // kT tokens (t0 …) against one repacked 16-row block: y[t][r0 + r] for the rows that exist.

@@ -1,0 +1,117 @@
+// 2-bit rows interleaved in blocks of 16 (linear_q8_rows16.cpp): the layout is a permutation of
+// the MLX bytes, and the kernel on it agrees with reference::matmul_q8 on the original matrix at
+// the routed experts' shapes and every group size, for token counts around its 8-token tiles.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "kernels/affine_test_matrix.h"
+#include "kernels/linear.h"
+#include "kernels/linear_internal.h"
+#include "storage/dtype.h"
+
+namespace tf {
+namespace {
+
+using test::Affine;
+using test::random_affine;
+
+struct Interleaved {
+  std::vector<uint8_t> codes, scales, biases;
+  WeightMatrix w;
+};
+
+Interleaved interleave(const WeightMatrix& w) {
+  Interleaved i;
+  i.codes.resize(w.row_bytes() * w.rows);
+  const size_t params = static_cast<size_t>(w.rows * w.groups_per_row()) * dtype_size(w.dtype);
+  i.scales.resize(params);
+  i.biases.resize(params);
+  simd::q8_rows16_interleave(w, i.codes.data(), i.scales.data(), i.biases.data());
+  i.w = w;
+  i.w.data = i.codes.data();
+  i.w.scales = i.scales.data();
+  i.w.biases = i.biases.data();
+  return i;
+}
+
+TEST(LinearQ8Rows16, TheLayoutIsAPermutationOfTheRows) {
+  const Affine a = random_affine(32, 512, 2, 64, 5);
+  ASSERT_TRUE(simd::q8_rows16_layout_fits(a.w));
+  const Interleaved i = interleave(a.w);
+  // Row 16b + r, dword j (codes 16j … 16j + 15) sits at ((b · 32 + j) · 16 + r) · 4.
+  const int64_t columns = 512 / 16;
+  for (int64_t row : {0, 5, 15, 16, 31})
+    for (int64_t j : {0, 1, 31}) {
+      const int64_t b = row / 16, r = row % 16;
+      EXPECT_EQ(std::memcmp(i.codes.data() + ((b * columns + j) * 16 + r) * 4,
+                            a.data.data() + row * a.w.row_bytes() + 4 * j, 4),
+                0)
+          << "row " << row << " dword " << j;
+    }
+  // Scale (row 16b + r, group g) at (b · groups + g) · 16 + r.
+  const int64_t groups = 512 / 64;
+  EXPECT_EQ(load_float(i.scales.data(), DType::BF16, (1 * groups + 3) * 16 + 7),
+            load_float(a.scales.data(), DType::BF16, (16 + 7) * groups + 3));
+  EXPECT_EQ(load_float(i.biases.data(), DType::BF16, 2 * 16 + 9),
+            load_float(a.biases.data(), DType::BF16, 9 * groups + 2));
+  std::vector<uint8_t> sorted_in(a.data), sorted_out(i.codes);
+  std::sort(sorted_in.begin(), sorted_in.end());
+  std::sort(sorted_out.begin(), sorted_out.end());
+  EXPECT_EQ(sorted_in, sorted_out);
+}
+
+TEST(LinearQ8Rows16, OnlyTwoBitWholeBlocksFit) {
+  EXPECT_FALSE(simd::q8_rows16_layout_fits(random_affine(32, 512, 3, 64, 1).w));
+  EXPECT_FALSE(simd::q8_rows16_layout_fits(random_affine(24, 512, 2, 64, 1).w));
+  EXPECT_FALSE(simd::q8_rows16_layout_fits(random_affine(32, 320, 2, 64, 1).w));
+  const Affine three = random_affine(32, 512, 3, 64, 1);
+  std::vector<uint8_t> out(three.data.size() + three.scales.size());
+  EXPECT_THROW(simd::q8_rows16_interleave(three.w, out.data(), out.data(), out.data()), std::invalid_argument);
+}
+
+TEST(LinearQ8Rows16, MatchesTheReferenceAtExpertShapes) {
+  if (!simd::q8_rows16_supported() || !simd::q8_tiles_fast())
+    GTEST_SKIP() << "needs AVX-512 VNNI and VBMI (the AVX3_DL target)";
+  struct Shape {
+    int64_t rows, cols;
+    int group;
+  };
+  for (const Shape& s : {Shape{512, 2048, 64}, Shape{2048, 512, 64}, Shape{48, 256, 32}, Shape{32, 768, 128}}) {
+    const Affine a = random_affine(s.rows, s.cols, 2, s.group, static_cast<uint32_t>(s.rows + s.cols));
+    const Interleaved i = interleave(a.w);
+    const int64_t groups = s.cols / s.group;
+    for (int64_t tokens : {1, 2, 3, 4, 5, 8, 9, 16}) {
+      std::mt19937 rng(static_cast<uint32_t>(tokens));
+      std::normal_distribution<float> n(0.0f, 1.0f);
+      std::vector<float> x(static_cast<size_t>(tokens * s.cols));
+      for (auto& v : x) v = n(rng);
+      const int64_t stride = simd::q8_tiles_stride(s.cols);
+      std::vector<int8_t> values(static_cast<size_t>(tokens * stride));
+      std::vector<float> deltas(static_cast<size_t>(tokens * groups)), sums(deltas.size());
+      simd::q8_tiles_quantize(2, x.data(), tokens, s.cols, s.group, values.data(), deltas.data());
+      simd::group_sums(x.data(), tokens, s.cols, s.group, sums.data());
+      const simd::Q8TileInput in{tokens, stride, values.data(), deltas.data(), sums.data()};
+      std::vector<float> y(static_cast<size_t>(tokens * s.rows), -1.0f), ref(y.size());
+      // Two calls over row ranges that split the matrix at a block boundary.
+      const int64_t cut = s.rows / 32 * 16;
+      simd::q8_rows16_rows(i.w, in, 0, cut, y.data(), s.rows);
+      simd::q8_rows16_rows(i.w, in, cut, s.rows, y.data(), s.rows);
+      reference::matmul_q8(a.w, x.data(), tokens, ref.data());
+      double worst = 0, scale = 0;
+      for (size_t k = 0; k < y.size(); ++k) {
+        worst = std::max(worst, std::abs(double(y[k]) - ref[k]));
+        scale = std::max(scale, std::abs(double(ref[k])));
+      }
+      // Integer dots are exact; only the float epilogue's order differs.
+      EXPECT_LT(worst, 1e-5 * scale + 1e-6) << s.rows << "x" << s.cols << " g" << s.group << ", " << tokens << " tokens";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tf
