@@ -67,6 +67,7 @@ const MatrixSet& make_rows16_set(const MatrixSet& set) {
       m.biases = m.scales + param_bytes;
       simd::q8_rows16_interleave(set.copies[c], const_cast<uint8_t*>(m.data),
                                  const_cast<uint8_t*>(m.scales), const_cast<uint8_t*>(m.biases));
+      m.layout = WeightMatrix::Layout::Rows16;
       last.copies.push_back(m);
     }
     from = &set;

@@ -177,7 +177,7 @@ std::unique_ptr<Engine> Engine::load(EngineOptions options) {
   context->plan.check_tokens(0);  // OutOfMemory: the model and buffers alone exceed the limit
   context->loaded = as_api_errors("model", [&] {
     return tf::LoadedModel::load(std::move(source), options.threads,
-                                 tf::ModelLoadOptions{.vision = options.vision});
+                                 tf::ModelLoadOptions{.vision = options.vision, .precision = context->precision});
   });
   const tf::Model& model = context->model();
   if (options.mlock) {

@@ -67,6 +67,11 @@ constexpr int64_t kMinTileTaskRows = 64;
 
 int64_t layout_of(const WeightMatrix& w, ActivationPrecision precision, int64_t tokens) {
   if (!w.quantized()) return 0;
+  // Interleaved rows: their kernel takes the 2-bit tile input at any token count; without it
+  // (F32 precision, or a run limited to a lower SIMD target after load) x as given, for
+  // run_rows' fallback.
+  if (w.layout == WeightMatrix::Layout::Rows16)
+    return precision == ActivationPrecision::Int8 && simd::q8_rows16_supported() ? kTiles2 : 0;
   if (precision != ActivationPrecision::Int8) return simd::block_codes(w.bits);
   // The row kernels' byte order depends on the bit width (2-, 3- and 4-bit codes unpack
   // into different orders, and the activations follow): one layout per width.
@@ -125,9 +130,34 @@ void prepare(PreparedInput& p, int bits, ActivationPrecision precision) {
   simd::permute_input(bits, p.x, p.tokens, p.cols, p.padded_cols, p.xp.data());
 }
 
+// Interleaved rows without their kernel: 16 rows at a time dequantized to float (the reference's
+// gather) and multiplied as a dense matrix. Slow; correct for either precision (F32's products).
+void rows16_fallback(const WeightMatrix& w, const PreparedInput& in, int64_t begin, int64_t end,
+                     float* y) {
+  thread_local std::vector<float> rows;
+  for (int64_t r0 = begin; r0 < end; r0 += 16) {
+    const int64_t n = std::min<int64_t>(16, end - r0);
+    rows.resize(static_cast<size_t>(n * w.cols));
+    reference::dequantize_rows(w, r0, n, rows.data());
+    WeightMatrix dense;
+    dense.dtype = DType::F32;
+    dense.rows = n;
+    dense.cols = w.cols;
+    dense.data = reinterpret_cast<const uint8_t*>(rows.data());
+    simd::dense_rows(dense, in.x, in.tokens, 0, n, y + r0, w.rows);
+  }
+}
+
 void run_rows(const PreparedJob& p, ActivationPrecision precision, int64_t begin, int64_t end) {
   const WeightMatrix& w = *p.w;
   const PreparedInput& in = *p.in;
+  if (w.quantized() && w.layout == WeightMatrix::Layout::Rows16) {
+    if (is_tiles(in.layout))
+      simd::q8_rows16_rows(w, in.tiles, begin, end, p.y, w.rows);
+    else
+      rows16_fallback(w, in, begin, end, p.y);
+    return;
+  }
   if (!w.quantized())
     simd::dense_rows(w, in.x, in.tokens, begin, end, p.y, w.rows);
   else if (is_tiles(in.layout))
@@ -174,6 +204,8 @@ void validate_weight_matrix(const WeightMatrix& w) {
     fail(std::to_string(w.cols) + " columns are not a multiple of the group size " +
          std::to_string(g));
   if (w.rows > 0 && (w.scales == nullptr || w.biases == nullptr)) fail("has no scales or biases");
+  if (w.layout == WeightMatrix::Layout::Rows16 && !simd::q8_rows16_layout_fits(w))
+    fail("interleaved rows need 2-bit codes, whole blocks of 16 rows and rows of 256-code multiples");
 }
 
 void matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool, ActivationPrecision precision,

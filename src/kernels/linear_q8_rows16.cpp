@@ -43,31 +43,76 @@ bool q8_rows16_layout_fits(const WeightMatrix& w) {
          (w.dtype == DType::BF16 || w.dtype == DType::F16 || w.dtype == DType::F32);
 }
 
-void q8_rows16_interleave(const WeightMatrix& w, uint8_t* codes, uint8_t* scales, uint8_t* biases) {
-  if (!q8_rows16_layout_fits(w)) throw std::invalid_argument("q8_rows16_interleave: unsupported matrix");
+namespace {
+
+// The codes of block b, scalar: dword j of row r of the block to ((b · columns + j) · 16 + r) · 4.
+void InterleaveCodesScalar(const WeightMatrix& w, int64_t b, uint8_t* codes) {
   const int64_t columns = w.cols / kColumnCodes;  // dwords per row
   const size_t row_bytes = w.row_bytes();
-  for (int64_t b = 0; b < w.rows / kRows16; ++b)
-    for (int64_t j = 0; j < columns; ++j)
-      for (int64_t r = 0; r < kRows16; ++r)
-        std::memcpy(codes + ((b * columns + j) * kRows16 + r) * 4,
-                    w.data + (b * kRows16 + r) * row_bytes + 4 * j, 4);
+  for (int64_t j = 0; j < columns; ++j)
+    for (int64_t r = 0; r < kRows16; ++r)
+      std::memcpy(codes + ((b * columns + j) * kRows16 + r) * 4, w.data + (b * kRows16 + r) * row_bytes + 4 * j, 4);
+}
+
+#if defined(__x86_64__)
+#include "kernels/linear_q8_tiles_x86-inl.h"
+
+// The same with one 16 × 16 dword transpose per 64 bytes of the 16 rows.
+TF_TILES_TARGET void InterleaveCodes512(const WeightMatrix& w, int64_t b, uint8_t* codes) {
+  const int64_t columns = w.cols / kColumnCodes;
+  const size_t row_bytes = w.row_bytes();
+  __m512i v[16];
+  for (int64_t c = 0; c < columns / 16; ++c) {
+#pragma GCC unroll 16
+    for (int r = 0; r < 16; ++r) v[r] = _mm512_loadu_si512(w.data + (b * kRows16 + r) * row_bytes + 64 * c);
+    Transpose16(v);
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; ++j) _mm512_storeu_si512(codes + ((b * columns + 16 * c + j) * kRows16) * 4, v[j]);
+  }
+}
+
+bool HaveInterleave512() {
+  const X86Features& cpu = x86_features();
+  return cpu.avx512f && cpu.avx512bw && cpu.avx512vl && cpu.avx512vbmi && cpu.avx512vnni;
+}
+#endif
+
+}  // namespace
+
+void q8_rows16_interleave(const WeightMatrix& w, uint8_t* codes, uint8_t* scales, uint8_t* biases) {
+  if (!q8_rows16_layout_fits(w) || w.layout != WeightMatrix::Layout::Rows)
+    throw std::invalid_argument("q8_rows16_interleave: unsupported matrix");
+  const int64_t blocks = w.rows / kRows16;
+#if defined(__x86_64__)
+  const bool simd = HaveInterleave512();
+#else
+  const bool simd = false;
+#endif
+  for (int64_t b = 0; b < blocks; ++b) {
+#if defined(__x86_64__)
+    if (simd) {
+      InterleaveCodes512(w, b, codes);
+      continue;
+    }
+#endif
+    InterleaveCodesScalar(w, b, codes);
+  }
+  (void)simd;
+  // Scales and biases: row r's group g to (b · groups + g) · 16 + r (WeightMatrix::param_index).
   const int64_t groups = w.groups_per_row();
   const size_t e = dtype_size(w.dtype);
-  for (int64_t b = 0; b < w.rows / kRows16; ++b)
-    for (int64_t g = 0; g < groups; ++g)
-      for (int64_t r = 0; r < kRows16; ++r) {
-        const size_t from = static_cast<size_t>((b * kRows16 + r) * groups + g) * e;
-        const size_t to = static_cast<size_t>((b * groups + g) * kRows16 + r) * e;
-        std::memcpy(scales + to, w.scales + from, e);
-        std::memcpy(biases + to, w.biases + from, e);
-      }
+  WeightMatrix to = w;
+  to.layout = WeightMatrix::Layout::Rows16;
+  for (int64_t r = 0; r < w.rows; ++r)
+    for (int64_t g = 0; g < groups; ++g) {
+      const size_t from = static_cast<size_t>(w.param_index(r, g)) * e, at = static_cast<size_t>(to.param_index(r, g)) * e;
+      std::memcpy(scales + at, w.scales + from, e);
+      std::memcpy(biases + at, w.biases + from, e);
+    }
 }
 
 #if defined(__x86_64__)
 namespace {
-
-#include "kernels/linear_q8_tiles_x86-inl.h"
 
 // 16 values of one group of a block (their dtype) as float.
 TF_TILES_TARGET inline __m512 Load16(const uint8_t* p, DType dt) {
@@ -148,8 +193,8 @@ bool q8_rows16_supported() {
 
 void q8_rows16_rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin, int64_t row_end,
                     float* y, int64_t y_stride) {
-  if (!q8_rows16_supported() || !q8_rows16_layout_fits(w) || row_begin % kRows16 != 0 ||
-      row_end % kRows16 != 0)
+  if (!q8_rows16_supported() || !q8_rows16_layout_fits(w) || w.layout != WeightMatrix::Layout::Rows16 ||
+      row_begin % kRows16 != 0 || row_end % kRows16 != 0)
     throw std::logic_error("q8_rows16_rows: unsupported call");
   Rows(w, in, row_begin, row_end, y, y_stride);
 }

@@ -20,16 +20,26 @@ inline uint32_t unpack_code(const uint8_t* row, int bits, int64_t k) {
   return (v >> shift) & ((1u << bits) - 1u);
 }
 
+// Row r's packed bytes in MLX order: in place, or gathered into `buffer` when interleaved.
+const uint8_t* packed_row(const WeightMatrix& w, int64_t r, std::vector<uint8_t>& buffer) {
+  if (w.layout == WeightMatrix::Layout::Rows) return w.data + static_cast<size_t>(r) * w.row_bytes();
+  buffer.resize(w.row_bytes());
+  w.copy_row(r, buffer.data());
+  return buffer.data();
+}
+
 void dequantize_row(const WeightMatrix& w, int64_t r, float* out) {
-  const uint8_t* row = w.data + static_cast<size_t>(r) * w.row_bytes();
   if (!w.quantized()) {
+    const uint8_t* row = w.data + static_cast<size_t>(r) * w.row_bytes();
     for (int64_t k = 0; k < w.cols; ++k) out[k] = load_float(row, w.dtype, k);
     return;
   }
+  std::vector<uint8_t> buffer;
+  const uint8_t* row = packed_row(w, r, buffer);
   const int64_t groups = w.groups_per_row();
   for (int64_t g = 0; g < groups; ++g) {
-    const float s = load_float(w.scales, w.dtype, r * groups + g);
-    const float b = load_float(w.biases, w.dtype, r * groups + g);
+    const float s = load_float(w.scales, w.dtype, w.param_index(r, g));
+    const float b = load_float(w.biases, w.dtype, w.param_index(r, g));
     for (int64_t k = g * w.group_size; k < (g + 1) * w.group_size; ++k)
       out[k] = s * static_cast<float>(unpack_code(row, w.bits, k)) + b;
   }
@@ -80,11 +90,12 @@ void matmul_q8(const WeightMatrix& w, const float* x, int64_t tokens, float* y) 
   const int64_t groups = w.groups_per_row();
   std::vector<int8_t> xq(w.cols);
   std::vector<float> d(groups);
+  std::vector<uint8_t> buffer;
   for (int64_t t = 0; t < tokens; ++t) {
     const float* xt = x + t * w.cols;
     quantize_activations_q8(xt, w.cols, w.group_size, xq.data(), d.data());
     for (int64_t n = 0; n < w.rows; ++n) {
-      const uint8_t* row = w.data + static_cast<size_t>(n) * w.row_bytes();
+      const uint8_t* row = packed_row(w, n, buffer);
       double acc = 0.0;
       for (int64_t g = 0; g < groups; ++g) {
         int64_t dot = 0;
@@ -93,8 +104,8 @@ void matmul_q8(const WeightMatrix& w, const float* x, int64_t tokens, float* y) 
           dot += static_cast<int64_t>(unpack_code(row, w.bits, k)) * xq[k];
           sum_x += xt[k];
         }
-        const double s = load_float(w.scales, w.dtype, n * groups + g);
-        const double b = load_float(w.biases, w.dtype, n * groups + g);
+        const double s = load_float(w.scales, w.dtype, w.param_index(n, g));
+        const double b = load_float(w.biases, w.dtype, w.param_index(n, g));
         acc += s * d[g] * static_cast<double>(dot) + b * sum_x;
       }
       y[t * w.rows + n] = static_cast<float>(acc);

@@ -41,8 +41,32 @@ struct WeightMatrix {
   const uint8_t* data = nullptr;
   const uint8_t* scales = nullptr;  // Affine: [rows, cols / group_size]
   const uint8_t* biases = nullptr;  // Affine: [rows, cols / group_size]
+  // Affine only: how the bytes are ordered. Rows: MLX's (above). Rows16: the same bytes
+  // permuted so that each block of 16 rows is interleaved by 4-byte column (and its scales and
+  // biases by group), as the 2-bit Int8 kernel of linear_q8_rows16.cpp reads them; a block of 16
+  // rows is still contiguous, so row offsets (row_slice) are unchanged, in whole blocks.
+  enum class Layout : uint8_t { Rows, Rows16 };
+  Layout layout = Layout::Rows;
 
   bool quantized() const { return format == Format::Affine; }
+  // Index of row r's group g among the scales (and biases), in either layout.
+  int64_t param_index(int64_t r, int64_t g) const {
+    const int64_t groups = groups_per_row();
+    if (layout == Layout::Rows16) return ((r / 16) * groups + g) * 16 + r % 16;
+    return r * groups + g;
+  }
+  // Row r's packed bytes in MLX order (row_bytes() of them) into `out`: gathered from its block
+  // when interleaved (a slow path: references, tests and fallbacks).
+  void copy_row(int64_t r, uint8_t* out) const {
+    const size_t rb = row_bytes();
+    if (layout == Layout::Rows) {
+      for (size_t i = 0; i < rb; ++i) out[i] = data[static_cast<size_t>(r) * rb + i];
+      return;
+    }
+    const uint8_t* block = data + static_cast<size_t>(r / 16) * 16 * rb;
+    for (size_t j = 0; j < rb / 4; ++j)
+      for (size_t i = 0; i < 4; ++i) out[4 * j + i] = block[(j * 16 + static_cast<size_t>(r % 16)) * 4 + i];
+  }
   // Bytes of one row of `data`.
   size_t row_bytes() const {
     return quantized() ? static_cast<size_t>(cols) * bits / 8
@@ -60,6 +84,8 @@ struct WeightMatrix {
   WeightMatrix row_slice(int64_t begin, int64_t count) const {
     if (begin < 0 || count < 0 || begin + count > rows)
       throw std::out_of_range("WeightMatrix::row_slice out of range");
+    if (layout == Layout::Rows16 && (begin % 16 != 0 || count % 16 != 0))
+      throw std::out_of_range("WeightMatrix::row_slice of interleaved rows: whole blocks of 16 only");
     WeightMatrix w = *this;
     w.rows = count;
     w.data = data + static_cast<size_t>(begin) * row_bytes();

@@ -37,6 +37,12 @@ Model::Model(std::unique_ptr<Checkpoint> checkpoint, ModelConfig config, int thr
       rope_(rope_config(config_.text)),
       pool_(std::make_unique<ThreadPool>(threads)) {
   if (options.mtp) mtp_ = MtpWeights::bind(*checkpoint_, config_, weights_.flavour);
+  if (options.interleave_experts && interleave_experts_for(options.precision)) {
+    std::vector<LayerWeights*> layers;
+    for (LayerWeights& layer : weights_.layers) layers.push_back(&layer);
+    if (mtp_) layers.push_back(&mtp_->layer);
+    interleaved_experts_ = InterleavedExperts::make(layers, *pool_);
+  }
   if (!options.vision) return;
   try {
     vision_ = VisionWeights::bind(*checkpoint_, config_);

@@ -106,9 +106,13 @@ BenchReport run_bench(const BenchOptions& o) {
   r.load_before = load_average();
 
   auto t0 = Clock::now();
-  const std::unique_ptr<Model> model = Model::load(o.model_dir, o.threads);
+  ModelLoadOptions load_options;
+  load_options.precision = o.precision;
+  const std::unique_ptr<Model> model = Model::load(o.model_dir, o.threads, load_options);
   r.load_seconds = seconds_since(t0);
   const Model& m = *model;
+  // The kernel path, named: routed experts re-laid out at load run the 16-row 2-bit kernel.
+  if (m.interleaved_expert_bytes() > 0) r.int8_kernel += ", experts in 16-row tiles";
   const TextConfig& c = m.text();
   r.threads = m.pool().num_threads();
   r.layers = c.num_hidden_layers;

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "kernels/linear_internal.h"
 #include "kernels/ops_delta_rule.h"
 #include "model/gated_deltanet.h"
 #include "quant/convert_plan.h"
@@ -165,6 +166,26 @@ uint64_t default_reserve(uint64_t total) {
   return std::min<uint64_t>(3'500'000'000ull, total / 4);
 }
 
+namespace {
+// Whether the routed experts (every one stored 2-bit, "2-bit gN") have matrices of the
+// interleaved layout's shapes (the kernel's own test: simd::q8_rows16_layout_fits).
+bool experts_fit_interleaved(const TextConfig& c, const RoleStats& experts) {
+  if (experts.formats.empty()) return false;
+  for (const auto& [format, params] : experts.formats) {
+    if (format.rfind("2-bit g", 0) != 0) return false;
+    WeightMatrix gate_up, down;
+    gate_up.format = down.format = WeightMatrix::Format::Affine;
+    gate_up.dtype = down.dtype = DType::BF16;
+    gate_up.bits = down.bits = 2;
+    gate_up.group_size = down.group_size = std::stoi(format.substr(7));
+    gate_up.rows = down.cols = c.moe_intermediate_size;
+    gate_up.cols = down.rows = c.hidden_size;
+    if (!simd::q8_rows16_layout_fits(gate_up) || !simd::q8_rows16_layout_fits(down)) return false;
+  }
+  return true;
+}
+}  // namespace
+
 MemoryPlan plan_memory(const ModelConfig& config, const ModelSummary& weights,
                        const MemoryPlanOptions& o) {
   const TextConfig& c = config.text;
@@ -191,7 +212,9 @@ MemoryPlan plan_memory(const ModelConfig& config, const ModelSummary& weights,
       continue;
     }
     p.text_weight_bytes += bytes;
-    add("weights: " + std::string(role_name(role)), bytes, true);
+    const bool anonymous = role == TensorRole::RoutedExperts && o.interleave_experts &&
+                           experts_fit_interleaved(c, weights.role(role));
+    add("weights: " + std::string(role_name(role)), bytes, !anonymous);
   }
   add("weights: vision tower", p.vision_weight_bytes, true);
 

@@ -74,6 +74,9 @@ struct MemoryPlanOptions {
   int64_t prefill_chunk = 256;  // tokens per forward batch
   int threads = 1;
   bool vision = true;         // count the vision tower (when the weights have one)
+  // The model will be loaded with its routed experts re-laid out in anonymous memory where they
+  // fit (model/expert_layout.h: interleave_experts_for): their line is then not page cache.
+  bool interleave_experts = false;
   uint64_t prompt_cache_bytes = 0;  // the prompt cache's most (elastic: not counted in the total)
   uint64_t process_base_bytes = 0;  // the process before loading (binary, libraries, allocator)
   bool count_runtime = true;        // add kRuntimeBytes (false: a plan of the model alone)

@@ -12,6 +12,7 @@
 #include "kernels/affine_test_matrix.h"
 #include "kernels/linear.h"
 #include "kernels/linear_internal.h"
+#include "kernels/simd_targets.h"
 #include "storage/dtype.h"
 
 namespace tf {
@@ -33,6 +34,7 @@ Interleaved interleave(const WeightMatrix& w) {
   i.biases.resize(params);
   simd::q8_rows16_interleave(w, i.codes.data(), i.scales.data(), i.biases.data());
   i.w = w;
+  i.w.layout = WeightMatrix::Layout::Rows16;
   i.w.data = i.codes.data();
   i.w.scales = i.scales.data();
   i.w.biases = i.biases.data();
@@ -81,7 +83,7 @@ TEST(LinearQ8Rows16, MatchesTheReferenceAtExpertShapes) {
     int64_t rows, cols;
     int group;
   };
-  for (const Shape& s : {Shape{512, 2048, 64}, Shape{2048, 512, 64}, Shape{48, 256, 32}, Shape{32, 768, 128}}) {
+  for (const Shape& s : {Shape{512, 2048, 64}, Shape{2048, 512, 64}, Shape{256, 256, 64}, Shape{48, 256, 32}, Shape{32, 768, 128}}) {
     const Affine a = random_affine(s.rows, s.cols, 2, s.group, static_cast<uint32_t>(s.rows + s.cols));
     const Interleaved i = interleave(a.w);
     const int64_t groups = s.cols / s.group;
@@ -111,6 +113,43 @@ TEST(LinearQ8Rows16, MatchesTheReferenceAtExpertShapes) {
       EXPECT_LT(worst, 1e-5 * scale + 1e-6) << s.rows << "x" << s.cols << " g" << s.group << ", " << tokens << " tokens";
     }
   }
+}
+
+TEST(LinearQ8Rows16, MatmulRunsInterleavedRowsOnEveryTargetAndPrecision) {
+  // The Int8 kernel where it exists; elsewhere, and at F32 precision, rows gathered back and
+  // multiplied in float: slower, never wrong (a model interleaved at load may meet either).
+  ThreadPool pool(2);
+  const Affine a = random_affine(256, 256, 2, 64, 9);
+  const Interleaved i = interleave(a.w);
+  std::vector<float> rows(static_cast<size_t>(3 * 256)), want(rows.size());
+  dequantize_rows(i.w, 17, 3, rows.data());
+  reference::dequantize_rows(a.w, 17, 3, want.data());
+  EXPECT_EQ(rows, want);
+  test::for_each_target([&] {
+    for (ActivationPrecision precision : {ActivationPrecision::Int8, ActivationPrecision::F32})
+      for (int64_t tokens : {1, 5}) {
+        std::mt19937 rng(static_cast<uint32_t>(tokens));
+        std::normal_distribution<float> n(0.0f, 1.0f);
+        std::vector<float> x(static_cast<size_t>(tokens * 256));
+        for (auto& v : x) v = n(rng);
+        std::vector<float> y(static_cast<size_t>(tokens * 256)), ref(y.size());
+        matmul(i.w, x.data(), tokens, y.data(), pool, precision);
+        const bool int8 = precision == ActivationPrecision::Int8 && simd::q8_rows16_supported();
+        if (int8)
+          reference::matmul_q8(a.w, x.data(), tokens, ref.data());
+        else
+          reference::matmul(a.w, x.data(), tokens, ref.data());
+        double worst = 0, scale = 0;
+        for (size_t k = 0; k < y.size(); ++k) {
+          worst = std::max(worst, std::abs(double(y[k]) - ref[k]));
+          scale = std::max(scale, std::abs(double(ref[k])));
+        }
+        EXPECT_LT(worst, 1e-5 * scale + 1e-6) << (int8 ? "int8 kernel" : "float fallback") << ", " << tokens << " tokens";
+      }
+  });
+  // Slices keep whole blocks.
+  EXPECT_NO_THROW(i.w.row_slice(16, 32));
+  EXPECT_THROW(i.w.row_slice(8, 16), std::out_of_range);
 }
 
 }  // namespace

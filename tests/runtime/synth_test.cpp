@@ -15,8 +15,11 @@
 
 #include "base/input_error.h"
 #include "kernels/linear.h"
+#include "kernels/thread_pool.h"
+#include "model/model.h"
 #include "model/session.h"
 #include "quant/synth.h"
+#include "runtime/memory_plan.h"
 #include "storage/safetensors.h"
 
 namespace tf {
@@ -308,6 +311,103 @@ TEST(Synth, RefusesANonEmptyFolderUnlessForcedAndLeavesNothingBehindOnError) {
   for (const auto& e : fs::directory_iterator(bad.path.parent_path()))
     EXPECT_EQ(e.path().filename().string().find("." + bad.path.filename().string() + ".tightfit-partial"),
               std::string::npos);
+}
+
+// Routed experts re-laid out at load for the 2-bit Int8 kernel (model/expert_layout.h) compute
+// what the checkpoint's layout computes. Expert widths of 256 so that gate, up and down all fit.
+// Int8: the expert products of a layer, batched as the MoE batches them, agree to float
+// rounding (the kernels differ only in the epilogue's order). Logits can only be compared
+// loosely there — on random weights a rounding-level difference that moves one activation across
+// an int8 rounding boundary is amplified layer after layer (Int8 against F32 logits differ by
+// 0.82 here; the two layouts by 0.02) — so F32 (the layout's fallback path) compares logits
+// tightly, over a prefill and decode steps.
+TEST(Synth, InterleavedExpertsComputeWhatTheRowLayoutComputes) {
+  TempDir dir("tightfit-synth-interleaved");
+  nlohmann::json config = small_config();
+  config["text_config"]["moe_intermediate_size"] = 256;
+  SynthOptions o;
+  o.out_dir = dir.path.string();
+  o.seed = 3;
+  o.threads = 2;
+  synth_checkpoint(config, o);
+  ModelLoadOptions rows_layout, interleaved;
+  rows_layout.precision = interleaved.precision = ActivationPrecision::Int8;
+  rows_layout.interleave_experts = false;
+  const auto a = Model::load(o.out_dir, 2, rows_layout);
+  const auto b = Model::load(o.out_dir, 2, interleaved);
+  EXPECT_EQ(a->interleaved_expert_bytes(), 0u);
+  if (b->interleaved_expert_bytes() == 0) GTEST_SKIP() << "no 2-bit interleaved kernel on this CPU (AVX-512 VNNI + VBMI)";
+  // 4 layers × 32 experts × 3 matrices of 256 × 256 2-bit codes (16 KiB) + bf16 scales and biases (4 KiB).
+  EXPECT_EQ(b->interleaved_expert_bytes(), 4u * 32 * 3 * (16384 + 4096));
+  EXPECT_EQ(b->weights().layers[2].moe.experts[5].down.layout, WeightMatrix::Layout::Rows16);
+  // The memory plan says where they live: anonymous memory, not the checkpoint's page cache.
+  for (bool interleave : {false, true}) {
+    MemoryPlanOptions po;
+    po.interleave_experts = interleave;
+    const MemoryPlan plan = plan_memory(b->config(), weights_of_checkpoint(o.out_dir), po);
+    int found = 0;
+    for (const MemoryPlanLine& line : plan.lines)
+      if (line.name == "weights: routed_experts") {
+        ++found;
+        EXPECT_EQ(line.file_backed, !interleave);
+      }
+    EXPECT_EQ(found, 1);
+  }
+
+  // Int8: every expert of layer 2, gate / up / down, on n tokens each, in one batch per model.
+  ThreadPool pool(2);
+  const int64_t H = 256, I = 256, E = 32;
+  for (int64_t n : {1, 3, 8}) {
+    std::vector<float> x(static_cast<size_t>(E * n * H));
+    std::mt19937 rng(static_cast<uint32_t>(n));
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (float& v : x) v = normal(rng);
+    std::vector<float> ya(static_cast<size_t>(3 * E * n * I)), yb(ya.size());
+    for (const Model* m : {a.get(), b.get()}) {
+      std::vector<float>& y = m == a.get() ? ya : yb;
+      std::vector<MatmulJob> jobs;
+      for (int64_t e = 0; e < E; ++e) {
+        const SwiGluWeights& w = m->weights().layers[2].moe.experts[static_cast<size_t>(e)];
+        const float* xe = x.data() + e * n * H;
+        jobs.push_back({&w.gate, xe, n, y.data() + e * n * I});
+        jobs.push_back({&w.up, xe, n, y.data() + (E + e) * n * I});
+        jobs.push_back({&w.down, xe, n, y.data() + (2 * E + e) * n * I});
+      }
+      matmul_batch(jobs, pool, ActivationPrecision::Int8);
+    }
+    double num = 0, den = 0;
+    for (size_t i = 0; i < ya.size(); ++i) {
+      num += (double(yb[i]) - ya[i]) * (double(yb[i]) - ya[i]);
+      den += double(ya[i]) * ya[i];
+    }
+    EXPECT_LT(std::sqrt(num / den), 1e-6) << n << " tokens per expert";
+  }
+
+  const std::vector<int32_t> tokens = {5, 900, 17, 300, 42, 7, 611, 1000, 2, 77};
+  for (ActivationPrecision precision : {ActivationPrecision::F32, ActivationPrecision::Int8}) {
+    SessionOptions so;
+    so.precision = precision;
+    Session sa(*a, so), sb(*b, so);
+    const auto pa = sa.prefill(std::span<const int32_t>(tokens.data(), 8), true);
+    const auto pb = sb.prefill(std::span<const int32_t>(tokens.data(), 8), true);
+    std::vector<float> la(pa.begin(), pa.end()), lb(pb.begin(), pb.end());
+    for (size_t i = 8; i < tokens.size(); ++i) {
+      const auto da = sa.decode(tokens[i]);
+      const auto db = sb.decode(tokens[i]);
+      la.insert(la.end(), da.begin(), da.end());
+      lb.insert(lb.end(), db.begin(), db.end());
+    }
+    double num = 0, den = 0;
+    for (size_t i = 0; i < la.size(); ++i) {
+      ASSERT_TRUE(std::isfinite(lb[i]));
+      num += (double(lb[i]) - la[i]) * (double(lb[i]) - la[i]);
+      den += double(la[i]) * la[i];
+    }
+    const double rel = std::sqrt(num / den);
+    std::printf("[ logits rel-L2, interleaved vs row layout, %s: %.2e ]\n",
+                precision == ActivationPrecision::Int8 ? "int8" : "f32", rel);
+    EXPECT_LT(rel, precision == ActivationPrecision::F32 ? 1e-5 : 0.1);
+  }
 }
 
 }  // namespace
