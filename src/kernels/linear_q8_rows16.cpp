@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include "kernels/linear.h"
 #include "kernels/linear_internal.h"
@@ -98,17 +99,24 @@ void q8_rows16_interleave(const WeightMatrix& w, uint8_t* codes, uint8_t* scales
     InterleaveCodesScalar(w, b, codes);
   }
   (void)simd;
-  // Scales and biases: row r's group g to (b · groups + g) · 16 + r (WeightMatrix::param_index).
+  // Scales and biases: row 16b + r's group g to (b · groups + g) · 16 + r
+  // (WeightMatrix::param_index), element by element in their own width.
   const int64_t groups = w.groups_per_row();
-  const size_t e = dtype_size(w.dtype);
-  WeightMatrix to = w;
-  to.layout = WeightMatrix::Layout::Rows16;
-  for (int64_t r = 0; r < w.rows; ++r)
-    for (int64_t g = 0; g < groups; ++g) {
-      const size_t from = static_cast<size_t>(w.param_index(r, g)) * e, at = static_cast<size_t>(to.param_index(r, g)) * e;
-      std::memcpy(scales + at, w.scales + from, e);
-      std::memcpy(biases + at, w.biases + from, e);
-    }
+  const auto transpose = [&](auto element) {
+    using T = decltype(element);
+    for (const auto& [from, to] : {std::pair{w.scales, scales}, std::pair{w.biases, biases}})
+      for (int64_t b = 0; b < blocks; ++b)
+        for (int64_t r = 0; r < kRows16; ++r) {
+          const uint8_t* src = from + static_cast<size_t>((b * kRows16 + r) * groups) * sizeof(T);
+          uint8_t* dst = to + static_cast<size_t>(b * groups * kRows16 + r) * sizeof(T);
+          for (int64_t g = 0; g < groups; ++g)
+            std::memcpy(dst + static_cast<size_t>(g * kRows16) * sizeof(T), src + static_cast<size_t>(g) * sizeof(T), sizeof(T));
+        }
+  };
+  if (dtype_size(w.dtype) == 2)
+    transpose(uint16_t{});
+  else
+    transpose(uint32_t{});
 }
 
 #if defined(__x86_64__)
