@@ -55,7 +55,7 @@ class Interpreter {
   void append_output(const std::string& text);
 
   // Counts one level of statement / expression / macro nesting while alive; throws past
-  // TemplateLimits::kRenderNesting, and past kRenderSeconds (the clock is read every 256
+  // TemplateLimits::kRenderNesting, and past kRenderSeconds (the clock is read every 32
   // statements and expressions: work that runs no loop, such as a macro that calls itself twice
   // per level, meets the deadline too).
   class Nesting {
