@@ -1,7 +1,8 @@
 // The tensors of a Qwen3.5 (MoE or dense) text model, bound as zero-copy views into a mapped
 // checkpoint (spec §2). Every linear is a WeightMatrix: dense F32/F16/BF16, or MLX affine
 // quantized when its `.scales` tensor exists (bits and group read from the shapes and
-// cross-checked with the config's `quantization` block). Nothing large is copied or
+// cross-checked with the config's `quantization` block). (The model may then re-lay out the
+// routed experts for its Int8 kernel: model/expert_layout.h.) Nothing large is copied or
 // dequantized; only the tiny per-channel vectors (norms, conv taps, A_log, dt_bias) are
 // converted to float32 at load, with the zero-centred norm offset already applied.
 #pragma once
