@@ -72,10 +72,6 @@ TF_TILES_TARGET void InterleaveCodes512(const WeightMatrix& w, int64_t b, uint8_
   }
 }
 
-bool HaveInterleave512() {
-  const X86Features& cpu = x86_features();
-  return cpu.avx512f && cpu.avx512bw && cpu.avx512vl && cpu.avx512vbmi && cpu.avx512vnni;
-}
 #endif
 
 }  // namespace
@@ -84,21 +80,11 @@ void q8_rows16_interleave(const WeightMatrix& w, uint8_t* codes, uint8_t* scales
   if (!q8_rows16_layout_fits(w) || w.layout != WeightMatrix::Layout::Rows)
     throw std::invalid_argument("q8_rows16_interleave: unsupported matrix");
   const int64_t blocks = w.rows / kRows16;
+  auto codes_of_block = InterleaveCodesScalar;
 #if defined(__x86_64__)
-  const bool simd = HaveInterleave512();
-#else
-  const bool simd = false;
+  if (HaveTiles512Features()) codes_of_block = InterleaveCodes512;
 #endif
-  for (int64_t b = 0; b < blocks; ++b) {
-#if defined(__x86_64__)
-    if (simd) {
-      InterleaveCodes512(w, b, codes);
-      continue;
-    }
-#endif
-    InterleaveCodesScalar(w, b, codes);
-  }
-  (void)simd;
+  for (int64_t b = 0; b < blocks; ++b) codes_of_block(w, b, codes);
   // Scales and biases: row 16b + r's group g to (b · groups + g) · 16 + r
   // (WeightMatrix::param_index), element by element in their own width.
   const int64_t groups = w.groups_per_row();
@@ -195,8 +181,7 @@ TF_TILES_TARGET void Rows(const WeightMatrix& w, const Q8TileInput& in, int64_t 
 }  // namespace
 
 bool q8_rows16_supported() {
-  const X86Features& cpu = x86_features();
-  return cpu.avx512f && cpu.avx512bw && cpu.avx512vl && cpu.avx512vbmi && cpu.avx512vnni && q8_vnni512();
+  return HaveTiles512Features() && q8_vnni512();
 }
 
 void q8_rows16_rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin, int64_t row_end,

@@ -272,9 +272,7 @@ namespace {
 // linear_q8_tiles_avx2.cpp where the CPU has AVX-VNNI. A run (or test) that limits Highway to a
 // lower target gets that target's kernels throughout.
 bool tiles512() {
-  const tf::simd::X86Features& cpu = tf::simd::x86_features();
-  const bool have = cpu.avx512f && cpu.avx512bw && cpu.avx512vl && cpu.avx512vbmi && cpu.avx512vnni;
-  return have && q8_vnni512();
+  return HaveTiles512Features() && q8_vnni512();
 }
 bool tiles256() { return !q8_vnni512() && q8_fast() && q8_avx_vnni_tiles_supported(); }
 }  // namespace

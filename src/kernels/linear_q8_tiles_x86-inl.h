@@ -2,6 +2,12 @@
 // linear_q8_rows16.cpp (rows interleaved once, at load), included inside their anonymous
 // namespaces with TF_TILES_TARGET defined.
 
+// What TF_TILES_TARGET asks of the CPU: AVX-512 F / BW / VL / VBMI and VNNI.
+inline bool HaveTiles512Features() {
+  const X86Features& cpu = x86_features();
+  return cpu.avx512f && cpu.avx512bw && cpu.avx512vl && cpu.avx512vbmi && cpu.avx512vnni;
+}
+
 // In-place transpose of a 16 × 16 matrix of dwords held in 16 vectors.
 TF_TILES_TARGET inline void Transpose16(__m512i r[16]) {
   __m512i t[16];
