@@ -84,7 +84,8 @@ struct Inputs {
   simd::Q8TileInput tiles;
 };
 
-Inputs make_inputs(int64_t tokens, int64_t cols, int bits) {
+// tile_bits: the tile input's order (2 = planes order, which interleaved rows of 2 and 3 bits read).
+Inputs make_inputs(int64_t tokens, int64_t cols, int bits, int tile_bits) {
   Inputs in;
   const int group = 64;
   const int64_t groups = cols / group;
@@ -105,7 +106,7 @@ Inputs make_inputs(int64_t tokens, int64_t cols, int bits) {
   in.tile_values.resize(static_cast<size_t>(tokens * stride));
   in.tile_deltas.resize(static_cast<size_t>(tokens * groups));
   if (simd::q8_tiles_fast())
-    simd::q8_tiles_quantize(bits, in.x.data(), tokens, cols, group, in.tile_values.data(),
+    simd::q8_tiles_quantize(tile_bits, in.x.data(), tokens, cols, group, in.tile_values.data(),
                             in.tile_deltas.data());
   in.tiles = {tokens, stride, in.tile_values.data(), in.tile_deltas.data(), in.group_sums.data()};
   return in;
@@ -133,7 +134,7 @@ double time_calls(const MatrixSet& set, int64_t tokens, Kernel&& kernel, int cal
 }
 
 // args: rows, cols, bits, tokens; kind 0 = row kernels, 1 = tile kernel, 2 = the rows
-// interleaved in blocks of 16 (2-bit). x_one_token: against the same kernel at one token;
+// interleaved in blocks of 16 (2- and 3-bit). x_one_token: against the same kernel at one token;
 // x_rows_one_token: against the row kernels at one token (today's decode), same run.
 void run(benchmark::State& state, int kind, bool hot) {
   const int64_t rows = state.range(0), cols = state.range(1), tokens = state.range(3);
@@ -148,7 +149,8 @@ void run(benchmark::State& state, int kind, bool hot) {
     return;
   }
   const MatrixSet& kernel_set = kind == 2 ? make_rows16_set(set) : set;
-  const Inputs one = make_inputs(1, cols, bits), many = make_inputs(tokens, cols, bits);
+  const int tile_bits = kind == 2 ? 2 : bits;
+  const Inputs one = make_inputs(1, cols, bits, tile_bits), many = make_inputs(tokens, cols, bits, tile_bits);
   auto kernel_for = [&](const Inputs& in, int k) {
     return [&in, k](const WeightMatrix& w, float* y) {
       if (k == 0)
@@ -185,6 +187,7 @@ void shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"rows", "cols", "bits", "tokens"});
   const std::vector<std::array<int64_t, 3>> mats = {
       {8192, 2048, 3},  // DeltaNet in_proj_qkv (dense, 3-bit in the dynamic recipe)
+      {2048, 4096, 3},  // a DeltaNet / attention output projection
       {512, 2048, 2},   // a routed expert's gate / up
       {2048, 512, 2},   // a routed expert's down
       {4096, 2048, 4}};

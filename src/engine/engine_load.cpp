@@ -177,11 +177,11 @@ std::unique_ptr<Engine> Engine::load(EngineOptions options) {
   context->plan.check_tokens(0);  // OutOfMemory: the model and buffers alone exceed the limit
   context->loaded = as_api_errors("model", [&] {
     return tf::LoadedModel::load(std::move(source), options.threads,
-                                 // --mlock locks the mapped files: the experts stay in them
+                                 // --mlock locks the mapped files: the weights stay in them
                                  // (re-laid out, their pages would be locked twice over).
                                  tf::ModelLoadOptions{.vision = options.vision,
                                                       .precision = context->precision,
-                                                      .interleave_experts = !options.mlock});
+                                                      .interleave_weights = !options.mlock});
   });
   const tf::Model& model = context->model();
   if (options.mlock) {

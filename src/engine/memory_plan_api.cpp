@@ -8,7 +8,7 @@
 
 #include "base/json_read.h"
 #include "base/out_of_memory_error.h"
-#include "model/expert_layout.h"
+#include "model/interleaved_weights.h"
 #include "runtime/memory_guard.h"
 #include "runtime/memory_plan.h"
 #include "runtime/peak_memory.h"
@@ -109,7 +109,7 @@ MemoryPlan plan_memory(const PlanOptions& o) {
   po.prefill_chunk = o.prefill_chunk;
   po.threads = o.threads > 0 ? o.threads : 1;
   po.vision = o.vision;
-  po.interleave_experts = tf::interleave_experts_for(tf::default_activation_precision());
+  po.interleaved = tf::interleaved_matrices_for(tf::default_activation_precision());
   po.prompt_cache_bytes = o.prompt_cache_bytes;
   po.process_base_bytes = process;
   po.count_runtime = o.count_this_process;

@@ -67,7 +67,8 @@ constexpr int64_t kMinTileTaskRows = 64;
 
 int64_t layout_of(const WeightMatrix& w, ActivationPrecision precision, int64_t tokens) {
   if (!w.quantized()) return 0;
-  // Interleaved rows: their kernel takes the 2-bit tile input at any token count; without it
+  // Interleaved rows (2- or 3-bit): their kernel takes the planes-order tile input at any token
+  // count; without it
   // (F32 precision, or a run limited to a lower SIMD target after load) x as given, for
   // run_rows' fallback.
   if (w.layout == WeightMatrix::Layout::Rows16)
@@ -205,7 +206,7 @@ void validate_weight_matrix(const WeightMatrix& w) {
          std::to_string(g));
   if (w.rows > 0 && (w.scales == nullptr || w.biases == nullptr)) fail("has no scales or biases");
   if (w.layout == WeightMatrix::Layout::Rows16 && !simd::q8_rows16_layout_fits(w))
-    fail("interleaved rows need 2-bit codes, whole blocks of 16 rows and rows of 256-code multiples");
+    fail("interleaved rows need 2- or 3-bit codes, whole blocks of 16 rows and rows of 256-code multiples");
 }
 
 void matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool, ActivationPrecision precision,
@@ -253,7 +254,8 @@ void matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool, ActivationP
       prepare(*in, w.bits, precision);
       if (is_tiles(layout))
         for (int64_t t0 = 0; t0 < j.tokens; t0 += kSliceTokens)
-          slices.push_back({in, w.bits, t0, std::min(j.tokens, t0 + kSliceTokens)});
+          // kTiles2: the planes order, which 2-bit rows and every interleaved matrix read.
+          slices.push_back({in, layout == kTiles2 ? 2 : w.bits, t0, std::min(j.tokens, t0 + kSliceTokens)});
     }
     prepared.push_back({&w, j.y, in});
   }

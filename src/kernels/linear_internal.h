@@ -154,13 +154,13 @@ void q8_tiles_quantize(int bits, const float* x, int64_t tokens, int64_t cols, i
 void q8_tiles_rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin,
                    int64_t row_end, float* y, int64_t y_stride);
 
-// ---- int8 activations on 2-bit rows interleaved in blocks of 16 (linear_q8_rows16.cpp) -------
+// ---- int8 activations on 2- and 3-bit rows interleaved in blocks of 16 (linear_q8_rows16.cpp)
 // The tile kernel's layout made once (at load) instead of per call: a permutation of the packed
 // codes, scales and biases, each the size of the MLX original (WeightMatrix::Layout::Rows16).
 // matmul runs it for such matrices at every token count (bench/q8_small_batch_bench.cpp,
 // "Rows16"). Input: q8_tiles_quantize(2, …) (the planes order).
-bool q8_rows16_layout_fits(const WeightMatrix& w);  // 2-bit, rows % 16 == 0, cols % 256 == 0
-bool q8_rows16_supported();                         // AVX-512 VNNI + VBMI, the AVX3_DL target
+bool q8_rows16_layout_fits(const WeightMatrix& w);  // 2/3-bit, rows % 16 == 0, cols % 256 == 0
+bool q8_rows16_supported();  // AVX-512 VNNI + VBMI + GFNI, BMI2; the AVX3_DL target
 // codes / scales / biases: as many bytes as w's (w in MLX's layout). Throws
 // std::invalid_argument where it does not fit.
 void q8_rows16_interleave(const WeightMatrix& w, uint8_t* codes, uint8_t* scales, uint8_t* biases);

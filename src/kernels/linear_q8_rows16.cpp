@@ -1,26 +1,32 @@
-// 2-bit affine weights × int8 activations with the rows interleaved once, ahead of time, in
-// blocks of 16 (AVX-512 VNNI): the tile kernel's layout (linear_q8_tiles.cpp) without its
-// per-call repack. Same math as reference::matmul_q8:
+// 2- and 3-bit affine weights × int8 activations with the rows interleaved once, ahead of
+// time, in blocks of 16 (AVX-512 VNNI): the tile kernel's layout (linear_q8_tiles.cpp) without
+// its per-call repack. Same math as reference::matmul_q8:
 //   y[t][n] = Σ_g s_{n,g} · d_{t,g} · Σ_{k∈g} q_{n,k} · x_q[t][k]  +  β_{n,g} · Σ_{k∈g} x[t][k].
 //
-// Layout (q8_rows16_interleave): for each block of 16 rows and each dword column j of the
-// packed rows (codes 16j … 16j + 15 of a row, 2 bits each, MLX's LSB-first order), the 16 rows'
-// dwords j side by side — 64 bytes, one vector, lane r = row r of the block. It is a permutation
-// of the same bytes, so the interleaved matrix is exactly as large as the MLX one, and a block
-// of 16 rows is still contiguous (an expert's rows stay one slice). Scales and biases likewise:
-// per block, per group, the 16 rows' values side by side in their own dtype.
+// Layout (q8_rows16_interleave, WeightMatrix::rows16_place): for each block of 16 rows and each
+// dword column j of the packed rows (codes 16j … 16j + 15 of a row, 2 bits each, MLX's LSB-first
+// order), the 16 rows' dwords j side by side — 64 bytes, one vector, lane r = row r of the
+// block. 3-bit rows are split, per 32 codes, into the two 2-bit columns of their low bits and
+// one vector of their high bits (16 rows × 32 bits); the same bytes as MLX's 3 · 32 / 8 per
+// row. Either way the interleaved matrix is exactly as large as the MLX one, and a block of 16
+// rows is still contiguous (an expert's rows stay one slice). Scales and biases likewise: per
+// block, per group, the 16 rows' values side by side in their own dtype.
 //
 // Plane p of a column, (dword >> 2p) & 0x03030303, holds code 16j + 4b + p in byte b — the
 // activations in the tiles' planes order (q8_tiles_quantize with bits 2) have the matching 4
 // bytes at 16j + 4p — so one vpdpbusd with an embedded broadcast advances 16 rows by 4 codes of
-// one token. Per 64 codes of a row and per token: a quarter of a load, 7/16 of a shift-and-mask
-// and one vpdpbusd; the group's epilogue (a convert, a multiply and two multiply-adds) serves
-// 16 rows; no horizontal sums (a token's 16 outputs are one store). The row kernels spend a
-// convert and a multiply-add per group, row and token and a horizontal sum per row and token.
+// one token. For 3 bits, one vgf2p8affineqb moves each code's high bit to bit 2 of its byte
+// (a bit matrix per plane) and one vpternlogd merges it with the masked low bits. Per 64 codes
+// of a row and per token: 2-bit a quarter of a load, 7/16 of a shift-and-mask and one vpdpbusd;
+// 3-bit 3/8 of a load, about 3/4 of a shift, a bit-matrix op and a merge, and one vpdpbusd. The
+// group's epilogue (a convert, a multiply and two multiply-adds) serves 16 rows; no horizontal
+// sums (a token's 16 outputs are one store). The row kernels spend a convert and a multiply-add
+// per group, row and token and a horizontal sum per row and token.
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <utility>
+#include <vector>
 
 #include "kernels/linear.h"
 #include "kernels/linear_internal.h"
@@ -29,6 +35,8 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define TF_TILES_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi,avx512vnni")))
+// The 3-bit kernel's, with GFNI (every CPU with AVX-512 VBMI and VNNI has it; checked all the same).
+#define TF_TILES3_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi,avx512vnni,gfni")))
 #endif
 
 namespace tf::simd {
@@ -39,20 +47,28 @@ constexpr int64_t kColumnCodes = 16;  // codes in one dword of a 2-bit row
 }  // namespace
 
 bool q8_rows16_layout_fits(const WeightMatrix& w) {
-  return w.quantized() && w.bits == 2 && w.rows % kRows16 == 0 && w.cols % 256 == 0 &&
+  return w.quantized() && (w.bits == 2 || w.bits == 3) && w.rows % kRows16 == 0 && w.cols % 256 == 0 &&
          (w.group_size == 32 || w.group_size == 64 || w.group_size == 128) &&
          (w.dtype == DType::BF16 || w.dtype == DType::F16 || w.dtype == DType::F32);
 }
 
 namespace {
 
-// The codes of block b, scalar: dword j of row r of the block to ((b · columns + j) · 16 + r) · 4.
+// The codes of block b, scalar, code by code to where WeightMatrix::rows16_place puts them:
+// the definition the fast versions below are tested against (tests/kernels).
 void InterleaveCodesScalar(const WeightMatrix& w, int64_t b, uint8_t* codes) {
-  const int64_t columns = w.cols / kColumnCodes;  // dwords per row
   const size_t row_bytes = w.row_bytes();
-  for (int64_t j = 0; j < columns; ++j)
-    for (int64_t r = 0; r < kRows16; ++r)
-      std::memcpy(codes + ((b * columns + j) * kRows16 + r) * 4, w.data + (b * kRows16 + r) * row_bytes + 4 * j, 4);
+  uint8_t* block = codes + static_cast<size_t>(b * kRows16) * row_bytes;
+  std::memset(block, 0, kRows16 * row_bytes);
+  std::vector<uint8_t> row(static_cast<size_t>(w.cols));
+  for (int64_t r = 0; r < kRows16; ++r) {
+    unpack_code_bytes(w.data + (b * kRows16 + r) * row_bytes, w.bits, w.cols, row.data());
+    for (int64_t k = 0; k < w.cols; ++k) {
+      const WeightMatrix::Rows16Place at = WeightMatrix::rows16_place(w.bits, r, k);
+      block[at.low] |= static_cast<uint8_t>((row[static_cast<size_t>(k)] & 3u) << at.low_shift);
+      if (w.bits == 3) block[at.high] |= static_cast<uint8_t>((row[static_cast<size_t>(k)] >> 2) << at.high_shift);
+    }
+  }
 }
 
 #if defined(__x86_64__)
@@ -72,6 +88,30 @@ TF_TILES_TARGET void InterleaveCodes512(const WeightMatrix& w, int64_t b, uint8_
   }
 }
 
+// 3-bit rows, 32 codes (12 bytes) of a row at a time: pext gathers the 16 codes' low bit pairs
+// of each half into a 2-bit dword and their high bits into 16 bits, pdep spreads those to the
+// nibbles of the high-bit dword (WeightMatrix::rows16_place).
+__attribute__((target("bmi2"))) void InterleaveCodes3(const WeightMatrix& w, int64_t b, uint8_t* codes) {
+  constexpr uint64_t kLow = 0x00006DB6DB6DB6DBULL;   // bits 3k and 3k + 1, k < 16
+  constexpr uint64_t kHigh = 0x0000924924924924ULL;  // bits 3k + 2
+  const size_t row_bytes = w.row_bytes();
+  const int64_t pairs = w.cols / 32;
+  uint8_t* block = codes + static_cast<size_t>(b * kRows16) * row_bytes;
+  for (int64_t r = 0; r < kRows16; ++r) {
+    const uint8_t* row = w.data + (b * kRows16 + r) * row_bytes;
+    for (int64_t m = 0; m < pairs; ++m) {
+      uint64_t half[2] = {0, 0};
+      std::memcpy(&half[0], row + 12 * m, 6);  // codes 32m … 32m + 15: 48 bits
+      std::memcpy(&half[1], row + 12 * m + 6, 6);
+      const uint32_t high = static_cast<uint32_t>(_pdep_u64(_pext_u64(half[0], kHigh), 0x0F0F0F0FULL) |
+                                                  _pdep_u64(_pext_u64(half[1], kHigh), 0xF0F0F0F0ULL));
+      const uint32_t words[3] = {static_cast<uint32_t>(_pext_u64(half[0], kLow)),
+                                 static_cast<uint32_t>(_pext_u64(half[1], kLow)), high};
+      for (int v = 0; v < 3; ++v) std::memcpy(block + ((3 * m + v) * kRows16 + r) * 4, &words[v], 4);
+    }
+  }
+}
+
 #endif
 
 }  // namespace
@@ -82,7 +122,8 @@ void q8_rows16_interleave(const WeightMatrix& w, uint8_t* codes, uint8_t* scales
   const int64_t blocks = w.rows / kRows16;
   auto codes_of_block = InterleaveCodesScalar;
 #if defined(__x86_64__)
-  if (HaveTiles512Features()) codes_of_block = InterleaveCodes512;
+  if (w.bits == 2 && HaveTiles512Features()) codes_of_block = InterleaveCodes512;
+  if (w.bits == 3 && x86_features().bmi2) codes_of_block = InterleaveCodes3;
 #endif
   for (int64_t b = 0; b < blocks; ++b) codes_of_block(w, b, codes);
   // Scales and biases: row 16b + r's group g to (b · groups + g) · 16 + r
@@ -160,28 +201,100 @@ TF_TILES_TARGET void BlockTokens(const WeightMatrix& w, int64_t b, const Q8TileI
   for (int t = 0; t < kT; ++t) _mm512_storeu_ps(y + (t0 + t) * y_stride + b * kRows16, f[t]);
 }
 
-TF_TILES_TARGET void Rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin,
-                          int64_t row_end, float* y, int64_t y_stride) {
+// kT tokens (t0 …) against the 16 3-bit rows of block `b`: per 32 codes, the two low-bit
+// columns and the high-bit vector (WeightMatrix::rows16_place); plane (c, p) is
+// ((low_c >> 2p) & 3) | (bit 4c + p of each high byte, moved to bit 2).
+template <int kT>
+TF_TILES3_TARGET void BlockTokens3(const WeightMatrix& w, int64_t b, const Q8TileInput& in, int64_t t0,
+                                   float* y, int64_t y_stride) {
+  const int64_t groups = w.groups_per_row();
+  const int64_t pairs_per_group = w.group_size / 32;
+  const size_t e = dtype_size(w.dtype);
+  const uint8_t* codes = w.data + static_cast<size_t>(b * kRows16) * w.row_bytes();
+  const uint8_t* scales = w.scales + static_cast<size_t>(b * groups * kRows16) * e;
+  const uint8_t* biases = w.biases + static_cast<size_t>(b * groups * kRows16) * e;
+  const int8_t* x0 = in.values + t0 * in.stride;
+  const __m512i mask = _mm512_set1_epi8(3);
+  __m512 f[kT];
+#pragma GCC unroll 8
+  for (int t = 0; t < kT; ++t) f[t] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < groups; ++g) {
+    __m512i acc[kT];
+#pragma GCC unroll 8
+    for (int t = 0; t < kT; ++t) acc[t] = _mm512_setzero_si512();
+    for (int64_t m = g * pairs_per_group; m < (g + 1) * pairs_per_group; ++m) {
+      const uint8_t* v = codes + m * 3 * 64;
+      const __m512i high = _mm512_loadu_si512(v + 128);
+#pragma GCC unroll 2
+      for (int c = 0; c < 2; ++c) {
+        const __m512i low = _mm512_loadu_si512(v + 64 * c);
+#pragma GCC unroll 4
+        for (int p = 0; p < 4; ++p) {
+          // Output bit 2 of each byte = input bit 4c + p: row 5 of the bit matrix (vgf2p8affineqb
+          // computes output bit i from matrix byte 7 - i).
+          const __m512i select = _mm512_set1_epi64(static_cast<long long>((1ULL << (4 * c + p)) << 40));
+          const __m512i h = _mm512_gf2p8affine_epi64_epi8(high, select, 0);
+          const __m512i l = p == 0 ? low : _mm512_srli_epi32(low, 2 * p);
+          const __m512i plane = _mm512_ternarylogic_epi32(l, h, mask, 0xEC);  // (l & mask) | h
+          const int8_t* x = x0 + 16 * (2 * m + c) + 4 * p;
+#pragma GCC unroll 8
+          for (int t = 0; t < kT; ++t) acc[t] = DotBroadcast(acc[t], plane, x + t * in.stride);
+        }
+      }
+    }
+    const __m512 s = Load16(scales + static_cast<size_t>(g * kRows16) * e, w.dtype);
+    const __m512 bias = Load16(biases + static_cast<size_t>(g * kRows16) * e, w.dtype);
+#pragma GCC unroll 8
+    for (int t = 0; t < kT; ++t) {
+      const int64_t ti = (t0 + t) * groups + g;
+      f[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[t]), _mm512_mul_ps(s, _mm512_set1_ps(in.deltas[ti])), f[t]);
+      f[t] = _mm512_fmadd_ps(bias, _mm512_set1_ps(in.group_sums[ti]), f[t]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < kT; ++t) _mm512_storeu_ps(y + (t0 + t) * y_stride + b * kRows16, f[t]);
+}
+
+// Every token of `in` against blocks [row_begin / 16, row_end / 16), in tiles of up to 8.
+template <template <int> class Kernel>
+TF_TILES3_TARGET void Rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin,
+                           int64_t row_end, float* y, int64_t y_stride) {
   for (int64_t b = row_begin / kRows16; b < row_end / kRows16; ++b) {
     int64_t t = 0;
-    for (; t + 8 <= in.tokens; t += 8) BlockTokens<8>(w, b, in, t, y, y_stride);
+    for (; t + 8 <= in.tokens; t += 8) Kernel<8>::run(w, b, in, t, y, y_stride);
     switch (in.tokens - t) {
-      case 7: BlockTokens<7>(w, b, in, t, y, y_stride); break;
-      case 6: BlockTokens<6>(w, b, in, t, y, y_stride); break;
-      case 5: BlockTokens<5>(w, b, in, t, y, y_stride); break;
-      case 4: BlockTokens<4>(w, b, in, t, y, y_stride); break;
-      case 3: BlockTokens<3>(w, b, in, t, y, y_stride); break;
-      case 2: BlockTokens<2>(w, b, in, t, y, y_stride); break;
-      case 1: BlockTokens<1>(w, b, in, t, y, y_stride); break;
+      case 7: Kernel<7>::run(w, b, in, t, y, y_stride); break;
+      case 6: Kernel<6>::run(w, b, in, t, y, y_stride); break;
+      case 5: Kernel<5>::run(w, b, in, t, y, y_stride); break;
+      case 4: Kernel<4>::run(w, b, in, t, y, y_stride); break;
+      case 3: Kernel<3>::run(w, b, in, t, y, y_stride); break;
+      case 2: Kernel<2>::run(w, b, in, t, y, y_stride); break;
+      case 1: Kernel<1>::run(w, b, in, t, y, y_stride); break;
       default: break;
     }
   }
 }
 
+template <int kT>
+struct Codes2 {
+  TF_TILES_TARGET static void run(const WeightMatrix& w, int64_t b, const Q8TileInput& in, int64_t t0,
+                                  float* y, int64_t y_stride) {
+    BlockTokens<kT>(w, b, in, t0, y, y_stride);
+  }
+};
+template <int kT>
+struct Codes3 {
+  TF_TILES3_TARGET static void run(const WeightMatrix& w, int64_t b, const Q8TileInput& in, int64_t t0,
+                                   float* y, int64_t y_stride) {
+    BlockTokens3<kT>(w, b, in, t0, y, y_stride);
+  }
+};
+
 }  // namespace
 
 bool q8_rows16_supported() {
-  return HaveTiles512Features() && q8_vnni512();
+  const X86Features& cpu = x86_features();
+  return HaveTiles512Features() && cpu.gfni && cpu.bmi2 && q8_vnni512();
 }
 
 void q8_rows16_rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin, int64_t row_end,
@@ -189,7 +302,10 @@ void q8_rows16_rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_be
   if (!q8_rows16_supported() || !q8_rows16_layout_fits(w) || w.layout != WeightMatrix::Layout::Rows16 ||
       row_begin % kRows16 != 0 || row_end % kRows16 != 0)
     throw std::logic_error("q8_rows16_rows: unsupported call");
-  Rows(w, in, row_begin, row_end, y, y_stride);
+  if (w.bits == 2)
+    Rows<Codes2>(w, in, row_begin, row_end, y, y_stride);
+  else
+    Rows<Codes3>(w, in, row_begin, row_end, y, y_stride);
 }
 
 #else

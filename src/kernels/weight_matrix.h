@@ -43,8 +43,9 @@ struct WeightMatrix {
   const uint8_t* biases = nullptr;  // Affine: [rows, cols / group_size]
   // Affine only: how the bytes are ordered. Rows: MLX's (above). Rows16: the same bytes
   // permuted so that each block of 16 rows is interleaved by 4-byte column (and its scales and
-  // biases by group), as the 2-bit Int8 kernel of linear_q8_rows16.cpp reads them; a block of 16
-  // rows is still contiguous, so row offsets (row_slice) are unchanged, in whole blocks.
+  // biases by group), as the Int8 kernel of linear_q8_rows16.cpp reads them (2- and 3-bit
+  // codes; rows16_place says where each code goes); a block of 16 rows is still contiguous
+  // (16 · row_bytes()), so row offsets (row_slice) are unchanged, in whole blocks.
   enum class Layout : uint8_t { Rows, Rows16 };
   Layout layout = Layout::Rows;
 
@@ -64,8 +65,37 @@ struct WeightMatrix {
       return;
     }
     const uint8_t* block = data + static_cast<size_t>(r / 16) * 16 * rb;
-    for (size_t j = 0; j < rb / 4; ++j)
-      for (size_t i = 0; i < 4; ++i) out[4 * j + i] = block[(j * 16 + static_cast<size_t>(r % 16)) * 4 + i];
+    for (size_t i = 0; i < rb; ++i) out[i] = 0;
+    for (int64_t k = 0; k < cols; ++k) {
+      const Rows16Place at = rows16_place(bits, r % 16, k);
+      uint32_t code = (block[at.low] >> at.low_shift) & 3u;
+      if (bits == 3) code |= ((block[at.high] >> at.high_shift) & 1u) << 2;
+      const int64_t bit = k * bits;  // MLX: LSB-first bitstream
+      for (int i = 0; i < bits; ++i)
+        if ((code >> i) & 1u) out[(bit + i) / 8] |= static_cast<uint8_t>(1u << ((bit + i) % 8));
+    }
+  }
+  // Where code k of row `lane` (0 … 15) of a 16-row block lives in the Rows16 layout, relative
+  // to the block's first byte: its two low bits at byte `low`, bits low_shift and low_shift + 1;
+  // for 3-bit codes its high bit at byte `high`, bit high_shift. With k = 16j + 4b + p:
+  //   2 bits: dword j of row `lane` at dword 16j + lane of the block — MLX's own dword, code
+  //           16j + 4b + p in byte b at bit 2p;
+  //   3 bits: per 32 codes (m = k / 32, c = j % 2) three 64-byte vectors: the low two bits of
+  //           codes 32m … 32m + 15 in 2-bit form (vector 3m), of 32m + 16 … 32m + 31 (vector
+  //           3m + 1), and their high bits (vector 3m + 2): code 32m + 16c + 4b + p's in byte b
+  //           at bit 4c + p. The same 12 bytes per 32 codes as MLX's.
+  struct Rows16Place {
+    size_t low;
+    int low_shift;
+    size_t high;
+    int high_shift;
+  };
+  static Rows16Place rows16_place(int bits, int64_t lane, int64_t k) {
+    const int64_t b = (k % 16) / 4, p = k % 4;
+    if (bits == 2) return {static_cast<size_t>(((k / 16) * 16 + lane) * 4 + b), static_cast<int>(2 * p), 0, 0};
+    const int64_t m = k / 32, c = (k / 16) % 2;
+    return {static_cast<size_t>(((3 * m + c) * 16 + lane) * 4 + b), static_cast<int>(2 * p),
+            static_cast<size_t>(((3 * m + 2) * 16 + lane) * 4 + b), static_cast<int>(4 * c + p)};
   }
   // Bytes of one row of `data`.
   size_t row_bytes() const {

@@ -26,6 +26,8 @@ X86Features detect() {
   __cpuid_count(7, 0, a, b, c, d);
   const unsigned max_subleaf = a;
   f.avx2 = (b >> 5) & 1;
+  f.bmi2 = (b >> 8) & 1;
+  f.gfni = (c >> 8) & 1;
   f.fma = fma;
   f.f16c = f16c;
   if (zmm_state) {

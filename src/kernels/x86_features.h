@@ -9,10 +9,11 @@
 namespace tf::simd {
 
 struct X86Features {
-  bool avx2 = false, fma = false, f16c = false;
+  bool avx2 = false, fma = false, f16c = false, bmi2 = false;
   bool avx_vnni = false;  // VEX vpdpbusd on xmm/ymm (Alder Lake, Zen 5)
   bool avx512f = false, avx512bw = false, avx512vl = false;
   bool avx512vnni = false, avx512vbmi = false;
+  bool gfni = false;  // vgf2p8affineqb: per-byte bit matrices (Ice Lake, Zen 4)
 };
 
 // Detected on first use; all false on other architectures.

@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <unordered_set>
 
+#include "kernels/linear_internal.h"
+
 namespace tf {
 
 DraftVocabulary::DraftVocabulary(const Model& model, std::vector<int32_t> ids, int64_t keep)
@@ -23,25 +25,48 @@ DraftVocabulary::DraftVocabulary(const Model& model, std::vector<int32_t> ids, i
       throw std::invalid_argument("draft vocabulary: token id " + std::to_string(id) +
                                   " is listed twice");
   }
-  // Gather the head rows, keeping the head's format (dense or affine codes + scales + biases).
+  // Gather the head rows, keeping the head's format (dense or affine codes + scales + biases),
+  // in MLX's row layout whatever the head's (copy_row and param_index read either).
   const WeightMatrix& full = model.weights().lm_head;
-  head_ = full;
-  head_.rows = size();
+  WeightMatrix rows = full;
+  rows.rows = size();
+  rows.layout = WeightMatrix::Layout::Rows;
   const size_t row = full.row_bytes();
-  data_.resize(row * ids_.size());
-  for (size_t j = 0; j < ids_.size(); ++j)
-    std::memcpy(data_.data() + j * row, full.data + static_cast<size_t>(ids_[j]) * row, row);
+  std::vector<uint8_t> data(row * ids_.size());
+  for (size_t j = 0; j < ids_.size(); ++j) full.copy_row(ids_[j], data.data() + j * row);
+  rows.data = data.data();
+  std::vector<uint8_t> scales, biases;
+  if (full.quantized()) {
+    const int64_t groups = full.groups_per_row();
+    const size_t e = dtype_size(full.dtype);
+    scales.resize(static_cast<size_t>(groups) * e * ids_.size());
+    biases.resize(scales.size());
+    for (size_t j = 0; j < ids_.size(); ++j)
+      for (int64_t g = 0; g < groups; ++g) {
+        const size_t from = static_cast<size_t>(full.param_index(ids_[j], g)) * e;
+        const size_t to = (j * static_cast<size_t>(groups) + static_cast<size_t>(g)) * e;
+        std::memcpy(scales.data() + to, full.scales + from, e);
+        std::memcpy(biases.data() + to, full.biases + from, e);
+      }
+    rows.scales = scales.data();
+    rows.biases = biases.data();
+  }
+  head_ = rows;
+  // A head the model re-laid out for the Int8 tile kernel: the draft head too, where its row
+  // count allows (model/interleaved_weights.h).
+  if (full.layout == WeightMatrix::Layout::Rows16 && simd::q8_rows16_layout_fits(rows)) {
+    data_.resize(data.size());
+    scales_.resize(scales.size());
+    biases_.resize(biases.size());
+    simd::q8_rows16_interleave(rows, data_.data(), scales_.data(), biases_.data());
+    head_.layout = WeightMatrix::Layout::Rows16;
+  } else {
+    data_ = std::move(data);
+    scales_ = std::move(scales);
+    biases_ = std::move(biases);
+  }
   head_.data = data_.data();
   if (full.quantized()) {
-    const size_t srow = static_cast<size_t>(full.groups_per_row()) * dtype_size(full.dtype);
-    scales_.resize(srow * ids_.size());
-    biases_.resize(srow * ids_.size());
-    for (size_t j = 0; j < ids_.size(); ++j) {
-      std::memcpy(scales_.data() + j * srow, full.scales + static_cast<size_t>(ids_[j]) * srow,
-                  srow);
-      std::memcpy(biases_.data() + j * srow, full.biases + static_cast<size_t>(ids_[j]) * srow,
-                  srow);
-    }
     head_.scales = scales_.data();
     head_.biases = biases_.data();
   }

@@ -37,11 +37,37 @@ Model::Model(std::unique_ptr<Checkpoint> checkpoint, ModelConfig config, int thr
       rope_(rope_config(config_.text)),
       pool_(std::make_unique<ThreadPool>(threads)) {
   if (options.mtp) mtp_ = MtpWeights::bind(*checkpoint_, config_, weights_.flavour);
-  if (options.interleave_experts && interleave_experts_for(options.precision)) {
+  const InterleavedMatrices which =
+      options.interleave_weights ? interleaved_matrices_for(options.precision) : InterleavedMatrices::None;
+  if (which != InterleavedMatrices::None) {
     std::vector<LayerWeights*> layers;
     for (LayerWeights& layer : weights_.layers) layers.push_back(&layer);
     if (mtp_) layers.push_back(&mtp_->layer);
-    interleaved_experts_ = InterleavedExperts::make(layers, *pool_);
+    std::vector<WeightMatrix*> matrices;
+    // The routed experts projection by projection, so that each stacked tensor's experts are
+    // consecutive (their originals are released in whole ranges).
+    for (LayerWeights* layer : layers) {
+      if (!layer->is_moe) continue;
+      for (WeightMatrix SwiGluWeights::*projection : {&SwiGluWeights::gate, &SwiGluWeights::up, &SwiGluWeights::down})
+        for (SwiGluWeights& e : layer->moe.experts) matrices.push_back(&(e.*projection));
+    }
+    if (which == InterleavedMatrices::All) {
+      // Every other matrix a matmul reads; not the embedding (read a row at a time), nor the
+      // head when it is the embedding (tied).
+      for (LayerWeights* layer : layers) {
+        for (WeightMatrix* w : {&layer->gdn.in_proj_qkv, &layer->gdn.in_proj_z, &layer->gdn.in_proj_b,
+                                &layer->gdn.in_proj_a, &layer->gdn.out_proj, &layer->attn.q_proj,
+                                &layer->attn.k_proj, &layer->attn.v_proj, &layer->attn.o_proj,
+                                &layer->mlp.gate, &layer->mlp.up, &layer->mlp.down,
+                                &layer->moe.shared_expert.gate, &layer->moe.shared_expert.up,
+                                &layer->moe.shared_expert.down})
+          if (w->quantized()) matrices.push_back(w);
+      }
+      if (mtp_ && mtp_->fc.quantized()) matrices.push_back(&mtp_->fc);
+      if (weights_.lm_head.quantized() && weights_.lm_head.data != weights_.embed.data)
+        matrices.push_back(&weights_.lm_head);
+    }
+    interleaved_ = InterleavedWeights::make(matrices, *pool_);
   }
   if (!options.vision) return;
   try {

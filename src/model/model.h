@@ -12,7 +12,7 @@
 
 #include "kernels/linear.h"
 #include "kernels/thread_pool.h"
-#include "model/expert_layout.h"
+#include "model/interleaved_weights.h"
 #include "model/mtp_weights.h"
 #include "model/qwen35_weights.h"
 #include "model/rope.h"
@@ -31,12 +31,13 @@ struct ModelLoadOptions {
   // Bind the multi-token-prediction head when the checkpoint has one (model/mtp_weights.h),
   // for speculative decoding. false: the head's tensors are ignored.
   bool mtp = true;
-  // The precision the model's forward passes will run at: with Int8 on a CPU with the 2-bit
-  // interleaved kernel, the routed experts are re-laid out for it at load (model/expert_layout.h).
-  // A forward pass at another precision still works on them, slowly.
+  // The precision the model's forward passes will run at: with Int8 on a CPU with the
+  // interleaved kernel, the 2- and 3-bit matrices are re-laid out for it at load
+  // (model/interleaved_weights.h). A forward pass at another precision still works on them,
+  // slowly.
   ActivationPrecision precision = default_activation_precision();
-  // false: the experts keep the checkpoint's layout whatever the precision and CPU.
-  bool interleave_experts = true;
+  // false: every matrix keeps the checkpoint's layout whatever the precision and CPU.
+  bool interleave_weights = true;
 };
 
 class Model {
@@ -54,9 +55,9 @@ class Model {
   const Qwen35Weights& weights() const { return weights_; }
   const Checkpoint& checkpoint() const { return *checkpoint_; }
   const MultimodalRope& rope() const { return rope_; }
-  // Bytes of routed-expert weights held in anonymous memory, re-laid out at load for the Int8
-  // kernel (model/expert_layout.h); 0 when they are read from the mapped checkpoint.
-  size_t interleaved_expert_bytes() const { return interleaved_experts_.bytes(); }
+  // Bytes of weights held in anonymous memory, re-laid out at load for the Int8 kernel
+  // (model/interleaved_weights.h); 0 when every matrix is read from the mapped checkpoint.
+  size_t interleaved_bytes() const { return interleaved_.bytes(); }
   CheckpointFlavour flavour() const { return weights_.flavour; }
   int64_t vocab_size() const { return config_.text.vocab_size; }
   int64_t hidden_size() const { return config_.text.hidden_size; }
@@ -101,7 +102,7 @@ class Model {
   std::string vision_error_;
   MultimodalRope rope_;
   std::unique_ptr<ThreadPool> pool_;
-  InterleavedExperts interleaved_experts_;  // what weights_' and mtp_'s expert views point into
+  InterleavedWeights interleaved_;  // what weights_' and mtp_'s interleaved views point into
 };
 
 }  // namespace tf

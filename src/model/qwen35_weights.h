@@ -2,7 +2,7 @@
 // checkpoint (spec §2). Every linear is a WeightMatrix: dense F32/F16/BF16, or MLX affine
 // quantized when its `.scales` tensor exists (bits and group read from the shapes and
 // cross-checked with the config's `quantization` block). (The model may then re-lay out the
-// routed experts for its Int8 kernel: model/expert_layout.h.) Nothing large is copied or
+// quantized matrices for its Int8 kernel: model/interleaved_weights.h.) Nothing large is copied or
 // dequantized; only the tiny per-channel vectors (norms, conv taps, A_log, dt_bias) are
 // converted to float32 at load, with the zero-centred norm offset already applied.
 #pragma once

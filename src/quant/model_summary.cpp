@@ -119,8 +119,11 @@ ModelSummary summarize_model(const std::vector<TensorSpec>& tensors,
     const BitsGroup bg = resolve_quantized(mp.module, by_name, quantization, s.warnings);
     quantized[mp.module] = bg;
     const TensorSpec& w = *by_name.at(mp.module + ".weight");
-    s.quantized.push_back({mp.module, role_of(mp.module), bg.bits, bg.group,
-                           w.numel() * 32 / bg.bits, bg.from_config});
+    const int64_t rows = w.shape.size() >= 2 ? w.shape[w.shape.size() - 2] : 1;
+    uint64_t bytes = w.nbytes() + t.nbytes();
+    if (const auto biases = by_name.find(mp.module + ".biases"); biases != by_name.end()) bytes += biases->second->nbytes();
+    s.quantized.push_back({mp.module, role_of(mp.module), bg.bits, bg.group, w.numel() * 32 / bg.bits,
+                           bg.from_config, rows, w.shape.empty() ? 0 : w.shape.back() * 32 / bg.bits, bytes});
   }
 
   // Modules with sub-modules, for MLX's leaf-module parameter count.

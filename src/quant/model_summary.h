@@ -33,6 +33,8 @@ struct QuantizedModule {
   int group_size = 0;
   int64_t params = 0;        // N·K
   bool from_config = false;  // bits/group confirmed by the config (else derived from shapes)
+  int64_t rows = 0, cols = 0;  // N and K of one matrix (of one expert, for stacked experts)
+  uint64_t bytes = 0;          // stored: packed weights + scales + biases
 };
 
 struct ModelSummary {

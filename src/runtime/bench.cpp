@@ -111,8 +111,11 @@ BenchReport run_bench(const BenchOptions& o) {
   const std::unique_ptr<Model> model = Model::load(o.model_dir, o.threads, load_options);
   r.load_seconds = seconds_since(t0);
   const Model& m = *model;
-  // The kernel path, named: routed experts re-laid out at load run the 16-row 2-bit kernel.
-  if (m.interleaved_expert_bytes() > 0) r.int8_kernel += ", experts in 16-row tiles";
+  // The kernel path, named: matrices re-laid out at load run the 16-row tile kernel.
+  if (m.interleaved_bytes() > 0)
+    r.int8_kernel += interleaved_matrices_for(o.precision) == InterleavedMatrices::RoutedExperts
+                         ? ", experts in 16-row tiles"
+                         : ", weights in 16-row tiles";
   const TextConfig& c = m.text();
   r.threads = m.pool().num_threads();
   r.layers = c.num_hidden_layers;

@@ -167,22 +167,17 @@ uint64_t default_reserve(uint64_t total) {
 }
 
 namespace {
-// Whether the routed experts (every one stored 2-bit, "2-bit gN") have matrices of the
-// interleaved layout's shapes (the kernel's own test: simd::q8_rows16_layout_fits).
-bool experts_fit_interleaved(const TextConfig& c, const RoleStats& experts) {
-  if (experts.formats.empty()) return false;
-  for (const auto& [format, params] : experts.formats) {
-    if (format.rfind("2-bit g", 0) != 0) return false;
-    WeightMatrix gate_up, down;
-    gate_up.format = down.format = WeightMatrix::Format::Affine;
-    gate_up.dtype = down.dtype = DType::BF16;
-    gate_up.bits = down.bits = 2;
-    gate_up.group_size = down.group_size = std::stoi(format.substr(7));
-    gate_up.rows = down.cols = c.moe_intermediate_size;
-    gate_up.cols = down.rows = c.hidden_size;
-    if (!simd::q8_rows16_layout_fits(gate_up) || !simd::q8_rows16_layout_fits(down)) return false;
-  }
-  return true;
+// Bytes of `role`'s matrices the model re-lays out in anonymous memory at load (the test the
+// model makes: interleaves(), on each quantized module's shape). Never the embedding (read a
+// row at a time) nor a vision tensor.
+uint64_t interleaved_bytes(const ModelSummary& weights, TensorRole role, InterleavedMatrices which) {
+  if (role == TensorRole::Embed || role == TensorRole::Vision) return 0;
+  uint64_t bytes = 0;
+  for (const QuantizedModule& m : weights.quantized)
+    if (m.role == role &&
+        interleaves(which, role == TensorRole::RoutedExperts, m.bits, m.group_size, m.rows, m.cols))
+      bytes += m.bytes;
+  return bytes;
 }
 }  // namespace
 
@@ -212,9 +207,15 @@ MemoryPlan plan_memory(const ModelConfig& config, const ModelSummary& weights,
       continue;
     }
     p.text_weight_bytes += bytes;
-    const bool anonymous = role == TensorRole::RoutedExperts && o.interleave_experts &&
-                           experts_fit_interleaved(c, weights.role(role));
-    add("weights: " + std::string(role_name(role)), bytes, !anonymous);
+    // Matrices re-laid out at load are anonymous memory; the rest of the role stays page cache.
+    const uint64_t anonymous = std::min(bytes, interleaved_bytes(weights, role, o.interleaved));
+    const std::string name = "weights: " + std::string(role_name(role));
+    if (anonymous == bytes) {
+      add(name, bytes, false);
+    } else {
+      add(name, bytes - anonymous, true);
+      add(name + " (re-laid out)", anonymous, false);
+    }
   }
   add("weights: vision tower", p.vision_weight_bytes, true);
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "kernels/ops_attention.h"
+#include "model/interleaved_weights.h"
 #include "quant/convert_plan.h"
 #include "quant/converter.h"
 #include "quant/model_summary.h"
@@ -74,9 +75,9 @@ struct MemoryPlanOptions {
   int64_t prefill_chunk = 256;  // tokens per forward batch
   int threads = 1;
   bool vision = true;         // count the vision tower (when the weights have one)
-  // The model will be loaded with its routed experts re-laid out in anonymous memory where they
-  // fit (model/expert_layout.h: interleave_experts_for): their line is then not page cache.
-  bool interleave_experts = false;
+  // The matrices the model will re-lay out in anonymous memory at load where they fit
+  // (model/interleaved_weights.h: interleaved_matrices_for): their bytes are then not page cache.
+  InterleavedMatrices interleaved = InterleavedMatrices::None;
   uint64_t prompt_cache_bytes = 0;  // the prompt cache's most (elastic: not counted in the total)
   uint64_t process_base_bytes = 0;  // the process before loading (binary, libraries, allocator)
   bool count_runtime = true;        // add kRuntimeBytes (false: a plan of the model alone)

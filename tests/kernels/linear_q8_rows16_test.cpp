@@ -1,6 +1,7 @@
-// 2-bit rows interleaved in blocks of 16 (linear_q8_rows16.cpp): the layout is a permutation of
-// the MLX bytes, and the kernel on it agrees with reference::matmul_q8 on the original matrix at
-// the routed experts' shapes and every group size, for token counts around its 8-token tiles.
+// 2- and 3-bit rows interleaved in blocks of 16 (linear_q8_rows16.cpp): the layout is a
+// permutation of the MLX bits that WeightMatrix::copy_row undoes, and the kernel on it agrees
+// with reference::matmul_q8 on the original matrix at the model's shapes and every group size,
+// for token counts around its 8-token tiles.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -67,24 +68,56 @@ TEST(LinearQ8Rows16, TheLayoutIsAPermutationOfTheRows) {
   EXPECT_EQ(sorted_in, sorted_out);
 }
 
-TEST(LinearQ8Rows16, OnlyTwoBitWholeBlocksFit) {
-  EXPECT_FALSE(simd::q8_rows16_layout_fits(random_affine(32, 512, 3, 64, 1).w));
-  EXPECT_FALSE(simd::q8_rows16_layout_fits(random_affine(24, 512, 2, 64, 1).w));
-  EXPECT_FALSE(simd::q8_rows16_layout_fits(random_affine(32, 320, 2, 64, 1).w));
-  const Affine three = random_affine(32, 512, 3, 64, 1);
-  std::vector<uint8_t> out(three.data.size() + three.scales.size());
-  EXPECT_THROW(simd::q8_rows16_interleave(three.w, out.data(), out.data(), out.data()), std::invalid_argument);
+TEST(LinearQ8Rows16, ThreeBitRowsComeBackCodeForCode) {
+  // Every row gathered back (copy_row, through rows16_place) is the MLX row, for each group
+  // size; and the bits are only moved: as many set bits in and out.
+  for (int group : {32, 64, 128}) {
+    const Affine a = random_affine(48, 768, 3, group, static_cast<uint32_t>(group));
+    ASSERT_TRUE(simd::q8_rows16_layout_fits(a.w));
+    const Interleaved i = interleave(a.w);
+    std::vector<uint8_t> row(a.w.row_bytes());
+    for (int64_t r = 0; r < 48; ++r) {
+      i.w.copy_row(r, row.data());
+      EXPECT_EQ(std::memcmp(row.data(), a.data.data() + r * a.w.row_bytes(), row.size()), 0) << "row " << r;
+    }
+    int64_t in = 0, out = 0;
+    for (uint8_t v : a.data) in += __builtin_popcount(v);
+    for (uint8_t v : i.codes) out += __builtin_popcount(v);
+    EXPECT_EQ(in, out);
+  }
+  // The documented places: code 32m + 16c + 4b + p of lane r — low bits in vector 3m + c,
+  // high bit in vector 3m + 2 at byte b, bit 4c + p.
+  const WeightMatrix::Rows16Place at = WeightMatrix::rows16_place(3, 5, 32 * 2 + 16 + 4 * 3 + 1);
+  EXPECT_EQ(at.low, static_cast<size_t>(((3 * 2 + 1) * 16 + 5) * 4 + 3));
+  EXPECT_EQ(at.low_shift, 2);
+  EXPECT_EQ(at.high, static_cast<size_t>(((3 * 2 + 2) * 16 + 5) * 4 + 3));
+  EXPECT_EQ(at.high_shift, 5);
 }
 
-TEST(LinearQ8Rows16, MatchesTheReferenceAtExpertShapes) {
+TEST(LinearQ8Rows16, OnlyTwoAndThreeBitWholeBlocksFit) {
+  EXPECT_TRUE(simd::q8_rows16_layout_fits(random_affine(32, 512, 3, 64, 1).w));
+  EXPECT_FALSE(simd::q8_rows16_layout_fits(random_affine(32, 512, 4, 64, 1).w));
+  EXPECT_FALSE(simd::q8_rows16_layout_fits(random_affine(24, 512, 2, 64, 1).w));
+  EXPECT_FALSE(simd::q8_rows16_layout_fits(random_affine(32, 320, 2, 64, 1).w));
+  const Affine four = random_affine(32, 512, 4, 64, 1);
+  std::vector<uint8_t> out(four.data.size() + four.scales.size());
+  EXPECT_THROW(simd::q8_rows16_interleave(four.w, out.data(), out.data(), out.data()), std::invalid_argument);
+}
+
+TEST(LinearQ8Rows16, MatchesTheReferenceAtModelShapes) {
   if (!simd::q8_rows16_supported() || !simd::q8_tiles_fast())
     GTEST_SKIP() << "needs AVX-512 VNNI and VBMI (the AVX3_DL target)";
   struct Shape {
     int64_t rows, cols;
-    int group;
+    int group, bits;
   };
-  for (const Shape& s : {Shape{512, 2048, 64}, Shape{2048, 512, 64}, Shape{256, 256, 64}, Shape{48, 256, 32}, Shape{32, 768, 128}}) {
-    const Affine a = random_affine(s.rows, s.cols, 2, s.group, static_cast<uint32_t>(s.rows + s.cols));
+  // 2-bit: the routed experts' gate / up and down; 3-bit: attention and DeltaNet projections,
+  // the shared expert's, a slice of the head; small ones for the group sizes.
+  for (const Shape& s : {Shape{512, 2048, 64, 2}, Shape{2048, 512, 64, 2}, Shape{256, 256, 64, 2},
+                         Shape{48, 256, 32, 2}, Shape{32, 768, 128, 2}, Shape{1024, 2048, 64, 3},
+                         Shape{2048, 4096, 64, 3}, Shape{2048, 512, 64, 3}, Shape{48, 256, 32, 3},
+                         Shape{32, 768, 128, 3}}) {
+    const Affine a = random_affine(s.rows, s.cols, s.bits, s.group, static_cast<uint32_t>(s.rows + s.cols + s.bits));
     const Interleaved i = interleave(a.w);
     const int64_t groups = s.cols / s.group;
     for (int64_t tokens : {1, 2, 3, 4, 5, 8, 9, 16}) {
@@ -110,7 +143,7 @@ TEST(LinearQ8Rows16, MatchesTheReferenceAtExpertShapes) {
         scale = std::max(scale, std::abs(double(ref[k])));
       }
       // Integer dots are exact; only the float epilogue's order differs.
-      EXPECT_LT(worst, 1e-5 * scale + 1e-6) << s.rows << "x" << s.cols << " g" << s.group << ", " << tokens << " tokens";
+      EXPECT_LT(worst, 1e-5 * scale + 1e-6) << s.bits << "-bit " << s.rows << "x" << s.cols << " g" << s.group << ", " << tokens << " tokens";
     }
   }
 }
@@ -119,7 +152,8 @@ TEST(LinearQ8Rows16, MatmulRunsInterleavedRowsOnEveryTargetAndPrecision) {
   // The Int8 kernel where it exists; elsewhere, and at F32 precision, rows gathered back and
   // multiplied in float: slower, never wrong (a model interleaved at load may meet either).
   ThreadPool pool(2);
-  const Affine a = random_affine(256, 256, 2, 64, 9);
+  for (int bits : {2, 3}) {
+  const Affine a = random_affine(256, 256, bits, 64, 9);
   const Interleaved i = interleave(a.w);
   std::vector<float> rows(static_cast<size_t>(3 * 256)), want(rows.size());
   dequantize_rows(i.w, 17, 3, rows.data());
@@ -144,12 +178,13 @@ TEST(LinearQ8Rows16, MatmulRunsInterleavedRowsOnEveryTargetAndPrecision) {
           worst = std::max(worst, std::abs(double(y[k]) - ref[k]));
           scale = std::max(scale, std::abs(double(ref[k])));
         }
-        EXPECT_LT(worst, 1e-5 * scale + 1e-6) << (int8 ? "int8 kernel" : "float fallback") << ", " << tokens << " tokens";
+        EXPECT_LT(worst, 1e-5 * scale + 1e-6) << bits << "-bit, " << (int8 ? "int8 kernel" : "float fallback") << ", " << tokens << " tokens";
       }
   });
   // Slices keep whole blocks.
   EXPECT_NO_THROW(i.w.row_slice(16, 32));
   EXPECT_THROW(i.w.row_slice(8, 16), std::out_of_range);
+  }
 }
 
 }  // namespace
