@@ -7,21 +7,23 @@
 // dword column j of the packed rows (codes 16j … 16j + 15 of a row, 2 bits each, MLX's LSB-first
 // order), the 16 rows' dwords j side by side — 64 bytes, one vector, lane r = row r of the
 // block. 3-bit rows are split, per 32 codes, into the two 2-bit columns of their low bits and
-// one vector of their high bits (16 rows × 32 bits); the same bytes as MLX's 3 · 32 / 8 per
-// row. Either way the interleaved matrix is exactly as large as the MLX one, and a block of 16
-// rows is still contiguous (an expert's rows stay one slice). Scales and biases likewise: per
-// block, per group, the 16 rows' values side by side in their own dtype.
+// one vector of their high bits, as eight 64-bit byte masks (one per plane, below); the same
+// bytes as MLX's 3 · 32 / 8 per row. Either way the interleaved matrix is exactly as large as
+// the MLX one, and a block of 16 rows is still contiguous (an expert's rows stay one slice).
+// Scales and biases likewise: per block, per group, the 16 rows' values side by side in their
+// own dtype.
 //
 // Plane p of a column, (dword >> 2p) & 0x03030303, holds code 16j + 4b + p in byte b — the
 // activations in the tiles' planes order (q8_tiles_quantize with bits 2) have the matching 4
 // bytes at 16j + 4p — so one vpdpbusd with an embedded broadcast advances 16 rows by 4 codes of
-// one token. For 3 bits, one vgf2p8affineqb moves each code's high bit to bit 2 of its byte
-// (a bit matrix per plane) and one vpternlogd merges it with the masked low bits. Per 64 codes
-// of a row and per token: 2-bit a quarter of a load, 7/16 of a shift-and-mask and one vpdpbusd;
-// 3-bit 3/8 of a load, about 3/4 of a shift, a bit-matrix op and a merge, and one vpdpbusd. The
-// group's epilogue (a convert, a multiply and two multiply-adds) serves 16 rows; no horizontal
-// sums (a token's 16 outputs are one store). The row kernels spend a convert and a multiply-add
-// per group, row and token and a horizontal sum per row and token.
+// one token. For 3 bits the plane's low bits come from one vgf2p8affineqb (a bit matrix: shift
+// and mask in one operation), and its high bits from a byte-masked add of 4 whose mask is
+// loaded straight from the high-bit vector. Per plane (16 rows × 4 codes): 2-bit a quarter of a
+// load, a shift (but plane 0) and a mask; 3-bit a quarter of a load, a mask load, a bit-matrix
+// operation (plane 0: a mask) and a masked add; then per token one vpdpbusd. The group's
+// epilogue (a convert, a multiply and two multiply-adds) serves 16 rows; no horizontal sums (a
+// token's 16 outputs are one store). The row kernels spend a convert and a multiply-add per
+// group, row and token and a horizontal sum per row and token.
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -89,25 +91,30 @@ TF_TILES_TARGET void InterleaveCodes512(const WeightMatrix& w, int64_t b, uint8_
 }
 
 // 3-bit rows, 32 codes (12 bytes) of a row at a time: pext gathers the 16 codes' low bit pairs
-// of each half into a 2-bit dword and their high bits into 16 bits, pdep spreads those to the
-// nibbles of the high-bit dword (WeightMatrix::rows16_place).
+// of each half into a 2-bit dword, and each plane's 4 high bits into the row's nibble of that
+// plane's byte mask (WeightMatrix::rows16_place).
 __attribute__((target("bmi2"))) void InterleaveCodes3(const WeightMatrix& w, int64_t b, uint8_t* codes) {
   constexpr uint64_t kLow = 0x00006DB6DB6DB6DBULL;   // bits 3k and 3k + 1, k < 16
   constexpr uint64_t kHigh = 0x0000924924924924ULL;  // bits 3k + 2
   const size_t row_bytes = w.row_bytes();
   const int64_t pairs = w.cols / 32;
   uint8_t* block = codes + static_cast<size_t>(b * kRows16) * row_bytes;
+  std::memset(block, 0, kRows16 * row_bytes);  // the high bits are ORed in
   for (int64_t r = 0; r < kRows16; ++r) {
     const uint8_t* row = w.data + (b * kRows16 + r) * row_bytes;
     for (int64_t m = 0; m < pairs; ++m) {
       uint64_t half[2] = {0, 0};
       std::memcpy(&half[0], row + 12 * m, 6);  // codes 32m … 32m + 15: 48 bits
       std::memcpy(&half[1], row + 12 * m + 6, 6);
-      const uint32_t high = static_cast<uint32_t>(_pdep_u64(_pext_u64(half[0], kHigh), 0x0F0F0F0FULL) |
-                                                  _pdep_u64(_pext_u64(half[1], kHigh), 0xF0F0F0F0ULL));
-      const uint32_t words[3] = {static_cast<uint32_t>(_pext_u64(half[0], kLow)),
-                                 static_cast<uint32_t>(_pext_u64(half[1], kLow)), high};
-      for (int v = 0; v < 3; ++v) std::memcpy(block + ((3 * m + v) * kRows16 + r) * 4, &words[v], 4);
+      uint8_t* pair = block + m * 3 * 64;
+      for (int c = 0; c < 2; ++c) {
+        const uint32_t low = static_cast<uint32_t>(_pext_u64(half[c], kLow));
+        std::memcpy(pair + (c * kRows16 + r) * 4, &low, 4);
+        // High bits (bit 4b + p: code 4b + p of the half) to plane (c, p)'s mask, bits 4r … 4r + 3.
+        const uint64_t high = _pext_u64(half[c], kHigh);
+        for (int p = 0; p < 4; ++p)
+          pair[128 + 8 * (4 * c + p) + r / 2] |= static_cast<uint8_t>(_pext_u64(high, 0x1111ULL << p) << (4 * (r % 2)));
+      }
     }
   }
 }
@@ -158,6 +165,22 @@ TF_TILES_TARGET inline __m512 Load16(const uint8_t* p, DType dt) {
   return _mm512_loadu_ps(reinterpret_cast<const float*>(p));
 }
 
+// Independent vpdpbusd chains per token: a tile of one or two tokens would otherwise wait on
+// its accumulator's latency at every product (one chain: the 3-bit kernel at one token ran at
+// ~5 cycles a product); plane p adds into chain p % kChains, summed once per group. Integer
+// sums: the result does not depend on the split.
+template <int kT>
+constexpr int kChains = kT == 1 ? 4 : kT == 2 ? 2 : 1;
+
+template <int kT>
+TF_TILES_TARGET inline const __m512i* SumChains(__m512i (&chain)[kChains<kT>][kT]) {
+#pragma GCC unroll 8
+  for (int q = 1; q < kChains<kT>; ++q)
+#pragma GCC unroll 8
+    for (int t = 0; t < kT; ++t) chain[0][t] = _mm512_add_epi32(chain[0][t], chain[q][t]);
+  return chain[0];
+}
+
 // kT tokens (t0 …) against the 16 rows of block `b`: y[t][16b + r].
 template <int kT>
 TF_TILES_TARGET void BlockTokens(const WeightMatrix& w, int64_t b, const Q8TileInput& in, int64_t t0,
@@ -175,9 +198,11 @@ TF_TILES_TARGET void BlockTokens(const WeightMatrix& w, int64_t b, const Q8TileI
 #pragma GCC unroll 8
   for (int t = 0; t < kT; ++t) f[t] = _mm512_setzero_ps();
   for (int64_t g = 0; g < groups; ++g) {
-    __m512i acc[kT];
+    __m512i chain[kChains<kT>][kT];
 #pragma GCC unroll 8
-    for (int t = 0; t < kT; ++t) acc[t] = _mm512_setzero_si512();
+    for (int c = 0; c < kChains<kT>; ++c)
+#pragma GCC unroll 8
+      for (int t = 0; t < kT; ++t) chain[c][t] = _mm512_setzero_si512();
     for (int64_t j = g * G / kColumnCodes; j < (g + 1) * G / kColumnCodes; ++j) {
       const __m512i v = _mm512_loadu_si512(codes + j * kRows16 * 4);
 #pragma GCC unroll 4
@@ -185,9 +210,11 @@ TF_TILES_TARGET void BlockTokens(const WeightMatrix& w, int64_t b, const Q8TileI
         const __m512i plane = _mm512_and_si512(p == 0 ? v : _mm512_srli_epi32(v, 2 * p), mask);
         const int8_t* x = x0 + kColumnCodes * j + 4 * p;
 #pragma GCC unroll 8
-        for (int t = 0; t < kT; ++t) acc[t] = DotBroadcast(acc[t], plane, x + t * in.stride);
+        for (int t = 0; t < kT; ++t)
+          chain[p % kChains<kT>][t] = DotBroadcast(chain[p % kChains<kT>][t], plane, x + t * in.stride);
       }
     }
+    const __m512i* acc = SumChains<kT>(chain);
     const __m512 s = Load16(scales + static_cast<size_t>(g * kRows16) * e, w.dtype);
     const __m512 bias = Load16(biases + static_cast<size_t>(g * kRows16) * e, w.dtype);
 #pragma GCC unroll 8
@@ -202,8 +229,8 @@ TF_TILES_TARGET void BlockTokens(const WeightMatrix& w, int64_t b, const Q8TileI
 }
 
 // kT tokens (t0 …) against the 16 3-bit rows of block `b`: per 32 codes, the two low-bit
-// columns and the high-bit vector (WeightMatrix::rows16_place); plane (c, p) is
-// ((low_c >> 2p) & 3) | (bit 4c + p of each high byte, moved to bit 2).
+// columns and the high-bit masks (WeightMatrix::rows16_place); plane (c, p) is
+// ((low_c >> 2p) & 3) + 4 where mask 4c + p has the byte's bit.
 template <int kT>
 TF_TILES3_TARGET void BlockTokens3(const WeightMatrix& w, int64_t b, const Q8TileInput& in, int64_t t0,
                                    float* y, int64_t y_stride) {
@@ -214,34 +241,41 @@ TF_TILES3_TARGET void BlockTokens3(const WeightMatrix& w, int64_t b, const Q8Til
   const uint8_t* scales = w.scales + static_cast<size_t>(b * groups * kRows16) * e;
   const uint8_t* biases = w.biases + static_cast<size_t>(b * groups * kRows16) * e;
   const int8_t* x0 = in.values + t0 * in.stride;
-  const __m512i mask = _mm512_set1_epi8(3);
+  const __m512i mask = _mm512_set1_epi8(3), four = _mm512_set1_epi8(4);
   __m512 f[kT];
 #pragma GCC unroll 8
   for (int t = 0; t < kT; ++t) f[t] = _mm512_setzero_ps();
   for (int64_t g = 0; g < groups; ++g) {
-    __m512i acc[kT];
+    __m512i chain[kChains<kT>][kT];
 #pragma GCC unroll 8
-    for (int t = 0; t < kT; ++t) acc[t] = _mm512_setzero_si512();
+    for (int q = 0; q < kChains<kT>; ++q)
+#pragma GCC unroll 8
+      for (int t = 0; t < kT; ++t) chain[q][t] = _mm512_setzero_si512();
     for (int64_t m = g * pairs_per_group; m < (g + 1) * pairs_per_group; ++m) {
       const uint8_t* v = codes + m * 3 * 64;
-      const __m512i high = _mm512_loadu_si512(v + 128);
 #pragma GCC unroll 2
       for (int c = 0; c < 2; ++c) {
         const __m512i low = _mm512_loadu_si512(v + 64 * c);
 #pragma GCC unroll 4
         for (int p = 0; p < 4; ++p) {
-          // Output bit 2 of each byte = input bit 4c + p: row 5 of the bit matrix (vgf2p8affineqb
-          // computes output bit i from matrix byte 7 - i).
-          const __m512i select = _mm512_set1_epi64(static_cast<long long>((1ULL << (4 * c + p)) << 40));
-          const __m512i h = _mm512_gf2p8affine_epi64_epi8(high, select, 0);
-          const __m512i l = p == 0 ? low : _mm512_srli_epi32(low, 2 * p);
-          const __m512i plane = _mm512_ternarylogic_epi32(l, h, mask, 0xEC);  // (l & mask) | h
+          // (low >> 2p) & 3 in each byte: for p > 0 one vgf2p8affineqb (output bit i from matrix
+          // byte 7 - i: bits 0 and 1 from input bits 2p and 2p + 1).
+          const __m512i l =
+              p == 0 ? _mm512_and_si512(low, mask)
+                     : _mm512_gf2p8affine_epi64_epi8(
+                           low, _mm512_set1_epi64(static_cast<long long>(((1ULL << (2 * p)) << 56) | ((1ULL << (2 * p + 1)) << 48))), 0);
+          // + 4 in the bytes whose code has its high bit set: the plane's 64-bit byte mask.
+          uint64_t bits;
+          std::memcpy(&bits, v + 128 + 8 * (4 * c + p), 8);
+          const __m512i plane = _mm512_mask_add_epi8(l, static_cast<__mmask64>(bits), l, four);
           const int8_t* x = x0 + 16 * (2 * m + c) + 4 * p;
 #pragma GCC unroll 8
-          for (int t = 0; t < kT; ++t) acc[t] = DotBroadcast(acc[t], plane, x + t * in.stride);
+          for (int t = 0; t < kT; ++t)
+            chain[p % kChains<kT>][t] = DotBroadcast(chain[p % kChains<kT>][t], plane, x + t * in.stride);
         }
       }
     }
+    const __m512i* acc = SumChains<kT>(chain);
     const __m512 s = Load16(scales + static_cast<size_t>(g * kRows16) * e, w.dtype);
     const __m512 bias = Load16(biases + static_cast<size_t>(g * kRows16) * e, w.dtype);
 #pragma GCC unroll 8

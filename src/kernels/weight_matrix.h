@@ -82,8 +82,10 @@ struct WeightMatrix {
   //           16j + 4b + p in byte b at bit 2p;
   //   3 bits: per 32 codes (m = k / 32, c = j % 2) three 64-byte vectors: the low two bits of
   //           codes 32m … 32m + 15 in 2-bit form (vector 3m), of 32m + 16 … 32m + 31 (vector
-  //           3m + 1), and their high bits (vector 3m + 2): code 32m + 16c + 4b + p's in byte b
-  //           at bit 4c + p. The same 12 bytes per 32 codes as MLX's.
+  //           3m + 1), and their high bits (vector 3m + 2) as eight 64-bit byte masks, one per
+  //           plane (c, p): bit 4·lane + b of mask 4c + p = code 32m + 16c + 4b + p's high bit
+  //           (bit i of a mask: byte i of the plane's vector). The same 12 bytes per 32 codes as
+  //           MLX's.
   struct Rows16Place {
     size_t low;
     int low_shift;
@@ -95,7 +97,8 @@ struct WeightMatrix {
     if (bits == 2) return {static_cast<size_t>(((k / 16) * 16 + lane) * 4 + b), static_cast<int>(2 * p), 0, 0};
     const int64_t m = k / 32, c = (k / 16) % 2;
     return {static_cast<size_t>(((3 * m + c) * 16 + lane) * 4 + b), static_cast<int>(2 * p),
-            static_cast<size_t>(((3 * m + 2) * 16 + lane) * 4 + b), static_cast<int>(4 * c + p)};
+            static_cast<size_t>((3 * m + 2) * 64 + 8 * (4 * c + p) + lane / 2),
+            static_cast<int>(4 * (lane % 2) + b)};
   }
   // Bytes of one row of `data`.
   size_t row_bytes() const {

@@ -86,12 +86,12 @@ TEST(LinearQ8Rows16, ThreeBitRowsComeBackCodeForCode) {
     EXPECT_EQ(in, out);
   }
   // The documented places: code 32m + 16c + 4b + p of lane r — low bits in vector 3m + c,
-  // high bit in vector 3m + 2 at byte b, bit 4c + p.
+  // high bit in vector 3m + 2, in mask 4c + p (8 bytes each) at bit 4r + b.
   const WeightMatrix::Rows16Place at = WeightMatrix::rows16_place(3, 5, 32 * 2 + 16 + 4 * 3 + 1);
   EXPECT_EQ(at.low, static_cast<size_t>(((3 * 2 + 1) * 16 + 5) * 4 + 3));
   EXPECT_EQ(at.low_shift, 2);
-  EXPECT_EQ(at.high, static_cast<size_t>(((3 * 2 + 2) * 16 + 5) * 4 + 3));
-  EXPECT_EQ(at.high_shift, 5);
+  EXPECT_EQ(at.high, static_cast<size_t>((3 * 2 + 2) * 64 + 8 * (4 * 1 + 1) + (4 * 5 + 3) / 8));
+  EXPECT_EQ(at.high_shift, (4 * 5 + 3) % 8);
 }
 
 TEST(LinearQ8Rows16, OnlyTwoAndThreeBitWholeBlocksFit) {
