@@ -165,9 +165,9 @@ TF_TILES_TARGET inline __m512 Load16(const uint8_t* p, DType dt) {
   return _mm512_loadu_ps(reinterpret_cast<const float*>(p));
 }
 
-// Independent vpdpbusd chains per token: a tile of one or two tokens would otherwise wait on
-// its accumulator's latency at every product (one chain: the 3-bit kernel at one token ran at
-// ~5 cycles a product); plane p adds into chain p % kChains, summed once per group. Integer
+// Independent vpdpbusd chains per token: a tile of two tokens would otherwise wait on its
+// accumulators' latency (two chains each: 1.15× as fast; one token measured no different with
+// four, and no slower); plane p adds into chain p % kChains, summed once per group. Integer
 // sums: the result does not depend on the split.
 template <int kT>
 constexpr int kChains = kT == 1 ? 4 : kT == 2 ? 2 : 1;
@@ -179,6 +179,22 @@ TF_TILES_TARGET inline const __m512i* SumChains(__m512i (&chain)[kChains<kT>][kT
 #pragma GCC unroll 8
     for (int t = 0; t < kT; ++t) chain[0][t] = _mm512_add_epi32(chain[0][t], chain[q][t]);
   return chain[0];
+}
+
+// The epilogue of group g for kT tokens: f[t] += s · d_t · acc[t] + β · Σx_t, the group's 16
+// scales and biases read in their dtype (the math in this file's first comment).
+template <int kT>
+TF_TILES_TARGET inline __attribute__((always_inline)) void AddGroup(
+    __m512 (&f)[kT], const __m512i* acc, const uint8_t* scales, const uint8_t* biases, DType dt,
+    const Q8TileInput& in, int64_t t0, int64_t groups, int64_t g) {
+  const __m512 s = Load16(scales, dt);
+  const __m512 bias = Load16(biases, dt);
+#pragma GCC unroll 8
+  for (int t = 0; t < kT; ++t) {
+    const int64_t ti = (t0 + t) * groups + g;
+    f[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[t]), _mm512_mul_ps(s, _mm512_set1_ps(in.deltas[ti])), f[t]);
+    f[t] = _mm512_fmadd_ps(bias, _mm512_set1_ps(in.group_sums[ti]), f[t]);
+  }
 }
 
 // kT tokens (t0 …) against the 16 rows of block `b`: y[t][16b + r].
@@ -214,15 +230,8 @@ TF_TILES_TARGET void BlockTokens(const WeightMatrix& w, int64_t b, const Q8TileI
           chain[p % kChains<kT>][t] = DotBroadcast(chain[p % kChains<kT>][t], plane, x + t * in.stride);
       }
     }
-    const __m512i* acc = SumChains<kT>(chain);
-    const __m512 s = Load16(scales + static_cast<size_t>(g * kRows16) * e, w.dtype);
-    const __m512 bias = Load16(biases + static_cast<size_t>(g * kRows16) * e, w.dtype);
-#pragma GCC unroll 8
-    for (int t = 0; t < kT; ++t) {
-      const int64_t ti = (t0 + t) * groups + g;
-      f[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[t]), _mm512_mul_ps(s, _mm512_set1_ps(in.deltas[ti])), f[t]);
-      f[t] = _mm512_fmadd_ps(bias, _mm512_set1_ps(in.group_sums[ti]), f[t]);
-    }
+    AddGroup<kT>(f, SumChains<kT>(chain), scales + static_cast<size_t>(g * kRows16) * e,
+                 biases + static_cast<size_t>(g * kRows16) * e, w.dtype, in, t0, groups, g);
   }
 #pragma GCC unroll 8
   for (int t = 0; t < kT; ++t) _mm512_storeu_ps(y + (t0 + t) * y_stride + b * kRows16, f[t]);
@@ -275,15 +284,8 @@ TF_TILES3_TARGET void BlockTokens3(const WeightMatrix& w, int64_t b, const Q8Til
         }
       }
     }
-    const __m512i* acc = SumChains<kT>(chain);
-    const __m512 s = Load16(scales + static_cast<size_t>(g * kRows16) * e, w.dtype);
-    const __m512 bias = Load16(biases + static_cast<size_t>(g * kRows16) * e, w.dtype);
-#pragma GCC unroll 8
-    for (int t = 0; t < kT; ++t) {
-      const int64_t ti = (t0 + t) * groups + g;
-      f[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[t]), _mm512_mul_ps(s, _mm512_set1_ps(in.deltas[ti])), f[t]);
-      f[t] = _mm512_fmadd_ps(bias, _mm512_set1_ps(in.group_sums[ti]), f[t]);
-    }
+    AddGroup<kT>(f, SumChains<kT>(chain), scales + static_cast<size_t>(g * kRows16) * e,
+                 biases + static_cast<size_t>(g * kRows16) * e, w.dtype, in, t0, groups, g);
   }
 #pragma GCC unroll 8
   for (int t = 0; t < kT; ++t) _mm512_storeu_ps(y + (t0 + t) * y_stride + b * kRows16, f[t]);
