@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "storage/dtype.h"
 
@@ -125,6 +126,35 @@ float int8_query_key_dot(int bits, int group, const int8_t* qi, const float* d, 
     score += bf16_to_f32(biases[g]) * sum[g];
   }
   return score;
+}
+
+void int16_weighted_values(int bits, int group, const float* w, const uint8_t* const* rows,
+                           int n, int64_t stride, int dim, float* out) {
+  const int plane = group * bits / 8, mask = (1 << bits) - 1, middle = 1 << (bits - 1);
+  std::vector<float> ws(static_cast<size_t>(n));
+  std::vector<int32_t> wq(ws.size());
+  for (int g = 0; g < dim / group; ++g) {
+    float amax = 0.0f, bias = 0.0f, sum = 0.0f;
+    for (int p = 0; p < n; ++p) {
+      const auto* scales = reinterpret_cast<const uint16_t*>(rows[p] + static_cast<size_t>(stride) * bits / 8);
+      ws[p] = w[p] * bf16_to_f32(scales[g]);
+      amax = std::max(amax, std::fabs(ws[p]));
+      bias = std::fma(w[p], bf16_to_f32(scales[stride / group + g]), bias);
+      sum += ws[p];
+    }
+    bias = std::fma(sum, static_cast<float>(middle), bias);
+    const float d = amax * (1.0f / 32767), inv = amax > 0.0f ? 1.0f / d : 0.0f;
+    for (int p = 0; p < n; ++p) wq[p] = static_cast<int32_t>(std::nearbyint(ws[p] * inv));
+    for (int e = 0; e < group; ++e) {
+      int32_t dot = 0;
+      for (int p = 0; p < n; ++p) {
+        const uint8_t* gc = rows[p] + g * plane;
+        dot += wq[p] * (((gc[e % plane] >> (bits * (e / plane))) & mask) - middle);
+      }
+      float& o = out[g * group + e];
+      o = std::fma(static_cast<float>(dot), d, o + bias);
+    }
+  }
 }
 
 }  // namespace tf

@@ -45,4 +45,15 @@ void quantize_query_group(const float* q, int n, int8_t* qi, float* d, float* su
 float int8_query_key_dot(int bits, int group, const int8_t* qi, const float* d, const float* sum,
                          const uint8_t* key, int64_t stride, int dim);
 
+// The value side of the same kernels: out[0..dim) += Σ_{p<n} w_p · v_p over a block of n ≤ 32
+// value rows (rows[p], this header's layout), with each group's weights rounded to int16. Per
+// group g: ws_p = w_p · s_{p,g}; d = max_p |ws_p| / 32767; wq_p = round-to-even(ws_p / d) (all
+// zero when d = 0); and with the middle code m = 2^(b−1)
+//   Σ_p w_p (s_p c_p + β_p) ≈ d · Σ_p wq_p (c_p − m) + Σ_p w_p β_p + m · Σ_p ws_p,
+// integer sums exact, so the only new error is the weights' rounding (≤ d/2 each: 1.5e-5 of the
+// block's largest weight, times |c − m| ≤ m). The kernels' blocks are rows [32k, 32k + 32) of
+// the range they are given. Scalar reference of the SIMD kernels, in their order of operations.
+void int16_weighted_values(int bits, int group, const float* w, const uint8_t* const* rows,
+                           int n, int64_t stride, int dim, float* out);
+
 }  // namespace tf

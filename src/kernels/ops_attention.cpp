@@ -147,11 +147,7 @@ void attend_reference_int8_query(const float* q, int heads, const KVRows& kv, in
                                  int dim, float scale, float* out) {
   const int bits = kv_quant_bits(kv.type), group = kv.group_size, groups = dim / group;
   std::vector<int8_t> qi(static_cast<size_t>(dim));
-  std::vector<float> d(static_cast<size_t>(groups)), sum(d.size()), scores(count),
-      values(static_cast<size_t>(count * kv.stride));
-  for (int64_t p = 0; p < count; ++p)
-    load_kv_row(kv.type, static_cast<const uint8_t*>(kv.values) + p * kv.row_bytes(), kv.stride,
-                values.data() + p * kv.stride, group);
+  std::vector<float> d(static_cast<size_t>(groups)), sum(d.size()), scores(count);
   for (int h = 0; h < heads; ++h) {
     for (int g = 0; g < groups; ++g)
       quantize_query_group(q + h * dim + g * group, group, qi.data() + g * group, &d[g], &sum[g]);
@@ -163,7 +159,15 @@ void attend_reference_int8_query(const float* q, int heads, const KVRows& kv, in
     softmax_inplace(scores.data(), count);
     float* o = out + h * dim;
     for (int i = 0; i < dim; ++i) o[i] = 0.0f;
-    for (int64_t p = 0; p < count; ++p) axpy(scores[p], values.data() + p * kv.stride, o, dim);
+    // Values with int16 weights per block of kAttendBlockRows rows (int16_weighted_values, as the kernels).
+    std::vector<const uint8_t*> block;
+    for (int64_t p0 = 0; p0 < count; p0 += kAttendBlockRows) {
+      block.clear();
+      for (int64_t p = p0; p < std::min(count, p0 + kAttendBlockRows); ++p)
+        block.push_back(static_cast<const uint8_t*>(kv.values) + p * kv.row_bytes());
+      int16_weighted_values(bits, group, scores.data() + p0, block.data(),
+                            static_cast<int>(block.size()), kv.stride, dim, o);
+    }
   }
 }
 

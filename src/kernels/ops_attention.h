@@ -67,19 +67,25 @@ struct KVRows {
 void attend(const float* q, const float* keys, const float* values, int64_t count, int64_t stride,
             int dim, float scale, float* scores, float* out);
 
+// The kernels walk their range in blocks of this many rows (kept in L1 while every head uses
+// them). Quantized rows with Int8 dots round the value weights per block, so a range split at
+// multiples of it (from row 0) computes what one pass computes, up to float rounding.
+constexpr int64_t kAttendBlockRows = 32;
+
 // Reference for typed rows: each row widened to float (load_kv_row), then `attend` per head.
 // q and out are [heads][dim].
 void attend_reference(const float* q, int heads, const KVRows& kv, int64_t count, int dim,
                       float scale, float* out);
 
-// Reference of the Int8 key path (quantized rows only): each head's query quantized per group
+// Reference of the Int8 path (quantized rows only): each head's query quantized per group
 // of kv.group_size (quantize_query_group, kernels/kv_quant.h), scores from integer dots with
-// the key codes (int8_query_key_dot), then softmax and float values as attend_reference.
+// the key codes (int8_query_key_dot), softmax, then the values with int16 weights per block of
+// 32 rows from row 0 (int16_weighted_values).
 void attend_reference_int8_query(const float* q, int heads, const KVRows& kv, int64_t count,
                                  int dim, float scale, float* out);
 // Whether attend_group / attend_group_partial score these rows with Int8 dot products on the
-// target dispatch picks now (then they equal attend_reference_int8_query up to float rounding,
-// else attend_reference): quantized rows, a CPU with Int8 dot instructions (AVX-512 VNNI),
+// target dispatch picks now (then they equal attend_reference_int8_query up to float rounding
+// where their range starts at a multiple of kAttendBlockRows, else attend_reference): quantized rows, a CPU with Int8 dot instructions (AVX-512 VNNI),
 // dim ≤ 256 and a multiple of the group, at most 128 heads.
 bool attend_group_int8_keys(int heads, const KVRows& kv, int dim);
 

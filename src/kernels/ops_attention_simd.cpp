@@ -50,7 +50,7 @@ namespace hn = hwy::HWY_NAMESPACE;
 using DF = hn::ScalableTag<float>;
 using VF = hn::Vec<DF>;
 
-constexpr int64_t kBlock = 32;  // rows per block: 32 × 256 × (2 + 2) bytes of f16 K + V = 32 KB
+constexpr int64_t kBlock = kAttendBlockRows;  // 32 × 256 × (2 + 2) bytes of f16 K + V = 32 KB
 constexpr int kHeadTile = 8;    // heads per register tile: the 8 query heads of a Qwen3.5 kv
                                 // head, so each row is widened (or dequantized) once for all
 // Rows (scores) or column vectors (values) per step beside the kHeadTile heads: targets with 32
@@ -396,13 +396,14 @@ HWY_INLINE void Block(const float* q, const Format& f, const Rows& rows, int64_t
   if constexpr (std::is_same_v<Format, QuantRowInt8<8>> || std::is_same_v<Format, QuantRowInt8<4>> ||
                 std::is_same_v<Format, QuantRowInt8<2>>) {
     ScoresInt8(f.tiles[tile], f, rows, p0, n, dim, scale, s, prefetch_n > 0);
-  } else {
-    Scores<NH>(q, dim, f, rows, p0, n, scale, s, prefetch_n > 0);
+    SoftmaxStep<NH>(s, n, dim, m, l, acc);
+    AccumulateInt16<NH>(s, f, rows, p0, n, dim, acc, prefetch_n);
+    return;
   }
 #else
   (void)tile;
-  Scores<NH>(q, dim, f, rows, p0, n, scale, s, prefetch_n > 0);
 #endif
+  Scores<NH>(q, dim, f, rows, p0, n, scale, s, prefetch_n > 0);
   SoftmaxStep<NH>(s, n, dim, m, l, acc);
   Accumulate<NH>(s, f, rows, p0, n, dim, acc, prefetch_n);
 }

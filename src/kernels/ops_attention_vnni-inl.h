@@ -125,3 +125,138 @@ TF_ATTN_VNNI HWY_NOINLINE void ScoresInt8(const Int8Tile& t, const QuantRow<kBit
   for (; p + 4 <= n; p += 4) ScoreRowsInt8<kBits, 4>(t, f, rows, p0, p, dim, scale, s, prefetch_values);
   for (; p < n; ++p) ScoreRowsInt8<kBits, 1>(t, f, rows, p0, p, dim, scale, s, prefetch_values);
 }
+
+// Weighted values with Int16 dots (the value side of a block, for the same quantized rows).
+// Σ_p w_p (s_p c_p + β_p) = Σ_p (w_p s_p) c_p + Σ_p w_p β_p per group (GroupWeights); here the
+// weights ws = w·s of a block, group and head are rounded to int16 on the scale
+// d_h = max_p |ws_p,h| / 32767 (error at most d_h / 2, 1.5e-5 of the block's largest weight:
+// far below the codes' own step), two rows' weights share a dword, and the codes of rows p and
+// p + 1 are interleaved as 16-bit words, so one vpdpwssd adds two rows × 16 columns for one head
+// with exact integer sums (|Σ| ≤ 32 rows · 32767 · 255 < 2³¹). The float path spends 16 FMAs and
+// 8 broadcasts per row and 32 columns; this one 8 vpdpwssd (broadcast from memory) and 2.5
+// widening operations.
+
+// acc + Σ₂ codes·w per int32 lane, w one dword broadcast from memory. Written out so the
+// accumulator is updated in place: with the intrinsic GCC copied all 16 accumulators every
+// iteration (attention_bench: 1.2× slower).
+TF_ATTN_VNNI HWY_INLINE __m512i DpwssdBroadcast(__m512i acc, __m512i codes, const int32_t* w) {
+  asm("vpdpwssd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(codes), "m"(*w));
+  return acc;
+}
+
+// A block's int16 weights for one group: dword i of head h = (wq[2i][h], wq[2i + 1][h]).
+struct Int16Weights {
+  alignas(64) int32_t pairs[kBlock / 2][kHeadTile];
+  float d[kHeadTile];
+  float bias[kHeadTile];
+};
+
+template <int kBits>
+TF_ATTN_VNNI HWY_INLINE void GroupWeightsInt16(const BlockScores& w, const QuantRow<kBits>& f,
+                                               const Rows& rows, int64_t p0, int64_t n, int g,
+                                               Int16Weights& out) {
+  HWY_ALIGN float ws[kBlock][kHeadTile];
+  __m256 amax = _mm256_setzero_ps(), bias = _mm256_setzero_ps(), sum = _mm256_setzero_ps();
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  for (int64_t p = 0; p < n; ++p) {
+    const uint8_t* v = rows.value(p0 + p);
+    const __m256 wv = _mm256_loadu_ps(w[p]);
+    const __m256 x = _mm256_mul_ps(wv, _mm256_set1_ps(f.Scale(v, g)));
+    _mm256_store_ps(ws[p], x);
+    amax = _mm256_max_ps(amax, _mm256_and_ps(x, abs_mask));
+    bias = _mm256_fmadd_ps(wv, _mm256_set1_ps(f.Bias(v, g)), bias);
+    sum = _mm256_add_ps(sum, x);
+  }
+  bias = _mm256_fmadd_ps(sum, _mm256_set1_ps(1 << (kBits - 1)), bias);  // CentredCodes32
+  // Heads whose weights are all zero get d = 0 and zero weights (no division by zero).
+  const __m256 d = _mm256_mul_ps(amax, _mm256_set1_ps(1.0f / 32767));
+  const __m256 inv = _mm256_and_ps(_mm256_div_ps(_mm256_set1_ps(1.0f), d),
+                                   _mm256_cmp_ps(amax, _mm256_setzero_ps(), _CMP_GT_OQ));
+  _mm256_storeu_ps(out.d, d);
+  _mm256_storeu_ps(out.bias, bias);
+  for (int64_t p = 0; p < n; p += 2) {
+    const __m256i lo = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_load_ps(ws[p]), inv));
+    const __m256i hi = p + 1 < n ? _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_load_ps(ws[p + 1]), inv))
+                                 : _mm256_setzero_si256();
+    _mm256_store_si256(reinterpret_cast<__m256i*>(out.pairs[p / 2]),
+                       _mm256_blend_epi16(lo, _mm256_slli_epi32(hi, 16), 0xAA));
+  }
+}
+
+// The codes of elements [c, c + 32) of a row as 32 bytes (c a multiple of 32; planes of P ≥ 16
+// bytes, QuantFormat).
+template <int kBits>
+TF_ATTN_VNNI HWY_INLINE __m256i Codes32(const QuantRow<kBits>& f, const uint8_t* row, int c) {
+  const int P = 1 << f.plane_shift;
+  const int g = c >> f.group_shift, e = c & ((1 << f.group_shift) - 1);
+  const uint8_t* plane = row + (g << f.plane_shift);
+  if constexpr (kBits == 8) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(plane + e));
+  } else {
+    const __m256i mask = _mm256_set1_epi8(static_cast<char>((1 << kBits) - 1));
+    if (P >= 32) {
+      const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(plane + (e & (P - 1))));
+      return _mm256_and_si256(_mm256_srli_epi16(b, kBits * (e >> f.plane_shift)), mask);
+    }
+    // 16-byte planes: elements e … e + 15 and e + 16 … e + 31 are the same bytes, two planes.
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(plane));
+    const int shift = kBits * (e >> f.plane_shift);
+    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(b, shift + kBits), _mm_srli_epi16(b, shift));
+    return _mm256_and_si256(both, mask);
+  }
+}
+
+// The same codes minus the middle code m = 2^(b−1), as signed bytes: the weights' rounding
+// error then multiplies |c − m| ≤ m, not c ≤ 2m (a third of the error on random rows); the
+// bias adds m · Σ_p ws_p back.
+template <int kBits>
+TF_ATTN_VNNI HWY_INLINE __m256i CentredCodes32(const QuantRow<kBits>& f, const uint8_t* row, int c) {
+  const __m256i codes = Codes32<kBits>(f, row, c);
+  if constexpr (kBits == 8) return _mm256_xor_si256(codes, _mm256_set1_epi8(static_cast<char>(0x80)));
+  return _mm256_sub_epi8(codes, _mm256_set1_epi8(1 << (kBits - 1)));
+}
+
+// acc_h[dim] += Σ_{p<n} w[p][h] · v_{p0+p} for NH heads; meanwhile the next block's key rows
+// (next_n from p0 + n) are requested, a slice per column step, as Accumulate does.
+template <int NH, int kBits>
+TF_ATTN_VNNI HWY_NOINLINE void AccumulateInt16(const BlockScores& w, const QuantRow<kBits>& f,
+                                               const Rows& rows, int64_t p0, int64_t n, int dim,
+                                               float* acc, int64_t next_n) {
+  const int G = 1 << f.group_shift;
+  const size_t rb = rows.row_bytes;
+  // lo holds columns 8L … 8L + 3 in 128-bit lane L, hi 8L + 4 … 8L + 7 (in-lane unpacks):
+  // these indices put columns 0 … 15 and 16 … 31 back in order.
+  const __m512i order0 = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+  const __m512i order1 = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+  Int16Weights wq;
+  for (int c = 0; c < dim; c += 32) {
+    if (c % G == 0) GroupWeightsInt16<kBits>(w, f, rows, p0, n, c >> f.group_shift, wq);
+    const size_t from = rb * c / dim, to = c + 32 >= dim ? rb : rb * (c + 32) / dim;
+    __m512i a[NH][2];
+    HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) a[h][0] = a[h][1] = _mm512_setzero_si512();
+    for (int64_t p = 0; p < n; p += 2) {
+      // An odd last row pairs with itself under a zero weight.
+      const int64_t q = p + 1 < n ? p + 1 : p;
+      if (p < next_n) {
+        PrefetchBytes(rows.key(p0 + n + p), from, to);
+        if (p + 1 < next_n) PrefetchBytes(rows.key(p0 + n + p + 1), from, to);
+      }
+      const __m512i zp = _mm512_cvtepi8_epi16(CentredCodes32<kBits>(f, rows.value(p0 + p), c));
+      const __m512i zq = _mm512_cvtepi8_epi16(CentredCodes32<kBits>(f, rows.value(p0 + q), c));
+      const __m512i lo = _mm512_unpacklo_epi16(zp, zq), hi = _mm512_unpackhi_epi16(zp, zq);
+      const int32_t* wp = wq.pairs[p / 2];
+      HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) {
+        a[h][0] = DpwssdBroadcast(a[h][0], lo, wp + h);
+        a[h][1] = DpwssdBroadcast(a[h][1], hi, wp + h);
+      }
+    }
+    HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) {
+      float* out = acc + h * dim + c;
+      const __m512 d = _mm512_set1_ps(wq.d[h]), bias = _mm512_set1_ps(wq.bias[h]);
+      const __m512 s0 = _mm512_cvtepi32_ps(_mm512_permutex2var_epi32(a[h][0], order0, a[h][1]));
+      const __m512 s1 = _mm512_cvtepi32_ps(_mm512_permutex2var_epi32(a[h][0], order1, a[h][1]));
+      _mm512_storeu_ps(out, _mm512_fmadd_ps(s0, d, _mm512_add_ps(_mm512_loadu_ps(out), bias)));
+      _mm512_storeu_ps(out + 16, _mm512_fmadd_ps(s1, d, _mm512_add_ps(_mm512_loadu_ps(out + 16), bias)));
+    }
+  }
+}

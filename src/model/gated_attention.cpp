@@ -158,12 +158,17 @@ void gated_attention_forward(const GatedAttentionWeights& w, const TextConfig& c
     s.part_acc.resize(parts * group * hd);
     s.part_max.resize(parts * group);
     s.part_sum.resize(parts * group);
+    // Splits at whole kernel blocks: the same blocks whatever the number of splits, so a
+    // quantized cache's Int8 path rounds alike in every batch shape (kAttendBlockRows).
+    const auto split_at = [splits](int64_t count, int64_t i) {
+      return i == splits ? count : count * i / splits / kAttendBlockRows * kAttendBlockRows;
+    };
     compute.run(parts, work / splits, [&](int64_t task, int) {
       const int64_t pair = task / splits, i = task % splits;
       const int64_t t = pair / nkv, g = pair % nkv, h0 = g * group;
       const int64_t count = s.row_visible[t];
       attend_group_partial(s.q.data() + (t * nh + h0) * hd, static_cast<int>(group),
-                           s.row_cache[t]->head(g), count * i / splits, count * (i + 1) / splits,
+                           s.row_cache[t]->head(g), split_at(count, i), split_at(count, i + 1),
                            static_cast<int>(hd), scale, s.part_acc.data() + task * group * hd,
                            s.part_max.data() + task * group, s.part_sum.data() + task * group);
     });
