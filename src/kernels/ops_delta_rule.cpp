@@ -8,8 +8,8 @@
 namespace tf {
 
 namespace simd {  // ops_delta_rule_simd.cpp: false when the dims do not suit the vector length
-bool delta_rule_step(float* state, const float* q, const float* k, const float* v, float g,
-                     float beta, int dk, int dv, float* out);
+bool delta_rule_step(const float* from, float* state, const float* q, const float* k,
+                     const float* v, float g, float beta, int dk, int dv, float* out);
 bool delta_rule_chunk(float* state, const float* q, const float* k, const float* v,
                       int64_t in_stride, const float* g, const float* beta, int count, int dk,
                       int dv, float* out, int64_t out_stride, float* work);
@@ -17,8 +17,13 @@ bool delta_rule_chunk(float* state, const float* q, const float* k, const float*
 
 void gated_delta_rule_step(float* state, const float* q, const float* k, const float* v,
                            float g, float beta, int dk, int dv, float* out) {
-  if (!simd::delta_rule_step(state, q, k, v, g, beta, dk, dv, out))
-    reference::gated_delta_rule_step(state, q, k, v, g, beta, dk, dv, out);
+  gated_delta_rule_step(state, state, q, k, v, g, beta, dk, dv, out);
+}
+
+void gated_delta_rule_step(const float* from, float* state, const float* q, const float* k,
+                           const float* v, float g, float beta, int dk, int dv, float* out) {
+  if (!simd::delta_rule_step(from, state, q, k, v, g, beta, dk, dv, out))
+    reference::gated_delta_rule_step(from, state, q, k, v, g, beta, dk, dv, out);
 }
 
 void gated_delta_rule_chunk(float* state, const float* q, const float* k, const float* v,
@@ -42,15 +47,15 @@ int64_t gated_delta_rule_chunk_workspace(int chunk, int dk, int dv) {
 
 namespace reference {
 
-void gated_delta_rule_step(float* state, const float* q, const float* k, const float* v,
-                           float g, float beta, int dk, int dv, float* out) {
+void gated_delta_rule_step(const float* from, float* state, const float* q, const float* k,
+                           const float* v, float g, float beta, int dk, int dv, float* out) {
   if (dv > kMaxValueDim) throw std::invalid_argument("gated_delta_rule_step: value dim too large");
   const float alpha = std::exp(g);
   // Δ = β (v − α Sᵀk): the state's prediction for k, after the decay.
   float delta[kMaxValueDim];
   for (int j = 0; j < dv; ++j) delta[j] = 0.0f;
   for (int i = 0; i < dk; ++i) {
-    const float* __restrict row = state + static_cast<int64_t>(i) * dv;
+    const float* row = from + static_cast<int64_t>(i) * dv;
     const float ki = k[i];
     for (int j = 0; j < dv; ++j) delta[j] += row[j] * ki;
   }
@@ -59,12 +64,13 @@ void gated_delta_rule_step(float* state, const float* q, const float* k, const f
   for (int j = 0; j < dv; ++j) out[j] = 0.0f;
   float* __restrict o = out;
   for (int i = 0; i < dk; ++i) {
-    float* __restrict row = state + static_cast<int64_t>(i) * dv;
+    const float* before = from + static_cast<int64_t>(i) * dv;
+    float* after = state + static_cast<int64_t>(i) * dv;
     const float ki = k[i];
     const float qi = q[i];
     for (int j = 0; j < dv; ++j) {
-      row[j] = alpha * row[j] + ki * delta[j];
-      o[j] += row[j] * qi;
+      after[j] = alpha * before[j] + ki * delta[j];
+      o[j] += after[j] * qi;
     }
   }
 }

@@ -18,6 +18,12 @@ inline constexpr int kMaxValueDim = 1024;
 // the vector length, else the reference; the two agree to float rounding.
 void gated_delta_rule_step(float* state, const float* q, const float* k, const float* v,
                            float g, float beta, int dk, int dv, float* out);
+// The same step reading the state before the token from `from` and writing the state after it
+// to `state` (the same pointer: in place; else the two must not overlap). A caller that keeps
+// the state before every token (speculative decoding's verify) writes each into its own buffer
+// instead of copying it first.
+void gated_delta_rule_step(const float* from, float* state, const float* q, const float* k,
+                           const float* v, float g, float beta, int dk, int dv, float* out);
 
 // Floats of workspace gated_delta_rule_chunk needs for a chunk of up to `chunk` tokens.
 int64_t gated_delta_rule_chunk_workspace(int chunk, int dk, int dv);
@@ -33,8 +39,8 @@ void gated_delta_rule_chunk(float* state, const float* q, const float* k, const 
 
 // The plain scalar versions the SIMD ones are tested against (same arguments).
 namespace reference {
-void gated_delta_rule_step(float* state, const float* q, const float* k, const float* v,
-                           float g, float beta, int dk, int dv, float* out);
+void gated_delta_rule_step(const float* from, float* state, const float* q, const float* k,
+                           const float* v, float g, float beta, int dk, int dv, float* out);
 void gated_delta_rule_chunk(float* state, const float* q, const float* k, const float* v,
                             int64_t in_stride, const float* g, const float* beta, int count,
                             int dk, int dv, float* out, int64_t out_stride, float* work);

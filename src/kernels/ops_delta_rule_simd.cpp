@@ -104,14 +104,14 @@ bool Supported(int dk, int dv) {
   return dk % L == 0 && dv % L == 0 && dk > 0 && dv > 0;
 }
 
-bool DeltaRuleStep(float* state, const float* q, const float* k, const float* v, float g,
-                   float beta, int dk, int dv, float* out) {
+bool DeltaRuleStep(const float* from, float* state, const float* q, const float* k,
+                   const float* v, float g, float beta, int dk, int dv, float* out) {
   if (!Supported(dk, dv)) return false;
   const DF d;
   const int L = static_cast<int>(hn::Lanes(d));
   const float alpha = std::exp(g);
   // e = Sᵀk into out (scratch), then Δ = β (v − α e) in place.
-  Gemm(1, dv, dk, k, dk, state, dv, out, dv, 0.0f, 1.0f);
+  Gemm(1, dv, dk, k, dk, from, dv, out, dv, 0.0f, 1.0f);
   const VF va = hn::Set(d, alpha), vb = hn::Set(d, beta);
   for (int j = 0; j < dv; j += L)
     hn::StoreU(hn::Mul(vb, hn::NegMulAdd(va, hn::LoadU(d, out + j), hn::LoadU(d, v + j))), d,
@@ -123,11 +123,12 @@ bool DeltaRuleStep(float* state, const float* q, const float* k, const float* v,
     VF delta[4], o[4];
     for (int t = 0; t < nv; ++t) delta[t] = hn::LoadU(d, out + j0 + t * L), o[t] = hn::Zero(d);
     for (int r = 0; r < dk; ++r) {
-      float* row = state + static_cast<int64_t>(r) * dv + j0;
+      const float* before = from + static_cast<int64_t>(r) * dv + j0;
+      float* after = state + static_cast<int64_t>(r) * dv + j0;
       const VF kr = hn::Set(d, k[r]), qr = hn::Set(d, q[r]);
       for (int t = 0; t < nv; ++t) {
-        const VF s = hn::MulAdd(va, hn::LoadU(d, row + t * L), hn::Mul(kr, delta[t]));
-        hn::StoreU(s, d, row + t * L);
+        const VF s = hn::MulAdd(va, hn::LoadU(d, before + t * L), hn::Mul(kr, delta[t]));
+        hn::StoreU(s, d, after + t * L);
         o[t] = hn::MulAdd(s, qr, o[t]);
       }
     }
@@ -224,9 +225,9 @@ namespace tf::simd {
 HWY_EXPORT(DeltaRuleStep);
 HWY_EXPORT(DeltaRuleChunk);
 
-bool delta_rule_step(float* state, const float* q, const float* k, const float* v, float g,
-                     float beta, int dk, int dv, float* out) {
-  return HWY_DYNAMIC_DISPATCH(DeltaRuleStep)(state, q, k, v, g, beta, dk, dv, out);
+bool delta_rule_step(const float* from, float* state, const float* q, const float* k,
+                     const float* v, float g, float beta, int dk, int dv, float* out) {
+  return HWY_DYNAMIC_DISPATCH(DeltaRuleStep)(from, state, q, k, v, g, beta, dk, dv, out);
 }
 
 bool delta_rule_chunk(float* state, const float* q, const float* k, const float* v,

@@ -44,9 +44,9 @@ struct BatchItem {
   // moved to the post-norm state). The head runs only on the logits rows.
   OutputRows logits = OutputRows::Last;
   OutputRows hidden = OutputRows::None;
-  // Record the DeltaNet state before every token so that Sequence::rewind can return to any
-  // prefix of this batch (speculative decoding). Costs one copy of the recurrent state per
-  // token, and runs the delta rule token by token.
+  // Record the DeltaNet state after every token so that Sequence::rewind can return to any
+  // prefix of this batch (speculative decoding). Costs one recurrent state's memory per token
+  // (each step writes its own buffer, no copies), and runs the delta rule token by token.
   bool keep_states = false;
 
   int64_t count() const { return tokens.empty() ? static_cast<int64_t>(positions.size())

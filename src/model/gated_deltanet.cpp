@@ -38,10 +38,9 @@ void GatedDeltaNetState::reset() {
   std::fill(recurrent.begin(), recurrent.end(), 0.0f);
 }
 
-void GatedDeltaNetHistory::restore(int64_t kept, GatedDeltaNetState& state) const {
+void GatedDeltaNetHistory::restore(int64_t kept, GatedDeltaNetState& state) {
   if (kept == tokens) return;  // the state after the whole batch is the live one
-  const size_t size = state.recurrent.size();
-  std::copy_n(recurrent.begin() + kept * size, size, state.recurrent.begin());
+  state.recurrent.swap(states[kept == 0 ? tokens - 1 : kept - 1]);
   // The window after `kept` tokens: the last K − 1 raw rows of (old window, rows 0 … kept − 1),
   // i.e. conv_input rows [kept, kept + K − 1) (the index rule of mlx-vlm's rollback).
   std::copy_n(conv_input.begin() + kept * conv_dim, state.conv.size(), state.conv.begin());
@@ -82,7 +81,8 @@ void gated_deltanet_forward(const GatedDeltaNetWeights& w, const TextConfig& c, 
       h.conv_input.resize(window + r.count * d.conv_dim);
       std::copy_n(r.state->conv.begin(), window, h.conv_input.begin());
       std::copy_n(raw, r.count * d.conv_dim, h.conv_input.begin() + window);
-      h.recurrent.resize(r.count * r.state->recurrent.size());
+      h.states.resize(r.count);
+      for (std::vector<float>& state : h.states) state.resize(r.state->recurrent.size());
     }
     causal_conv1d_silu(raw, r.count, d.conv_dim, w.conv.data(), static_cast<int>(d.K),
                        r.state->conv.data(), s.conv_out.data() + r.begin * d.conv_dim);
@@ -133,13 +133,13 @@ void gated_deltanet_forward(const GatedDeltaNetWeights& w, const TextConfig& c, 
       gated_delta_rule_step(S, q, k, v, g[0], beta[0], dk, dv, o);
       return;
     }
-    if (r.history) {  // token by token, keeping the state before each
-      const int64_t slot = static_cast<int64_t>(r.state->recurrent.size());
+    if (r.history) {  // token by token, each state into its own buffer (GatedDeltaNetHistory)
+      std::vector<std::vector<float>>& states = r.history->states;
       for (int64_t t = 0; t < r.count; ++t) {
-        std::copy_n(S, state_size, r.history->recurrent.data() + t * slot + j * state_size);
+        const float* from = t == 0 ? S : states[t - 1].data() + j * state_size;
         const int64_t off = t * d.conv_dim;
-        gated_delta_rule_step(S, q + off, k + off, v + off, g[t], beta[t], dk, dv,
-                              o + t * d.value_dim);
+        gated_delta_rule_step(from, states[t].data() + j * state_size, q + off, k + off,
+                              v + off, g[t], beta[t], dk, dv, o + t * d.value_dim);
       }
       return;
     }
@@ -151,6 +151,10 @@ void gated_deltanet_forward(const GatedDeltaNetWeights& w, const TextConfig& c, 
                              dv, o + t0 * d.value_dim, d.value_dim, work);
     }
   });
+
+  // The state after the batch becomes the live one; the one before it is kept in its place.
+  for (const GatedDeltaNetRows& r : rows)
+    if (r.history) r.state->recurrent.swap(r.history->states[r.count - 1]);
 
   // 9. Gated RMSNorm per head with silu(z), then the output projection.
   for (int64_t t = 0; t < T; ++t)

@@ -28,15 +28,20 @@ struct GatedDeltaNetState {
 // after any prefix of the batch can be taken back without re-running it (speculative decoding:
 // feed k drafts, keep the first m). As vLLM (spec_state_indices_tensor), SGLang
 // (intermediate_ssm / intermediate_conv_window) and mlx-vlm (rollback_speculative_cache) do:
-// the recurrent state before every token of the batch, and the raw conv inputs, from which the
-// window after m tokens is rows [m, m + K − 1).
+// the recurrent state after every token of the batch, and the raw conv inputs, from which the
+// window after m tokens is rows [m, m + K − 1). Each token's step writes its state into its own
+// buffer (no copies), and the buffers trade places with the live state instead of being copied
+// back: after the forward, states[t] is the state after token t + 1 for t < tokens − 1 and
+// states[tokens − 1] the state before the batch (the live state is the one after it).
 struct GatedDeltaNetHistory {
   int64_t tokens = 0;               // tokens of the batch
   int64_t conv_dim = 0;             // channels of a raw row
   std::vector<float> conv_input;    // [K − 1 + tokens][conv_dim]: old window, then raw rows
-  std::vector<float> recurrent;     // [tokens][Hv][Dk][Dv]: state before token t
-  // Sets `state` to what it was after the first `kept` tokens of the batch (0 ≤ kept ≤ tokens).
-  void restore(int64_t kept, GatedDeltaNetState& state) const;
+  std::vector<std::vector<float>> states;  // [tokens] × [Hv][Dk][Dv], as above
+  // Sets `state` to what it was after the first `kept` tokens of the batch (0 ≤ kept ≤ tokens)
+  // by exchanging buffers. Again with a smaller `kept` afterwards it still holds (the buffer a
+  // restore exchanged is the one of a longer prefix, never asked for again).
+  void restore(int64_t kept, GatedDeltaNetState& state);
 };
 
 // One sequence's rows of a forward batch: rows [begin, begin + count) of the batch's inputs,

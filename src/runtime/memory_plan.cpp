@@ -62,7 +62,7 @@ uint64_t speculative_bytes_per_sequence(const TextConfig& c, int drafts, int64_t
   if (drafts <= 0) return 0;
   const uint64_t rows = static_cast<uint64_t>(drafts) + 1, H = c.hidden_size;
   // Per DeltaNet layer (GatedDeltaNetHistory): the raw conv rows after the old window and the
-  // recurrent state before every verify row.
+  // recurrent state of every verify row (GatedDeltaNetHistory::states).
   const int linear = c.num_hidden_layers - attention_layers(c);
   const uint64_t recurrent = static_cast<uint64_t>(c.linear_num_value_heads) *
                              c.linear_key_head_dim * c.linear_value_head_dim;

@@ -76,14 +76,31 @@ TEST_P(DeltaRuleSimd, ChunkAndStepMatchTheReference) {
     const int64_t off = static_cast<int64_t>(t) * in.stride;
     gated_delta_rule_step(S_step.data(), q + off, k + off, v + off, in.g[t], in.beta[t], dk, dv,
                           o1.data());
-    reference::gated_delta_rule_step(S_step_ref.data(), q + off, k + off, v + off, in.g[t],
-                                     in.beta[t], dk, dv, o1_ref.data());
+    reference::gated_delta_rule_step(S_step_ref.data(), S_step_ref.data(), q + off, k + off,
+                                     v + off, in.g[t], in.beta[t], dk, dv, o1_ref.data());
     ASSERT_LT(max_abs_diff(o1, o1_ref), 2e-5) << "token " << t;
     // And the chunk's outputs are the recurrence's.
     for (int j = 0; j < dv; ++j) ASSERT_NEAR(o[t * dv + j], o1_ref[j], 1e-4) << t << "," << j;
   }
   EXPECT_LT(max_abs_diff(S_step, S_step_ref), 2e-5);
   EXPECT_LT(max_abs_diff(S, S_step_ref), 1e-4);
+
+  // Out of place (the verify pass keeping every state): each token from the previous buffer
+  // into its own computes exactly the in-place steps, and leaves the source untouched.
+  std::vector<std::vector<float>> states(T + 1, std::vector<float>(in.S0.size(), -7.0f));
+  states[0] = in.S0;
+  std::vector<float> S_inplace = in.S0, o_inplace(dv), o_out(dv);
+  for (int t = 0; t < T; ++t) {
+    const int64_t off = static_cast<int64_t>(t) * in.stride;
+    const std::vector<float> before = states[t];
+    gated_delta_rule_step(states[t].data(), states[t + 1].data(), q + off, k + off, v + off,
+                          in.g[t], in.beta[t], dk, dv, o_out.data());
+    gated_delta_rule_step(S_inplace.data(), q + off, k + off, v + off, in.g[t], in.beta[t], dk,
+                          dv, o_inplace.data());
+    ASSERT_EQ(states[t], before) << "token " << t;
+    ASSERT_EQ(states[t + 1], S_inplace) << "token " << t;
+    ASSERT_EQ(o_out, o_inplace) << "token " << t;
+  }
   });
 }
 
