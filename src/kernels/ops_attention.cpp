@@ -144,10 +144,16 @@ void attend_reference(const float* q, int heads, const KVRows& kv, int64_t count
 }
 
 void attend_reference_int8_query(const float* q, int heads, const KVRows& kv, int64_t count,
-                                 int dim, float scale, float* out) {
+                                 int dim, float scale, float* out, bool int16_values) {
   const int bits = kv_quant_bits(kv.type), group = kv.group_size, groups = dim / group;
   std::vector<int8_t> qi(static_cast<size_t>(dim));
-  std::vector<float> d(static_cast<size_t>(groups)), sum(d.size()), scores(count);
+  std::vector<float> d(static_cast<size_t>(groups)), sum(d.size()), scores(count), values;
+  if (!int16_values) {
+    values.resize(static_cast<size_t>(count * kv.stride));
+    for (int64_t p = 0; p < count; ++p)
+      load_kv_row(kv.type, static_cast<const uint8_t*>(kv.values) + p * kv.row_bytes(),
+                  kv.stride, values.data() + p * kv.stride, group);
+  }
   for (int h = 0; h < heads; ++h) {
     for (int g = 0; g < groups; ++g)
       quantize_query_group(q + h * dim + g * group, group, qi.data() + g * group, &d[g], &sum[g]);
@@ -159,6 +165,10 @@ void attend_reference_int8_query(const float* q, int heads, const KVRows& kv, in
     softmax_inplace(scores.data(), count);
     float* o = out + h * dim;
     for (int i = 0; i < dim; ++i) o[i] = 0.0f;
+    if (!int16_values) {
+      for (int64_t p = 0; p < count; ++p) axpy(scores[p], values.data() + p * kv.stride, o, dim);
+      continue;
+    }
     // Values with int16 weights per block of kAttendBlockRows rows (int16_weighted_values, as the kernels).
     std::vector<const uint8_t*> block;
     for (int64_t p0 = 0; p0 < count; p0 += kAttendBlockRows) {

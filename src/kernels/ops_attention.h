@@ -79,15 +79,18 @@ void attend_reference(const float* q, int heads, const KVRows& kv, int64_t count
 
 // Reference of the Int8 path (quantized rows only): each head's query quantized per group
 // of kv.group_size (quantize_query_group, kernels/kv_quant.h), scores from integer dots with
-// the key codes (int8_query_key_dot), softmax, then the values with int16 weights per block of
-// 32 rows from row 0 (int16_weighted_values).
+// the key codes (int8_query_key_dot), softmax, then the values — with int16 weights per block of
+// kAttendBlockRows rows from row 0 (int16_weighted_values) where `int16_values`, else in float.
 void attend_reference_int8_query(const float* q, int heads, const KVRows& kv, int64_t count,
-                                 int dim, float scale, float* out);
+                                 int dim, float scale, float* out, bool int16_values);
 // Whether attend_group / attend_group_partial score these rows with Int8 dot products on the
 // target dispatch picks now (then they equal attend_reference_int8_query up to float rounding
 // where their range starts at a multiple of kAttendBlockRows, else attend_reference): quantized rows, a CPU with Int8 dot instructions (AVX-512 VNNI),
 // dim ≤ 256 and a multiple of the group, at most 128 heads.
 bool attend_group_int8_keys(int heads, const KVRows& kv, int dim);
+// Whether that path also weighs the values with int16 weights (AVX-512 VNNI; with NEON dot
+// products the values stay float): attend_reference_int8_query's `int16_values`.
+bool attend_group_int16_values(int heads, const KVRows& kv, int dim);
 
 // The `heads` query heads that share one kv head (GQA) attend together over rows [0, count):
 // q and out are [heads][dim]. Equal to attend_reference up to float rounding, but each key and

@@ -32,6 +32,7 @@
 #include "storage/dtype.h"
 
 #include "kernels/hwy_targets.h"  // before any hwy/ header
+#include "kernels/linear_internal.h"  // q8_dot128_supported (ARM dot products)
 #include "kernels/x86_features.h"
 #define HWY_WANT_AVX3_DL  // Highway 1.0.3 compiles AVX3_DL (Ice Lake and later) only on request
 
@@ -378,8 +379,19 @@ HWY_INLINE void Accumulate(const BlockScores& w, const Format& f, const Rows& ro
   }
 }
 
+// Targets with Int8 key scores: AVX-512 VNNI (with Int16 value weights) and NEON with dot
+// products (values in float). Each still checks the CPU at run time (AttendHaveInt8).
+#undef TF_ATTN_INT8
+#if HWY_TARGET == HWY_AVX3_DL || (HWY_TARGET == HWY_NEON && HWY_ARCH_ARM_A64)
+#define TF_ATTN_INT8 1
+#include "kernels/ops_attention_int8-inl.h"
 #if HWY_TARGET == HWY_AVX3_DL
 #include "kernels/ops_attention_vnni-inl.h"
+#else
+#include "kernels/ops_attention_neon-inl.h"
+#endif
+#else
+#define TF_ATTN_INT8 0
 #endif
 
 // One block of rows for one tile of NH heads (tile number `tile` of the call): scores, online
@@ -392,12 +404,16 @@ HWY_INLINE void Block(const float* q, const Format& f, const Rows& rows, int64_t
   HWY_ALIGN BlockScores s;
   // The lanes of heads past NH are computed with and never used: keep them finite.
   if constexpr (NH != kHeadTile) std::fill(&s[0][0], &s[0][0] + kBlock * kHeadTile, 0.0f);
-#if HWY_TARGET == HWY_AVX3_DL
+#if TF_ATTN_INT8
   if constexpr (std::is_same_v<Format, QuantRowInt8<8>> || std::is_same_v<Format, QuantRowInt8<4>> ||
                 std::is_same_v<Format, QuantRowInt8<2>>) {
     ScoresInt8(f.tiles[tile], f, rows, p0, n, dim, scale, s, prefetch_n > 0);
     SoftmaxStep<NH>(s, n, dim, m, l, acc);
+#if HWY_TARGET == HWY_AVX3_DL
     AccumulateInt16<NH>(s, f, rows, p0, n, dim, acc, prefetch_n);
+#else
+    Accumulate<NH>(s, f, rows, p0, n, dim, acc, prefetch_n);
+#endif
     return;
   }
 #else
@@ -444,10 +460,13 @@ int Log2(int x) {
   return k;
 }
 
-// Whether this target runs the Int8 key scores (ops_attention_vnni-inl.h).
-bool AttendHaveVnni() {
+// Whether this target runs the Int8 key scores on this CPU (ops_attention_vnni-inl.h,
+// ops_attention_neon-inl.h).
+bool AttendHaveInt8() {
 #if HWY_TARGET == HWY_AVX3_DL
   return tf::simd::x86_features().avx512vnni;
+#elif TF_ATTN_INT8
+  return q8_dot128_supported(Q8Dot128::DotProd);
 #else
   return false;
 #endif
@@ -470,7 +489,7 @@ bool QuantFormat(const KVRows& kv, QuantRow<kBits>* f) {
 
 // attend_group_int8_keys on this target (given that the float kernel can run the rows).
 bool Int8KeysFor(int heads, const KVRows& kv, int dim) {
-  return AttendHaveVnni() && kv_quant_bits(kv.type) != 0 && dim <= 256 && dim % kv.group_size == 0 &&
+  return AttendHaveInt8() && kv_quant_bits(kv.type) != 0 && dim <= 256 && dim % kv.group_size == 0 &&
          heads <= 8 * 16;
 }
 
@@ -479,7 +498,7 @@ bool QuantPartial(const float* q, int heads, const KVRows& kv, const Rows& rows,
                   int64_t end, int dim, float scale, float* acc, float* m, float* l) {
   QuantRow<kBits> f;
   if (!QuantFormat(kv, &f)) return false;
-#if HWY_TARGET == HWY_AVX3_DL
+#if TF_ATTN_INT8
   if (Int8KeysFor(heads, kv, dim)) {
     Int8Tile tiles[kInt8MaxTiles];
     for (int h0 = 0; h0 < heads; h0 += kHeadTile)
@@ -508,6 +527,11 @@ bool Int8Keys(int heads, const KVRows& kv, int dim) {
     default: break;
   }
   return ok && Int8KeysFor(heads, kv, dim);
+}
+
+// attend_group_int16_values: the Int8 path of the AVX-512 VNNI target (values with int16 weights).
+bool Int16Values(int heads, const KVRows& kv, int dim) {
+  return HWY_TARGET == HWY_AVX3_DL && Int8Keys(heads, kv, dim);
 }
 
 bool AttendGroupPartial(const float* q, int heads, const KVRows& kv, int64_t begin, int64_t end,
@@ -546,6 +570,7 @@ namespace tf {
 namespace simd {
 HWY_EXPORT(AttendGroupPartial);
 HWY_EXPORT(Int8Keys);
+HWY_EXPORT(Int16Values);
 // Dispatched from inside tf::simd: where only one target is compiled (NEON without SVE),
 // HWY_DYNAMIC_DISPATCH becomes a static call to N_<TARGET>::AttendGroupPartial in this namespace.
 bool DispatchAttendGroupPartial(const float* q, int heads, const KVRows& kv, int64_t begin,
@@ -565,10 +590,17 @@ bool DispatchAttendGroupPartial(const float* q, int heads, const KVRows& kv, int
 bool DispatchInt8Keys(int heads, const KVRows& kv, int dim) {
   return HWY_DYNAMIC_DISPATCH(Int8Keys)(heads, kv, dim);
 }
+bool DispatchInt16Values(int heads, const KVRows& kv, int dim) {
+  return HWY_DYNAMIC_DISPATCH(Int16Values)(heads, kv, dim);
+}
 }  // namespace simd
 
 bool attend_group_int8_keys(int heads, const KVRows& kv, int dim) {
   return simd::DispatchInt8Keys(heads, kv, dim);
+}
+
+bool attend_group_int16_values(int heads, const KVRows& kv, int dim) {
+  return simd::DispatchInt16Values(heads, kv, dim);
 }
 
 namespace {

@@ -27,39 +27,6 @@ TF_ATTN_VNNI HWY_INLINE __m256i DpbusdEvex(__m256i acc, __m256i u, __m256i q) {
   return acc;
 }
 
-constexpr int kInt8MaxDim = 256;  // head sizes the tiles hold (Qwen3.5: 256)
-constexpr int kInt8MaxTiles = 16;  // head tiles (128 heads: a prefill query block of 16 tokens
-                                   // × 8 heads); more heads run the float kernel
-
-// The query of one tile of kHeadTile heads (heads past the tile's count are zero).
-struct Int8Tile {
-  alignas(32) int8_t qt[kInt8MaxDim / 4][kHeadTile][4];
-  float d[kInt8MaxDim / 32][kHeadTile];    // per group and head
-  float sum[kInt8MaxDim / 32][kHeadTile];  // per group and head
-};
-
-inline void PrepareInt8Tile(const float* q, int nh, int dim, int group, Int8Tile& t) {
-  int8_t qi[kInt8MaxDim];
-  for (int h = 0; h < kHeadTile; ++h) {
-    for (int g = 0; g < dim / group; ++g) {
-      if (h < nh) {
-        quantize_query_group(q + h * dim + g * group, group, qi + g * group, &t.d[g][h],
-                             &t.sum[g][h]);
-      } else {
-        std::fill(qi + g * group, qi + (g + 1) * group, int8_t{0});
-        t.d[g][h] = t.sum[g][h] = 0.0f;
-      }
-    }
-    for (int e = 0; e < dim; ++e) t.qt[e / 4][h][e % 4] = qi[e];
-  }
-}
-
-// Quantized rows whose keys are scored with Int8 dots: the tiles of the call's heads.
-template <int kBits>
-struct QuantRowInt8 : QuantRow<kBits> {
-  const Int8Tile* tiles;
-};
-
 // acc[r][a] += the products of 4 codes of each plane at byte `at` of row r with the query
 // dwords they meet: plane j's are dword q_at + j·plane_dwords of the tile.
 template <int kBits, int R>

@@ -248,10 +248,13 @@ TEST(AttendGroupQuantized, MatchesReferenceOnEveryTarget) {
       const QuantRows r = random_quant_rows(type, c.heads, c.dim, c.count, c.group, c.count);
       const KVRows kv{r.keys.data(), r.values.data(), c.dim, type, c.group};
       const float scale = 1.0f / std::sqrt(static_cast<float>(c.dim));
-      std::vector<float> float_ref(static_cast<size_t>(c.heads) * c.dim), int8_ref(float_ref);
+      std::vector<float> float_ref(static_cast<size_t>(c.heads) * c.dim), int8_ref(float_ref),
+          int8_float_values_ref(float_ref);
       attend_reference(r.q.data(), c.heads, kv, c.count, c.dim, scale, float_ref.data());
       attend_reference_int8_query(r.q.data(), c.heads, kv, c.count, c.dim, scale,
-                                  int8_ref.data());
+                                  int8_ref.data(), true);
+      attend_reference_int8_query(r.q.data(), c.heads, kv, c.count, c.dim, scale,
+                                  int8_float_values_ref.data(), false);
       // The Int8 path rounds each value weight to int16 (int16_weighted_values); its softmax
       // weights come from the kernel's own exponentials, so a weight at a rounding tie may round
       // the other way than in the reference: one step, ≤ m · s / 32767 (weights ≤ 1, m the
@@ -269,15 +272,17 @@ TEST(AttendGroupQuantized, MatchesReferenceOnEveryTarget) {
       test::for_each_target([&] {
         // Targets with Int8 dots score keys against the int8 query: their own reference.
         const bool int8 = attend_group_int8_keys(c.heads, kv, c.dim);
+        const bool int16 = attend_group_int16_values(c.heads, kv, c.dim);
         int8_targets += int8;
-        const std::vector<float>& ref = int8 ? int8_ref : float_ref;
-        const double tolerance = 2e-5 + (int8 ? int16_step : 0.0);
+        const std::vector<float>& ref =
+            !int8 ? float_ref : int16 ? int8_ref : int8_float_values_ref;
+        const double tolerance = 2e-5 + (int16 ? int16_step : 0.0);
         std::vector<float> out(ref.size(), -1.0f);
         attend_group(r.q.data(), c.heads, kv, c.count, c.dim, scale, out.data());
         for (size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], ref[i], tolerance) << "at " << i;
         // The split form too (flash-decoding across threads); the Int8 path at a block
         // boundary, where it rounds the value weights as one pass does (kAttendBlockRows).
-        const int64_t cut = int8 ? c.count / 3 / kAttendBlockRows * kAttendBlockRows : c.count / 3;
+        const int64_t cut = int16 ? c.count / 3 / kAttendBlockRows * kAttendBlockRows : c.count / 3;
         std::vector<float> acc(2 * ref.size()), m(2 * c.heads), l(2 * c.heads),
             merged(ref.size());
         attend_group_partial(r.q.data(), c.heads, kv, 0, cut, c.dim, scale, acc.data(), m.data(),
