@@ -8,3 +8,12 @@
 #ifndef HWY_DISABLED_TARGETS
 #define HWY_DISABLED_TARGETS (HWY_SSSE3 | HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128)
 #endif
+
+// Vector registers of the target being compiled (expand inside a Highway target pass): 16 on
+// SSE4 and AVX2, 32 on AVX-512 and NEON — how many sums and loads a kernel's register tile may
+// hold at once.
+#define TF_HWY_TARGET_VECTOR_REGISTERS                                                   \
+  ((HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_SSSE3 ||       \
+    HWY_TARGET == HWY_EMU128 || HWY_TARGET == HWY_SCALAR)                                \
+       ? 16                                                                              \
+       : 32)

@@ -11,6 +11,12 @@
 namespace tf {
 namespace {
 
+// Code e of a group whose codes start at `codes` (this header's plane layout: byte e mod P,
+// bits b·(e div P)).
+int code_at(const uint8_t* codes, int bits, int plane, int e) {
+  return (codes[e % plane] >> (bits * (e / plane))) & ((1 << bits) - 1);
+}
+
 uint32_t float_bits(float f) {
   uint32_t b;
   std::memcpy(&b, &f, 4);
@@ -81,16 +87,13 @@ void quantize_kv_row(int bits, int group, const float* src, int64_t n, uint8_t* 
 void dequantize_kv_row(int bits, int group, const uint8_t* src, int64_t n, float* dst) {
   const int64_t groups = n / group;
   const int plane = group * bits / 8;
-  const int mask = (1 << bits) - 1;
   const auto* scales = reinterpret_cast<const uint16_t*>(src + static_cast<size_t>(n) * bits / 8);
   const uint16_t* biases = scales + groups;
   for (int64_t g = 0; g < groups; ++g) {
     const float s = bf16_to_f32(scales[g]), b = bf16_to_f32(biases[g]);
     const uint8_t* gc = src + g * plane;
-    for (int e = 0; e < group; ++e) {
-      const int code = (gc[e % plane] >> (bits * (e / plane))) & mask;
-      dst[g * group + e] = std::fma(static_cast<float>(code), s, b);
-    }
+    for (int e = 0; e < group; ++e)
+      dst[g * group + e] = std::fma(static_cast<float>(code_at(gc, bits, plane, e)), s, b);
   }
 }
 
@@ -113,7 +116,6 @@ void quantize_query_group(const float* q, int n, int8_t* qi, float* d, float* su
 float int8_query_key_dot(int bits, int group, const int8_t* qi, const float* d, const float* sum,
                          const uint8_t* key, int64_t stride, int dim) {
   const int plane = group * bits / 8;
-  const int mask = (1 << bits) - 1;
   const auto* scales = reinterpret_cast<const uint16_t*>(key + static_cast<size_t>(stride) * bits / 8);
   const uint16_t* biases = scales + stride / group;
   float score = 0.0f;
@@ -121,7 +123,7 @@ float int8_query_key_dot(int bits, int group, const int8_t* qi, const float* d, 
     const uint8_t* gc = key + g * plane;
     int32_t dot = 0;
     for (int e = 0; e < group; ++e)
-      dot += qi[g * group + e] * ((gc[e % plane] >> (bits * (e / plane))) & mask);
+      dot += qi[g * group + e] * code_at(gc, bits, plane, e);
     score += bf16_to_f32(scales[g]) * (d[g] * static_cast<float>(dot));
     score += bf16_to_f32(biases[g]) * sum[g];
   }
@@ -130,7 +132,7 @@ float int8_query_key_dot(int bits, int group, const int8_t* qi, const float* d, 
 
 void int16_weighted_values(int bits, int group, const float* w, const uint8_t* const* rows,
                            int n, int64_t stride, int dim, float* out) {
-  const int plane = group * bits / 8, mask = (1 << bits) - 1, middle = 1 << (bits - 1);
+  const int plane = group * bits / 8, middle = 1 << (bits - 1);
   std::vector<float> ws(static_cast<size_t>(n));
   std::vector<int32_t> wq(ws.size());
   for (int g = 0; g < dim / group; ++g) {
@@ -148,8 +150,7 @@ void int16_weighted_values(int bits, int group, const float* w, const uint8_t* c
     for (int e = 0; e < group; ++e) {
       int32_t dot = 0;
       for (int p = 0; p < n; ++p) {
-        const uint8_t* gc = rows[p] + g * plane;
-        dot += wq[p] * (((gc[e % plane] >> (bits * (e / plane))) & mask) - middle);
+        dot += wq[p] * (code_at(rows[p] + g * plane, bits, plane, e) - middle);
       }
       float& o = out[g * group + e];
       o = std::fma(static_cast<float>(dot), d, o + bias);

@@ -10,6 +10,8 @@
 // codes fit as they are. Runs only where q8_dot128_supported(Q8Dot128::DotProd) (AttendHaveInt8).
 
 #define TF_ATTN_DOT __attribute__((target("arch=armv8.2-a+dotprod")))
+#undef TF_ATTN_INT8_ATTR
+#define TF_ATTN_INT8_ATTR TF_ATTN_DOT  // ScoresInt8 (ops_attention_simd.cpp)
 
 // A bf16 scale or bias of a row as float. (The helpers of the other targets are always_inline
 // under Highway's NEON attributes, which GCC will not inline into a dotprod function.)
@@ -33,7 +35,7 @@ TF_ATTN_DOT HWY_INLINE void DotLane(const Int8Tile& t, int qd, const int8x8_t (&
 // s[p + r][h] = scale · score of head h against key p0 + p + r, for R rows at once.
 // prefetch_values: request the rows' values meanwhile.
 template <int kBits, int R>
-TF_ATTN_DOT HWY_INLINE void ScoreRowsDot(const Int8Tile& t, const QuantRow<kBits>& f,
+TF_ATTN_DOT HWY_INLINE void ScoreRowsInt8(const Int8Tile& t, const QuantRow<kBits>& f,
                                          const Rows& rows, int64_t p0, int64_t p, int dim,
                                          float scale, BlockScores& s, bool prefetch_values) {
   const int G = 1 << f.group_shift, P = 1 << f.plane_shift;
@@ -87,14 +89,4 @@ TF_ATTN_DOT HWY_INLINE void ScoreRowsDot(const Int8Tile& t, const QuantRow<kBits
     vst1q_f32(s[p + r], vmulq_n_f32(sc[r][0], scale));
     vst1q_f32(s[p + r] + 4, vmulq_n_f32(sc[r][1], scale));
   }
-}
-
-// Not inlined into Block: a caller without the dotprod target attribute cannot inline it.
-template <int kBits>
-TF_ATTN_DOT HWY_NOINLINE void ScoresInt8(const Int8Tile& t, const QuantRow<kBits>& f,
-                                         const Rows& rows, int64_t p0, int64_t n, int dim,
-                                         float scale, BlockScores& s, bool prefetch_values) {
-  int64_t p = 0;
-  for (; p + 4 <= n; p += 4) ScoreRowsDot<kBits, 4>(t, f, rows, p0, p, dim, scale, s, prefetch_values);
-  for (; p < n; ++p) ScoreRowsDot<kBits, 1>(t, f, rows, p0, p, dim, scale, s, prefetch_values);
 }

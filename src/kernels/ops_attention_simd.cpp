@@ -56,12 +56,7 @@ constexpr int kHeadTile = 8;    // heads per register tile: the 8 query heads of
                                 // head, so each row is widened (or dequantized) once for all
 // Rows (scores) or column vectors (values) per step beside the kHeadTile heads: targets with 32
 // vector registers (AVX-512, NEON) hold 8 heads × 2 sums, those with 16 (SSE4, AVX2) 8 × 1.
-#if HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_SSSE3 || \
-    HWY_TARGET == HWY_EMU128 || HWY_TARGET == HWY_SCALAR
-constexpr int kPair = 1;
-#else
-constexpr int kPair = 2;
-#endif
+constexpr int kPair = TF_HWY_TARGET_VECTOR_REGISTERS == 32 ? 2 : 1;
 
 // The scale and bias of one group of a quantized row, broadcast (float rows: unused). The
 // constructors carry the target's attributes: GCC compiles an implicit one without them, and
@@ -390,6 +385,18 @@ HWY_INLINE void Accumulate(const BlockScores& w, const Format& f, const Rows& ro
 #else
 #include "kernels/ops_attention_neon-inl.h"
 #endif
+
+// Int8 scores of a block's rows: 4 at a time (R·2 sums in flight hide the dot products'
+// latency), then single rows (ScoreRowsInt8 of the target's header). Not inlined into Block: a
+// caller without the target's Int8 attribute (TF_ATTN_INT8_ATTR) cannot inline it.
+template <int kBits>
+TF_ATTN_INT8_ATTR HWY_NOINLINE void ScoresInt8(const Int8Tile& t, const QuantRow<kBits>& f,
+                                               const Rows& rows, int64_t p0, int64_t n, int dim,
+                                               float scale, BlockScores& s, bool prefetch_values) {
+  int64_t p = 0;
+  for (; p + 4 <= n; p += 4) ScoreRowsInt8<kBits, 4>(t, f, rows, p0, p, dim, scale, s, prefetch_values);
+  for (; p < n; ++p) ScoreRowsInt8<kBits, 1>(t, f, rows, p0, p, dim, scale, s, prefetch_values);
+}
 #else
 #define TF_ATTN_INT8 0
 #endif

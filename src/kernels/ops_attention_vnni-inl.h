@@ -16,6 +16,8 @@
 // so the functions add it (as linear_q8_vnni-inl.h); they run only after AttendHaveVnni().
 
 #define TF_ATTN_VNNI __attribute__((target(HWY_TARGET_STR ",avx512vnni")))
+#undef TF_ATTN_INT8_ATTR
+#define TF_ATTN_INT8_ATTR TF_ATTN_VNNI  // ScoresInt8 (ops_attention_simd.cpp)
 
 // acc + Σ₄ u·q per int32 lane (u unsigned bytes, q signed), as vpdpbusd in its EVEX encoding
 // (AVX-512 VNNI + VL). Not _mm256_dpbusd_epi32: Highway 1.0.3's AVX3_DL target string enables
@@ -83,15 +85,6 @@ TF_ATTN_VNNI HWY_INLINE void ScoreRowsInt8(const Int8Tile& t, const QuantRow<kBi
   HWY_UNROLL(4) for (int r = 0; r < R; ++r) _mm256_storeu_ps(s[p + r], _mm256_mul_ps(sc[r], _mm256_set1_ps(scale)));
 }
 
-// Not inlined into Block: a caller without the VNNI target attribute cannot inline it.
-template <int kBits>
-TF_ATTN_VNNI HWY_NOINLINE void ScoresInt8(const Int8Tile& t, const QuantRow<kBits>& f,
-                                        const Rows& rows, int64_t p0, int64_t n, int dim,
-                                        float scale, BlockScores& s, bool prefetch_values) {
-  int64_t p = 0;
-  for (; p + 4 <= n; p += 4) ScoreRowsInt8<kBits, 4>(t, f, rows, p0, p, dim, scale, s, prefetch_values);
-  for (; p < n; ++p) ScoreRowsInt8<kBits, 1>(t, f, rows, p0, p, dim, scale, s, prefetch_values);
-}
 
 // Weighted values with Int16 dots (the value side of a block, for the same quantized rows).
 // Σ_p w_p (s_p c_p + β_p) = Σ_p (w_p s_p) c_p + Σ_p w_p β_p per group (GroupWeights); here the

@@ -33,12 +33,7 @@ using VF = hn::Vec<DF>;
 // row is read whole and in order; AVX2 has 16 registers in all, so 4. delta_rule_bench (one
 // thread, 63 MB of states from DRAM): 8 in Sᵀk alone 1.1–1.2×, in both sweeps 1.4–1.6× the
 // step with 4 (bench/RESULTS.md).
-#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3 || \
-    HWY_TARGET == HWY_EMU128 || HWY_TARGET == HWY_SCALAR
-constexpr int kWideVectors = 4;
-#else
-constexpr int kWideVectors = 8;
-#endif
+constexpr int kWideVectors = TF_HWY_TARGET_VECTOR_REGISTERS == 32 ? 8 : 4;
 
 // kR rows × kV vectors of out: out = out_scale·out + ab_scale·Σ_r a[i·lda + r] b[r·ldb + ·]
 // (out_scale 0: out is only written).
