@@ -105,10 +105,18 @@ enum class Q8Dot256 : uint8_t {
   Avx512Vnni,  // AVX-512 VNNI + VL: EVEX vpdpbusd on ymm registers
 };
 bool q8_dot256_supported(Q8Dot256 dot);
+// The Q8Dot256 the running target's row kernels use, or -1 where they are not 256-bit x86
+// (the 512-bit VNNI kernels, ARM, the portable loop).
+int q8_dot256();
 void q8_avx2_rows(Q8Dot256 dot, const WeightMatrix& w, const Q8Input& in, int64_t row_begin,
                   int64_t row_end, float* y, int64_t y_stride);
-// A packed row's codes as bytes in the 32-code block order (AVX2 instructions).
-void q8_avx2_unpack_row(int bits, const uint8_t* row, int64_t cols, uint8_t* codes);
+// n ≤ 8 packed rows from `first`, row_bytes apart (the others zeros), in the 256-bit tile
+// layout: cols / 4 vectors of 8 dwords, dword r of vector j = codes 4j … 4j + 3 of row r in the
+// 32-code block order. Prefetches the 8 rows after them.
+void q8_avx2_unpack_rows8(int bits, const uint8_t* first, size_t row_bytes, int n, int64_t cols,
+                          int32_t* quads);
+// count scales or biases of dtype dt as float (the row kernels' conversion).
+void q8_avx2_to_float(const uint8_t* src, DType dt, int64_t count, float* dst);
 
 // ---- int8 activations, 128-bit ARM (linear_q8_neon.cpp) -----------------------------------
 // The row kernels of the NEON target: the same Q8Input, each token's bytes in the 32-code
@@ -181,13 +189,13 @@ void q8_neon_tiles_quantize(const float* x, int64_t tokens, int64_t cols, int gr
 void q8_neon_tiles_rows(Q8Tile128 kind, const WeightMatrix& w, const Q8TileInput& in,
                         int64_t row_begin, int64_t row_end, float* y, int64_t y_stride);
 
-// ---- int8 activations, batches of tokens on 256-bit x86 with AVX-VNNI (linear_q8_tiles_avx2.cpp)
-// What q8_tiles_* run on the AVX2 target of a CPU with AVX-VNNI: each token's bytes in the
-// 32-code block order (q8_arrange_blocks32), as the 256-bit row kernels read them.
-bool q8_avx_vnni_tiles_supported();
-void q8_avx_vnni_tiles_quantize(int bits, const float* x, int64_t tokens, int64_t cols,
-                                int group_size, int64_t stride, int8_t* values, float* deltas);
-void q8_avx_vnni_tiles_rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin,
-                            int64_t row_end, float* y, int64_t y_stride);
+// ---- int8 activations, batches of tokens on 256-bit x86 (linear_q8_tiles_avx2.cpp) ---------
+// What q8_tiles_* run where the running target has a 256-bit row kernel (q8_dot256() ≥ 0), with
+// that kernel's byte dot product: each token's bytes in the 32-code block order
+// (q8_arrange_blocks32), as the 256-bit row kernels read them.
+void q8_avx2_tiles_quantize(int bits, const float* x, int64_t tokens, int64_t cols,
+                            int group_size, int64_t stride, int8_t* values, float* deltas);
+void q8_avx2_tiles_rows(Q8Dot256 dot, const WeightMatrix& w, const Q8TileInput& in,
+                        int64_t row_begin, int64_t row_end, float* y, int64_t y_stride);
 
 }  // namespace tf::simd

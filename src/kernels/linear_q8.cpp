@@ -214,9 +214,11 @@ namespace tf::simd {
 HWY_EXPORT(Q8AffineRows);
 HWY_EXPORT(HaveVnni);
 HWY_EXPORT(Int8Fast);
+HWY_EXPORT(Dot256);
 
 bool q8_fast() { return HWY_DYNAMIC_DISPATCH(Int8Fast)(); }
 bool q8_vnni512() { return HWY_DYNAMIC_DISPATCH(HaveVnni)(); }
+int q8_dot256() { return HWY_DYNAMIC_DISPATCH(Dot256)(); }
 HWY_EXPORT(KernelName);
 const char* q8_kernel_name() { return HWY_DYNAMIC_DISPATCH(KernelName)(); }
 HWY_EXPORT(Q8QuantizeInput);

@@ -72,6 +72,54 @@ TF_Q8_ATTR void UnpackRow(const uint8_t* row, int64_t cols, uint8_t* codes) {
   }
 }
 
+// One block of 8 rows (vector r = row r's 8 quads) stored as 8 vectors of one quad each.
+TF_Q8_ATTR inline __attribute__((always_inline)) void StoreTransposed(__m256i* v, int64_t blk, int32_t* quads) {
+  transpose8_dwords(v);
+#pragma GCC unroll 8
+  for (int q = 0; q < 8; ++q) _mm256_storeu_si256(reinterpret_cast<__m256i*>(quads + (8 * blk + q) * 8), v[q]);
+}
+
+// Rows first, first + row_bytes, … (n ≤ 8 of them; the others read as zeros) in the 256-bit
+// tile layout: dword r of vector j = codes 4j … 4j + 3 of row r in block order, each block of
+// the 8 rows unpacked in registers and transposed (transpose_avx2.h) without a pass through
+// memory. The 8 rows after them are prefetched meanwhile (the caller's next call): eight
+// streams a few bytes apart each do not start the hardware prefetchers soon enough.
+template <int kBits>
+TF_Q8_ATTR void UnpackRows8(const uint8_t* first, size_t row_bytes, int n, int64_t cols, int32_t* quads) {
+  const int64_t blocks = cols / 32;
+  if constexpr (kBits == 5 || kBits == 6) {
+    thread_local std::vector<uint8_t> bytes;
+    bytes.assign(static_cast<size_t>(8 * cols), 0);
+    for (int r = 0; r < n; ++r) UnpackRow<kBits>(first + r * row_bytes, cols, bytes.data() + r * cols);
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+      __m256i v[8];
+#pragma GCC unroll 8
+      for (int r = 0; r < 8; ++r) v[r] = Codes32<kBits, true>(bytes.data() + r * cols, blk);
+      StoreTransposed(v, blk, quads);
+    }
+  } else {
+    const uint8_t* ahead = first + 8 * row_bytes;
+    constexpr size_t kAheadPerBlock = 8 * 4 * kBits;  // 8 rows' worth of a block's bytes
+    for (int64_t blk = 0; blk + 1 < blocks; ++blk) {
+      for (size_t off = blk * kAheadPerBlock; off < (blk + 1) * kAheadPerBlock; off += 64)
+        __builtin_prefetch(ahead + off);
+      __m256i v[8];
+#pragma GCC unroll 8
+      for (int r = 0; r < 8; ++r)
+        v[r] = r < n ? Codes32<kBits, false>(first + r * row_bytes, blk) : _mm256_setzero_si256();
+      StoreTransposed(v, blk, quads);
+    }
+    // The last block from copies with room after them (a row may end the mapped tensor).
+    uint8_t last[8][4 * kBits + kRowSlack] = {};
+    __m256i v[8];
+    for (int r = 0; r < 8; ++r) {
+      if (r < n) std::memcpy(last[r], first + r * row_bytes + 4 * kBits * (blocks - 1), 4 * kBits);
+      v[r] = Codes32<kBits, false>(last[r], 0);
+    }
+    StoreTransposed(v, blocks - 1, quads);
+  }
+}
+
 #define TF_Q8_INLINE TF_Q8_ATTR inline __attribute__((always_inline))
 
 // One group of kGroup codes against kTT tokens: f[i] += (Σ_k q_k · x_q[i][k]) · sd_i. Each 32-code

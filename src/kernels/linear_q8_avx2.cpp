@@ -30,6 +30,8 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include "kernels/transpose_avx2.h"
+
 namespace tf::simd {
 
 namespace q8_maddubs {
@@ -76,16 +78,17 @@ void q8_avx2_rows(Q8Dot256 dot, const WeightMatrix& w, const Q8Input& in, int64_
   }
 }
 
-// The row kernels' unpack, shared with the 256-bit tile kernel (linear_q8_tiles_avx2.cpp).
-void q8_avx2_unpack_row(int bits, const uint8_t* row, int64_t cols, uint8_t* codes) {
-  switch (bits) {
-    case 2: return q8_maddubs::UnpackRow<2>(row, cols, codes);
-    case 3: return q8_maddubs::UnpackRow<3>(row, cols, codes);
-    case 4: return q8_maddubs::UnpackRow<4>(row, cols, codes);
-    case 5: return q8_maddubs::UnpackRow<5>(row, cols, codes);
-    case 6: return q8_maddubs::UnpackRow<6>(row, cols, codes);
-    default: return q8_maddubs::UnpackRow<8>(row, cols, codes);
-  }
+// The row kernels' unpack, for the 256-bit tile kernel (linear_q8_tiles_avx2.cpp).
+void q8_avx2_unpack_rows8(int bits, const uint8_t* first, size_t row_bytes, int n, int64_t cols,
+                          int32_t* quads) {
+  with_affine_bits(bits, [&](auto b) {
+    q8_maddubs::UnpackRows8<decltype(b)::value>(first, row_bytes, n, cols, quads);
+  });
+}
+
+__attribute__((target("avx2,fma,f16c"))) void q8_avx2_to_float(const uint8_t* src, DType dt,
+                                                                int64_t count, float* dst) {
+  q8_maddubs::ScaleRow(src, dt, count, nullptr, dst);
 }
 
 }  // namespace tf::simd
@@ -93,7 +96,8 @@ void q8_avx2_unpack_row(int bits, const uint8_t* row, int64_t cols, uint8_t* cod
 #else  // not x86-64: never called (no x86 target runs there)
 
 namespace tf::simd {
-void q8_avx2_unpack_row(int, const uint8_t*, int64_t, uint8_t*) {}
+void q8_avx2_unpack_rows8(int, const uint8_t*, size_t, int, int64_t, int32_t*) {}
+void q8_avx2_to_float(const uint8_t*, DType, int64_t, float*) {}
 bool q8_dot256_supported(Q8Dot256) { return false; }
 void q8_avx2_rows(Q8Dot256, const WeightMatrix&, const Q8Input&, int64_t, int64_t, float*, int64_t) {}
 }  // namespace tf::simd

@@ -268,13 +268,13 @@ TF_TILES_TARGET void RowsT(const WeightMatrix& w, const Q8TileInput& in, int64_t
 
 namespace {
 // The AVX-512 VNNI tiles beside the 512-bit row kernels; on a run whose Highway target is AVX2
-// or AVX3 (q8_fast() without q8_vnni512(): a 256-bit row kernel), the AVX-VNNI tiles of
-// linear_q8_tiles_avx2.cpp where the CPU has AVX-VNNI. A run (or test) that limits Highway to a
-// lower target gets that target's kernels throughout.
+// or AVX3 with a 256-bit row kernel, the 256-bit tiles of linear_q8_tiles_avx2.cpp with that
+// kernel's byte dot product. A run (or test) that limits Highway to a lower target gets that
+// target's kernels throughout.
 bool tiles512() {
   return HaveTiles512Features() && q8_vnni512();
 }
-bool tiles256() { return !q8_vnni512() && q8_fast() && q8_avx_vnni_tiles_supported(); }
+bool tiles256() { return !q8_vnni512() && q8_dot256() >= 0; }
 }  // namespace
 
 bool q8_tiles_fast() { return tiles512() || tiles256(); }
@@ -285,7 +285,7 @@ void q8_tiles_quantize(int bits, const float* x, int64_t tokens, int64_t cols, i
                        int8_t* values, float* deltas) {
   const int64_t stride = q8_tiles_stride(cols);
   if (!tiles512())
-    return q8_avx_vnni_tiles_quantize(bits, x, tokens, cols, group_size, stride, values, deltas);
+    return q8_avx2_tiles_quantize(bits, x, tokens, cols, group_size, stride, values, deltas);
   const int64_t groups = cols / group_size;
   for (int64_t t = 0; t < tokens; ++t) {
     int8_t* q = values + t * stride;
@@ -297,7 +297,9 @@ void q8_tiles_quantize(int bits, const float* x, int64_t tokens, int64_t cols, i
 
 void q8_tiles_rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin,
                    int64_t row_end, float* y, int64_t y_stride) {
-  if (!tiles512()) return q8_avx_vnni_tiles_rows(w, in, row_begin, row_end, y, y_stride);
+  if (!tiles512())
+    return q8_avx2_tiles_rows(static_cast<Q8Dot256>(q8_dot256()), w, in, row_begin, row_end, y,
+                              y_stride);
   with_affine_bits(w.bits, [&](auto bits) {
     RowsT<decltype(bits)::value>(w, in, row_begin, row_end, y, y_stride);
   });

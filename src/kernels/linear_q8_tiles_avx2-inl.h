@@ -1,0 +1,143 @@
+// The products of the 256-bit tile kernel (linear_q8_tiles_avx2.cpp), included there once per way
+// of forming byte dot products (TF_Q8_DOT: 0 = vpmaddubsw + vpmaddwd, AVX2; 1 = VEX vpdpbusd,
+// AVX-VNNI; 2 = EVEX vpdpbusd on ymm, AVX-512 VNNI + VL), inside a namespace of its own, with
+// TF_Q8_ATTR the matching target attribute — as the row kernels are (linear_q8_avx2-inl.h).
+// Reads the Block, kRows, Repack of the including file.
+
+namespace {
+
+// One group's products for 8 rows × kT tokens: acc[t] lane r = Σ_{k∈g} q_{r,k} · x_q[t][k].
+// `c`: the group's quads ([quad][8 rows] dwords); `x`: token 0's bytes of the group.
+template <int kBits, int kQuads, int kT>
+TF_Q8_ATTR inline __attribute__((always_inline)) void GroupProducts(const int32_t* c, const int8_t* x,
+                                                                    int64_t stride, __m256i* acc) {
+#if TF_Q8_DOT == 0
+  // vpmaddubsw sums two products in int16 (≤ 2·(2^b − 1)·127): kRun quads add in int16 before
+  // one vpmaddwd widens them — a whole group of 64 for 2- and 3-bit codes. 8-bit codes would
+  // saturate it: split into nibbles, the high one weighted 16 at the widening.
+  constexpr int kPairMax = 2 * ((1 << (kBits == 8 ? 4 : kBits)) - 1) * 127;
+  constexpr int kRun = std::min(kQuads, 32767 / kPairMax);
+  const __m256i ones = _mm256_set1_epi16(1), sixteens = _mm256_set1_epi16(16), low4 = _mm256_set1_epi8(15);
+#pragma GCC unroll 8
+  for (int q0 = 0; q0 < kQuads; q0 += kRun) {
+    __m256i lo[kT], hi[kT];
+#pragma GCC unroll 16
+    for (int q = q0; q < std::min(q0 + kRun, kQuads); ++q) {
+      const __m256i cv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + q * kRows));
+      __m256i cl = cv, ch = cv;
+      if constexpr (kBits == 8) {
+        cl = _mm256_and_si256(cv, low4);
+        ch = _mm256_and_si256(_mm256_srli_epi16(cv, 4), low4);
+      }
+#pragma GCC unroll 4
+      for (int t = 0; t < kT; ++t) {
+        int32_t x4;
+        std::memcpy(&x4, x + t * stride + 4 * q, 4);
+        const __m256i xb = _mm256_set1_epi32(x4);
+        const __m256i p = _mm256_maddubs_epi16(cl, xb);
+        lo[t] = q == q0 ? p : _mm256_add_epi16(lo[t], p);
+        if constexpr (kBits == 8) {
+          const __m256i ph = _mm256_maddubs_epi16(ch, xb);
+          hi[t] = q == q0 ? ph : _mm256_add_epi16(hi[t], ph);
+        }
+      }
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < kT; ++t) {
+      __m256i w = _mm256_madd_epi16(lo[t], ones);
+      if constexpr (kBits == 8) w = _mm256_add_epi32(w, _mm256_madd_epi16(hi[t], sixteens));
+      acc[t] = q0 == 0 ? w : _mm256_add_epi32(acc[t], w);
+    }
+  }
+#else
+#pragma GCC unroll 4
+  for (int t = 0; t < kT; ++t) acc[t] = _mm256_setzero_si256();
+#pragma GCC unroll 16
+  for (int q = 0; q < kQuads; ++q) {
+    const __m256i cv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + q * kRows));
+#pragma GCC unroll 4
+    for (int t = 0; t < kT; ++t) {
+      int32_t x4;
+      std::memcpy(&x4, x + t * stride + 4 * q, 4);
+#if TF_Q8_DOT == 1
+      acc[t] = _mm256_dpbusd_avx_epi32(acc[t], cv, _mm256_set1_epi32(x4));
+#else
+      acc[t] = _mm256_dpbusd_epi32(acc[t], cv, _mm256_set1_epi32(x4));
+#endif
+    }
+  }
+#endif
+}
+
+// kT tokens (t0 …) against one block: y[t][r0 + r] for the n rows that exist. A group's
+// epilogue (convert, scale, bias) serves its 8 rows at once.
+template <int kBits, int kGroup, int kT>
+TF_Q8_ATTR void BlockTokens(const Block& b, int64_t groups, const Q8TileInput& in, int64_t t0,
+                            float* y, int64_t y_stride, int n) {
+  __m256 f[kT];
+  for (int t = 0; t < kT; ++t) f[t] = _mm256_setzero_ps();
+  constexpr int kQuads = kGroup / 4;
+  for (int64_t g = 0; g < groups; ++g) {
+    __m256i acc[kT];
+    GroupProducts<kBits, kQuads, kT>(b.codes.data() + g * kQuads * kRows,
+                                     in.values + t0 * in.stride + g * kGroup, in.stride, acc);
+    const __m256 s = _mm256_loadu_ps(b.scales.data() + g * kRows);
+    const __m256 bias = _mm256_loadu_ps(b.biases.data() + g * kRows);
+#pragma GCC unroll 4
+    for (int t = 0; t < kT; ++t) {
+      const int64_t ti = (t0 + t) * groups + g;
+      f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[t]), _mm256_mul_ps(s, _mm256_set1_ps(in.deltas[ti])), f[t]);
+      f[t] = _mm256_fmadd_ps(bias, _mm256_set1_ps(in.group_sums[ti]), f[t]);
+    }
+  }
+  for (int t = 0; t < kT; ++t) {
+    float* yt = y + (t0 + t) * y_stride;
+    if (n == kRows) {
+      _mm256_storeu_ps(yt, f[t]);
+    } else {
+      float tmp[kRows];
+      _mm256_storeu_ps(tmp, f[t]);
+      std::copy(tmp, tmp + n, yt);
+    }
+  }
+}
+
+template <int kBits, int kGroup>
+TF_Q8_ATTR void RowsT(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin, int64_t row_end,
+                      float* y, int64_t y_stride, Block& b) {
+  const int64_t groups = w.cols / kGroup;
+  for (int64_t r0 = row_begin; r0 < row_end; r0 += kRows) {
+    const int n = static_cast<int>(std::min<int64_t>(kRows, row_end - r0));
+    float* yr = y + r0;
+    Repack(w, r0, row_end, b);
+    int64_t t = 0;
+    for (; t + 4 <= in.tokens; t += 4) BlockTokens<kBits, kGroup, 4>(b, groups, in, t, yr, y_stride, n);
+    switch (in.tokens - t) {
+      case 3: BlockTokens<kBits, kGroup, 3>(b, groups, in, t, yr, y_stride, n); break;
+      case 2: BlockTokens<kBits, kGroup, 2>(b, groups, in, t, yr, y_stride, n); break;
+      case 1: BlockTokens<kBits, kGroup, 1>(b, groups, in, t, yr, y_stride, n); break;
+      default: break;
+    }
+  }
+}
+
+}  // namespace
+
+// Rows [row_begin, row_end) against every token of `in`, 8 rows repacked at a time into `b`.
+// The bit width matters only to vpmaddubsw's int16 runs: the vpdpbusd kernels are compiled once.
+void Rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin, int64_t row_end,
+          float* y, int64_t y_stride, Block& b) {
+  const auto by_group = [&](auto bits) {
+    constexpr int kBits = TF_Q8_DOT == 0 ? decltype(bits)::value : 2;
+    switch (w.group_size) {
+      case 32: return RowsT<kBits, 32>(w, in, row_begin, row_end, y, y_stride, b);
+      case 64: return RowsT<kBits, 64>(w, in, row_begin, row_end, y, y_stride, b);
+      default: return RowsT<kBits, 128>(w, in, row_begin, row_end, y, y_stride, b);
+    }
+  };
+#if TF_Q8_DOT == 0
+  with_affine_bits(w.bits, by_group);
+#else
+  by_group(std::integral_constant<int, 2>{});
+#endif
+}
