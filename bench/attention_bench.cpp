@@ -12,6 +12,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/linear.h"
 #include "kernels/ops_attention.h"
 
 namespace tf {
@@ -62,7 +63,9 @@ void BM_AttendGroup(benchmark::State& state) {
       attend_group(c.q.data(), kHeads, c.rows(), count, kDim, scale, out.data());
     benchmark::DoNotOptimize(out.data());
   }
-  state.SetLabel(std::string(kv_type_name(type)) + " g" + std::to_string(group));
+  // kernel_target() names the Highway target that ran (and, from linear.cpp, links the
+  // TIGHTFIT_SIMD_TARGET hook: TIGHTFIT_SIMD_TARGET=AVX2 measures an AVX2-only CPU's kernel).
+  state.SetLabel(std::string(kv_type_name(type)) + " g" + std::to_string(group) + ", " + kernel_target());
   state.counters["GB/s"] = benchmark::Counter(static_cast<double>(c.keys.size() + c.values.size()) * 1e-9,
                                               benchmark::Counter::kIsIterationInvariantRate);
 }
