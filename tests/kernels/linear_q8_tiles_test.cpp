@@ -10,8 +10,12 @@
 // variants are also called directly (Q8TileKernels), as Q8RowKernels does for the row kernels.
 #include <gtest/gtest.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -202,6 +206,52 @@ TEST(Q8TileKernels, EveryVariantMatchesTheReference) {
         }
       }
   }
+  if (ran == 0) GTEST_SKIP() << "no AVX2 or ARM64 dot-product CPU: no tile variant to run";
+}
+
+// A mapped tensor may end at the end of a page, and the 256-bit unpack reads 16 bytes for a
+// 12-byte block of 3-bit codes: every variant must read only within a matrix whose codes end
+// right before an unreadable page (rows not a multiple of the 8- or 4-row blocks, too).
+TEST(Q8TileKernels, ReadNothingPastAMatrixThatEndsAPage) {
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  void* map = mmap(nullptr, 3 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(map, MAP_FAILED);
+  uint8_t* guard = static_cast<uint8_t*>(map) + 2 * page;
+  ASSERT_EQ(mprotect(guard, page, PROT_NONE), 0);
+  int ran = 0;
+  for (const TileVariant& v : tile_variants()) {
+    if (!v.supported) continue;
+    ++ran;
+    SCOPED_TRACE(v.name);
+    for (int bits : {2, 3, 4, 5, 6, 8}) {
+      const int64_t rows = 13, cols = 256, tokens = 5, group = 64;
+      Affine a = random_affine(rows, cols, bits, group, static_cast<uint32_t>(bits));
+      uint8_t* end_of_page = guard - a.data.size();  // the codes end where the guard page starts
+      std::memcpy(end_of_page, a.data.data(), a.data.size());
+      a.w.data = end_of_page;
+      std::mt19937 rng(static_cast<uint32_t>(bits));
+      std::normal_distribution<float> n(0.0f, 1.0f);
+      std::vector<float> x(static_cast<size_t>(tokens * cols));
+      for (auto& e : x) e = n(rng);
+      const int64_t stride = simd::q8_tiles_stride(cols), groups = cols / group;
+      std::vector<int8_t> xq(static_cast<size_t>(tokens * stride));
+      std::vector<float> d(static_cast<size_t>(tokens * groups)), gs(d.size(), 0.0f);
+      v.quantize(bits, x.data(), tokens, cols, group, stride, xq.data(), d.data());
+      for (int64_t t = 0; t < tokens; ++t)
+        for (int64_t k = 0; k < cols; ++k) gs[t * groups + k / group] += x[t * cols + k];
+      const simd::Q8TileInput in{tokens, stride, xq.data(), d.data(), gs.data()};
+      std::vector<float> y(static_cast<size_t>(tokens * rows), NAN), ref(y.size());
+      v.rows(a.w, in, 0, rows, y.data(), rows);
+      reference::matmul_q8(a.w, x.data(), tokens, ref.data());
+      double worst = 0, scale = 0;
+      for (size_t i = 0; i < y.size(); ++i) {
+        worst = std::max(worst, std::abs(double(y[i]) - ref[i]));
+        scale = std::max(scale, std::abs(double(ref[i])));
+      }
+      EXPECT_LT(worst, 1e-5 * scale + 1e-6) << bits << "-bit";
+    }
+  }
+  munmap(map, 3 * page);
   if (ran == 0) GTEST_SKIP() << "no AVX2 or ARM64 dot-product CPU: no tile variant to run";
 }
 
