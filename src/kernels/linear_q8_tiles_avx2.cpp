@@ -18,7 +18,6 @@
 // "256-bit tiles with vpmaddubsw").
 #include "kernels/linear.h"
 #include "kernels/linear_internal.h"
-#include "kernels/x86_features.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>

@@ -43,6 +43,7 @@ TF_ATTN_DOT HWY_INLINE void ScoreRowsInt8(const Int8Tile& t, const QuantRow<kBit
   float32x4_t sc[R][2];
   HWY_UNROLL(4) for (int r = 0; r < R; ++r) {
     k[r] = rows.key(p0 + p + r);
+    // PrefetchBytes written out: GCC cannot inline it into this +dotprod function.
     if (prefetch_values)
       for (size_t off = 0; off < rows.row_bytes; off += 64) __builtin_prefetch(rows.value(p0 + p + r) + off);
     sc[r][0] = sc[r][1] = vdupq_n_f32(0.0f);

@@ -5,8 +5,6 @@
 // unchecked; their inputs are built here as linear.cpp builds them (rounded per token, in the
 // 32-code block order, float group sums).
 #include <gtest/gtest.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -16,6 +14,7 @@
 #include <vector>
 
 #include "kernels/affine_test_matrix.h"
+#include "kernels/guard_page.h"
 #include "kernels/linear.h"
 #include "kernels/linear_internal.h"
 
@@ -124,11 +123,7 @@ TEST(Q8RowKernels, EveryVariantMatchesTheReference) {
 // 12-byte block of 3-bit codes, so a matrix whose codes end right before an unreadable page
 // must still be read only within its bytes (decode reads rows in place; prefill unpacks them).
 TEST(Q8RowKernels, ReadNothingPastAMatrixThatEndsAPage) {
-  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  void* map = mmap(nullptr, 3 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  ASSERT_NE(map, MAP_FAILED);
-  uint8_t* guard = static_cast<uint8_t*>(map) + 2 * page;
-  ASSERT_EQ(mprotect(guard, page, PROT_NONE), 0);
+  test::GuardedPage guarded;
   int ran = 0;
   for (const Variant& v : variants()) {
     if (!v.supported) continue;
@@ -137,9 +132,7 @@ TEST(Q8RowKernels, ReadNothingPastAMatrixThatEndsAPage) {
     for (int bits : {2, 3, 4, 8}) {
       const int64_t rows = 5, cols = 256;
       test::Affine a = test::random_affine(rows, cols, bits, 64, static_cast<uint32_t>(bits));
-      uint8_t* end_of_page = guard - a.data.size();  // the codes end where the guard page starts
-      std::memcpy(end_of_page, a.data.data(), a.data.size());
-      a.w.data = end_of_page;
+      a.w.data = guarded.place_at_end(a.data);  // the codes end where the guard page starts
       for (int64_t tokens : {1, 8}) {
         SCOPED_TRACE(testing::Message() << bits << "-bit, " << tokens << " tokens");
         const RoundedInput r = round_input(bits, 64, cols, tokens, static_cast<uint32_t>(tokens + bits));
@@ -149,7 +142,6 @@ TEST(Q8RowKernels, ReadNothingPastAMatrixThatEndsAPage) {
       }
     }
   }
-  munmap(map, 3 * page);
   if (ran == 0) GTEST_SKIP() << "no x86-64 AVX2 or ARM64 CPU: no row-kernel variant to run";
 }
 

@@ -10,9 +10,6 @@
 // variants are also called directly (Q8TileKernels), as Q8RowKernels does for the row kernels.
 #include <gtest/gtest.h>
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -21,6 +18,7 @@
 
 #include "kernels/linear.h"
 #include "kernels/affine_test_matrix.h"
+#include "kernels/guard_page.h"
 #include "kernels/linear_internal.h"
 #include "kernels/simd_targets.h"
 #include "storage/dtype.h"
@@ -120,6 +118,13 @@ struct TileVariant {
   bool blocks32;  // the input bytes are in the 32-code block order (else natural)
 };
 
+// The 256-bit tile kernel with one byte dot product, as a TileVariant's `rows`.
+template <simd::Q8Dot256 kDot>
+void avx2_tiles_rows(const WeightMatrix& w, const simd::Q8TileInput& in, int64_t row_begin,
+                     int64_t row_end, float* y, int64_t y_stride) {
+  simd::q8_avx2_tiles_rows(kDot, w, in, row_begin, row_end, y, y_stride);
+}
+
 std::vector<TileVariant> tile_variants() {
   using simd::Q8Dot256;
   using simd::Q8Tile128;
@@ -139,20 +144,11 @@ std::vector<TileVariant> tile_variants() {
        },
        false},
       {"AVX2 vpmaddubsw tiles", simd::q8_dot256_supported(Q8Dot256::Maddubs), simd::q8_avx2_tiles_quantize,
-       [](const WeightMatrix& w, const simd::Q8TileInput& in, int64_t b, int64_t e, float* y, int64_t s) {
-         simd::q8_avx2_tiles_rows(Q8Dot256::Maddubs, w, in, b, e, y, s);
-       },
-       true},
+       avx2_tiles_rows<Q8Dot256::Maddubs>, true},
       {"AVX-VNNI tiles", simd::q8_dot256_supported(Q8Dot256::AvxVnni), simd::q8_avx2_tiles_quantize,
-       [](const WeightMatrix& w, const simd::Q8TileInput& in, int64_t b, int64_t e, float* y, int64_t s) {
-         simd::q8_avx2_tiles_rows(Q8Dot256::AvxVnni, w, in, b, e, y, s);
-       },
-       true},
-      {"AVX-512 VNNI ymm tiles", simd::q8_dot256_supported(Q8Dot256::Avx512Vnni), simd::q8_avx2_tiles_quantize,
-       [](const WeightMatrix& w, const simd::Q8TileInput& in, int64_t b, int64_t e, float* y, int64_t s) {
-         simd::q8_avx2_tiles_rows(Q8Dot256::Avx512Vnni, w, in, b, e, y, s);
-       },
-       true},
+       avx2_tiles_rows<Q8Dot256::AvxVnni>, true},
+      {"AVX-512 VNNI ymm tiles", simd::q8_dot256_supported(Q8Dot256::Avx512Vnni),
+       simd::q8_avx2_tiles_quantize, avx2_tiles_rows<Q8Dot256::Avx512Vnni>, true},
   };
 }
 
@@ -213,11 +209,7 @@ TEST(Q8TileKernels, EveryVariantMatchesTheReference) {
 // 12-byte block of 3-bit codes: every variant must read only within a matrix whose codes end
 // right before an unreadable page (rows not a multiple of the 8- or 4-row blocks, too).
 TEST(Q8TileKernels, ReadNothingPastAMatrixThatEndsAPage) {
-  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  void* map = mmap(nullptr, 3 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  ASSERT_NE(map, MAP_FAILED);
-  uint8_t* guard = static_cast<uint8_t*>(map) + 2 * page;
-  ASSERT_EQ(mprotect(guard, page, PROT_NONE), 0);
+  test::GuardedPage guarded;
   int ran = 0;
   for (const TileVariant& v : tile_variants()) {
     if (!v.supported) continue;
@@ -226,9 +218,7 @@ TEST(Q8TileKernels, ReadNothingPastAMatrixThatEndsAPage) {
     for (int bits : {2, 3, 4, 5, 6, 8}) {
       const int64_t rows = 13, cols = 256, tokens = 5, group = 64;
       Affine a = random_affine(rows, cols, bits, group, static_cast<uint32_t>(bits));
-      uint8_t* end_of_page = guard - a.data.size();  // the codes end where the guard page starts
-      std::memcpy(end_of_page, a.data.data(), a.data.size());
-      a.w.data = end_of_page;
+      a.w.data = guarded.place_at_end(a.data);  // the codes end where the guard page starts
       std::mt19937 rng(static_cast<uint32_t>(bits));
       std::normal_distribution<float> n(0.0f, 1.0f);
       std::vector<float> x(static_cast<size_t>(tokens * cols));
@@ -251,7 +241,6 @@ TEST(Q8TileKernels, ReadNothingPastAMatrixThatEndsAPage) {
       EXPECT_LT(worst, 1e-5 * scale + 1e-6) << bits << "-bit";
     }
   }
-  munmap(map, 3 * page);
   if (ran == 0) GTEST_SKIP() << "no AVX2 or ARM64 dot-product CPU: no tile variant to run";
 }
 
