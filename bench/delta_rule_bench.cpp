@@ -6,12 +6,17 @@
 //   ./build/bench/delta_rule_bench --benchmark_repetitions=5
 //
 // Counter: GB/s = state bytes read + written per second (2 × 62.9 MB per token).
+//
+// BM_DeltaRuleRun: a run of `tokens` tokens of one sequence through every head by
+// gated_delta_rule_steps, in place (a prompt) or keeping the state after every token (a
+// speculative verify batch); counter ms/token.
 #include <benchmark/benchmark.h>
 
 #include <cmath>
 #include <random>
 #include <vector>
 
+#include "kernels/linear.h"
 #include "kernels/ops_delta_rule.h"
 
 namespace tf {
@@ -43,6 +48,55 @@ void BM_DeltaRuleStep(benchmark::State& state) {
       benchmark::Counter::kIs1000);
 }
 BENCHMARK(BM_DeltaRuleStep)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+enum RunForm { kInPlace = 0, kKeepingStates = 1 };
+
+void BM_DeltaRuleRun(benchmark::State& state) {
+  const int tokens = static_cast<int>(state.range(0));
+  const auto form = static_cast<RunForm>(state.range(1));
+  const size_t head = static_cast<size_t>(kDk) * kDv;
+  const int64_t stride = 3 * kDk;  // q | k | v per token
+  std::vector<float> states(kHeads * head), rows(tokens * stride), out(tokens * kDv);
+  std::vector<float> g(tokens, -0.05f), beta(tokens, 0.5f);
+  std::mt19937 rng(1);
+  std::normal_distribution<float> n(0.0f, 0.1f);
+  for (float& x : states) x = n(rng);
+  for (float& x : rows) x = n(rng);
+  for (int t = 0; t < tokens; ++t)  // unit-norm q and k, as the layer's l2_normalize leaves them
+    for (float* v : {rows.data() + t * stride, rows.data() + t * stride + kDk}) {
+      float s = 0;
+      for (int i = 0; i < kDk; ++i) s += v[i] * v[i];
+      for (int i = 0; i < kDk; ++i) v[i] /= std::sqrt(s);
+    }
+  // Keeping states: one buffer per token and head, as GatedDeltaNetHistory holds them.
+  std::vector<float> kept(form == kKeepingStates ? tokens * kHeads * head : 0);
+  std::vector<float*> after(tokens);
+  const float *q = rows.data(), *k = q + kDk, *v = q + 2 * kDk;
+  for (auto _ : state) {
+    for (int h = 0; h < kHeads; ++h) {
+      float* S = states.data() + h * head;
+      if (form == kInPlace)
+        gated_delta_rule_steps(S, q, k, v, stride, g.data(), beta.data(), tokens, kDk, kDv,
+                               out.data(), kDv);
+      else {
+        for (int t = 0; t < tokens; ++t) after[t] = kept.data() + (t * kHeads + h) * head;
+        gated_delta_rule_steps(S, after.data(), q, k, v, stride, g.data(), beta.data(), tokens,
+                               kDk, kDv, out.data(), kDv);
+      }
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["ms/token"] = benchmark::Counter(
+      static_cast<double>(tokens) * 1e-3, benchmark::Counter::kIsIterationInvariantRate |
+                                              benchmark::Counter::kInvert);
+  state.SetLabel(kernel_target());
+}
+BENCHMARK(BM_DeltaRuleRun)
+    ->ArgNames({"tokens", "form"})
+    ->ArgsProduct({{2, 3, 4, 8, 16, 32, 64}, {kInPlace}})
+    ->ArgsProduct({{1, 2, 3, 4}, {kKeepingStates}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace tf

@@ -1,5 +1,9 @@
-// The gated delta rule (Gated DeltaNet recurrence, spec §3.4 steps 7–8) for one value head:
-// a per-token step for decode and the exact chunked (parallel) form for prefill.
+// The gated delta rule (Gated DeltaNet recurrence, spec §3.4 steps 7–8) for one value head, by
+// the per-token recurrence for any number of tokens. The chunked (parallel) form of the
+// reference implementations' prefill (docs/model.md §3.4) is not used: on the CPUs measured the
+// recurrence with one sweep of the state per token is as fast or faster from 2 to 64 tokens
+// (bench/RESULTS.md, "Delta rule runs"), and a prompt then goes through the same arithmetic as
+// decode.
 //
 // State S is Dk × Dv, row-major (S[k][v], the Hugging Face layout), float32. One step is
 //   S ← α S;  e = Sᵀk;  S ← S + k (β (v − e))ᵀ;  o = Sᵀq,
@@ -19,31 +23,30 @@ inline constexpr int kMaxValueDim = 1024;
 void gated_delta_rule_step(float* state, const float* q, const float* k, const float* v,
                            float g, float beta, int dk, int dv, float* out);
 // The same step reading the state before the token from `from` and writing the state after it
-// to `state` (the same pointer: in place; else the two must not overlap). A caller that keeps
-// the state before every token (speculative decoding's verify) writes each into its own buffer
-// instead of copying it first.
+// to `state` (the same pointer: in place; else the two must not overlap).
 void gated_delta_rule_step(const float* from, float* state, const float* q, const float* k,
                            const float* v, float g, float beta, int dk, int dv, float* out);
 
-// Floats of workspace gated_delta_rule_chunk needs for a chunk of up to `chunk` tokens.
-int64_t gated_delta_rule_chunk_workspace(int chunk, int dk, int dv);
-
-// `count` consecutive tokens at once; equal to `count` calls of gated_delta_rule_step in exact
-// arithmetic (spec §3.4 step 8). Token t reads q at q + t·in_stride (same for k, v), g[t],
-// beta[t], and writes out + t·out_stride. Only exponentials of non-positive log-decay
-// differences are taken, so nothing overflows. `work` holds
-// gated_delta_rule_chunk_workspace(count, dk, dv) floats.
-void gated_delta_rule_chunk(float* state, const float* q, const float* k, const float* v,
+// `count` consecutive tokens by the per-token recurrence: bit for bit `count` calls of
+// gated_delta_rule_step, but each token's sweep over the state also sums the next token's
+// prediction Sᵀk, so the state is swept once per token instead of twice (and stays in L2 from
+// one token to the next). Token t reads q + t·in_stride (same for k, v), g[t], beta[t] and
+// writes out + t·out_stride. In place:
+void gated_delta_rule_steps(float* state, const float* q, const float* k, const float* v,
                             int64_t in_stride, const float* g, const float* beta, int count,
-                            int dk, int dv, float* out, int64_t out_stride, float* work);
+                            int dk, int dv, float* out, int64_t out_stride);
+// Keeping the state after every token (speculative decoding's verify): token t reads the state
+// after token t − 1 (`from` for t = 0, left untouched) and writes after[t]; no two of them
+// overlap. Each state is written once, never copied.
+void gated_delta_rule_steps(const float* from, float* const* after, const float* q,
+                            const float* k, const float* v, int64_t in_stride, const float* g,
+                            const float* beta, int count, int dk, int dv, float* out,
+                            int64_t out_stride);
 
-// The plain scalar versions the SIMD ones are tested against (same arguments).
+// The plain scalar step the SIMD one is tested against (same arguments).
 namespace reference {
 void gated_delta_rule_step(const float* from, float* state, const float* q, const float* k,
                            const float* v, float g, float beta, int dk, int dv, float* out);
-void gated_delta_rule_chunk(float* state, const float* q, const float* k, const float* v,
-                            int64_t in_stride, const float* g, const float* beta, int count,
-                            int dk, int dv, float* out, int64_t out_stride, float* work);
 }  // namespace reference
 
 }  // namespace tf

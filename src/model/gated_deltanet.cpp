@@ -98,7 +98,7 @@ void gated_deltanet_forward(const GatedDeltaNetWeights& w, const TextConfig& c, 
     }
   }
 
-  // 5. Gates per value head, stored head-major ([Hv][T]) for the chunked rule:
+  // 5. Gates per value head, stored head-major ([Hv][T]), a head's run of tokens contiguous:
   //    β = σ(b), g = −exp(A_log) · softplus(a + dt_bias) (log of the decay α).
   s.g.resize(d.Hv * T);
   s.beta.resize(d.Hv * T);
@@ -108,17 +108,15 @@ void gated_deltanet_forward(const GatedDeltaNetWeights& w, const TextConfig& c, 
       s.g[j * T + t] = w.neg_exp_a_log[j] * softplus(s.a[t * d.Hv + j] + w.dt_bias[j]);
     }
 
-  // 6–8. The delta rule per (sequence, value head j); head j reads key/query head
-  // ⌊j / (Hv/Hk)⌋.
+  // 6–8. The delta rule per (sequence, value head j), the per-token recurrence over the
+  // sequence's rows (kernels/ops_delta_rule.h); head j reads key/query head ⌊j / (Hv/Hk)⌋.
   s.core.resize(T * d.value_dim);
   const int64_t group = d.Hv / d.Hk;
   const int dk = static_cast<int>(d.Dk), dv = static_cast<int>(d.Dv);
   const int64_t state_size = d.Dk * d.Dv;
-  const int64_t work_per_thread = gated_delta_rule_chunk_workspace(kDeltaRuleChunk, dk, dv);
-  s.work.resize(work_per_thread * compute.pool.num_threads());
   const int64_t tasks = static_cast<int64_t>(rows.size()) * d.Hv;
   compute.run(tasks, T * state_size * 4 / static_cast<int64_t>(rows.size()),
-              [&](int64_t task, int thread) {
+              [&](int64_t task, int) {
     const GatedDeltaNetRows& r = rows[task / d.Hv];
     const int64_t j = task % d.Hv, kh = j / group;
     float* S = r.state->recurrent.data() + j * state_size;
@@ -129,27 +127,24 @@ void gated_deltanet_forward(const GatedDeltaNetWeights& w, const TextConfig& c, 
     const float* g = s.g.data() + j * T + r.begin;
     const float* beta = s.beta.data() + j * T + r.begin;
     float* o = s.core.data() + r.begin * d.value_dim + j * d.Dv;
-    if (r.count == 1 && !r.history) {
-      gated_delta_rule_step(S, q, k, v, g[0], beta[0], dk, dv, o);
-      return;
-    }
-    if (r.history) {  // token by token, each state into its own buffer (GatedDeltaNetHistory)
+    if (r.history) {  // each token's state into its own buffer (GatedDeltaNetHistory)
       std::vector<std::vector<float>>& states = r.history->states;
-      for (int64_t t = 0; t < r.count; ++t) {
-        const float* from = t == 0 ? S : states[t - 1].data() + j * state_size;
-        const int64_t off = t * d.conv_dim;
-        gated_delta_rule_step(from, states[t].data() + j * state_size, q + off, k + off,
-                              v + off, g[t], beta[t], dk, dv, o + t * d.value_dim);
+      const float* from = S;
+      constexpr int kAtOnce = 16;  // tokens per call: their state pointers live on the stack
+      for (int64_t t0 = 0; t0 < r.count; t0 += kAtOnce) {
+        const int n = static_cast<int>(std::min<int64_t>(kAtOnce, r.count - t0));
+        float* after[kAtOnce];
+        for (int t = 0; t < n; ++t)
+          after[t] = states[t0 + t].data() + j * state_size;
+        const int64_t off = t0 * d.conv_dim;
+        gated_delta_rule_steps(from, after, q + off, k + off, v + off, d.conv_dim, g + t0,
+                               beta + t0, n, dk, dv, o + t0 * d.value_dim, d.value_dim);
+        from = after[n - 1];
       }
       return;
     }
-    float* work = s.work.data() + thread * work_per_thread;
-    for (int64_t t0 = 0; t0 < r.count; t0 += kDeltaRuleChunk) {
-      const int n = static_cast<int>(std::min<int64_t>(kDeltaRuleChunk, r.count - t0));
-      const int64_t off = t0 * d.conv_dim;
-      gated_delta_rule_chunk(S, q + off, k + off, v + off, d.conv_dim, g + t0, beta + t0, n, dk,
-                             dv, o + t0 * d.value_dim, d.value_dim, work);
-    }
+    gated_delta_rule_steps(S, q, k, v, d.conv_dim, g, beta, static_cast<int>(r.count), dk, dv, o,
+                           d.value_dim);
   });
 
   // The state after the batch becomes the live one; the one before it is kept in its place.

@@ -1,6 +1,6 @@
 // Gated DeltaNet (linear attention) mixer of the Qwen3.5 linear-attention layers (spec §3.4):
 // projections, causal conv + SiLU with a rolling state, q/k L2 norm, β and decay gates, the
-// gated delta rule (per-token step for one token, chunked form for a batch), gated RMSNorm
+// gated delta rule (the per-token recurrence over each sequence's rows), gated RMSNorm
 // and the output projection.
 #pragma once
 
@@ -54,16 +54,13 @@ struct GatedDeltaNetRows {
 
 // Reusable buffers of one forward call (kept by the forward pass, shared by all layers).
 struct GatedDeltaNetScratch {
-  std::vector<float> mixed, conv_out, z, b, a, g, beta, core, work;
+  std::vector<float> mixed, conv_out, z, b, a, g, beta, core;
 };
-
-// Chunk length of the parallel delta rule in prefill (spec §3.4 step 8; any length is exact).
-inline constexpr int kDeltaRuleChunk = 64;
 
 // x: [count][H] normalised inputs of the sequences in `rows` (which cover [0, count) in
 // order); out: [count][H]. The projections run once over all rows; the conv and the delta rule
-// run per sequence on its own state. A sequence with one row runs the per-token recurrence, a
-// longer one the chunked form, or the per-token recurrence when it records a history.
+// run per sequence on its own state, by the per-token recurrence (recording the state after
+// every token when the sequence has a history).
 void gated_deltanet_forward(const GatedDeltaNetWeights& w, const TextConfig& c, const float* x,
                             int64_t count, std::span<const GatedDeltaNetRows> rows, float* out,
                             GatedDeltaNetScratch& s, const Compute& compute,

@@ -1,6 +1,6 @@
 // One sequence of a Qwen3.5 model with its own forward pass: the N = 1 case of
 // ForwardPass (model/forward_pass.h) over a Sequence (model/sequence.h). Feed a prompt with
-// prefill (in batches, chunked delta rule, grouped expert matmuls), then one token at a time
+// prefill (in batches, grouped expert matmuls), then one token at a time
 // with decode; a later prefill continues the same sequence.
 //
 //   auto model = Model::load(dir, threads);

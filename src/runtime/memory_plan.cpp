@@ -7,8 +7,6 @@
 #include <sstream>
 
 #include "kernels/linear_internal.h"
-#include "kernels/ops_delta_rule.h"
-#include "model/gated_deltanet.h"
 #include "quant/convert_plan.h"
 #include "quant/hf_shape_plan.h"
 #include "quant/recipe.h"
@@ -74,7 +72,7 @@ uint64_t speculative_bytes_per_sequence(const TextConfig& c, int drafts, int64_t
   // The head (model/mtp_head.cpp): embeddings, concat (2H), residual, normed, branch and g of
   // `chunk` rows; its attention and MoE scratch as a main attention layer's; one logits row.
   const uint64_t T = static_cast<uint64_t>(std::max<int64_t>(chunk, rows));
-  const ActivationBytes layer = activation_bytes(c, static_cast<int64_t>(T), 1, 1);
+  const ActivationBytes layer = activation_bytes(c, static_cast<int64_t>(T), 1);
   const uint64_t q = static_cast<uint64_t>(c.num_attention_heads) * c.head_dim;
   const uint64_t kv = static_cast<uint64_t>(c.num_key_value_heads) * c.head_dim;
   const uint64_t attention = T * (q * (c.attn_output_gate ? 2 : 1) + 2 * kv + 2 * q);
@@ -90,7 +88,7 @@ uint64_t deltanet_state_bytes(const TextConfig& c) {
   return static_cast<uint64_t>(linear) * (recurrent + conv) * kFloat;
 }
 
-ActivationBytes activation_bytes(const TextConfig& c, int64_t tokens, int sequences, int threads) {
+ActivationBytes activation_bytes(const TextConfig& c, int64_t tokens, int sequences) {
   const uint64_t T = static_cast<uint64_t>(tokens), H = c.hidden_size;
   ActivationBytes a;
   a.residual = 3 * T * H * kFloat;  // hidden_, normed_, branch_
@@ -98,16 +96,12 @@ ActivationBytes activation_bytes(const TextConfig& c, int64_t tokens, int sequen
   const uint64_t q = static_cast<uint64_t>(c.num_attention_heads) * c.head_dim;
   const uint64_t kv = static_cast<uint64_t>(c.num_key_value_heads) * c.head_dim;
   const uint64_t attn = T * (q * (c.attn_output_gate ? 2 : 1) + 2 * kv + 2 * q) * kFloat;
-  // DeltaNet: mixed and conv_out rows, z and core, b / a / g / β, per-thread delta-rule work.
+  // DeltaNet: mixed and conv_out rows, z and core, b / a / g / β.
   const uint64_t conv_dim = static_cast<uint64_t>(deltanet_conv_dim(c));
   const uint64_t value_dim =
       static_cast<uint64_t>(c.linear_num_value_heads) * c.linear_value_head_dim;
   const uint64_t gdn =
-      (T * (2 * conv_dim + 2 * value_dim + 4ull * c.linear_num_value_heads) +
-       static_cast<uint64_t>(std::max(threads, 1)) *
-           static_cast<uint64_t>(gated_delta_rule_chunk_workspace(
-               kDeltaRuleChunk, c.linear_key_head_dim, c.linear_value_head_dim))) *
-      kFloat;
+      T * (2 * conv_dim + 2 * value_dim + 4ull * c.linear_num_value_heads) * kFloat;
   a.attention = attn + (c.linear_num_value_heads > 0 ? gdn : 0);  // both scratches live on
   // MoE: router logits, k routed copies of each row in and out, their gate / up products, the
   // shared expert's (moe.cpp); a dense MLP's gate / up instead.
@@ -222,7 +216,7 @@ MemoryPlan plan_memory(const ModelConfig& config, const ModelSummary& weights,
   const int64_t chunk = std::min<int64_t>(o.prefill_chunk, std::max<int64_t>(p.context, 1));
   // Speculative decoding needs the MTP head: counted only when the weights hold it.
   const bool speculates = o.draft_tokens > 0 && weights.role(TensorRole::Mtp).bytes > 0;
-  const ActivationBytes act = activation_bytes(c, chunk, p.parallel, o.threads);
+  const ActivationBytes act = activation_bytes(c, chunk, p.parallel);
   add("activations: residual stream (" + std::to_string(chunk) + " tokens)", act.residual, false);
   add("activations: attention / DeltaNet", act.attention, false);
   add("activations: MoE scratch", act.moe, false);

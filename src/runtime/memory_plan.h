@@ -47,7 +47,7 @@ uint64_t deltanet_state_bytes(const TextConfig& c);
 // Float32 scratch of one forward batch of `tokens` rows (model/forward_pass.cpp, moe.cpp,
 // gated_attention.cpp, gated_deltanet.cpp): the residual stream and its norms, the largest
 // layer's buffers (attention or DeltaNet, MoE with k routed rows per token), the logits of the
-// last row. `threads` adds the per-thread work areas of the chunked delta rule.
+// last row.
 struct ActivationBytes {
   uint64_t residual = 0;   // hidden, normed, branch
   uint64_t attention = 0;  // the larger of full attention's and DeltaNet's buffers
@@ -55,7 +55,7 @@ struct ActivationBytes {
   uint64_t logits = 0;     // vocab floats of the rows that want logits (one per sequence)
   uint64_t total() const { return residual + attention + moe + logits; }
 };
-ActivationBytes activation_bytes(const TextConfig& c, int64_t tokens, int sequences, int threads);
+ActivationBytes activation_bytes(const TextConfig& c, int64_t tokens, int sequences);
 
 // ---- The plan ---------------------------------------------------------------------------------
 

@@ -16,9 +16,9 @@ namespace {
 
 using test::random_tokens;
 
-// Rewinding takes the DeltaNet states the verify batch went through token by token (the decode
-// recurrence); the reference feeds the kept prefix in one batch (chunked delta rule), and the
-// matrix products see k rows instead of m. The two differ by float rounding only. Caches are
+// Rewinding takes the DeltaNet states the verify batch went through token by token; the
+// reference feeds the kept prefix in one batch, and the matrix products see k rows instead of
+// m. The two differ by float rounding only. Caches are
 // float32 (an f16 cache would round those last-bit differences to 2^-11 steps now and then:
 // batched_forward_test.cpp).
 constexpr double kSameState = 1e-5;

@@ -12,10 +12,9 @@ using test::max_row_relative_l2;
 using test::random_tokens;
 using test::tiny_dir;
 
-// Prefill (chunked delta rule, batched matmuls) vs decode (per-token recurrence, matvec
-// kernels) differ only by float32 summation order, which this sensitive random model amplifies:
-// observed ≤ 7e-6 with the scalar kernels and ≤ 1.6e-5 with the AVX-512 ones. 1e-4 leaves room
-// for other SIMD targets while a real fault (state not carried, a chunk boundary or position
+// Prefill (batched matmuls) vs decode (matvec kernels) differ only by float32 summation order,
+// which this sensitive random model amplifies: observed ≤ 7e-6 with the scalar kernels and
+// ≤ 1.6e-5 with the AVX-512 ones. 1e-4 leaves room for other SIMD targets while a real fault (state not carried, a chunk boundary or position
 // off by one) shows up as errors of 1e-2 and more.
 constexpr double kSameMath = 1e-4;
 
