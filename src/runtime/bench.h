@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -85,8 +86,8 @@ struct BenchTest {
   double fraction_of_roofline = 0; // tg: median / roofline
   double weights_only_roofline = 0;  // tg: bandwidth / weight bytes (llama.cpp's usual figure)
   // Speculative tests (spec_acceptance ≥ 0): drafts per step, the forced per-draft acceptance,
-  // tokens emitted per verify step, and the median rate over the plain tg test's of the same
-  // length and depth.
+  // tokens emitted per verify step, and the speedup over plain decoding of the same length and
+  // depth: the median ratio of paired repetitions (bench_speculative).
   double spec_acceptance = -1;
   int spec_drafts = 0;
   double tokens_per_step = 0;
@@ -135,10 +136,15 @@ SnapshotTiming bench_snapshot(const Model& model, KVType kv_type, int kv_group_s
 
 // One speculative tg test (bench_speculative.cpp): at least n tokens after `depth` tokens of
 // context at forced acceptance `acceptance`, options.repeats times after a warm-up; `tokens`
-// (≥ 2) seed the sequence. Throws std::invalid_argument when the model has no MTP head.
+// (≥ 2) seed the sequence. Each timed repetition is paired with one of `plain_repetition` (the
+// plain tg test's, returning its tokens per second), run right before it (odd repetitions:
+// right after), and the test's speedup is the median of the pairs' ratios: a machine whose
+// speed drifts between tests (shared hosts, memory bandwidth that changes run to run) moves
+// both sides of a pair alike. Throws std::invalid_argument when the model has no MTP head.
 BenchTest bench_speculative(const Model& model, const SessionOptions& timed,
                             const BenchOptions& options, int n, int64_t depth, double acceptance,
-                            const std::vector<int32_t>& tokens);
+                            const std::vector<int32_t>& tokens,
+                            const std::function<double()>& plain_repetition);
 
 // Runs the tests. Throws what Model::load throws (naming the folder / tensor).
 BenchReport run_bench(const BenchOptions& options);

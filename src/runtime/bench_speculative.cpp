@@ -17,7 +17,8 @@ using namespace bench_clock;
 // tokens of context, forced acceptance `acceptance`, `repeats` times.
 BenchTest bench_speculative(const Model& m, const SessionOptions& timed, const BenchOptions& o,
                             int n, int64_t depth, double acceptance,
-                            const std::vector<int32_t>& tokens) {
+                            const std::vector<int32_t>& tokens,
+                            const std::function<double()>& plain_repetition) {
   if (!m.mtp())
     throw std::invalid_argument("bench --spec-accept: the model has no MTP head (mtp.*); make "
                                 "one with `tightfit synth --mtp` or convert with --keep-mtp");
@@ -36,9 +37,10 @@ BenchTest bench_speculative(const Model& m, const SessionOptions& timed, const B
     vocabulary = std::make_shared<const DraftVocabulary>(m, std::move(ids));
     t.name += " vocab " + std::to_string(o.spec_draft_vocab);
   }
-  std::vector<double> rates;
+  std::vector<double> rates, ratios;
   double wall = 0, cpu = 0, steps = 0, emitted = 0;
   for (int i = -1; i < o.repeats; ++i) {  // i = −1: untimed warm-up
+    double plain = i >= 0 && i % 2 == 0 ? plain_repetition() : 0;
     Session s(m, timed);
     s.extend_with_random_context(depth, o.seed);
     SpeculativeOptions options;
@@ -63,11 +65,14 @@ BenchTest bench_speculative(const Model& m, const SessionOptions& timed, const B
     cpu += cpu_seconds() - cpu0;
     wall += dt;
     rates.push_back(static_cast<double>(generated) / dt);
+    if (i % 2 == 1) plain = plain_repetition();
+    ratios.push_back(rates.back() / plain);
     steps += static_cast<double>(spec.stats().steps);
     emitted += static_cast<double>(generated);
   }
   t.cpu_share = cpu / (wall * m.pool().num_threads());
   t.tok_per_s = BenchStat::of(rates);
+  t.speedup = BenchStat::of(ratios).median;
   t.tokens_per_step = emitted / steps;
   return t;
 }

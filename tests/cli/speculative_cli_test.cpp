@@ -122,12 +122,14 @@ TEST(SpeculativeCli, BadCombinationsAreRefused) {
 
 TEST(SpeculativeCli, BenchSpecAcceptRunsOnAModelWithAHead) {
   const std::string model = mtp_model();
-  const CliResult b = run_cli({"bench", "-m", model, "-p", "0", "-n", "8", "-d", "0", "-r", "1",
+  // Two repetitions: one paired with a plain run before it, one with a plain run after it.
+  const CliResult b = run_cli({"bench", "-m", model, "-p", "0", "-n", "8", "-d", "0", "-r", "2",
                                "--bandwidth-mb", "16", "--no-warm", "--spec-accept", "0.5",
                                "--spec-draft", "2"});
   ASSERT_EQ(b.code, 0) << b.err;
   EXPECT_NE(b.out.find("spec k=2 a=0.50"), std::string::npos) << b.out;
   EXPECT_NE(b.out.find("× plain"), std::string::npos) << b.out;
+  EXPECT_EQ(b.out.find("| 0.00× plain"), std::string::npos) << b.out;  // a ratio was measured
 }
 
 }  // namespace
