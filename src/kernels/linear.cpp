@@ -23,9 +23,12 @@ namespace tf {
 
 namespace {
 
-// Rough bytes of weights (times tokens) worth one task: enough that a task's setup is noise,
-// small enough that 2 threads share a 512 × 2048 expert.
-constexpr int64_t kTaskWork = 64 * 1024;
+// Rough bytes of weights (times tokens) worth one task: enough that a task's setup is noise
+// and that its stream of weights is long enough for the prefetchers (a 2-bit 512 × 2048
+// expert, ~290 KB, is one task at one token: a step's 8 experts, or a verify batch's ~24, keep
+// both threads busy). 64 KB — each expert in 4 streams of ~72 KB — measured decode ~1.08×,
+// three tokens 1.1–1.4× slower (bench/RESULTS.md, "Longer tasks for small matrices").
+constexpr int64_t kTaskWork = 256 * 1024;
 
 // One input as a kernel needs it. Jobs that share x and the same layout (the q/k/v projections
 // of one hidden state, an expert's gate and up) share one of these.
