@@ -6,7 +6,8 @@
 //
 //   ./build/bench/q8_small_batch_bench --benchmark_filter='Rows|Tiles'
 //
-// Rows16: the 2-bit kernel on rows interleaved once in blocks of 16 (linear_q8_rows16.cpp).
+// Rows16: the 2- and 3-bit kernel on rows interleaved once in blocks of 16 (linear_q8_rows16.cpp,
+// AVX-512 VNNI); Rows8: in blocks of 8 (linear_q8_rows8.cpp, 256-bit x86).
 //
 // One thread, the kernel called directly (no pool), matrices cycled from DRAM as in decode
 // (≥ 1 GiB of copies), timed in the thread's CPU time (a shared machine's preemptions do not
@@ -48,13 +49,15 @@ const MatrixSet& make_set(int64_t rows, int64_t cols, int bits) {
   return last;
 }
 
-// The same copies with their rows interleaved in blocks of 16 (linear_q8_rows16.cpp).
-const MatrixSet& make_rows16_set(const MatrixSet& set) {
+// The same copies with their rows interleaved in blocks of 16 or 8 (linear_q8_rows16.cpp,
+// linear_q8_rows8.cpp).
+const MatrixSet& make_interleaved_set(const MatrixSet& set, WeightMatrix::Layout layout) {
   static MatrixSet last;
   static const MatrixSet* from = nullptr;
   static WeightMatrix shape;
   const WeightMatrix& w = set.copies[0];
-  if (from != &set || shape.rows != w.rows || shape.cols != w.cols || shape.bits != w.bits) {
+  if (from != &set || shape.rows != w.rows || shape.cols != w.cols || shape.bits != w.bits ||
+      shape.layout != layout) {
     last = MatrixSet();
     const size_t code_bytes = w.row_bytes() * w.rows;
     const size_t param_bytes = static_cast<size_t>(w.rows * w.groups_per_row()) * dtype_size(w.dtype);
@@ -65,13 +68,14 @@ const MatrixSet& make_rows16_set(const MatrixSet& set) {
       m.data = last.codes.get() + c * code_bytes;
       m.scales = last.params.get() + 2 * c * param_bytes;
       m.biases = m.scales + param_bytes;
-      simd::q8_rows16_interleave(set.copies[c], const_cast<uint8_t*>(m.data),
-                                 const_cast<uint8_t*>(m.scales), const_cast<uint8_t*>(m.biases));
-      m.layout = WeightMatrix::Layout::Rows16;
+      simd::q8_interleave(layout, set.copies[c], const_cast<uint8_t*>(m.data),
+                          const_cast<uint8_t*>(m.scales), const_cast<uint8_t*>(m.biases));
+      m.layout = layout;
       last.copies.push_back(m);
     }
     from = &set;
     shape = w;
+    shape.layout = layout;
   }
   return last;
 }
@@ -84,7 +88,8 @@ struct Inputs {
   simd::Q8TileInput tiles;
 };
 
-// tile_bits: the tile input's order (2 = planes order, which interleaved rows of 2 and 3 bits read).
+// tile_bits: the tile input's order (2 = planes order, which interleaved rows of 2 and 3 bits read;
+// -8: the planes order of the 8-row kernel).
 Inputs make_inputs(int64_t tokens, int64_t cols, int bits, int tile_bits) {
   Inputs in;
   const int group = 64;
@@ -105,7 +110,9 @@ Inputs make_inputs(int64_t tokens, int64_t cols, int bits, int tile_bits) {
   const int64_t stride = simd::q8_tiles_stride(cols);
   in.tile_values.resize(static_cast<size_t>(tokens * stride));
   in.tile_deltas.resize(static_cast<size_t>(tokens * groups));
-  if (simd::q8_tiles_fast())
+  if (tile_bits == -8)
+    simd::q8_rows8_quantize(in.x.data(), tokens, cols, group, in.tile_values.data(), in.tile_deltas.data());
+  else if (simd::q8_tiles_fast())
     simd::q8_tiles_quantize(tile_bits, in.x.data(), tokens, cols, group, in.tile_values.data(),
                             in.tile_deltas.data());
   in.tiles = {tokens, stride, in.tile_values.data(), in.tile_deltas.data(), in.group_sums.data()};
@@ -134,7 +141,7 @@ double time_calls(const MatrixSet& set, int64_t tokens, Kernel&& kernel, int cal
 }
 
 // args: rows, cols, bits, tokens; kind 0 = row kernels, 1 = tile kernel, 2 = the rows
-// interleaved in blocks of 16 (2- and 3-bit). x_one_token: against the same kernel at one token;
+// interleaved in blocks of 16 (2- and 3-bit), 3 = in blocks of 8. x_one_token: against the same kernel at one token;
 // x_rows_one_token: against the row kernels at one token (today's decode), same run.
 void run(benchmark::State& state, int kind, bool hot) {
   const int64_t rows = state.range(0), cols = state.range(1), tokens = state.range(3);
@@ -148,8 +155,15 @@ void run(benchmark::State& state, int kind, bool hot) {
     state.SkipWithError("no 16-row interleaved kernel for this matrix or target");
     return;
   }
-  const MatrixSet& kernel_set = kind == 2 ? make_rows16_set(set) : set;
-  const int tile_bits = kind == 2 ? 2 : bits;
+  if (kind == 3 && (!simd::q8_rows8_supported() || !simd::q8_rows8_layout_fits(set.copies[0]))) {
+    state.SkipWithError("no 8-row interleaved kernel for this matrix or target");
+    return;
+  }
+  const MatrixSet& kernel_set =
+      kind == 2 ? make_interleaved_set(set, WeightMatrix::Layout::Rows16)
+      : kind == 3 ? make_interleaved_set(set, WeightMatrix::Layout::Rows8)
+                  : set;
+  const int tile_bits = kind == 2 ? 2 : kind == 3 ? -8 : bits;
   const Inputs one = make_inputs(1, cols, bits, tile_bits), many = make_inputs(tokens, cols, bits, tile_bits);
   auto kernel_for = [&](const Inputs& in, int k) {
     return [&in, k](const WeightMatrix& w, float* y) {
@@ -157,8 +171,10 @@ void run(benchmark::State& state, int kind, bool hot) {
         simd::q8_affine_rows(w, in.rows, 0, w.rows, y, w.rows);
       else if (k == 1)
         simd::q8_tiles_rows(w, in.tiles, 0, w.rows, y, w.rows);
-      else
+      else if (k == 2)
         simd::q8_rows16_rows(w, in.tiles, 0, w.rows, y, w.rows);
+      else
+        simd::q8_rows8_rows(static_cast<simd::Q8Dot256>(simd::q8_dot256()), w, in.tiles, 0, w.rows, y, w.rows);
     };
   };
   const int calls = std::max<int>(4, static_cast<int>(1e9 / (rows * cols)));
@@ -182,6 +198,8 @@ void BM_RowsHot(benchmark::State& state) { run(state, 0, true); }
 void BM_TilesHot(benchmark::State& state) { run(state, 1, true); }
 void BM_Rows16(benchmark::State& state) { run(state, 2, false); }
 void BM_Rows16Hot(benchmark::State& state) { run(state, 2, true); }
+void BM_Rows8(benchmark::State& state) { run(state, 3, false); }
+void BM_Rows8Hot(benchmark::State& state) { run(state, 3, true); }
 
 void shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"rows", "cols", "bits", "tokens"});
@@ -201,6 +219,8 @@ BENCHMARK(BM_RowsHot)->Apply(shapes)->Iterations(1)->UseRealTime();
 BENCHMARK(BM_TilesHot)->Apply(shapes)->Iterations(1)->UseRealTime();
 BENCHMARK(BM_Rows16)->Apply(shapes)->Iterations(1)->UseRealTime();
 BENCHMARK(BM_Rows16Hot)->Apply(shapes)->Iterations(1)->UseRealTime();
+BENCHMARK(BM_Rows8)->Apply(shapes)->Iterations(1)->UseRealTime();
+BENCHMARK(BM_Rows8Hot)->Apply(shapes)->Iterations(1)->UseRealTime();
 
 }  // namespace
 }  // namespace tf

@@ -50,8 +50,8 @@ struct PreparedInput {
 // Layouts of Int8 inputs for the tile kernels (linear_q8_tiles*.cpp: AVX-512 VNNI, AVX-VNNI,
 // NEON sdot / i8mm), used for batches of at least q8_tiles_min_tokens(cols) tokens on CPUs that
 // have one; 2-bit matrices read their activations in planes order (kTiles2), every other width
-// in natural order.
-constexpr int64_t kTiles = -2, kTiles2 = -3;
+// in natural order. kPlanes8: planes order for rows interleaved in blocks of 8 (256-bit x86).
+constexpr int64_t kTiles = -2, kTiles2 = -3, kPlanes8 = -4;
 
 struct PreparedJob {
   const WeightMatrix* w = nullptr;
@@ -76,6 +76,8 @@ int64_t layout_of(const WeightMatrix& w, ActivationPrecision precision, int64_t 
   // run_rows' fallback.
   if (w.layout == WeightMatrix::Layout::Rows16)
     return precision == ActivationPrecision::Int8 && simd::q8_rows16_supported() ? kTiles2 : 0;
+  if (w.layout == WeightMatrix::Layout::Rows8)
+    return precision == ActivationPrecision::Int8 && simd::q8_rows8_supported() ? kPlanes8 : 0;
   if (precision != ActivationPrecision::Int8) return simd::block_codes(w.bits);
   // The row kernels' byte order depends on the bit width (2-, 3- and 4-bit codes unpack
   // into different orders, and the activations follow): one layout per width.
@@ -83,7 +85,7 @@ int64_t layout_of(const WeightMatrix& w, ActivationPrecision precision, int64_t 
   return w.bits == 2 ? kTiles2 : kTiles;
 }
 
-bool is_tiles(int64_t layout) { return layout == kTiles || layout == kTiles2; }
+bool is_tiles(int64_t layout) { return layout == kTiles || layout == kTiles2 || layout == kPlanes8; }
 
 // Tokens [t0, t1) of an input for the tile kernel (sized by prepare): every token is rounded
 // on its own, so slices can be filled in parallel.
@@ -99,8 +101,12 @@ void fill_tile_slice(const TileSlice& s) {
   const int64_t groups = p.cols / p.group_size, n = s.t1 - s.t0;
   const float* x = p.x + s.t0 * p.cols;
   simd::group_sums(x, n, p.cols, p.group_size, p.group_sums.data() + s.t0 * groups);
-  simd::q8_tiles_quantize(s.bits, x, n, p.cols, p.group_size, p.xq.data() + s.t0 * p.padded_cols,
-                          p.deltas.data() + s.t0 * groups);
+  if (p.layout == kPlanes8)
+    simd::q8_rows8_quantize(x, n, p.cols, p.group_size, p.xq.data() + s.t0 * p.padded_cols,
+                            p.deltas.data() + s.t0 * groups);
+  else
+    simd::q8_tiles_quantize(s.bits, x, n, p.cols, p.group_size, p.xq.data() + s.t0 * p.padded_cols,
+                            p.deltas.data() + s.t0 * groups);
 }
 
 // Sizes p's buffers and fills them, except for the tile layouts, whose tokens are left to
@@ -136,8 +142,8 @@ void prepare(PreparedInput& p, int bits, ActivationPrecision precision) {
 
 // Interleaved rows without their kernel: 16 rows at a time dequantized to float (the reference's
 // gather) and multiplied as a dense matrix. Slow; correct for either precision (F32's products).
-void rows16_fallback(const WeightMatrix& w, const PreparedInput& in, int64_t begin, int64_t end,
-                     float* y) {
+void interleaved_fallback(const WeightMatrix& w, const PreparedInput& in, int64_t begin, int64_t end,
+                          float* y) {
   thread_local std::vector<float> rows;
   for (int64_t r0 = begin; r0 < end; r0 += 16) {
     const int64_t n = std::min<int64_t>(16, end - r0);
@@ -155,11 +161,13 @@ void rows16_fallback(const WeightMatrix& w, const PreparedInput& in, int64_t beg
 void run_rows(const PreparedJob& p, ActivationPrecision precision, int64_t begin, int64_t end) {
   const WeightMatrix& w = *p.w;
   const PreparedInput& in = *p.in;
-  if (w.quantized() && w.layout == WeightMatrix::Layout::Rows16) {
-    if (is_tiles(in.layout))
+  if (w.quantized() && w.layout != WeightMatrix::Layout::Rows) {
+    if (in.layout == kTiles2)
       simd::q8_rows16_rows(w, in.tiles, begin, end, p.y, w.rows);
+    else if (in.layout == kPlanes8)
+      simd::q8_rows8_rows(static_cast<simd::Q8Dot256>(simd::q8_dot256()), w, in.tiles, begin, end, p.y, w.rows);
     else
-      rows16_fallback(w, in, begin, end, p.y);
+      interleaved_fallback(w, in, begin, end, p.y);
     return;
   }
   if (!w.quantized())
@@ -210,6 +218,8 @@ void validate_weight_matrix(const WeightMatrix& w) {
   if (w.rows > 0 && (w.scales == nullptr || w.biases == nullptr)) fail("has no scales or biases");
   if (w.layout == WeightMatrix::Layout::Rows16 && !simd::q8_rows16_layout_fits(w))
     fail("interleaved rows need 2- or 3-bit codes, whole blocks of 16 rows and rows of 256-code multiples");
+  if (w.layout == WeightMatrix::Layout::Rows8 && !simd::q8_rows8_layout_fits(w))
+    fail("interleaved rows need 2- or 3-bit codes, whole blocks of 8 rows and rows of 32-code multiples");
 }
 
 void matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool, ActivationPrecision precision,

@@ -177,6 +177,33 @@ void q8_rows16_interleave(const WeightMatrix& w, uint8_t* codes, uint8_t* scales
 void q8_rows16_rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin,
                     int64_t row_end, float* y, int64_t y_stride);
 
+// ---- int8 activations on 2- and 3-bit rows interleaved in blocks of 8 (linear_q8_rows8.cpp) --
+// The 256-bit x86 counterpart of the above (AVX2, AVX-VNNI, AVX-512 without VBMI), made at load
+// where the running target has a 256-bit row kernel (q8_dot256() ≥ 0): its own permutation of
+// the MLX bytes, the same size (WeightMatrix::Layout::Rows8). Input: q8_rows8_quantize (the
+// planes order, as q8_tiles_quantize(2, …) gives on AVX-512).
+bool q8_rows8_layout_fits(const WeightMatrix& w);  // 2/3-bit, rows % 8 == 0, cols % 32 == 0
+bool q8_rows8_supported();
+// codes / scales / biases: as many bytes as w's (w in MLX's layout). Throws
+// std::invalid_argument where it does not fit.
+void q8_rows8_interleave(const WeightMatrix& w, uint8_t* codes, uint8_t* scales, uint8_t* biases);
+void q8_rows8_quantize(const float* x, int64_t tokens, int64_t cols, int group_size, int8_t* values,
+                       float* deltas);
+// `w` views interleaved bytes; rows [row_begin, row_end) in whole blocks of 8. Up to 4 tokens
+// read the codes in place; more are unpacked once per block for the tile kernel.
+void q8_rows8_rows(Q8Dot256 dot, const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin,
+                   int64_t row_end, float* y, int64_t y_stride);
+// Block blk (rows 8·blk …) of an interleaved `w` in the 256-bit tile layout (cols / 4 vectors of
+// 8 dwords, quad q = activation bytes 4q … 4q + 3 in planes order).
+void q8_rows8_unpack_block(const WeightMatrix& w, int64_t blk, int32_t* quads);
+
+// ---- which interleaved layout (interleaved_layout.cpp) ---------------------------------------
+// Rows16 where the 16-row kernel runs, Rows8 where the 8-row one does, else Rows (none).
+WeightMatrix::Layout q8_interleaved_layout();
+bool q8_interleaved_fits(WeightMatrix::Layout layout, const WeightMatrix& w);
+void q8_interleave(WeightMatrix::Layout layout, const WeightMatrix& w, uint8_t* codes, uint8_t* scales,
+                   uint8_t* biases);
+
 // ---- int8 activations, batches of tokens on 128-bit ARM (linear_q8_tiles_neon.cpp) --------
 // What q8_tiles_* run on ARM: each token's bytes in natural order for every bit width.
 enum class Q8Tile128 : uint8_t {

@@ -3,7 +3,7 @@
 // its per-call repack. Same math as reference::matmul_q8:
 //   y[t][n] = Σ_g s_{n,g} · d_{t,g} · Σ_{k∈g} q_{n,k} · x_q[t][k]  +  β_{n,g} · Σ_{k∈g} x[t][k].
 //
-// Layout (q8_rows16_interleave, WeightMatrix::rows16_place): for each block of 16 rows and each
+// Layout (q8_rows16_interleave, WeightMatrix::interleaved_place): for each block of 16 rows and each
 // dword column j of the packed rows (codes 16j … 16j + 15 of a row, 2 bits each, MLX's LSB-first
 // order), the 16 rows' dwords j side by side — 64 bytes, one vector, lane r = row r of the
 // block. 3-bit rows are split, per 32 codes, into the two 2-bit columns of their low bits and
@@ -56,7 +56,7 @@ bool q8_rows16_layout_fits(const WeightMatrix& w) {
 
 namespace {
 
-// The codes of block b, scalar, code by code to where WeightMatrix::rows16_place puts them:
+// The codes of block b, scalar, code by code to where WeightMatrix::interleaved_place puts them:
 // the definition the fast versions below are tested against (tests/kernels).
 void InterleaveCodesScalar(const WeightMatrix& w, int64_t b, uint8_t* codes) {
   const size_t row_bytes = w.row_bytes();
@@ -66,7 +66,7 @@ void InterleaveCodesScalar(const WeightMatrix& w, int64_t b, uint8_t* codes) {
   for (int64_t r = 0; r < kRows16; ++r) {
     unpack_code_bytes(w.data + (b * kRows16 + r) * row_bytes, w.bits, w.cols, row.data());
     for (int64_t k = 0; k < w.cols; ++k) {
-      const WeightMatrix::Rows16Place at = WeightMatrix::rows16_place(w.bits, r, k);
+      const WeightMatrix::InterleavedPlace at = WeightMatrix::interleaved_place(w.bits, kRows16, r, k);
       block[at.low] |= static_cast<uint8_t>((row[static_cast<size_t>(k)] & 3u) << at.low_shift);
       if (w.bits == 3) block[at.high] |= static_cast<uint8_t>((row[static_cast<size_t>(k)] >> 2) << at.high_shift);
     }
@@ -92,7 +92,7 @@ TF_TILES_TARGET void InterleaveCodes512(const WeightMatrix& w, int64_t b, uint8_
 
 // 3-bit rows, 32 codes (12 bytes) of a row at a time: pext gathers the 16 codes' low bit pairs
 // of each half into a 2-bit dword, and each plane's 4 high bits into the row's nibble of that
-// plane's byte mask (WeightMatrix::rows16_place).
+// plane's byte mask (WeightMatrix::interleaved_place).
 __attribute__((target("bmi2"))) void InterleaveCodes3(const WeightMatrix& w, int64_t b, uint8_t* codes) {
   constexpr uint64_t kLow = 0x00006DB6DB6DB6DBULL;   // bits 3k and 3k + 1, k < 16
   constexpr uint64_t kHigh = 0x0000924924924924ULL;  // bits 3k + 2
@@ -249,7 +249,7 @@ TF_TILES_TARGET void BlockTokens(const WeightMatrix& w, int64_t b, const Q8TileI
 }
 
 // kT tokens (t0 …) against the 16 3-bit rows of block `b`: per 32 codes, the two low-bit
-// columns and the high-bit masks (WeightMatrix::rows16_place); plane (c, p) is
+// columns and the high-bit masks (WeightMatrix::interleaved_place); plane (c, p) is
 // ((low_c >> 2p) & 3) + 4 where mask 4c + p has the byte's bit.
 template <int kT>
 TF_TILES3_TARGET void BlockTokens3(const WeightMatrix& w, int64_t b, const Q8TileInput& in, int64_t t0,

@@ -68,6 +68,15 @@ TF_TILES256 void QuantizeToken(const float* x, int64_t cols, int group_size, int
   }
 }
 
+TF_TILES256 void PermutePlanes(int8_t* q, int64_t bytes) {
+  alignas(32) int8_t idx[32];
+  for (int i = 0; i < 32; ++i) idx[i] = static_cast<int8_t>(4 * (i % 4) + (i % 16) / 4);
+  const __m256i perm = _mm256_load_si256(reinterpret_cast<const __m256i*>(idx));
+  for (int64_t i = 0; i < bytes; i += 32)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + i),
+                        _mm256_shuffle_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + i)), perm));
+}
+
 struct Block {
   std::vector<int32_t> codes;  // [quad][kRows]: 4 codes of one row per dword
   std::vector<float> scales, biases;  // [groups][kRows]
@@ -97,8 +106,16 @@ TF_TILES256 void RepackGroups(const uint8_t* table, DType dt, int64_t groups, in
 }
 
 // Rows [r0, min(r0 + kRows, r_end)) repacked (rows past r_end: codes, scales and biases 0).
+// Rows interleaved at load (linear_q8_rows8.cpp) are whole blocks already in group order.
 TF_TILES256 void Repack(const WeightMatrix& w, int64_t r0, int64_t r_end, Block& b) {
   const int64_t groups = w.cols / w.group_size;
+  if (w.layout == WeightMatrix::Layout::Rows8) {
+    const size_t at = static_cast<size_t>(r0 * groups) * dtype_size(w.dtype);
+    q8_rows8_unpack_block(w, r0 / kRows, b.codes.data());
+    q8_avx2_to_float(w.scales + at, w.dtype, groups * kRows, b.scales.data());
+    q8_avx2_to_float(w.biases + at, w.dtype, groups * kRows, b.biases.data());
+    return;
+  }
   const int n = static_cast<int>(std::min<int64_t>(kRows, r_end - r0));
   q8_avx2_unpack_rows8(w.bits, w.data + r0 * w.row_bytes(), w.row_bytes(), n, w.cols, b.codes.data());
   RepackGroups(w.scales, w.dtype, groups, r0, n, b, b.scales.data());
@@ -142,6 +159,15 @@ void q8_avx2_tiles_quantize(int bits, const float* x, int64_t tokens, int64_t co
   }
 }
 
+// Planes order (linear_q8_rows8.cpp): within every 16 bytes, position 4p + b takes x[4b + p], a
+// 4 × 4 byte transpose per 16 bytes — one shuffle per 32.
+void q8_rows8_quantize(const float* x, int64_t tokens, int64_t cols, int group_size, int8_t* values,
+                       float* deltas) {
+  const int64_t stride = q8_tiles_stride(cols);
+  q8_avx2_tiles_quantize(0, x, tokens, cols, group_size, stride, values, deltas);  // natural order
+  PermutePlanes(values, tokens * stride);
+}
+
 void q8_avx2_tiles_rows(Q8Dot256 dot, const WeightMatrix& w, const Q8TileInput& in,
                         int64_t row_begin, int64_t row_end, float* y, int64_t y_stride) {
   const int64_t groups = w.cols / w.group_size;
@@ -164,6 +190,7 @@ void q8_avx2_tiles_rows(Q8Dot256 dot, const WeightMatrix& w, const Q8TileInput& 
 
 namespace tf::simd {
 void q8_avx2_tiles_quantize(int, const float*, int64_t, int64_t, int, int64_t, int8_t*, float*) {}
+void q8_rows8_quantize(const float*, int64_t, int64_t, int, int8_t*, float*) {}
 void q8_avx2_tiles_rows(Q8Dot256, const WeightMatrix&, const Q8TileInput&, int64_t, int64_t, float*,
                         int64_t) {}
 }  // namespace tf::simd

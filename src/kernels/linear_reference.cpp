@@ -34,7 +34,9 @@ void dequantize_row(const WeightMatrix& w, int64_t r, float* out) {
     for (int64_t k = 0; k < w.cols; ++k) out[k] = load_float(row, w.dtype, k);
     return;
   }
-  std::vector<uint8_t> buffer;
+  // Kept by the thread: an interleaved model run at F32 precision gathers its rows through here
+  // on every decode step (linear.cpp's fallback), which must not allocate once warm.
+  thread_local std::vector<uint8_t> buffer;
   const uint8_t* row = packed_row(w, r, buffer);
   const int64_t groups = w.groups_per_row();
   for (int64_t g = 0; g < groups; ++g) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 
 #include "storage/dtype.h"
 
@@ -41,20 +42,22 @@ struct WeightMatrix {
   const uint8_t* data = nullptr;
   const uint8_t* scales = nullptr;  // Affine: [rows, cols / group_size]
   const uint8_t* biases = nullptr;  // Affine: [rows, cols / group_size]
-  // Affine only: how the bytes are ordered. Rows: MLX's (above). Rows16: the same bytes
-  // permuted so that each block of 16 rows is interleaved by 4-byte column (and its scales and
-  // biases by group), as the Int8 kernel of linear_q8_rows16.cpp reads them (2- and 3-bit
-  // codes; rows16_place says where each code goes); a block of 16 rows is still contiguous
-  // (16 · row_bytes()), so row offsets (row_slice) are unchanged, in whole blocks.
-  enum class Layout : uint8_t { Rows, Rows16 };
+  // Affine only: how the bytes are ordered. Rows: MLX's (above). Rows16 / Rows8: the same
+  // bytes permuted so that each block of 16 (8) rows is interleaved by 4-byte column (and its
+  // scales and biases by group), as the Int8 kernels of linear_q8_rows16.cpp (AVX-512 VNNI) and
+  // linear_q8_rows8.cpp (256-bit x86) read them (2- and 3-bit codes; interleaved_place says
+  // where each code goes); a block of rows is still contiguous (block_rows() · row_bytes()),
+  // so row offsets (row_slice) are unchanged, in whole blocks.
+  enum class Layout : uint8_t { Rows, Rows16, Rows8 };
   Layout layout = Layout::Rows;
 
   bool quantized() const { return format == Format::Affine; }
-  // Index of row r's group g among the scales (and biases), in either layout.
+  // Rows per interleaved block: 16, 8, or 1 in MLX's row layout.
+  int64_t block_rows() const { return layout == Layout::Rows16 ? 16 : layout == Layout::Rows8 ? 8 : 1; }
+  // Index of row r's group g among the scales (and biases), in any layout.
   int64_t param_index(int64_t r, int64_t g) const {
-    const int64_t groups = groups_per_row();
-    if (layout == Layout::Rows16) return ((r / 16) * groups + g) * 16 + r % 16;
-    return r * groups + g;
+    const int64_t groups = groups_per_row(), n = block_rows();
+    return ((r / n) * groups + g) * n + r % n;
   }
   // Row r's packed bytes in MLX order (row_bytes() of them) into `out`: gathered from its block
   // when interleaved (a slow path: references, tests and fallbacks).
@@ -64,10 +67,11 @@ struct WeightMatrix {
       for (size_t i = 0; i < rb; ++i) out[i] = data[static_cast<size_t>(r) * rb + i];
       return;
     }
-    const uint8_t* block = data + static_cast<size_t>(r / 16) * 16 * rb;
+    const int64_t n = block_rows();
+    const uint8_t* block = data + static_cast<size_t>(r / n) * n * rb;
     for (size_t i = 0; i < rb; ++i) out[i] = 0;
     for (int64_t k = 0; k < cols; ++k) {
-      const Rows16Place at = rows16_place(bits, r % 16, k);
+      const InterleavedPlace at = interleaved_place(bits, n, r % n, k);
       uint32_t code = (block[at.low] >> at.low_shift) & 3u;
       if (bits == 3) code |= ((block[at.high] >> at.high_shift) & 1u) << 2;
       const int64_t bit = k * bits;  // MLX: LSB-first bitstream
@@ -75,30 +79,34 @@ struct WeightMatrix {
         if ((code >> i) & 1u) out[(bit + i) / 8] |= static_cast<uint8_t>(1u << ((bit + i) % 8));
     }
   }
-  // Where code k of row `lane` (0 … 15) of a 16-row block lives in the Rows16 layout, relative
-  // to the block's first byte: its two low bits at byte `low`, bits low_shift and low_shift + 1;
-  // for 3-bit codes its high bit at byte `high`, bit high_shift. With k = 16j + 4b + p:
-  //   2 bits: dword j of row `lane` at dword 16j + lane of the block — MLX's own dword, code
+  // Where code k of row `lane` (0 … n − 1) of an interleaved block of n = 16 or 8 rows lives,
+  // relative to the block's first byte: its two low bits at byte `low`, bits low_shift and
+  // low_shift + 1; for 3-bit codes its high bit at byte `high`, bit high_shift. With
+  // k = 16j + 4b + p:
+  //   2 bits: dword j of row `lane` at dword n·j + lane of the block — MLX's own dword, code
   //           16j + 4b + p in byte b at bit 2p;
-  //   3 bits: per 32 codes (m = k / 32, c = j % 2) three 64-byte vectors: the low two bits of
-  //           codes 32m … 32m + 15 in 2-bit form (vector 3m), of 32m + 16 … 32m + 31 (vector
-  //           3m + 1), and their high bits (vector 3m + 2) as eight 64-bit byte masks, one per
-  //           plane (c, p): bit 4·lane + b of mask 4c + p = code 32m + 16c + 4b + p's high bit
-  //           (bit i of a mask: byte i of the plane's vector). The same 12 bytes per 32 codes as
-  //           MLX's.
-  struct Rows16Place {
+  //   3 bits: per 32 codes (m = k / 32, c = j % 2) three vectors of 4n bytes: the low two bits
+  //           of codes 32m … 32m + 15 in 2-bit form (vector 3m), of 32m + 16 … 32m + 31
+  //           (vector 3m + 1), and their high bits (vector 3m + 2). n = 16 (AVX-512: mask
+  //           registers) keeps the high bits as eight 64-bit byte masks, one per plane (c, p):
+  //           bit 4·lane + b of mask 4c + p. n = 8 (AVX2: shifts) keeps them as bit planes:
+  //           byte 4·lane + b, bit 4c + p. The same 12 bytes per 32 codes as MLX's.
+  struct InterleavedPlace {
     size_t low;
     int low_shift;
     size_t high;
     int high_shift;
   };
-  static Rows16Place rows16_place(int bits, int64_t lane, int64_t k) {
+  static InterleavedPlace interleaved_place(int bits, int64_t n, int64_t lane, int64_t k) {
     const int64_t b = (k % 16) / 4, p = k % 4;
-    if (bits == 2) return {static_cast<size_t>(((k / 16) * 16 + lane) * 4 + b), static_cast<int>(2 * p), 0, 0};
+    if (bits == 2) return {static_cast<size_t>(((k / 16) * n + lane) * 4 + b), static_cast<int>(2 * p), 0, 0};
     const int64_t m = k / 32, c = (k / 16) % 2;
-    return {static_cast<size_t>(((3 * m + c) * 16 + lane) * 4 + b), static_cast<int>(2 * p),
-            static_cast<size_t>((3 * m + 2) * 64 + 8 * (4 * c + p) + lane / 2),
-            static_cast<int>(4 * (lane % 2) + b)};
+    const size_t low = static_cast<size_t>(((3 * m + c) * n + lane) * 4 + b);
+    const size_t highs = static_cast<size_t>((3 * m + 2) * n * 4);
+    if (n == 16)
+      return {low, static_cast<int>(2 * p), highs + static_cast<size_t>(8 * (4 * c + p) + lane / 2),
+              static_cast<int>(4 * (lane % 2) + b)};
+    return {low, static_cast<int>(2 * p), highs + static_cast<size_t>(4 * lane + b), static_cast<int>(4 * c + p)};
   }
   // Bytes of one row of `data`.
   size_t row_bytes() const {
@@ -117,8 +125,9 @@ struct WeightMatrix {
   WeightMatrix row_slice(int64_t begin, int64_t count) const {
     if (begin < 0 || count < 0 || begin + count > rows)
       throw std::out_of_range("WeightMatrix::row_slice out of range");
-    if (layout == Layout::Rows16 && (begin % 16 != 0 || count % 16 != 0))
-      throw std::out_of_range("WeightMatrix::row_slice of interleaved rows: whole blocks of 16 only");
+    if (begin % block_rows() != 0 || count % block_rows() != 0)
+      throw std::out_of_range("WeightMatrix::row_slice of interleaved rows: whole blocks of " +
+                              std::to_string(block_rows()) + " only");
     WeightMatrix w = *this;
     w.rows = count;
     w.data = data + static_cast<size_t>(begin) * row_bytes();

@@ -54,12 +54,12 @@ DraftVocabulary::DraftVocabulary(const Model& model, std::vector<int32_t> ids, i
   head_ = rows;
   // A head the model re-laid out for the Int8 tile kernel: the draft head too, where its row
   // count allows (model/interleaved_weights.h).
-  if (full.layout == WeightMatrix::Layout::Rows16 && simd::q8_rows16_layout_fits(rows)) {
+  if (full.layout != WeightMatrix::Layout::Rows && simd::q8_interleaved_fits(full.layout, rows)) {
     data_.resize(data.size());
     scales_.resize(scales.size());
     biases_.resize(biases.size());
-    simd::q8_rows16_interleave(rows, data_.data(), scales_.data(), biases_.data());
-    head_.layout = WeightMatrix::Layout::Rows16;
+    simd::q8_interleave(full.layout, rows, data_.data(), scales_.data(), biases_.data());
+    head_.layout = full.layout;
   } else {
     data_ = std::move(data);
     scales_ = std::move(scales);

@@ -36,12 +36,19 @@ size_t params_bytes(const WeightMatrix& w) {
 void UnmapAnonymous::operator()(uint8_t* p) const { munmap(p, bytes); }
 
 InterleavedMatrices interleaved_matrices_for(ActivationPrecision precision) {
-  if (precision != ActivationPrecision::Int8 || !simd::q8_rows16_supported()) return InterleavedMatrices::None;
+  if (precision != ActivationPrecision::Int8 || simd::q8_interleaved_layout() == WeightMatrix::Layout::Rows)
+    return InterleavedMatrices::None;
   if (const char* env = std::getenv("TIGHTFIT_WEIGHT_LAYOUT")) {
     if (std::string(env) == "rows") return InterleavedMatrices::None;
     if (std::string(env) == "experts") return InterleavedMatrices::RoutedExperts;
   }
   return InterleavedMatrices::All;
+}
+
+int interleaved_block_rows() {
+  WeightMatrix w;
+  w.layout = simd::q8_interleaved_layout();
+  return static_cast<int>(w.block_rows());
 }
 
 bool interleaves(InterleavedMatrices which, bool routed_expert, int bits, int group_size,
@@ -55,14 +62,15 @@ bool interleaves(InterleavedMatrices which, bool routed_expert, int bits, int gr
   w.group_size = group_size;
   w.rows = rows;
   w.cols = cols;
-  return simd::q8_rows16_layout_fits(w);
+  return simd::q8_interleaved_fits(simd::q8_interleaved_layout(), w);
 }
 
 InterleavedWeights InterleavedWeights::make(const std::vector<WeightMatrix*>& listed, ThreadPool& pool) {
+  const WeightMatrix::Layout layout = simd::q8_interleaved_layout();
   std::vector<WeightMatrix*> matrices;
   std::unordered_set<const WeightMatrix*> seen;
   for (WeightMatrix* w : listed)
-    if (w->layout == WeightMatrix::Layout::Rows && simd::q8_rows16_layout_fits(*w) && seen.insert(w).second)
+    if (w->layout == WeightMatrix::Layout::Rows && simd::q8_interleaved_fits(layout, *w) && seen.insert(w).second)
       matrices.push_back(w);
   InterleavedWeights out;
   if (matrices.empty()) return out;
@@ -115,7 +123,7 @@ InterleavedWeights InterleavedWeights::make(const std::vector<WeightMatrix*>& li
       uint8_t* scales = codes + w.row_bytes() * static_cast<size_t>(w.rows);
       uint8_t* biases = scales + params_bytes(w);
       const size_t skip_params = static_cast<size_t>(task.row * w.groups_per_row()) * dtype_size(w.dtype);
-      simd::q8_rows16_interleave(w.row_slice(task.row, n), codes + w.row_bytes() * static_cast<size_t>(task.row),
+      simd::q8_interleave(layout, w.row_slice(task.row, n), codes + w.row_bytes() * static_cast<size_t>(task.row),
                                  scales + skip_params, biases + skip_params);
     });
     for (size_t i = first; i < last; ++i) {
@@ -124,7 +132,7 @@ InterleavedWeights InterleavedWeights::make(const std::vector<WeightMatrix*>& li
       w.data = base + offset[i];
       w.scales = w.data + w.row_bytes() * static_cast<size_t>(w.rows);
       w.biases = w.scales + params_bytes(w);
-      w.layout = WeightMatrix::Layout::Rows16;
+      w.layout = layout;
     }
     // Codes, scales and biases of the run: three contiguous ranges (or, for experts bound one
     // tensor each, a range per matrix).

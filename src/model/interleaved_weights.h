@@ -1,5 +1,6 @@
-// Quantized weight matrices re-laid out at load for the Int8 tile kernel
-// (kernels/linear_q8_rows16.cpp): each 2- or 3-bit matrix's rows interleaved in blocks of 16, in
+// Quantized weight matrices re-laid out at load for the Int8 tile kernels
+// (kernels/linear_q8_rows16.cpp on AVX-512 VNNI, kernels/linear_q8_rows8.cpp on 256-bit x86):
+// each 2- or 3-bit matrix's rows interleaved in blocks of 16 (8), in
 // anonymous memory the model owns, the views re-pointed and the mapped originals released. Why:
 // on CPUs where decode is bound by arithmetic rather than memory, that kernel runs a matrix at
 // one token faster than the row kernel (2-bit experts 1.9–3.9×, 3-bit projections 1.05–1.35×)
@@ -25,12 +26,15 @@ enum class InterleavedMatrices : uint8_t {
 };
 
 // What a model whose forward passes run at `precision` interleaves on this CPU: All with Int8
-// and the kernel available (AVX-512 VNNI, VBMI, GFNI), else None. The environment variable
+// and a kernel available (AVX-512 VNNI, VBMI, GFNI: 16 rows; AVX2: 8 rows), else None. The environment variable
 // TIGHTFIT_WEIGHT_LAYOUT=rows keeps MLX's layout, =experts interleaves only the routed experts.
 InterleavedMatrices interleaved_matrices_for(ActivationPrecision precision);
 
+// Rows per interleaved block on this CPU: 16 (AVX-512 VNNI + VBMI), 8 (256-bit x86), 1 (none).
+int interleaved_block_rows();
+
 // Whether a matrix of these dimensions is interleaved under `which` (the kernel's own test,
-// simd::q8_rows16_layout_fits, for a matrix of that shape): what the memory plan counts as
+// simd::q8_interleaved_fits, for a matrix of that shape): what the memory plan counts as
 // anonymous memory before a model is loaded.
 bool interleaves(InterleavedMatrices which, bool routed_expert, int bits, int group_size,
                  int64_t rows, int64_t cols);
@@ -43,8 +47,8 @@ struct UnmapAnonymous {
 class InterleavedWeights {
  public:
   InterleavedWeights() = default;
-  // Interleaves the matrices of `matrices` that fit the kernel's layout (2- or 3-bit, whole
-  // blocks of 16 rows, rows of a multiple of 256 codes), and re-points their views; the rest keep
+  // Interleaves the matrices of `matrices` that fit the running kernel's layout (2- or 3-bit,
+  // whole blocks of 16 / 8 rows, rows of a multiple of 256 / 32 codes), and re-points their views; the rest keep
   // theirs. A matrix listed twice (one view shared by two names) is done once. Matrices that
   // follow one another in the checkpoint (a stacked tensor's experts) are best listed in that
   // order: their originals are then released in whole ranges. Work split over `pool`.

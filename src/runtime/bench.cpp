@@ -111,11 +111,12 @@ BenchReport run_bench(const BenchOptions& o) {
   const std::unique_ptr<Model> model = Model::load(o.model_dir, o.threads, load_options);
   r.load_seconds = seconds_since(t0);
   const Model& m = *model;
-  // The kernel path, named: matrices re-laid out at load run the 16-row tile kernel.
+  // The kernel path, named: matrices re-laid out at load run the 16- or 8-row tile kernel.
   if (m.interleaved_bytes() > 0)
-    r.int8_kernel += interleaved_matrices_for(o.precision) == InterleavedMatrices::RoutedExperts
-                         ? ", experts in 16-row tiles"
-                         : ", weights in 16-row tiles";
+    r.int8_kernel += std::string(interleaved_matrices_for(o.precision) == InterleavedMatrices::RoutedExperts
+                                     ? ", experts in "
+                                     : ", weights in ") +
+                     std::to_string(interleaved_block_rows()) + "-row tiles";
   const TextConfig& c = m.text();
   r.threads = m.pool().num_threads();
   r.layers = c.num_hidden_layers;

@@ -16,22 +16,23 @@ struct Affine {
   WeightMatrix w;
 };
 
-// Random codes and bf16 scales / biases of a realistic size (|s| ~ 0.01).
-inline Affine random_affine(int64_t rows, int64_t cols, int bits, int group, uint32_t seed) {
+// Random codes and scales / biases (bf16 unless asked) of a realistic size (|s| ~ 0.01).
+inline Affine random_affine(int64_t rows, int64_t cols, int bits, int group, uint32_t seed,
+                            DType dtype = DType::BF16) {
   Affine a;
   std::mt19937 rng(seed);
   a.data.resize(static_cast<size_t>(rows * cols * bits / 8));
   for (auto& b : a.data) b = static_cast<uint8_t>(rng());
   const int64_t groups = rows * (cols / group);
-  a.scales.resize(2 * groups);
-  a.biases.resize(2 * groups);
+  a.scales.resize(dtype_size(dtype) * groups);
+  a.biases.resize(dtype_size(dtype) * groups);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   for (int64_t i = 0; i < groups; ++i) {
-    store_float(a.scales.data(), DType::BF16, i, 0.01f * u(rng));
-    store_float(a.biases.data(), DType::BF16, i, 0.02f * u(rng));
+    store_float(a.scales.data(), dtype, i, 0.01f * u(rng));
+    store_float(a.biases.data(), dtype, i, 0.02f * u(rng));
   }
   a.w.format = WeightMatrix::Format::Affine;
-  a.w.dtype = DType::BF16;
+  a.w.dtype = dtype;
   a.w.bits = bits;
   a.w.group_size = group;
   a.w.rows = rows;

@@ -69,7 +69,7 @@ TEST(LinearQ8Rows16, TheLayoutIsAPermutationOfTheRows) {
 }
 
 TEST(LinearQ8Rows16, ThreeBitRowsComeBackCodeForCode) {
-  // Every row gathered back (copy_row, through rows16_place) is the MLX row, for each group
+  // Every row gathered back (copy_row, through interleaved_place) is the MLX row, for each group
   // size; and the bits are only moved: as many set bits in and out.
   for (int group : {32, 64, 128}) {
     const Affine a = random_affine(48, 768, 3, group, static_cast<uint32_t>(group));
@@ -87,7 +87,7 @@ TEST(LinearQ8Rows16, ThreeBitRowsComeBackCodeForCode) {
   }
   // The documented places: code 32m + 16c + 4b + p of lane r — low bits in vector 3m + c,
   // high bit in vector 3m + 2, in mask 4c + p (8 bytes each) at bit 4r + b.
-  const WeightMatrix::Rows16Place at = WeightMatrix::rows16_place(3, 5, 32 * 2 + 16 + 4 * 3 + 1);
+  const WeightMatrix::InterleavedPlace at = WeightMatrix::interleaved_place(3, 16, 5, 32 * 2 + 16 + 4 * 3 + 1);
   EXPECT_EQ(at.low, static_cast<size_t>(((3 * 2 + 1) * 16 + 5) * 4 + 3));
   EXPECT_EQ(at.low_shift, 2);
   EXPECT_EQ(at.high, static_cast<size_t>((3 * 2 + 2) * 64 + 8 * (4 * 1 + 1) + (4 * 5 + 3) / 8));

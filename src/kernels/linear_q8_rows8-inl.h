@@ -1,0 +1,181 @@
+// The products of the 8-row interleaved kernel (linear_q8_rows8.cpp), included there once per
+// way of forming byte dot products (TF_Q8_DOT: 0 = vpmaddubsw + vpmaddwd, AVX2; 1 = VEX
+// vpdpbusd, AVX-VNNI; 2 = EVEX vpdpbusd on ymm, AVX-512 VNNI + VL), inside a namespace of its
+// own, with TF_Q8_ATTR the matching target attribute — as the row kernels are
+// (linear_q8_avx2-inl.h). Layout and math: linear_q8_rows8.cpp.
+
+namespace {
+
+#define TF_Q8_INLINE TF_Q8_ATTR inline __attribute__((always_inline))
+
+// Quad q of a group's codes as one vector of 8 rows × 4 codes (byte 4r + b), in the order of
+// the activations (planes order: quad 4j + p = plane p of column j, codes 16j + 4b + p). Called
+// with q a constant (the callers' loops are unrolled), so the shifts are immediates and the
+// loads of one column are shared by its planes.
+//   2-bit: plane p of column j (8 rows' dwords) is (v >> 2p) & 3; the 16-bit shift moves no bit
+//          across a byte that the mask keeps.
+//   3-bit: per 32 codes two such columns of low bits and a bit-plane vector whose bit 4c + p
+//          is plane (c, p)'s high bit, moved to bit 2.
+template <int kBits>
+TF_Q8_INLINE __m256i Quad(const uint8_t* group_codes, int q) {
+  const __m256i three = _mm256_set1_epi8(3);
+  if constexpr (kBits == 2) {
+    const uint8_t* col = group_codes + 32 * (q / 4);
+    if (q % 8 == 0) _mm_prefetch(reinterpret_cast<const char*>(col + kRows8PrefetchBytes), _MM_HINT_T0);
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(col));
+    const int p = q % 4;
+    return _mm256_and_si256(p == 0 ? v : _mm256_srli_epi16(v, 2 * p), three);
+  } else {
+    const uint8_t* chunk = group_codes + 96 * (q / 8);
+    if (q % 8 == 0) {
+      _mm_prefetch(reinterpret_cast<const char*>(chunk + kRows8PrefetchBytes), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(chunk + 64 + kRows8PrefetchBytes), _MM_HINT_T0);
+    }
+    const int h = q % 8, p = q % 4;
+    const __m256i low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(chunk + 32 * (h / 4)));
+    const __m256i high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(chunk + 64));
+    const __m256i hi = h == 2  ? high
+                       : h < 2 ? _mm256_slli_epi16(high, 2 - h)
+                               : _mm256_srli_epi16(high, h - 2);
+    return _mm256_or_si256(_mm256_and_si256(p == 0 ? low : _mm256_srli_epi16(low, 2 * p), three),
+                           _mm256_and_si256(hi, _mm256_set1_epi8(4)));
+  }
+}
+
+// 8 values of one group (their dtype) as float.
+TF_Q8_INLINE __m256 Load8(const uint8_t* p, DType dt) {
+  if (dt == DType::BF16)
+    return _mm256_castsi256_ps(
+        _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), 16));
+  if (dt == DType::F16) return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_loadu_ps(reinterpret_cast<const float*>(p));
+}
+
+// One token's 4 activation bytes of quad q, in every dword.
+TF_Q8_INLINE __m256i Broadcast4(const int8_t* x, int q) {
+  int32_t x4;
+  std::memcpy(&x4, x + 4 * q, 4);
+  return _mm256_set1_epi32(x4);
+}
+
+// Independent vpdpbusd chains per token (its latency would otherwise bound a tile of one or two
+// tokens; the integer sums do not depend on the split). vpmaddubsw's int16 sums chain through a
+// one-cycle add: one chain.
+template <int kT>
+constexpr int kChains = TF_Q8_DOT == 0 ? 1 : kT == 1 ? 4 : kT == 2 ? 2 : 1;
+
+// kT tokens (t0 …) against the 8 rows of block `blk`: y[t][8 · blk + r].
+template <int kBits, int kGroup, int kT>
+TF_Q8_ATTR void BlockTokens(const WeightMatrix& w, int64_t blk, const Q8TileInput& in, int64_t t0,
+                            float* y, int64_t y_stride) {
+  const int64_t groups = w.groups_per_row();
+  const size_t e = dtype_size(w.dtype);
+  const uint8_t* codes = w.data + static_cast<size_t>(blk * kRows8) * w.row_bytes();
+  const uint8_t* scales = w.scales + static_cast<size_t>(blk * groups * kRows8) * e;
+  const uint8_t* biases = w.biases + static_cast<size_t>(blk * groups * kRows8) * e;
+  const int8_t* x0 = in.values + t0 * in.stride;
+  constexpr int kQuads = kGroup / 4;
+  __m256 f[kT];
+#pragma GCC unroll 4
+  for (int t = 0; t < kT; ++t) f[t] = _mm256_setzero_ps();
+  for (int64_t g = 0; g < groups; ++g) {
+    const int8_t* xg = x0 + g * kGroup;
+    const uint8_t* gcodes = codes + g * kGroup * kBits;  // a group's codes of 8 rows: 8 · G · b / 8 bytes
+    __m256i acc[kT];
+#if TF_Q8_DOT == 0
+    // vpmaddubsw sums two products in int16 (≤ 2·(2^b − 1)·127 each): a run of kRun quads adds
+    // in int16 before one vpmaddwd widens it — a whole group of 64 (2-bit: of 128).
+    constexpr int kPairMax = 2 * ((1 << kBits) - 1) * 127;
+    constexpr int kRun = std::min(kQuads, kBits == 2 ? 32 : 16);
+    static_assert(kRun * kPairMax <= 32767, "int16 sums of a run cannot overflow");
+    static_assert(kQuads % kRun == 0, "whole runs");
+    __m256i s16[kT];
+#pragma GCC unroll 32
+    for (int q = 0; q < kQuads; ++q) {
+      const __m256i plane = Quad<kBits>(gcodes, q);
+#pragma GCC unroll 4
+      for (int t = 0; t < kT; ++t) {
+        const __m256i p = _mm256_maddubs_epi16(plane, Broadcast4(xg + t * in.stride, q));
+        s16[t] = q % kRun == 0 ? p : _mm256_add_epi16(s16[t], p);
+        if (q % kRun == kRun - 1) {
+          const __m256i wide = _mm256_madd_epi16(s16[t], _mm256_set1_epi16(1));
+          acc[t] = q < kRun ? wide : _mm256_add_epi32(acc[t], wide);
+        }
+      }
+    }
+#else
+    __m256i chain[kChains<kT>][kT];
+#pragma GCC unroll 4
+    for (int c = 0; c < kChains<kT>; ++c)
+#pragma GCC unroll 4
+      for (int t = 0; t < kT; ++t) chain[c][t] = _mm256_setzero_si256();
+#pragma GCC unroll 32
+    for (int q = 0; q < kQuads; ++q) {
+      const __m256i plane = Quad<kBits>(gcodes, q);
+      __m256i* ch = chain[q % kChains<kT>];
+#pragma GCC unroll 4
+      for (int t = 0; t < kT; ++t) {
+#if TF_Q8_DOT == 1
+        ch[t] = _mm256_dpbusd_avx_epi32(ch[t], plane, Broadcast4(xg + t * in.stride, q));
+#else
+        ch[t] = _mm256_dpbusd_epi32(ch[t], plane, Broadcast4(xg + t * in.stride, q));
+#endif
+      }
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < kT; ++t) {
+      acc[t] = chain[0][t];
+#pragma GCC unroll 4
+      for (int c = 1; c < kChains<kT>; ++c) acc[t] = _mm256_add_epi32(acc[t], chain[c][t]);
+    }
+#endif
+    // The group's epilogue for its 8 rows: f += s · d_t · Σ q·x_q + β · Σx_t.
+    const __m256 s = Load8(scales + static_cast<size_t>(g * kRows8) * e, w.dtype);
+    const __m256 bias = Load8(biases + static_cast<size_t>(g * kRows8) * e, w.dtype);
+#pragma GCC unroll 4
+    for (int t = 0; t < kT; ++t) {
+      const int64_t ti = (t0 + t) * groups + g;
+      f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[t]), _mm256_mul_ps(s, _mm256_set1_ps(in.deltas[ti])), f[t]);
+      f[t] = _mm256_fmadd_ps(bias, _mm256_set1_ps(in.group_sums[ti]), f[t]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int t = 0; t < kT; ++t) _mm256_storeu_ps(y + (t0 + t) * y_stride + blk * kRows8, f[t]);
+}
+
+template <int kBits, int kGroup>
+TF_Q8_ATTR void BlocksT(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin, int64_t row_end,
+                        float* y, int64_t y_stride) {
+  for (int64_t blk = row_begin / kRows8; blk < row_end / kRows8; ++blk) {
+    int64_t t = 0;
+    for (; t + 4 <= in.tokens; t += 4) BlockTokens<kBits, kGroup, 4>(w, blk, in, t, y, y_stride);
+    switch (in.tokens - t) {
+      case 3: BlockTokens<kBits, kGroup, 3>(w, blk, in, t, y, y_stride); break;
+      case 2: BlockTokens<kBits, kGroup, 2>(w, blk, in, t, y, y_stride); break;
+      case 1: BlockTokens<kBits, kGroup, 1>(w, blk, in, t, y, y_stride); break;
+      default: break;
+    }
+  }
+}
+
+#undef TF_Q8_INLINE
+
+}  // namespace
+
+// Rows [row_begin, row_end) (whole blocks of 8) against every token of `in`, reading the codes in
+// place.
+void Blocks(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin, int64_t row_end, float* y,
+            int64_t y_stride) {
+  const auto by_group = [&](auto bits) {
+    constexpr int kBits = decltype(bits)::value;
+    switch (w.group_size) {
+      case 32: return BlocksT<kBits, 32>(w, in, row_begin, row_end, y, y_stride);
+      case 64: return BlocksT<kBits, 64>(w, in, row_begin, row_end, y, y_stride);
+      default: return BlocksT<kBits, 128>(w, in, row_begin, row_end, y, y_stride);
+    }
+  };
+  if (w.bits == 2)
+    by_group(std::integral_constant<int, 2>{});
+  else
+    by_group(std::integral_constant<int, 3>{});
+}
