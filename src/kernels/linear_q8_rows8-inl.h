@@ -97,6 +97,9 @@ TF_Q8_ATTR void BlockTokens(const WeightMatrix& w, int64_t blk, const Q8TileInpu
       for (int t = 0; t < kT; ++t) {
         const __m256i p = _mm256_maddubs_epi16(plane, Broadcast4(xg + t * in.stride, q));
         s16[t] = q % kRun == 0 ? p : _mm256_add_epi16(s16[t], p);
+        // One running sum: left to itself GCC reassociates the run into a tree of adds, which
+        // keeps every product live and spills them (kT = 4: all 64).
+        __asm__("" : "+x"(s16[t]));
         if (q % kRun == kRun - 1) {
           const __m256i wide = _mm256_madd_epi16(s16[t], _mm256_set1_epi16(1));
           acc[t] = q < kRun ? wide : _mm256_add_epi32(acc[t], wide);
