@@ -15,6 +15,7 @@
 
 #include "kernels/memory_bandwidth.h"
 #include "model/forward_pass.h"
+#include "model/sequence.h"
 #include "model/session.h"
 #include "quant/model_summary.h"
 #include "runtime/memory_plan.h"
@@ -118,6 +119,20 @@ BenchReport run_bench(const BenchOptions& o) {
                                      : ", weights in ") +
                      std::to_string(interleaved_block_rows()) + "-row tiles";
   const TextConfig& c = m.text();
+  // Every test must fit the model's context (a sequence holds max_position_embeddings tokens):
+  // said before any test runs, not as a forward pass's error after minutes of others.
+  const int64_t context =
+      c.max_position_embeddings > 0 ? c.max_position_embeddings : Sequence::kDefaultCapacity;
+  for (int n : o.prompt_tokens)
+    if (n > context)
+      throw std::invalid_argument("bench: a prompt of " + std::to_string(n) + " tokens (-p) passes this model's context of " +
+                                  std::to_string(context) + " tokens");
+  for (int n : o.gen_tokens)
+    for (int64_t depth : o.depths)
+      if (n > 0 && depth + n + 1 > context)
+        throw std::invalid_argument("bench: " + std::to_string(n) + " tokens after a depth of " + std::to_string(depth) +
+                                    " (-n, -d) pass this model's context of " + std::to_string(context) +
+                                    " tokens; choose depths up to " + std::to_string(std::max<int64_t>(0, context - n - 1)));
   r.threads = m.pool().num_threads();
   r.layers = c.num_hidden_layers;
   r.model_bytes = m.checkpoint().total_bytes();

@@ -181,6 +181,29 @@ TEST(Bench, BadModelFolderAndRepeatsAreErrors) {
   EXPECT_THROW(run_bench(o), std::invalid_argument);
 }
 
+TEST(Bench, TestsPastTheModelsContextAreRefusedUpFront) {
+  // bench's default depths (0, 4K, 32K) against a model of a 4,096-token context: one clear
+  // error naming the depth that fits, before any test runs (was a forward pass's error after
+  // the others had run).
+  BenchOptions o;
+  o.model_dir = tiny_dir();
+  o.prompt_tokens = {8};
+  o.gen_tokens = {4};
+  o.depths = {0, 4096};
+  o.repeats = 1;
+  o.warm_page_cache = false;
+  o.bandwidth_bytes = 1 << 20;
+  try {
+    run_bench(o);
+    FAIL() << "a depth past the context ran";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("choose depths up to 4091"), std::string::npos) << e.what();
+  }
+  o.depths = {0};
+  o.prompt_tokens = {5000};
+  EXPECT_THROW(run_bench(o), std::invalid_argument);
+}
+
 TEST(SessionRandomContext, GrowsTheKvCachesAndDecodeContinues) {
   auto model = Model::load(tiny_dir(), 1);
   Session s(*model);
