@@ -203,6 +203,13 @@ WeightMatrix::Layout q8_interleaved_layout();
 bool q8_interleaved_fits(WeightMatrix::Layout layout, const WeightMatrix& w);
 void q8_interleave(WeightMatrix::Layout layout, const WeightMatrix& w, uint8_t* codes, uint8_t* scales,
                    uint8_t* biases);
+// The scales and biases of w (MLX layout) interleaved in blocks of n rows: per block, per group,
+// the n rows' values side by side (both layouts' parameters).
+void q8_interleave_params(const WeightMatrix& w, int64_t n, uint8_t* scales, uint8_t* biases);
+// The codes of block b (rows n·b …) of w (MLX layout) placed code by code where
+// WeightMatrix::interleaved_place puts them: the definition the fast interleaves are tested
+// against, and their fallback.
+void q8_interleave_codes_scalar(const WeightMatrix& w, int64_t n, int64_t b, uint8_t* codes);
 
 // ---- int8 activations, batches of tokens on 128-bit ARM (linear_q8_tiles_neon.cpp) --------
 // What q8_tiles_* run on ARM: each token's bytes in natural order for every bit width.

@@ -27,7 +27,6 @@
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
-#include <utility>
 #include <vector>
 
 #include "kernels/linear.h"
@@ -56,21 +55,10 @@ bool q8_rows16_layout_fits(const WeightMatrix& w) {
 
 namespace {
 
-// The codes of block b, scalar, code by code to where WeightMatrix::interleaved_place puts them:
-// the definition the fast versions below are tested against (tests/kernels).
+// The codes of block b, scalar (interleaved_layout.cpp): the definition the fast versions below
+// are tested against (tests/kernels).
 void InterleaveCodesScalar(const WeightMatrix& w, int64_t b, uint8_t* codes) {
-  const size_t row_bytes = w.row_bytes();
-  uint8_t* block = codes + static_cast<size_t>(b * kRows16) * row_bytes;
-  std::memset(block, 0, kRows16 * row_bytes);
-  std::vector<uint8_t> row(static_cast<size_t>(w.cols));
-  for (int64_t r = 0; r < kRows16; ++r) {
-    unpack_code_bytes(w.data + (b * kRows16 + r) * row_bytes, w.bits, w.cols, row.data());
-    for (int64_t k = 0; k < w.cols; ++k) {
-      const WeightMatrix::InterleavedPlace at = WeightMatrix::interleaved_place(w.bits, kRows16, r, k);
-      block[at.low] |= static_cast<uint8_t>((row[static_cast<size_t>(k)] & 3u) << at.low_shift);
-      if (w.bits == 3) block[at.high] |= static_cast<uint8_t>((row[static_cast<size_t>(k)] >> 2) << at.high_shift);
-    }
-  }
+  q8_interleave_codes_scalar(w, kRows16, b, codes);
 }
 
 #if defined(__x86_64__)
@@ -133,24 +121,7 @@ void q8_rows16_interleave(const WeightMatrix& w, uint8_t* codes, uint8_t* scales
   if (w.bits == 3 && x86_features().bmi2) codes_of_block = InterleaveCodes3;
 #endif
   for (int64_t b = 0; b < blocks; ++b) codes_of_block(w, b, codes);
-  // Scales and biases: row 16b + r's group g to (b · groups + g) · 16 + r
-  // (WeightMatrix::param_index), element by element in their own width.
-  const int64_t groups = w.groups_per_row();
-  const auto transpose = [&](auto element) {
-    using T = decltype(element);
-    for (const auto& [from, to] : {std::pair{w.scales, scales}, std::pair{w.biases, biases}})
-      for (int64_t b = 0; b < blocks; ++b)
-        for (int64_t r = 0; r < kRows16; ++r) {
-          const uint8_t* src = from + static_cast<size_t>((b * kRows16 + r) * groups) * sizeof(T);
-          uint8_t* dst = to + static_cast<size_t>(b * groups * kRows16 + r) * sizeof(T);
-          for (int64_t g = 0; g < groups; ++g)
-            std::memcpy(dst + static_cast<size_t>(g * kRows16) * sizeof(T), src + static_cast<size_t>(g) * sizeof(T), sizeof(T));
-        }
-  };
-  if (dtype_size(w.dtype) == 2)
-    transpose(uint16_t{});
-  else
-    transpose(uint32_t{});
+  q8_interleave_params(w, kRows16, scales, biases);
 }
 
 #if defined(__x86_64__)
