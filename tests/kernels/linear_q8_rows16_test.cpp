@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernels/affine_test_matrix.h"
+#include "kernels/interleaved_test_matrix.h"
 #include "kernels/linear.h"
 #include "kernels/linear_internal.h"
 #include "kernels/simd_targets.h"
@@ -22,25 +23,8 @@ namespace {
 using test::Affine;
 using test::random_affine;
 
-struct Interleaved {
-  std::vector<uint8_t> codes, scales, biases;
-  WeightMatrix w;
-};
-
-Interleaved interleave(const WeightMatrix& w) {
-  Interleaved i;
-  i.codes.resize(w.row_bytes() * w.rows);
-  const size_t params = static_cast<size_t>(w.rows * w.groups_per_row()) * dtype_size(w.dtype);
-  i.scales.resize(params);
-  i.biases.resize(params);
-  simd::q8_rows16_interleave(w, i.codes.data(), i.scales.data(), i.biases.data());
-  i.w = w;
-  i.w.layout = WeightMatrix::Layout::Rows16;
-  i.w.data = i.codes.data();
-  i.w.scales = i.scales.data();
-  i.w.biases = i.biases.data();
-  return i;
-}
+using test::Interleaved;
+Interleaved interleave(const WeightMatrix& w) { return test::interleave(w, WeightMatrix::Layout::Rows16); }
 
 TEST(LinearQ8Rows16, TheLayoutIsAPermutationOfTheRows) {
   const Affine a = random_affine(32, 512, 2, 64, 5);
@@ -137,13 +121,9 @@ TEST(LinearQ8Rows16, MatchesTheReferenceAtModelShapes) {
       simd::q8_rows16_rows(i.w, in, 0, cut, y.data(), s.rows);
       simd::q8_rows16_rows(i.w, in, cut, s.rows, y.data(), s.rows);
       reference::matmul_q8(a.w, x.data(), tokens, ref.data());
-      double worst = 0, scale = 0;
-      for (size_t k = 0; k < y.size(); ++k) {
-        worst = std::max(worst, std::abs(double(y[k]) - ref[k]));
-        scale = std::max(scale, std::abs(double(ref[k])));
-      }
+      const test::Deviation dev = test::deviation(y, ref);
       // Integer dots are exact; only the float epilogue's order differs.
-      EXPECT_LT(worst, 1e-5 * scale + 1e-6) << s.bits << "-bit " << s.rows << "x" << s.cols << " g" << s.group << ", " << tokens << " tokens";
+      EXPECT_LT(dev.worst, 1e-5 * dev.scale + 1e-6) << s.bits << "-bit " << s.rows << "x" << s.cols << " g" << s.group << ", " << tokens << " tokens";
     }
   }
 }
@@ -173,12 +153,8 @@ TEST(LinearQ8Rows16, MatmulRunsInterleavedRowsOnEveryTargetAndPrecision) {
           reference::matmul_q8(a.w, x.data(), tokens, ref.data());
         else
           reference::matmul(a.w, x.data(), tokens, ref.data());
-        double worst = 0, scale = 0;
-        for (size_t k = 0; k < y.size(); ++k) {
-          worst = std::max(worst, std::abs(double(y[k]) - ref[k]));
-          scale = std::max(scale, std::abs(double(ref[k])));
-        }
-        EXPECT_LT(worst, 1e-5 * scale + 1e-6) << bits << "-bit, " << (int8 ? "int8 kernel" : "float fallback") << ", " << tokens << " tokens";
+        const test::Deviation dev = test::deviation(y, ref);
+        EXPECT_LT(dev.worst, 1e-5 * dev.scale + 1e-6) << bits << "-bit, " << (int8 ? "int8 kernel" : "float fallback") << ", " << tokens << " tokens";
       }
   });
   // Slices keep whole blocks.

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kernels/affine_test_matrix.h"
+#include "kernels/interleaved_test_matrix.h"
 #include "kernels/linear.h"
 #include "kernels/linear_internal.h"
 #include "kernels/simd_targets.h"
@@ -24,25 +25,8 @@ namespace {
 using test::Affine;
 using test::random_affine;
 
-struct Interleaved {
-  std::vector<uint8_t> codes, scales, biases;
-  WeightMatrix w;
-};
-
-Interleaved interleave(const WeightMatrix& w) {
-  Interleaved i;
-  i.codes.resize(w.row_bytes() * w.rows);
-  const size_t params = static_cast<size_t>(w.rows * w.groups_per_row()) * dtype_size(w.dtype);
-  i.scales.resize(params);
-  i.biases.resize(params);
-  simd::q8_rows8_interleave(w, i.codes.data(), i.scales.data(), i.biases.data());
-  i.w = w;
-  i.w.layout = WeightMatrix::Layout::Rows8;
-  i.w.data = i.codes.data();
-  i.w.scales = i.scales.data();
-  i.w.biases = i.biases.data();
-  return i;
-}
+using test::Interleaved;
+Interleaved interleave(const WeightMatrix& w) { return test::interleave(w, WeightMatrix::Layout::Rows8); }
 
 TEST(LinearQ8Rows8, TheLayoutIsAPermutationOfTheRows) {
   const Affine a = random_affine(24, 512, 2, 64, 5);
@@ -84,16 +68,7 @@ TEST(LinearQ8Rows8, RowsComeBackCodeForCodeAndTheFastInterleaveIsTheDefinition) 
             << bits << "-bit g" << group << " row " << r;
       }
       std::vector<uint8_t> scalar(i.codes.size(), 0);
-      for (int64_t r = 0; r < 24; ++r) {
-        std::vector<uint8_t> codes(static_cast<size_t>(cols));
-        unpack_code_bytes(a.data.data() + r * a.w.row_bytes(), bits, cols, codes.data());
-        uint8_t* block = scalar.data() + (r / 8) * 8 * a.w.row_bytes();
-        for (int64_t k = 0; k < cols; ++k) {
-          const WeightMatrix::InterleavedPlace at = WeightMatrix::interleaved_place(bits, 8, r % 8, k);
-          block[at.low] |= static_cast<uint8_t>((codes[static_cast<size_t>(k)] & 3u) << at.low_shift);
-          if (bits == 3) block[at.high] |= static_cast<uint8_t>((codes[static_cast<size_t>(k)] >> 2) << at.high_shift);
-        }
-      }
+      for (int64_t b = 0; b < 24 / 8; ++b) simd::q8_interleave_codes_scalar(a.w, 8, b, scalar.data());
       EXPECT_EQ(scalar, i.codes) << bits << "-bit g" << group;
     }
   // The documented places: code 32m + 16c + 4b + p of lane r — low bits in vector 3m + c,
@@ -163,13 +138,9 @@ TEST(LinearQ8Rows8, EveryByteDotMatchesTheReferenceAtModelShapes) {
         simd::q8_rows8_rows(d.dot, i.w, in, 0, cut, y.data(), s.rows);
         simd::q8_rows8_rows(d.dot, i.w, in, cut, s.rows, y.data(), s.rows);
         reference::matmul_q8(a.w, x.data(), tokens, ref.data());
-        double worst = 0, scale = 0;
-        for (size_t k = 0; k < y.size(); ++k) {
-          worst = std::max(worst, std::abs(double(y[k]) - ref[k]));
-          scale = std::max(scale, std::abs(double(ref[k])));
-        }
+        const test::Deviation dev = test::deviation(y, ref);
         // Integer dots are exact; only the float epilogue's order differs.
-        EXPECT_LT(worst, 1e-5 * scale + 1e-6);
+        EXPECT_LT(dev.worst, 1e-5 * dev.scale + 1e-6);
       }
     }
   }
@@ -201,12 +172,8 @@ TEST(LinearQ8Rows8, MatmulRunsInterleavedRowsOnEveryTargetAndPrecision) {
             reference::matmul_q8(a.w, x.data(), tokens, ref.data());
           else
             reference::matmul(a.w, x.data(), tokens, ref.data());
-          double worst = 0, scale = 0;
-          for (size_t k = 0; k < y.size(); ++k) {
-            worst = std::max(worst, std::abs(double(y[k]) - ref[k]));
-            scale = std::max(scale, std::abs(double(ref[k])));
-          }
-          EXPECT_LT(worst, 1e-5 * scale + 1e-6)
+          const test::Deviation dev = test::deviation(y, ref);
+          EXPECT_LT(dev.worst, 1e-5 * dev.scale + 1e-6)
               << bits << "-bit, " << (int8 ? "int8 kernel" : "float fallback") << ", " << tokens << " tokens";
         }
     });
