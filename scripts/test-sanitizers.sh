@@ -61,20 +61,37 @@ trap 'rm -rf "$scratch"' EXIT
 # A failing input is kept in BUILD_DIR/fuzz-findings/<target>/ (crash-*, timeout-*, oom-*).
 findings="$build/fuzz-findings"
 rm -rf "$findings"
-for t in "${fuzz_targets[@]}"; do
-  echo "== fuzz_$t for ${seconds}s"
+# Runs one target for the given seconds; its log in $scratch/<target>.log, its status returned.
+fuzz_one() {
+  local t="$1" status=0
   mkdir -p "$scratch/$t" "$findings/$t"
-  status=0
   # shellcheck disable=SC2046
   "$build/tests/fuzz_$t" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=3072 -max_len="$(max_len_for "$t")" \
     -artifact_prefix="$findings/$t/" -print_final_stats=1 "$scratch/$t" "tests/fuzz/corpus/$t" \
     $(seeds_for "$t") > "$scratch/$t.log" 2>&1 || status=$?
-  grep -E '^stat::number_of_executed_units' "$scratch/$t.log" || true
-  if [ "$status" -ne 0 ]; then
-    echo "fuzz_$t failed (exit $status); the end of its log:"
-    tail -n 40 "$scratch/$t.log"
-    echo "the input: $(ls -d "$findings/$t"/* 2> /dev/null) (fix it, then add it to tests/fuzz/corpus/$t/)"
-    exit 1
-  fi
+  return "$status"
+}
+# Two targets at a time (CI has two cores), each for the full time.
+for ((i = 0; i < ${#fuzz_targets[@]}; i += 2)); do
+  pair=("${fuzz_targets[@]:i:2}")
+  pids=()
+  for t in "${pair[@]}"; do
+    echo "== fuzz_$t for ${seconds}s"
+    fuzz_one "$t" &
+    pids+=($!)
+  done
+  for j in "${!pair[@]}"; do
+    t="${pair[j]}"
+    status=0
+    wait "${pids[j]}" || status=$?
+    grep -E '^stat::number_of_executed_units' "$scratch/$t.log" | sed "s/^/fuzz_$t /" || true
+    if [ "$status" -ne 0 ]; then
+      echo "fuzz_$t failed (exit $status); the end of its log:"
+      tail -n 40 "$scratch/$t.log"
+      echo "the input: $(ls -d "$findings/$t"/* 2> /dev/null) (fix it, then add it to tests/fuzz/corpus/$t/)"
+      wait
+      exit 1
+    fi
+  done
 done
 echo "sanitizer tests and fuzz smoke run passed in $((SECONDS - start)) s"
