@@ -18,10 +18,12 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
 cmake --build "$build" --target test_kernels test_model
 # Every kernel test (each ARM Int8 row and tile variant called directly against the scalar
 # reference, the thread pool, matmul through the pool, attention, the delta rule, the
-# element-wise ops) and every model test — the fixture logits against llama.cpp's, quantized
-# models, Int8 batches, sessions, MTP — but one: KVCacheMemory measures the process's resident
-# memory, which under qemu-user is the emulator's own too (it grew by 12 MB when the test
-# reserved 2 GiB of address space, against < 1 MB allowed).
+# element-wise ops) and the model tests that run those kernels in whole forward passes — the
+# fixture logits against llama.cpp's, quantized models, Int8 batches, quantized KV caches,
+# attention at depth, rewind (tests/CMakeLists.txt lists them; the rest of tests/model is model
+# logic, the same on every CPU, and runs in the native build). KVCacheMemory is left out: it
+# measures the process's resident memory, which under qemu-user is the emulator's own too (it
+# grew by 12 MB when the test reserved 2 GiB of address space, against < 1 MB allowed).
 # The emulator (the toolchain file's CMAKE_CROSSCOMPILING_EMULATOR) runs them against the arm64
 # multiarch glibc; cmake/aarch64-linux-gnu.cmake says why not the cross package's.
 ctest --test-dir "$build" --output-on-failure -j2 --timeout 600 -L '^kernels$'
