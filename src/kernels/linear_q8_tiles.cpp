@@ -30,6 +30,16 @@
 
 namespace tf::simd {
 
+// Whole 64-byte lines per token, and never a multiple of 512 bytes: with a power-of-two stride
+// (2048 for the model's hidden size, 512 for an expert's) the 4 tokens a tile broadcasts from
+// in one step sit at the same offset within their 512 bytes (likely the same L1 bank): on a
+// Zen 3 the 256-bit tile's inner loop ran ~20 % slower so (bench/RESULTS.md, "Tile kernel
+// unrolled, token stride").
+int64_t q8_tiles_stride(int64_t cols) {
+  const int64_t lines = (cols + 63) / 64 * 64;
+  return lines % 512 == 0 ? lines + 64 : lines;
+}
+
 #if TF_TILES_X86
 namespace {
 
@@ -279,7 +289,6 @@ bool tiles256() { return !q8_vnni512() && q8_dot256() >= 0; }
 
 bool q8_tiles_fast() { return tiles512() || tiles256(); }
 
-int64_t q8_tiles_stride(int64_t cols) { return (cols + 63) / 64 * 64; }
 
 void q8_tiles_quantize(int bits, const float* x, int64_t tokens, int64_t cols, int group_size,
                        int8_t* values, float* deltas) {
@@ -319,7 +328,6 @@ Q8Tile128 best_tile128() {
 // Beside the sdot row kernel only: on ARM, q8_fast() holds exactly when the running Highway
 // target is NEON on a CPU with the dot-product extension (linear_q8.cpp).
 bool q8_tiles_fast() { return q8_fast() && q8_tile128_supported(Q8Tile128::DotProd); }
-int64_t q8_tiles_stride(int64_t cols) { return (cols + 63) / 64 * 64; }
 void q8_tiles_quantize(int, const float* x, int64_t tokens, int64_t cols, int group_size,
                        int8_t* values, float* deltas) {
   q8_neon_tiles_quantize(x, tokens, cols, group_size, q8_tiles_stride(cols), values, deltas);
@@ -332,7 +340,6 @@ void q8_tiles_rows(const WeightMatrix& w, const Q8TileInput& in, int64_t row_beg
 #else  // neither: never chosen (q8_tiles_fast() is false)
 
 bool q8_tiles_fast() { return false; }
-int64_t q8_tiles_stride(int64_t cols) { return (cols + 63) / 64 * 64; }
 void q8_tiles_quantize(int, const float*, int64_t, int64_t, int, int8_t*, float*) {}
 void q8_tiles_rows(const WeightMatrix&, const Q8TileInput&, int64_t, int64_t, float*, int64_t) {}
 

@@ -18,35 +18,38 @@ TF_Q8_ATTR inline __attribute__((always_inline)) void GroupProducts(const int32_
   constexpr int kPairMax = 2 * ((1 << (kBits == 8 ? 4 : kBits)) - 1) * 127;
   constexpr int kRun = std::min(kQuads, 32767 / kPairMax);
   const __m256i ones = _mm256_set1_epi16(1), sixteens = _mm256_set1_epi16(16), low4 = _mm256_set1_epi8(15);
-#pragma GCC unroll 8
-  for (int q0 = 0; q0 < kQuads; q0 += kRun) {
-    __m256i lo[kT], hi[kT];
-#pragma GCC unroll 16
-    for (int q = q0; q < std::min(q0 + kRun, kQuads); ++q) {
-      const __m256i cv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + q * kRows));
-      __m256i cl = cv, ch = cv;
-      if constexpr (kBits == 8) {
-        cl = _mm256_and_si256(cv, low4);
-        ch = _mm256_and_si256(_mm256_srli_epi16(cv, 4), low4);
-      }
-#pragma GCC unroll 4
-      for (int t = 0; t < kT; ++t) {
-        int32_t x4;
-        std::memcpy(&x4, x + t * stride + 4 * q, 4);
-        const __m256i xb = _mm256_set1_epi32(x4);
-        const __m256i p = _mm256_maddubs_epi16(cl, xb);
-        lo[t] = q == q0 ? p : _mm256_add_epi16(lo[t], p);
-        if constexpr (kBits == 8) {
-          const __m256i ph = _mm256_maddubs_epi16(ch, xb);
-          hi[t] = q == q0 ? ph : _mm256_add_epi16(hi[t], ph);
-        }
-      }
+  __m256i lo[kT], hi[kT];
+  // One flat loop, unrolled whole (q a constant in every copy): nested run loops stayed rolled,
+  // with a branch per quad for the run's first product (bench/RESULTS.md, "Tile kernel unrolled").
+#pragma GCC unroll 32
+  for (int q = 0; q < kQuads; ++q) {
+    const bool first = q % kRun == 0, last = q % kRun == kRun - 1 || q == kQuads - 1;
+    const __m256i cv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + q * kRows));
+    __m256i cl = cv, ch = cv;
+    if constexpr (kBits == 8) {
+      cl = _mm256_and_si256(cv, low4);
+      ch = _mm256_and_si256(_mm256_srli_epi16(cv, 4), low4);
     }
 #pragma GCC unroll 4
     for (int t = 0; t < kT; ++t) {
-      __m256i w = _mm256_madd_epi16(lo[t], ones);
-      if constexpr (kBits == 8) w = _mm256_add_epi32(w, _mm256_madd_epi16(hi[t], sixteens));
-      acc[t] = q0 == 0 ? w : _mm256_add_epi32(acc[t], w);
+      int32_t x4;
+      std::memcpy(&x4, x + t * stride + 4 * q, 4);
+      const __m256i xb = _mm256_set1_epi32(x4);
+      const __m256i p = _mm256_maddubs_epi16(cl, xb);
+      lo[t] = first ? p : _mm256_add_epi16(lo[t], p);
+      // One running sum (as in linear_q8_rows8-inl.h): left to itself GCC reassociates the
+      // run into a tree of adds that keeps every product live.
+      __asm__("" : "+x"(lo[t]));
+      if constexpr (kBits == 8) {
+        const __m256i ph = _mm256_maddubs_epi16(ch, xb);
+        hi[t] = first ? ph : _mm256_add_epi16(hi[t], ph);
+        __asm__("" : "+x"(hi[t]));
+      }
+      if (last) {
+        __m256i w = _mm256_madd_epi16(lo[t], ones);
+        if constexpr (kBits == 8) w = _mm256_add_epi32(w, _mm256_madd_epi16(hi[t], sixteens));
+        acc[t] = q < kRun ? w : _mm256_add_epi32(acc[t], w);
+      }
     }
   }
 #else
