@@ -30,15 +30,10 @@
 
 namespace tf::simd {
 
-// Whole 64-byte lines per token, and never a multiple of 512 bytes: with a power-of-two stride
-// (2048 for the model's hidden size, 512 for an expert's) the 4 tokens a tile broadcasts from
-// in one step sit at the same offset within their 512 bytes (likely the same L1 bank): on a
-// Zen 3 the 256-bit tile's inner loop ran ~20 % slower so (bench/RESULTS.md, "Tile kernel
-// unrolled, token stride").
-int64_t q8_tiles_stride(int64_t cols) {
-  const int64_t lines = (cols + 63) / 64 * 64;
-  return lines % 512 == 0 ? lines + 64 : lines;
-}
+// Whole 64-byte lines per token. (A stride kept off multiples of 512 bytes ran a bare copy of the
+// AVX2 tile loop ~20 % faster on a Zen 3, but not the kernel: bench/RESULTS.md, "Tile kernel
+// unrolled".)
+int64_t q8_tiles_stride(int64_t cols) { return (cols + 63) / 64 * 64; }
 
 #if TF_TILES_X86
 namespace {
