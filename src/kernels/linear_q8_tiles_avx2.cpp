@@ -171,11 +171,13 @@ void q8_rows8_quantize(const float* x, int64_t tokens, int64_t cols, int group_s
 void q8_avx2_tiles_rows(Q8Dot256 dot, const WeightMatrix& w, const Q8TileInput& in,
                         int64_t row_begin, int64_t row_end, float* y, int64_t y_stride) {
   const int64_t groups = w.cols / w.group_size;
-  thread_local Block b;
-  b.codes.resize(static_cast<size_t>(kRows * w.cols / 4));
-  b.scales.resize(static_cast<size_t>(groups * kRows));
-  b.biases.resize(static_cast<size_t>(groups * kRows));
-  b.row_floats.resize(static_cast<size_t>(kRows * ((groups + 7) / 8 * 8)));
+  thread_local Block b[2];  // two blocks per pass where the kernel pairs them
+  for (Block& one : b) {
+    one.codes.resize(static_cast<size_t>(kRows * w.cols / 4));
+    one.scales.resize(static_cast<size_t>(groups * kRows));
+    one.biases.resize(static_cast<size_t>(groups * kRows));
+    one.row_floats.resize(static_cast<size_t>(kRows * ((groups + 7) / 8 * 8)));
+  }
   switch (dot) {
     case Q8Dot256::Maddubs: return tiles_maddubs::Rows(w, in, row_begin, row_end, y, y_stride, b);
     case Q8Dot256::AvxVnni: return tiles_avx_vnni::Rows(w, in, row_begin, row_end, y, y_stride, b);
