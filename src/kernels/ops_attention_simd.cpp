@@ -374,14 +374,17 @@ HWY_INLINE void Accumulate(const BlockScores& w, const Format& f, const Rows& ro
   }
 }
 
-// Targets with Int8 key scores: AVX-512 VNNI (with Int16 value weights) and NEON with dot
-// products (values in float). Each still checks the CPU at run time (AttendHaveInt8).
+// Targets with Int8 key scores: AVX-512 VNNI (with Int16 value weights), NEON with dot
+// products and AVX2 (4- and 2-bit keys; values in float). Each still checks the CPU at run time
+// (AttendHaveInt8).
 #undef TF_ATTN_INT8
-#if HWY_TARGET == HWY_AVX3_DL || (HWY_TARGET == HWY_NEON && HWY_ARCH_ARM_A64)
+#if HWY_TARGET == HWY_AVX3_DL || (HWY_TARGET == HWY_NEON && HWY_ARCH_ARM_A64) || HWY_TARGET == HWY_AVX2
 #define TF_ATTN_INT8 1
 #include "kernels/ops_attention_int8-inl.h"
 #if HWY_TARGET == HWY_AVX3_DL
 #include "kernels/ops_attention_vnni-inl.h"
+#elif HWY_TARGET == HWY_AVX2
+#include "kernels/ops_attention_avx2-inl.h"
 #else
 #include "kernels/ops_attention_neon-inl.h"
 #endif
@@ -472,6 +475,8 @@ int Log2(int x) {
 bool AttendHaveInt8() {
 #if HWY_TARGET == HWY_AVX3_DL
   return tf::simd::x86_features().avx512vnni;
+#elif HWY_TARGET == HWY_AVX2
+  return true;  // the target runs only where AVX2 does
 #elif TF_ATTN_INT8
   return q8_dot128_supported(Q8Dot128::DotProd);
 #else
@@ -495,9 +500,12 @@ bool QuantFormat(const KVRows& kv, QuantRow<kBits>* f) {
 }
 
 // attend_group_int8_keys on this target (given that the float kernel can run the rows).
+// Key widths this target scores with Int8 dots (AVX2: not 8-bit, ops_attention_avx2-inl.h).
+constexpr bool Int8KeyBits(int bits) { return bits != 0 && (HWY_TARGET != HWY_AVX2 || bits != 8); }
+
 bool Int8KeysFor(int heads, const KVRows& kv, int dim) {
-  return AttendHaveInt8() && kv_quant_bits(kv.type) != 0 && dim <= 256 && dim % kv.group_size == 0 &&
-         heads <= 8 * 16;
+  return AttendHaveInt8() && Int8KeyBits(kv_quant_bits(kv.type)) && dim <= 256 &&
+         dim % kv.group_size == 0 && heads <= 8 * 16;
 }
 
 template <int kBits>
@@ -506,16 +514,18 @@ bool QuantPartial(const float* q, int heads, const KVRows& kv, const Rows& rows,
   QuantRow<kBits> f;
   if (!QuantFormat(kv, &f)) return false;
 #if TF_ATTN_INT8
-  if (Int8KeysFor(heads, kv, dim)) {
-    Int8Tile tiles[kInt8MaxTiles];
-    for (int h0 = 0; h0 < heads; h0 += kHeadTile)
-      PrepareInt8Tile(q + static_cast<int64_t>(h0) * dim, std::min(kHeadTile, heads - h0), dim,
-                      kv.group_size, tiles[h0 / kHeadTile]);
-    QuantRowInt8<kBits> fi;
-    static_cast<QuantRow<kBits>&>(fi) = f;
-    fi.tiles = tiles;
-    PartialT(q, heads, fi, rows, begin, end, dim, scale, acc, m, l);
-    return true;
+  if constexpr (Int8KeyBits(kBits)) {
+    if (Int8KeysFor(heads, kv, dim)) {
+      Int8Tile tiles[kInt8MaxTiles];
+      for (int h0 = 0; h0 < heads; h0 += kHeadTile)
+        PrepareInt8Tile(q + static_cast<int64_t>(h0) * dim, std::min(kHeadTile, heads - h0), dim,
+                        kv.group_size, tiles[h0 / kHeadTile]);
+      QuantRowInt8<kBits> fi;
+      static_cast<QuantRow<kBits>&>(fi) = f;
+      fi.tiles = tiles;
+      PartialT(q, heads, fi, rows, begin, end, dim, scale, acc, m, l);
+      return true;
+    }
   }
 #endif
   PartialT(q, heads, f, rows, begin, end, dim, scale, acc, m, l);
