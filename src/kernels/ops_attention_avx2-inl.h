@@ -11,7 +11,8 @@
 //
 // 8-bit keys stay on the float path: a pair of 8-bit codes times int8 query bytes
 // (2 · 255 · 127) overflows vpmaddubsw's int16 sum, and centring the codes for vpsignb fails at
-// c − 128 = −128 (no +128 in a byte) — exact alternatives (int16 widening) cost what they save.
+// c − 128 = −128 (no +128 in a byte). Not tried: codes widened to int16 for vpmaddwd (exact,
+// half the products per instruction).
 
 #undef TF_ATTN_INT8_ATTR
 #define TF_ATTN_INT8_ATTR  // Highway's AVX2 target attributes cover vpmaddubsw
