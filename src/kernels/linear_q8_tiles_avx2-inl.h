@@ -6,6 +6,13 @@
 
 namespace {
 
+// One token's 4 activation bytes of quad q, in every dword.
+TF_Q8_ATTR inline __attribute__((always_inline)) __m256i TokenQuad(const int8_t* x, int q) {
+  int32_t x4;
+  std::memcpy(&x4, x + 4 * q, 4);
+  return _mm256_set1_epi32(x4);
+}
+
 // One group's products for kNB blocks of 8 rows × kT tokens: acc[b][t] lane r =
 // Σ_{k∈g} q_{8b+r,k} · x_q[t][k]. `c[b]`: block b's quads of the group ([quad][8 rows] dwords);
 // `x`: token 0's bytes of the group. A token's broadcast serves every block.
@@ -38,9 +45,7 @@ TF_Q8_ATTR inline __attribute__((always_inline)) void GroupProducts(const int32_
     }
 #pragma GCC unroll 4
     for (int t = 0; t < kT; ++t) {
-      int32_t x4;
-      std::memcpy(&x4, x + t * stride + 4 * q, 4);
-      const __m256i xb = _mm256_set1_epi32(x4);
+      const __m256i xb = TokenQuad(x + t * stride, q);
 #pragma GCC unroll 2
       for (int b = 0; b < kNB; ++b) {
         const __m256i p = _mm256_maddubs_epi16(cl[b], xb);
@@ -73,9 +78,7 @@ TF_Q8_ATTR inline __attribute__((always_inline)) void GroupProducts(const int32_
     for (int b = 0; b < kNB; ++b) cv[b] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c[b] + q * kRows));
 #pragma GCC unroll 4
     for (int t = 0; t < kT; ++t) {
-      int32_t x4;
-      std::memcpy(&x4, x + t * stride + 4 * q, 4);
-      const __m256i xb = _mm256_set1_epi32(x4);
+      const __m256i xb = TokenQuad(x + t * stride, q);
 #pragma GCC unroll 2
       for (int b = 0; b < kNB; ++b) {
 #if TF_Q8_DOT == 1
