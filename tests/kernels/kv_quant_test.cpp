@@ -233,72 +233,105 @@ QuantRows random_quant_rows(KVType type, int heads, int dim, int64_t count, int 
   return r;
 }
 
+struct AttendCase {
+  int heads, dim, group;
+  int64_t count;
+};
+
+// attend_group and its split form on every SIMD target against the reference of the path each
+// runs (float scores, or Int8 key scores with int16 or float value weights); returns how many
+// targets took the Int8 path.
+int ExpectEveryTargetMatchesItsReference(const QuantRows& r, KVType type, const AttendCase& c) {
+  const KVRows kv{r.keys.data(), r.values.data(), c.dim, type, c.group};
+  const float scale = 1.0f / std::sqrt(static_cast<float>(c.dim));
+  std::vector<float> float_ref(static_cast<size_t>(c.heads) * c.dim), int8_ref(float_ref),
+      int8_float_values_ref(float_ref);
+  attend_reference(r.q.data(), c.heads, kv, c.count, c.dim, scale, float_ref.data());
+  attend_reference_int8_query(r.q.data(), c.heads, kv, c.count, c.dim, scale,
+                              int8_ref.data(), true);
+  attend_reference_int8_query(r.q.data(), c.heads, kv, c.count, c.dim, scale,
+                              int8_float_values_ref.data(), false);
+  // The Int8 path rounds each value weight to int16 (int16_weighted_values); its softmax
+  // weights come from the kernel's own exponentials, so a weight at a rounding tie may round
+  // the other way than in the reference: one step, ≤ m · s / 32767 (weights ≤ 1, m the
+  // middle code, s the largest group scale — bounded by the float rows' group ranges).
+  const int bits = kv_quant_bits(type);
+  float max_scale = 0.0f;
+  for (int64_t p = 0; p < c.count; ++p)
+    for (int g = 0; g < c.dim / c.group; ++g) {
+      const float* v = &r.fvalues[p * c.dim + g * c.group];
+      const auto [lo, hi] = std::minmax_element(v, v + c.group);
+      max_scale = std::max(max_scale, 1.01f * (*hi - *lo) / ((1 << bits) - 1));
+    }
+  const double int16_step = (1 << (bits - 1)) * max_scale / 32767.0;
+  int int8_targets = 0;
+  test::for_each_target([&] {
+    // Targets with Int8 dots score keys against the int8 query: their own reference.
+    const bool int8 = attend_group_int8_keys(c.heads, kv, c.dim);
+    const bool int16 = attend_group_int16_values(c.heads, kv, c.dim);
+    int8_targets += int8;
+    const std::vector<float>& ref =
+        !int8 ? float_ref : int16 ? int8_ref : int8_float_values_ref;
+    const double tolerance = 2e-5 + (int16 ? int16_step : 0.0);
+    std::vector<float> out(ref.size(), -1.0f);
+    attend_group(r.q.data(), c.heads, kv, c.count, c.dim, scale, out.data());
+    for (size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], ref[i], tolerance) << "at " << i;
+    // The split form too (flash-decoding across threads); the Int8 path at a block
+    // boundary, where it rounds the value weights as one pass does (kAttendBlockRows).
+    const int64_t cut = int16 ? c.count / 3 / kAttendBlockRows * kAttendBlockRows : c.count / 3;
+    std::vector<float> acc(2 * ref.size()), m(2 * c.heads), l(2 * c.heads),
+        merged(ref.size());
+    attend_group_partial(r.q.data(), c.heads, kv, 0, cut, c.dim, scale, acc.data(), m.data(),
+                         l.data());
+    attend_group_partial(r.q.data(), c.heads, kv, cut, c.count, c.dim, scale,
+                         acc.data() + ref.size(), m.data() + c.heads, l.data() + c.heads);
+    merge_attend_partials(2, c.heads, c.dim, acc.data(), m.data(), l.data(), merged.data());
+    for (size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(merged[i], ref[i], tolerance) << i;
+  });
+  // The int8 reference is not the float one (else this test could not tell the paths apart;
+  // one row is its own value whatever the scores).
+  double diff = 0;
+  for (size_t i = 0; i < float_ref.size(); ++i) diff += std::fabs(float_ref[i] - int8_ref[i]);
+  if (c.count > 1) EXPECT_GT(diff, 0.0);
+  return int8_targets;
+}
+
 TEST(AttendGroupQuantized, MatchesReferenceOnEveryTarget) {
-  struct Case {
-    int heads, dim, group;
-    int64_t count;
-  };
-  const Case cases[] = {{8, 256, 64, 1},   {8, 256, 64, 1000}, {8, 256, 32, 33},
-                        {8, 256, 128, 70}, {5, 128, 64, 129},  {3, 32, 32, 37}};
+  const AttendCase cases[] = {{8, 256, 64, 1},   {8, 256, 64, 1000}, {8, 256, 32, 33},
+                              {8, 256, 128, 70}, {5, 128, 64, 129},  {3, 32, 32, 37}};
   for (KVType type : kQuantTypes)
-    for (const Case c : cases) {
+    for (const AttendCase c : cases) {
       SCOPED_TRACE(std::string(kv_type_name(type)) + " heads " + std::to_string(c.heads) +
                    " dim " + std::to_string(c.dim) + " group " + std::to_string(c.group) +
                    " count " + std::to_string(c.count));
       const QuantRows r = random_quant_rows(type, c.heads, c.dim, c.count, c.group, c.count);
-      const KVRows kv{r.keys.data(), r.values.data(), c.dim, type, c.group};
-      const float scale = 1.0f / std::sqrt(static_cast<float>(c.dim));
-      std::vector<float> float_ref(static_cast<size_t>(c.heads) * c.dim), int8_ref(float_ref),
-          int8_float_values_ref(float_ref);
-      attend_reference(r.q.data(), c.heads, kv, c.count, c.dim, scale, float_ref.data());
-      attend_reference_int8_query(r.q.data(), c.heads, kv, c.count, c.dim, scale,
-                                  int8_ref.data(), true);
-      attend_reference_int8_query(r.q.data(), c.heads, kv, c.count, c.dim, scale,
-                                  int8_float_values_ref.data(), false);
-      // The Int8 path rounds each value weight to int16 (int16_weighted_values); its softmax
-      // weights come from the kernel's own exponentials, so a weight at a rounding tie may round
-      // the other way than in the reference: one step, ≤ m · s / 32767 (weights ≤ 1, m the
-      // middle code, s the largest group scale — bounded by the float rows' group ranges).
-      const int bits = kv_quant_bits(type);
-      float max_scale = 0.0f;
-      for (int64_t p = 0; p < c.count; ++p)
-        for (int g = 0; g < c.dim / c.group; ++g) {
-          const float* v = &r.fvalues[p * c.dim + g * c.group];
-          const auto [lo, hi] = std::minmax_element(v, v + c.group);
-          max_scale = std::max(max_scale, 1.01f * (*hi - *lo) / ((1 << bits) - 1));
-        }
-      const double int16_step = (1 << (bits - 1)) * max_scale / 32767.0;
-      int int8_targets = 0;
-      test::for_each_target([&] {
-        // Targets with Int8 dots score keys against the int8 query: their own reference.
-        const bool int8 = attend_group_int8_keys(c.heads, kv, c.dim);
-        const bool int16 = attend_group_int16_values(c.heads, kv, c.dim);
-        int8_targets += int8;
-        const std::vector<float>& ref =
-            !int8 ? float_ref : int16 ? int8_ref : int8_float_values_ref;
-        const double tolerance = 2e-5 + (int16 ? int16_step : 0.0);
-        std::vector<float> out(ref.size(), -1.0f);
-        attend_group(r.q.data(), c.heads, kv, c.count, c.dim, scale, out.data());
-        for (size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], ref[i], tolerance) << "at " << i;
-        // The split form too (flash-decoding across threads); the Int8 path at a block
-        // boundary, where it rounds the value weights as one pass does (kAttendBlockRows).
-        const int64_t cut = int16 ? c.count / 3 / kAttendBlockRows * kAttendBlockRows : c.count / 3;
-        std::vector<float> acc(2 * ref.size()), m(2 * c.heads), l(2 * c.heads),
-            merged(ref.size());
-        attend_group_partial(r.q.data(), c.heads, kv, 0, cut, c.dim, scale, acc.data(), m.data(),
-                             l.data());
-        attend_group_partial(r.q.data(), c.heads, kv, cut, c.count, c.dim, scale,
-                             acc.data() + ref.size(), m.data() + c.heads, l.data() + c.heads);
-        merge_attend_partials(2, c.heads, c.dim, acc.data(), m.data(), l.data(), merged.data());
-        for (size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(merged[i], ref[i], tolerance) << i;
-      });
-      // The int8 reference is not the float one (else this test could not tell the paths apart;
-      // one row is its own value whatever the scores).
-      double diff = 0;
-      for (size_t i = 0; i < float_ref.size(); ++i) diff += std::fabs(float_ref[i] - int8_ref[i]);
-      if (c.count > 1) EXPECT_GT(diff, 0.0);
+      const int int8_targets = ExpectEveryTargetMatchesItsReference(r, type, c);
       std::printf("[ %s heads %d dim %d group %d: %d target(s) with Int8 keys ]\n",
                   kv_type_name(type), c.heads, c.dim, c.group, int8_targets);
+    }
+}
+
+// The largest integer sums an Int8 key path meets: keys whose codes are mostly the top code
+// (row p: element e is 1, code 2^b − 1, unless e mod 8 ≥ p mod 8 + 1, then 0, code 0 — the
+// last row of every 8 all top codes) against queries of ±1 (every int8 query byte ±127). The
+// AVX2 path adds vpmaddubsw's int16 pair sums in runs sized so they cannot overflow (8 quads
+// of 4-bit codes: 8 · 2 · 15 · 127 = 30,480); a run one quad longer would saturate here and
+// pull the full rows' scores (16 at scale 1/√256) towards those of the rows with 7/8 top codes
+// (14), which moves the softmax weights far beyond the tolerance.
+TEST(AttendGroupQuantized, Int8KeyScoresStayExactAtTheLargestSums) {
+  for (KVType type : kQuantTypes)
+    for (const AttendCase c : {AttendCase{8, 256, 64, 40}, AttendCase{8, 256, 128, 40}}) {
+      SCOPED_TRACE(std::string(kv_type_name(type)) + " group " + std::to_string(c.group));
+      QuantRows r = random_quant_rows(type, c.heads, c.dim, c.count, c.group, 5);
+      const size_t rb = kv_row_bytes(type, c.dim, c.group);
+      for (int64_t p = 0; p < c.count; ++p) {
+        float* k = &r.fkeys[p * c.dim];
+        for (int e = 0; e < c.dim; ++e) k[e] = e % 8 < p % 8 + 1 ? 1.0f : 0.0f;
+        store_kv_row(type, k, c.dim, r.keys.data() + p * rb, c.group);
+      }
+      for (int h = 0; h < c.heads; ++h)
+        std::fill(r.q.begin() + h * c.dim, r.q.begin() + (h + 1) * c.dim, h % 2 ? -1.0f : 1.0f);
+      ExpectEveryTargetMatchesItsReference(r, type, c);
     }
 }
 
