@@ -34,11 +34,7 @@ HWY_INLINE void ScoreRowsInt8(const Int8Tile& t, const QuantRow<kBits>& f, const
   const __m256i ones = _mm256_set1_epi16(1);
   const uint8_t* k[R];
   __m256 sc[R];
-  HWY_UNROLL(4) for (int r = 0; r < R; ++r) {
-    k[r] = rows.key(p0 + p + r);
-    if (prefetch_values) PrefetchBytes(rows.value(p0 + p + r), 0, rows.row_bytes);
-    sc[r] = _mm256_setzero_ps();
-  }
+  StartScoreRows<R>(rows, p0 + p, prefetch_values, k, sc);
   for (int g = 0; g < dim / G; ++g) {
     __m256i acc[R], run[R];
     int in_run = 0;
@@ -67,13 +63,8 @@ HWY_INLINE void ScoreRowsInt8(const Int8Tile& t, const QuantRow<kBits>& f, const
         }
       }
     }
-    const __m256 d = _mm256_loadu_ps(t.d[g]), sum = _mm256_loadu_ps(t.sum[g]);
-    HWY_UNROLL(4) for (int r = 0; r < R; ++r) {
-      acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(run[r], ones));
-      const __m256 dot = _mm256_cvtepi32_ps(acc[r]);
-      sc[r] = _mm256_fmadd_ps(_mm256_mul_ps(d, dot), _mm256_set1_ps(f.Scale(k[r], g)), sc[r]);
-      sc[r] = _mm256_fmadd_ps(sum, _mm256_set1_ps(f.Bias(k[r], g)), sc[r]);
-    }
+    HWY_UNROLL(4) for (int r = 0; r < R; ++r) acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(run[r], ones));
+    AddGroupScores<kBits, R>(t, f, g, k, acc, sc);
   }
-  HWY_UNROLL(4) for (int r = 0; r < R; ++r) _mm256_storeu_ps(s[p + r], _mm256_mul_ps(sc[r], _mm256_set1_ps(scale)));
+  StoreScoreRows<R>(sc, scale, p, s);
 }

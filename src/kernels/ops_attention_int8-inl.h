@@ -40,3 +40,36 @@ struct QuantRowInt8 : QuantRow<kBits> {
   const Int8Tile* tiles;
 };
 
+
+#if HWY_ARCH_X86
+// The parts of a 256-bit x86 ScoreRowsInt8 (AVX-512 VNNI, AVX2) around its integer dots, as
+// inline functions of the target's base attributes (inlined into the VNNI-attributed callers).
+
+// The key rows p0 + p … p0 + p + R − 1, their values requested meanwhile if asked; sc zeroed.
+template <int R>
+HWY_INLINE void StartScoreRows(const Rows& rows, int64_t first, bool prefetch_values,
+                               const uint8_t* (&k)[R], __m256 (&sc)[R]) {
+  HWY_UNROLL(4) for (int r = 0; r < R; ++r) {
+    k[r] = rows.key(first + r);
+    if (prefetch_values) PrefetchBytes(rows.value(first + r), 0, rows.row_bytes);
+    sc[r] = _mm256_setzero_ps();
+  }
+}
+
+// sc[r] += s_g · d_g · dot[r] + β_g · Σq (per head lane) for group g of row r.
+template <int kBits, int R>
+HWY_INLINE void AddGroupScores(const Int8Tile& t, const QuantRow<kBits>& f, int g,
+                               const uint8_t* const (&k)[R], const __m256i (&dot)[R], __m256 (&sc)[R]) {
+  const __m256 d = _mm256_loadu_ps(t.d[g]), sum = _mm256_loadu_ps(t.sum[g]);
+  HWY_UNROLL(4) for (int r = 0; r < R; ++r) {
+    sc[r] = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_cvtepi32_ps(dot[r])), _mm256_set1_ps(f.Scale(k[r], g)), sc[r]);
+    sc[r] = _mm256_fmadd_ps(sum, _mm256_set1_ps(f.Bias(k[r], g)), sc[r]);
+  }
+}
+
+// s[p + r] = scale · sc[r].
+template <int R>
+HWY_INLINE void StoreScoreRows(const __m256 (&sc)[R], float scale, int64_t p, BlockScores& s) {
+  HWY_UNROLL(4) for (int r = 0; r < R; ++r) _mm256_storeu_ps(s[p + r], _mm256_mul_ps(sc[r], _mm256_set1_ps(scale)));
+}
+#endif

@@ -61,11 +61,7 @@ TF_ATTN_VNNI HWY_INLINE void ScoreRowsInt8(const Int8Tile& t, const QuantRow<kBi
   const int G = 1 << f.group_shift, P = 1 << f.plane_shift;
   const uint8_t* k[R];
   __m256 sc[R];
-  HWY_UNROLL(4) for (int r = 0; r < R; ++r) {
-    k[r] = rows.key(p0 + p + r);
-    if (prefetch_values) PrefetchBytes(rows.value(p0 + p + r), 0, rows.row_bytes);
-    sc[r] = _mm256_setzero_ps();
-  }
+  StartScoreRows<R>(rows, p0 + p, prefetch_values, k, sc);
   for (int g = 0; g < dim / G; ++g) {
     __m256i acc[R][2];
     HWY_UNROLL(4) for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
@@ -75,14 +71,11 @@ TF_ATTN_VNNI HWY_INLINE void ScoreRowsInt8(const Int8Tile& t, const QuantRow<kBi
       DwordInt8<kBits, R>(t, k, g * P + i, (g * G + i) / 4, P / 4, acc, 0);
       DwordInt8<kBits, R>(t, k, g * P + i + 4, (g * G + i + 4) / 4, P / 4, acc, 1);
     }
-    const __m256 d = _mm256_loadu_ps(t.d[g]), sum = _mm256_loadu_ps(t.sum[g]);
-    HWY_UNROLL(4) for (int r = 0; r < R; ++r) {
-      const __m256 dot = _mm256_cvtepi32_ps(_mm256_add_epi32(acc[r][0], acc[r][1]));
-      sc[r] = _mm256_fmadd_ps(_mm256_mul_ps(d, dot), _mm256_set1_ps(f.Scale(k[r], g)), sc[r]);
-      sc[r] = _mm256_fmadd_ps(sum, _mm256_set1_ps(f.Bias(k[r], g)), sc[r]);
-    }
+    __m256i dot[R];
+    HWY_UNROLL(4) for (int r = 0; r < R; ++r) dot[r] = _mm256_add_epi32(acc[r][0], acc[r][1]);
+    AddGroupScores<kBits, R>(t, f, g, k, dot, sc);
   }
-  HWY_UNROLL(4) for (int r = 0; r < R; ++r) _mm256_storeu_ps(s[p + r], _mm256_mul_ps(sc[r], _mm256_set1_ps(scale)));
+  StoreScoreRows<R>(sc, scale, p, s);
 }
 
 
