@@ -284,7 +284,6 @@ bool tiles256() { return !q8_vnni512() && q8_dot256() >= 0; }
 
 bool q8_tiles_fast() { return tiles512() || tiles256(); }
 
-
 void q8_tiles_quantize(int bits, const float* x, int64_t tokens, int64_t cols, int group_size,
                        int8_t* values, float* deltas) {
   const int64_t stride = q8_tiles_stride(cols);
