@@ -86,8 +86,8 @@ void attend_reference_int8_query(const float* q, int heads, const KVRows& kv, in
 // Whether attend_group / attend_group_partial score these rows with Int8 dot products on the
 // target dispatch picks now (then they equal attend_reference_int8_query up to float rounding
 // where their range starts at a multiple of kAttendBlockRows, else attend_reference): quantized
-// rows, a CPU with Int8 dot instructions (AVX-512 VNNI, ARM dotprod; AVX2's vpmaddubsw for 4-
-// and 2-bit rows), dim ≤ 256 and a multiple of the group, at most 128 heads.
+// rows, a CPU with Int8 dot instructions (AVX-512 VNNI, ARM dotprod, AVX2's vpmaddubsw), dim ≤
+// 256 and a multiple of the group, at most 128 heads.
 bool attend_group_int8_keys(int heads, const KVRows& kv, int dim);
 // Whether that path also weighs the values with int16 weights (AVX-512 VNNI; with NEON dot
 // products and on AVX2 the values stay float): attend_reference_int8_query's `int16_values`.

@@ -1,5 +1,6 @@
 // The query side of Int8 key scores, shared by the targets that have them (AVX-512 VNNI:
-// ops_attention_vnni-inl.h, NEON with dot products: ops_attention_neon-inl.h); included by
+// ops_attention_vnni-inl.h, AVX2: ops_attention_avx2-inl.h, NEON with dot products:
+// ops_attention_neon-inl.h); included by
 // ops_attention_simd.cpp inside the target's namespace. The query of each head is quantized per
 // group of G elements (quantize_query_group, kernels/kv_quant.h: qi int8, scale d, float sum),
 // and its dwords are laid out heads-as-lanes: dword i of head h = qi_h[4i .. 4i + 3].
@@ -14,6 +15,12 @@ struct Int8Tile {
   float d[kInt8MaxDim / 32][kHeadTile];    // per group and head
   float sum[kInt8MaxDim / 32][kHeadTile];  // per group and head
   int32_t qsum[kInt8MaxDim / 32][kHeadTile];  // Σ qi per group and head (centred 8-bit codes)
+#if HWY_TARGET == HWY_AVX2
+  // 8-bit keys on AVX2 (ops_attention_avx2-inl.h): qi = 16 · high + low, high = qi >> 4 in
+  // [−8, 7], low = qi & 15, laid out as qt.
+  alignas(32) int8_t qt_high[kInt8MaxDim / 4][kHeadTile][4];
+  alignas(32) int8_t qt_low[kInt8MaxDim / 4][kHeadTile][4];
+#endif
 };
 
 inline void PrepareInt8Tile(const float* q, int nh, int dim, int group, Int8Tile& t) {
@@ -31,6 +38,12 @@ inline void PrepareInt8Tile(const float* q, int nh, int dim, int group, Int8Tile
       for (int e = 0; e < group; ++e) t.qsum[g][h] += qi[g * group + e];
     }
     for (int e = 0; e < dim; ++e) t.qt[e / 4][h][e % 4] = qi[e];
+#if HWY_TARGET == HWY_AVX2
+    for (int e = 0; e < dim; ++e) {
+      t.qt_high[e / 4][h][e % 4] = static_cast<int8_t>(qi[e] >> 4);  // arithmetic: floor
+      t.qt_low[e / 4][h][e % 4] = static_cast<int8_t>(qi[e] & 15);
+    }
+#endif
   }
 }
 

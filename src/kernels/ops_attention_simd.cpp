@@ -375,7 +375,7 @@ HWY_INLINE void Accumulate(const BlockScores& w, const Format& f, const Rows& ro
 }
 
 // Targets with Int8 key scores: AVX-512 VNNI (with Int16 value weights), NEON with dot
-// products and AVX2 (4- and 2-bit keys; values in float). Each still checks the CPU at run time
+// products and AVX2 (values in float). Each still checks the CPU at run time
 // (AttendHaveInt8).
 #undef TF_ATTN_INT8
 #if HWY_TARGET == HWY_AVX3_DL || (HWY_TARGET == HWY_NEON && HWY_ARCH_ARM_A64) || HWY_TARGET == HWY_AVX2
@@ -500,8 +500,8 @@ bool QuantFormat(const KVRows& kv, QuantRow<kBits>* f) {
 }
 
 // attend_group_int8_keys on this target (given that the float kernel can run the rows).
-// Key widths this target scores with Int8 dots (AVX2: not 8-bit, ops_attention_avx2-inl.h).
-constexpr bool Int8KeyBits(int bits) { return bits != 0 && (HWY_TARGET != HWY_AVX2 || bits != 8); }
+// Key widths this target scores with Int8 dots: every quantized one.
+constexpr bool Int8KeyBits(int bits) { return bits != 0; }
 
 bool Int8KeysFor(int heads, const KVRows& kv, int dim) {
   return AttendHaveInt8() && Int8KeyBits(kv_quant_bits(kv.type)) && dim <= 256 &&

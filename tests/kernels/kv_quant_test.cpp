@@ -315,7 +315,9 @@ TEST(AttendGroupQuantized, MatchesReferenceOnEveryTarget) {
 // (row p: element e is 1, code 2^b − 1, unless e mod 8 ≥ p mod 8 + 1, then 0, code 0 — the
 // last row of every 8 all top codes) against queries of ±1 (every int8 query byte ±127). The
 // AVX2 path adds vpmaddubsw's int16 pair sums in runs sized so they cannot overflow (8 quads
-// of 4-bit codes: 8 · 2 · 15 · 127 = 30,480); a run one quad longer would saturate here and
+// of 4-bit codes: 8 · 2 · 15 · 127 = 30,480; 8-bit codes against the query's high nibbles, 8
+// dwords: 8 · 2 · 255 · 8 = 32,640 — split at 3 bits instead, 8 · 2 · 255 · 16 overflows and
+// this test fails); a run one quad longer would saturate here and
 // pull the full rows' scores (16 at scale 1/√256) towards those of the rows with 7/8 top codes
 // (14), which moves the softmax weights far beyond the tolerance.
 TEST(AttendGroupQuantized, Int8KeyScoresStayExactAtTheLargestSums) {
