@@ -101,12 +101,18 @@ void ForwardPass::layers(std::span<const BatchItem> items) {
 
   normed_.resize(T * H);
   branch_.resize(T * H);
+  // Row by row, on the pool for a prefill (on one thread the other core would wait).
   auto norm_rows = [&](const std::vector<float>& weight) {
-    for (int64_t t = 0; t < T; ++t)
+    compute.run(T, 4 * H, [&](int64_t t, int) {
       rms_norm(hidden_.data() + t * H, weight.data(), H, c.rms_norm_eps, normed_.data() + t * H);
+    });
   };
   auto add_branch = [&] {
-    for (int64_t i = 0; i < T * H; ++i) hidden_[i] += branch_[i];
+    compute.run(T, H, [&](int64_t t, int) {
+      float* h = hidden_.data() + t * H;
+      const float* b = branch_.data() + t * H;
+      for (int64_t i = 0; i < H; ++i) h[i] += b[i];
+    });
   };
 
   // Decoder layer (spec §3.3): h += Mixer(norm_in(h)); h += FFN(norm_post(h)). Only the mixers

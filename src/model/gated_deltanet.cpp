@@ -73,8 +73,8 @@ void gated_deltanet_forward(const GatedDeltaNetWeights& w, const TextConfig& c, 
   s.conv_out.resize(T * d.conv_dim);
   const int64_t window = (d.K - 1) * d.conv_dim;
   for (const GatedDeltaNetRows& r : rows) {
-    const float* raw = s.mixed.data() + r.begin * d.conv_dim;
     if (r.history) {
+      const float* raw = s.mixed.data() + r.begin * d.conv_dim;
       GatedDeltaNetHistory& h = *r.history;
       h.tokens = r.count;
       h.conv_dim = d.conv_dim;
@@ -84,29 +84,38 @@ void gated_deltanet_forward(const GatedDeltaNetWeights& w, const TextConfig& c, 
       h.states.resize(r.count);
       for (std::vector<float>& state : h.states) state.resize(r.state->recurrent.size());
     }
-    causal_conv1d_silu(raw, r.count, d.conv_dim, w.conv.data(), static_cast<int>(d.K),
-                       r.state->conv.data(), s.conv_out.data() + r.begin * d.conv_dim);
   }
+  // The channels are independent: a prefill's convolution runs in chunks of channels on the
+  // pool (on one thread the other core would wait for it).
+  constexpr int64_t kConvChunk = 512;
+  const int64_t chunks = (d.conv_dim + kConvChunk - 1) / kConvChunk;
+  const int K = static_cast<int>(d.K);
+  compute.run(static_cast<int64_t>(rows.size()) * chunks,
+              T * kConvChunk * d.K / std::max<int64_t>(1, std::ssize(rows)), [&](int64_t task, int) {
+    const GatedDeltaNetRows& r = rows[task / chunks];
+    const int64_t c0 = task % chunks * kConvChunk, n = std::min(kConvChunk, d.conv_dim - c0);
+    const int64_t first = r.begin * d.conv_dim + c0;
+    causal_conv1d_silu(s.mixed.data() + first, r.count, n, d.conv_dim, w.conv.data() + c0 * K, K,
+                       r.state->conv.data() + c0, s.conv_out.data() + first);
+  });
 
-  // 3–4. Split into q | k | v and L2-normalise q (then scale by Dk^−1/2) and k, per key head.
+  // 3–5, per token: split into q | k | v and L2-normalise q (then scale by Dk^−1/2) and k, per
+  // key head; the gates per value head, stored head-major ([Hv][T], a head's run of tokens
+  // contiguous): β = σ(b), g = −exp(A_log) · softplus(a + dt_bias) (log of the decay α).
   const float q_scale = 1.0f / std::sqrt(static_cast<float>(d.Dk));
-  for (int64_t t = 0; t < T; ++t) {
+  s.g.resize(d.Hv * T);
+  s.beta.resize(d.Hv * T);
+  compute.run(T, 4 * d.key_dim + 32 * d.Hv, [&](int64_t t, int) {
     float* row = s.conv_out.data() + t * d.conv_dim;
     for (int64_t h = 0; h < d.Hk; ++h) {
       l2_normalize(row + h * d.Dk, d.Dk, 1e-6f, q_scale);
       l2_normalize(row + d.key_dim + h * d.Dk, d.Dk, 1e-6f, 1.0f);
     }
-  }
-
-  // 5. Gates per value head, stored head-major ([Hv][T]), a head's run of tokens contiguous:
-  //    β = σ(b), g = −exp(A_log) · softplus(a + dt_bias) (log of the decay α).
-  s.g.resize(d.Hv * T);
-  s.beta.resize(d.Hv * T);
-  for (int64_t t = 0; t < T; ++t)
     for (int64_t j = 0; j < d.Hv; ++j) {
       s.beta[j * T + t] = sigmoid(s.b[t * d.Hv + j]);
       s.g[j * T + t] = w.neg_exp_a_log[j] * softplus(s.a[t * d.Hv + j] + w.dt_bias[j]);
     }
+  });
 
   // 6–8. The delta rule per (sequence, value head j), the per-token recurrence over the
   // sequence's rows (kernels/ops_delta_rule.h); head j reads key/query head ⌊j / (Hv/Hk)⌋.
@@ -152,12 +161,13 @@ void gated_deltanet_forward(const GatedDeltaNetWeights& w, const TextConfig& c, 
     if (r.history) r.state->recurrent.swap(r.history->states[r.count - 1]);
 
   // 9. Gated RMSNorm per head with silu(z), then the output projection.
-  for (int64_t t = 0; t < T; ++t)
+  compute.run(T, 8 * d.value_dim, [&](int64_t t, int) {
     for (int64_t j = 0; j < d.Hv; ++j) {
       float* o = s.core.data() + t * d.value_dim + j * d.Dv;
       rms_norm_gated(o, w.norm.data(), s.z.data() + t * d.value_dim + j * d.Dv, d.Dv,
                      c.rms_norm_eps, o);
     }
+  });
   if (tap) (*tap)("linear_attn.out_proj", w.out_proj, s.core.data(), T);
   compute.matmul(w.out_proj, s.core.data(), T, out);
 }

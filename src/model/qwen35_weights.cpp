@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <string>
 
+#include "kernels/ops_conv.h"
 #include "model/tensor_binder.h"
 
 namespace tf {
@@ -37,8 +39,9 @@ void check_config(const TextConfig& c) {
   if (any_linear &&
       (c.linear_num_key_heads <= 0 || c.linear_num_value_heads % c.linear_num_key_heads != 0 ||
        c.linear_key_head_dim <= 0 || c.linear_value_head_dim <= 0 ||
-       c.linear_conv_kernel_dim <= 0))
-    bad("linear-attention dims must be positive, value heads a multiple of key heads");
+       c.linear_conv_kernel_dim <= 0 || c.linear_conv_kernel_dim > kMaxConvTaps))
+    bad("linear-attention dims must be positive, value heads a multiple of key heads, the conv "
+        "kernel at most " + std::to_string(kMaxConvTaps) + " taps");
   if (any_full && (c.num_attention_heads <= 0 || c.num_key_value_heads <= 0 ||
                    c.num_attention_heads % c.num_key_value_heads != 0 || c.head_dim <= 0))
     bad("attention heads must be a positive multiple of key/value heads, head_dim positive");
