@@ -153,38 +153,44 @@ TEST(Ops, CausalConvStateCarriesAcrossCalls) {
       }
       direct[t * C + c] = static_cast<float>(acc / (1 + std::exp(-acc)));
     }
-  // In pieces of 1, 2 and 8 tokens (shorter and longer than the history).
-  std::vector<float> state((K - 1) * C, 0.0f), out(T * C);
-  int t0 = 0;
-  for (int piece : {1, 2, 8}) {
-    causal_conv1d_silu(x.data() + t0 * C, piece, C, C, w.data(), K, state.data(), out.data() + t0 * C);
-    t0 += piece;
-  }
-  for (int i = 0; i < T * C; ++i) EXPECT_NEAR(out[i], direct[i], 1e-5) << i;
-  // The state holds the last three raw inputs.
-  for (int r = 0; r < K - 1; ++r)
-    for (int c = 0; c < C; ++c) EXPECT_EQ(state[r * C + c], x[(T - 3 + r) * C + c]);
+  // In pieces of 1, 2 and 8 tokens (shorter and longer than the history), on every SIMD target.
+  test::for_each_target([&] {
+    std::vector<float> state((K - 1) * C, 0.0f), out(T * C);
+    int t0 = 0;
+    for (int piece : {1, 2, 8}) {
+      causal_conv1d_silu(x.data() + t0 * C, piece, C, C, w.data(), K, state.data(),
+                         out.data() + t0 * C);
+      t0 += piece;
+    }
+    for (int i = 0; i < T * C; ++i) EXPECT_NEAR(out[i], direct[i], 1e-5) << i;
+    // The state holds the last three raw inputs.
+    for (int r = 0; r < K - 1; ++r)
+      for (int c = 0; c < C; ++c) EXPECT_EQ(state[r * C + c], x[(T - 3 + r) * C + c]);
+  });
 }
 
 // Channels split between calls (as the model splits them between threads: offset pointers,
-// the full row as stride) give the whole call's outputs and state bit for bit, for Qwen3.5's
-// 4 taps and for another kernel size; sizes outside 1..kMaxConvTaps are refused.
+// the full row as stride) give the whole call's outputs and state bit for bit — chunks of 5
+// put channels in a vector tail in one call and a vector body in the other — for Qwen3.5's 4
+// taps and another kernel size; sizes outside 1..kMaxConvTaps are refused.
 TEST(Ops, CausalConvChannelChunksEqualTheWholeRow) {
   const int C = 37, T = 6;
-  for (int K : {4, 3}) {
-    SCOPED_TRACE("K " + std::to_string(K));
-    const auto x = randn(T * C, 11), w = randn(C * K, 12), s0 = randn((K - 1) * C, 13);
-    std::vector<float> whole_state = s0, whole(T * C);
-    causal_conv1d_silu(x.data(), T, C, C, w.data(), K, whole_state.data(), whole.data());
-    std::vector<float> state = s0, out(T * C, -7.0f);
-    for (int c0 = 0; c0 < C; c0 += 16) {
-      const int n = std::min(16, C - c0);
-      causal_conv1d_silu(x.data() + c0, T, n, C, w.data() + c0 * K, K, state.data() + c0,
-                         out.data() + c0);
+  test::for_each_target([&] {
+    for (int K : {4, 3}) {
+      SCOPED_TRACE("K " + std::to_string(K));
+      const auto x = randn(T * C, 11), w = randn(C * K, 12), s0 = randn((K - 1) * C, 13);
+      std::vector<float> whole_state = s0, whole(T * C);
+      causal_conv1d_silu(x.data(), T, C, C, w.data(), K, whole_state.data(), whole.data());
+      std::vector<float> state = s0, out(T * C, -7.0f);
+      for (int c0 = 0; c0 < C; c0 += 5) {  // chunks that start off the vector boundaries
+        const int n = std::min(5, C - c0);
+        causal_conv1d_silu(x.data() + c0, T, n, C, w.data() + c0 * K, K, state.data() + c0,
+                           out.data() + c0);
+      }
+      EXPECT_EQ(out, whole);
+      EXPECT_EQ(state, whole_state);
     }
-    EXPECT_EQ(out, whole);
-    EXPECT_EQ(state, whole_state);
-  }
+  });
   std::vector<float> x(C), state(C * kMaxConvTaps), out(C), w(C * (kMaxConvTaps + 1));
   EXPECT_THROW(causal_conv1d_silu(x.data(), 1, C, C, w.data(), 0, state.data(), out.data()),
                std::invalid_argument);
