@@ -14,18 +14,18 @@
 //   2-bit: for each dword column j of the packed rows (codes 16j … 16j + 15, MLX's LSB-first
 //          order), the 8 rows' dwords side by side: 32 bytes. Plane p, (v >> 2p) & 3, holds code
 //          16j + 4b + p of row r in byte 4r + b.
-//   3-bit: per 32 codes 96 bytes: the two columns of the codes' low bit pairs in the 2-bit form
-//          above, then one vector of their high bits as bit planes — byte 4r + b, bit 4c + p is
-//          the high bit of code 32m + 16c + 4b + p — which a shift and a mask move to bit 2 of
-//          plane (c, p) (the 16-row layout keeps them as byte masks for AVX-512's mask registers,
-//          which AVX2 lacks).
+//   3-bit: per 32 codes 96 bytes, three vectors X, Y, Z whose byte 4r + b holds the 8 planes
+//          h = 4c + p (code 32m + 16c + 4b + p) of row r: planes 0, 1 / 3, 4 / 6, 7 whole at
+//          bits 0 and 3 of X / Y / Z, planes 2 and 5 with their low bits at bit 6 of X / Y and
+//          their high bits at bits 6 and 7 of Z (the 16-row layout keeps the high bits as byte
+//          masks for AVX-512's mask registers, which AVX2 lacks).
 // Scales and biases likewise: per block, per group, the 8 rows' values side by side in their own
 // dtype. The interleaved matrix is exactly as large as MLX's and a block is contiguous.
 //
 // The activations are in planes order (position 16j + 4p + b holds x[16j + 4b + p], as for the
 // 16-row kernel), so plane (j, p) meets the 4 bytes at 16j + 4p. Per plane: 2-bit a quarter of a
-// load, a shift (but plane 0) and a mask; 3-bit a quarter of two loads, two shifts, two masks and
-// an or; then per token one vpdpbusd, or one vpmaddubsw and one int16 add (a group of 64 codes
+// load, a shift (but plane 0) and a mask; 3-bit ~2.4 operations (19 per 8 planes, Quad); then
+// per token one vpdpbusd, or one vpmaddubsw and one int16 add (a group of 64 codes
 // adds in int16 before one vpmaddwd). Batches of more than 4 tokens (prefill) unpack each block
 // once into the 256-bit tile kernel's layout (q8_rows8_unpack_block, linear_q8_tiles_avx2.cpp)
 // and reuse it for every token.
@@ -91,12 +91,14 @@ __attribute__((target("avx2"))) void InterleaveCodes2(const WeightMatrix& w, int
     for (int r = 0; r < 8; ++r) std::memcpy(block + (j * kRows8 + r) * 4, rows + r * row_bytes + 4 * j, 4);
 }
 
-// 3-bit, 32 codes (12 bytes) of a row at a time: pext gathers each half's 16 low bit pairs into a
-// 2-bit dword and its 16 high bits, whose nibble b (codes 4b … 4b + 3) goes to byte 4r + b of the
-// bit-plane vector, bits 4c … 4c + 3.
-__attribute__((target("bmi2"))) void InterleaveCodes3(const WeightMatrix& w, int64_t b, uint8_t* codes) {
-  constexpr uint64_t kLow = 0x00006DB6DB6DB6DBULL;   // bits 3k and 3k + 1, k < 16
-  constexpr uint64_t kHigh = 0x0000924924924924ULL;  // bits 3k + 2
+#endif
+
+// 3-bit, 32 codes (12 bytes) of a row at a time. Byte b of each vector takes codes 4b … 4b + 3
+// of each half (planes 0–3 from the first 16 codes, 4–7 from the second): 12 bits of the MLX
+// bitstream per half, F0 and F1, planes h and h + 1 at bits 3h … Then X is F0's low byte (planes
+// 0, 1 and plane 2's low bits), Y plane 3 with F1's low five bits above it, Z F1's planes 6, 7 and
+// the high bits of planes 2 (F0 bit 8) and 5 (F1 bit 5).
+void InterleaveCodes3(const WeightMatrix& w, int64_t b, uint8_t* codes) {
   const size_t row_bytes = w.row_bytes();
   const int64_t chunks = w.cols / 32;
   uint8_t* block = codes + static_cast<size_t>(b * kRows8) * row_bytes;
@@ -106,19 +108,17 @@ __attribute__((target("bmi2"))) void InterleaveCodes3(const WeightMatrix& w, int
       uint64_t half[2] = {0, 0};
       std::memcpy(&half[0], row + 12 * m, 6);  // codes 32m … 32m + 15: 48 bits
       std::memcpy(&half[1], row + 12 * m + 6, 6);
-      uint8_t* chunk = block + m * 96;
-      uint32_t high[2];
-      for (int c = 0; c < 2; ++c) {
-        const uint32_t low = static_cast<uint32_t>(_pext_u64(half[c], kLow));
-        std::memcpy(chunk + (c * kRows8 + r) * 4, &low, 4);
-        high[c] = static_cast<uint32_t>(_pext_u64(half[c], kHigh));
+      uint8_t* chunk = block + m * 96 + 4 * r;
+      for (int k = 0; k < 4; ++k) {
+        const uint32_t f0 = static_cast<uint32_t>(half[0] >> (12 * k)) & 0xfffu;
+        const uint32_t f1 = static_cast<uint32_t>(half[1] >> (12 * k)) & 0xfffu;
+        chunk[k] = static_cast<uint8_t>(f0);
+        chunk[32 + k] = static_cast<uint8_t>((f0 >> 9) | ((f1 & 0x1fu) << 3));
+        chunk[64 + k] = static_cast<uint8_t>(((f1 >> 6) & 0x3fu) | (((f0 >> 8) & 1u) << 6) | (((f1 >> 5) & 1u) << 7));
       }
-      for (int k = 0; k < 4; ++k)
-        chunk[64 + 4 * r + k] = static_cast<uint8_t>(((high[0] >> (4 * k)) & 15u) | (((high[1] >> (4 * k)) & 15u) << 4));
     }
   }
 }
-#endif
 
 }  // namespace
 
@@ -129,8 +129,8 @@ void q8_rows8_interleave(const WeightMatrix& w, uint8_t* codes, uint8_t* scales,
   auto codes_of_block = InterleaveCodesScalar;
 #if defined(__x86_64__)
   if (w.bits == 2 && x86_features().avx2) codes_of_block = InterleaveCodes2;
-  if (w.bits == 3 && x86_features().bmi2) codes_of_block = InterleaveCodes3;
 #endif
+  if (w.bits == 3) codes_of_block = InterleaveCodes3;
   for (int64_t b = 0; b < blocks; ++b) codes_of_block(w, b, codes);
   q8_interleave_params(w, kRows8, scales, biases);
 }

@@ -85,12 +85,17 @@ struct WeightMatrix {
   // k = 16j + 4b + p:
   //   2 bits: dword j of row `lane` at dword n·j + lane of the block — MLX's own dword, code
   //           16j + 4b + p in byte b at bit 2p;
-  //   3 bits: per 32 codes (m = k / 32, c = j % 2) three vectors of 4n bytes: the low two bits
-  //           of codes 32m … 32m + 15 in 2-bit form (vector 3m), of 32m + 16 … 32m + 31
-  //           (vector 3m + 1), and their high bits (vector 3m + 2). n = 16 (AVX-512: mask
-  //           registers) keeps the high bits as eight 64-bit byte masks, one per plane (c, p):
-  //           bit 4·lane + b of mask 4c + p. n = 8 (AVX2: shifts) keeps them as bit planes:
-  //           byte 4·lane + b, bit 4c + p. The same 12 bytes per 32 codes as MLX's.
+  //   3 bits: per 32 codes (m = k / 32, c = j % 2, plane h = 4c + p) three vectors of 4n
+  //           bytes, v = 3m … 3m + 2, byte 4·lane + b of each. n = 16 (AVX-512: mask
+  //           registers): the low two bits of codes 32m … 32m + 15 in 2-bit form (vector 3m),
+  //           of 32m + 16 … 32m + 31 (vector 3m + 1), and their high bits as eight 64-bit byte
+  //           masks, one per plane: bit 4·lane + b of mask h (vector 3m + 2). n = 8 (AVX2:
+  //           shifts) keeps six planes' codes whole, three bits at bit 0 or 3 of a byte, and
+  //           splits two: byte X (vector 3m) holds planes 0, 1 and the low bits of plane 2 at
+  //           bits 0, 3, 6; byte Y (3m + 1) planes 3, 4 and the low bits of 5 likewise; byte Z
+  //           (3m + 2) planes 6, 7 at bits 0, 3 and the high bits of planes 2 and 5 at bits 6
+  //           and 7 — so a plane is one mask, a shift and a mask, or (planes 2 and 5) two of
+  //           those and an or. The same 12 bytes per 32 codes as MLX's.
   struct InterleavedPlace {
     size_t low;
     int low_shift;
@@ -101,12 +106,19 @@ struct WeightMatrix {
     const int64_t b = (k % 16) / 4, p = k % 4;
     if (bits == 2) return {static_cast<size_t>(((k / 16) * n + lane) * 4 + b), static_cast<int>(2 * p), 0, 0};
     const int64_t m = k / 32, c = (k / 16) % 2;
-    const size_t low = static_cast<size_t>(((3 * m + c) * n + lane) * 4 + b);
-    const size_t highs = static_cast<size_t>((3 * m + 2) * n * 4);
-    if (n == 16)
+    if (n == 16) {
+      const size_t low = static_cast<size_t>(((3 * m + c) * n + lane) * 4 + b);
+      const size_t highs = static_cast<size_t>((3 * m + 2) * n * 4);
       return {low, static_cast<int>(2 * p), highs + static_cast<size_t>(8 * (4 * c + p) + lane / 2),
               static_cast<int>(4 * (lane % 2) + b)};
-    return {low, static_cast<int>(2 * p), highs + static_cast<size_t>(4 * lane + b), static_cast<int>(4 * c + p)};
+    }
+    // n = 8: plane h's byte (vector v) and the bit of its code's lowest bit; planes 2 and 5 keep
+    // their high bit in vector 3m + 2 at bits 6 and 7.
+    const int64_t h = 4 * c + p, v = h / 3, at = 3 * (h % 3);
+    const size_t byte = static_cast<size_t>((3 * m + v) * n * 4 + 4 * lane + b);
+    if (h == 2 || h == 5)
+      return {byte, 6, static_cast<size_t>((3 * m + 2) * n * 4 + 4 * lane + b), h == 2 ? 6 : 7};
+    return {byte, static_cast<int>(at), byte, static_cast<int>(at + 2)};
   }
   // Bytes of one row of `data`.
   size_t row_bytes() const {

@@ -71,13 +71,19 @@ TEST(LinearQ8Rows8, RowsComeBackCodeForCodeAndTheFastInterleaveIsTheDefinition) 
       for (int64_t b = 0; b < 24 / 8; ++b) simd::q8_interleave_codes_scalar(a.w, 8, b, scalar.data());
       EXPECT_EQ(scalar, i.codes) << bits << "-bit g" << group;
     }
-  // The documented places: code 32m + 16c + 4b + p of lane r — low bits in vector 3m + c,
-  // high bit in vector 3m + 2, byte 4r + b, bit 4c + p.
-  const WeightMatrix::InterleavedPlace at = WeightMatrix::interleaved_place(3, 8, 5, 32 * 2 + 16 + 4 * 3 + 1);
-  EXPECT_EQ(at.low, static_cast<size_t>(((3 * 2 + 1) * 8 + 5) * 4 + 3));
-  EXPECT_EQ(at.low_shift, 2);
-  EXPECT_EQ(at.high, static_cast<size_t>((3 * 2 + 2) * 32 + 4 * 5 + 3));
-  EXPECT_EQ(at.high_shift, 4 * 1 + 1);
+  // The documented places: code 32m + 16c + 4b + p of lane r is plane h = 4c + p, at byte
+  // 4r + b of vector 3m + ⌊h/3⌋, bits 3(h mod 3) …; planes 2 and 5 keep their high bit at bit
+  // 6 / 7 of vector 3m + 2.
+  const WeightMatrix::InterleavedPlace whole = WeightMatrix::interleaved_place(3, 8, 5, 32 * 2 + 16 + 4 * 3 + 0);
+  EXPECT_EQ(whole.low, static_cast<size_t>((3 * 2 + 1) * 32 + 4 * 5 + 3));  // plane 4
+  EXPECT_EQ(whole.low_shift, 3);
+  EXPECT_EQ(whole.high, whole.low);
+  EXPECT_EQ(whole.high_shift, 5);
+  const WeightMatrix::InterleavedPlace split = WeightMatrix::interleaved_place(3, 8, 5, 32 * 2 + 16 + 4 * 3 + 1);
+  EXPECT_EQ(split.low, static_cast<size_t>((3 * 2 + 1) * 32 + 4 * 5 + 3));  // plane 5
+  EXPECT_EQ(split.low_shift, 6);
+  EXPECT_EQ(split.high, static_cast<size_t>((3 * 2 + 2) * 32 + 4 * 5 + 3));
+  EXPECT_EQ(split.high_shift, 7);
 }
 
 TEST(LinearQ8Rows8, OnlyTwoAndThreeBitWholeBlocksFit) {
