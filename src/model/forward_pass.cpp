@@ -109,9 +109,7 @@ void ForwardPass::layers(std::span<const BatchItem> items) {
   };
   auto add_branch = [&] {
     compute.run(T, H, [&](int64_t t, int) {
-      float* h = hidden_.data() + t * H;
-      const float* b = branch_.data() + t * H;
-      for (int64_t i = 0; i < H; ++i) h[i] += b[i];
+      axpy(1.0f, branch_.data() + t * H, hidden_.data() + t * H, H);  // 1 · b is b: h + b exactly
     });
   };
 

@@ -139,6 +139,22 @@ TEST(Ops, AttendIsSoftmaxWeightedValues) {
   }
 }
 
+// axpy's blocks of 8 and its tail give each element y + α·x, at every length, and nothing past
+// n. (Within a rounding: where the compiler fuses the multiply-add, as on ARM, the product is
+// not rounded on its own.)
+TEST(Ops, AxpyIsElementwiseAtEveryLength) {
+  for (int n : {0, 1, 7, 8, 21, 64}) {
+    const auto x = randn(n + 1, 21), y0 = randn(n + 1, 22);
+    std::vector<float> y = y0;
+    axpy(-0.37f, x.data(), y.data(), n);
+    for (int i = 0; i < n; ++i) {
+      const double want = double(y0[i]) + double(-0.37f) * double(x[i]);
+      EXPECT_NEAR(y[i], want, 1e-6 * (std::fabs(y0[i]) + std::fabs(x[i]))) << "n " << n << " at " << i;
+    }
+    EXPECT_EQ(y[n], y0[n]) << "n " << n << ": wrote past the end";
+  }
+}
+
 TEST(Ops, CausalConvStateCarriesAcrossCalls) {
   const int C = 5, K = 4, T = 11;
   const auto x = randn(T * C, 7), w = randn(C * K, 8);
