@@ -53,7 +53,6 @@ struct QuantRowInt8 : QuantRow<kBits> {
   const Int8Tile* tiles;
 };
 
-
 #if HWY_ARCH_X86
 // The parts of a 256-bit x86 ScoreRowsInt8 (AVX-512 VNNI, AVX2) around its integer dots, as
 // inline functions of the target's base attributes (inlined into the VNNI-attributed callers).
