@@ -89,8 +89,9 @@ void attend_reference_int8_query(const float* q, int heads, const KVRows& kv, in
 // rows, a CPU with Int8 dot instructions (AVX-512 VNNI, ARM dotprod, AVX2's vpmaddubsw), dim ≤
 // 256 and a multiple of the group, at most 128 heads.
 bool attend_group_int8_keys(int heads, const KVRows& kv, int dim);
-// Whether that path also weighs the values with int16 weights (AVX-512 VNNI; with NEON dot
-// products and on AVX2 the values stay float): attend_reference_int8_query's `int16_values`.
+// Whether that path also weighs the values with int16 weights (AVX-512 VNNI and AVX2; with NEON
+// dot products the values stay float): attend_reference_int8_query's `int16_values`. Both answer
+// for the target attend_group runs these rows on.
 bool attend_group_int16_values(int heads, const KVRows& kv, int dim);
 
 // The `heads` query heads that share one kv head (GQA) attend together over rows [0, count):

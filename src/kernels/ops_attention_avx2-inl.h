@@ -126,3 +126,77 @@ HWY_INLINE void ScoreRowsInt8(const Int8Tile& t, const QuantRow<kBits>& f, const
   else
     ScoreRowsPlanes<kBits, R>(t, f, rows, p0, p, dim, scale, s, prefetch_values);
 }
+
+// Weighted values with int16 weights on AVX2: the AVX-512 VNNI path's math (int16_weighted_values,
+// kernels/kv_quant.h: per block of 32 rows, group and head the weights w·s rounded to int16, the
+// codes centred), with vpmaddwd in vpdpwssd's place: two rows × 8 columns for one head per
+// instruction, exact int32 sums. Why it pays on AVX2 where the float path is already one FMA per
+// 8 products: vpmaddwd multiplies twice as many pairs per instruction on the same two pipes, and
+// the rest of a step is kept small — each row pair's codes are unpacked once for the 8 heads
+// (two 8-byte loads, an interleave, a sign-extension), and the weights are broadcast once per
+// block and group into whole vectors, so a head costs a vpmaddwd with a memory operand and a
+// vpaddd. The next block's keys are one contiguous range of the cache, requested a slice per
+// column step.
+template <int NH, int kBits>
+HWY_NOINLINE void AccumulateInt16(const BlockScores& w, const QuantRow<kBits>& f, const Rows& rows,
+                                  int64_t p0, int64_t n, int dim, float* acc, int64_t next_n) {
+  const int G = 1 << f.group_shift, P = 1 << f.plane_shift;
+  const size_t rb = rows.row_bytes;
+  const int64_t pairs = n / 2;  // whole row pairs; an odd last row pairs with a zero weight
+  Int16Weights wq;
+  alignas(32) int32_t wide[kBlock / 2 + 1][kHeadTile][8];  // pair i, head h: its dword × 8
+  const uint8_t* const first = rows.value(p0);
+  const uint8_t* const next_keys = rows.key(p0 + n);
+  // The next block's keys, a whole number of cache lines per column step (no division inside).
+  const size_t next_bytes = static_cast<size_t>(next_n) * rb;
+  const size_t step_bytes = (next_bytes / (dim / 8) + 64) / 64 * 64;
+  size_t next_from = 0;
+  const __m128i mask = _mm_set1_epi8(static_cast<char>((1 << kBits) - 1));
+  const __m128i middle = _mm_set1_epi8(static_cast<char>(1 << (kBits - 1)));
+  for (int c = 0; c < dim; c += 8) {
+    const int g = c >> f.group_shift, e = c & (G - 1);
+    if (e == 0) {
+      GroupWeightsInt16<kBits>(w, f, rows, p0, n, g, wq);
+      for (int64_t i = 0; i < (n + 1) / 2; ++i)
+        HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h)
+          _mm256_store_si256(reinterpret_cast<__m256i*>(wide[i][h]), _mm256_set1_epi32(wq.pairs[i][h]));
+    }
+    if (next_from < next_bytes) {
+      PrefetchBytes(next_keys, next_from, std::min(next_from + step_bytes, next_bytes));
+      next_from += step_bytes;
+    }
+    // Columns c … c + 7 are 8 bytes of one plane: at `at` in every row, shifted right by `shift`.
+    const size_t at = (static_cast<size_t>(g) << f.plane_shift) + (e & (P - 1));
+    const __m128i shift = _mm_cvtsi32_si128(kBits * (e >> f.plane_shift));
+    // The centred codes of 8 columns of rows r and r2, interleaved as 16-bit words.
+    auto codes = [&](const uint8_t* r, const uint8_t* r2) HWY_ATTR {
+      __m128i x = _mm_unpacklo_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(r + at)),
+                                    _mm_loadl_epi64(reinterpret_cast<const __m128i*>(r2 + at)));
+      if constexpr (kBits == 8) {
+        x = _mm_xor_si128(x, middle);  // c − 128 as a signed byte
+      } else {
+        x = _mm_sub_epi8(_mm_and_si128(_mm_srl_epi16(x, shift), mask), middle);
+      }
+      return _mm256_cvtepi8_epi16(x);
+    };
+    __m256i a[NH];
+    HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) a[h] = _mm256_setzero_si256();
+    const uint8_t* r = first;
+    for (int64_t i = 0; i < pairs; ++i, r += 2 * rb) {
+      const __m256i z = codes(r, r + rb);
+      HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h)
+        a[h] = _mm256_add_epi32(a[h], _mm256_madd_epi16(z, _mm256_load_si256(reinterpret_cast<const __m256i*>(wide[i][h]))));
+    }
+    if (n & 1) {  // the last row with itself; its pair's second weight is zero
+      const __m256i z = codes(r, r);
+      HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h)
+        a[h] = _mm256_add_epi32(a[h], _mm256_madd_epi16(z, _mm256_load_si256(reinterpret_cast<const __m256i*>(wide[pairs][h]))));
+    }
+    HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) {
+      float* out = acc + h * dim + c;
+      const __m256 sum = _mm256_cvtepi32_ps(a[h]);
+      _mm256_storeu_ps(out, _mm256_fmadd_ps(sum, _mm256_set1_ps(wq.d[h]),
+                                            _mm256_add_ps(_mm256_loadu_ps(out), _mm256_set1_ps(wq.bias[h]))));
+    }
+  }
+}

@@ -84,4 +84,46 @@ template <int R>
 HWY_INLINE void StoreScoreRows(const __m256 (&sc)[R], float scale, int64_t p, BlockScores& s) {
   HWY_UNROLL(4) for (int r = 0; r < R; ++r) _mm256_storeu_ps(s[p + r], _mm256_mul_ps(sc[r], _mm256_set1_ps(scale)));
 }
+
+// The value side with int16 weights (AVX-512 VNNI: ops_attention_vnni-inl.h, AVX2:
+// ops_attention_avx2-inl.h; reference int16_weighted_values, kernels/kv_quant.h).
+
+// A block's int16 weights for one group: dword i of head h = (wq[2i][h], wq[2i + 1][h]).
+struct Int16Weights {
+  alignas(64) int32_t pairs[kBlock / 2][kHeadTile];
+  float d[kHeadTile];
+  float bias[kHeadTile];
+};
+
+template <int kBits>
+HWY_INLINE void GroupWeightsInt16(const BlockScores& w, const QuantRow<kBits>& f, const Rows& rows,
+                                  int64_t p0, int64_t n, int g, Int16Weights& out) {
+  HWY_ALIGN float ws[kBlock][kHeadTile];
+  __m256 amax = _mm256_setzero_ps(), bias = _mm256_setzero_ps(), sum = _mm256_setzero_ps();
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  for (int64_t p = 0; p < n; ++p) {
+    const uint8_t* v = rows.value(p0 + p);
+    const __m256 wv = _mm256_loadu_ps(w[p]);
+    const __m256 x = _mm256_mul_ps(wv, _mm256_set1_ps(f.Scale(v, g)));
+    _mm256_store_ps(ws[p], x);
+    amax = _mm256_max_ps(amax, _mm256_and_ps(x, abs_mask));
+    bias = _mm256_fmadd_ps(wv, _mm256_set1_ps(f.Bias(v, g)), bias);
+    sum = _mm256_add_ps(sum, x);
+  }
+  bias = _mm256_fmadd_ps(sum, _mm256_set1_ps(1 << (kBits - 1)), bias);  // the codes are centred
+  // Heads whose weights are all zero get d = 0 and zero weights (no division by zero).
+  const __m256 d = _mm256_mul_ps(amax, _mm256_set1_ps(1.0f / 32767));
+  const __m256 inv = _mm256_and_ps(_mm256_div_ps(_mm256_set1_ps(1.0f), d),
+                                   _mm256_cmp_ps(amax, _mm256_setzero_ps(), _CMP_GT_OQ));
+  _mm256_storeu_ps(out.d, d);
+  _mm256_storeu_ps(out.bias, bias);
+  for (int64_t p = 0; p < n; p += 2) {
+    const __m256i lo = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_load_ps(ws[p]), inv));
+    const __m256i hi = p + 1 < n ? _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_load_ps(ws[p + 1]), inv))
+                                 : _mm256_setzero_si256();
+    _mm256_store_si256(reinterpret_cast<__m256i*>(out.pairs[p / 2]),
+                       _mm256_blend_epi16(lo, _mm256_slli_epi32(hi, 16), 0xAA));
+  }
+}
+
 #endif

@@ -374,9 +374,8 @@ HWY_INLINE void Accumulate(const BlockScores& w, const Format& f, const Rows& ro
   }
 }
 
-// Targets with Int8 key scores: AVX-512 VNNI (with Int16 value weights), NEON with dot
-// products and AVX2 (values in float). Each still checks the CPU at run time
-// (AttendHaveInt8).
+// Targets with Int8 key scores: AVX-512 VNNI and AVX2 (both with int16 value weights) and NEON
+// with dot products (values in float). Each still checks the CPU at run time (AttendHaveInt8).
 #undef TF_ATTN_INT8
 #if HWY_TARGET == HWY_AVX3_DL || (HWY_TARGET == HWY_NEON && HWY_ARCH_ARM_A64) || HWY_TARGET == HWY_AVX2
 #define TF_ATTN_INT8 1
@@ -419,7 +418,7 @@ HWY_INLINE void Block(const float* q, const Format& f, const Rows& rows, int64_t
                 std::is_same_v<Format, QuantRowInt8<2>>) {
     ScoresInt8(f.tiles[tile], f, rows, p0, n, dim, scale, s, prefetch_n > 0);
     SoftmaxStep<NH>(s, n, dim, m, l, acc);
-#if HWY_TARGET == HWY_AVX3_DL
+#if HWY_TARGET == HWY_AVX3_DL || HWY_TARGET == HWY_AVX2
     AccumulateInt16<NH>(s, f, rows, p0, n, dim, acc, prefetch_n);
 #else
     Accumulate<NH>(s, f, rows, p0, n, dim, acc, prefetch_n);
@@ -532,23 +531,26 @@ bool QuantPartial(const float* q, int heads, const KVRows& kv, const Rows& rows,
   return true;
 }
 
-// attend_group_int8_keys: the conditions of AttendGroupPartial and QuantFormat, then Int8KeysFor.
-bool Int8Keys(int heads, const KVRows& kv, int dim) {
+// Whether AttendGroupPartial of this target runs these rows (else it returns false).
+bool Runs(const KVRows& kv, int dim) {
   const int L = static_cast<int>(hn::Lanes(DF()));
   if (dim % L != 0 || kBlock % L != 0) return false;
-  bool ok = false;
   switch (kv.type) {
-    case KVType::Q8: { QuantRow<8> f; ok = QuantFormat(kv, &f); break; }
-    case KVType::Q4: { QuantRow<4> f; ok = QuantFormat(kv, &f); break; }
-    case KVType::Q2: { QuantRow<2> f; ok = QuantFormat(kv, &f); break; }
-    default: break;
+    case KVType::Q8: { QuantRow<8> f; return QuantFormat(kv, &f); }
+    case KVType::Q4: { QuantRow<4> f; return QuantFormat(kv, &f); }
+    case KVType::Q2: { QuantRow<2> f; return QuantFormat(kv, &f); }
+    default: return true;
   }
-  return ok && Int8KeysFor(heads, kv, dim);
 }
 
-// attend_group_int16_values: the Int8 path of the AVX-512 VNNI target (values with int16 weights).
+// attend_group_int8_keys on this target: quantized rows it runs, then Int8KeysFor.
+bool Int8Keys(int heads, const KVRows& kv, int dim) {
+  return kv_quant_bits(kv.type) != 0 && Runs(kv, dim) && Int8KeysFor(heads, kv, dim);
+}
+
+// attend_group_int16_values: the Int8 path of the x86 targets (values with int16 weights).
 bool Int16Values(int heads, const KVRows& kv, int dim) {
-  return HWY_TARGET == HWY_AVX3_DL && Int8Keys(heads, kv, dim);
+  return (HWY_TARGET == HWY_AVX3_DL || HWY_TARGET == HWY_AVX2) && Int8Keys(heads, kv, dim);
 }
 
 bool AttendGroupPartial(const float* q, int heads, const KVRows& kv, int64_t begin, int64_t end,
@@ -588,6 +590,7 @@ namespace simd {
 HWY_EXPORT(AttendGroupPartial);
 HWY_EXPORT(Int8Keys);
 HWY_EXPORT(Int16Values);
+HWY_EXPORT(Runs);
 // Dispatched from inside tf::simd: where only one target is compiled (NEON without SVE),
 // HWY_DYNAMIC_DISPATCH becomes a static call to N_<TARGET>::AttendGroupPartial in this namespace.
 bool DispatchAttendGroupPartial(const float* q, int heads, const KVRows& kv, int64_t begin,
@@ -604,10 +607,23 @@ bool DispatchAttendGroupPartial(const float* q, int heads, const KVRows& kv, int
 #endif
   return false;
 }
+// The answers below are those of the target DispatchAttendGroupPartial runs the rows on.
+#if HWY_ARCH_X86 && (HWY_TARGETS & HWY_AVX2)
+bool RunsOnAvx2Instead(const KVRows& kv, int dim) {
+  return !HWY_DYNAMIC_DISPATCH(Runs)(kv, dim) && (hwy::SupportedTargets() & HWY_AVX2) != 0 &&
+         N_AVX2::Runs(kv, dim);
+}
+#endif
 bool DispatchInt8Keys(int heads, const KVRows& kv, int dim) {
+#if HWY_ARCH_X86 && (HWY_TARGETS & HWY_AVX2)
+  if (RunsOnAvx2Instead(kv, dim)) return N_AVX2::Int8Keys(heads, kv, dim);
+#endif
   return HWY_DYNAMIC_DISPATCH(Int8Keys)(heads, kv, dim);
 }
 bool DispatchInt16Values(int heads, const KVRows& kv, int dim) {
+#if HWY_ARCH_X86 && (HWY_TARGETS & HWY_AVX2)
+  if (RunsOnAvx2Instead(kv, dim)) return N_AVX2::Int16Values(heads, kv, dim);
+#endif
   return HWY_DYNAMIC_DISPATCH(Int16Values)(heads, kv, dim);
 }
 }  // namespace simd

@@ -97,45 +97,6 @@ TF_ATTN_VNNI HWY_INLINE __m512i DpwssdBroadcast(__m512i acc, __m512i codes, cons
   return acc;
 }
 
-// A block's int16 weights for one group: dword i of head h = (wq[2i][h], wq[2i + 1][h]).
-struct Int16Weights {
-  alignas(64) int32_t pairs[kBlock / 2][kHeadTile];
-  float d[kHeadTile];
-  float bias[kHeadTile];
-};
-
-template <int kBits>
-TF_ATTN_VNNI HWY_INLINE void GroupWeightsInt16(const BlockScores& w, const QuantRow<kBits>& f,
-                                               const Rows& rows, int64_t p0, int64_t n, int g,
-                                               Int16Weights& out) {
-  HWY_ALIGN float ws[kBlock][kHeadTile];
-  __m256 amax = _mm256_setzero_ps(), bias = _mm256_setzero_ps(), sum = _mm256_setzero_ps();
-  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-  for (int64_t p = 0; p < n; ++p) {
-    const uint8_t* v = rows.value(p0 + p);
-    const __m256 wv = _mm256_loadu_ps(w[p]);
-    const __m256 x = _mm256_mul_ps(wv, _mm256_set1_ps(f.Scale(v, g)));
-    _mm256_store_ps(ws[p], x);
-    amax = _mm256_max_ps(amax, _mm256_and_ps(x, abs_mask));
-    bias = _mm256_fmadd_ps(wv, _mm256_set1_ps(f.Bias(v, g)), bias);
-    sum = _mm256_add_ps(sum, x);
-  }
-  bias = _mm256_fmadd_ps(sum, _mm256_set1_ps(1 << (kBits - 1)), bias);  // CentredCodes32
-  // Heads whose weights are all zero get d = 0 and zero weights (no division by zero).
-  const __m256 d = _mm256_mul_ps(amax, _mm256_set1_ps(1.0f / 32767));
-  const __m256 inv = _mm256_and_ps(_mm256_div_ps(_mm256_set1_ps(1.0f), d),
-                                   _mm256_cmp_ps(amax, _mm256_setzero_ps(), _CMP_GT_OQ));
-  _mm256_storeu_ps(out.d, d);
-  _mm256_storeu_ps(out.bias, bias);
-  for (int64_t p = 0; p < n; p += 2) {
-    const __m256i lo = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_load_ps(ws[p]), inv));
-    const __m256i hi = p + 1 < n ? _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_load_ps(ws[p + 1]), inv))
-                                 : _mm256_setzero_si256();
-    _mm256_store_si256(reinterpret_cast<__m256i*>(out.pairs[p / 2]),
-                       _mm256_blend_epi16(lo, _mm256_slli_epi32(hi, 16), 0xAA));
-  }
-}
-
 // The codes of elements [c, c + 32) of a row as 32 bytes (c a multiple of 32; planes of P ≥ 16
 // bytes, QuantFormat).
 template <int kBits>
