@@ -144,7 +144,7 @@ HWY_NOINLINE void AccumulateInt16(const BlockScores& w, const QuantRow<kBits>& f
   const size_t rb = rows.row_bytes;
   const int64_t pairs = n / 2;  // whole row pairs; an odd last row pairs with a zero weight
   Int16Weights wq;
-  alignas(32) int32_t wide[kBlock / 2 + 1][kHeadTile][8];  // pair i, head h: its dword × 8
+  alignas(32) int32_t wide[kBlock / 2][kHeadTile][8];  // pair i, head h: its dword × 8
   const uint8_t* const first = rows.value(p0);
   const uint8_t* const next_keys = rows.key(p0 + n);
   // The next block's keys, a whole number of cache lines per column step (no division inside).
@@ -181,17 +181,15 @@ HWY_NOINLINE void AccumulateInt16(const BlockScores& w, const QuantRow<kBits>& f
     };
     __m256i a[NH];
     HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) a[h] = _mm256_setzero_si256();
-    const uint8_t* r = first;
-    for (int64_t i = 0; i < pairs; ++i, r += 2 * rb) {
-      const __m256i z = codes(r, r + rb);
+    // a_h += codes of the pair's rows × pair i's weights of head h.
+    auto add_pair = [&](int64_t i, const uint8_t* r, const uint8_t* r2) HWY_ATTR {
+      const __m256i z = codes(r, r2);
       HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h)
         a[h] = _mm256_add_epi32(a[h], _mm256_madd_epi16(z, _mm256_load_si256(reinterpret_cast<const __m256i*>(wide[i][h]))));
-    }
-    if (n & 1) {  // the last row with itself; its pair's second weight is zero
-      const __m256i z = codes(r, r);
-      HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h)
-        a[h] = _mm256_add_epi32(a[h], _mm256_madd_epi16(z, _mm256_load_si256(reinterpret_cast<const __m256i*>(wide[pairs][h]))));
-    }
+    };
+    const uint8_t* r = first;
+    for (int64_t i = 0; i < pairs; ++i, r += 2 * rb) add_pair(i, r, r + rb);
+    if (n & 1) add_pair(pairs, r, r);  // the last row with itself: its pair's second weight is zero
     HWY_UNROLL(kHeadTile) for (int h = 0; h < NH; ++h) {
       float* out = acc + h * dim + c;
       const __m256 sum = _mm256_cvtepi32_ps(a[h]);

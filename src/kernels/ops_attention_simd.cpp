@@ -555,8 +555,7 @@ bool Int16Values(int heads, const KVRows& kv, int dim) {
 
 bool AttendGroupPartial(const float* q, int heads, const KVRows& kv, int64_t begin, int64_t end,
                         int dim, float scale, float* acc, float* m, float* l) {
-  const int L = static_cast<int>(hn::Lanes(DF()));
-  if (dim % L != 0 || kBlock % L != 0) return false;
+  if (!Runs(kv, dim)) return false;
   const Rows rows{static_cast<const uint8_t*>(kv.keys), static_cast<const uint8_t*>(kv.values),
                   kv.row_bytes()};
   switch (kv.type) {
@@ -591,29 +590,26 @@ HWY_EXPORT(AttendGroupPartial);
 HWY_EXPORT(Int8Keys);
 HWY_EXPORT(Int16Values);
 HWY_EXPORT(Runs);
-// Dispatched from inside tf::simd: where only one target is compiled (NEON without SVE),
-// HWY_DYNAMIC_DISPATCH becomes a static call to N_<TARGET>::AttendGroupPartial in this namespace.
-bool DispatchAttendGroupPartial(const float* q, int heads, const KVRows& kv, int64_t begin,
-                                int64_t end, int dim, float scale, float* acc, float* max,
-                                float* sum) {
-  if (HWY_DYNAMIC_DISPATCH(AttendGroupPartial)(q, heads, kv, begin, end, dim, scale, acc, max, sum))
-    return true;
-#if HWY_ARCH_X86 && (HWY_TARGETS & HWY_AVX2)
-  // A row layout too fine for 16-lane vectors (2-bit codes in groups of 32: 8-byte planes) still
-  // fits AVX2's 8 lanes: better than the scalar reference on an AVX-512 CPU.
-  if ((hwy::SupportedTargets() & HWY_AVX2) != 0 &&
-      N_AVX2::AttendGroupPartial(q, heads, kv, begin, end, dim, scale, acc, max, sum))
-    return true;
-#endif
-  return false;
-}
-// The answers below are those of the target DispatchAttendGroupPartial runs the rows on.
+// On an AVX-512 CPU, a row layout too fine for 16-lane vectors (2-bit codes in groups of 32:
+// 8-byte planes) still fits AVX2's 8 lanes: better than the scalar reference. The answers of the
+// functions below are those of the target that runs the rows.
 #if HWY_ARCH_X86 && (HWY_TARGETS & HWY_AVX2)
 bool RunsOnAvx2Instead(const KVRows& kv, int dim) {
   return !HWY_DYNAMIC_DISPATCH(Runs)(kv, dim) && (hwy::SupportedTargets() & HWY_AVX2) != 0 &&
          N_AVX2::Runs(kv, dim);
 }
 #endif
+// Dispatched from inside tf::simd: where only one target is compiled (NEON without SVE),
+// HWY_DYNAMIC_DISPATCH becomes a static call to N_<TARGET>::AttendGroupPartial in this namespace.
+bool DispatchAttendGroupPartial(const float* q, int heads, const KVRows& kv, int64_t begin,
+                                int64_t end, int dim, float scale, float* acc, float* max,
+                                float* sum) {
+#if HWY_ARCH_X86 && (HWY_TARGETS & HWY_AVX2)
+  if (RunsOnAvx2Instead(kv, dim))
+    return N_AVX2::AttendGroupPartial(q, heads, kv, begin, end, dim, scale, acc, max, sum);
+#endif
+  return HWY_DYNAMIC_DISPATCH(AttendGroupPartial)(q, heads, kv, begin, end, dim, scale, acc, max, sum);
+}
 bool DispatchInt8Keys(int heads, const KVRows& kv, int dim) {
 #if HWY_ARCH_X86 && (HWY_TARGETS & HWY_AVX2)
   if (RunsOnAvx2Instead(kv, dim)) return N_AVX2::Int8Keys(heads, kv, dim);
