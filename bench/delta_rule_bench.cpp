@@ -16,6 +16,7 @@
 #include <random>
 #include <vector>
 
+#include "base/cache_line_allocator.h"
 #include "kernels/linear.h"
 #include "kernels/ops_delta_rule.h"
 
@@ -69,7 +70,8 @@ void BM_DeltaRuleRun(benchmark::State& state) {
       for (int i = 0; i < kDk; ++i) v[i] /= std::sqrt(s);
     }
   // Keeping states: one buffer per token and head, as GatedDeltaNetHistory holds them.
-  std::vector<float> kept(form == kKeepingStates ? tokens * kHeads * head : 0);
+  // Aligned to a cache line, as the model's state buffers (model/gated_deltanet.h).
+  std::vector<float, CacheLineAllocator<float>> kept(form == kKeepingStates ? tokens * kHeads * head : 0);
   std::vector<float*> after(tokens);
   const float *q = rows.data(), *k = q + kDk, *v = q + 2 * kDk;
   for (auto _ : state) {

@@ -10,6 +10,7 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/ops_delta_rule_simd.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -32,21 +33,23 @@ bool Supported(int dk, int dv) {
 }
 
 // One token's sweep over columns [j0, j0 + N·L): S ← α S + k Δᵀ (source → target), o = Sᵀq,
-// and with kNext e = Sᵀk_next.
-template <int N, bool kNext>
-HWY_INLINE void Sweep(const float* source, float* target, const float* k, const float* q,
+// and with kNext e = Sᵀk_next. Rows are `source_stride` / `target_stride` floats apart; with
+// kStream the new rows (also) go to `kept`, rows dv apart, by non-temporal stores.
+template <int N, bool kNext, bool kTarget, bool kStream>
+HWY_INLINE void Sweep(const float* source, int64_t source_stride, float* target,
+                      int64_t target_stride, float* kept, const float* k, const float* q,
                       const float* k_next, VF va, const VF (&delta)[N], VF (&o)[N], VF (&e)[N],
-                      int dk, int dv, int j0) {
+                      int dk, int dv) {
   const DF d;
   const int L = static_cast<int>(hn::Lanes(d));
   for (int r = 0; r < dk; ++r) {
-    const float* before = source + static_cast<int64_t>(r) * dv + j0;
-    float* now = target + static_cast<int64_t>(r) * dv + j0;
+    const float* before = source + r * source_stride;
     const VF kr = hn::Set(d, k[r]), qr = hn::Set(d, q[r]);
 #pragma GCC unroll 8
     for (int t = 0; t < N; ++t) {
       const VF s = hn::MulAdd(va, hn::LoadU(d, before + t * L), hn::Mul(kr, delta[t]));
-      hn::StoreU(s, d, now + t * L);
+      if constexpr (kTarget) hn::StoreU(s, d, target + r * target_stride + t * L);
+      if constexpr (kStream) hn::Stream(s, d, kept + static_cast<int64_t>(r) * dv + t * L);
       o[t] = hn::MulAdd(s, qr, o[t]);
       if constexpr (kNext) e[t] = hn::MulAdd(hn::Set(d, k_next[r]), s, e[t]);
     }
@@ -61,11 +64,18 @@ HWY_INLINE void Sweep(const float* source, float* target, const float* k, const 
 // token i's sweep from the rows it has just written, so a run of tokens reads the state once
 // per token (and once more for the first e), not twice as separate steps would — bit for bit
 // the same sums, in the same order. Δ, o and the next e (3 × N vectors) stay in registers.
+//
+// Keeping every token's state (`after`, a speculative verify batch) with `scratch` given: the
+// kept states are written by non-temporal stores, which need no read of the lines they
+// replace (a plain store first reads each line of a buffer that is not in cache: a verify of
+// k + 1 tokens moved 2k + 3 states instead of k + 2), and the next token reads this block's
+// rows back from `scratch` (dk × N·L floats, in L1/L2) instead of from the buffer just
+// streamed out. bench/RESULTS.md, "Kept delta-rule states streamed".
 template <int N>
 HWY_INLINE void StepColumns(const float* from, float* const* after, float* in_place,
-                            const float* q, const float* k, const float* v, int64_t in_stride,
-                            const float* g, const float* beta, int count, int dk, int dv, int j0,
-                            float* out, int64_t out_stride) {
+                            float* scratch, const float* q, const float* k, const float* v,
+                            int64_t in_stride, const float* g, const float* beta, int count,
+                            int dk, int dv, int j0, float* out, int64_t out_stride) {
   const DF d;
   const int L = static_cast<int>(hn::Lanes(d));
   VF e[N];
@@ -77,12 +87,13 @@ HWY_INLINE void StepColumns(const float* from, float* const* after, float* in_pl
 #pragma GCC unroll 8
     for (int t = 0; t < N; ++t) e[t] = hn::MulAdd(kr, hn::LoadU(d, row + t * L), e[t]);
   }
-  const float* source = from;
+  const float* source = from + j0;
+  int64_t source_stride = dv;
   for (int i = 0; i < count; ++i) {
-    float* target = after ? after[i] : in_place;
     const float* qi = q + i * in_stride;
     const float* ki = k + i * in_stride;
     const float* vi = v + i * in_stride;
+    const float* k_next = i + 1 < count ? k + (i + 1) * in_stride : ki;
     const float alpha = std::exp(g[i]);
     const VF va = hn::Set(d, alpha), vb = hn::Set(d, beta[i]);
     VF delta[N], o[N];
@@ -92,15 +103,35 @@ HWY_INLINE void StepColumns(const float* from, float* const* after, float* in_pl
       o[t] = hn::Zero(d);
       e[t] = hn::Zero(d);
     }
-    if (i + 1 < count)
-      Sweep<N, true>(source, target, ki, qi, k + (i + 1) * in_stride, va, delta, o, e, dk, dv, j0);
-    else
-      Sweep<N, false>(source, target, ki, qi, ki, va, delta, o, e, dk, dv, j0);
+    const bool next = i + 1 < count;
+    if (scratch) {  // the state after token i: streamed to after[i], and into scratch if read next
+      const int64_t w = N * L;
+      if (next)
+        Sweep<N, true, true, true>(source, source_stride, scratch, w, after[i] + j0, ki, qi,
+                                   k_next, va, delta, o, e, dk, dv);
+      else
+        Sweep<N, false, false, true>(source, source_stride, nullptr, 0, after[i] + j0, ki, qi,
+                                     k_next, va, delta, o, e, dk, dv);
+      source = scratch;
+      source_stride = w;
+    } else {
+      float* target = (after ? after[i] : in_place) + j0;
+      if (next)
+        Sweep<N, true, true, false>(source, source_stride, target, dv, nullptr, ki, qi, k_next,
+                                    va, delta, o, e, dk, dv);
+      else
+        Sweep<N, false, true, false>(source, source_stride, target, dv, nullptr, ki, qi, k_next,
+                                     va, delta, o, e, dk, dv);
+      source = target;
+    }
 #pragma GCC unroll 8
     for (int t = 0; t < N; ++t) hn::StoreU(o[t], d, out + i * out_stride + j0 + t * L);
-    source = target;
   }
 }
+
+// Rows of a column block the streaming form's scratch holds (Dk of Qwen3.5: 128); a larger dk
+// keeps the states with plain stores.
+constexpr int kScratchRows = 128;
 
 bool DeltaRuleSteps(const float* from, float* const* after, float* in_place, const float* q,
                     const float* k, const float* v, int64_t in_stride, const float* g,
@@ -108,13 +139,22 @@ bool DeltaRuleSteps(const float* from, float* const* after, float* in_place, con
                     int64_t out_stride) {
   if (!Supported(dk, dv)) return false;
   const int L = static_cast<int>(hn::Lanes(DF()));
+  // Non-temporal stores need whole aligned vectors: every kept state aligned to one.
+  bool stream = after != nullptr && dk <= kScratchRows;
+  for (int i = 0; stream && i < count; ++i)
+    stream = reinterpret_cast<uintptr_t>(after[i]) % (L * sizeof(float)) == 0;
+  HWY_ALIGN float scratch[kScratchRows * kWideVectors * hn::MaxLanes(DF())];
+  float* const columns = stream ? scratch : nullptr;
   int j0 = 0;
   for (; j0 + kWideVectors * L <= dv; j0 += kWideVectors * L)
-    StepColumns<kWideVectors>(from, after, in_place, q, k, v, in_stride, g, beta, count, dk, dv,
-                              j0, out, out_stride);
+    StepColumns<kWideVectors>(from, after, in_place, columns, q, k, v, in_stride, g, beta, count,
+                              dk, dv, j0, out, out_stride);
   for (; j0 < dv; j0 += L)
-    StepColumns<1>(from, after, in_place, q, k, v, in_stride, g, beta, count, dk, dv, j0, out,
-                   out_stride);
+    StepColumns<1>(from, after, in_place, columns, q, k, v, in_stride, g, beta, count, dk, dv, j0,
+                   out, out_stride);
+  // The streamed rows are visible to the thread that takes them next (the next forward pass,
+  // a rewind) once the pool's synchronisation follows this fence.
+  if (stream) hwy::FlushStream();
   return true;
 }
 

@@ -82,7 +82,7 @@ void gated_deltanet_forward(const GatedDeltaNetWeights& w, const TextConfig& c, 
       std::copy_n(r.state->conv.begin(), window, h.conv_input.begin());
       std::copy_n(raw, r.count * d.conv_dim, h.conv_input.begin() + window);
       h.states.resize(r.count);
-      for (std::vector<float>& state : h.states) state.resize(r.state->recurrent.size());
+      for (RecurrentStateBuffer& state : h.states) state.resize(r.state->recurrent.size());
     }
   }
   // The channels are independent: a prefill's convolution runs in chunks of channels on the
@@ -137,7 +137,7 @@ void gated_deltanet_forward(const GatedDeltaNetWeights& w, const TextConfig& c, 
     const float* beta = s.beta.data() + j * T + r.begin;
     float* o = s.core.data() + r.begin * d.value_dim + j * d.Dv;
     if (r.history) {  // each token's state into its own buffer (GatedDeltaNetHistory)
-      std::vector<std::vector<float>>& states = r.history->states;
+      std::vector<RecurrentStateBuffer>& states = r.history->states;
       const float* from = S;
       constexpr int kAtOnce = 16;  // tokens per call: their state pointers live on the stack
       for (int64_t t0 = 0; t0 < r.count; t0 += kAtOnce) {

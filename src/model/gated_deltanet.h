@@ -8,6 +8,7 @@
 #include <span>
 #include <vector>
 
+#include "base/cache_line_allocator.h"
 #include "model/compute.h"
 #include "model/linear_tap.h"
 #include "model/qwen35_weights.h"
@@ -15,11 +16,15 @@
 
 namespace tf {
 
+// A recurrent state's floats, aligned to a cache line: the delta rule streams the states a verify
+// batch keeps (non-temporal stores need aligned vectors; kernels/ops_delta_rule_simd.cpp).
+using RecurrentStateBuffer = std::vector<float, CacheLineAllocator<float>>;
+
 // Per-sequence state of one layer: the last K − 1 raw (pre-conv) projections and the fp32
 // recurrent state of every value head, S_j ∈ R^{Dk×Dv} (spec §3.4 steps 2, 7; §9.5).
 struct GatedDeltaNetState {
   std::vector<float> conv;       // [K − 1][conv_dim]
-  std::vector<float> recurrent;  // [Hv][Dk][Dv]
+  RecurrentStateBuffer recurrent;  // [Hv][Dk][Dv]
   explicit GatedDeltaNetState(const TextConfig& c);
   void reset();
 };
@@ -37,7 +42,7 @@ struct GatedDeltaNetHistory {
   int64_t tokens = 0;               // tokens of the batch
   int64_t conv_dim = 0;             // channels of a raw row
   std::vector<float> conv_input;    // [K − 1 + tokens][conv_dim]: old window, then raw rows
-  std::vector<std::vector<float>> states;  // [tokens] × [Hv][Dk][Dv], as above
+  std::vector<RecurrentStateBuffer> states;  // [tokens] × [Hv][Dk][Dv], as above
   // Sets `state` to what it was after the first `kept` tokens of the batch (0 ≤ kept ≤ tokens)
   // by exchanging buffers. Again with a smaller `kept` afterwards it still holds (the buffer a
   // restore exchanged is the one of a longer prefix, never asked for again).

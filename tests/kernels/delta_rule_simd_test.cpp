@@ -1,13 +1,16 @@
 // The SIMD gated delta rule (ops_delta_rule_simd.cpp) against the scalar reference, at head
 // sizes that are multiples of every vector length (the model's 128 × 128 among them), runs of
-// tokens around the vector width, near-total forgetting (g = −30) and a non-zero incoming state.
+// tokens around the vector width, kept states streamed (aligned buffers) or stored plainly,
+// near-total forgetting (g = −30) and a non-zero incoming state.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <tuple>
 #include <vector>
 
+#include "base/cache_line_allocator.h"
 #include "kernels/ops.h"
 #include "kernels/ops_delta_rule.h"
 #include "kernels/simd_targets.h"
@@ -122,14 +125,21 @@ TEST_P(DeltaRuleSimd, StepsOfARunAreTheSingleSteps) {
   EXPECT_EQ(S_run, S_one);
   EXPECT_EQ(o_run, o_one);
 
-  std::vector<std::vector<float>> after(T, std::vector<float>(in.S0.size(), -7.0f));
-  std::vector<float*> after_ptr;
-  for (auto& a : after) after_ptr.push_back(a.data());
-  std::vector<float> o_kept(T * out_stride, 0.0f);
-  gated_delta_rule_steps(in.S0.data(), after_ptr.data(), q, k, v, in.stride, in.g.data(),
-                         in.beta.data(), T, dk, dv, o_kept.data(), out_stride);
-  for (int t = 0; t < T; ++t) ASSERT_EQ(after[t], states_one[t]) << "token " << t;
-  EXPECT_EQ(o_kept, o_one);
+  // Kept states in cache-line-aligned buffers (the model's: streamed by non-temporal stores)
+  // and one float off that alignment (plain stores): the same states either way.
+  for (const size_t offset : {size_t{0}, size_t{1}}) {
+    std::vector<std::vector<float, CacheLineAllocator<float>>> after(
+        T, std::vector<float, CacheLineAllocator<float>>(in.S0.size() + offset, -7.0f));
+    std::vector<float*> after_ptr;
+    for (auto& a : after) after_ptr.push_back(a.data() + offset);
+    std::vector<float> o_kept(T * out_stride, 0.0f);
+    gated_delta_rule_steps(in.S0.data(), after_ptr.data(), q, k, v, in.stride, in.g.data(),
+                           in.beta.data(), T, dk, dv, o_kept.data(), out_stride);
+    for (int t = 0; t < T; ++t)
+      ASSERT_TRUE(std::equal(states_one[t].begin(), states_one[t].end(), after_ptr[t]))
+          << "token " << t << ", offset " << offset;
+    EXPECT_EQ(o_kept, o_one) << "offset " << offset;
+  }
   });
 }
 
@@ -137,7 +147,9 @@ INSTANTIATE_TEST_SUITE_P(Shapes, DeltaRuleSimd,
                          ::testing::Values(std::make_tuple(1, 128, 128), std::make_tuple(3, 128, 128),
                                            std::make_tuple(17, 128, 128), std::make_tuple(64, 128, 128),
                                            std::make_tuple(33, 64, 32), std::make_tuple(20, 32, 48),
-                                           std::make_tuple(64, 16, 16)));
+                                           std::make_tuple(64, 16, 16),
+                                           // dk above the streaming form's scratch rows
+                                           std::make_tuple(3, 256, 32)));
 
 }  // namespace
 }  // namespace tf
