@@ -1,6 +1,7 @@
 #include "kernels/ops.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace tf {
 
@@ -75,6 +76,19 @@ void swiglu(const float* gate, const float* up, int64_t n, float* out) {
 
 void reference::swiglu(const float* gate, const float* up, int64_t n, float* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = silu(gate[i]) * up[i];
+}
+
+FloatRowScan reference::scan_row(const float* x, int64_t n) {
+  FloatRowScan scan{-std::numeric_limits<float>::infinity(), false};
+  for (int64_t i = 0; i < n; ++i) {
+    if (std::isnan(x[i]) || x[i] == std::numeric_limits<float>::infinity()) scan.nan_or_inf = true;
+    if (x[i] > scan.max) scan.max = x[i];
+  }
+  return scan;
+}
+
+int64_t reference::first_argmax(const float* x, int64_t n) {
+  return n <= 0 ? 0 : std::max_element(x, x + n) - x;
 }
 
 void softmax_inplace(float* x, int64_t n) {

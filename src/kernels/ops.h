@@ -47,6 +47,18 @@ void swiglu(const float* gate, const float* up, int64_t n, float* out);
 void silu_product(const float* gate, const float* up, const float* scale, float r, int64_t n,
                   float* out);
 
+// One pass over a row of floats (a logit row): its largest entry and whether any entry is NaN
+// or +inf (then `max` means nothing). SIMD (ops_argmax_simd.cpp); n ≥ 1.
+struct FloatRowScan {
+  float max;
+  bool nan_or_inf;
+};
+FloatRowScan scan_row(const float* x, int64_t n);
+
+// The lowest index of the largest entry of x[0, n) — std::max_element's choice, so the lowest
+// token id wins a tie; an all −inf row gives 0. x must hold no NaN. SIMD (ops_argmax_simd.cpp).
+int64_t first_argmax(const float* x, int64_t n);
+
 // x ← softmax(x), in place, with the max subtracted first.
 void softmax_inplace(float* x, int64_t n);
 
@@ -61,12 +73,14 @@ void axpy(float alpha, const float* x, float* y, int64_t n);
 // Entries from 2·half on pass through (partial rotary, spec §3.6).
 void rope_half_split(float* x, int half, const float* cos, const float* sin);
 
-// The plain scalar loops the SIMD activations are tested against.
+// The plain scalar loops the SIMD activations and row scans are tested against.
 namespace reference {
 void silu_inplace(float* x, int64_t n);
 void swiglu(const float* gate, const float* up, int64_t n, float* out);
 void rms_norm_gated(const float* x, const float* w, const float* z, int64_t n, float eps,
                     float* out);
+FloatRowScan scan_row(const float* x, int64_t n);
+int64_t first_argmax(const float* x, int64_t n);
 }  // namespace reference
 
 }  // namespace tf

@@ -6,6 +6,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "kernels/ops.h"
+
 namespace tf {
 
 void check_logits(std::span<const float> logits, int32_t vocab_size) {
@@ -15,6 +17,10 @@ void check_logits(std::span<const float> logits, int32_t vocab_size) {
                              " entries but the tokenizer has " + std::to_string(vocab_size) +
                              " tokens (model and tokenizer do not match)");
   }
+  // One vector pass finds a clean row (no NaN, no +inf, a finite maximum); the entry loop below
+  // runs only to name what is wrong.
+  const FloatRowScan scan = scan_row(logits.data(), vocab_size);
+  if (!scan.nan_or_inf && scan.max > -INFINITY) return;
   bool any_finite = false;
   for (int32_t i = 0; i < vocab_size; ++i) {
     const float v = logits[i];

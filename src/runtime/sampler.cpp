@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/ops.h"
 #include "runtime/logits_processors.h"
 
 namespace tf {
@@ -41,15 +42,17 @@ void Sampler::process(std::span<const float> logits, std::span<const int32_t> hi
   apply_presence_frequency_penalty(processed_, recent_tokens(history, config_.penalty_context_size),
                                    config_.presence_penalty, config_.frequency_penalty);
   // Bias or penalties may have banned every token (e.g. -inf bias on the only finite logit).
-  if (std::none_of(processed_.begin(), processed_.end(), [](float v) { return std::isfinite(v); })) {
+  const FloatRowScan scan = scan_row(processed_.data(), vocab_size_);
+  if (scan.nan_or_inf ? std::none_of(processed_.begin(), processed_.end(),
+                                     [](float v) { return std::isfinite(v); })
+                      : !(scan.max > -INFINITY)) {
     throw std::runtime_error("sampler: every token is banned after --logit-bias / penalties");
   }
 }
 
 int32_t Sampler::argmax() const {
-  // std::max_element returns the first maximum: the lowest id wins a tie.
-  return static_cast<int32_t>(std::max_element(processed_.begin(), processed_.end()) -
-                              processed_.begin());
+  // The first maximum (std::max_element's): the lowest id wins a tie.
+  return static_cast<int32_t>(first_argmax(processed_.data(), vocab_size_));
 }
 
 void Sampler::sort_prefix(size_t count) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -81,6 +82,42 @@ TEST(Ops, SimdSiluActivationsMatchTheScalarReference) {
       rms_norm_gated(x.data(), w.data(), g.data(), n, 1e-6f, x.data());
       for (int i = 0; i < n; ++i)
         ASSERT_NEAR(x[i], want[i], 1e-6f * (1.0f + std::fabs(want[i]))) << n << " " << i;
+    }
+  });
+}
+
+// scan_row and first_argmax against the scalar reference on every target, at every length
+// around the vector tails: ties (the first index wins), an all −inf row, a maximum in the tail,
+// and NaN or +inf anywhere flagged.
+TEST(Ops, RowScanAndFirstArgmaxMatchTheReference) {
+  const float inf = std::numeric_limits<float>::infinity();
+  test::for_each_target([&] {
+    for (int n = 1; n <= 70; ++n) {
+      auto x = randn(n, 300 + n);
+      for (float& v : x) v = std::round(v * 2.0f);  // few distinct values: ties
+      auto check = [&](const std::vector<float>& row, const char* what) {
+        const FloatRowScan got = scan_row(row.data(), n), want = reference::scan_row(row.data(), n);
+        ASSERT_EQ(got.nan_or_inf, want.nan_or_inf) << what << " n=" << n;
+        if (want.nan_or_inf) return;
+        ASSERT_EQ(got.max, want.max) << what << " n=" << n;
+        ASSERT_EQ(first_argmax(row.data(), n), reference::first_argmax(row.data(), n))
+            << what << " n=" << n;
+      };
+      check(x, "random");
+      auto tail = x;
+      tail[n - 1] = 100.0f;
+      check(tail, "maximum last");
+      check(std::vector<float>(n, -inf), "all -inf");
+      EXPECT_EQ(first_argmax(std::vector<float>(n, -inf).data(), n), 0);
+      for (const int at : {0, n / 2, n - 1}) {
+        auto bad = x;
+        bad[at] = std::nanf("");
+        EXPECT_TRUE(scan_row(bad.data(), n).nan_or_inf) << "NaN at " << at << " n=" << n;
+        bad[at] = inf;
+        EXPECT_TRUE(scan_row(bad.data(), n).nan_or_inf) << "+inf at " << at << " n=" << n;
+        bad[at] = -inf;
+        EXPECT_FALSE(scan_row(bad.data(), n).nan_or_inf) << "-inf at " << at << " n=" << n;
+      }
     }
   });
 }
