@@ -6,22 +6,20 @@
 namespace tf {
 
 namespace simd {  // ops_delta_rule_simd.cpp: false when the dims do not suit the vector length
-// after == nullptr: every token in place into `in_place` (== from).
-bool delta_rule_steps(const float* from, float* const* after, float* in_place, const float* q,
-                      const float* k, const float* v, int64_t in_stride, const float* g,
-                      const float* beta, int count, int dk, int dv, float* out,
-                      int64_t out_stride);
+// from == target: in place; else `from` is left as it was.
+bool delta_rule_steps(const float* from, float* target, const float* q, const float* k,
+                      const float* v, int64_t in_stride, const float* g, const float* beta,
+                      int count, int dk, int dv, float* out, int64_t out_stride);
 }  // namespace simd
 
 namespace {
 
-// The scalar fallback of both gated_delta_rule_steps forms: one reference step per token.
-void reference_steps(const float* from, float* const* after, float* in_place, const float* q,
-                     const float* k, const float* v, int64_t in_stride, const float* g,
-                     const float* beta, int count, int dk, int dv, float* out,
-                     int64_t out_stride) {
+// The scalar fallback of both gated_delta_rule_steps forms: one reference step per token, the
+// first from `from` into `target`, the rest in place there.
+void reference_steps(const float* from, float* target, const float* q, const float* k,
+                     const float* v, int64_t in_stride, const float* g, const float* beta,
+                     int count, int dk, int dv, float* out, int64_t out_stride) {
   for (int t = 0; t < count; ++t) {
-    float* target = after ? after[t] : in_place;
     const int64_t off = t * in_stride;
     reference::gated_delta_rule_step(from, target, q + off, k + off, v + off, g[t], beta[t], dk,
                                      dv, out + t * out_stride);
@@ -29,35 +27,36 @@ void reference_steps(const float* from, float* const* after, float* in_place, co
   }
 }
 
+void steps(const float* from, float* target, const float* q, const float* k, const float* v,
+           int64_t in_stride, const float* g, const float* beta, int count, int dk, int dv,
+           float* out, int64_t out_stride) {
+  if (!simd::delta_rule_steps(from, target, q, k, v, in_stride, g, beta, count, dk, dv, out,
+                              out_stride))
+    reference_steps(from, target, q, k, v, in_stride, g, beta, count, dk, dv, out, out_stride);
+}
+
 }  // namespace
 
 void gated_delta_rule_step(float* state, const float* q, const float* k, const float* v,
                            float g, float beta, int dk, int dv, float* out) {
-  gated_delta_rule_steps(state, q, k, v, 0, &g, &beta, 1, dk, dv, out, 0);
+  steps(state, state, q, k, v, 0, &g, &beta, 1, dk, dv, out, 0);
 }
 
 void gated_delta_rule_step(const float* from, float* state, const float* q, const float* k,
                            const float* v, float g, float beta, int dk, int dv, float* out) {
-  gated_delta_rule_steps(from, &state, q, k, v, 0, &g, &beta, 1, dk, dv, out, 0);
+  steps(from, state, q, k, v, 0, &g, &beta, 1, dk, dv, out, 0);
 }
 
 void gated_delta_rule_steps(float* state, const float* q, const float* k, const float* v,
                             int64_t in_stride, const float* g, const float* beta, int count,
                             int dk, int dv, float* out, int64_t out_stride) {
-  if (!simd::delta_rule_steps(state, nullptr, state, q, k, v, in_stride, g, beta, count, dk, dv,
-                              out, out_stride))
-    reference_steps(state, nullptr, state, q, k, v, in_stride, g, beta, count, dk, dv, out,
-                    out_stride);
+  steps(state, state, q, k, v, in_stride, g, beta, count, dk, dv, out, out_stride);
 }
 
-void gated_delta_rule_steps(const float* from, float* const* after, const float* q,
-                            const float* k, const float* v, int64_t in_stride, const float* g,
-                            const float* beta, int count, int dk, int dv, float* out,
-                            int64_t out_stride) {
-  if (!simd::delta_rule_steps(from, after, nullptr, q, k, v, in_stride, g, beta, count, dk, dv,
-                              out, out_stride))
-    reference_steps(from, after, nullptr, q, k, v, in_stride, g, beta, count, dk, dv, out,
-                    out_stride);
+void gated_delta_rule_steps(const float* from, float* last, const float* q, const float* k,
+                            const float* v, int64_t in_stride, const float* g, const float* beta,
+                            int count, int dk, int dv, float* out, int64_t out_stride) {
+  steps(from, last, q, k, v, in_stride, g, beta, count, dk, dv, out, out_stride);
 }
 
 namespace reference {

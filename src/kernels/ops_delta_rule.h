@@ -35,13 +35,15 @@ void gated_delta_rule_step(const float* from, float* state, const float* q, cons
 void gated_delta_rule_steps(float* state, const float* q, const float* k, const float* v,
                             int64_t in_stride, const float* g, const float* beta, int count,
                             int dk, int dv, float* out, int64_t out_stride);
-// Keeping the state after every token (speculative decoding's verify): token t reads the state
-// after token t − 1 (`from` for t = 0, left untouched) and writes after[t]; no two of them
-// overlap. Each state is written once, never copied.
-void gated_delta_rule_steps(const float* from, float* const* after, const float* q,
-                            const float* k, const float* v, int64_t in_stride, const float* g,
-                            const float* beta, int count, int dk, int dv, float* out,
-                            int64_t out_stride);
+// The same run out of place: token t reads the state after token t − 1 (`from` for t = 0, left
+// untouched) and only the state after the last token is written, to `last` (not overlapping
+// `from`). A speculative verify batch keeps the state before it this way and re-runs the
+// accepted prefix on a rejection (model/gated_deltanet.h); bit for bit the in-place run. With
+// `last` aligned to a cache line the states between tokens stay in cache and `last` is written
+// by non-temporal stores (ops_delta_rule_simd.cpp).
+void gated_delta_rule_steps(const float* from, float* last, const float* q, const float* k,
+                            const float* v, int64_t in_stride, const float* g, const float* beta,
+                            int count, int dk, int dv, float* out, int64_t out_stride);
 
 // The plain scalar step the SIMD one is tested against (same arguments).
 namespace reference {

@@ -2,6 +2,7 @@
 // runs of tokens by the per-token recurrence, one sweep of each 128 × 128 state per token
 // (StepColumns). Dk and Dv must be multiples of the vector length; otherwise the entry returns
 // false and the caller runs the reference.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -58,24 +59,23 @@ HWY_INLINE void Sweep(const float* source, int64_t source_stride, float* target,
 
 // Columns [j0, j0 + N·L) of `count` consecutive tokens. The columns of S never mix (e, Δ and
 // o are per column), so all the tokens run over one block of columns before the next. Token i
-// reads the state after token i − 1 (`from` for i = 0) and writes after[i] (or `in_place`):
+// reads the state after token i − 1 (`from` for i = 0):
 //   Δ = β (v − α e),  S ← α S + k Δᵀ,  o = Sᵀq,
 // where e = Sᵀk of the state before the token. That prediction for token i + 1 is summed in
 // token i's sweep from the rows it has just written, so a run of tokens reads the state once
 // per token (and once more for the first e), not twice as separate steps would — bit for bit
 // the same sums, in the same order. Δ, o and the next e (3 × N vectors) stay in registers.
 //
-// Keeping every token's state (`after`, a speculative verify batch) with `scratch` given: the
-// kept states are written by non-temporal stores, which need no read of the lines they
-// replace (a plain store first reads each line of a buffer that is not in cache: a verify of
-// k + 1 tokens moved 2k + 3 states instead of k + 2), and the next token reads this block's
-// rows back from `scratch` (dk × N·L floats, in L1/L2) instead of from the buffer just
-// streamed out. bench/RESULTS.md, "Kept delta-rule states streamed".
+// Without `scratch` every token writes `target` in place (from == target). With it (the state
+// after the run into another buffer: a speculative verify batch, which keeps the state before
+// it), the states between tokens stay in `scratch` (this block's dk × N·L floats, in L1/L2) and
+// only the last one goes to `target`, by non-temporal stores: they need no read of the lines
+// they replace, which a plain store to a buffer out of cache makes first.
 template <int N>
-HWY_INLINE void StepColumns(const float* from, float* const* after, float* in_place,
-                            float* scratch, const float* q, const float* k, const float* v,
-                            int64_t in_stride, const float* g, const float* beta, int count,
-                            int dk, int dv, int j0, float* out, int64_t out_stride) {
+HWY_INLINE void StepColumns(const float* from, float* target, float* scratch, const float* q,
+                            const float* k, const float* v, int64_t in_stride, const float* g,
+                            const float* beta, int count, int dk, int dv, int j0, float* out,
+                            int64_t out_stride) {
   const DF d;
   const int L = static_cast<int>(hn::Lanes(d));
   VF e[N];
@@ -104,57 +104,57 @@ HWY_INLINE void StepColumns(const float* from, float* const* after, float* in_pl
       e[t] = hn::Zero(d);
     }
     const bool next = i + 1 < count;
-    if (scratch) {  // the state after token i: streamed to after[i], and into scratch if read next
+    if (scratch) {
       const int64_t w = N * L;
       if (next)
-        Sweep<N, true, true, true>(source, source_stride, scratch, w, after[i] + j0, ki, qi,
-                                   k_next, va, delta, o, e, dk, dv);
+        Sweep<N, true, true, false>(source, source_stride, scratch, w, nullptr, ki, qi, k_next,
+                                    va, delta, o, e, dk, dv);
       else
-        Sweep<N, false, false, true>(source, source_stride, nullptr, 0, after[i] + j0, ki, qi,
+        Sweep<N, false, false, true>(source, source_stride, nullptr, 0, target + j0, ki, qi,
                                      k_next, va, delta, o, e, dk, dv);
       source = scratch;
       source_stride = w;
+    } else if (next) {
+      Sweep<N, true, true, false>(source, dv, target + j0, dv, nullptr, ki, qi, k_next, va,
+                                  delta, o, e, dk, dv);
     } else {
-      float* target = (after ? after[i] : in_place) + j0;
-      if (next)
-        Sweep<N, true, true, false>(source, source_stride, target, dv, nullptr, ki, qi, k_next,
-                                    va, delta, o, e, dk, dv);
-      else
-        Sweep<N, false, true, false>(source, source_stride, target, dv, nullptr, ki, qi, k_next,
-                                     va, delta, o, e, dk, dv);
-      source = target;
+      Sweep<N, false, true, false>(source, dv, target + j0, dv, nullptr, ki, qi, k_next, va,
+                                   delta, o, e, dk, dv);
     }
 #pragma GCC unroll 8
     for (int t = 0; t < N; ++t) hn::StoreU(o[t], d, out + i * out_stride + j0 + t * L);
   }
 }
 
-// Rows of a column block the streaming form's scratch holds (Dk of Qwen3.5: 128); a larger dk
-// keeps the states with plain stores.
+// Rows of a column block the scratch holds (Dk of Qwen3.5: 128); with a larger dk, or a target
+// not aligned to a vector, an out-of-place run copies the state into the target and runs there.
 constexpr int kScratchRows = 128;
 
-bool DeltaRuleSteps(const float* from, float* const* after, float* in_place, const float* q,
-                    const float* k, const float* v, int64_t in_stride, const float* g,
-                    const float* beta, int count, int dk, int dv, float* out,
-                    int64_t out_stride) {
+bool DeltaRuleSteps(const float* from, float* target, const float* q, const float* k,
+                    const float* v, int64_t in_stride, const float* g, const float* beta,
+                    int count, int dk, int dv, float* out, int64_t out_stride) {
   if (!Supported(dk, dv)) return false;
   const int L = static_cast<int>(hn::Lanes(DF()));
-  // Non-temporal stores need whole aligned vectors: every kept state aligned to one.
-  bool stream = after != nullptr && dk <= kScratchRows;
-  for (int i = 0; stream && i < count; ++i)
-    stream = reinterpret_cast<uintptr_t>(after[i]) % (L * sizeof(float)) == 0;
   HWY_ALIGN float scratch[kScratchRows * kWideVectors * hn::MaxLanes(DF())];
-  float* const columns = stream ? scratch : nullptr;
+  float* columns = nullptr;
+  if (from != target) {
+    if (dk <= kScratchRows && reinterpret_cast<uintptr_t>(target) % (L * sizeof(float)) == 0) {
+      columns = scratch;
+    } else {
+      std::copy_n(from, static_cast<int64_t>(dk) * dv, target);
+      from = target;
+    }
+  }
   int j0 = 0;
   for (; j0 + kWideVectors * L <= dv; j0 += kWideVectors * L)
-    StepColumns<kWideVectors>(from, after, in_place, columns, q, k, v, in_stride, g, beta, count,
-                              dk, dv, j0, out, out_stride);
+    StepColumns<kWideVectors>(from, target, columns, q, k, v, in_stride, g, beta, count, dk, dv,
+                              j0, out, out_stride);
   for (; j0 < dv; j0 += L)
-    StepColumns<1>(from, after, in_place, columns, q, k, v, in_stride, g, beta, count, dk, dv, j0,
-                   out, out_stride);
-  // The streamed rows are visible to the thread that takes them next (the next forward pass,
-  // a rewind) once the pool's synchronisation follows this fence.
-  if (stream) hwy::FlushStream();
+    StepColumns<1>(from, target, columns, q, k, v, in_stride, g, beta, count, dk, dv, j0, out,
+                   out_stride);
+  // The streamed rows are visible to the thread that reads them next (the next forward pass, a
+  // rewind) once the pool's synchronisation follows this fence.
+  if (columns) hwy::FlushStream();
   return true;
 }
 
@@ -167,12 +167,11 @@ namespace tf::simd {
 
 HWY_EXPORT(DeltaRuleSteps);
 
-bool delta_rule_steps(const float* from, float* const* after, float* in_place, const float* q,
-                      const float* k, const float* v, int64_t in_stride, const float* g,
-                      const float* beta, int count, int dk, int dv, float* out,
-                      int64_t out_stride) {
-  return HWY_DYNAMIC_DISPATCH(DeltaRuleSteps)(from, after, in_place, q, k, v, in_stride, g, beta,
-                                              count, dk, dv, out, out_stride);
+bool delta_rule_steps(const float* from, float* target, const float* q, const float* k,
+                      const float* v, int64_t in_stride, const float* g, const float* beta,
+                      int count, int dk, int dv, float* out, int64_t out_stride) {
+  return HWY_DYNAMIC_DISPATCH(DeltaRuleSteps)(from, target, q, k, v, in_stride, g, beta, count,
+                                              dk, dv, out, out_stride);
 }
 
 }  // namespace tf::simd

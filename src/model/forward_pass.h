@@ -44,9 +44,10 @@ struct BatchItem {
   // moved to the post-norm state). The head runs only on the logits rows.
   OutputRows logits = OutputRows::Last;
   OutputRows hidden = OutputRows::None;
-  // Record the DeltaNet state after every token so that Sequence::rewind can return to any
-  // prefix of this batch (speculative decoding). Costs one recurrent state's memory per token
-  // (each step writes its own buffer, no copies), and runs the delta rule token by token.
+  // Record what Sequence::rewind needs to return to any prefix of this batch (speculative
+  // decoding): per DeltaNet layer the recurrent state before the batch (the state after it is
+  // written to a second buffer, no copy) and each token's delta-rule inputs
+  // (GatedDeltaNetHistory).
   bool keep_states = false;
 
   int64_t count() const { return tokens.empty() ? static_cast<int64_t>(positions.size())

@@ -38,9 +38,30 @@ void GatedDeltaNetState::reset() {
   std::fill(recurrent.begin(), recurrent.end(), 0.0f);
 }
 
-void GatedDeltaNetHistory::restore(int64_t kept, GatedDeltaNetState& state) {
+void GatedDeltaNetHistory::restore(int64_t kept, GatedDeltaNetState& state, const TextConfig& c,
+                                   const Compute& compute) const {
   if (kept == tokens) return;  // the state after the whole batch is the live one
-  state.recurrent.swap(states[kept == 0 ? tokens - 1 : kept - 1]);
+  const Dims d(c);
+  const int64_t state_size = d.Dk * d.Dv, group = d.Hv / d.Hk;
+  const int dk = static_cast<int>(d.Dk), dv = static_cast<int>(d.Dv);
+  // The recurrence of the first `kept` tokens from the state before the batch, per value head
+  // as in the forward (step 6–8 below); the outputs are not needed again.
+  compute.run(d.Hv, std::max<int64_t>(kept, 1) * state_size * 4, [&](int64_t j, int) {
+    const float* from = before.data() + j * state_size;
+    float* S = state.recurrent.data() + j * state_size;
+    if (kept == 0) {
+      std::copy_n(from, state_size, S);
+      return;
+    }
+    const int64_t kh = j / group;
+    const float* q = inputs.data() + kh * d.Dk;
+    const float* k = inputs.data() + d.key_dim + kh * d.Dk;
+    const float* v = inputs.data() + 2 * d.key_dim + j * d.Dv;
+    std::vector<float> o(kept * d.Dv);
+    gated_delta_rule_steps(from, S, q, k, v, d.conv_dim, g.data() + j * tokens,
+                           beta.data() + j * tokens, static_cast<int>(kept), dk, dv, o.data(),
+                           d.Dv);
+  });
   // The window after `kept` tokens: the last K − 1 raw rows of (old window, rows 0 … kept − 1),
   // i.e. conv_input rows [kept, kept + K − 1) (the index rule of mlx-vlm's rollback).
   std::copy_n(conv_input.begin() + kept * conv_dim, state.conv.size(), state.conv.begin());
@@ -81,8 +102,7 @@ void gated_deltanet_forward(const GatedDeltaNetWeights& w, const TextConfig& c, 
       h.conv_input.resize(window + r.count * d.conv_dim);
       std::copy_n(r.state->conv.begin(), window, h.conv_input.begin());
       std::copy_n(raw, r.count * d.conv_dim, h.conv_input.begin() + window);
-      h.states.resize(r.count);
-      for (RecurrentStateBuffer& state : h.states) state.resize(r.state->recurrent.size());
+      h.before.resize(r.state->recurrent.size());
     }
   }
   // The channels are independent: a prefill's convolution runs in chunks of channels on the
@@ -117,6 +137,20 @@ void gated_deltanet_forward(const GatedDeltaNetWeights& w, const TextConfig& c, 
     }
   });
 
+  // A history keeps the delta rule's inputs of its rows, to re-run a prefix of them.
+  for (const GatedDeltaNetRows& r : rows) {
+    if (!r.history) continue;
+    GatedDeltaNetHistory& h = *r.history;
+    h.inputs.assign(s.conv_out.begin() + r.begin * d.conv_dim,
+                    s.conv_out.begin() + (r.begin + r.count) * d.conv_dim);
+    h.g.resize(d.Hv * r.count);
+    h.beta.resize(d.Hv * r.count);
+    for (int64_t j = 0; j < d.Hv; ++j) {
+      std::copy_n(s.g.begin() + j * T + r.begin, r.count, h.g.begin() + j * r.count);
+      std::copy_n(s.beta.begin() + j * T + r.begin, r.count, h.beta.begin() + j * r.count);
+    }
+  }
+
   // 6–8. The delta rule per (sequence, value head j), the per-token recurrence over the
   // sequence's rows (kernels/ops_delta_rule.h); head j reads key/query head ⌊j / (Hv/Hk)⌋.
   s.core.resize(T * d.value_dim);
@@ -136,20 +170,9 @@ void gated_deltanet_forward(const GatedDeltaNetWeights& w, const TextConfig& c, 
     const float* g = s.g.data() + j * T + r.begin;
     const float* beta = s.beta.data() + j * T + r.begin;
     float* o = s.core.data() + r.begin * d.value_dim + j * d.Dv;
-    if (r.history) {  // each token's state into its own buffer (GatedDeltaNetHistory)
-      std::vector<RecurrentStateBuffer>& states = r.history->states;
-      const float* from = S;
-      constexpr int kAtOnce = 16;  // tokens per call: their state pointers live on the stack
-      for (int64_t t0 = 0; t0 < r.count; t0 += kAtOnce) {
-        const int n = static_cast<int>(std::min<int64_t>(kAtOnce, r.count - t0));
-        float* after[kAtOnce];
-        for (int t = 0; t < n; ++t)
-          after[t] = states[t0 + t].data() + j * state_size;
-        const int64_t off = t0 * d.conv_dim;
-        gated_delta_rule_steps(from, after, q + off, k + off, v + off, d.conv_dim, g + t0,
-                               beta + t0, n, dk, dv, o + t0 * d.value_dim, d.value_dim);
-        from = after[n - 1];
-      }
+    if (r.history) {  // the state after the rows into the history's buffer; `S` stays
+      gated_delta_rule_steps(S, r.history->before.data() + j * state_size, q, k, v, d.conv_dim,
+                             g, beta, static_cast<int>(r.count), dk, dv, o, d.value_dim);
       return;
     }
     gated_delta_rule_steps(S, q, k, v, d.conv_dim, g, beta, static_cast<int>(r.count), dk, dv, o,
@@ -158,7 +181,7 @@ void gated_deltanet_forward(const GatedDeltaNetWeights& w, const TextConfig& c, 
 
   // The state after the batch becomes the live one; the one before it is kept in its place.
   for (const GatedDeltaNetRows& r : rows)
-    if (r.history) r.state->recurrent.swap(r.history->states[r.count - 1]);
+    if (r.history) r.state->recurrent.swap(r.history->before);
 
   // 9. Gated RMSNorm per head with silu(z), then the output projection.
   compute.run(T, 8 * d.value_dim, [&](int64_t t, int) {

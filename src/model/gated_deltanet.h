@@ -29,24 +29,29 @@ struct GatedDeltaNetState {
   void reset();
 };
 
-// The states one layer went through during one forward batch of a sequence, so that the state
-// after any prefix of the batch can be taken back without re-running it (speculative decoding:
-// feed k drafts, keep the first m). As vLLM (spec_state_indices_tensor), SGLang
-// (intermediate_ssm / intermediate_conv_window) and mlx-vlm (rollback_speculative_cache) do:
-// the recurrent state after every token of the batch, and the raw conv inputs, from which the
-// window after m tokens is rows [m, m + K − 1). Each token's step writes its state into its own
-// buffer (no copies), and the buffers trade places with the live state instead of being copied
-// back: after the forward, states[t] is the state after token t + 1 for t < tokens − 1 and
-// states[tokens − 1] the state before the batch (the live state is the one after it).
+// What one layer needs to take its state back to any prefix of the last forward batch of a
+// sequence (speculative decoding: feed k drafts, keep the first m). The recurrent state before
+// the batch (the forward writes the state after it into a second buffer and the two trade
+// places) and each token's delta-rule inputs (q, k, v after the conv and norms; the gates), so
+// that the state after m tokens is the recurrence of those m tokens re-run from it — bit for
+// bit the state the batch went through (kernels/ops_delta_rule.h). The window after m tokens
+// comes from the raw conv inputs: rows [m, m + K − 1) of (old window, raw rows), the index rule
+// of mlx-vlm's rollback. vLLM, SGLang and mlx-vlm instead keep the state after every token of
+// the batch; re-running reads and writes one state only when a draft was rejected, where
+// keeping k + 1 states writes them at every step (bench/RESULTS.md, "Delta-rule states of a
+// verify batch").
 struct GatedDeltaNetHistory {
   int64_t tokens = 0;               // tokens of the batch
   int64_t conv_dim = 0;             // channels of a raw row
   std::vector<float> conv_input;    // [K − 1 + tokens][conv_dim]: old window, then raw rows
-  std::vector<RecurrentStateBuffer> states;  // [tokens] × [Hv][Dk][Dv], as above
+  RecurrentStateBuffer before;      // [Hv][Dk][Dv]: the recurrent state before the batch
+  std::vector<float> inputs;        // [tokens][conv_dim]: q | k | v after the conv and norms
+  std::vector<float> g, beta;       // [Hv][tokens]: log-decay and write strength
   // Sets `state` to what it was after the first `kept` tokens of the batch (0 ≤ kept ≤ tokens)
-  // by exchanging buffers. Again with a smaller `kept` afterwards it still holds (the buffer a
-  // restore exchanged is the one of a longer prefix, never asked for again).
-  void restore(int64_t kept, GatedDeltaNetState& state);
+  // — the recurrence re-run on the pool for kept < tokens. Again with a smaller `kept`
+  // afterwards it still holds (`before` is left as it was).
+  void restore(int64_t kept, GatedDeltaNetState& state, const TextConfig& c,
+               const Compute& compute) const;
 };
 
 // One sequence's rows of a forward batch: rows [begin, begin + count) of the batch's inputs,
@@ -64,8 +69,8 @@ struct GatedDeltaNetScratch {
 
 // x: [count][H] normalised inputs of the sequences in `rows` (which cover [0, count) in
 // order); out: [count][H]. The projections run once over all rows; the conv and the delta rule
-// run per sequence on its own state, by the per-token recurrence (recording the state after
-// every token when the sequence has a history).
+// run per sequence on its own state, by the per-token recurrence (recording what a rewind
+// needs when the sequence has a history: GatedDeltaNetHistory).
 void gated_deltanet_forward(const GatedDeltaNetWeights& w, const TextConfig& c, const float* x,
                             int64_t count, std::span<const GatedDeltaNetRows> rows, float* out,
                             GatedDeltaNetScratch& s, const Compute& compute,

@@ -105,8 +105,9 @@ class Sequence {
 
   // Speculative decoding (sequence_rewind.cpp): after a forward batch that fed this sequence
   // with keep_states, returns it to `length` (rewind_floor() ≤ length ≤ length()) — the state
-  // after that prefix of the batch — by cutting the KV caches and taking the DeltaNet states
-  // recorded during the batch; nothing is re-run. Rewinding again to a shorter length of the
+  // after that prefix of the batch — by cutting the KV caches and re-running the DeltaNet
+  // recurrence of the kept tokens from the state recorded before the batch (on the model's
+  // pool; no projection or attention is re-run). Rewinding again to a shorter length of the
   // same batch is allowed until the next forward, reset or restore. Throws std::logic_error
   // outside that range.
   void rewind(int64_t length);

@@ -59,14 +59,17 @@ uint64_t mtp_kv_bytes_per_token(const TextConfig& c, KVType type, int group_size
 uint64_t speculative_bytes_per_sequence(const TextConfig& c, int drafts, int64_t chunk) {
   if (drafts <= 0) return 0;
   const uint64_t rows = static_cast<uint64_t>(drafts) + 1, H = c.hidden_size;
-  // Per DeltaNet layer (GatedDeltaNetHistory): the raw conv rows after the old window and the
-  // recurrent state of every verify row (GatedDeltaNetHistory::states).
+  // Per DeltaNet layer (GatedDeltaNetHistory): the old window and the raw conv rows, the
+  // recurrent state before the batch, and every verify row's delta-rule inputs (a conv row and
+  // two gates per value head).
   const int linear = c.num_hidden_layers - attention_layers(c);
   const uint64_t recurrent = static_cast<uint64_t>(c.linear_num_value_heads) *
                              c.linear_key_head_dim * c.linear_value_head_dim;
+  const uint64_t conv_dim = deltanet_conv_dim(c);
   const uint64_t history =
       static_cast<uint64_t>(linear) *
-      ((c.linear_conv_kernel_dim - 1 + rows) * deltanet_conv_dim(c) + rows * recurrent);
+      ((c.linear_conv_kernel_dim - 1 + rows) * conv_dim + recurrent +
+       rows * (conv_dim + 2ull * c.linear_num_value_heads));
   // The verify rows' outputs past the first: logits and hidden state.
   const uint64_t verify = (rows - 1) * (c.vocab_size + H);
   // The head (model/mtp_head.cpp): embeddings, concat (2H), residual, normed, branch and g of

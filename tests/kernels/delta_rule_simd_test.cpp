@@ -1,7 +1,8 @@
 // The SIMD gated delta rule (ops_delta_rule_simd.cpp) against the scalar reference, at head
 // sizes that are multiples of every vector length (the model's 128 × 128 among them), runs of
-// tokens around the vector width, kept states streamed (aligned buffers) or stored plainly,
-// near-total forgetting (g = −30) and a non-zero incoming state.
+// tokens around the vector width, runs out of place (the last state streamed into an aligned
+// buffer, or copied and run in place), near-total forgetting (g = −30) and a non-zero incoming
+// state.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -75,8 +76,8 @@ TEST_P(DeltaRuleSimd, StepMatchesTheReference) {
   }
   EXPECT_LT(max_abs_diff(S_step, S_step_ref), 2e-5);
 
-  // Out of place (the verify pass keeping every state): each token from the previous buffer
-  // into its own computes exactly the in-place steps, and leaves the source untouched.
+  // Out of place one token at a time: each token from the previous buffer into its own
+  // computes exactly the in-place steps, and leaves the source untouched.
   std::vector<std::vector<float>> states(T + 1, std::vector<float>(in.S0.size(), -7.0f));
   states[0] = in.S0;
   std::vector<float> S_inplace = in.S0, o_inplace(dv), o_out(dv);
@@ -125,20 +126,25 @@ TEST_P(DeltaRuleSimd, StepsOfARunAreTheSingleSteps) {
   EXPECT_EQ(S_run, S_one);
   EXPECT_EQ(o_run, o_one);
 
-  // Kept states in cache-line-aligned buffers (the model's: streamed by non-temporal stores)
-  // and one float off that alignment (plain stores): the same states either way.
+  // Out of place, the state after the last token only (a verify batch): into a cache-line-
+  // aligned buffer (the model's: the states between tokens in scratch, the last streamed) and
+  // one float off that alignment (copied, then in place) — for every prefix of the run, the
+  // in-place states and outputs, and `from` untouched.
   for (const size_t offset : {size_t{0}, size_t{1}}) {
-    std::vector<std::vector<float, CacheLineAllocator<float>>> after(
-        T, std::vector<float, CacheLineAllocator<float>>(in.S0.size() + offset, -7.0f));
-    std::vector<float*> after_ptr;
-    for (auto& a : after) after_ptr.push_back(a.data() + offset);
-    std::vector<float> o_kept(T * out_stride, 0.0f);
-    gated_delta_rule_steps(in.S0.data(), after_ptr.data(), q, k, v, in.stride, in.g.data(),
-                           in.beta.data(), T, dk, dv, o_kept.data(), out_stride);
-    for (int t = 0; t < T; ++t)
-      ASSERT_TRUE(std::equal(states_one[t].begin(), states_one[t].end(), after_ptr[t]))
-          << "token " << t << ", offset " << offset;
-    EXPECT_EQ(o_kept, o_one) << "offset " << offset;
+    for (int count = 1; count <= T; ++count) {
+      std::vector<float, CacheLineAllocator<float>> last(in.S0.size() + offset, -7.0f);
+      std::vector<float> o_last(count * out_stride, 0.0f);
+      const std::vector<float> from = in.S0;
+      gated_delta_rule_steps(from.data(), last.data() + offset, q, k, v, in.stride, in.g.data(),
+                             in.beta.data(), count, dk, dv, o_last.data(), out_stride);
+      ASSERT_TRUE(std::equal(states_one[count - 1].begin(), states_one[count - 1].end(),
+                             last.begin() + offset))
+          << count << " tokens, offset " << offset;
+      ASSERT_TRUE(std::equal(o_last.begin(), o_last.end(), o_one.begin()))
+          << count << " tokens, offset " << offset;
+      ASSERT_EQ(from, in.S0);
+      if (count > 4 && count < T - 4) count = T - 4;  // long runs: the ends only
+    }
   }
   });
 }

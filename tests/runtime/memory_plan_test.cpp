@@ -44,11 +44,13 @@ TEST(MemoryPlanFormulas, SpeculativeDecodingCountsTheHeadsKvAndTheVerifyBuffers)
   EXPECT_EQ(mtp_kv_bytes_per_token(c, KVType::F16, 64), 2'048u);
   EXPECT_EQ(mtp_kv_bytes_per_token(c, KVType::Q4, 64) * 10, kv_bytes_per_token(c, KVType::Q4, 64));
   EXPECT_EQ(speculative_bytes_per_sequence(c, 0, 256), 0u);
-  // One more draft: per DeltaNet layer one more recurrent state (32 × 128 × 128) and conv row
-  // (8192), and one more verify row's logits and hidden state (248320 + 2048), in floats.
+  // One more draft: per DeltaNet layer one more raw conv row and one more row of delta-rule
+  // inputs (8192 each) and two gates per value head (2 × 32), and one more verify row's logits
+  // and hidden state (248320 + 2048), in floats — the recurrent state before the batch is one
+  // per layer whatever the drafts (GatedDeltaNetHistory).
   EXPECT_EQ(speculative_bytes_per_sequence(c, 3, 256) - speculative_bytes_per_sequence(c, 2, 256),
-            (30u * (32 * 128 * 128 + 8192) + 248'320 + 2'048) * 4);
-  EXPECT_GT(speculative_bytes_per_sequence(c, 2, 256), 3u * 30 * 32 * 128 * 128 * 4);
+            (30u * (8192 + 8192 + 2 * 32) + 248'320 + 2'048) * 4);
+  EXPECT_GT(speculative_bytes_per_sequence(c, 2, 256), 30u * 32 * 128 * 128 * 4);
 }
 
 TEST(MemoryPlan, DraftingOnAModelWithAHeadAddsItsKvPerTokenAndBuffersPerSequence) {
