@@ -36,8 +36,9 @@ uint64_t kv_bytes_per_token(const TextConfig& c, KVType type, int group_size);
 // full-attention layer's keys and values (docs/model.md §10.4; 2 KiB/token in f16 at 35B-A3B).
 uint64_t mtp_kv_bytes_per_token(const TextConfig& c, KVType type, int group_size);
 // What a sequence that speculates with `drafts` drafts per step holds beside its KV caches
-// (runtime/speculative_decoding.h): the DeltaNet states recorded for the drafts + 1 verify rows
-// (keep_states: Sequence::rewind takes the accepted prefix's), the verify rows' logits and
+// (runtime/speculative_decoding.h): what the DeltaNet layers record for a rewind (keep_states:
+// the recurrent state before the batch, the verify rows' conv rows and delta-rule inputs;
+// GatedDeltaNetHistory), the verify rows' logits and
 // hidden states beyond the one row a plain step has, and the MTP head's buffers for a catch-up
 // of `chunk` rows (a prompt chunk) and one row of draft logits.
 uint64_t speculative_bytes_per_sequence(const TextConfig& c, int drafts, int64_t chunk);
