@@ -136,6 +136,42 @@ void BM_Matmul(benchmark::State& state) {
       1e-9 * double(rows * cols * tokens) * state.iterations(), benchmark::Counter::kIsRate);
 }
 
+// A bf16 matrix (the MoE router: 256 experts × 2048) against T tokens, copies cycled from a
+// gigabyte as in decode, one thread; µs per call. What a verify batch or N sequences pay for the
+// dense rows (linear_dense.cpp).
+void BM_MatmulDense(benchmark::State& state) {
+  const int64_t rows = state.range(0), cols = state.range(1), tokens = state.range(2);
+  static std::vector<uint16_t> pool_of_copies;
+  const size_t one = static_cast<size_t>(rows * cols);
+  const size_t count = std::max<size_t>(2, bench::kWorkingSet / (2 * one) + 1);
+  if (pool_of_copies.size() != one * count) {
+    pool_of_copies.assign(one * count, 0);
+    std::mt19937 rng(3);
+    std::uniform_real_distribution<float> u(-0.05f, 0.05f);
+    for (size_t i = 0; i < one * count; ++i)
+      store_float(reinterpret_cast<uint8_t*>(pool_of_copies.data()), DType::BF16, i, u(rng));
+  }
+  std::vector<float> x(tokens * cols), y(tokens * rows);
+  std::mt19937 rng(2);
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  for (auto& v : x) v = n(rng);
+  WeightMatrix w;
+  w.dtype = DType::BF16;
+  w.rows = rows;
+  w.cols = cols;
+  ThreadPool& pool = pool_for(1);
+  size_t next = 0;
+  for (auto _ : state) {
+    w.data = reinterpret_cast<const uint8_t*>(pool_of_copies.data() + next * one);
+    matmul(w, x.data(), tokens, y.data(), pool);
+    next = (next + 1) % count;
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["us_per_token"] = benchmark::Counter(
+      1e-6 * static_cast<double>(tokens) * state.iterations(),
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
 void matvec_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"rows", "cols", "bits", "threads", "int8"});
   const std::vector<std::pair<int64_t, int64_t>> shapes = {
@@ -170,6 +206,11 @@ BENCHMARK(BM_MatvecHot)
     ->Args({2048, 512, 2, 1, 1})->Args({2048, 512, 3, 1, 1})  // expert down projection: short rows
     ->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Matmul)->Apply(matmul_args)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MatmulDense)
+    ->ArgNames({"rows", "cols", "tokens"})
+    ->ArgsProduct({{256}, {2048}, {1, 2, 3, 4, 8, 512}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace tf

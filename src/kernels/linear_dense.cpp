@@ -1,6 +1,10 @@
 // SIMD rows of dense weights (F32 / F16 / BF16) with float activations, compiled once per
 // Highway target and picked at run time. F16 and BF16 widen to float exactly, so the only
-// rounding is the float accumulation (4 chains per row for one token, one per token otherwise).
+// rounding is the float accumulation: 4 chains per row and token, summed in the same order
+// whatever the number of tokens, so a row of a batch equals that token's row alone bit for bit
+// (a speculative verify batch routes its tokens as single steps would). Up to 3 tokens share a
+// weight load: 12 chains keep both FMA pipes busy through the FMA latency (one chain per token,
+// as before 2026-12-05, left a verify batch's router latency-bound: bench/RESULTS.md).
 #include <algorithm>
 
 #include "kernels/linear_internal.h"
@@ -40,7 +44,7 @@ HWY_INLINE void DenseRowTokens(const uint8_t* row, DType dt, const float* x, int
                                float* out) {
   const DF df;
   const int64_t n = static_cast<int64_t>(hn::Lanes(df));
-  constexpr int kChains = kTT == 1 ? 4 : 1;
+  constexpr int kChains = 4;
   VF acc[kTT * kChains];
   #pragma GCC unroll 8
   for (int i = 0; i < kTT * kChains; ++i) acc[i] = hn::Zero(df);
@@ -81,13 +85,15 @@ void DenseRows(const WeightMatrix& w, const float* x, int64_t tokens, int64_t ro
     const int64_t r1 = std::min(row_end, r0 + tile_rows);
     for (int64_t t0 = 0; t0 < tokens;) {
       const int64_t left = tokens - t0;
-      const int tt = left >= 4 ? 4 : left >= 2 ? 2 : 1;
+      // Threes, but 2 + 2 rather than 3 + 1 for the last four (a lone token's pass costs
+      // nearly what two tokens' does).
+      const int tt = left == 4 ? 2 : left >= 3 ? 3 : static_cast<int>(left);
       const float* xt = x + t0 * w.cols;
       for (int64_t r = r0; r < r1; ++r) {
         const uint8_t* row = w.data + static_cast<size_t>(r) * row_bytes;
-        float dots[4];
+        float dots[3];
         switch (tt) {
-          case 4: DenseRowTokens<4>(row, w.dtype, xt, w.cols, dots); break;
+          case 3: DenseRowTokens<3>(row, w.dtype, xt, w.cols, dots); break;
           case 2: DenseRowTokens<2>(row, w.dtype, xt, w.cols, dots); break;
           default: DenseRowTokens<1>(row, w.dtype, xt, w.cols, dots); break;
         }

@@ -197,6 +197,28 @@ TEST(Linear, DenseMatchesReference) {
   });
 }
 
+// Dense rows sum every token in the same order however many tokens share the call: a batch's
+// rows equal the tokens' single-token products bit for bit (a verify batch routes as steps do).
+TEST(Linear, DenseBatchRowsEqualSingleTokens) {
+  ThreadPool pool(2);
+  for_each_target([&] {
+    for (DType dt : {DType::F32, DType::BF16, DType::F16})
+      for (int64_t cols : {64, 100, 2048}) {
+        TestMatrix m = make_dense(40, cols, dt, static_cast<uint32_t>(cols), 0);
+        for (int64_t tokens : {2, 3, 4, 7}) {
+          SCOPED_TRACE(testing::Message() << dtype_name(dt) << " cols " << cols << " T " << tokens);
+          const std::vector<float> x = random_input(tokens * cols, 5);
+          std::vector<float> batch(tokens * 40), one(40);
+          matmul(m.w, x.data(), tokens, batch.data(), pool);
+          for (int64_t t = 0; t < tokens; ++t) {
+            matmul(m.w, x.data() + t * cols, 1, one.data(), pool);
+            ASSERT_TRUE(std::equal(one.begin(), one.end(), batch.begin() + t * 40)) << "token " << t;
+          }
+        }
+      }
+  });
+}
+
 TEST(LinearInt8, MatchesItsReferenceEveryBitsGroupDtype) {
   // The integer dots are exact on every target; only the float epilogue (Σ_g s·d·dot + β·Σx in
   // float vs double) differs, so the float-path tolerance applies.
