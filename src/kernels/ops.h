@@ -58,6 +58,9 @@ FloatRowScan scan_row(const float* x, int64_t n);
 // The lowest index of the largest entry of x[0, n) — std::max_element's choice, so the lowest
 // token id wins a tie; an all −inf row gives 0. x must hold no NaN. SIMD (ops_argmax_simd.cpp).
 int64_t first_argmax(const float* x, int64_t n);
+// The same when the largest entry is known (scan_row's max of the same row): the lowest index
+// holding `max` — one pass fewer.
+int64_t first_index_of_max(const float* x, int64_t n, float max);
 
 // x ← softmax(x), in place, with the max subtracted first.
 void softmax_inplace(float* x, int64_t n);

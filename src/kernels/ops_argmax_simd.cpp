@@ -92,11 +92,13 @@ int64_t DispatchFirstIndexOf(const float* x, int64_t n, float value) {
 
 FloatRowScan scan_row(const float* x, int64_t n) { return simd::DispatchScanRow(x, n); }
 
+int64_t first_index_of_max(const float* x, int64_t n, float max) {
+  // Every entry −inf: the first one, as std::max_element.
+  return n <= 0 ? 0 : simd::DispatchFirstIndexOf(x, n, max);
+}
+
 int64_t first_argmax(const float* x, int64_t n) {
-  if (n <= 0) return 0;
-  const FloatRowScan scan = simd::DispatchScanRow(x, n);
-  // Every entry −inf (or n = 1): the first one, as std::max_element.
-  return simd::DispatchFirstIndexOf(x, n, scan.max);
+  return n <= 0 ? 0 : first_index_of_max(x, n, simd::DispatchScanRow(x, n).max);
 }
 
 }  // namespace tf

@@ -48,11 +48,12 @@ void Sampler::process(std::span<const float> logits, std::span<const int32_t> hi
                       : !(scan.max > -INFINITY)) {
     throw std::runtime_error("sampler: every token is banned after --logit-bias / penalties");
   }
+  processed_max_ = scan.max;
 }
 
 int32_t Sampler::argmax() const {
   // The first maximum (std::max_element's): the lowest id wins a tie.
-  return static_cast<int32_t>(first_argmax(processed_.data(), vocab_size_));
+  return static_cast<int32_t>(first_index_of_max(processed_.data(), vocab_size_, processed_max_));
 }
 
 void Sampler::sort_prefix(size_t count) {

@@ -82,6 +82,7 @@ class Sampler {
   std::mt19937_64 rng_;
   // Work buffers reused between calls (a full vocabulary row is ~1 MB).
   std::vector<float> processed_;
+  float processed_max_ = 0.0f;  // the largest entry of processed_ (process() scans it)
   std::vector<Candidate> candidates_;
   std::vector<double> probs_;
   size_t sorted_prefix_ = 0;  // candidates_[0, sorted_prefix_) is in final (desc) order
