@@ -35,12 +35,11 @@ bool Supported(int dk, int dv) {
 
 // One token's sweep over columns [j0, j0 + N·L): S ← α S + k Δᵀ (source → target), o = Sᵀq,
 // and with kNext e = Sᵀk_next. Rows are `source_stride` / `target_stride` floats apart; with
-// kStream the new rows (also) go to `kept`, rows dv apart, by non-temporal stores.
-template <int N, bool kNext, bool kTarget, bool kStream>
+// kStream the new rows are written by non-temporal stores (target aligned to a vector).
+template <int N, bool kNext, bool kStream>
 HWY_INLINE void Sweep(const float* source, int64_t source_stride, float* target,
-                      int64_t target_stride, float* kept, const float* k, const float* q,
-                      const float* k_next, VF va, const VF (&delta)[N], VF (&o)[N], VF (&e)[N],
-                      int dk, int dv) {
+                      int64_t target_stride, const float* k, const float* q, const float* k_next,
+                      VF va, const VF (&delta)[N], VF (&o)[N], VF (&e)[N], int dk) {
   const DF d;
   const int L = static_cast<int>(hn::Lanes(d));
   for (int r = 0; r < dk; ++r) {
@@ -49,8 +48,11 @@ HWY_INLINE void Sweep(const float* source, int64_t source_stride, float* target,
 #pragma GCC unroll 8
     for (int t = 0; t < N; ++t) {
       const VF s = hn::MulAdd(va, hn::LoadU(d, before + t * L), hn::Mul(kr, delta[t]));
-      if constexpr (kTarget) hn::StoreU(s, d, target + r * target_stride + t * L);
-      if constexpr (kStream) hn::Stream(s, d, kept + static_cast<int64_t>(r) * dv + t * L);
+      float* now = target + r * target_stride + t * L;
+      if constexpr (kStream)
+        hn::Stream(s, d, now);
+      else
+        hn::StoreU(s, d, now);
       o[t] = hn::MulAdd(s, qr, o[t]);
       if constexpr (kNext) e[t] = hn::MulAdd(hn::Set(d, k_next[r]), s, e[t]);
     }
@@ -104,22 +106,18 @@ HWY_INLINE void StepColumns(const float* from, float* target, float* scratch, co
       e[t] = hn::Zero(d);
     }
     const bool next = i + 1 < count;
-    if (scratch) {
-      const int64_t w = N * L;
-      if (next)
-        Sweep<N, true, true, false>(source, source_stride, scratch, w, nullptr, ki, qi, k_next,
-                                    va, delta, o, e, dk, dv);
-      else
-        Sweep<N, false, false, true>(source, source_stride, nullptr, 0, target + j0, ki, qi,
-                                     k_next, va, delta, o, e, dk, dv);
+    if (scratch && next) {
+      Sweep<N, true, false>(source, source_stride, scratch, N * L, ki, qi, k_next, va, delta, o,
+                            e, dk);
       source = scratch;
-      source_stride = w;
+      source_stride = N * L;
+    } else if (scratch) {
+      Sweep<N, false, true>(source, source_stride, target + j0, dv, ki, qi, k_next, va, delta, o,
+                            e, dk);
     } else if (next) {
-      Sweep<N, true, true, false>(source, dv, target + j0, dv, nullptr, ki, qi, k_next, va,
-                                  delta, o, e, dk, dv);
+      Sweep<N, true, false>(source, dv, target + j0, dv, ki, qi, k_next, va, delta, o, e, dk);
     } else {
-      Sweep<N, false, true, false>(source, dv, target + j0, dv, nullptr, ki, qi, k_next, va,
-                                   delta, o, e, dk, dv);
+      Sweep<N, false, false>(source, dv, target + j0, dv, ki, qi, k_next, va, delta, o, e, dk);
     }
 #pragma GCC unroll 8
     for (int t = 0; t < N; ++t) hn::StoreU(o[t], d, out + i * out_stride + j0 + t * L);
