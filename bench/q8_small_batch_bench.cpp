@@ -208,7 +208,8 @@ void shapes(benchmark::internal::Benchmark* b) {
       {2048, 4096, 3},  // a DeltaNet / attention output projection
       {512, 2048, 2},   // a routed expert's gate / up
       {2048, 512, 2},   // a routed expert's down
-      {4096, 2048, 4}};
+      {4096, 2048, 4},
+      {512, 2048, 3}};
   for (const auto& m : mats)
     for (int64_t t : {1, 2, 3, 4, 5, 6, 8, 10, 12, 16}) b->Args({m[0], m[1], m[2], t});
 }

@@ -150,10 +150,105 @@ TF_Q8_ATTR void BlockTokens(const WeightMatrix& w, int64_t blk, const Q8TileInpu
   for (int t = 0; t < kT; ++t) _mm256_storeu_ps(y + (t0 + t) * y_stride + blk * kRows8, f[t]);
 }
 
+#if TF_Q8_DOT == 0
+// kT ≥ 2 tokens against two blocks at once: each broadcast of a token's activation quad serves
+// both blocks' planes. Without vpdpbusd a token costs a vpmaddubsw, a vpaddw and its broadcast
+// per plane, so sharing the broadcast saves a sixth of the per-token work: one thread, a
+// 8192 × 2048 3-bit matrix from DRAM, T = 2 / 3 / 4 1.12 / 1.12 / 1.11× (q8_small_batch_bench
+// Rows8, bench/RESULTS.md). BlocksT pairs block b with b + half of its range, not b + 1: then
+// each of the two streams of codes runs on through consecutive blocks, which the prefetchers
+// follow; neighbours make both streams restart every block, and measured slower than one
+// block at a time. Per block the same integer sums in the same order and the same epilogue as
+// BlockTokens, so the same bits.
+template <int kBits, int kGroup, int kT>
+TF_Q8_ATTR void BlockPairTokens(const WeightMatrix& w, const int64_t (&blk)[2], const Q8TileInput& in,
+                                int64_t t0, float* y, int64_t y_stride) {
+  const int64_t groups = w.groups_per_row();
+  const size_t e = dtype_size(w.dtype);
+  const size_t block_codes = static_cast<size_t>(kRows8) * w.row_bytes();
+  const size_t block_params = static_cast<size_t>(groups * kRows8) * e;
+  const uint8_t* codes[2] = {w.data + static_cast<size_t>(blk[0]) * block_codes,
+                             w.data + static_cast<size_t>(blk[1]) * block_codes};
+  const int8_t* x0 = in.values + t0 * in.stride;
+  constexpr int kQuads = kGroup / 4;
+  constexpr int kPairMax = 2 * ((1 << kBits) - 1) * 127;
+  constexpr int kRun = std::min(kQuads, kBits == 2 ? 32 : 16);
+  static_assert(kRun * kPairMax <= 32767, "int16 sums of a run cannot overflow");
+  static_assert(kQuads % kRun == 0, "whole runs");
+  __m256 f[2][kT];
+#pragma GCC unroll 2
+  for (int b = 0; b < 2; ++b)
+#pragma GCC unroll 4
+    for (int t = 0; t < kT; ++t) f[b][t] = _mm256_setzero_ps();
+  for (int64_t g = 0; g < groups; ++g) {
+    const int8_t* xg = x0 + g * kGroup;
+    const uint8_t* gcodes[2] = {codes[0] + g * kGroup * kBits, codes[1] + g * kGroup * kBits};
+    __m256i acc[2][kT], s16[2][kT];
+#pragma GCC unroll 32
+    for (int q = 0; q < kQuads; ++q) {
+      const __m256i plane[2] = {Quad<kBits>(gcodes[0], q), Quad<kBits>(gcodes[1], q)};
+#pragma GCC unroll 4
+      for (int t = 0; t < kT; ++t) {
+        const __m256i x = Broadcast4(xg + t * in.stride, q);
+#pragma GCC unroll 2
+        for (int b = 0; b < 2; ++b) {
+          const __m256i p = _mm256_maddubs_epi16(plane[b], x);
+          s16[b][t] = q % kRun == 0 ? p : _mm256_add_epi16(s16[b][t], p);
+          __asm__("" : "+x"(s16[b][t]));  // one running sum each (BlockTokens)
+          if (q % kRun == kRun - 1) {
+            const __m256i wide = _mm256_madd_epi16(s16[b][t], _mm256_set1_epi16(1));
+            acc[b][t] = q < kRun ? wide : _mm256_add_epi32(acc[b][t], wide);
+          }
+        }
+      }
+    }
+#pragma GCC unroll 2
+    for (int b = 0; b < 2; ++b) {
+      const size_t at = static_cast<size_t>(blk[b]) * block_params + static_cast<size_t>(g * kRows8) * e;
+      const __m256 s = Load8(w.scales + at, w.dtype);
+      const __m256 bias = Load8(w.biases + at, w.dtype);
+#pragma GCC unroll 4
+      for (int t = 0; t < kT; ++t) {
+        const int64_t ti = (t0 + t) * groups + g;
+        f[b][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[b][t]), _mm256_mul_ps(s, _mm256_set1_ps(in.deltas[ti])),
+                                  f[b][t]);
+        f[b][t] = _mm256_fmadd_ps(bias, _mm256_set1_ps(in.group_sums[ti]), f[b][t]);
+      }
+    }
+  }
+#pragma GCC unroll 2
+  for (int b = 0; b < 2; ++b)
+#pragma GCC unroll 4
+    for (int t = 0; t < kT; ++t) _mm256_storeu_ps(y + (t0 + t) * y_stride + blk[b] * kRows8, f[b][t]);
+}
+#endif
+
 template <int kBits, int kGroup>
 TF_Q8_ATTR void BlocksT(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin, int64_t row_end,
                         float* y, int64_t y_stride) {
-  for (int64_t blk = row_begin / kRows8; blk < row_end / kRows8; ++blk) {
+  int64_t blk = row_begin / kRows8;
+#if TF_Q8_DOT == 0
+  // Blocks b and b + half together (BlockPairTokens), then an odd last block alone.
+  if (in.tokens >= 2) {
+    const int64_t half = (row_end / kRows8 - blk) / 2;
+    for (int64_t i = 0; i < half; ++i) {
+      const int64_t pair[2] = {blk + i, blk + half + i};
+      int64_t t = 0;
+      for (; t + 4 <= in.tokens; t += 4) BlockPairTokens<kBits, kGroup, 4>(w, pair, in, t, y, y_stride);
+      switch (in.tokens - t) {
+        case 3: BlockPairTokens<kBits, kGroup, 3>(w, pair, in, t, y, y_stride); break;
+        case 2: BlockPairTokens<kBits, kGroup, 2>(w, pair, in, t, y, y_stride); break;
+        case 1:
+          BlockTokens<kBits, kGroup, 1>(w, pair[0], in, t, y, y_stride);
+          BlockTokens<kBits, kGroup, 1>(w, pair[1], in, t, y, y_stride);
+          break;
+        default: break;
+      }
+    }
+    blk += 2 * half;
+  }
+#endif
+  for (; blk < row_end / kRows8; ++blk) {
     int64_t t = 0;
     for (; t + 4 <= in.tokens; t += 4) BlockTokens<kBits, kGroup, 4>(w, blk, in, t, y, y_stride);
     switch (in.tokens - t) {

@@ -153,6 +153,51 @@ TEST(LinearQ8Rows8, EveryByteDotMatchesTheReferenceAtModelShapes) {
   if (ran == 0) GTEST_SKIP() << "no x86-64 AVX2 CPU";
 }
 
+// A speculative verify batch (or a step of several sequences) must give each token the bits it
+// gets alone: the integer sums are exact whatever the tile, pair of blocks or chain split, and
+// the epilogue runs per token in one order. Odd block counts put a lone block after the pairs.
+TEST(LinearQ8Rows8, EachTokenOfABatchGetsTheBitsItGetsAlone) {
+  int ran = 0;
+  for (const simd::Q8Dot256 dot :
+       {simd::Q8Dot256::Maddubs, simd::Q8Dot256::AvxVnni, simd::Q8Dot256::Avx512Vnni}) {
+    if (!simd::q8_dot256_supported(dot)) continue;
+    ++ran;
+    for (int bits : {2, 3})
+      for (int group : {32, 64, 128})
+        for (int64_t rows : {40, 64}) {
+          const int64_t cols = 512, groups = cols / group;
+          const Affine a =
+              random_affine(rows, cols, bits, group, static_cast<uint32_t>(rows + bits + group));
+          const Interleaved i = interleave(a.w);
+          const int64_t stride = simd::q8_tiles_stride(cols);
+          const auto run = [&](const float* x, int64_t tokens) {
+            std::vector<int8_t> values(static_cast<size_t>(tokens * stride));
+            std::vector<float> deltas(static_cast<size_t>(tokens * groups)), sums(deltas.size() + 64);
+            simd::q8_rows8_quantize(x, tokens, cols, group, values.data(), deltas.data());
+            simd::group_sums(x, tokens, cols, group, sums.data());
+            const simd::Q8TileInput in{tokens, stride, values.data(), deltas.data(), sums.data()};
+            std::vector<float> y(static_cast<size_t>(tokens * rows), NAN);
+            simd::q8_rows8_rows(dot, i.w, in, 0, rows, y.data(), rows);
+            return y;
+          };
+          for (int64_t tokens : {2, 3, 4}) {
+            std::mt19937 rng(static_cast<uint32_t>(tokens));
+            std::normal_distribution<float> n(0.0f, 1.0f);
+            std::vector<float> x(static_cast<size_t>(tokens * cols));
+            for (auto& v : x) v = n(rng);
+            const std::vector<float> batch = run(x.data(), tokens);
+            for (int64_t t = 0; t < tokens; ++t) {
+              const std::vector<float> alone = run(x.data() + t * cols, 1);
+              EXPECT_TRUE(std::equal(alone.begin(), alone.end(), batch.begin() + t * rows))
+                  << static_cast<int>(dot) << ": " << bits << "-bit g" << group << ", " << rows
+                  << " rows, token " << t << " of " << tokens;
+            }
+          }
+        }
+  }
+  if (ran == 0) GTEST_SKIP() << "no x86-64 AVX2 CPU";
+}
+
 TEST(LinearQ8Rows8, MatmulRunsInterleavedRowsOnEveryTargetAndPrecision) {
   // The Int8 kernel where the running target has it; elsewhere, and at F32 precision, rows
   // gathered back and multiplied in float: slower, never wrong.
