@@ -151,15 +151,16 @@ TF_Q8_ATTR void BlockTokens(const WeightMatrix& w, int64_t blk, const Q8TileInpu
 }
 
 #if TF_Q8_DOT == 0
-// kT ≥ 2 tokens against two blocks at once: each broadcast of a token's activation quad serves
-// both blocks' planes. Without vpdpbusd a token costs a vpmaddubsw, a vpaddw and its broadcast
-// per plane, so sharing the broadcast saves a sixth of the per-token work: one thread, a
-// 8192 × 2048 3-bit matrix from DRAM, T = 2 / 3 / 4 1.12 / 1.12 / 1.11× (q8_small_batch_bench
-// Rows8, bench/RESULTS.md). BlocksT pairs block b with b + half of its range, not b + 1: then
-// each of the two streams of codes runs on through consecutive blocks, which the prefetchers
-// follow; neighbours make both streams restart every block, and measured slower than one
-// block at a time. Per block the same integer sums in the same order and the same epilogue as
-// BlockTokens, so the same bits.
+// kT tokens against two blocks at once: each broadcast of a token's activation quad serves both
+// blocks' planes. Without vpdpbusd a token costs a vpmaddubsw, a vpaddw and its broadcast per
+// plane, so sharing the broadcast saves a sixth of the per-token work; and each thread reads
+// two streams of codes instead of one, more lines in flight. BlocksT pairs block b with
+// b + half of its range, not b + 1: then each stream runs on through consecutive blocks, which
+// the prefetchers follow; neighbours make both streams restart every block and measured slower
+// than one block at a time from DRAM. One thread, a 8192 × 2048 3-bit matrix from DRAM
+// (q8_small_batch_bench Rows8): T = 2 / 3 / 4 1.11–1.12×; decode on two cores 1.1–1.2×
+// (bench/RESULTS.md, "Two blocks per broadcast"). Per block the same integer sums in the same
+// order and the same epilogue as BlockTokens, so the same bits.
 template <int kBits, int kGroup, int kT>
 TF_Q8_ATTR void BlockPairTokens(const WeightMatrix& w, const int64_t (&blk)[2], const Q8TileInput& in,
                                 int64_t t0, float* y, int64_t y_stride) {
@@ -229,24 +230,19 @@ TF_Q8_ATTR void BlocksT(const WeightMatrix& w, const Q8TileInput& in, int64_t ro
   int64_t blk = row_begin / kRows8;
 #if TF_Q8_DOT == 0
   // Blocks b and b + half together (BlockPairTokens), then an odd last block alone.
-  if (in.tokens >= 2) {
-    const int64_t half = (row_end / kRows8 - blk) / 2;
-    for (int64_t i = 0; i < half; ++i) {
-      const int64_t pair[2] = {blk + i, blk + half + i};
-      int64_t t = 0;
-      for (; t + 4 <= in.tokens; t += 4) BlockPairTokens<kBits, kGroup, 4>(w, pair, in, t, y, y_stride);
-      switch (in.tokens - t) {
-        case 3: BlockPairTokens<kBits, kGroup, 3>(w, pair, in, t, y, y_stride); break;
-        case 2: BlockPairTokens<kBits, kGroup, 2>(w, pair, in, t, y, y_stride); break;
-        case 1:
-          BlockTokens<kBits, kGroup, 1>(w, pair[0], in, t, y, y_stride);
-          BlockTokens<kBits, kGroup, 1>(w, pair[1], in, t, y, y_stride);
-          break;
-        default: break;
-      }
+  const int64_t half = (row_end / kRows8 - blk) / 2;
+  for (int64_t i = 0; i < half; ++i) {
+    const int64_t pair[2] = {blk + i, blk + half + i};
+    int64_t t = 0;
+    for (; t + 4 <= in.tokens; t += 4) BlockPairTokens<kBits, kGroup, 4>(w, pair, in, t, y, y_stride);
+    switch (in.tokens - t) {
+      case 3: BlockPairTokens<kBits, kGroup, 3>(w, pair, in, t, y, y_stride); break;
+      case 2: BlockPairTokens<kBits, kGroup, 2>(w, pair, in, t, y, y_stride); break;
+      case 1: BlockPairTokens<kBits, kGroup, 1>(w, pair, in, t, y, y_stride); break;
+      default: break;
     }
-    blk += 2 * half;
   }
+  blk += 2 * half;
 #endif
   for (; blk < row_end / kRows8; ++blk) {
     int64_t t = 0;
