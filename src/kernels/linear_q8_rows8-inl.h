@@ -62,6 +62,31 @@ TF_Q8_INLINE __m256i Broadcast4(const int8_t* x, int q) {
   return _mm256_set1_epi32(x4);
 }
 
+// The group's epilogue for kT tokens of one block's 8 rows: f += s · d_t · Σ q·x_q + β · Σx_t.
+template <int kT>
+TF_Q8_INLINE void GroupEpilogue(const __m256i (&acc)[kT], __m256 s, __m256 bias, const Q8TileInput& in, int64_t t0,
+                                int64_t groups, int64_t g, __m256 (&f)[kT]) {
+#pragma GCC unroll 4
+  for (int t = 0; t < kT; ++t) {
+    const int64_t ti = (t0 + t) * groups + g;
+    f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[t]), _mm256_mul_ps(s, _mm256_set1_ps(in.deltas[ti])), f[t]);
+    f[t] = _mm256_fmadd_ps(bias, _mm256_set1_ps(in.group_sums[ti]), f[t]);
+  }
+}
+
+// Token tiles of 4, then the rest: run(kT, t0) with kT a constant.
+template <class Run>
+TF_Q8_INLINE void TokenTiles(int64_t tokens, Run&& run) {
+  int64_t t = 0;
+  for (; t + 4 <= tokens; t += 4) run(std::integral_constant<int, 4>{}, t);
+  switch (tokens - t) {
+    case 3: run(std::integral_constant<int, 3>{}, t); break;
+    case 2: run(std::integral_constant<int, 2>{}, t); break;
+    case 1: run(std::integral_constant<int, 1>{}, t); break;
+    default: break;
+  }
+}
+
 // Independent vpdpbusd chains per token (its latency would otherwise bound a tile of one or two
 // tokens; the integer sums do not depend on the split). vpmaddubsw's int16 sums chain through a
 // one-cycle add: one chain.
@@ -139,12 +164,7 @@ TF_Q8_ATTR void BlockTokens(const WeightMatrix& w, int64_t blk, const Q8TileInpu
     // The group's epilogue for its 8 rows: f += s · d_t · Σ q·x_q + β · Σx_t.
     const __m256 s = Load8(scales + static_cast<size_t>(g * kRows8) * e, w.dtype);
     const __m256 bias = Load8(biases + static_cast<size_t>(g * kRows8) * e, w.dtype);
-#pragma GCC unroll 4
-    for (int t = 0; t < kT; ++t) {
-      const int64_t ti = (t0 + t) * groups + g;
-      f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[t]), _mm256_mul_ps(s, _mm256_set1_ps(in.deltas[ti])), f[t]);
-      f[t] = _mm256_fmadd_ps(bias, _mm256_set1_ps(in.group_sums[ti]), f[t]);
-    }
+    GroupEpilogue<kT>(acc, s, bias, in, t0, groups, g, f);
   }
 #pragma GCC unroll 4
   for (int t = 0; t < kT; ++t) _mm256_storeu_ps(y + (t0 + t) * y_stride + blk * kRows8, f[t]);
@@ -206,15 +226,8 @@ TF_Q8_ATTR void BlockPairTokens(const WeightMatrix& w, const int64_t (&blk)[2], 
 #pragma GCC unroll 2
     for (int b = 0; b < 2; ++b) {
       const size_t at = static_cast<size_t>(blk[b]) * block_params + static_cast<size_t>(g * kRows8) * e;
-      const __m256 s = Load8(w.scales + at, w.dtype);
-      const __m256 bias = Load8(w.biases + at, w.dtype);
-#pragma GCC unroll 4
-      for (int t = 0; t < kT; ++t) {
-        const int64_t ti = (t0 + t) * groups + g;
-        f[b][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[b][t]), _mm256_mul_ps(s, _mm256_set1_ps(in.deltas[ti])),
-                                  f[b][t]);
-        f[b][t] = _mm256_fmadd_ps(bias, _mm256_set1_ps(in.group_sums[ti]), f[b][t]);
-      }
+      GroupEpilogue<kT>(acc[b], Load8(w.scales + at, w.dtype), Load8(w.biases + at, w.dtype), in, t0, groups, g,
+                        f[b]);
     }
   }
 #pragma GCC unroll 2
@@ -233,27 +246,16 @@ TF_Q8_ATTR void BlocksT(const WeightMatrix& w, const Q8TileInput& in, int64_t ro
   const int64_t half = (row_end / kRows8 - blk) / 2;
   for (int64_t i = 0; i < half; ++i) {
     const int64_t pair[2] = {blk + i, blk + half + i};
-    int64_t t = 0;
-    for (; t + 4 <= in.tokens; t += 4) BlockPairTokens<kBits, kGroup, 4>(w, pair, in, t, y, y_stride);
-    switch (in.tokens - t) {
-      case 3: BlockPairTokens<kBits, kGroup, 3>(w, pair, in, t, y, y_stride); break;
-      case 2: BlockPairTokens<kBits, kGroup, 2>(w, pair, in, t, y, y_stride); break;
-      case 1: BlockPairTokens<kBits, kGroup, 1>(w, pair, in, t, y, y_stride); break;
-      default: break;
-    }
+    TokenTiles(in.tokens, [&](auto tile, int64_t t) {
+      BlockPairTokens<kBits, kGroup, decltype(tile)::value>(w, pair, in, t, y, y_stride);
+    });
   }
   blk += 2 * half;
 #endif
-  for (; blk < row_end / kRows8; ++blk) {
-    int64_t t = 0;
-    for (; t + 4 <= in.tokens; t += 4) BlockTokens<kBits, kGroup, 4>(w, blk, in, t, y, y_stride);
-    switch (in.tokens - t) {
-      case 3: BlockTokens<kBits, kGroup, 3>(w, blk, in, t, y, y_stride); break;
-      case 2: BlockTokens<kBits, kGroup, 2>(w, blk, in, t, y, y_stride); break;
-      case 1: BlockTokens<kBits, kGroup, 1>(w, blk, in, t, y, y_stride); break;
-      default: break;
-    }
-  }
+  for (; blk < row_end / kRows8; ++blk)
+    TokenTiles(in.tokens, [&](auto tile, int64_t t) {
+      BlockTokens<kBits, kGroup, decltype(tile)::value>(w, blk, in, t, y, y_stride);
+    });
 }
 
 #undef TF_Q8_INLINE
