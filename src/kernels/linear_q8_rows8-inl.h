@@ -93,24 +93,42 @@ TF_Q8_INLINE void TokenTiles(int64_t tokens, Run&& run) {
 template <int kT>
 constexpr int kChains = TF_Q8_DOT == 0 ? 1 : kT == 1 ? 4 : kT == 2 ? 2 : 1;
 
-// kT tokens (t0 …) against the 8 rows of block `blk`: y[t][8 · blk + r].
-template <int kBits, int kGroup, int kT>
-TF_Q8_ATTR void BlockTokens(const WeightMatrix& w, int64_t blk, const Q8TileInput& in, int64_t t0,
+// kT tokens (t0 …) against the 8 rows of each of kNB blocks blk[b]: y[t][8 · blk[b] + r].
+//
+// kNB = 2 (vpmaddubsw only): each broadcast of a token's activation quad serves both blocks'
+// planes. Without vpdpbusd a token costs a vpmaddubsw, a vpaddw and its broadcast per plane, so
+// sharing the broadcast saves a sixth of the per-token work; and each thread reads two streams
+// of codes instead of one, more lines in flight. BlocksT pairs block b with b + half of its
+// range, not b + 1: then each stream runs on through consecutive blocks, which the prefetchers
+// follow; neighbours make both streams restart every block and measured slower than one block
+// at a time from DRAM. One thread, a 8192 × 2048 3-bit matrix from DRAM (q8_small_batch_bench
+// Rows8): T = 2 / 3 / 4 1.11–1.12×; decode on two cores 1.1–1.2× (bench/RESULTS.md, "Two blocks
+// per broadcast"). Per block the same integer sums in the same order and the same epilogue
+// whatever kNB, so the same bits.
+template <int kBits, int kGroup, int kT, int kNB>
+TF_Q8_ATTR void BlockTokens(const WeightMatrix& w, const int64_t (&blk)[kNB], const Q8TileInput& in, int64_t t0,
                             float* y, int64_t y_stride) {
+  static_assert(kNB == 1 || (kNB == 2 && TF_Q8_DOT == 0), "pairs of blocks: the vpmaddubsw form only");
   const int64_t groups = w.groups_per_row();
   const size_t e = dtype_size(w.dtype);
-  const uint8_t* codes = w.data + static_cast<size_t>(blk * kRows8) * w.row_bytes();
-  const uint8_t* scales = w.scales + static_cast<size_t>(blk * groups * kRows8) * e;
-  const uint8_t* biases = w.biases + static_cast<size_t>(blk * groups * kRows8) * e;
+  const size_t block_codes = static_cast<size_t>(kRows8) * w.row_bytes();
+  const size_t block_params = static_cast<size_t>(groups * kRows8) * e;
+  const uint8_t* codes[kNB];
+#pragma GCC unroll 2
+  for (int b = 0; b < kNB; ++b) codes[b] = w.data + static_cast<size_t>(blk[b]) * block_codes;
   const int8_t* x0 = in.values + t0 * in.stride;
   constexpr int kQuads = kGroup / 4;
-  __m256 f[kT];
+  __m256 f[kNB][kT];
+#pragma GCC unroll 2
+  for (int b = 0; b < kNB; ++b)
 #pragma GCC unroll 4
-  for (int t = 0; t < kT; ++t) f[t] = _mm256_setzero_ps();
+    for (int t = 0; t < kT; ++t) f[b][t] = _mm256_setzero_ps();
   for (int64_t g = 0; g < groups; ++g) {
     const int8_t* xg = x0 + g * kGroup;
-    const uint8_t* gcodes = codes + g * kGroup * kBits;  // a group's codes of 8 rows: 8 · G · b / 8 bytes
-    __m256i acc[kT];
+    const uint8_t* gcodes[kNB];  // a group's codes of 8 rows: 8 · G · b / 8 bytes
+#pragma GCC unroll 2
+    for (int b = 0; b < kNB; ++b) gcodes[b] = codes[b] + g * kGroup * kBits;
+    __m256i acc[kNB][kT];
 #if TF_Q8_DOT == 0
     // vpmaddubsw sums two products in int16 (≤ 2·(2^b − 1)·127 each): a run of kRun quads adds
     // in int16 before one vpmaddwd widens it — a whole group of 64 (2-bit: of 128).
@@ -118,20 +136,26 @@ TF_Q8_ATTR void BlockTokens(const WeightMatrix& w, int64_t blk, const Q8TileInpu
     constexpr int kRun = std::min(kQuads, kBits == 2 ? 32 : 16);
     static_assert(kRun * kPairMax <= 32767, "int16 sums of a run cannot overflow");
     static_assert(kQuads % kRun == 0, "whole runs");
-    __m256i s16[kT];
+    __m256i s16[kNB][kT];
 #pragma GCC unroll 32
     for (int q = 0; q < kQuads; ++q) {
-      const __m256i plane = Quad<kBits>(gcodes, q);
+      __m256i plane[kNB];
+#pragma GCC unroll 2
+      for (int b = 0; b < kNB; ++b) plane[b] = Quad<kBits>(gcodes[b], q);
 #pragma GCC unroll 4
       for (int t = 0; t < kT; ++t) {
-        const __m256i p = _mm256_maddubs_epi16(plane, Broadcast4(xg + t * in.stride, q));
-        s16[t] = q % kRun == 0 ? p : _mm256_add_epi16(s16[t], p);
-        // One running sum: left to itself GCC reassociates the run into a tree of adds, which
-        // keeps every product live and spills them (kT = 4: all 64).
-        __asm__("" : "+x"(s16[t]));
-        if (q % kRun == kRun - 1) {
-          const __m256i wide = _mm256_madd_epi16(s16[t], _mm256_set1_epi16(1));
-          acc[t] = q < kRun ? wide : _mm256_add_epi32(acc[t], wide);
+        const __m256i x = Broadcast4(xg + t * in.stride, q);
+#pragma GCC unroll 2
+        for (int b = 0; b < kNB; ++b) {
+          const __m256i p = _mm256_maddubs_epi16(plane[b], x);
+          s16[b][t] = q % kRun == 0 ? p : _mm256_add_epi16(s16[b][t], p);
+          // One running sum: left to itself GCC reassociates the run into a tree of adds, which
+          // keeps every product live and spills them (kT = 4: all 64).
+          __asm__("" : "+x"(s16[b][t]));
+          if (q % kRun == kRun - 1) {
+            const __m256i wide = _mm256_madd_epi16(s16[b][t], _mm256_set1_epi16(1));
+            acc[b][t] = q < kRun ? wide : _mm256_add_epi32(acc[b][t], wide);
+          }
         }
       }
     }
@@ -143,7 +167,7 @@ TF_Q8_ATTR void BlockTokens(const WeightMatrix& w, int64_t blk, const Q8TileInpu
       for (int t = 0; t < kT; ++t) chain[c][t] = _mm256_setzero_si256();
 #pragma GCC unroll 32
     for (int q = 0; q < kQuads; ++q) {
-      const __m256i plane = Quad<kBits>(gcodes, q);
+      const __m256i plane = Quad<kBits>(gcodes[0], q);
       __m256i* ch = chain[q % kChains<kT>];
 #pragma GCC unroll 4
       for (int t = 0; t < kT; ++t) {
@@ -156,106 +180,45 @@ TF_Q8_ATTR void BlockTokens(const WeightMatrix& w, int64_t blk, const Q8TileInpu
     }
 #pragma GCC unroll 4
     for (int t = 0; t < kT; ++t) {
-      acc[t] = chain[0][t];
+      acc[0][t] = chain[0][t];
 #pragma GCC unroll 4
-      for (int c = 1; c < kChains<kT>; ++c) acc[t] = _mm256_add_epi32(acc[t], chain[c][t]);
+      for (int c = 1; c < kChains<kT>; ++c) acc[0][t] = _mm256_add_epi32(acc[0][t], chain[c][t]);
     }
 #endif
-    // The group's epilogue for its 8 rows: f += s · d_t · Σ q·x_q + β · Σx_t.
-    const __m256 s = Load8(scales + static_cast<size_t>(g * kRows8) * e, w.dtype);
-    const __m256 bias = Load8(biases + static_cast<size_t>(g * kRows8) * e, w.dtype);
-    GroupEpilogue<kT>(acc, s, bias, in, t0, groups, g, f);
-  }
-#pragma GCC unroll 4
-  for (int t = 0; t < kT; ++t) _mm256_storeu_ps(y + (t0 + t) * y_stride + blk * kRows8, f[t]);
-}
-
-#if TF_Q8_DOT == 0
-// kT tokens against two blocks at once: each broadcast of a token's activation quad serves both
-// blocks' planes. Without vpdpbusd a token costs a vpmaddubsw, a vpaddw and its broadcast per
-// plane, so sharing the broadcast saves a sixth of the per-token work; and each thread reads
-// two streams of codes instead of one, more lines in flight. BlocksT pairs block b with
-// b + half of its range, not b + 1: then each stream runs on through consecutive blocks, which
-// the prefetchers follow; neighbours make both streams restart every block and measured slower
-// than one block at a time from DRAM. One thread, a 8192 × 2048 3-bit matrix from DRAM
-// (q8_small_batch_bench Rows8): T = 2 / 3 / 4 1.11–1.12×; decode on two cores 1.1–1.2×
-// (bench/RESULTS.md, "Two blocks per broadcast"). Per block the same integer sums in the same
-// order and the same epilogue as BlockTokens, so the same bits.
-template <int kBits, int kGroup, int kT>
-TF_Q8_ATTR void BlockPairTokens(const WeightMatrix& w, const int64_t (&blk)[2], const Q8TileInput& in,
-                                int64_t t0, float* y, int64_t y_stride) {
-  const int64_t groups = w.groups_per_row();
-  const size_t e = dtype_size(w.dtype);
-  const size_t block_codes = static_cast<size_t>(kRows8) * w.row_bytes();
-  const size_t block_params = static_cast<size_t>(groups * kRows8) * e;
-  const uint8_t* codes[2] = {w.data + static_cast<size_t>(blk[0]) * block_codes,
-                             w.data + static_cast<size_t>(blk[1]) * block_codes};
-  const int8_t* x0 = in.values + t0 * in.stride;
-  constexpr int kQuads = kGroup / 4;
-  constexpr int kPairMax = 2 * ((1 << kBits) - 1) * 127;
-  constexpr int kRun = std::min(kQuads, kBits == 2 ? 32 : 16);
-  static_assert(kRun * kPairMax <= 32767, "int16 sums of a run cannot overflow");
-  static_assert(kQuads % kRun == 0, "whole runs");
-  __m256 f[2][kT];
 #pragma GCC unroll 2
-  for (int b = 0; b < 2; ++b)
-#pragma GCC unroll 4
-    for (int t = 0; t < kT; ++t) f[b][t] = _mm256_setzero_ps();
-  for (int64_t g = 0; g < groups; ++g) {
-    const int8_t* xg = x0 + g * kGroup;
-    const uint8_t* gcodes[2] = {codes[0] + g * kGroup * kBits, codes[1] + g * kGroup * kBits};
-    __m256i acc[2][kT], s16[2][kT];
-#pragma GCC unroll 32
-    for (int q = 0; q < kQuads; ++q) {
-      const __m256i plane[2] = {Quad<kBits>(gcodes[0], q), Quad<kBits>(gcodes[1], q)};
-#pragma GCC unroll 4
-      for (int t = 0; t < kT; ++t) {
-        const __m256i x = Broadcast4(xg + t * in.stride, q);
-#pragma GCC unroll 2
-        for (int b = 0; b < 2; ++b) {
-          const __m256i p = _mm256_maddubs_epi16(plane[b], x);
-          s16[b][t] = q % kRun == 0 ? p : _mm256_add_epi16(s16[b][t], p);
-          __asm__("" : "+x"(s16[b][t]));  // one running sum each (BlockTokens)
-          if (q % kRun == kRun - 1) {
-            const __m256i wide = _mm256_madd_epi16(s16[b][t], _mm256_set1_epi16(1));
-            acc[b][t] = q < kRun ? wide : _mm256_add_epi32(acc[b][t], wide);
-          }
-        }
-      }
-    }
-#pragma GCC unroll 2
-    for (int b = 0; b < 2; ++b) {
+    for (int b = 0; b < kNB; ++b) {
       const size_t at = static_cast<size_t>(blk[b]) * block_params + static_cast<size_t>(g * kRows8) * e;
       GroupEpilogue<kT>(acc[b], Load8(w.scales + at, w.dtype), Load8(w.biases + at, w.dtype), in, t0, groups, g,
                         f[b]);
     }
   }
 #pragma GCC unroll 2
-  for (int b = 0; b < 2; ++b)
+  for (int b = 0; b < kNB; ++b)
 #pragma GCC unroll 4
     for (int t = 0; t < kT; ++t) _mm256_storeu_ps(y + (t0 + t) * y_stride + blk[b] * kRows8, f[b][t]);
 }
-#endif
 
 template <int kBits, int kGroup>
 TF_Q8_ATTR void BlocksT(const WeightMatrix& w, const Q8TileInput& in, int64_t row_begin, int64_t row_end,
                         float* y, int64_t y_stride) {
   int64_t blk = row_begin / kRows8;
 #if TF_Q8_DOT == 0
-  // Blocks b and b + half together (BlockPairTokens), then an odd last block alone.
+  // Blocks b and b + half together, then an odd last block alone.
   const int64_t half = (row_end / kRows8 - blk) / 2;
   for (int64_t i = 0; i < half; ++i) {
     const int64_t pair[2] = {blk + i, blk + half + i};
     TokenTiles(in.tokens, [&](auto tile, int64_t t) {
-      BlockPairTokens<kBits, kGroup, decltype(tile)::value>(w, pair, in, t, y, y_stride);
+      BlockTokens<kBits, kGroup, decltype(tile)::value>(w, pair, in, t, y, y_stride);
     });
   }
   blk += 2 * half;
 #endif
-  for (; blk < row_end / kRows8; ++blk)
+  for (; blk < row_end / kRows8; ++blk) {
+    const int64_t one[1] = {blk};
     TokenTiles(in.tokens, [&](auto tile, int64_t t) {
-      BlockTokens<kBits, kGroup, decltype(tile)::value>(w, blk, in, t, y, y_stride);
+      BlockTokens<kBits, kGroup, decltype(tile)::value>(w, one, in, t, y, y_stride);
     });
+  }
 }
 
 #undef TF_Q8_INLINE
